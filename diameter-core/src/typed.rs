@@ -468,6 +468,55 @@ pub fn many<T: AvpData + Default>(
     r
 }
 
+/// One AVP of a generated walk, given to the match arm of the member it is: each arm is
+/// one method call with the member's field and constants only (`m.opt(&mut self.x, 64)`),
+/// which checks faster than the free functions with the AVP and the walk as arguments
+/// (about 25,000 arms with every dictionary on). Compiles to the same code.
+pub struct At<'m, 'w, 'a> {
+    w: &'m mut Walk<'w>,
+    avp: &'m AvpRef<'a>,
+}
+
+impl<'w> Walk<'w> {
+    /// The walk at `avp`.
+    #[inline(always)]
+    pub fn at<'m, 'a>(&'m mut self, avp: &'m AvpRef<'a>) -> At<'m, 'w, 'a> {
+        At { w: self, avp }
+    }
+}
+
+impl At<'_, '_, '_> {
+    /// [`one`].
+    #[inline(always)]
+    pub fn one<T: AvpData>(self, slot: &mut T, index: usize, flags: u8) -> Result<(), DecodeError> {
+        one(slot, self.avp, self.w, index, flags)
+    }
+
+    /// [`opt`].
+    #[inline(always)]
+    pub fn opt<T: AvpData>(self, slot: &mut Option<T>, flags: u8) -> Result<(), DecodeError> {
+        opt(slot, self.avp, self.w, flags)
+    }
+
+    /// [`many`].
+    #[inline(always)]
+    pub fn many<T: AvpData + Default>(
+        self,
+        list: &mut Vec<T>,
+        index: usize,
+        flags: u8,
+        max: u32,
+    ) -> Result<(), DecodeError> {
+        many(list, self.avp, self.w, index, flags, max)
+    }
+
+    /// [`other`].
+    #[inline]
+    pub fn other(self) -> Result<(), DecodeError> {
+        other(self.avp, self.w)
+    }
+}
+
 /// An AVP the ABNF does not name: kept in `extra` as received.
 #[inline]
 pub fn other(avp: &AvpRef<'_>, w: &mut Walk<'_>) -> Result<(), DecodeError> {

@@ -6,7 +6,7 @@ use proc_macro2::TokenStream;
 use quote::quote;
 
 use super::Ctx;
-use super::module::{Card, Field};
+use super::module::{Card, Field, is_copy};
 use crate::model::{AvpType, Command};
 
 /// Members an answer takes over from its request when both ABNFs hold them: the session and
@@ -59,8 +59,13 @@ impl Ctx<'_> {
                 (Card::One, Card::One)
                 | (Card::Optional, Card::Optional)
                 | (Card::Many, Card::Many) => {
-                    quote!(self.#fi.clone())
+                    if is_copy(from) {
+                        quote!(self.#fi)
+                    } else {
+                        quote!(self.#fi.clone())
+                    }
                 }
+                (Card::One, Card::Optional) if is_copy(from) => quote!(Some(self.#fi)),
                 (Card::One, Card::Optional) => quote!(Some(self.#fi.clone())),
                 (Card::Optional, Card::One) => quote!(self.#fi.clone().unwrap_or_default()),
                 _ => continue,

@@ -981,10 +981,11 @@ impl rt::typed::Grouped for ProxyInfo {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (280, 0) => rt::typed::one(&mut self.proxy_host, &avp, &mut w, 0, 64),
-                    (33, 0) => rt::typed::one(&mut self.proxy_state, &avp, &mut w, 1, 64),
-                    _ => rt::typed::other(&avp, &mut w),
+                    (280, 0) => m.one(&mut self.proxy_host, 0, 64),
+                    (33, 0) => m.one(&mut self.proxy_state, 1, 64),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -1023,9 +1024,9 @@ impl Clone for VendorSpecificApplicationId {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            vendor_id: self.vendor_id.clone(),
-            auth_application_id: self.auth_application_id.clone(),
-            acct_application_id: self.acct_application_id.clone(),
+            vendor_id: self.vendor_id,
+            auth_application_id: self.auth_application_id,
+            acct_application_id: self.acct_application_id,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -1056,8 +1057,8 @@ impl Default for VendorSpecificApplicationId {
     fn default() -> Self {
         Self {
             vendor_id: Default::default(),
-            auth_application_id: Default::default(),
-            acct_application_id: Default::default(),
+            auth_application_id: None,
+            acct_application_id: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -1099,15 +1100,12 @@ impl rt::typed::Grouped for VendorSpecificApplicationId {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (266, 0) => rt::typed::one(&mut self.vendor_id, &avp, &mut w, 0, 64),
-                    (258, 0) => {
-                        rt::typed::opt(&mut self.auth_application_id, &avp, &mut w, 64)
-                    }
-                    (259, 0) => {
-                        rt::typed::opt(&mut self.acct_application_id, &avp, &mut w, 64)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (266, 0) => m.one(&mut self.vendor_id, 0, 64),
+                    (258, 0) => m.opt(&mut self.auth_application_id, 64),
+                    (259, 0) => m.opt(&mut self.acct_application_id, 64),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -1194,8 +1192,9 @@ impl rt::typed::Grouped for FailedAvp {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    _ => rt::typed::other(&avp, &mut w),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -1231,8 +1230,8 @@ impl Clone for ExperimentalResult {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            vendor_id: self.vendor_id.clone(),
-            experimental_result_code: self.experimental_result_code.clone(),
+            vendor_id: self.vendor_id,
+            experimental_result_code: self.experimental_result_code,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -1312,18 +1311,11 @@ impl rt::typed::Grouped for ExperimentalResult {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (266, 0) => rt::typed::one(&mut self.vendor_id, &avp, &mut w, 0, 64),
-                    (298, 0) => {
-                        rt::typed::one(
-                            &mut self.experimental_result_code,
-                            &avp,
-                            &mut w,
-                            1,
-                            64,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (266, 0) => m.one(&mut self.vendor_id, 0, 64),
+                    (298, 0) => m.one(&mut self.experimental_result_code, 1, 64),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -1412,8 +1404,9 @@ impl rt::typed::Grouped for E2eSequence {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    _ => rt::typed::other(&avp, &mut w),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -1486,15 +1479,15 @@ impl Clone for CapabilitiesExchangeRequest {
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             host_ip_address: self.host_ip_address.clone(),
-            vendor_id: self.vendor_id.clone(),
+            vendor_id: self.vendor_id,
             product_name: self.product_name.clone(),
-            origin_state_id: self.origin_state_id.clone(),
+            origin_state_id: self.origin_state_id,
             supported_vendor_id: self.supported_vendor_id.clone(),
             auth_application_id: self.auth_application_id.clone(),
             inband_security_id: self.inband_security_id.clone(),
             acct_application_id: self.acct_application_id.clone(),
             vendor_specific_application_id: self.vendor_specific_application_id.clone(),
-            firmware_revision: self.firmware_revision.clone(),
+            firmware_revision: self.firmware_revision,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -1543,16 +1536,16 @@ impl Default for CapabilitiesExchangeRequest {
             header: <Self as rt::typed::Command>::new_header(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            host_ip_address: Default::default(),
+            host_ip_address: Vec::new(),
             vendor_id: Default::default(),
             product_name: Default::default(),
-            origin_state_id: Default::default(),
-            supported_vendor_id: Default::default(),
-            auth_application_id: Default::default(),
-            inband_security_id: Default::default(),
-            acct_application_id: Default::default(),
-            vendor_specific_application_id: Default::default(),
-            firmware_revision: Default::default(),
+            origin_state_id: None,
+            supported_vendor_id: Vec::new(),
+            auth_application_id: Vec::new(),
+            inband_security_id: Vec::new(),
+            acct_application_id: Vec::new(),
+            vendor_specific_application_id: Vec::new(),
+            firmware_revision: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -1631,80 +1624,23 @@ impl rt::typed::Command for CapabilitiesExchangeRequest {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 0, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 1, 64)
-                    }
-                    (257, 0) => {
-                        rt::typed::many(
-                            &mut out.host_ip_address,
-                            &avp,
-                            &mut w,
-                            2,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (266, 0) => rt::typed::one(&mut out.vendor_id, &avp, &mut w, 3, 64),
-                    (269, 0) => rt::typed::one(&mut out.product_name, &avp, &mut w, 4, 0),
-                    (278, 0) => {
-                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
-                    }
-                    (265, 0) => {
-                        rt::typed::many(
-                            &mut out.supported_vendor_id,
-                            &avp,
-                            &mut w,
-                            6,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (258, 0) => {
-                        rt::typed::many(
-                            &mut out.auth_application_id,
-                            &avp,
-                            &mut w,
-                            7,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (299, 0) => {
-                        rt::typed::many(
-                            &mut out.inband_security_id,
-                            &avp,
-                            &mut w,
-                            8,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (259, 0) => {
-                        rt::typed::many(
-                            &mut out.acct_application_id,
-                            &avp,
-                            &mut w,
-                            9,
-                            64,
-                            u32::MAX,
-                        )
-                    }
+                    (264, 0) => m.one(&mut out.origin_host, 0, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 1, 64),
+                    (257, 0) => m.many(&mut out.host_ip_address, 2, 64, u32::MAX),
+                    (266, 0) => m.one(&mut out.vendor_id, 3, 64),
+                    (269, 0) => m.one(&mut out.product_name, 4, 0),
+                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
+                    (265, 0) => m.many(&mut out.supported_vendor_id, 6, 64, u32::MAX),
+                    (258, 0) => m.many(&mut out.auth_application_id, 7, 64, u32::MAX),
+                    (299, 0) => m.many(&mut out.inband_security_id, 8, 64, u32::MAX),
+                    (259, 0) => m.many(&mut out.acct_application_id, 9, 64, u32::MAX),
                     (260, 0) => {
-                        rt::typed::many(
-                            &mut out.vendor_specific_application_id,
-                            &avp,
-                            &mut w,
-                            10,
-                            64,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.vendor_specific_application_id, 10, 64, u32::MAX)
                     }
-                    (267, 0) => {
-                        rt::typed::opt(&mut out.firmware_revision, &avp, &mut w, 0)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (267, 0) => m.opt(&mut out.firmware_revision, 0),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -1788,13 +1724,13 @@ impl Clone for CapabilitiesExchangeAnswer {
     fn clone(&self) -> Self {
         Self {
             header: self.header,
-            result_code: self.result_code.clone(),
+            result_code: self.result_code,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             host_ip_address: self.host_ip_address.clone(),
-            vendor_id: self.vendor_id.clone(),
+            vendor_id: self.vendor_id,
             product_name: self.product_name.clone(),
-            origin_state_id: self.origin_state_id.clone(),
+            origin_state_id: self.origin_state_id,
             error_message: self.error_message.clone(),
             failed_avp: self.failed_avp.clone(),
             supported_vendor_id: self.supported_vendor_id.clone(),
@@ -1802,7 +1738,7 @@ impl Clone for CapabilitiesExchangeAnswer {
             inband_security_id: self.inband_security_id.clone(),
             acct_application_id: self.acct_application_id.clone(),
             vendor_specific_application_id: self.vendor_specific_application_id.clone(),
-            firmware_revision: self.firmware_revision.clone(),
+            firmware_revision: self.firmware_revision,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -1855,18 +1791,18 @@ impl Default for CapabilitiesExchangeAnswer {
             result_code: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            host_ip_address: Default::default(),
+            host_ip_address: Vec::new(),
             vendor_id: Default::default(),
             product_name: Default::default(),
-            origin_state_id: Default::default(),
-            error_message: Default::default(),
-            failed_avp: Default::default(),
-            supported_vendor_id: Default::default(),
-            auth_application_id: Default::default(),
-            inband_security_id: Default::default(),
-            acct_application_id: Default::default(),
-            vendor_specific_application_id: Default::default(),
-            firmware_revision: Default::default(),
+            origin_state_id: None,
+            error_message: None,
+            failed_avp: None,
+            supported_vendor_id: Vec::new(),
+            auth_application_id: Vec::new(),
+            inband_security_id: Vec::new(),
+            acct_application_id: Vec::new(),
+            vendor_specific_application_id: Vec::new(),
+            firmware_revision: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -1953,83 +1889,26 @@ impl rt::typed::Command for CapabilitiesExchangeAnswer {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (268, 0) => rt::typed::one(&mut out.result_code, &avp, &mut w, 0, 64),
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 1, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 2, 64)
-                    }
-                    (257, 0) => {
-                        rt::typed::many(
-                            &mut out.host_ip_address,
-                            &avp,
-                            &mut w,
-                            3,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (266, 0) => rt::typed::one(&mut out.vendor_id, &avp, &mut w, 4, 64),
-                    (269, 0) => rt::typed::one(&mut out.product_name, &avp, &mut w, 5, 0),
-                    (278, 0) => {
-                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
-                    }
-                    (281, 0) => rt::typed::opt(&mut out.error_message, &avp, &mut w, 0),
-                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
-                    (265, 0) => {
-                        rt::typed::many(
-                            &mut out.supported_vendor_id,
-                            &avp,
-                            &mut w,
-                            9,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (258, 0) => {
-                        rt::typed::many(
-                            &mut out.auth_application_id,
-                            &avp,
-                            &mut w,
-                            10,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (299, 0) => {
-                        rt::typed::many(
-                            &mut out.inband_security_id,
-                            &avp,
-                            &mut w,
-                            11,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (259, 0) => {
-                        rt::typed::many(
-                            &mut out.acct_application_id,
-                            &avp,
-                            &mut w,
-                            12,
-                            64,
-                            u32::MAX,
-                        )
-                    }
+                    (268, 0) => m.one(&mut out.result_code, 0, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 1, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 2, 64),
+                    (257, 0) => m.many(&mut out.host_ip_address, 3, 64, u32::MAX),
+                    (266, 0) => m.one(&mut out.vendor_id, 4, 64),
+                    (269, 0) => m.one(&mut out.product_name, 5, 0),
+                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
+                    (281, 0) => m.opt(&mut out.error_message, 0),
+                    (279, 0) => m.opt(&mut out.failed_avp, 64),
+                    (265, 0) => m.many(&mut out.supported_vendor_id, 9, 64, u32::MAX),
+                    (258, 0) => m.many(&mut out.auth_application_id, 10, 64, u32::MAX),
+                    (299, 0) => m.many(&mut out.inband_security_id, 11, 64, u32::MAX),
+                    (259, 0) => m.many(&mut out.acct_application_id, 12, 64, u32::MAX),
                     (260, 0) => {
-                        rt::typed::many(
-                            &mut out.vendor_specific_application_id,
-                            &avp,
-                            &mut w,
-                            13,
-                            64,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.vendor_specific_application_id, 13, 64, u32::MAX)
                     }
-                    (267, 0) => {
-                        rt::typed::opt(&mut out.firmware_revision, &avp, &mut w, 0)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (267, 0) => m.opt(&mut out.firmware_revision, 0),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -2128,7 +2007,7 @@ impl Clone for DisconnectPeerRequest {
             header: self.header,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
-            disconnect_cause: self.disconnect_cause.clone(),
+            disconnect_cause: self.disconnect_cause,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -2225,15 +2104,12 @@ impl rt::typed::Command for DisconnectPeerRequest {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 0, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 1, 64)
-                    }
-                    (273, 0) => {
-                        rt::typed::one(&mut out.disconnect_cause, &avp, &mut w, 2, 64)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (264, 0) => m.one(&mut out.origin_host, 0, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 1, 64),
+                    (273, 0) => m.one(&mut out.disconnect_cause, 2, 64),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -2287,7 +2163,7 @@ impl Clone for DisconnectPeerAnswer {
     fn clone(&self) -> Self {
         Self {
             header: self.header,
-            result_code: self.result_code.clone(),
+            result_code: self.result_code,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             error_message: self.error_message.clone(),
@@ -2328,8 +2204,8 @@ impl Default for DisconnectPeerAnswer {
             result_code: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            error_message: Default::default(),
-            failed_avp: Default::default(),
+            error_message: None,
+            failed_avp: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -2392,15 +2268,14 @@ impl rt::typed::Command for DisconnectPeerAnswer {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (268, 0) => rt::typed::one(&mut out.result_code, &avp, &mut w, 0, 64),
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 1, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 2, 64)
-                    }
-                    (281, 0) => rt::typed::opt(&mut out.error_message, &avp, &mut w, 0),
-                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
-                    _ => rt::typed::other(&avp, &mut w),
+                    (268, 0) => m.one(&mut out.result_code, 0, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 1, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 2, 64),
+                    (281, 0) => m.opt(&mut out.error_message, 0),
+                    (279, 0) => m.opt(&mut out.failed_avp, 64),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -2490,7 +2365,7 @@ impl Clone for DeviceWatchdogRequest {
             header: self.header,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
-            origin_state_id: self.origin_state_id.clone(),
+            origin_state_id: self.origin_state_id,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -2524,7 +2399,7 @@ impl Default for DeviceWatchdogRequest {
             header: <Self as rt::typed::Command>::new_header(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            origin_state_id: Default::default(),
+            origin_state_id: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -2579,15 +2454,12 @@ impl rt::typed::Command for DeviceWatchdogRequest {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 0, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 1, 64)
-                    }
-                    (278, 0) => {
-                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (264, 0) => m.one(&mut out.origin_host, 0, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 1, 64),
+                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -2644,12 +2516,12 @@ impl Clone for DeviceWatchdogAnswer {
     fn clone(&self) -> Self {
         Self {
             header: self.header,
-            result_code: self.result_code.clone(),
+            result_code: self.result_code,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             error_message: self.error_message.clone(),
             failed_avp: self.failed_avp.clone(),
-            origin_state_id: self.origin_state_id.clone(),
+            origin_state_id: self.origin_state_id,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -2687,9 +2559,9 @@ impl Default for DeviceWatchdogAnswer {
             result_code: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            error_message: Default::default(),
-            failed_avp: Default::default(),
-            origin_state_id: Default::default(),
+            error_message: None,
+            failed_avp: None,
+            origin_state_id: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -2752,18 +2624,15 @@ impl rt::typed::Command for DeviceWatchdogAnswer {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (268, 0) => rt::typed::one(&mut out.result_code, &avp, &mut w, 0, 64),
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 1, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 2, 64)
-                    }
-                    (281, 0) => rt::typed::opt(&mut out.error_message, &avp, &mut w, 0),
-                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
-                    (278, 0) => {
-                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (268, 0) => m.one(&mut out.result_code, 0, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 1, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 2, 64),
+                    (281, 0) => m.opt(&mut out.error_message, 0),
+                    (279, 0) => m.opt(&mut out.failed_avp, 64),
+                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -2880,10 +2749,10 @@ impl Clone for ReAuthRequest {
             origin_realm: self.origin_realm.clone(),
             destination_realm: self.destination_realm.clone(),
             destination_host: self.destination_host.clone(),
-            auth_application_id: self.auth_application_id.clone(),
-            re_auth_request_type: self.re_auth_request_type.clone(),
+            auth_application_id: self.auth_application_id,
+            re_auth_request_type: self.re_auth_request_type,
             user_name: self.user_name.clone(),
-            origin_state_id: self.origin_state_id.clone(),
+            origin_state_id: self.origin_state_id,
             proxy_info: self.proxy_info.clone(),
             route_record: self.route_record.clone(),
             extra: self.extra.clone(),
@@ -2932,10 +2801,10 @@ impl Default for ReAuthRequest {
             destination_host: Default::default(),
             auth_application_id: Default::default(),
             re_auth_request_type: Default::default(),
-            user_name: Default::default(),
-            origin_state_id: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            user_name: None,
+            origin_state_id: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -3030,55 +2899,20 @@ impl rt::typed::Command for ReAuthRequest {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 1, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 2, 64)
-                    }
-                    (283, 0) => {
-                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 3, 64)
-                    }
-                    (293, 0) => {
-                        rt::typed::one(&mut out.destination_host, &avp, &mut w, 4, 64)
-                    }
-                    (258, 0) => {
-                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 5, 64)
-                    }
-                    (285, 0) => {
-                        rt::typed::one(
-                            &mut out.re_auth_request_type,
-                            &avp,
-                            &mut w,
-                            6,
-                            64,
-                        )
-                    }
-                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
-                    (278, 0) => {
-                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
-                    }
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            9,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            10,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 1, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 2, 64),
+                    (283, 0) => m.one(&mut out.destination_realm, 3, 64),
+                    (293, 0) => m.one(&mut out.destination_host, 4, 64),
+                    (258, 0) => m.one(&mut out.auth_application_id, 5, 64),
+                    (285, 0) => m.one(&mut out.re_auth_request_type, 6, 64),
+                    (1, 0) => m.opt(&mut out.user_name, 64),
+                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
+                    (284, 0) => m.many(&mut out.proxy_info, 9, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 10, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -3157,17 +2991,17 @@ impl Clone for ReAuthAnswer {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            result_code: self.result_code.clone(),
+            result_code: self.result_code,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             user_name: self.user_name.clone(),
-            origin_state_id: self.origin_state_id.clone(),
+            origin_state_id: self.origin_state_id,
             error_message: self.error_message.clone(),
             error_reporting_host: self.error_reporting_host.clone(),
             failed_avp: self.failed_avp.clone(),
             redirect_host: self.redirect_host.clone(),
-            redirect_host_usage: self.redirect_host_usage.clone(),
-            redirect_max_cache_time: self.redirect_max_cache_time.clone(),
+            redirect_host_usage: self.redirect_host_usage,
+            redirect_max_cache_time: self.redirect_max_cache_time,
             proxy_info: self.proxy_info.clone(),
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
@@ -3214,15 +3048,15 @@ impl Default for ReAuthAnswer {
             result_code: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            user_name: Default::default(),
-            origin_state_id: Default::default(),
-            error_message: Default::default(),
-            error_reporting_host: Default::default(),
-            failed_avp: Default::default(),
-            redirect_host: Default::default(),
-            redirect_host_usage: Default::default(),
-            redirect_max_cache_time: Default::default(),
-            proxy_info: Default::default(),
+            user_name: None,
+            origin_state_id: None,
+            error_message: None,
+            error_reporting_host: None,
+            failed_avp: None,
+            redirect_host: Vec::new(),
+            redirect_host_usage: None,
+            redirect_max_cache_time: None,
+            proxy_info: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -3293,54 +3127,22 @@ impl rt::typed::Command for ReAuthAnswer {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (268, 0) => rt::typed::one(&mut out.result_code, &avp, &mut w, 1, 64),
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 2, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 3, 64)
-                    }
-                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
-                    (278, 0) => {
-                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
-                    }
-                    (281, 0) => rt::typed::opt(&mut out.error_message, &avp, &mut w, 0),
-                    (294, 0) => {
-                        rt::typed::opt(&mut out.error_reporting_host, &avp, &mut w, 0)
-                    }
-                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
-                    (292, 0) => {
-                        rt::typed::many(
-                            &mut out.redirect_host,
-                            &avp,
-                            &mut w,
-                            9,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (261, 0) => {
-                        rt::typed::opt(&mut out.redirect_host_usage, &avp, &mut w, 64)
-                    }
-                    (262, 0) => {
-                        rt::typed::opt(
-                            &mut out.redirect_max_cache_time,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            12,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (268, 0) => m.one(&mut out.result_code, 1, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 2, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 3, 64),
+                    (1, 0) => m.opt(&mut out.user_name, 64),
+                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
+                    (281, 0) => m.opt(&mut out.error_message, 0),
+                    (294, 0) => m.opt(&mut out.error_reporting_host, 0),
+                    (279, 0) => m.opt(&mut out.failed_avp, 64),
+                    (292, 0) => m.many(&mut out.redirect_host, 9, 64, u32::MAX),
+                    (261, 0) => m.opt(&mut out.redirect_host_usage, 64),
+                    (262, 0) => m.opt(&mut out.redirect_max_cache_time, 64),
+                    (284, 0) => m.many(&mut out.proxy_info, 12, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -3483,12 +3285,12 @@ impl Clone for SessionTerminationRequest {
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             destination_realm: self.destination_realm.clone(),
-            auth_application_id: self.auth_application_id.clone(),
-            termination_cause: self.termination_cause.clone(),
+            auth_application_id: self.auth_application_id,
+            termination_cause: self.termination_cause,
             user_name: self.user_name.clone(),
             destination_host: self.destination_host.clone(),
             class: self.class.clone(),
-            origin_state_id: self.origin_state_id.clone(),
+            origin_state_id: self.origin_state_id,
             proxy_info: self.proxy_info.clone(),
             route_record: self.route_record.clone(),
             extra: self.extra.clone(),
@@ -3537,12 +3339,12 @@ impl Default for SessionTerminationRequest {
             destination_realm: Default::default(),
             auth_application_id: Default::default(),
             termination_cause: Default::default(),
-            user_name: Default::default(),
-            destination_host: Default::default(),
-            class: Default::default(),
-            origin_state_id: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            user_name: None,
+            destination_host: None,
+            class: Vec::new(),
+            origin_state_id: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -3629,52 +3431,21 @@ impl rt::typed::Command for SessionTerminationRequest {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 1, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 2, 64)
-                    }
-                    (283, 0) => {
-                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 3, 64)
-                    }
-                    (258, 0) => {
-                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 4, 64)
-                    }
-                    (295, 0) => {
-                        rt::typed::one(&mut out.termination_cause, &avp, &mut w, 5, 64)
-                    }
-                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
-                    (293, 0) => {
-                        rt::typed::opt(&mut out.destination_host, &avp, &mut w, 64)
-                    }
-                    (25, 0) => {
-                        rt::typed::many(&mut out.class, &avp, &mut w, 8, 64, u32::MAX)
-                    }
-                    (278, 0) => {
-                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
-                    }
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            10,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            11,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 1, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 2, 64),
+                    (283, 0) => m.one(&mut out.destination_realm, 3, 64),
+                    (258, 0) => m.one(&mut out.auth_application_id, 4, 64),
+                    (295, 0) => m.one(&mut out.termination_cause, 5, 64),
+                    (1, 0) => m.opt(&mut out.user_name, 64),
+                    (293, 0) => m.opt(&mut out.destination_host, 64),
+                    (25, 0) => m.many(&mut out.class, 8, 64, u32::MAX),
+                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
+                    (284, 0) => m.many(&mut out.proxy_info, 10, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 11, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -3756,7 +3527,7 @@ impl Clone for SessionTerminationAnswer {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            result_code: self.result_code.clone(),
+            result_code: self.result_code,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             user_name: self.user_name.clone(),
@@ -3764,10 +3535,10 @@ impl Clone for SessionTerminationAnswer {
             error_message: self.error_message.clone(),
             error_reporting_host: self.error_reporting_host.clone(),
             failed_avp: self.failed_avp.clone(),
-            origin_state_id: self.origin_state_id.clone(),
+            origin_state_id: self.origin_state_id,
             redirect_host: self.redirect_host.clone(),
-            redirect_host_usage: self.redirect_host_usage.clone(),
-            redirect_max_cache_time: self.redirect_max_cache_time.clone(),
+            redirect_host_usage: self.redirect_host_usage,
+            redirect_max_cache_time: self.redirect_max_cache_time,
             proxy_info: self.proxy_info.clone(),
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
@@ -3815,16 +3586,16 @@ impl Default for SessionTerminationAnswer {
             result_code: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            user_name: Default::default(),
-            class: Default::default(),
-            error_message: Default::default(),
-            error_reporting_host: Default::default(),
-            failed_avp: Default::default(),
-            origin_state_id: Default::default(),
-            redirect_host: Default::default(),
-            redirect_host_usage: Default::default(),
-            redirect_max_cache_time: Default::default(),
-            proxy_info: Default::default(),
+            user_name: None,
+            class: Vec::new(),
+            error_message: None,
+            error_reporting_host: None,
+            failed_avp: None,
+            origin_state_id: None,
+            redirect_host: Vec::new(),
+            redirect_host_usage: None,
+            redirect_max_cache_time: None,
+            proxy_info: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -3895,57 +3666,23 @@ impl rt::typed::Command for SessionTerminationAnswer {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (268, 0) => rt::typed::one(&mut out.result_code, &avp, &mut w, 1, 64),
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 2, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 3, 64)
-                    }
-                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
-                    (25, 0) => {
-                        rt::typed::many(&mut out.class, &avp, &mut w, 5, 64, u32::MAX)
-                    }
-                    (281, 0) => rt::typed::opt(&mut out.error_message, &avp, &mut w, 0),
-                    (294, 0) => {
-                        rt::typed::opt(&mut out.error_reporting_host, &avp, &mut w, 0)
-                    }
-                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
-                    (278, 0) => {
-                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
-                    }
-                    (292, 0) => {
-                        rt::typed::many(
-                            &mut out.redirect_host,
-                            &avp,
-                            &mut w,
-                            10,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (261, 0) => {
-                        rt::typed::opt(&mut out.redirect_host_usage, &avp, &mut w, 64)
-                    }
-                    (262, 0) => {
-                        rt::typed::opt(
-                            &mut out.redirect_max_cache_time,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            13,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (268, 0) => m.one(&mut out.result_code, 1, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 2, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 3, 64),
+                    (1, 0) => m.opt(&mut out.user_name, 64),
+                    (25, 0) => m.many(&mut out.class, 5, 64, u32::MAX),
+                    (281, 0) => m.opt(&mut out.error_message, 0),
+                    (294, 0) => m.opt(&mut out.error_reporting_host, 0),
+                    (279, 0) => m.opt(&mut out.failed_avp, 64),
+                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
+                    (292, 0) => m.many(&mut out.redirect_host, 10, 64, u32::MAX),
+                    (261, 0) => m.opt(&mut out.redirect_host_usage, 64),
+                    (262, 0) => m.opt(&mut out.redirect_max_cache_time, 64),
+                    (284, 0) => m.many(&mut out.proxy_info, 13, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -4080,9 +3817,9 @@ impl Clone for AbortSessionRequest {
             origin_realm: self.origin_realm.clone(),
             destination_realm: self.destination_realm.clone(),
             destination_host: self.destination_host.clone(),
-            auth_application_id: self.auth_application_id.clone(),
+            auth_application_id: self.auth_application_id,
             user_name: self.user_name.clone(),
-            origin_state_id: self.origin_state_id.clone(),
+            origin_state_id: self.origin_state_id,
             proxy_info: self.proxy_info.clone(),
             route_record: self.route_record.clone(),
             extra: self.extra.clone(),
@@ -4129,10 +3866,10 @@ impl Default for AbortSessionRequest {
             destination_realm: Default::default(),
             destination_host: Default::default(),
             auth_application_id: Default::default(),
-            user_name: Default::default(),
-            origin_state_id: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            user_name: None,
+            origin_state_id: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -4219,46 +3956,19 @@ impl rt::typed::Command for AbortSessionRequest {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 1, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 2, 64)
-                    }
-                    (283, 0) => {
-                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 3, 64)
-                    }
-                    (293, 0) => {
-                        rt::typed::one(&mut out.destination_host, &avp, &mut w, 4, 64)
-                    }
-                    (258, 0) => {
-                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 5, 64)
-                    }
-                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
-                    (278, 0) => {
-                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
-                    }
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            8,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            9,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 1, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 2, 64),
+                    (283, 0) => m.one(&mut out.destination_realm, 3, 64),
+                    (293, 0) => m.one(&mut out.destination_host, 4, 64),
+                    (258, 0) => m.one(&mut out.auth_application_id, 5, 64),
+                    (1, 0) => m.opt(&mut out.user_name, 64),
+                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
+                    (284, 0) => m.many(&mut out.proxy_info, 8, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 9, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -4337,17 +4047,17 @@ impl Clone for AbortSessionAnswer {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            result_code: self.result_code.clone(),
+            result_code: self.result_code,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             user_name: self.user_name.clone(),
-            origin_state_id: self.origin_state_id.clone(),
+            origin_state_id: self.origin_state_id,
             error_message: self.error_message.clone(),
             error_reporting_host: self.error_reporting_host.clone(),
             failed_avp: self.failed_avp.clone(),
             redirect_host: self.redirect_host.clone(),
-            redirect_host_usage: self.redirect_host_usage.clone(),
-            redirect_max_cache_time: self.redirect_max_cache_time.clone(),
+            redirect_host_usage: self.redirect_host_usage,
+            redirect_max_cache_time: self.redirect_max_cache_time,
             proxy_info: self.proxy_info.clone(),
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
@@ -4394,15 +4104,15 @@ impl Default for AbortSessionAnswer {
             result_code: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            user_name: Default::default(),
-            origin_state_id: Default::default(),
-            error_message: Default::default(),
-            error_reporting_host: Default::default(),
-            failed_avp: Default::default(),
-            redirect_host: Default::default(),
-            redirect_host_usage: Default::default(),
-            redirect_max_cache_time: Default::default(),
-            proxy_info: Default::default(),
+            user_name: None,
+            origin_state_id: None,
+            error_message: None,
+            error_reporting_host: None,
+            failed_avp: None,
+            redirect_host: Vec::new(),
+            redirect_host_usage: None,
+            redirect_max_cache_time: None,
+            proxy_info: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -4473,54 +4183,22 @@ impl rt::typed::Command for AbortSessionAnswer {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (268, 0) => rt::typed::one(&mut out.result_code, &avp, &mut w, 1, 64),
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 2, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 3, 64)
-                    }
-                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
-                    (278, 0) => {
-                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
-                    }
-                    (281, 0) => rt::typed::opt(&mut out.error_message, &avp, &mut w, 0),
-                    (294, 0) => {
-                        rt::typed::opt(&mut out.error_reporting_host, &avp, &mut w, 0)
-                    }
-                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
-                    (292, 0) => {
-                        rt::typed::many(
-                            &mut out.redirect_host,
-                            &avp,
-                            &mut w,
-                            9,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (261, 0) => {
-                        rt::typed::opt(&mut out.redirect_host_usage, &avp, &mut w, 64)
-                    }
-                    (262, 0) => {
-                        rt::typed::opt(
-                            &mut out.redirect_max_cache_time,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            12,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (268, 0) => m.one(&mut out.result_code, 1, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 2, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 3, 64),
+                    (1, 0) => m.opt(&mut out.user_name, 64),
+                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
+                    (281, 0) => m.opt(&mut out.error_message, 0),
+                    (294, 0) => m.opt(&mut out.error_reporting_host, 0),
+                    (279, 0) => m.opt(&mut out.failed_avp, 64),
+                    (292, 0) => m.many(&mut out.redirect_host, 9, 64, u32::MAX),
+                    (261, 0) => m.opt(&mut out.redirect_host_usage, 64),
+                    (262, 0) => m.opt(&mut out.redirect_max_cache_time, 64),
+                    (284, 0) => m.many(&mut out.proxy_info, 12, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -4684,19 +4362,19 @@ impl Clone for AccountingRequest {
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             destination_realm: self.destination_realm.clone(),
-            accounting_record_type: self.accounting_record_type.clone(),
-            accounting_record_number: self.accounting_record_number.clone(),
-            acct_application_id: self.acct_application_id.clone(),
+            accounting_record_type: self.accounting_record_type,
+            accounting_record_number: self.accounting_record_number,
+            acct_application_id: self.acct_application_id,
             vendor_specific_application_id: self.vendor_specific_application_id.clone(),
             user_name: self.user_name.clone(),
             destination_host: self.destination_host.clone(),
-            accounting_sub_session_id: self.accounting_sub_session_id.clone(),
+            accounting_sub_session_id: self.accounting_sub_session_id,
             acct_session_id: self.acct_session_id.clone(),
             acct_multi_session_id: self.acct_multi_session_id.clone(),
-            acct_interim_interval: self.acct_interim_interval.clone(),
-            accounting_realtime_required: self.accounting_realtime_required.clone(),
-            origin_state_id: self.origin_state_id.clone(),
-            event_timestamp: self.event_timestamp.clone(),
+            acct_interim_interval: self.acct_interim_interval,
+            accounting_realtime_required: self.accounting_realtime_required,
+            origin_state_id: self.origin_state_id,
+            event_timestamp: self.event_timestamp,
             proxy_info: self.proxy_info.clone(),
             route_record: self.route_record.clone(),
             extra: self.extra.clone(),
@@ -4764,19 +4442,19 @@ impl Default for AccountingRequest {
             destination_realm: Default::default(),
             accounting_record_type: Default::default(),
             accounting_record_number: Default::default(),
-            acct_application_id: Default::default(),
-            vendor_specific_application_id: Default::default(),
-            user_name: Default::default(),
-            destination_host: Default::default(),
-            accounting_sub_session_id: Default::default(),
-            acct_session_id: Default::default(),
-            acct_multi_session_id: Default::default(),
-            acct_interim_interval: Default::default(),
-            accounting_realtime_required: Default::default(),
-            origin_state_id: Default::default(),
-            event_timestamp: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            acct_application_id: None,
+            vendor_specific_application_id: None,
+            user_name: None,
+            destination_host: None,
+            accounting_sub_session_id: None,
+            acct_session_id: None,
+            acct_multi_session_id: None,
+            acct_interim_interval: None,
+            accounting_realtime_required: None,
+            origin_state_id: None,
+            event_timestamp: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -4863,96 +4541,28 @@ impl rt::typed::Command for AccountingRequest {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 1, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 2, 64)
-                    }
-                    (283, 0) => {
-                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 3, 64)
-                    }
-                    (480, 0) => {
-                        rt::typed::one(
-                            &mut out.accounting_record_type,
-                            &avp,
-                            &mut w,
-                            4,
-                            64,
-                        )
-                    }
-                    (485, 0) => {
-                        rt::typed::one(
-                            &mut out.accounting_record_number,
-                            &avp,
-                            &mut w,
-                            5,
-                            64,
-                        )
-                    }
-                    (259, 0) => {
-                        rt::typed::opt(&mut out.acct_application_id, &avp, &mut w, 64)
-                    }
-                    (260, 0) => {
-                        rt::typed::opt(
-                            &mut out.vendor_specific_application_id,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
-                    (293, 0) => {
-                        rt::typed::opt(&mut out.destination_host, &avp, &mut w, 64)
-                    }
-                    (287, 0) => {
-                        rt::typed::opt(
-                            &mut out.accounting_sub_session_id,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (44, 0) => rt::typed::opt(&mut out.acct_session_id, &avp, &mut w, 64),
-                    (50, 0) => {
-                        rt::typed::opt(&mut out.acct_multi_session_id, &avp, &mut w, 64)
-                    }
-                    (85, 0) => {
-                        rt::typed::opt(&mut out.acct_interim_interval, &avp, &mut w, 64)
-                    }
-                    (483, 0) => {
-                        rt::typed::opt(
-                            &mut out.accounting_realtime_required,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (278, 0) => {
-                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
-                    }
-                    (55, 0) => rt::typed::opt(&mut out.event_timestamp, &avp, &mut w, 64),
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            17,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            18,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 1, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 2, 64),
+                    (283, 0) => m.one(&mut out.destination_realm, 3, 64),
+                    (480, 0) => m.one(&mut out.accounting_record_type, 4, 64),
+                    (485, 0) => m.one(&mut out.accounting_record_number, 5, 64),
+                    (259, 0) => m.opt(&mut out.acct_application_id, 64),
+                    (260, 0) => m.opt(&mut out.vendor_specific_application_id, 64),
+                    (1, 0) => m.opt(&mut out.user_name, 64),
+                    (293, 0) => m.opt(&mut out.destination_host, 64),
+                    (287, 0) => m.opt(&mut out.accounting_sub_session_id, 64),
+                    (44, 0) => m.opt(&mut out.acct_session_id, 64),
+                    (50, 0) => m.opt(&mut out.acct_multi_session_id, 64),
+                    (85, 0) => m.opt(&mut out.acct_interim_interval, 64),
+                    (483, 0) => m.opt(&mut out.accounting_realtime_required, 64),
+                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
+                    (55, 0) => m.opt(&mut out.event_timestamp, 64),
+                    (284, 0) => m.many(&mut out.proxy_info, 17, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 18, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -5052,24 +4662,24 @@ impl Clone for AccountingAnswer {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            result_code: self.result_code.clone(),
+            result_code: self.result_code,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
-            accounting_record_type: self.accounting_record_type.clone(),
-            accounting_record_number: self.accounting_record_number.clone(),
-            acct_application_id: self.acct_application_id.clone(),
+            accounting_record_type: self.accounting_record_type,
+            accounting_record_number: self.accounting_record_number,
+            acct_application_id: self.acct_application_id,
             vendor_specific_application_id: self.vendor_specific_application_id.clone(),
             user_name: self.user_name.clone(),
-            accounting_sub_session_id: self.accounting_sub_session_id.clone(),
+            accounting_sub_session_id: self.accounting_sub_session_id,
             acct_session_id: self.acct_session_id.clone(),
             acct_multi_session_id: self.acct_multi_session_id.clone(),
             error_message: self.error_message.clone(),
             error_reporting_host: self.error_reporting_host.clone(),
             failed_avp: self.failed_avp.clone(),
-            acct_interim_interval: self.acct_interim_interval.clone(),
-            accounting_realtime_required: self.accounting_realtime_required.clone(),
-            origin_state_id: self.origin_state_id.clone(),
-            event_timestamp: self.event_timestamp.clone(),
+            acct_interim_interval: self.acct_interim_interval,
+            accounting_realtime_required: self.accounting_realtime_required,
+            origin_state_id: self.origin_state_id,
+            event_timestamp: self.event_timestamp,
             proxy_info: self.proxy_info.clone(),
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
@@ -5137,20 +4747,20 @@ impl Default for AccountingAnswer {
             origin_realm: Default::default(),
             accounting_record_type: Default::default(),
             accounting_record_number: Default::default(),
-            acct_application_id: Default::default(),
-            vendor_specific_application_id: Default::default(),
-            user_name: Default::default(),
-            accounting_sub_session_id: Default::default(),
-            acct_session_id: Default::default(),
-            acct_multi_session_id: Default::default(),
-            error_message: Default::default(),
-            error_reporting_host: Default::default(),
-            failed_avp: Default::default(),
-            acct_interim_interval: Default::default(),
-            accounting_realtime_required: Default::default(),
-            origin_state_id: Default::default(),
-            event_timestamp: Default::default(),
-            proxy_info: Default::default(),
+            acct_application_id: None,
+            vendor_specific_application_id: None,
+            user_name: None,
+            accounting_sub_session_id: None,
+            acct_session_id: None,
+            acct_multi_session_id: None,
+            error_message: None,
+            error_reporting_host: None,
+            failed_avp: None,
+            acct_interim_interval: None,
+            accounting_realtime_required: None,
+            origin_state_id: None,
+            event_timestamp: None,
+            proxy_info: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -5237,86 +4847,29 @@ impl rt::typed::Command for AccountingAnswer {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (268, 0) => rt::typed::one(&mut out.result_code, &avp, &mut w, 1, 64),
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 2, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 3, 64)
-                    }
-                    (480, 0) => {
-                        rt::typed::one(
-                            &mut out.accounting_record_type,
-                            &avp,
-                            &mut w,
-                            4,
-                            64,
-                        )
-                    }
-                    (485, 0) => {
-                        rt::typed::one(
-                            &mut out.accounting_record_number,
-                            &avp,
-                            &mut w,
-                            5,
-                            64,
-                        )
-                    }
-                    (259, 0) => {
-                        rt::typed::opt(&mut out.acct_application_id, &avp, &mut w, 64)
-                    }
-                    (260, 0) => {
-                        rt::typed::opt(
-                            &mut out.vendor_specific_application_id,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
-                    (287, 0) => {
-                        rt::typed::opt(
-                            &mut out.accounting_sub_session_id,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (44, 0) => rt::typed::opt(&mut out.acct_session_id, &avp, &mut w, 64),
-                    (50, 0) => {
-                        rt::typed::opt(&mut out.acct_multi_session_id, &avp, &mut w, 64)
-                    }
-                    (281, 0) => rt::typed::opt(&mut out.error_message, &avp, &mut w, 0),
-                    (294, 0) => {
-                        rt::typed::opt(&mut out.error_reporting_host, &avp, &mut w, 0)
-                    }
-                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
-                    (85, 0) => {
-                        rt::typed::opt(&mut out.acct_interim_interval, &avp, &mut w, 64)
-                    }
-                    (483, 0) => {
-                        rt::typed::opt(
-                            &mut out.accounting_realtime_required,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (278, 0) => {
-                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
-                    }
-                    (55, 0) => rt::typed::opt(&mut out.event_timestamp, &avp, &mut w, 64),
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            19,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (268, 0) => m.one(&mut out.result_code, 1, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 2, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 3, 64),
+                    (480, 0) => m.one(&mut out.accounting_record_type, 4, 64),
+                    (485, 0) => m.one(&mut out.accounting_record_number, 5, 64),
+                    (259, 0) => m.opt(&mut out.acct_application_id, 64),
+                    (260, 0) => m.opt(&mut out.vendor_specific_application_id, 64),
+                    (1, 0) => m.opt(&mut out.user_name, 64),
+                    (287, 0) => m.opt(&mut out.accounting_sub_session_id, 64),
+                    (44, 0) => m.opt(&mut out.acct_session_id, 64),
+                    (50, 0) => m.opt(&mut out.acct_multi_session_id, 64),
+                    (281, 0) => m.opt(&mut out.error_message, 0),
+                    (294, 0) => m.opt(&mut out.error_reporting_host, 0),
+                    (279, 0) => m.opt(&mut out.failed_avp, 64),
+                    (85, 0) => m.opt(&mut out.acct_interim_interval, 64),
+                    (483, 0) => m.opt(&mut out.accounting_realtime_required, 64),
+                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
+                    (55, 0) => m.opt(&mut out.event_timestamp, 64),
+                    (284, 0) => m.many(&mut out.proxy_info, 19, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -5346,11 +4899,11 @@ impl rt::typed::RequestCommand for AccountingRequest {
         let mut a = AccountingAnswer::default();
         a.header = rt::typed::answer_header(&self.header, result);
         a.session_id = self.session_id.clone();
-        a.acct_application_id = self.acct_application_id.clone();
+        a.acct_application_id = self.acct_application_id;
         a.vendor_specific_application_id = self.vendor_specific_application_id.clone();
-        a.accounting_record_type = self.accounting_record_type.clone();
-        a.accounting_record_number = self.accounting_record_number.clone();
-        a.accounting_sub_session_id = self.accounting_sub_session_id.clone();
+        a.accounting_record_type = self.accounting_record_type;
+        a.accounting_record_number = self.accounting_record_number;
+        a.accounting_sub_session_id = self.accounting_sub_session_id;
         a.acct_session_id = self.acct_session_id.clone();
         a.acct_multi_session_id = self.acct_multi_session_id.clone();
         a.proxy_info = self.proxy_info.clone();

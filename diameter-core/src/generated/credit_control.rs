@@ -1490,7 +1490,7 @@ impl Clone for CostInformation {
     fn clone(&self) -> Self {
         Self {
             unit_value: self.unit_value.clone(),
-            currency_code: self.currency_code.clone(),
+            currency_code: self.currency_code,
             cost_unit: self.cost_unit.clone(),
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
@@ -1528,7 +1528,7 @@ impl Default for CostInformation {
         Self {
             unit_value: Default::default(),
             currency_code: Default::default(),
-            cost_unit: Default::default(),
+            cost_unit: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -1581,13 +1581,12 @@ impl rt::typed::Grouped for CostInformation {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (445, 0) => rt::typed::one(&mut self.unit_value, &avp, &mut w, 0, 64),
-                    (425, 0) => {
-                        rt::typed::one(&mut self.currency_code, &avp, &mut w, 1, 64)
-                    }
-                    (424, 0) => rt::typed::opt(&mut self.cost_unit, &avp, &mut w, 64),
-                    _ => rt::typed::other(&avp, &mut w),
+                    (445, 0) => m.one(&mut self.unit_value, 0, 64),
+                    (425, 0) => m.one(&mut self.currency_code, 1, 64),
+                    (424, 0) => m.opt(&mut self.cost_unit, 64),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -1658,8 +1657,8 @@ impl Clone for UnitValue {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            value_digits: self.value_digits.clone(),
-            exponent: self.exponent.clone(),
+            value_digits: self.value_digits,
+            exponent: self.exponent,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -1759,7 +1758,7 @@ impl Default for UnitValue {
     fn default() -> Self {
         Self {
             value_digits: Default::default(),
-            exponent: Default::default(),
+            exponent: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -1843,12 +1842,11 @@ impl rt::typed::Grouped for UnitValue {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (447, 0) => {
-                        rt::typed::one(&mut self.value_digits, &avp, &mut w, 0, 64)
-                    }
-                    (429, 0) => rt::typed::opt(&mut self.exponent, &avp, &mut w, 64),
-                    _ => rt::typed::other(&avp, &mut w),
+                    (447, 0) => m.one(&mut self.value_digits, 0, 64),
+                    (429, 0) => m.opt(&mut self.exponent, 64),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -1917,12 +1915,12 @@ impl Clone for MultipleServicesCreditControl {
             granted_service_unit: self.granted_service_unit.clone(),
             requested_service_unit: self.requested_service_unit.clone(),
             used_service_unit: self.used_service_unit.clone(),
-            tariff_change_usage: self.tariff_change_usage.clone(),
+            tariff_change_usage: self.tariff_change_usage,
             service_identifier: self.service_identifier.clone(),
-            rating_group: self.rating_group.clone(),
+            rating_group: self.rating_group,
             g_s_u_pool_reference: self.g_s_u_pool_reference.clone(),
-            validity_time: self.validity_time.clone(),
-            result_code: self.result_code.clone(),
+            validity_time: self.validity_time,
+            result_code: self.result_code,
             final_unit_indication: self.final_unit_indication.clone(),
             qos_final_unit_indication: self.qos_final_unit_indication.clone(),
             extra: self.extra.clone(),
@@ -1967,17 +1965,17 @@ impl PartialEq for MultipleServicesCreditControl {
 impl Default for MultipleServicesCreditControl {
     fn default() -> Self {
         Self {
-            granted_service_unit: Default::default(),
-            requested_service_unit: Default::default(),
-            used_service_unit: Default::default(),
-            tariff_change_usage: Default::default(),
-            service_identifier: Default::default(),
-            rating_group: Default::default(),
-            g_s_u_pool_reference: Default::default(),
-            validity_time: Default::default(),
-            result_code: Default::default(),
-            final_unit_indication: Default::default(),
-            qos_final_unit_indication: Default::default(),
+            granted_service_unit: None,
+            requested_service_unit: None,
+            used_service_unit: Vec::new(),
+            tariff_change_usage: None,
+            service_identifier: Vec::new(),
+            rating_group: None,
+            g_s_u_pool_reference: Vec::new(),
+            validity_time: None,
+            result_code: None,
+            final_unit_indication: None,
+            qos_final_unit_indication: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -2011,66 +2009,20 @@ impl rt::typed::Grouped for MultipleServicesCreditControl {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (431, 0) => {
-                        rt::typed::opt(&mut self.granted_service_unit, &avp, &mut w, 64)
-                    }
-                    (437, 0) => {
-                        rt::typed::opt(
-                            &mut self.requested_service_unit,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (446, 0) => {
-                        rt::typed::many(
-                            &mut self.used_service_unit,
-                            &avp,
-                            &mut w,
-                            2,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (452, 0) => {
-                        rt::typed::opt(&mut self.tariff_change_usage, &avp, &mut w, 64)
-                    }
-                    (439, 0) => {
-                        rt::typed::many(
-                            &mut self.service_identifier,
-                            &avp,
-                            &mut w,
-                            4,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (432, 0) => rt::typed::opt(&mut self.rating_group, &avp, &mut w, 64),
-                    (457, 0) => {
-                        rt::typed::many(
-                            &mut self.g_s_u_pool_reference,
-                            &avp,
-                            &mut w,
-                            6,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (448, 0) => rt::typed::opt(&mut self.validity_time, &avp, &mut w, 64),
-                    (268, 0) => rt::typed::opt(&mut self.result_code, &avp, &mut w, 64),
-                    (430, 0) => {
-                        rt::typed::opt(&mut self.final_unit_indication, &avp, &mut w, 64)
-                    }
-                    (669, 0) => {
-                        rt::typed::opt(
-                            &mut self.qos_final_unit_indication,
-                            &avp,
-                            &mut w,
-                            0,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (431, 0) => m.opt(&mut self.granted_service_unit, 64),
+                    (437, 0) => m.opt(&mut self.requested_service_unit, 64),
+                    (446, 0) => m.many(&mut self.used_service_unit, 2, 64, u32::MAX),
+                    (452, 0) => m.opt(&mut self.tariff_change_usage, 64),
+                    (439, 0) => m.many(&mut self.service_identifier, 4, 64, u32::MAX),
+                    (432, 0) => m.opt(&mut self.rating_group, 64),
+                    (457, 0) => m.many(&mut self.g_s_u_pool_reference, 6, 64, u32::MAX),
+                    (448, 0) => m.opt(&mut self.validity_time, 64),
+                    (268, 0) => m.opt(&mut self.result_code, 64),
+                    (430, 0) => m.opt(&mut self.final_unit_indication, 64),
+                    (669, 0) => m.opt(&mut self.qos_final_unit_indication, 0),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -2157,13 +2109,13 @@ impl Clone for GrantedServiceUnit {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            tariff_time_change: self.tariff_time_change.clone(),
-            cc_time: self.cc_time.clone(),
+            tariff_time_change: self.tariff_time_change,
+            cc_time: self.cc_time,
             cc_money: self.cc_money.clone(),
-            cc_total_octets: self.cc_total_octets.clone(),
-            cc_input_octets: self.cc_input_octets.clone(),
-            cc_output_octets: self.cc_output_octets.clone(),
-            cc_service_specific_units: self.cc_service_specific_units.clone(),
+            cc_total_octets: self.cc_total_octets,
+            cc_input_octets: self.cc_input_octets,
+            cc_output_octets: self.cc_output_octets,
+            cc_service_specific_units: self.cc_service_specific_units,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -2267,13 +2219,13 @@ impl PartialEq for GrantedServiceUnit {
 impl Default for GrantedServiceUnit {
     fn default() -> Self {
         Self {
-            tariff_time_change: Default::default(),
-            cc_time: Default::default(),
-            cc_money: Default::default(),
-            cc_total_octets: Default::default(),
-            cc_input_octets: Default::default(),
-            cc_output_octets: Default::default(),
-            cc_service_specific_units: Default::default(),
+            tariff_time_change: None,
+            cc_time: None,
+            cc_money: None,
+            cc_total_octets: None,
+            cc_input_octets: None,
+            cc_output_octets: None,
+            cc_service_specific_units: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -2346,30 +2298,16 @@ impl rt::typed::Grouped for GrantedServiceUnit {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (451, 0) => {
-                        rt::typed::opt(&mut self.tariff_time_change, &avp, &mut w, 64)
-                    }
-                    (420, 0) => rt::typed::opt(&mut self.cc_time, &avp, &mut w, 64),
-                    (413, 0) => rt::typed::opt(&mut self.cc_money, &avp, &mut w, 64),
-                    (421, 0) => {
-                        rt::typed::opt(&mut self.cc_total_octets, &avp, &mut w, 64)
-                    }
-                    (412, 0) => {
-                        rt::typed::opt(&mut self.cc_input_octets, &avp, &mut w, 64)
-                    }
-                    (414, 0) => {
-                        rt::typed::opt(&mut self.cc_output_octets, &avp, &mut w, 64)
-                    }
-                    (417, 0) => {
-                        rt::typed::opt(
-                            &mut self.cc_service_specific_units,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (451, 0) => m.opt(&mut self.tariff_time_change, 64),
+                    (420, 0) => m.opt(&mut self.cc_time, 64),
+                    (413, 0) => m.opt(&mut self.cc_money, 64),
+                    (421, 0) => m.opt(&mut self.cc_total_octets, 64),
+                    (412, 0) => m.opt(&mut self.cc_input_octets, 64),
+                    (414, 0) => m.opt(&mut self.cc_output_octets, 64),
+                    (417, 0) => m.opt(&mut self.cc_service_specific_units, 64),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -2427,12 +2365,12 @@ impl Clone for RequestedServiceUnit {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            cc_time: self.cc_time.clone(),
+            cc_time: self.cc_time,
             cc_money: self.cc_money.clone(),
-            cc_total_octets: self.cc_total_octets.clone(),
-            cc_input_octets: self.cc_input_octets.clone(),
-            cc_output_octets: self.cc_output_octets.clone(),
-            cc_service_specific_units: self.cc_service_specific_units.clone(),
+            cc_total_octets: self.cc_total_octets,
+            cc_input_octets: self.cc_input_octets,
+            cc_output_octets: self.cc_output_octets,
+            cc_service_specific_units: self.cc_service_specific_units,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -2470,12 +2408,12 @@ impl PartialEq for RequestedServiceUnit {
 impl Default for RequestedServiceUnit {
     fn default() -> Self {
         Self {
-            cc_time: Default::default(),
-            cc_money: Default::default(),
-            cc_total_octets: Default::default(),
-            cc_input_octets: Default::default(),
-            cc_output_octets: Default::default(),
-            cc_service_specific_units: Default::default(),
+            cc_time: None,
+            cc_money: None,
+            cc_total_octets: None,
+            cc_input_octets: None,
+            cc_output_octets: None,
+            cc_service_specific_units: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -2509,27 +2447,15 @@ impl rt::typed::Grouped for RequestedServiceUnit {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (420, 0) => rt::typed::opt(&mut self.cc_time, &avp, &mut w, 64),
-                    (413, 0) => rt::typed::opt(&mut self.cc_money, &avp, &mut w, 64),
-                    (421, 0) => {
-                        rt::typed::opt(&mut self.cc_total_octets, &avp, &mut w, 64)
-                    }
-                    (412, 0) => {
-                        rt::typed::opt(&mut self.cc_input_octets, &avp, &mut w, 64)
-                    }
-                    (414, 0) => {
-                        rt::typed::opt(&mut self.cc_output_octets, &avp, &mut w, 64)
-                    }
-                    (417, 0) => {
-                        rt::typed::opt(
-                            &mut self.cc_service_specific_units,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (420, 0) => m.opt(&mut self.cc_time, 64),
+                    (413, 0) => m.opt(&mut self.cc_money, 64),
+                    (421, 0) => m.opt(&mut self.cc_total_octets, 64),
+                    (412, 0) => m.opt(&mut self.cc_input_octets, 64),
+                    (414, 0) => m.opt(&mut self.cc_output_octets, 64),
+                    (417, 0) => m.opt(&mut self.cc_service_specific_units, 64),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -2616,13 +2542,13 @@ impl Clone for UsedServiceUnit {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            tariff_change_usage: self.tariff_change_usage.clone(),
-            cc_time: self.cc_time.clone(),
+            tariff_change_usage: self.tariff_change_usage,
+            cc_time: self.cc_time,
             cc_money: self.cc_money.clone(),
-            cc_total_octets: self.cc_total_octets.clone(),
-            cc_input_octets: self.cc_input_octets.clone(),
-            cc_output_octets: self.cc_output_octets.clone(),
-            cc_service_specific_units: self.cc_service_specific_units.clone(),
+            cc_total_octets: self.cc_total_octets,
+            cc_input_octets: self.cc_input_octets,
+            cc_output_octets: self.cc_output_octets,
+            cc_service_specific_units: self.cc_service_specific_units,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -2726,13 +2652,13 @@ impl PartialEq for UsedServiceUnit {
 impl Default for UsedServiceUnit {
     fn default() -> Self {
         Self {
-            tariff_change_usage: Default::default(),
-            cc_time: Default::default(),
-            cc_money: Default::default(),
-            cc_total_octets: Default::default(),
-            cc_input_octets: Default::default(),
-            cc_output_octets: Default::default(),
-            cc_service_specific_units: Default::default(),
+            tariff_change_usage: None,
+            cc_time: None,
+            cc_money: None,
+            cc_total_octets: None,
+            cc_input_octets: None,
+            cc_output_octets: None,
+            cc_service_specific_units: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -2805,30 +2731,16 @@ impl rt::typed::Grouped for UsedServiceUnit {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (452, 0) => {
-                        rt::typed::opt(&mut self.tariff_change_usage, &avp, &mut w, 64)
-                    }
-                    (420, 0) => rt::typed::opt(&mut self.cc_time, &avp, &mut w, 64),
-                    (413, 0) => rt::typed::opt(&mut self.cc_money, &avp, &mut w, 64),
-                    (421, 0) => {
-                        rt::typed::opt(&mut self.cc_total_octets, &avp, &mut w, 64)
-                    }
-                    (412, 0) => {
-                        rt::typed::opt(&mut self.cc_input_octets, &avp, &mut w, 64)
-                    }
-                    (414, 0) => {
-                        rt::typed::opt(&mut self.cc_output_octets, &avp, &mut w, 64)
-                    }
-                    (417, 0) => {
-                        rt::typed::opt(
-                            &mut self.cc_service_specific_units,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (452, 0) => m.opt(&mut self.tariff_change_usage, 64),
+                    (420, 0) => m.opt(&mut self.cc_time, 64),
+                    (413, 0) => m.opt(&mut self.cc_money, 64),
+                    (421, 0) => m.opt(&mut self.cc_total_octets, 64),
+                    (412, 0) => m.opt(&mut self.cc_input_octets, 64),
+                    (414, 0) => m.opt(&mut self.cc_output_octets, 64),
+                    (417, 0) => m.opt(&mut self.cc_service_specific_units, 64),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -2900,7 +2812,7 @@ impl Clone for CcMoney {
     fn clone(&self) -> Self {
         Self {
             unit_value: self.unit_value.clone(),
-            currency_code: self.currency_code.clone(),
+            currency_code: self.currency_code,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -3000,7 +2912,7 @@ impl Default for CcMoney {
     fn default() -> Self {
         Self {
             unit_value: Default::default(),
-            currency_code: Default::default(),
+            currency_code: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -3084,10 +2996,11 @@ impl rt::typed::Grouped for CcMoney {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (445, 0) => rt::typed::one(&mut self.unit_value, &avp, &mut w, 0, 64),
-                    (425, 0) => rt::typed::opt(&mut self.currency_code, &avp, &mut w, 64),
-                    _ => rt::typed::other(&avp, &mut w),
+                    (445, 0) => m.one(&mut self.unit_value, 0, 64),
+                    (425, 0) => m.opt(&mut self.currency_code, 64),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -3128,8 +3041,8 @@ impl Clone for GSUPoolReference {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            g_s_u_pool_identifier: self.g_s_u_pool_identifier.clone(),
-            cc_unit_type: self.cc_unit_type.clone(),
+            g_s_u_pool_identifier: self.g_s_u_pool_identifier,
+            cc_unit_type: self.cc_unit_type,
             unit_value: self.unit_value.clone(),
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
@@ -3228,21 +3141,12 @@ impl rt::typed::Grouped for GSUPoolReference {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (453, 0) => {
-                        rt::typed::one(
-                            &mut self.g_s_u_pool_identifier,
-                            &avp,
-                            &mut w,
-                            0,
-                            64,
-                        )
-                    }
-                    (454, 0) => {
-                        rt::typed::one(&mut self.cc_unit_type, &avp, &mut w, 1, 64)
-                    }
-                    (445, 0) => rt::typed::one(&mut self.unit_value, &avp, &mut w, 2, 64),
-                    _ => rt::typed::other(&avp, &mut w),
+                    (453, 0) => m.one(&mut self.g_s_u_pool_identifier, 0, 64),
+                    (454, 0) => m.one(&mut self.cc_unit_type, 1, 64),
+                    (445, 0) => m.one(&mut self.unit_value, 2, 64),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -3310,7 +3214,7 @@ impl Clone for FinalUnitIndication {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            final_unit_action: self.final_unit_action.clone(),
+            final_unit_action: self.final_unit_action,
             restriction_filter_rule: self.restriction_filter_rule.clone(),
             filter_id: self.filter_id.clone(),
             redirect_server: self.redirect_server.clone(),
@@ -3410,9 +3314,9 @@ impl Default for FinalUnitIndication {
     fn default() -> Self {
         Self {
             final_unit_action: Default::default(),
-            restriction_filter_rule: Default::default(),
-            filter_id: Default::default(),
-            redirect_server: Default::default(),
+            restriction_filter_rule: Vec::new(),
+            filter_id: Vec::new(),
+            redirect_server: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -3493,34 +3397,15 @@ impl rt::typed::Grouped for FinalUnitIndication {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (449, 0) => {
-                        rt::typed::one(&mut self.final_unit_action, &avp, &mut w, 0, 64)
-                    }
+                    (449, 0) => m.one(&mut self.final_unit_action, 0, 64),
                     (438, 0) => {
-                        rt::typed::many(
-                            &mut self.restriction_filter_rule,
-                            &avp,
-                            &mut w,
-                            1,
-                            64,
-                            u32::MAX,
-                        )
+                        m.many(&mut self.restriction_filter_rule, 1, 64, u32::MAX)
                     }
-                    (11, 0) => {
-                        rt::typed::many(
-                            &mut self.filter_id,
-                            &avp,
-                            &mut w,
-                            2,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (434, 0) => {
-                        rt::typed::opt(&mut self.redirect_server, &avp, &mut w, 64)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (11, 0) => m.many(&mut self.filter_id, 2, 64, u32::MAX),
+                    (434, 0) => m.opt(&mut self.redirect_server, 64),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -3589,7 +3474,7 @@ impl Clone for RedirectServer {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            redirect_address_type: self.redirect_address_type.clone(),
+            redirect_address_type: self.redirect_address_type,
             redirect_server_address: self.redirect_server_address.clone(),
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
@@ -3774,26 +3659,11 @@ impl rt::typed::Grouped for RedirectServer {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (433, 0) => {
-                        rt::typed::one(
-                            &mut self.redirect_address_type,
-                            &avp,
-                            &mut w,
-                            0,
-                            64,
-                        )
-                    }
-                    (435, 0) => {
-                        rt::typed::one(
-                            &mut self.redirect_server_address,
-                            &avp,
-                            &mut w,
-                            1,
-                            64,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (433, 0) => m.one(&mut self.redirect_address_type, 0, 64),
+                    (435, 0) => m.one(&mut self.redirect_server_address, 1, 64),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -3831,7 +3701,7 @@ impl Clone for ServiceParameterInfo {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            service_parameter_type: self.service_parameter_type.clone(),
+            service_parameter_type: self.service_parameter_type,
             service_parameter_value: self.service_parameter_value.clone(),
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
@@ -3920,26 +3790,11 @@ impl rt::typed::Grouped for ServiceParameterInfo {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (441, 0) => {
-                        rt::typed::one(
-                            &mut self.service_parameter_type,
-                            &avp,
-                            &mut w,
-                            0,
-                            0,
-                        )
-                    }
-                    (442, 0) => {
-                        rt::typed::one(
-                            &mut self.service_parameter_value,
-                            &avp,
-                            &mut w,
-                            1,
-                            0,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (441, 0) => m.one(&mut self.service_parameter_type, 0, 0),
+                    (442, 0) => m.one(&mut self.service_parameter_value, 1, 0),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -4021,7 +3876,7 @@ impl Clone for SubscriptionId {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            subscription_id_type: self.subscription_id_type.clone(),
+            subscription_id_type: self.subscription_id_type,
             subscription_id_data: self.subscription_id_data.clone(),
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
@@ -4286,26 +4141,11 @@ impl rt::typed::Grouped for SubscriptionId {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (450, 0) => {
-                        rt::typed::one(
-                            &mut self.subscription_id_type,
-                            &avp,
-                            &mut w,
-                            0,
-                            64,
-                        )
-                    }
-                    (444, 0) => {
-                        rt::typed::one(
-                            &mut self.subscription_id_data,
-                            &avp,
-                            &mut w,
-                            1,
-                            64,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (450, 0) => m.one(&mut self.subscription_id_type, 0, 64),
+                    (444, 0) => m.one(&mut self.subscription_id_data, 1, 64),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -4371,7 +4211,7 @@ impl Clone for UserEquipmentInfo {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            user_equipment_info_type: self.user_equipment_info_type.clone(),
+            user_equipment_info_type: self.user_equipment_info_type,
             user_equipment_info_value: self.user_equipment_info_value.clone(),
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
@@ -4572,26 +4412,11 @@ impl rt::typed::Grouped for UserEquipmentInfo {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (459, 0) => {
-                        rt::typed::one(
-                            &mut self.user_equipment_info_type,
-                            &avp,
-                            &mut w,
-                            0,
-                            0,
-                        )
-                    }
-                    (460, 0) => {
-                        rt::typed::one(
-                            &mut self.user_equipment_info_value,
-                            &avp,
-                            &mut w,
-                            1,
-                            0,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (459, 0) => m.one(&mut self.user_equipment_info_type, 0, 0),
+                    (460, 0) => m.one(&mut self.user_equipment_info_value, 1, 0),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -4772,11 +4597,11 @@ impl PartialEq for UserEquipmentInfoExtension {
 impl Default for UserEquipmentInfoExtension {
     fn default() -> Self {
         Self {
-            user_equipment_info_imeisv: Default::default(),
-            user_equipment_info_mac: Default::default(),
-            user_equipment_info_eui64: Default::default(),
-            user_equipment_info_modifiedeui64: Default::default(),
-            user_equipment_info_imei: Default::default(),
+            user_equipment_info_imeisv: None,
+            user_equipment_info_mac: None,
+            user_equipment_info_eui64: None,
+            user_equipment_info_modifiedeui64: None,
+            user_equipment_info_imei: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -4846,48 +4671,14 @@ impl rt::typed::Grouped for UserEquipmentInfoExtension {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (654, 0) => {
-                        rt::typed::opt(
-                            &mut self.user_equipment_info_imeisv,
-                            &avp,
-                            &mut w,
-                            0,
-                        )
-                    }
-                    (655, 0) => {
-                        rt::typed::opt(
-                            &mut self.user_equipment_info_mac,
-                            &avp,
-                            &mut w,
-                            0,
-                        )
-                    }
-                    (656, 0) => {
-                        rt::typed::opt(
-                            &mut self.user_equipment_info_eui64,
-                            &avp,
-                            &mut w,
-                            0,
-                        )
-                    }
-                    (657, 0) => {
-                        rt::typed::opt(
-                            &mut self.user_equipment_info_modifiedeui64,
-                            &avp,
-                            &mut w,
-                            0,
-                        )
-                    }
-                    (658, 0) => {
-                        rt::typed::opt(
-                            &mut self.user_equipment_info_imei,
-                            &avp,
-                            &mut w,
-                            0,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (654, 0) => m.opt(&mut self.user_equipment_info_imeisv, 0),
+                    (655, 0) => m.opt(&mut self.user_equipment_info_mac, 0),
+                    (656, 0) => m.opt(&mut self.user_equipment_info_eui64, 0),
+                    (657, 0) => m.opt(&mut self.user_equipment_info_modifiedeui64, 0),
+                    (658, 0) => m.opt(&mut self.user_equipment_info_imei, 0),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -4983,11 +4774,11 @@ impl PartialEq for SubscriptionIdExtension {
 impl Default for SubscriptionIdExtension {
     fn default() -> Self {
         Self {
-            subscription_id_e164: Default::default(),
-            subscription_id_imsi: Default::default(),
-            subscription_id_sip_uri: Default::default(),
-            subscription_id_nai: Default::default(),
-            subscription_id_private: Default::default(),
+            subscription_id_e164: None,
+            subscription_id_imsi: None,
+            subscription_id_sip_uri: None,
+            subscription_id_nai: None,
+            subscription_id_private: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -5021,33 +4812,14 @@ impl rt::typed::Grouped for SubscriptionIdExtension {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (660, 0) => {
-                        rt::typed::opt(&mut self.subscription_id_e164, &avp, &mut w, 0)
-                    }
-                    (661, 0) => {
-                        rt::typed::opt(&mut self.subscription_id_imsi, &avp, &mut w, 0)
-                    }
-                    (662, 0) => {
-                        rt::typed::opt(
-                            &mut self.subscription_id_sip_uri,
-                            &avp,
-                            &mut w,
-                            0,
-                        )
-                    }
-                    (663, 0) => {
-                        rt::typed::opt(&mut self.subscription_id_nai, &avp, &mut w, 0)
-                    }
-                    (664, 0) => {
-                        rt::typed::opt(
-                            &mut self.subscription_id_private,
-                            &avp,
-                            &mut w,
-                            0,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (660, 0) => m.opt(&mut self.subscription_id_e164, 0),
+                    (661, 0) => m.opt(&mut self.subscription_id_imsi, 0),
+                    (662, 0) => m.opt(&mut self.subscription_id_sip_uri, 0),
+                    (663, 0) => m.opt(&mut self.subscription_id_nai, 0),
+                    (664, 0) => m.opt(&mut self.subscription_id_private, 0),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -5133,9 +4905,9 @@ impl PartialEq for RedirectServerExtension {
 impl Default for RedirectServerExtension {
     fn default() -> Self {
         Self {
-            redirect_address_ipaddress: Default::default(),
-            redirect_address_url: Default::default(),
-            redirect_address_sip_uri: Default::default(),
+            redirect_address_ipaddress: None,
+            redirect_address_url: None,
+            redirect_address_sip_uri: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -5169,27 +4941,12 @@ impl rt::typed::Grouped for RedirectServerExtension {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (666, 0) => {
-                        rt::typed::opt(
-                            &mut self.redirect_address_ipaddress,
-                            &avp,
-                            &mut w,
-                            0,
-                        )
-                    }
-                    (667, 0) => {
-                        rt::typed::opt(&mut self.redirect_address_url, &avp, &mut w, 0)
-                    }
-                    (668, 0) => {
-                        rt::typed::opt(
-                            &mut self.redirect_address_sip_uri,
-                            &avp,
-                            &mut w,
-                            0,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (666, 0) => m.opt(&mut self.redirect_address_ipaddress, 0),
+                    (667, 0) => m.opt(&mut self.redirect_address_url, 0),
+                    (668, 0) => m.opt(&mut self.redirect_address_sip_uri, 0),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -5241,7 +4998,7 @@ impl Clone for QosFinalUnitIndication {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            final_unit_action: self.final_unit_action.clone(),
+            final_unit_action: self.final_unit_action,
             filter_rule: self.filter_rule.clone(),
             filter_id: self.filter_id.clone(),
             redirect_server_extension: self.redirect_server_extension.clone(),
@@ -5281,9 +5038,9 @@ impl Default for QosFinalUnitIndication {
     fn default() -> Self {
         Self {
             final_unit_action: Default::default(),
-            filter_rule: Default::default(),
-            filter_id: Default::default(),
-            redirect_server_extension: Default::default(),
+            filter_rule: Vec::new(),
+            filter_id: Vec::new(),
+            redirect_server_extension: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -5328,39 +5085,13 @@ impl rt::typed::Grouped for QosFinalUnitIndication {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (449, 0) => {
-                        rt::typed::one(&mut self.final_unit_action, &avp, &mut w, 0, 64)
-                    }
-                    (509, 0) => {
-                        rt::typed::many(
-                            &mut self.filter_rule,
-                            &avp,
-                            &mut w,
-                            1,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (11, 0) => {
-                        rt::typed::many(
-                            &mut self.filter_id,
-                            &avp,
-                            &mut w,
-                            2,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (665, 0) => {
-                        rt::typed::opt(
-                            &mut self.redirect_server_extension,
-                            &avp,
-                            &mut w,
-                            0,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (449, 0) => m.one(&mut self.final_unit_action, 0, 64),
+                    (509, 0) => m.many(&mut self.filter_rule, 1, 64, u32::MAX),
+                    (11, 0) => m.many(&mut self.filter_id, 2, 64, u32::MAX),
+                    (665, 0) => m.opt(&mut self.redirect_server_extension, 0),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -5503,24 +5234,24 @@ impl Clone for CreditControlRequest {
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             destination_realm: self.destination_realm.clone(),
-            auth_application_id: self.auth_application_id.clone(),
+            auth_application_id: self.auth_application_id,
             service_context_id: self.service_context_id.clone(),
-            cc_request_type: self.cc_request_type.clone(),
-            cc_request_number: self.cc_request_number.clone(),
+            cc_request_type: self.cc_request_type,
+            cc_request_number: self.cc_request_number,
             destination_host: self.destination_host.clone(),
             user_name: self.user_name.clone(),
-            cc_sub_session_id: self.cc_sub_session_id.clone(),
+            cc_sub_session_id: self.cc_sub_session_id,
             acct_multi_session_id: self.acct_multi_session_id.clone(),
-            origin_state_id: self.origin_state_id.clone(),
-            event_timestamp: self.event_timestamp.clone(),
+            origin_state_id: self.origin_state_id,
+            event_timestamp: self.event_timestamp,
             subscription_id: self.subscription_id.clone(),
             subscription_id_extension: self.subscription_id_extension.clone(),
-            service_identifier: self.service_identifier.clone(),
-            termination_cause: self.termination_cause.clone(),
+            service_identifier: self.service_identifier,
+            termination_cause: self.termination_cause,
             requested_service_unit: self.requested_service_unit.clone(),
-            requested_action: self.requested_action.clone(),
+            requested_action: self.requested_action,
             used_service_unit: self.used_service_unit.clone(),
-            multiple_services_indicator: self.multiple_services_indicator.clone(),
+            multiple_services_indicator: self.multiple_services_indicator,
             multiple_services_credit_control: self
                 .multiple_services_credit_control
                 .clone(),
@@ -5618,27 +5349,27 @@ impl Default for CreditControlRequest {
             service_context_id: Default::default(),
             cc_request_type: Default::default(),
             cc_request_number: Default::default(),
-            destination_host: Default::default(),
-            user_name: Default::default(),
-            cc_sub_session_id: Default::default(),
-            acct_multi_session_id: Default::default(),
-            origin_state_id: Default::default(),
-            event_timestamp: Default::default(),
-            subscription_id: Default::default(),
-            subscription_id_extension: Default::default(),
-            service_identifier: Default::default(),
-            termination_cause: Default::default(),
-            requested_service_unit: Default::default(),
-            requested_action: Default::default(),
-            used_service_unit: Default::default(),
-            multiple_services_indicator: Default::default(),
-            multiple_services_credit_control: Default::default(),
-            service_parameter_info: Default::default(),
-            cc_correlation_id: Default::default(),
-            user_equipment_info: Default::default(),
-            user_equipment_info_extension: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            destination_host: None,
+            user_name: None,
+            cc_sub_session_id: None,
+            acct_multi_session_id: None,
+            origin_state_id: None,
+            event_timestamp: None,
+            subscription_id: Vec::new(),
+            subscription_id_extension: Vec::new(),
+            service_identifier: None,
+            termination_cause: None,
+            requested_service_unit: None,
+            requested_action: None,
+            used_service_unit: Vec::new(),
+            multiple_services_indicator: None,
+            multiple_services_credit_control: Vec::new(),
+            service_parameter_info: Vec::new(),
+            cc_correlation_id: None,
+            user_equipment_info: None,
+            user_equipment_info_extension: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -5743,146 +5474,47 @@ impl rt::typed::Command for CreditControlRequest {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 1, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 2, 64)
-                    }
-                    (283, 0) => {
-                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 3, 64)
-                    }
-                    (258, 0) => {
-                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 4, 64)
-                    }
-                    (461, 0) => {
-                        rt::typed::one(&mut out.service_context_id, &avp, &mut w, 5, 64)
-                    }
-                    (416, 0) => {
-                        rt::typed::one(&mut out.cc_request_type, &avp, &mut w, 6, 64)
-                    }
-                    (415, 0) => {
-                        rt::typed::one(&mut out.cc_request_number, &avp, &mut w, 7, 64)
-                    }
-                    (293, 0) => {
-                        rt::typed::opt(&mut out.destination_host, &avp, &mut w, 64)
-                    }
-                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
-                    (419, 0) => {
-                        rt::typed::opt(&mut out.cc_sub_session_id, &avp, &mut w, 64)
-                    }
-                    (50, 0) => {
-                        rt::typed::opt(&mut out.acct_multi_session_id, &avp, &mut w, 64)
-                    }
-                    (278, 0) => {
-                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
-                    }
-                    (55, 0) => rt::typed::opt(&mut out.event_timestamp, &avp, &mut w, 64),
-                    (443, 0) => {
-                        rt::typed::many(
-                            &mut out.subscription_id,
-                            &avp,
-                            &mut w,
-                            14,
-                            64,
-                            u32::MAX,
-                        )
-                    }
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 1, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 2, 64),
+                    (283, 0) => m.one(&mut out.destination_realm, 3, 64),
+                    (258, 0) => m.one(&mut out.auth_application_id, 4, 64),
+                    (461, 0) => m.one(&mut out.service_context_id, 5, 64),
+                    (416, 0) => m.one(&mut out.cc_request_type, 6, 64),
+                    (415, 0) => m.one(&mut out.cc_request_number, 7, 64),
+                    (293, 0) => m.opt(&mut out.destination_host, 64),
+                    (1, 0) => m.opt(&mut out.user_name, 64),
+                    (419, 0) => m.opt(&mut out.cc_sub_session_id, 64),
+                    (50, 0) => m.opt(&mut out.acct_multi_session_id, 64),
+                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
+                    (55, 0) => m.opt(&mut out.event_timestamp, 64),
+                    (443, 0) => m.many(&mut out.subscription_id, 14, 64, u32::MAX),
                     (659, 0) => {
-                        rt::typed::many(
-                            &mut out.subscription_id_extension,
-                            &avp,
-                            &mut w,
-                            15,
-                            0,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.subscription_id_extension, 15, 0, u32::MAX)
                     }
-                    (439, 0) => {
-                        rt::typed::opt(&mut out.service_identifier, &avp, &mut w, 64)
-                    }
-                    (295, 0) => {
-                        rt::typed::opt(&mut out.termination_cause, &avp, &mut w, 64)
-                    }
-                    (437, 0) => {
-                        rt::typed::opt(&mut out.requested_service_unit, &avp, &mut w, 64)
-                    }
-                    (436, 0) => {
-                        rt::typed::opt(&mut out.requested_action, &avp, &mut w, 64)
-                    }
-                    (446, 0) => {
-                        rt::typed::many(
-                            &mut out.used_service_unit,
-                            &avp,
-                            &mut w,
-                            20,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (455, 0) => {
-                        rt::typed::opt(
-                            &mut out.multiple_services_indicator,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
+                    (439, 0) => m.opt(&mut out.service_identifier, 64),
+                    (295, 0) => m.opt(&mut out.termination_cause, 64),
+                    (437, 0) => m.opt(&mut out.requested_service_unit, 64),
+                    (436, 0) => m.opt(&mut out.requested_action, 64),
+                    (446, 0) => m.many(&mut out.used_service_unit, 20, 64, u32::MAX),
+                    (455, 0) => m.opt(&mut out.multiple_services_indicator, 64),
                     (456, 0) => {
-                        rt::typed::many(
+                        m.many(
                             &mut out.multiple_services_credit_control,
-                            &avp,
-                            &mut w,
                             22,
                             64,
                             u32::MAX,
                         )
                     }
-                    (440, 0) => {
-                        rt::typed::many(
-                            &mut out.service_parameter_info,
-                            &avp,
-                            &mut w,
-                            23,
-                            0,
-                            u32::MAX,
-                        )
-                    }
-                    (411, 0) => {
-                        rt::typed::opt(&mut out.cc_correlation_id, &avp, &mut w, 0)
-                    }
-                    (458, 0) => {
-                        rt::typed::opt(&mut out.user_equipment_info, &avp, &mut w, 0)
-                    }
-                    (653, 0) => {
-                        rt::typed::opt(
-                            &mut out.user_equipment_info_extension,
-                            &avp,
-                            &mut w,
-                            0,
-                        )
-                    }
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            27,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            28,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (440, 0) => m.many(&mut out.service_parameter_info, 23, 0, u32::MAX),
+                    (411, 0) => m.opt(&mut out.cc_correlation_id, 0),
+                    (458, 0) => m.opt(&mut out.user_equipment_info, 0),
+                    (653, 0) => m.opt(&mut out.user_equipment_info_extension, 0),
+                    (284, 0) => m.many(&mut out.proxy_info, 27, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 28, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -6015,18 +5647,18 @@ impl Clone for CreditControlAnswer {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            result_code: self.result_code.clone(),
+            result_code: self.result_code,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
-            auth_application_id: self.auth_application_id.clone(),
-            cc_request_type: self.cc_request_type.clone(),
-            cc_request_number: self.cc_request_number.clone(),
+            auth_application_id: self.auth_application_id,
+            cc_request_type: self.cc_request_type,
+            cc_request_number: self.cc_request_number,
             user_name: self.user_name.clone(),
-            cc_session_failover: self.cc_session_failover.clone(),
-            cc_sub_session_id: self.cc_sub_session_id.clone(),
+            cc_session_failover: self.cc_session_failover,
+            cc_sub_session_id: self.cc_sub_session_id,
             acct_multi_session_id: self.acct_multi_session_id.clone(),
-            origin_state_id: self.origin_state_id.clone(),
-            event_timestamp: self.event_timestamp.clone(),
+            origin_state_id: self.origin_state_id,
+            event_timestamp: self.event_timestamp,
             granted_service_unit: self.granted_service_unit.clone(),
             multiple_services_credit_control: self
                 .multiple_services_credit_control
@@ -6034,17 +5666,13 @@ impl Clone for CreditControlAnswer {
             cost_information: self.cost_information.clone(),
             final_unit_indication: self.final_unit_indication.clone(),
             qos_final_unit_indication: self.qos_final_unit_indication.clone(),
-            check_balance_result: self.check_balance_result.clone(),
-            credit_control_failure_handling: self
-                .credit_control_failure_handling
-                .clone(),
-            direct_debiting_failure_handling: self
-                .direct_debiting_failure_handling
-                .clone(),
-            validity_time: self.validity_time.clone(),
+            check_balance_result: self.check_balance_result,
+            credit_control_failure_handling: self.credit_control_failure_handling,
+            direct_debiting_failure_handling: self.direct_debiting_failure_handling,
+            validity_time: self.validity_time,
             redirect_host: self.redirect_host.clone(),
-            redirect_host_usage: self.redirect_host_usage.clone(),
-            redirect_max_cache_time: self.redirect_max_cache_time.clone(),
+            redirect_host_usage: self.redirect_host_usage,
+            redirect_max_cache_time: self.redirect_max_cache_time,
             proxy_info: self.proxy_info.clone(),
             route_record: self.route_record.clone(),
             failed_avp: self.failed_avp.clone(),
@@ -6134,27 +5762,27 @@ impl Default for CreditControlAnswer {
             auth_application_id: Default::default(),
             cc_request_type: Default::default(),
             cc_request_number: Default::default(),
-            user_name: Default::default(),
-            cc_session_failover: Default::default(),
-            cc_sub_session_id: Default::default(),
-            acct_multi_session_id: Default::default(),
-            origin_state_id: Default::default(),
-            event_timestamp: Default::default(),
-            granted_service_unit: Default::default(),
-            multiple_services_credit_control: Default::default(),
-            cost_information: Default::default(),
-            final_unit_indication: Default::default(),
-            qos_final_unit_indication: Default::default(),
-            check_balance_result: Default::default(),
-            credit_control_failure_handling: Default::default(),
-            direct_debiting_failure_handling: Default::default(),
-            validity_time: Default::default(),
-            redirect_host: Default::default(),
-            redirect_host_usage: Default::default(),
-            redirect_max_cache_time: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
-            failed_avp: Default::default(),
+            user_name: None,
+            cc_session_failover: None,
+            cc_sub_session_id: None,
+            acct_multi_session_id: None,
+            origin_state_id: None,
+            event_timestamp: None,
+            granted_service_unit: None,
+            multiple_services_credit_control: Vec::new(),
+            cost_information: None,
+            final_unit_indication: None,
+            qos_final_unit_indication: None,
+            check_balance_result: None,
+            credit_control_failure_handling: None,
+            direct_debiting_failure_handling: None,
+            validity_time: None,
+            redirect_host: Vec::new(),
+            redirect_host_usage: None,
+            redirect_max_cache_time: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
+            failed_avp: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -6251,135 +5879,44 @@ impl rt::typed::Command for CreditControlAnswer {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (268, 0) => rt::typed::one(&mut out.result_code, &avp, &mut w, 1, 64),
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 2, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 3, 64)
-                    }
-                    (258, 0) => {
-                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 4, 64)
-                    }
-                    (416, 0) => {
-                        rt::typed::one(&mut out.cc_request_type, &avp, &mut w, 5, 64)
-                    }
-                    (415, 0) => {
-                        rt::typed::one(&mut out.cc_request_number, &avp, &mut w, 6, 64)
-                    }
-                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
-                    (418, 0) => {
-                        rt::typed::opt(&mut out.cc_session_failover, &avp, &mut w, 64)
-                    }
-                    (419, 0) => {
-                        rt::typed::opt(&mut out.cc_sub_session_id, &avp, &mut w, 64)
-                    }
-                    (50, 0) => {
-                        rt::typed::opt(&mut out.acct_multi_session_id, &avp, &mut w, 64)
-                    }
-                    (278, 0) => {
-                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
-                    }
-                    (55, 0) => rt::typed::opt(&mut out.event_timestamp, &avp, &mut w, 64),
-                    (431, 0) => {
-                        rt::typed::opt(&mut out.granted_service_unit, &avp, &mut w, 64)
-                    }
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (268, 0) => m.one(&mut out.result_code, 1, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 2, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 3, 64),
+                    (258, 0) => m.one(&mut out.auth_application_id, 4, 64),
+                    (416, 0) => m.one(&mut out.cc_request_type, 5, 64),
+                    (415, 0) => m.one(&mut out.cc_request_number, 6, 64),
+                    (1, 0) => m.opt(&mut out.user_name, 64),
+                    (418, 0) => m.opt(&mut out.cc_session_failover, 64),
+                    (419, 0) => m.opt(&mut out.cc_sub_session_id, 64),
+                    (50, 0) => m.opt(&mut out.acct_multi_session_id, 64),
+                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
+                    (55, 0) => m.opt(&mut out.event_timestamp, 64),
+                    (431, 0) => m.opt(&mut out.granted_service_unit, 64),
                     (456, 0) => {
-                        rt::typed::many(
+                        m.many(
                             &mut out.multiple_services_credit_control,
-                            &avp,
-                            &mut w,
                             14,
                             64,
                             u32::MAX,
                         )
                     }
-                    (423, 0) => {
-                        rt::typed::opt(&mut out.cost_information, &avp, &mut w, 64)
-                    }
-                    (430, 0) => {
-                        rt::typed::opt(&mut out.final_unit_indication, &avp, &mut w, 64)
-                    }
-                    (669, 0) => {
-                        rt::typed::opt(
-                            &mut out.qos_final_unit_indication,
-                            &avp,
-                            &mut w,
-                            0,
-                        )
-                    }
-                    (422, 0) => {
-                        rt::typed::opt(&mut out.check_balance_result, &avp, &mut w, 64)
-                    }
-                    (427, 0) => {
-                        rt::typed::opt(
-                            &mut out.credit_control_failure_handling,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (428, 0) => {
-                        rt::typed::opt(
-                            &mut out.direct_debiting_failure_handling,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (448, 0) => rt::typed::opt(&mut out.validity_time, &avp, &mut w, 64),
-                    (292, 0) => {
-                        rt::typed::many(
-                            &mut out.redirect_host,
-                            &avp,
-                            &mut w,
-                            22,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (261, 0) => {
-                        rt::typed::opt(&mut out.redirect_host_usage, &avp, &mut w, 64)
-                    }
-                    (262, 0) => {
-                        rt::typed::opt(
-                            &mut out.redirect_max_cache_time,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            25,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            26,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (279, 0) => {
-                        rt::typed::many(
-                            &mut out.failed_avp,
-                            &avp,
-                            &mut w,
-                            27,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (423, 0) => m.opt(&mut out.cost_information, 64),
+                    (430, 0) => m.opt(&mut out.final_unit_indication, 64),
+                    (669, 0) => m.opt(&mut out.qos_final_unit_indication, 0),
+                    (422, 0) => m.opt(&mut out.check_balance_result, 64),
+                    (427, 0) => m.opt(&mut out.credit_control_failure_handling, 64),
+                    (428, 0) => m.opt(&mut out.direct_debiting_failure_handling, 64),
+                    (448, 0) => m.opt(&mut out.validity_time, 64),
+                    (292, 0) => m.many(&mut out.redirect_host, 22, 64, u32::MAX),
+                    (261, 0) => m.opt(&mut out.redirect_host_usage, 64),
+                    (262, 0) => m.opt(&mut out.redirect_max_cache_time, 64),
+                    (284, 0) => m.many(&mut out.proxy_info, 25, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 26, 64, u32::MAX),
+                    (279, 0) => m.many(&mut out.failed_avp, 27, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -6410,9 +5947,9 @@ impl rt::typed::RequestCommand for CreditControlRequest {
         let mut a = CreditControlAnswer::default();
         a.header = rt::typed::answer_header(&self.header, result);
         a.session_id = self.session_id.clone();
-        a.auth_application_id = self.auth_application_id.clone();
-        a.cc_request_type = self.cc_request_type.clone();
-        a.cc_request_number = self.cc_request_number.clone();
+        a.auth_application_id = self.auth_application_id;
+        a.cc_request_type = self.cc_request_type;
+        a.cc_request_number = self.cc_request_number;
         a.acct_multi_session_id = self.acct_multi_session_id.clone();
         a.proxy_info = self.proxy_info.clone();
         a.origin_host = origin_host.into();

@@ -450,7 +450,7 @@ impl Clone for OcSupportedFeatures {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            oc_feature_vector: self.oc_feature_vector.clone(),
+            oc_feature_vector: self.oc_feature_vector,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -703,7 +703,7 @@ impl PartialEq for OcSupportedFeatures {
 impl Default for OcSupportedFeatures {
     fn default() -> Self {
         Self {
-            oc_feature_vector: Default::default(),
+            oc_feature_vector: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -869,11 +869,10 @@ impl rt::typed::Grouped for OcSupportedFeatures {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (622, 0) => {
-                        rt::typed::opt(&mut self.oc_feature_vector, &avp, &mut w, 0)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (622, 0) => m.opt(&mut self.oc_feature_vector, 0),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -1006,10 +1005,10 @@ impl Clone for OcOlr {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            oc_sequence_number: self.oc_sequence_number.clone(),
-            oc_report_type: self.oc_report_type.clone(),
-            oc_reduction_percentage: self.oc_reduction_percentage.clone(),
-            oc_validity_duration: self.oc_validity_duration.clone(),
+            oc_sequence_number: self.oc_sequence_number,
+            oc_report_type: self.oc_report_type,
+            oc_reduction_percentage: self.oc_reduction_percentage,
+            oc_validity_duration: self.oc_validity_duration,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -1267,8 +1266,8 @@ impl Default for OcOlr {
         Self {
             oc_sequence_number: Default::default(),
             oc_report_type: Default::default(),
-            oc_reduction_percentage: Default::default(),
-            oc_validity_duration: Default::default(),
+            oc_reduction_percentage: None,
+            oc_validity_duration: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -1453,25 +1452,13 @@ impl rt::typed::Grouped for OcOlr {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (624, 0) => {
-                        rt::typed::one(&mut self.oc_sequence_number, &avp, &mut w, 0, 0)
-                    }
-                    (626, 0) => {
-                        rt::typed::one(&mut self.oc_report_type, &avp, &mut w, 1, 0)
-                    }
-                    (627, 0) => {
-                        rt::typed::opt(
-                            &mut self.oc_reduction_percentage,
-                            &avp,
-                            &mut w,
-                            0,
-                        )
-                    }
-                    (625, 0) => {
-                        rt::typed::opt(&mut self.oc_validity_duration, &avp, &mut w, 0)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (624, 0) => m.one(&mut self.oc_sequence_number, 0, 0),
+                    (626, 0) => m.one(&mut self.oc_report_type, 1, 0),
+                    (627, 0) => m.opt(&mut self.oc_reduction_percentage, 0),
+                    (625, 0) => m.opt(&mut self.oc_validity_duration, 0),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);

@@ -163,40 +163,40 @@ impl Clone for DiameterEapRequest {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            auth_application_id: self.auth_application_id.clone(),
+            auth_application_id: self.auth_application_id,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             destination_realm: self.destination_realm.clone(),
-            auth_request_type: self.auth_request_type.clone(),
+            auth_request_type: self.auth_request_type,
             destination_host: self.destination_host.clone(),
             nas_identifier: self.nas_identifier.clone(),
             nas_ip_address: self.nas_ip_address.clone(),
             nas_ipv6_address: self.nas_ipv6_address.clone(),
-            nas_port: self.nas_port.clone(),
+            nas_port: self.nas_port,
             nas_port_id: self.nas_port_id.clone(),
-            nas_port_type: self.nas_port_type.clone(),
-            origin_state_id: self.origin_state_id.clone(),
-            port_limit: self.port_limit.clone(),
+            nas_port_type: self.nas_port_type,
+            origin_state_id: self.origin_state_id,
+            port_limit: self.port_limit,
             user_name: self.user_name.clone(),
             eap_payload: self.eap_payload.clone(),
             eap_key_name: self.eap_key_name.clone(),
-            service_type: self.service_type.clone(),
+            service_type: self.service_type,
             state: self.state.clone(),
-            authorization_lifetime: self.authorization_lifetime.clone(),
-            auth_grace_period: self.auth_grace_period.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            authorization_lifetime: self.authorization_lifetime,
+            auth_grace_period: self.auth_grace_period,
+            auth_session_state: self.auth_session_state,
             callback_number: self.callback_number.clone(),
             called_station_id: self.called_station_id.clone(),
             calling_station_id: self.calling_station_id.clone(),
             originating_line_info: self.originating_line_info.clone(),
             connect_info: self.connect_info.clone(),
             framed_compression: self.framed_compression.clone(),
-            framed_interface_id: self.framed_interface_id.clone(),
+            framed_interface_id: self.framed_interface_id,
             framed_ip_address: self.framed_ip_address.clone(),
             framed_ipv6_prefix: self.framed_ipv6_prefix.clone(),
             framed_ip_netmask: self.framed_ip_netmask.clone(),
-            framed_mtu: self.framed_mtu.clone(),
-            framed_protocol: self.framed_protocol.clone(),
+            framed_mtu: self.framed_mtu,
+            framed_protocol: self.framed_protocol,
             tunneling: self.tunneling.clone(),
             proxy_info: self.proxy_info.clone(),
             route_record: self.route_record.clone(),
@@ -277,38 +277,38 @@ impl Default for DiameterEapRequest {
             origin_realm: Default::default(),
             destination_realm: Default::default(),
             auth_request_type: Default::default(),
-            destination_host: Default::default(),
-            nas_identifier: Default::default(),
-            nas_ip_address: Default::default(),
-            nas_ipv6_address: Default::default(),
-            nas_port: Default::default(),
-            nas_port_id: Default::default(),
-            nas_port_type: Default::default(),
-            origin_state_id: Default::default(),
-            port_limit: Default::default(),
-            user_name: Default::default(),
+            destination_host: None,
+            nas_identifier: None,
+            nas_ip_address: None,
+            nas_ipv6_address: None,
+            nas_port: None,
+            nas_port_id: None,
+            nas_port_type: None,
+            origin_state_id: None,
+            port_limit: None,
+            user_name: None,
             eap_payload: Default::default(),
-            eap_key_name: Default::default(),
-            service_type: Default::default(),
-            state: Default::default(),
-            authorization_lifetime: Default::default(),
-            auth_grace_period: Default::default(),
-            auth_session_state: Default::default(),
-            callback_number: Default::default(),
-            called_station_id: Default::default(),
-            calling_station_id: Default::default(),
-            originating_line_info: Default::default(),
-            connect_info: Default::default(),
-            framed_compression: Default::default(),
-            framed_interface_id: Default::default(),
-            framed_ip_address: Default::default(),
-            framed_ipv6_prefix: Default::default(),
-            framed_ip_netmask: Default::default(),
-            framed_mtu: Default::default(),
-            framed_protocol: Default::default(),
-            tunneling: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            eap_key_name: None,
+            service_type: None,
+            state: None,
+            authorization_lifetime: None,
+            auth_grace_period: None,
+            auth_session_state: None,
+            callback_number: None,
+            called_station_id: None,
+            calling_station_id: None,
+            originating_line_info: None,
+            connect_info: None,
+            framed_compression: Vec::new(),
+            framed_interface_id: None,
+            framed_ip_address: None,
+            framed_ipv6_prefix: Vec::new(),
+            framed_ip_netmask: None,
+            framed_mtu: None,
+            framed_protocol: None,
+            tunneling: Vec::new(),
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -405,123 +405,47 @@ impl rt::typed::Command for DiameterEapRequest {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (258, 0) => {
-                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 1, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 2, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 3, 64)
-                    }
-                    (283, 0) => {
-                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 4, 64)
-                    }
-                    (274, 0) => {
-                        rt::typed::one(&mut out.auth_request_type, &avp, &mut w, 5, 64)
-                    }
-                    (293, 0) => {
-                        rt::typed::opt(&mut out.destination_host, &avp, &mut w, 64)
-                    }
-                    (32, 0) => rt::typed::opt(&mut out.nas_identifier, &avp, &mut w, 64),
-                    (4, 0) => rt::typed::opt(&mut out.nas_ip_address, &avp, &mut w, 64),
-                    (95, 0) => {
-                        rt::typed::opt(&mut out.nas_ipv6_address, &avp, &mut w, 64)
-                    }
-                    (5, 0) => rt::typed::opt(&mut out.nas_port, &avp, &mut w, 64),
-                    (87, 0) => rt::typed::opt(&mut out.nas_port_id, &avp, &mut w, 64),
-                    (61, 0) => rt::typed::opt(&mut out.nas_port_type, &avp, &mut w, 64),
-                    (278, 0) => {
-                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
-                    }
-                    (62, 0) => rt::typed::opt(&mut out.port_limit, &avp, &mut w, 64),
-                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
-                    (462, 0) => rt::typed::one(&mut out.eap_payload, &avp, &mut w, 16, 0),
-                    (102, 0) => rt::typed::opt(&mut out.eap_key_name, &avp, &mut w, 64),
-                    (6, 0) => rt::typed::opt(&mut out.service_type, &avp, &mut w, 64),
-                    (24, 0) => rt::typed::opt(&mut out.state, &avp, &mut w, 64),
-                    (291, 0) => {
-                        rt::typed::opt(&mut out.authorization_lifetime, &avp, &mut w, 64)
-                    }
-                    (276, 0) => {
-                        rt::typed::opt(&mut out.auth_grace_period, &avp, &mut w, 64)
-                    }
-                    (277, 0) => {
-                        rt::typed::opt(&mut out.auth_session_state, &avp, &mut w, 64)
-                    }
-                    (19, 0) => rt::typed::opt(&mut out.callback_number, &avp, &mut w, 64),
-                    (30, 0) => {
-                        rt::typed::opt(&mut out.called_station_id, &avp, &mut w, 64)
-                    }
-                    (31, 0) => {
-                        rt::typed::opt(&mut out.calling_station_id, &avp, &mut w, 64)
-                    }
-                    (94, 0) => {
-                        rt::typed::opt(&mut out.originating_line_info, &avp, &mut w, 64)
-                    }
-                    (77, 0) => rt::typed::opt(&mut out.connect_info, &avp, &mut w, 64),
-                    (13, 0) => {
-                        rt::typed::many(
-                            &mut out.framed_compression,
-                            &avp,
-                            &mut w,
-                            28,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (96, 0) => {
-                        rt::typed::opt(&mut out.framed_interface_id, &avp, &mut w, 64)
-                    }
-                    (8, 0) => {
-                        rt::typed::opt(&mut out.framed_ip_address, &avp, &mut w, 64)
-                    }
-                    (97, 0) => {
-                        rt::typed::many(
-                            &mut out.framed_ipv6_prefix,
-                            &avp,
-                            &mut w,
-                            31,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (9, 0) => {
-                        rt::typed::opt(&mut out.framed_ip_netmask, &avp, &mut w, 64)
-                    }
-                    (12, 0) => rt::typed::opt(&mut out.framed_mtu, &avp, &mut w, 64),
-                    (7, 0) => rt::typed::opt(&mut out.framed_protocol, &avp, &mut w, 64),
-                    (401, 0) => {
-                        rt::typed::many(
-                            &mut out.tunneling,
-                            &avp,
-                            &mut w,
-                            35,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            36,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            37,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (258, 0) => m.one(&mut out.auth_application_id, 1, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 2, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 3, 64),
+                    (283, 0) => m.one(&mut out.destination_realm, 4, 64),
+                    (274, 0) => m.one(&mut out.auth_request_type, 5, 64),
+                    (293, 0) => m.opt(&mut out.destination_host, 64),
+                    (32, 0) => m.opt(&mut out.nas_identifier, 64),
+                    (4, 0) => m.opt(&mut out.nas_ip_address, 64),
+                    (95, 0) => m.opt(&mut out.nas_ipv6_address, 64),
+                    (5, 0) => m.opt(&mut out.nas_port, 64),
+                    (87, 0) => m.opt(&mut out.nas_port_id, 64),
+                    (61, 0) => m.opt(&mut out.nas_port_type, 64),
+                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
+                    (62, 0) => m.opt(&mut out.port_limit, 64),
+                    (1, 0) => m.opt(&mut out.user_name, 64),
+                    (462, 0) => m.one(&mut out.eap_payload, 16, 0),
+                    (102, 0) => m.opt(&mut out.eap_key_name, 64),
+                    (6, 0) => m.opt(&mut out.service_type, 64),
+                    (24, 0) => m.opt(&mut out.state, 64),
+                    (291, 0) => m.opt(&mut out.authorization_lifetime, 64),
+                    (276, 0) => m.opt(&mut out.auth_grace_period, 64),
+                    (277, 0) => m.opt(&mut out.auth_session_state, 64),
+                    (19, 0) => m.opt(&mut out.callback_number, 64),
+                    (30, 0) => m.opt(&mut out.called_station_id, 64),
+                    (31, 0) => m.opt(&mut out.calling_station_id, 64),
+                    (94, 0) => m.opt(&mut out.originating_line_info, 64),
+                    (77, 0) => m.opt(&mut out.connect_info, 64),
+                    (13, 0) => m.many(&mut out.framed_compression, 28, 64, u32::MAX),
+                    (96, 0) => m.opt(&mut out.framed_interface_id, 64),
+                    (8, 0) => m.opt(&mut out.framed_ip_address, 64),
+                    (97, 0) => m.many(&mut out.framed_ipv6_prefix, 31, 64, u32::MAX),
+                    (9, 0) => m.opt(&mut out.framed_ip_netmask, 64),
+                    (12, 0) => m.opt(&mut out.framed_mtu, 64),
+                    (7, 0) => m.opt(&mut out.framed_protocol, 64),
+                    (401, 0) => m.many(&mut out.tunneling, 35, 64, u32::MAX),
+                    (284, 0) => m.many(&mut out.proxy_info, 36, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 37, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -731,9 +655,9 @@ impl Clone for DiameterEapAnswer {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            auth_application_id: self.auth_application_id.clone(),
-            auth_request_type: self.auth_request_type.clone(),
-            result_code: self.result_code.clone(),
+            auth_application_id: self.auth_application_id,
+            auth_request_type: self.auth_request_type,
+            result_code: self.result_code,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             user_name: self.user_name.clone(),
@@ -741,33 +665,33 @@ impl Clone for DiameterEapAnswer {
             eap_reissued_payload: self.eap_reissued_payload.clone(),
             eap_master_session_key: self.eap_master_session_key.clone(),
             eap_key_name: self.eap_key_name.clone(),
-            multi_round_time_out: self.multi_round_time_out.clone(),
-            accounting_eap_auth_method: self.accounting_eap_auth_method.clone(),
-            service_type: self.service_type.clone(),
+            multi_round_time_out: self.multi_round_time_out,
+            accounting_eap_auth_method: self.accounting_eap_auth_method,
+            service_type: self.service_type,
             class: self.class.clone(),
             configuration_token: self.configuration_token.clone(),
-            acct_interim_interval: self.acct_interim_interval.clone(),
+            acct_interim_interval: self.acct_interim_interval,
             error_message: self.error_message.clone(),
             error_reporting_host: self.error_reporting_host.clone(),
             failed_avp: self.failed_avp.clone(),
-            idle_timeout: self.idle_timeout.clone(),
-            authorization_lifetime: self.authorization_lifetime.clone(),
-            auth_grace_period: self.auth_grace_period.clone(),
-            auth_session_state: self.auth_session_state.clone(),
-            re_auth_request_type: self.re_auth_request_type.clone(),
-            session_timeout: self.session_timeout.clone(),
+            idle_timeout: self.idle_timeout,
+            authorization_lifetime: self.authorization_lifetime,
+            auth_grace_period: self.auth_grace_period,
+            auth_session_state: self.auth_session_state,
+            re_auth_request_type: self.re_auth_request_type,
+            session_timeout: self.session_timeout,
             state: self.state.clone(),
             reply_message: self.reply_message.clone(),
-            origin_state_id: self.origin_state_id.clone(),
+            origin_state_id: self.origin_state_id,
             filter_id: self.filter_id.clone(),
-            port_limit: self.port_limit.clone(),
+            port_limit: self.port_limit,
             callback_id: self.callback_id.clone(),
             callback_number: self.callback_number.clone(),
-            framed_appletalk_link: self.framed_appletalk_link.clone(),
+            framed_appletalk_link: self.framed_appletalk_link,
             framed_appletalk_network: self.framed_appletalk_network.clone(),
             framed_appletalk_zone: self.framed_appletalk_zone.clone(),
             framed_compression: self.framed_compression.clone(),
-            framed_interface_id: self.framed_interface_id.clone(),
+            framed_interface_id: self.framed_interface_id,
             framed_ip_address: self.framed_ip_address.clone(),
             framed_ipv6_prefix: self.framed_ipv6_prefix.clone(),
             framed_ipv6_pool: self.framed_ipv6_pool.clone(),
@@ -775,16 +699,16 @@ impl Clone for DiameterEapAnswer {
             framed_ip_netmask: self.framed_ip_netmask.clone(),
             framed_route: self.framed_route.clone(),
             framed_pool: self.framed_pool.clone(),
-            framed_ipx_network: self.framed_ipx_network.clone(),
-            framed_mtu: self.framed_mtu.clone(),
-            framed_protocol: self.framed_protocol.clone(),
-            framed_routing: self.framed_routing.clone(),
+            framed_ipx_network: self.framed_ipx_network,
+            framed_mtu: self.framed_mtu,
+            framed_protocol: self.framed_protocol,
+            framed_routing: self.framed_routing,
             nas_filter_rule: self.nas_filter_rule.clone(),
             qos_filter_rule: self.qos_filter_rule.clone(),
             tunneling: self.tunneling.clone(),
             redirect_host: self.redirect_host.clone(),
-            redirect_host_usage: self.redirect_host_usage.clone(),
-            redirect_max_cache_time: self.redirect_max_cache_time.clone(),
+            redirect_host_usage: self.redirect_host_usage,
+            redirect_max_cache_time: self.redirect_max_cache_time,
             proxy_info: self.proxy_info.clone(),
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
@@ -881,56 +805,56 @@ impl Default for DiameterEapAnswer {
             result_code: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            user_name: Default::default(),
-            eap_payload: Default::default(),
-            eap_reissued_payload: Default::default(),
-            eap_master_session_key: Default::default(),
-            eap_key_name: Default::default(),
-            multi_round_time_out: Default::default(),
-            accounting_eap_auth_method: Default::default(),
-            service_type: Default::default(),
-            class: Default::default(),
-            configuration_token: Default::default(),
-            acct_interim_interval: Default::default(),
-            error_message: Default::default(),
-            error_reporting_host: Default::default(),
-            failed_avp: Default::default(),
-            idle_timeout: Default::default(),
-            authorization_lifetime: Default::default(),
-            auth_grace_period: Default::default(),
-            auth_session_state: Default::default(),
-            re_auth_request_type: Default::default(),
-            session_timeout: Default::default(),
-            state: Default::default(),
-            reply_message: Default::default(),
-            origin_state_id: Default::default(),
-            filter_id: Default::default(),
-            port_limit: Default::default(),
-            callback_id: Default::default(),
-            callback_number: Default::default(),
-            framed_appletalk_link: Default::default(),
-            framed_appletalk_network: Default::default(),
-            framed_appletalk_zone: Default::default(),
-            framed_compression: Default::default(),
-            framed_interface_id: Default::default(),
-            framed_ip_address: Default::default(),
-            framed_ipv6_prefix: Default::default(),
-            framed_ipv6_pool: Default::default(),
-            framed_ipv6_route: Default::default(),
-            framed_ip_netmask: Default::default(),
-            framed_route: Default::default(),
-            framed_pool: Default::default(),
-            framed_ipx_network: Default::default(),
-            framed_mtu: Default::default(),
-            framed_protocol: Default::default(),
-            framed_routing: Default::default(),
-            nas_filter_rule: Default::default(),
-            qos_filter_rule: Default::default(),
-            tunneling: Default::default(),
-            redirect_host: Default::default(),
-            redirect_host_usage: Default::default(),
-            redirect_max_cache_time: Default::default(),
-            proxy_info: Default::default(),
+            user_name: None,
+            eap_payload: None,
+            eap_reissued_payload: None,
+            eap_master_session_key: None,
+            eap_key_name: None,
+            multi_round_time_out: None,
+            accounting_eap_auth_method: None,
+            service_type: None,
+            class: Vec::new(),
+            configuration_token: Vec::new(),
+            acct_interim_interval: None,
+            error_message: None,
+            error_reporting_host: None,
+            failed_avp: Vec::new(),
+            idle_timeout: None,
+            authorization_lifetime: None,
+            auth_grace_period: None,
+            auth_session_state: None,
+            re_auth_request_type: None,
+            session_timeout: None,
+            state: None,
+            reply_message: Vec::new(),
+            origin_state_id: None,
+            filter_id: Vec::new(),
+            port_limit: None,
+            callback_id: None,
+            callback_number: None,
+            framed_appletalk_link: None,
+            framed_appletalk_network: Vec::new(),
+            framed_appletalk_zone: None,
+            framed_compression: Vec::new(),
+            framed_interface_id: None,
+            framed_ip_address: None,
+            framed_ipv6_prefix: Vec::new(),
+            framed_ipv6_pool: None,
+            framed_ipv6_route: Vec::new(),
+            framed_ip_netmask: None,
+            framed_route: Vec::new(),
+            framed_pool: None,
+            framed_ipx_network: None,
+            framed_mtu: None,
+            framed_protocol: None,
+            framed_routing: None,
+            nas_filter_rule: Vec::new(),
+            qos_filter_rule: Vec::new(),
+            tunneling: Vec::new(),
+            redirect_host: Vec::new(),
+            redirect_host_usage: None,
+            redirect_max_cache_time: None,
+            proxy_info: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -1019,248 +943,67 @@ impl rt::typed::Command for DiameterEapAnswer {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (258, 0) => {
-                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 1, 64)
-                    }
-                    (274, 0) => {
-                        rt::typed::one(&mut out.auth_request_type, &avp, &mut w, 2, 64)
-                    }
-                    (268, 0) => rt::typed::one(&mut out.result_code, &avp, &mut w, 3, 64),
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 4, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 5, 64)
-                    }
-                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
-                    (462, 0) => rt::typed::opt(&mut out.eap_payload, &avp, &mut w, 0),
-                    (463, 0) => {
-                        rt::typed::opt(&mut out.eap_reissued_payload, &avp, &mut w, 0)
-                    }
-                    (464, 0) => {
-                        rt::typed::opt(&mut out.eap_master_session_key, &avp, &mut w, 0)
-                    }
-                    (102, 0) => rt::typed::opt(&mut out.eap_key_name, &avp, &mut w, 64),
-                    (272, 0) => {
-                        rt::typed::opt(&mut out.multi_round_time_out, &avp, &mut w, 64)
-                    }
-                    (465, 0) => {
-                        rt::typed::opt(
-                            &mut out.accounting_eap_auth_method,
-                            &avp,
-                            &mut w,
-                            0,
-                        )
-                    }
-                    (6, 0) => rt::typed::opt(&mut out.service_type, &avp, &mut w, 64),
-                    (25, 0) => {
-                        rt::typed::many(&mut out.class, &avp, &mut w, 14, 64, u32::MAX)
-                    }
-                    (78, 0) => {
-                        rt::typed::many(
-                            &mut out.configuration_token,
-                            &avp,
-                            &mut w,
-                            15,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (85, 0) => {
-                        rt::typed::opt(&mut out.acct_interim_interval, &avp, &mut w, 64)
-                    }
-                    (281, 0) => rt::typed::opt(&mut out.error_message, &avp, &mut w, 0),
-                    (294, 0) => {
-                        rt::typed::opt(&mut out.error_reporting_host, &avp, &mut w, 0)
-                    }
-                    (279, 0) => {
-                        rt::typed::many(
-                            &mut out.failed_avp,
-                            &avp,
-                            &mut w,
-                            19,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (28, 0) => rt::typed::opt(&mut out.idle_timeout, &avp, &mut w, 64),
-                    (291, 0) => {
-                        rt::typed::opt(&mut out.authorization_lifetime, &avp, &mut w, 64)
-                    }
-                    (276, 0) => {
-                        rt::typed::opt(&mut out.auth_grace_period, &avp, &mut w, 64)
-                    }
-                    (277, 0) => {
-                        rt::typed::opt(&mut out.auth_session_state, &avp, &mut w, 64)
-                    }
-                    (285, 0) => {
-                        rt::typed::opt(&mut out.re_auth_request_type, &avp, &mut w, 64)
-                    }
-                    (27, 0) => rt::typed::opt(&mut out.session_timeout, &avp, &mut w, 64),
-                    (24, 0) => rt::typed::opt(&mut out.state, &avp, &mut w, 64),
-                    (18, 0) => {
-                        rt::typed::many(
-                            &mut out.reply_message,
-                            &avp,
-                            &mut w,
-                            27,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (278, 0) => {
-                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
-                    }
-                    (11, 0) => {
-                        rt::typed::many(
-                            &mut out.filter_id,
-                            &avp,
-                            &mut w,
-                            29,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (62, 0) => rt::typed::opt(&mut out.port_limit, &avp, &mut w, 64),
-                    (20, 0) => rt::typed::opt(&mut out.callback_id, &avp, &mut w, 64),
-                    (19, 0) => rt::typed::opt(&mut out.callback_number, &avp, &mut w, 64),
-                    (37, 0) => {
-                        rt::typed::opt(&mut out.framed_appletalk_link, &avp, &mut w, 64)
-                    }
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (258, 0) => m.one(&mut out.auth_application_id, 1, 64),
+                    (274, 0) => m.one(&mut out.auth_request_type, 2, 64),
+                    (268, 0) => m.one(&mut out.result_code, 3, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 4, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 5, 64),
+                    (1, 0) => m.opt(&mut out.user_name, 64),
+                    (462, 0) => m.opt(&mut out.eap_payload, 0),
+                    (463, 0) => m.opt(&mut out.eap_reissued_payload, 0),
+                    (464, 0) => m.opt(&mut out.eap_master_session_key, 0),
+                    (102, 0) => m.opt(&mut out.eap_key_name, 64),
+                    (272, 0) => m.opt(&mut out.multi_round_time_out, 64),
+                    (465, 0) => m.opt(&mut out.accounting_eap_auth_method, 0),
+                    (6, 0) => m.opt(&mut out.service_type, 64),
+                    (25, 0) => m.many(&mut out.class, 14, 64, u32::MAX),
+                    (78, 0) => m.many(&mut out.configuration_token, 15, 64, u32::MAX),
+                    (85, 0) => m.opt(&mut out.acct_interim_interval, 64),
+                    (281, 0) => m.opt(&mut out.error_message, 0),
+                    (294, 0) => m.opt(&mut out.error_reporting_host, 0),
+                    (279, 0) => m.many(&mut out.failed_avp, 19, 64, u32::MAX),
+                    (28, 0) => m.opt(&mut out.idle_timeout, 64),
+                    (291, 0) => m.opt(&mut out.authorization_lifetime, 64),
+                    (276, 0) => m.opt(&mut out.auth_grace_period, 64),
+                    (277, 0) => m.opt(&mut out.auth_session_state, 64),
+                    (285, 0) => m.opt(&mut out.re_auth_request_type, 64),
+                    (27, 0) => m.opt(&mut out.session_timeout, 64),
+                    (24, 0) => m.opt(&mut out.state, 64),
+                    (18, 0) => m.many(&mut out.reply_message, 27, 64, u32::MAX),
+                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
+                    (11, 0) => m.many(&mut out.filter_id, 29, 64, u32::MAX),
+                    (62, 0) => m.opt(&mut out.port_limit, 64),
+                    (20, 0) => m.opt(&mut out.callback_id, 64),
+                    (19, 0) => m.opt(&mut out.callback_number, 64),
+                    (37, 0) => m.opt(&mut out.framed_appletalk_link, 64),
                     (38, 0) => {
-                        rt::typed::many(
-                            &mut out.framed_appletalk_network,
-                            &avp,
-                            &mut w,
-                            34,
-                            64,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.framed_appletalk_network, 34, 64, u32::MAX)
                     }
-                    (39, 0) => {
-                        rt::typed::opt(&mut out.framed_appletalk_zone, &avp, &mut w, 64)
-                    }
-                    (13, 0) => {
-                        rt::typed::many(
-                            &mut out.framed_compression,
-                            &avp,
-                            &mut w,
-                            36,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (96, 0) => {
-                        rt::typed::opt(&mut out.framed_interface_id, &avp, &mut w, 64)
-                    }
-                    (8, 0) => {
-                        rt::typed::opt(&mut out.framed_ip_address, &avp, &mut w, 64)
-                    }
-                    (97, 0) => {
-                        rt::typed::many(
-                            &mut out.framed_ipv6_prefix,
-                            &avp,
-                            &mut w,
-                            39,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (100, 0) => {
-                        rt::typed::opt(&mut out.framed_ipv6_pool, &avp, &mut w, 64)
-                    }
-                    (99, 0) => {
-                        rt::typed::many(
-                            &mut out.framed_ipv6_route,
-                            &avp,
-                            &mut w,
-                            41,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (9, 0) => {
-                        rt::typed::opt(&mut out.framed_ip_netmask, &avp, &mut w, 64)
-                    }
-                    (22, 0) => {
-                        rt::typed::many(
-                            &mut out.framed_route,
-                            &avp,
-                            &mut w,
-                            43,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (88, 0) => rt::typed::opt(&mut out.framed_pool, &avp, &mut w, 64),
-                    (23, 0) => {
-                        rt::typed::opt(&mut out.framed_ipx_network, &avp, &mut w, 64)
-                    }
-                    (12, 0) => rt::typed::opt(&mut out.framed_mtu, &avp, &mut w, 64),
-                    (7, 0) => rt::typed::opt(&mut out.framed_protocol, &avp, &mut w, 64),
-                    (10, 0) => rt::typed::opt(&mut out.framed_routing, &avp, &mut w, 64),
-                    (400, 0) => {
-                        rt::typed::many(
-                            &mut out.nas_filter_rule,
-                            &avp,
-                            &mut w,
-                            49,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (407, 0) => {
-                        rt::typed::many(
-                            &mut out.qos_filter_rule,
-                            &avp,
-                            &mut w,
-                            50,
-                            0,
-                            u32::MAX,
-                        )
-                    }
-                    (401, 0) => {
-                        rt::typed::many(
-                            &mut out.tunneling,
-                            &avp,
-                            &mut w,
-                            51,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (292, 0) => {
-                        rt::typed::many(
-                            &mut out.redirect_host,
-                            &avp,
-                            &mut w,
-                            52,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (261, 0) => {
-                        rt::typed::opt(&mut out.redirect_host_usage, &avp, &mut w, 64)
-                    }
-                    (262, 0) => {
-                        rt::typed::opt(
-                            &mut out.redirect_max_cache_time,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            55,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (39, 0) => m.opt(&mut out.framed_appletalk_zone, 64),
+                    (13, 0) => m.many(&mut out.framed_compression, 36, 64, u32::MAX),
+                    (96, 0) => m.opt(&mut out.framed_interface_id, 64),
+                    (8, 0) => m.opt(&mut out.framed_ip_address, 64),
+                    (97, 0) => m.many(&mut out.framed_ipv6_prefix, 39, 64, u32::MAX),
+                    (100, 0) => m.opt(&mut out.framed_ipv6_pool, 64),
+                    (99, 0) => m.many(&mut out.framed_ipv6_route, 41, 64, u32::MAX),
+                    (9, 0) => m.opt(&mut out.framed_ip_netmask, 64),
+                    (22, 0) => m.many(&mut out.framed_route, 43, 64, u32::MAX),
+                    (88, 0) => m.opt(&mut out.framed_pool, 64),
+                    (23, 0) => m.opt(&mut out.framed_ipx_network, 64),
+                    (12, 0) => m.opt(&mut out.framed_mtu, 64),
+                    (7, 0) => m.opt(&mut out.framed_protocol, 64),
+                    (10, 0) => m.opt(&mut out.framed_routing, 64),
+                    (400, 0) => m.many(&mut out.nas_filter_rule, 49, 64, u32::MAX),
+                    (407, 0) => m.many(&mut out.qos_filter_rule, 50, 0, u32::MAX),
+                    (401, 0) => m.many(&mut out.tunneling, 51, 64, u32::MAX),
+                    (292, 0) => m.many(&mut out.redirect_host, 52, 64, u32::MAX),
+                    (261, 0) => m.opt(&mut out.redirect_host_usage, 64),
+                    (262, 0) => m.opt(&mut out.redirect_max_cache_time, 64),
+                    (284, 0) => m.many(&mut out.proxy_info, 55, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -1291,8 +1034,8 @@ impl rt::typed::RequestCommand for DiameterEapRequest {
         let mut a = DiameterEapAnswer::default();
         a.header = rt::typed::answer_header(&self.header, result);
         a.session_id = self.session_id.clone();
-        a.auth_application_id = self.auth_application_id.clone();
-        a.auth_session_state = self.auth_session_state.clone();
+        a.auth_application_id = self.auth_application_id;
+        a.auth_session_state = self.auth_session_state;
         a.proxy_info = self.proxy_info.clone();
         a.origin_host = origin_host.into();
         a.origin_realm = origin_realm.into();

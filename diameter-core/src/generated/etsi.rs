@@ -887,9 +887,9 @@ impl PartialEq for GloballyUniqueAddress {
 impl Default for GloballyUniqueAddress {
     fn default() -> Self {
         Self {
-            framed_ip_address: Default::default(),
-            framed_ipv6_prefix: Default::default(),
-            address_realm: Default::default(),
+            framed_ip_address: None,
+            framed_ipv6_prefix: None,
+            address_realm: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -929,17 +929,12 @@ impl rt::typed::Grouped for GloballyUniqueAddress {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (8, 0) => {
-                        rt::typed::opt(&mut self.framed_ip_address, &avp, &mut w, 64)
-                    }
-                    (97, 0) => {
-                        rt::typed::opt(&mut self.framed_ipv6_prefix, &avp, &mut w, 64)
-                    }
-                    (301, 13019) => {
-                        rt::typed::opt(&mut self.address_realm, &avp, &mut w, 192)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (8, 0) => m.opt(&mut self.framed_ip_address, 64),
+                    (97, 0) => m.opt(&mut self.framed_ipv6_prefix, 64),
+                    (301, 13019) => m.opt(&mut self.address_realm, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -989,8 +984,8 @@ impl Clone for InitialGateSetting {
     fn clone(&self) -> Self {
         Self {
             nas_filter_rule: self.nas_filter_rule.clone(),
-            maximum_allowed_bandwidth_ul: self.maximum_allowed_bandwidth_ul.clone(),
-            maximum_allowed_bandwidth_dl: self.maximum_allowed_bandwidth_dl.clone(),
+            maximum_allowed_bandwidth_ul: self.maximum_allowed_bandwidth_ul,
+            maximum_allowed_bandwidth_dl: self.maximum_allowed_bandwidth_dl,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -1037,9 +1032,9 @@ impl PartialEq for InitialGateSetting {
 impl Default for InitialGateSetting {
     fn default() -> Self {
         Self {
-            nas_filter_rule: Default::default(),
-            maximum_allowed_bandwidth_ul: Default::default(),
-            maximum_allowed_bandwidth_dl: Default::default(),
+            nas_filter_rule: Vec::new(),
+            maximum_allowed_bandwidth_ul: None,
+            maximum_allowed_bandwidth_dl: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -1079,34 +1074,12 @@ impl rt::typed::Grouped for InitialGateSetting {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (400, 0) => {
-                        rt::typed::many(
-                            &mut self.nas_filter_rule,
-                            &avp,
-                            &mut w,
-                            0,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (308, 13019) => {
-                        rt::typed::opt(
-                            &mut self.maximum_allowed_bandwidth_ul,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (309, 13019) => {
-                        rt::typed::opt(
-                            &mut self.maximum_allowed_bandwidth_dl,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (400, 0) => m.many(&mut self.nas_filter_rule, 0, 64, u32::MAX),
+                    (308, 13019) => m.opt(&mut self.maximum_allowed_bandwidth_ul, 192),
+                    (309, 13019) => m.opt(&mut self.maximum_allowed_bandwidth_dl, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -1159,10 +1132,10 @@ impl Clone for QosProfile {
         Self {
             application_class_id: self.application_class_id.clone(),
             media_type: self.media_type.clone(),
-            reservation_priority: self.reservation_priority.clone(),
-            maximum_allowed_bandwidth_ul: self.maximum_allowed_bandwidth_ul.clone(),
-            maximum_allowed_bandwidth_dl: self.maximum_allowed_bandwidth_dl.clone(),
-            transport_class: self.transport_class.clone(),
+            reservation_priority: self.reservation_priority,
+            maximum_allowed_bandwidth_ul: self.maximum_allowed_bandwidth_ul,
+            maximum_allowed_bandwidth_dl: self.maximum_allowed_bandwidth_dl,
+            transport_class: self.transport_class,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -1212,12 +1185,12 @@ impl PartialEq for QosProfile {
 impl Default for QosProfile {
     fn default() -> Self {
         Self {
-            application_class_id: Default::default(),
-            media_type: Default::default(),
-            reservation_priority: Default::default(),
-            maximum_allowed_bandwidth_ul: Default::default(),
-            maximum_allowed_bandwidth_dl: Default::default(),
-            transport_class: Default::default(),
+            application_class_id: None,
+            media_type: Vec::new(),
+            reservation_priority: None,
+            maximum_allowed_bandwidth_ul: None,
+            maximum_allowed_bandwidth_dl: None,
+            transport_class: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -1257,43 +1230,15 @@ impl rt::typed::Grouped for QosProfile {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (312, 13019) => {
-                        rt::typed::opt(&mut self.application_class_id, &avp, &mut w, 192)
-                    }
-                    (520, 10415) => {
-                        rt::typed::many(
-                            &mut self.media_type,
-                            &avp,
-                            &mut w,
-                            1,
-                            192,
-                            u32::MAX,
-                        )
-                    }
-                    (458, 13019) => {
-                        rt::typed::opt(&mut self.reservation_priority, &avp, &mut w, 192)
-                    }
-                    (308, 13019) => {
-                        rt::typed::opt(
-                            &mut self.maximum_allowed_bandwidth_ul,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (309, 13019) => {
-                        rt::typed::opt(
-                            &mut self.maximum_allowed_bandwidth_dl,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (311, 13019) => {
-                        rt::typed::opt(&mut self.transport_class, &avp, &mut w, 192)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (312, 13019) => m.opt(&mut self.application_class_id, 192),
+                    (520, 10415) => m.many(&mut self.media_type, 1, 192, u32::MAX),
+                    (458, 13019) => m.opt(&mut self.reservation_priority, 192),
+                    (308, 13019) => m.opt(&mut self.maximum_allowed_bandwidth_ul, 192),
+                    (309, 13019) => m.opt(&mut self.maximum_allowed_bandwidth_dl, 192),
+                    (311, 13019) => m.opt(&mut self.transport_class, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -1332,8 +1277,8 @@ impl Clone for AccessNetworkType {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            nas_port_type: self.nas_port_type.clone(),
-            aggregation_network_type: self.aggregation_network_type.clone(),
+            nas_port_type: self.nas_port_type,
+            aggregation_network_type: self.aggregation_network_type,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -1374,7 +1319,7 @@ impl Default for AccessNetworkType {
     fn default() -> Self {
         Self {
             nas_port_type: Default::default(),
-            aggregation_network_type: Default::default(),
+            aggregation_network_type: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -1425,19 +1370,11 @@ impl rt::typed::Grouped for AccessNetworkType {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (61, 0) => {
-                        rt::typed::one(&mut self.nas_port_type, &avp, &mut w, 0, 64)
-                    }
-                    (307, 13019) => {
-                        rt::typed::opt(
-                            &mut self.aggregation_network_type,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (61, 0) => m.one(&mut self.nas_port_type, 0, 64),
+                    (307, 13019) => m.opt(&mut self.aggregation_network_type, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -1518,9 +1455,9 @@ impl PartialEq for EtsiLocationInformation {
 impl Default for EtsiLocationInformation {
     fn default() -> Self {
         Self {
-            line_identifier: Default::default(),
-            civic_location: Default::default(),
-            geospatial_location: Default::default(),
+            line_identifier: None,
+            civic_location: None,
+            geospatial_location: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -1560,17 +1497,12 @@ impl rt::typed::Grouped for EtsiLocationInformation {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (500, 13019) => {
-                        rt::typed::opt(&mut self.line_identifier, &avp, &mut w, 192)
-                    }
-                    (355, 13019) => {
-                        rt::typed::opt(&mut self.civic_location, &avp, &mut w, 192)
-                    }
-                    (356, 13019) => {
-                        rt::typed::opt(&mut self.geospatial_location, &avp, &mut w, 192)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (500, 13019) => m.opt(&mut self.line_identifier, 192),
+                    (355, 13019) => m.opt(&mut self.civic_location, 192),
+                    (356, 13019) => m.opt(&mut self.geospatial_location, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -1652,7 +1584,7 @@ impl Default for BindingInformation {
     fn default() -> Self {
         Self {
             binding_input_list: Default::default(),
-            binding_output_list: Default::default(),
+            binding_output_list: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -1706,20 +1638,11 @@ impl rt::typed::Grouped for BindingInformation {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (451, 13019) => {
-                        rt::typed::one(
-                            &mut self.binding_input_list,
-                            &avp,
-                            &mut w,
-                            0,
-                            192,
-                        )
-                    }
-                    (452, 13019) => {
-                        rt::typed::opt(&mut self.binding_output_list, &avp, &mut w, 192)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (451, 13019) => m.one(&mut self.binding_input_list, 0, 192),
+                    (452, 13019) => m.opt(&mut self.binding_output_list, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -1800,8 +1723,8 @@ impl PartialEq for BindingInputList {
 impl Default for BindingInputList {
     fn default() -> Self {
         Self {
-            v6_transport_address: Default::default(),
-            v4_transport_address: Default::default(),
+            v6_transport_address: Vec::new(),
+            v4_transport_address: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -1841,28 +1764,15 @@ impl rt::typed::Grouped for BindingInputList {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
                     (453, 13019) => {
-                        rt::typed::many(
-                            &mut self.v6_transport_address,
-                            &avp,
-                            &mut w,
-                            0,
-                            192,
-                            u32::MAX,
-                        )
+                        m.many(&mut self.v6_transport_address, 0, 192, u32::MAX)
                     }
                     (454, 13019) => {
-                        rt::typed::many(
-                            &mut self.v4_transport_address,
-                            &avp,
-                            &mut w,
-                            1,
-                            192,
-                            u32::MAX,
-                        )
+                        m.many(&mut self.v4_transport_address, 1, 192, u32::MAX)
                     }
-                    _ => rt::typed::other(&avp, &mut w),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -1936,8 +1846,8 @@ impl PartialEq for BindingOutputList {
 impl Default for BindingOutputList {
     fn default() -> Self {
         Self {
-            v6_transport_address: Default::default(),
-            v4_transport_address: Default::default(),
+            v6_transport_address: Vec::new(),
+            v4_transport_address: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -1977,28 +1887,15 @@ impl rt::typed::Grouped for BindingOutputList {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
                     (453, 13019) => {
-                        rt::typed::many(
-                            &mut self.v6_transport_address,
-                            &avp,
-                            &mut w,
-                            0,
-                            192,
-                            u32::MAX,
-                        )
+                        m.many(&mut self.v6_transport_address, 0, 192, u32::MAX)
                     }
                     (454, 13019) => {
-                        rt::typed::many(
-                            &mut self.v4_transport_address,
-                            &avp,
-                            &mut w,
-                            1,
-                            192,
-                            u32::MAX,
-                        )
+                        m.many(&mut self.v4_transport_address, 1, 192, u32::MAX)
                     }
-                    _ => rt::typed::other(&avp, &mut w),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -2038,7 +1935,7 @@ impl Clone for V6TransportAddress {
     fn clone(&self) -> Self {
         Self {
             framed_ipv6_prefix: self.framed_ipv6_prefix.clone(),
-            port_number: self.port_number.clone(),
+            port_number: self.port_number,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -2135,14 +2032,11 @@ impl rt::typed::Grouped for V6TransportAddress {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (97, 0) => {
-                        rt::typed::one(&mut self.framed_ipv6_prefix, &avp, &mut w, 0, 64)
-                    }
-                    (455, 13019) => {
-                        rt::typed::one(&mut self.port_number, &avp, &mut w, 1, 192)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (97, 0) => m.one(&mut self.framed_ipv6_prefix, 0, 64),
+                    (455, 13019) => m.one(&mut self.port_number, 1, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -2182,7 +2076,7 @@ impl Clone for V4TransportAddress {
     fn clone(&self) -> Self {
         Self {
             framed_ip_address: self.framed_ip_address.clone(),
-            port_number: self.port_number.clone(),
+            port_number: self.port_number,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -2279,14 +2173,11 @@ impl rt::typed::Grouped for V4TransportAddress {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (8, 0) => {
-                        rt::typed::one(&mut self.framed_ip_address, &avp, &mut w, 0, 64)
-                    }
-                    (455, 13019) => {
-                        rt::typed::one(&mut self.port_number, &avp, &mut w, 1, 192)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (8, 0) => m.one(&mut self.framed_ip_address, 0, 64),
+                    (455, 13019) => m.one(&mut self.port_number, 1, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -2397,13 +2288,13 @@ impl Default for EtsiSipAuthenticate {
         Self {
             etsi_digest_realm: Default::default(),
             etsi_digest_nonce: Default::default(),
-            etsi_digest_domain: Default::default(),
-            etsi_digest_opaque: Default::default(),
-            etsi_digest_stale: Default::default(),
-            etsi_digest_algorithm: Default::default(),
-            etsi_digest_qop: Default::default(),
-            etsi_digest_ha1: Default::default(),
-            etsi_digest_auth_param: Default::default(),
+            etsi_digest_domain: None,
+            etsi_digest_opaque: None,
+            etsi_digest_stale: None,
+            etsi_digest_algorithm: None,
+            etsi_digest_qop: None,
+            etsi_digest_ha1: None,
+            etsi_digest_auth_param: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -2468,47 +2359,20 @@ impl rt::typed::Grouped for EtsiSipAuthenticate {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (504, 13019) => {
-                        rt::typed::one(&mut self.etsi_digest_realm, &avp, &mut w, 0, 192)
-                    }
-                    (505, 13019) => {
-                        rt::typed::one(&mut self.etsi_digest_nonce, &avp, &mut w, 1, 192)
-                    }
-                    (506, 13019) => {
-                        rt::typed::opt(&mut self.etsi_digest_domain, &avp, &mut w, 192)
-                    }
-                    (507, 13019) => {
-                        rt::typed::opt(&mut self.etsi_digest_opaque, &avp, &mut w, 192)
-                    }
-                    (508, 13019) => {
-                        rt::typed::opt(&mut self.etsi_digest_stale, &avp, &mut w, 192)
-                    }
-                    (509, 13019) => {
-                        rt::typed::opt(
-                            &mut self.etsi_digest_algorithm,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (510, 13019) => {
-                        rt::typed::opt(&mut self.etsi_digest_qop, &avp, &mut w, 192)
-                    }
-                    (511, 13019) => {
-                        rt::typed::opt(&mut self.etsi_digest_ha1, &avp, &mut w, 192)
-                    }
+                    (504, 13019) => m.one(&mut self.etsi_digest_realm, 0, 192),
+                    (505, 13019) => m.one(&mut self.etsi_digest_nonce, 1, 192),
+                    (506, 13019) => m.opt(&mut self.etsi_digest_domain, 192),
+                    (507, 13019) => m.opt(&mut self.etsi_digest_opaque, 192),
+                    (508, 13019) => m.opt(&mut self.etsi_digest_stale, 192),
+                    (509, 13019) => m.opt(&mut self.etsi_digest_algorithm, 192),
+                    (510, 13019) => m.opt(&mut self.etsi_digest_qop, 192),
+                    (511, 13019) => m.opt(&mut self.etsi_digest_ha1, 192),
                     (512, 13019) => {
-                        rt::typed::many(
-                            &mut self.etsi_digest_auth_param,
-                            &avp,
-                            &mut w,
-                            8,
-                            192,
-                            u32::MAX,
-                        )
+                        m.many(&mut self.etsi_digest_auth_param, 8, 192, u32::MAX)
                     }
-                    _ => rt::typed::other(&avp, &mut w),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -2655,14 +2519,14 @@ impl Default for EtsiSipAuthorization {
             etsi_digest_nonce: Default::default(),
             etsi_digest_uri: Default::default(),
             etsi_digest_response: Default::default(),
-            etsi_digest_algorithm: Default::default(),
-            etsi_digest_cnonce: Default::default(),
-            etsi_digest_opaque: Default::default(),
-            etsi_digest_qop: Default::default(),
-            etsi_digest_nonce_count: Default::default(),
-            etsi_digest_method: Default::default(),
-            etsi_digest_entity_body_hash: Default::default(),
-            etsi_digest_auth_param: Default::default(),
+            etsi_digest_algorithm: None,
+            etsi_digest_cnonce: None,
+            etsi_digest_opaque: None,
+            etsi_digest_qop: None,
+            etsi_digest_nonce_count: None,
+            etsi_digest_method: None,
+            etsi_digest_entity_body_hash: None,
+            etsi_digest_auth_param: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -2760,81 +2624,24 @@ impl rt::typed::Grouped for EtsiSipAuthorization {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (513, 13019) => {
-                        rt::typed::one(
-                            &mut self.etsi_digest_username,
-                            &avp,
-                            &mut w,
-                            0,
-                            192,
-                        )
-                    }
-                    (504, 13019) => {
-                        rt::typed::one(&mut self.etsi_digest_realm, &avp, &mut w, 1, 192)
-                    }
-                    (505, 13019) => {
-                        rt::typed::one(&mut self.etsi_digest_nonce, &avp, &mut w, 2, 192)
-                    }
-                    (514, 13019) => {
-                        rt::typed::one(&mut self.etsi_digest_uri, &avp, &mut w, 3, 192)
-                    }
-                    (515, 13019) => {
-                        rt::typed::one(
-                            &mut self.etsi_digest_response,
-                            &avp,
-                            &mut w,
-                            4,
-                            192,
-                        )
-                    }
-                    (509, 13019) => {
-                        rt::typed::opt(
-                            &mut self.etsi_digest_algorithm,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (516, 13019) => {
-                        rt::typed::opt(&mut self.etsi_digest_cnonce, &avp, &mut w, 192)
-                    }
-                    (507, 13019) => {
-                        rt::typed::opt(&mut self.etsi_digest_opaque, &avp, &mut w, 192)
-                    }
-                    (510, 13019) => {
-                        rt::typed::opt(&mut self.etsi_digest_qop, &avp, &mut w, 192)
-                    }
-                    (517, 13019) => {
-                        rt::typed::opt(
-                            &mut self.etsi_digest_nonce_count,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (518, 13019) => {
-                        rt::typed::opt(&mut self.etsi_digest_method, &avp, &mut w, 192)
-                    }
-                    (519, 13019) => {
-                        rt::typed::opt(
-                            &mut self.etsi_digest_entity_body_hash,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
+                    (513, 13019) => m.one(&mut self.etsi_digest_username, 0, 192),
+                    (504, 13019) => m.one(&mut self.etsi_digest_realm, 1, 192),
+                    (505, 13019) => m.one(&mut self.etsi_digest_nonce, 2, 192),
+                    (514, 13019) => m.one(&mut self.etsi_digest_uri, 3, 192),
+                    (515, 13019) => m.one(&mut self.etsi_digest_response, 4, 192),
+                    (509, 13019) => m.opt(&mut self.etsi_digest_algorithm, 192),
+                    (516, 13019) => m.opt(&mut self.etsi_digest_cnonce, 192),
+                    (507, 13019) => m.opt(&mut self.etsi_digest_opaque, 192),
+                    (510, 13019) => m.opt(&mut self.etsi_digest_qop, 192),
+                    (517, 13019) => m.opt(&mut self.etsi_digest_nonce_count, 192),
+                    (518, 13019) => m.opt(&mut self.etsi_digest_method, 192),
+                    (519, 13019) => m.opt(&mut self.etsi_digest_entity_body_hash, 192),
                     (512, 13019) => {
-                        rt::typed::many(
-                            &mut self.etsi_digest_auth_param,
-                            &avp,
-                            &mut w,
-                            12,
-                            192,
-                            u32::MAX,
-                        )
+                        m.many(&mut self.etsi_digest_auth_param, 12, 192, u32::MAX)
                     }
-                    _ => rt::typed::other(&avp, &mut w),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -2936,11 +2743,11 @@ impl PartialEq for EtsiSipAuthenticationInfo {
 impl Default for EtsiSipAuthenticationInfo {
     fn default() -> Self {
         Self {
-            etsi_digest_nextnonce: Default::default(),
-            etsi_digest_qop: Default::default(),
-            etsi_digest_response_auth: Default::default(),
-            etsi_digest_cnonce: Default::default(),
-            etsi_digest_nonce_count: Default::default(),
+            etsi_digest_nextnonce: None,
+            etsi_digest_qop: None,
+            etsi_digest_response_auth: None,
+            etsi_digest_cnonce: None,
+            etsi_digest_nonce_count: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -2980,38 +2787,14 @@ impl rt::typed::Grouped for EtsiSipAuthenticationInfo {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (520, 13019) => {
-                        rt::typed::opt(
-                            &mut self.etsi_digest_nextnonce,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (510, 13019) => {
-                        rt::typed::opt(&mut self.etsi_digest_qop, &avp, &mut w, 192)
-                    }
-                    (521, 13019) => {
-                        rt::typed::opt(
-                            &mut self.etsi_digest_response_auth,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (516, 13019) => {
-                        rt::typed::opt(&mut self.etsi_digest_cnonce, &avp, &mut w, 192)
-                    }
-                    (517, 13019) => {
-                        rt::typed::opt(
-                            &mut self.etsi_digest_nonce_count,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (520, 13019) => m.opt(&mut self.etsi_digest_nextnonce, 192),
+                    (510, 13019) => m.opt(&mut self.etsi_digest_qop, 192),
+                    (521, 13019) => m.opt(&mut self.etsi_digest_response_auth, 192),
+                    (516, 13019) => m.opt(&mut self.etsi_digest_cnonce, 192),
+                    (517, 13019) => m.opt(&mut self.etsi_digest_nonce_count, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);

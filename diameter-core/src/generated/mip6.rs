@@ -246,9 +246,9 @@ impl PartialEq for Mip6AgentInfo {
 impl Default for Mip6AgentInfo {
     fn default() -> Self {
         Self {
-            mip_home_agent_address: Default::default(),
-            mip_home_agent_host: Default::default(),
-            mip6_home_link_prefix: Default::default(),
+            mip_home_agent_address: Vec::new(),
+            mip_home_agent_host: None,
+            mip6_home_link_prefix: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -324,24 +324,12 @@ impl rt::typed::Grouped for Mip6AgentInfo {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (334, 0) => {
-                        rt::typed::many(
-                            &mut self.mip_home_agent_address,
-                            &avp,
-                            &mut w,
-                            0,
-                            64,
-                            2,
-                        )
-                    }
-                    (348, 0) => {
-                        rt::typed::opt(&mut self.mip_home_agent_host, &avp, &mut w, 64)
-                    }
-                    (125, 0) => {
-                        rt::typed::opt(&mut self.mip6_home_link_prefix, &avp, &mut w, 64)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (334, 0) => m.many(&mut self.mip_home_agent_address, 0, 64, 2),
+                    (348, 0) => m.opt(&mut self.mip_home_agent_host, 64),
+                    (125, 0) => m.opt(&mut self.mip6_home_link_prefix, 64),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -397,10 +385,10 @@ impl Clone for MipMnHaMsa {
     fn clone(&self) -> Self {
         Self {
             mip_session_key: self.mip_session_key.clone(),
-            mip_msa_lifetime: self.mip_msa_lifetime.clone(),
-            mip_mn_ha_spi: self.mip_mn_ha_spi.clone(),
-            mip_algorithm_type: self.mip_algorithm_type.clone(),
-            mip_replay_mode: self.mip_replay_mode.clone(),
+            mip_msa_lifetime: self.mip_msa_lifetime,
+            mip_mn_ha_spi: self.mip_mn_ha_spi,
+            mip_algorithm_type: self.mip_algorithm_type,
+            mip_replay_mode: self.mip_replay_mode,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -439,9 +427,9 @@ impl Default for MipMnHaMsa {
         Self {
             mip_session_key: Default::default(),
             mip_msa_lifetime: Default::default(),
-            mip_mn_ha_spi: Default::default(),
-            mip_algorithm_type: Default::default(),
-            mip_replay_mode: Default::default(),
+            mip_mn_ha_spi: None,
+            mip_algorithm_type: None,
+            mip_replay_mode: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -494,21 +482,14 @@ impl rt::typed::Grouped for MipMnHaMsa {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (343, 0) => {
-                        rt::typed::one(&mut self.mip_session_key, &avp, &mut w, 0, 64)
-                    }
-                    (367, 0) => {
-                        rt::typed::one(&mut self.mip_msa_lifetime, &avp, &mut w, 1, 64)
-                    }
-                    (491, 0) => rt::typed::opt(&mut self.mip_mn_ha_spi, &avp, &mut w, 64),
-                    (345, 0) => {
-                        rt::typed::opt(&mut self.mip_algorithm_type, &avp, &mut w, 64)
-                    }
-                    (346, 0) => {
-                        rt::typed::opt(&mut self.mip_replay_mode, &avp, &mut w, 64)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (343, 0) => m.one(&mut self.mip_session_key, 0, 64),
+                    (367, 0) => m.one(&mut self.mip_msa_lifetime, 1, 64),
+                    (491, 0) => m.opt(&mut self.mip_mn_ha_spi, 64),
+                    (345, 0) => m.opt(&mut self.mip_algorithm_type, 64),
+                    (346, 0) => m.opt(&mut self.mip_replay_mode, 64),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -646,24 +627,24 @@ impl Clone for Mip6Request {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            auth_application_id: self.auth_application_id.clone(),
+            auth_application_id: self.auth_application_id,
             user_name: self.user_name.clone(),
             destination_realm: self.destination_realm.clone(),
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
-            auth_request_type: self.auth_request_type.clone(),
+            auth_request_type: self.auth_request_type,
             destination_host: self.destination_host.clone(),
-            origin_state_id: self.origin_state_id.clone(),
+            origin_state_id: self.origin_state_id,
             nas_identifier: self.nas_identifier.clone(),
             nas_ip_address: self.nas_ip_address.clone(),
             nas_ipv6_address: self.nas_ipv6_address.clone(),
-            nas_port_type: self.nas_port_type.clone(),
+            nas_port_type: self.nas_port_type,
             called_station_id: self.called_station_id.clone(),
             calling_station_id: self.calling_station_id.clone(),
-            mip6_feature_vector: self.mip6_feature_vector.clone(),
-            mip6_auth_mode: self.mip6_auth_mode.clone(),
-            mip_mn_aaa_spi: self.mip_mn_aaa_spi.clone(),
-            mip_mn_ha_spi: self.mip_mn_ha_spi.clone(),
+            mip6_feature_vector: self.mip6_feature_vector,
+            mip6_auth_mode: self.mip6_auth_mode,
+            mip_mn_aaa_spi: self.mip_mn_aaa_spi,
+            mip_mn_ha_spi: self.mip_mn_ha_spi,
             mip_mobile_node_address: self.mip_mobile_node_address.clone(),
             mip6_agent_info: self.mip6_agent_info.clone(),
             mip_careof_address: self.mip_careof_address.clone(),
@@ -674,8 +655,8 @@ impl Clone for Mip6Request {
             qos_resources: self.qos_resources.clone(),
             chargeable_user_identity: self.chargeable_user_identity.clone(),
             service_selection: self.service_selection.clone(),
-            authorization_lifetime: self.authorization_lifetime.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            authorization_lifetime: self.authorization_lifetime,
+            auth_session_state: self.auth_session_state,
             proxy_info: self.proxy_info.clone(),
             route_record: self.route_record.clone(),
             extra: self.extra.clone(),
@@ -751,32 +732,32 @@ impl Default for Mip6Request {
             origin_host: Default::default(),
             origin_realm: Default::default(),
             auth_request_type: Default::default(),
-            destination_host: Default::default(),
-            origin_state_id: Default::default(),
-            nas_identifier: Default::default(),
-            nas_ip_address: Default::default(),
-            nas_ipv6_address: Default::default(),
-            nas_port_type: Default::default(),
-            called_station_id: Default::default(),
-            calling_station_id: Default::default(),
-            mip6_feature_vector: Default::default(),
+            destination_host: None,
+            origin_state_id: None,
+            nas_identifier: None,
+            nas_ip_address: None,
+            nas_ipv6_address: None,
+            nas_port_type: None,
+            called_station_id: None,
+            calling_station_id: None,
+            mip6_feature_vector: None,
             mip6_auth_mode: Default::default(),
-            mip_mn_aaa_spi: Default::default(),
-            mip_mn_ha_spi: Default::default(),
-            mip_mobile_node_address: Default::default(),
+            mip_mn_aaa_spi: None,
+            mip_mn_ha_spi: None,
+            mip_mobile_node_address: Vec::new(),
             mip6_agent_info: Default::default(),
             mip_careof_address: Default::default(),
-            mip_authenticator: Default::default(),
-            mip_mac_mobility_data: Default::default(),
-            mip_timestamp: Default::default(),
-            qos_capability: Default::default(),
-            qos_resources: Default::default(),
-            chargeable_user_identity: Default::default(),
-            service_selection: Default::default(),
-            authorization_lifetime: Default::default(),
-            auth_session_state: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            mip_authenticator: None,
+            mip_mac_mobility_data: None,
+            mip_timestamp: None,
+            qos_capability: None,
+            qos_resources: Vec::new(),
+            chargeable_user_identity: None,
+            service_selection: None,
+            authorization_lifetime: None,
+            auth_session_state: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -905,120 +886,42 @@ impl rt::typed::Command for Mip6Request {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (258, 0) => {
-                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 1, 64)
-                    }
-                    (1, 0) => rt::typed::one(&mut out.user_name, &avp, &mut w, 2, 64),
-                    (283, 0) => {
-                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 3, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 4, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 5, 64)
-                    }
-                    (274, 0) => {
-                        rt::typed::one(&mut out.auth_request_type, &avp, &mut w, 6, 64)
-                    }
-                    (293, 0) => {
-                        rt::typed::opt(&mut out.destination_host, &avp, &mut w, 64)
-                    }
-                    (278, 0) => {
-                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
-                    }
-                    (32, 0) => rt::typed::opt(&mut out.nas_identifier, &avp, &mut w, 64),
-                    (4, 0) => rt::typed::opt(&mut out.nas_ip_address, &avp, &mut w, 64),
-                    (95, 0) => {
-                        rt::typed::opt(&mut out.nas_ipv6_address, &avp, &mut w, 64)
-                    }
-                    (61, 0) => rt::typed::opt(&mut out.nas_port_type, &avp, &mut w, 64),
-                    (30, 0) => {
-                        rt::typed::opt(&mut out.called_station_id, &avp, &mut w, 64)
-                    }
-                    (31, 0) => {
-                        rt::typed::opt(&mut out.calling_station_id, &avp, &mut w, 64)
-                    }
-                    (124, 0) => {
-                        rt::typed::opt(&mut out.mip6_feature_vector, &avp, &mut w, 64)
-                    }
-                    (494, 0) => {
-                        rt::typed::one(&mut out.mip6_auth_mode, &avp, &mut w, 16, 64)
-                    }
-                    (341, 0) => rt::typed::opt(&mut out.mip_mn_aaa_spi, &avp, &mut w, 64),
-                    (491, 0) => rt::typed::opt(&mut out.mip_mn_ha_spi, &avp, &mut w, 64),
-                    (333, 0) => {
-                        rt::typed::many(
-                            &mut out.mip_mobile_node_address,
-                            &avp,
-                            &mut w,
-                            19,
-                            64,
-                            2,
-                        )
-                    }
-                    (486, 0) => {
-                        rt::typed::one(&mut out.mip6_agent_info, &avp, &mut w, 20, 64)
-                    }
-                    (487, 0) => {
-                        rt::typed::one(&mut out.mip_careof_address, &avp, &mut w, 21, 64)
-                    }
-                    (488, 0) => {
-                        rt::typed::opt(&mut out.mip_authenticator, &avp, &mut w, 64)
-                    }
-                    (489, 0) => {
-                        rt::typed::opt(&mut out.mip_mac_mobility_data, &avp, &mut w, 64)
-                    }
-                    (490, 0) => rt::typed::opt(&mut out.mip_timestamp, &avp, &mut w, 64),
-                    (578, 0) => rt::typed::opt(&mut out.qos_capability, &avp, &mut w, 64),
-                    (508, 0) => {
-                        rt::typed::many(
-                            &mut out.qos_resources,
-                            &avp,
-                            &mut w,
-                            26,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (89, 0) => {
-                        rt::typed::opt(
-                            &mut out.chargeable_user_identity,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (493, 0) => {
-                        rt::typed::opt(&mut out.service_selection, &avp, &mut w, 64)
-                    }
-                    (291, 0) => {
-                        rt::typed::opt(&mut out.authorization_lifetime, &avp, &mut w, 64)
-                    }
-                    (277, 0) => {
-                        rt::typed::opt(&mut out.auth_session_state, &avp, &mut w, 64)
-                    }
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            31,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            32,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (258, 0) => m.one(&mut out.auth_application_id, 1, 64),
+                    (1, 0) => m.one(&mut out.user_name, 2, 64),
+                    (283, 0) => m.one(&mut out.destination_realm, 3, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 4, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 5, 64),
+                    (274, 0) => m.one(&mut out.auth_request_type, 6, 64),
+                    (293, 0) => m.opt(&mut out.destination_host, 64),
+                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
+                    (32, 0) => m.opt(&mut out.nas_identifier, 64),
+                    (4, 0) => m.opt(&mut out.nas_ip_address, 64),
+                    (95, 0) => m.opt(&mut out.nas_ipv6_address, 64),
+                    (61, 0) => m.opt(&mut out.nas_port_type, 64),
+                    (30, 0) => m.opt(&mut out.called_station_id, 64),
+                    (31, 0) => m.opt(&mut out.calling_station_id, 64),
+                    (124, 0) => m.opt(&mut out.mip6_feature_vector, 64),
+                    (494, 0) => m.one(&mut out.mip6_auth_mode, 16, 64),
+                    (341, 0) => m.opt(&mut out.mip_mn_aaa_spi, 64),
+                    (491, 0) => m.opt(&mut out.mip_mn_ha_spi, 64),
+                    (333, 0) => m.many(&mut out.mip_mobile_node_address, 19, 64, 2),
+                    (486, 0) => m.one(&mut out.mip6_agent_info, 20, 64),
+                    (487, 0) => m.one(&mut out.mip_careof_address, 21, 64),
+                    (488, 0) => m.opt(&mut out.mip_authenticator, 64),
+                    (489, 0) => m.opt(&mut out.mip_mac_mobility_data, 64),
+                    (490, 0) => m.opt(&mut out.mip_timestamp, 64),
+                    (578, 0) => m.opt(&mut out.qos_capability, 64),
+                    (508, 0) => m.many(&mut out.qos_resources, 26, 64, u32::MAX),
+                    (89, 0) => m.opt(&mut out.chargeable_user_identity, 64),
+                    (493, 0) => m.opt(&mut out.service_selection, 64),
+                    (291, 0) => m.opt(&mut out.authorization_lifetime, 64),
+                    (277, 0) => m.opt(&mut out.auth_session_state, 64),
+                    (284, 0) => m.many(&mut out.proxy_info, 31, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 32, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -1137,29 +1040,29 @@ impl Clone for Mip6Answer {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            auth_application_id: self.auth_application_id.clone(),
-            result_code: self.result_code.clone(),
+            auth_application_id: self.auth_application_id,
+            result_code: self.result_code,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
-            auth_request_type: self.auth_request_type.clone(),
+            auth_request_type: self.auth_request_type,
             user_name: self.user_name.clone(),
-            authorization_lifetime: self.authorization_lifetime.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            authorization_lifetime: self.authorization_lifetime,
+            auth_session_state: self.auth_session_state,
             error_message: self.error_message.clone(),
             error_reporting_host: self.error_reporting_host.clone(),
-            re_auth_request_type: self.re_auth_request_type.clone(),
-            mip6_feature_vector: self.mip6_feature_vector.clone(),
+            re_auth_request_type: self.re_auth_request_type,
+            mip6_feature_vector: self.mip6_feature_vector,
             mip6_agent_info: self.mip6_agent_info.clone(),
             mip_mobile_node_address: self.mip_mobile_node_address.clone(),
             mip_mn_ha_msa: self.mip_mn_ha_msa.clone(),
             qos_resources: self.qos_resources.clone(),
             chargeable_user_identity: self.chargeable_user_identity.clone(),
             service_selection: self.service_selection.clone(),
-            origin_state_id: self.origin_state_id.clone(),
+            origin_state_id: self.origin_state_id,
             proxy_info: self.proxy_info.clone(),
             redirect_host: self.redirect_host.clone(),
-            redirect_host_usage: self.redirect_host_usage.clone(),
-            redirect_max_cache_time: self.redirect_max_cache_time.clone(),
+            redirect_host_usage: self.redirect_host_usage,
+            redirect_max_cache_time: self.redirect_max_cache_time,
             failed_avp: self.failed_avp.clone(),
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
@@ -1225,25 +1128,25 @@ impl Default for Mip6Answer {
             origin_host: Default::default(),
             origin_realm: Default::default(),
             auth_request_type: Default::default(),
-            user_name: Default::default(),
-            authorization_lifetime: Default::default(),
-            auth_session_state: Default::default(),
-            error_message: Default::default(),
-            error_reporting_host: Default::default(),
-            re_auth_request_type: Default::default(),
-            mip6_feature_vector: Default::default(),
-            mip6_agent_info: Default::default(),
-            mip_mobile_node_address: Default::default(),
-            mip_mn_ha_msa: Default::default(),
-            qos_resources: Default::default(),
-            chargeable_user_identity: Default::default(),
-            service_selection: Default::default(),
-            origin_state_id: Default::default(),
-            proxy_info: Default::default(),
-            redirect_host: Default::default(),
-            redirect_host_usage: Default::default(),
-            redirect_max_cache_time: Default::default(),
-            failed_avp: Default::default(),
+            user_name: None,
+            authorization_lifetime: None,
+            auth_session_state: None,
+            error_message: None,
+            error_reporting_host: None,
+            re_auth_request_type: None,
+            mip6_feature_vector: None,
+            mip6_agent_info: None,
+            mip_mobile_node_address: Vec::new(),
+            mip_mn_ha_msa: None,
+            qos_resources: Vec::new(),
+            chargeable_user_identity: None,
+            service_selection: None,
+            origin_state_id: None,
+            proxy_info: Vec::new(),
+            redirect_host: Vec::new(),
+            redirect_host_usage: None,
+            redirect_max_cache_time: None,
+            failed_avp: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -1332,116 +1235,34 @@ impl rt::typed::Command for Mip6Answer {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (258, 0) => {
-                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 1, 64)
-                    }
-                    (268, 0) => rt::typed::one(&mut out.result_code, &avp, &mut w, 2, 64),
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 3, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 4, 64)
-                    }
-                    (274, 0) => {
-                        rt::typed::one(&mut out.auth_request_type, &avp, &mut w, 5, 64)
-                    }
-                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
-                    (291, 0) => {
-                        rt::typed::opt(&mut out.authorization_lifetime, &avp, &mut w, 64)
-                    }
-                    (277, 0) => {
-                        rt::typed::opt(&mut out.auth_session_state, &avp, &mut w, 64)
-                    }
-                    (281, 0) => rt::typed::opt(&mut out.error_message, &avp, &mut w, 0),
-                    (294, 0) => {
-                        rt::typed::opt(&mut out.error_reporting_host, &avp, &mut w, 0)
-                    }
-                    (285, 0) => {
-                        rt::typed::opt(&mut out.re_auth_request_type, &avp, &mut w, 64)
-                    }
-                    (124, 0) => {
-                        rt::typed::opt(&mut out.mip6_feature_vector, &avp, &mut w, 64)
-                    }
-                    (486, 0) => {
-                        rt::typed::opt(&mut out.mip6_agent_info, &avp, &mut w, 64)
-                    }
-                    (333, 0) => {
-                        rt::typed::many(
-                            &mut out.mip_mobile_node_address,
-                            &avp,
-                            &mut w,
-                            14,
-                            64,
-                            2,
-                        )
-                    }
-                    (492, 0) => rt::typed::opt(&mut out.mip_mn_ha_msa, &avp, &mut w, 64),
-                    (508, 0) => {
-                        rt::typed::many(
-                            &mut out.qos_resources,
-                            &avp,
-                            &mut w,
-                            16,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (89, 0) => {
-                        rt::typed::opt(
-                            &mut out.chargeable_user_identity,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (493, 0) => {
-                        rt::typed::opt(&mut out.service_selection, &avp, &mut w, 64)
-                    }
-                    (278, 0) => {
-                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
-                    }
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            20,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (292, 0) => {
-                        rt::typed::many(
-                            &mut out.redirect_host,
-                            &avp,
-                            &mut w,
-                            21,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (261, 0) => {
-                        rt::typed::opt(&mut out.redirect_host_usage, &avp, &mut w, 64)
-                    }
-                    (262, 0) => {
-                        rt::typed::opt(
-                            &mut out.redirect_max_cache_time,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (279, 0) => {
-                        rt::typed::many(
-                            &mut out.failed_avp,
-                            &avp,
-                            &mut w,
-                            24,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (258, 0) => m.one(&mut out.auth_application_id, 1, 64),
+                    (268, 0) => m.one(&mut out.result_code, 2, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 3, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 4, 64),
+                    (274, 0) => m.one(&mut out.auth_request_type, 5, 64),
+                    (1, 0) => m.opt(&mut out.user_name, 64),
+                    (291, 0) => m.opt(&mut out.authorization_lifetime, 64),
+                    (277, 0) => m.opt(&mut out.auth_session_state, 64),
+                    (281, 0) => m.opt(&mut out.error_message, 0),
+                    (294, 0) => m.opt(&mut out.error_reporting_host, 0),
+                    (285, 0) => m.opt(&mut out.re_auth_request_type, 64),
+                    (124, 0) => m.opt(&mut out.mip6_feature_vector, 64),
+                    (486, 0) => m.opt(&mut out.mip6_agent_info, 64),
+                    (333, 0) => m.many(&mut out.mip_mobile_node_address, 14, 64, 2),
+                    (492, 0) => m.opt(&mut out.mip_mn_ha_msa, 64),
+                    (508, 0) => m.many(&mut out.qos_resources, 16, 64, u32::MAX),
+                    (89, 0) => m.opt(&mut out.chargeable_user_identity, 64),
+                    (493, 0) => m.opt(&mut out.service_selection, 64),
+                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
+                    (284, 0) => m.many(&mut out.proxy_info, 20, 64, u32::MAX),
+                    (292, 0) => m.many(&mut out.redirect_host, 21, 64, u32::MAX),
+                    (261, 0) => m.opt(&mut out.redirect_host_usage, 64),
+                    (262, 0) => m.opt(&mut out.redirect_max_cache_time, 64),
+                    (279, 0) => m.many(&mut out.failed_avp, 24, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -1472,8 +1293,8 @@ impl rt::typed::RequestCommand for Mip6Request {
         let mut a = Mip6Answer::default();
         a.header = rt::typed::answer_header(&self.header, result);
         a.session_id = self.session_id.clone();
-        a.auth_application_id = self.auth_application_id.clone();
-        a.auth_session_state = self.auth_session_state.clone();
+        a.auth_application_id = self.auth_application_id;
+        a.auth_session_state = self.auth_session_state;
         a.proxy_info = self.proxy_info.clone();
         a.origin_host = origin_host.into();
         a.origin_realm = origin_realm.into();

@@ -246,10 +246,10 @@ impl Clone for MipMnAaaAuth {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            mip_mn_aaa_spi: self.mip_mn_aaa_spi.clone(),
-            mip_auth_input_data_length: self.mip_auth_input_data_length.clone(),
-            mip_authenticator_length: self.mip_authenticator_length.clone(),
-            mip_authenticator_offset: self.mip_authenticator_offset.clone(),
+            mip_mn_aaa_spi: self.mip_mn_aaa_spi,
+            mip_auth_input_data_length: self.mip_auth_input_data_length,
+            mip_authenticator_length: self.mip_authenticator_length,
+            mip_authenticator_offset: self.mip_authenticator_offset,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -363,38 +363,13 @@ impl rt::typed::Grouped for MipMnAaaAuth {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (341, 0) => {
-                        rt::typed::one(&mut self.mip_mn_aaa_spi, &avp, &mut w, 0, 64)
-                    }
-                    (338, 0) => {
-                        rt::typed::one(
-                            &mut self.mip_auth_input_data_length,
-                            &avp,
-                            &mut w,
-                            1,
-                            64,
-                        )
-                    }
-                    (339, 0) => {
-                        rt::typed::one(
-                            &mut self.mip_authenticator_length,
-                            &avp,
-                            &mut w,
-                            2,
-                            64,
-                        )
-                    }
-                    (340, 0) => {
-                        rt::typed::one(
-                            &mut self.mip_authenticator_offset,
-                            &avp,
-                            &mut w,
-                            3,
-                            64,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (341, 0) => m.one(&mut self.mip_mn_aaa_spi, 0, 64),
+                    (338, 0) => m.one(&mut self.mip_auth_input_data_length, 1, 64),
+                    (339, 0) => m.one(&mut self.mip_authenticator_length, 2, 64),
+                    (340, 0) => m.one(&mut self.mip_authenticator_offset, 3, 64),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -522,14 +497,11 @@ impl rt::typed::Grouped for MipOriginatingForeignAaa {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (296, 0) => {
-                        rt::typed::one(&mut self.origin_realm, &avp, &mut w, 0, 64)
-                    }
-                    (264, 0) => {
-                        rt::typed::one(&mut self.origin_host, &avp, &mut w, 1, 64)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (296, 0) => m.one(&mut self.origin_realm, 0, 64),
+                    (264, 0) => m.one(&mut self.origin_host, 1, 64),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -809,14 +781,11 @@ impl rt::typed::Grouped for MipHomeAgentHost {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (283, 0) => {
-                        rt::typed::one(&mut self.destination_realm, &avp, &mut w, 0, 64)
-                    }
-                    (293, 0) => {
-                        rt::typed::one(&mut self.destination_host, &avp, &mut w, 1, 64)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (283, 0) => m.one(&mut self.destination_realm, 0, 64),
+                    (293, 0) => m.one(&mut self.destination_host, 1, 64),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -858,8 +827,8 @@ impl Clone for MipFaToMnMsa {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            mip_fa_to_mn_spi: self.mip_fa_to_mn_spi.clone(),
-            mip_algorithm_type: self.mip_algorithm_type.clone(),
+            mip_fa_to_mn_spi: self.mip_fa_to_mn_spi,
+            mip_algorithm_type: self.mip_algorithm_type,
             mip_session_key: self.mip_session_key.clone(),
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
@@ -958,17 +927,12 @@ impl rt::typed::Grouped for MipFaToMnMsa {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (319, 0) => {
-                        rt::typed::one(&mut self.mip_fa_to_mn_spi, &avp, &mut w, 0, 64)
-                    }
-                    (345, 0) => {
-                        rt::typed::one(&mut self.mip_algorithm_type, &avp, &mut w, 1, 64)
-                    }
-                    (343, 0) => {
-                        rt::typed::one(&mut self.mip_session_key, &avp, &mut w, 2, 64)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (319, 0) => m.one(&mut self.mip_fa_to_mn_spi, 0, 64),
+                    (345, 0) => m.one(&mut self.mip_algorithm_type, 1, 64),
+                    (343, 0) => m.one(&mut self.mip_session_key, 2, 64),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -1010,8 +974,8 @@ impl Clone for MipFaToHaMsa {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            mip_fa_to_ha_spi: self.mip_fa_to_ha_spi.clone(),
-            mip_algorithm_type: self.mip_algorithm_type.clone(),
+            mip_fa_to_ha_spi: self.mip_fa_to_ha_spi,
+            mip_algorithm_type: self.mip_algorithm_type,
             mip_session_key: self.mip_session_key.clone(),
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
@@ -1110,17 +1074,12 @@ impl rt::typed::Grouped for MipFaToHaMsa {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (318, 0) => {
-                        rt::typed::one(&mut self.mip_fa_to_ha_spi, &avp, &mut w, 0, 64)
-                    }
-                    (345, 0) => {
-                        rt::typed::one(&mut self.mip_algorithm_type, &avp, &mut w, 1, 64)
-                    }
-                    (343, 0) => {
-                        rt::typed::one(&mut self.mip_session_key, &avp, &mut w, 2, 64)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (318, 0) => m.one(&mut self.mip_fa_to_ha_spi, 0, 64),
+                    (345, 0) => m.one(&mut self.mip_algorithm_type, 1, 64),
+                    (343, 0) => m.one(&mut self.mip_session_key, 2, 64),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -1162,8 +1121,8 @@ impl Clone for MipHaToFaMsa {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            mip_ha_to_fa_spi: self.mip_ha_to_fa_spi.clone(),
-            mip_algorithm_type: self.mip_algorithm_type.clone(),
+            mip_ha_to_fa_spi: self.mip_ha_to_fa_spi,
+            mip_algorithm_type: self.mip_algorithm_type,
             mip_session_key: self.mip_session_key.clone(),
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
@@ -1262,17 +1221,12 @@ impl rt::typed::Grouped for MipHaToFaMsa {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (323, 0) => {
-                        rt::typed::one(&mut self.mip_ha_to_fa_spi, &avp, &mut w, 0, 64)
-                    }
-                    (345, 0) => {
-                        rt::typed::one(&mut self.mip_algorithm_type, &avp, &mut w, 1, 64)
-                    }
-                    (343, 0) => {
-                        rt::typed::one(&mut self.mip_session_key, &avp, &mut w, 2, 64)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (323, 0) => m.one(&mut self.mip_ha_to_fa_spi, 0, 64),
+                    (345, 0) => m.one(&mut self.mip_algorithm_type, 1, 64),
+                    (343, 0) => m.one(&mut self.mip_session_key, 2, 64),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -1320,9 +1274,9 @@ impl Clone for MipHaToMnMsa {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            mip_mn_ha_spi: self.mip_mn_ha_spi.clone(),
-            mip_algorithm_type: self.mip_algorithm_type.clone(),
-            mip_replay_mode: self.mip_replay_mode.clone(),
+            mip_mn_ha_spi: self.mip_mn_ha_spi,
+            mip_algorithm_type: self.mip_algorithm_type,
+            mip_replay_mode: self.mip_replay_mode,
             mip_session_key: self.mip_session_key.clone(),
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
@@ -1431,20 +1385,13 @@ impl rt::typed::Grouped for MipHaToMnMsa {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (491, 0) => {
-                        rt::typed::one(&mut self.mip_mn_ha_spi, &avp, &mut w, 0, 64)
-                    }
-                    (345, 0) => {
-                        rt::typed::one(&mut self.mip_algorithm_type, &avp, &mut w, 1, 64)
-                    }
-                    (346, 0) => {
-                        rt::typed::one(&mut self.mip_replay_mode, &avp, &mut w, 2, 64)
-                    }
-                    (343, 0) => {
-                        rt::typed::one(&mut self.mip_session_key, &avp, &mut w, 3, 64)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (491, 0) => m.one(&mut self.mip_mn_ha_spi, 0, 64),
+                    (345, 0) => m.one(&mut self.mip_algorithm_type, 1, 64),
+                    (346, 0) => m.one(&mut self.mip_replay_mode, 2, 64),
+                    (343, 0) => m.one(&mut self.mip_session_key, 3, 64),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -1488,8 +1435,8 @@ impl Clone for MipMnToFaMsa {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            mip_mn_to_fa_spi: self.mip_mn_to_fa_spi.clone(),
-            mip_algorithm_type: self.mip_algorithm_type.clone(),
+            mip_mn_to_fa_spi: self.mip_mn_to_fa_spi,
+            mip_algorithm_type: self.mip_algorithm_type,
             mip_nonce: self.mip_nonce.clone(),
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
@@ -1588,15 +1535,12 @@ impl rt::typed::Grouped for MipMnToFaMsa {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (324, 0) => {
-                        rt::typed::one(&mut self.mip_mn_to_fa_spi, &avp, &mut w, 0, 64)
-                    }
-                    (345, 0) => {
-                        rt::typed::one(&mut self.mip_algorithm_type, &avp, &mut w, 1, 64)
-                    }
-                    (335, 0) => rt::typed::one(&mut self.mip_nonce, &avp, &mut w, 2, 64),
-                    _ => rt::typed::other(&avp, &mut w),
+                    (324, 0) => m.one(&mut self.mip_mn_to_fa_spi, 0, 64),
+                    (345, 0) => m.one(&mut self.mip_algorithm_type, 1, 64),
+                    (335, 0) => m.one(&mut self.mip_nonce, 2, 64),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -1643,9 +1587,9 @@ impl Clone for MipMnToHaMsa {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            mip_mn_ha_spi: self.mip_mn_ha_spi.clone(),
-            mip_algorithm_type: self.mip_algorithm_type.clone(),
-            mip_replay_mode: self.mip_replay_mode.clone(),
+            mip_mn_ha_spi: self.mip_mn_ha_spi,
+            mip_algorithm_type: self.mip_algorithm_type,
+            mip_replay_mode: self.mip_replay_mode,
             mip_nonce: self.mip_nonce.clone(),
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
@@ -1754,18 +1698,13 @@ impl rt::typed::Grouped for MipMnToHaMsa {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (491, 0) => {
-                        rt::typed::one(&mut self.mip_mn_ha_spi, &avp, &mut w, 0, 64)
-                    }
-                    (345, 0) => {
-                        rt::typed::one(&mut self.mip_algorithm_type, &avp, &mut w, 1, 64)
-                    }
-                    (346, 0) => {
-                        rt::typed::one(&mut self.mip_replay_mode, &avp, &mut w, 2, 64)
-                    }
-                    (335, 0) => rt::typed::one(&mut self.mip_nonce, &avp, &mut w, 3, 64),
-                    _ => rt::typed::other(&avp, &mut w),
+                    (491, 0) => m.one(&mut self.mip_mn_ha_spi, 0, 64),
+                    (345, 0) => m.one(&mut self.mip_algorithm_type, 1, 64),
+                    (346, 0) => m.one(&mut self.mip_replay_mode, 2, 64),
+                    (335, 0) => m.one(&mut self.mip_nonce, 3, 64),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -1879,7 +1818,7 @@ impl Clone for AaMobileNodeRequest {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            auth_application_id: self.auth_application_id.clone(),
+            auth_application_id: self.auth_application_id,
             user_name: self.user_name.clone(),
             destination_realm: self.destination_realm.clone(),
             origin_host: self.origin_host.clone(),
@@ -1888,17 +1827,17 @@ impl Clone for AaMobileNodeRequest {
             mip_mn_aaa_auth: self.mip_mn_aaa_auth.clone(),
             acct_multi_session_id: self.acct_multi_session_id.clone(),
             destination_host: self.destination_host.clone(),
-            origin_state_id: self.origin_state_id.clone(),
+            origin_state_id: self.origin_state_id,
             mip_mobile_node_address: self.mip_mobile_node_address.clone(),
             mip_home_agent_address: self.mip_home_agent_address.clone(),
-            mip_feature_vector: self.mip_feature_vector.clone(),
+            mip_feature_vector: self.mip_feature_vector,
             mip_originating_foreign_aaa: self.mip_originating_foreign_aaa.clone(),
-            authorization_lifetime: self.authorization_lifetime.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            authorization_lifetime: self.authorization_lifetime,
+            auth_session_state: self.auth_session_state,
             mip_fa_challenge: self.mip_fa_challenge.clone(),
             mip_candidate_home_agent_host: self.mip_candidate_home_agent_host.clone(),
             mip_home_agent_host: self.mip_home_agent_host.clone(),
-            mip_ha_to_fa_spi: self.mip_ha_to_fa_spi.clone(),
+            mip_ha_to_fa_spi: self.mip_ha_to_fa_spi,
             proxy_info: self.proxy_info.clone(),
             route_record: self.route_record.clone(),
             extra: self.extra.clone(),
@@ -1977,21 +1916,21 @@ impl Default for AaMobileNodeRequest {
             origin_realm: Default::default(),
             mip_reg_request: Default::default(),
             mip_mn_aaa_auth: Default::default(),
-            acct_multi_session_id: Default::default(),
-            destination_host: Default::default(),
-            origin_state_id: Default::default(),
-            mip_mobile_node_address: Default::default(),
-            mip_home_agent_address: Default::default(),
-            mip_feature_vector: Default::default(),
-            mip_originating_foreign_aaa: Default::default(),
-            authorization_lifetime: Default::default(),
-            auth_session_state: Default::default(),
-            mip_fa_challenge: Default::default(),
-            mip_candidate_home_agent_host: Default::default(),
-            mip_home_agent_host: Default::default(),
-            mip_ha_to_fa_spi: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            acct_multi_session_id: None,
+            destination_host: None,
+            origin_state_id: None,
+            mip_mobile_node_address: None,
+            mip_home_agent_address: None,
+            mip_feature_vector: None,
+            mip_originating_foreign_aaa: None,
+            authorization_lifetime: None,
+            auth_session_state: None,
+            mip_fa_challenge: None,
+            mip_candidate_home_agent_host: None,
+            mip_home_agent_host: None,
+            mip_ha_to_fa_spi: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -2096,100 +2035,32 @@ impl rt::typed::Command for AaMobileNodeRequest {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (258, 0) => {
-                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 1, 64)
-                    }
-                    (1, 0) => rt::typed::one(&mut out.user_name, &avp, &mut w, 2, 64),
-                    (283, 0) => {
-                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 3, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 4, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 5, 64)
-                    }
-                    (320, 0) => {
-                        rt::typed::one(&mut out.mip_reg_request, &avp, &mut w, 6, 64)
-                    }
-                    (322, 0) => {
-                        rt::typed::one(&mut out.mip_mn_aaa_auth, &avp, &mut w, 7, 64)
-                    }
-                    (50, 0) => {
-                        rt::typed::opt(&mut out.acct_multi_session_id, &avp, &mut w, 64)
-                    }
-                    (293, 0) => {
-                        rt::typed::opt(&mut out.destination_host, &avp, &mut w, 64)
-                    }
-                    (278, 0) => {
-                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
-                    }
-                    (333, 0) => {
-                        rt::typed::opt(
-                            &mut out.mip_mobile_node_address,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (334, 0) => {
-                        rt::typed::opt(&mut out.mip_home_agent_address, &avp, &mut w, 64)
-                    }
-                    (337, 0) => {
-                        rt::typed::opt(&mut out.mip_feature_vector, &avp, &mut w, 64)
-                    }
-                    (347, 0) => {
-                        rt::typed::opt(
-                            &mut out.mip_originating_foreign_aaa,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (291, 0) => {
-                        rt::typed::opt(&mut out.authorization_lifetime, &avp, &mut w, 64)
-                    }
-                    (277, 0) => {
-                        rt::typed::opt(&mut out.auth_session_state, &avp, &mut w, 64)
-                    }
-                    (344, 0) => {
-                        rt::typed::opt(&mut out.mip_fa_challenge, &avp, &mut w, 64)
-                    }
-                    (336, 0) => {
-                        rt::typed::opt(
-                            &mut out.mip_candidate_home_agent_host,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (348, 0) => {
-                        rt::typed::opt(&mut out.mip_home_agent_host, &avp, &mut w, 64)
-                    }
-                    (323, 0) => {
-                        rt::typed::opt(&mut out.mip_ha_to_fa_spi, &avp, &mut w, 64)
-                    }
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            21,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            22,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (258, 0) => m.one(&mut out.auth_application_id, 1, 64),
+                    (1, 0) => m.one(&mut out.user_name, 2, 64),
+                    (283, 0) => m.one(&mut out.destination_realm, 3, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 4, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 5, 64),
+                    (320, 0) => m.one(&mut out.mip_reg_request, 6, 64),
+                    (322, 0) => m.one(&mut out.mip_mn_aaa_auth, 7, 64),
+                    (50, 0) => m.opt(&mut out.acct_multi_session_id, 64),
+                    (293, 0) => m.opt(&mut out.destination_host, 64),
+                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
+                    (333, 0) => m.opt(&mut out.mip_mobile_node_address, 64),
+                    (334, 0) => m.opt(&mut out.mip_home_agent_address, 64),
+                    (337, 0) => m.opt(&mut out.mip_feature_vector, 64),
+                    (347, 0) => m.opt(&mut out.mip_originating_foreign_aaa, 64),
+                    (291, 0) => m.opt(&mut out.authorization_lifetime, 64),
+                    (277, 0) => m.opt(&mut out.auth_session_state, 64),
+                    (344, 0) => m.opt(&mut out.mip_fa_challenge, 64),
+                    (336, 0) => m.opt(&mut out.mip_candidate_home_agent_host, 64),
+                    (348, 0) => m.opt(&mut out.mip_home_agent_host, 64),
+                    (323, 0) => m.opt(&mut out.mip_ha_to_fa_spi, 64),
+                    (284, 0) => m.many(&mut out.proxy_info, 21, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 22, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -2314,29 +2185,29 @@ impl Clone for AaMobileNodeAnswer {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            auth_application_id: self.auth_application_id.clone(),
-            result_code: self.result_code.clone(),
+            auth_application_id: self.auth_application_id,
+            result_code: self.result_code,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             acct_multi_session_id: self.acct_multi_session_id.clone(),
             user_name: self.user_name.clone(),
-            authorization_lifetime: self.authorization_lifetime.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            authorization_lifetime: self.authorization_lifetime,
+            auth_session_state: self.auth_session_state,
             error_message: self.error_message.clone(),
             error_reporting_host: self.error_reporting_host.clone(),
-            re_auth_request_type: self.re_auth_request_type.clone(),
-            mip_feature_vector: self.mip_feature_vector.clone(),
+            re_auth_request_type: self.re_auth_request_type,
+            mip_feature_vector: self.mip_feature_vector,
             mip_reg_reply: self.mip_reg_reply.clone(),
             mip_mn_to_fa_msa: self.mip_mn_to_fa_msa.clone(),
             mip_mn_to_ha_msa: self.mip_mn_to_ha_msa.clone(),
             mip_fa_to_mn_msa: self.mip_fa_to_mn_msa.clone(),
             mip_fa_to_ha_msa: self.mip_fa_to_ha_msa.clone(),
             mip_ha_to_mn_msa: self.mip_ha_to_mn_msa.clone(),
-            mip_msa_lifetime: self.mip_msa_lifetime.clone(),
+            mip_msa_lifetime: self.mip_msa_lifetime,
             mip_home_agent_address: self.mip_home_agent_address.clone(),
             mip_mobile_node_address: self.mip_mobile_node_address.clone(),
             mip_filter_rule: self.mip_filter_rule.clone(),
-            origin_state_id: self.origin_state_id.clone(),
+            origin_state_id: self.origin_state_id,
             proxy_info: self.proxy_info.clone(),
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
@@ -2401,26 +2272,26 @@ impl Default for AaMobileNodeAnswer {
             result_code: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            acct_multi_session_id: Default::default(),
-            user_name: Default::default(),
-            authorization_lifetime: Default::default(),
-            auth_session_state: Default::default(),
-            error_message: Default::default(),
-            error_reporting_host: Default::default(),
-            re_auth_request_type: Default::default(),
-            mip_feature_vector: Default::default(),
-            mip_reg_reply: Default::default(),
-            mip_mn_to_fa_msa: Default::default(),
-            mip_mn_to_ha_msa: Default::default(),
-            mip_fa_to_mn_msa: Default::default(),
-            mip_fa_to_ha_msa: Default::default(),
-            mip_ha_to_mn_msa: Default::default(),
-            mip_msa_lifetime: Default::default(),
-            mip_home_agent_address: Default::default(),
-            mip_mobile_node_address: Default::default(),
-            mip_filter_rule: Default::default(),
-            origin_state_id: Default::default(),
-            proxy_info: Default::default(),
+            acct_multi_session_id: None,
+            user_name: None,
+            authorization_lifetime: None,
+            auth_session_state: None,
+            error_message: None,
+            error_reporting_host: None,
+            re_auth_request_type: None,
+            mip_feature_vector: None,
+            mip_reg_reply: None,
+            mip_mn_to_fa_msa: None,
+            mip_mn_to_ha_msa: None,
+            mip_fa_to_mn_msa: None,
+            mip_fa_to_ha_msa: None,
+            mip_ha_to_mn_msa: None,
+            mip_msa_lifetime: None,
+            mip_home_agent_address: None,
+            mip_mobile_node_address: None,
+            mip_filter_rule: Vec::new(),
+            origin_state_id: None,
+            proxy_info: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -2501,90 +2372,34 @@ impl rt::typed::Command for AaMobileNodeAnswer {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (258, 0) => {
-                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 1, 64)
-                    }
-                    (268, 0) => rt::typed::one(&mut out.result_code, &avp, &mut w, 2, 64),
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 3, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 4, 64)
-                    }
-                    (50, 0) => {
-                        rt::typed::opt(&mut out.acct_multi_session_id, &avp, &mut w, 64)
-                    }
-                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
-                    (291, 0) => {
-                        rt::typed::opt(&mut out.authorization_lifetime, &avp, &mut w, 64)
-                    }
-                    (277, 0) => {
-                        rt::typed::opt(&mut out.auth_session_state, &avp, &mut w, 64)
-                    }
-                    (281, 0) => rt::typed::opt(&mut out.error_message, &avp, &mut w, 0),
-                    (294, 0) => {
-                        rt::typed::opt(&mut out.error_reporting_host, &avp, &mut w, 0)
-                    }
-                    (285, 0) => {
-                        rt::typed::opt(&mut out.re_auth_request_type, &avp, &mut w, 64)
-                    }
-                    (337, 0) => {
-                        rt::typed::opt(&mut out.mip_feature_vector, &avp, &mut w, 64)
-                    }
-                    (321, 0) => rt::typed::opt(&mut out.mip_reg_reply, &avp, &mut w, 64),
-                    (325, 0) => {
-                        rt::typed::opt(&mut out.mip_mn_to_fa_msa, &avp, &mut w, 64)
-                    }
-                    (331, 0) => {
-                        rt::typed::opt(&mut out.mip_mn_to_ha_msa, &avp, &mut w, 64)
-                    }
-                    (326, 0) => {
-                        rt::typed::opt(&mut out.mip_fa_to_mn_msa, &avp, &mut w, 64)
-                    }
-                    (328, 0) => {
-                        rt::typed::opt(&mut out.mip_fa_to_ha_msa, &avp, &mut w, 64)
-                    }
-                    (332, 0) => {
-                        rt::typed::opt(&mut out.mip_ha_to_mn_msa, &avp, &mut w, 64)
-                    }
-                    (367, 0) => {
-                        rt::typed::opt(&mut out.mip_msa_lifetime, &avp, &mut w, 64)
-                    }
-                    (334, 0) => {
-                        rt::typed::opt(&mut out.mip_home_agent_address, &avp, &mut w, 64)
-                    }
-                    (333, 0) => {
-                        rt::typed::opt(
-                            &mut out.mip_mobile_node_address,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (342, 0) => {
-                        rt::typed::many(
-                            &mut out.mip_filter_rule,
-                            &avp,
-                            &mut w,
-                            22,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (278, 0) => {
-                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
-                    }
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            24,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (258, 0) => m.one(&mut out.auth_application_id, 1, 64),
+                    (268, 0) => m.one(&mut out.result_code, 2, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 3, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 4, 64),
+                    (50, 0) => m.opt(&mut out.acct_multi_session_id, 64),
+                    (1, 0) => m.opt(&mut out.user_name, 64),
+                    (291, 0) => m.opt(&mut out.authorization_lifetime, 64),
+                    (277, 0) => m.opt(&mut out.auth_session_state, 64),
+                    (281, 0) => m.opt(&mut out.error_message, 0),
+                    (294, 0) => m.opt(&mut out.error_reporting_host, 0),
+                    (285, 0) => m.opt(&mut out.re_auth_request_type, 64),
+                    (337, 0) => m.opt(&mut out.mip_feature_vector, 64),
+                    (321, 0) => m.opt(&mut out.mip_reg_reply, 64),
+                    (325, 0) => m.opt(&mut out.mip_mn_to_fa_msa, 64),
+                    (331, 0) => m.opt(&mut out.mip_mn_to_ha_msa, 64),
+                    (326, 0) => m.opt(&mut out.mip_fa_to_mn_msa, 64),
+                    (328, 0) => m.opt(&mut out.mip_fa_to_ha_msa, 64),
+                    (332, 0) => m.opt(&mut out.mip_ha_to_mn_msa, 64),
+                    (367, 0) => m.opt(&mut out.mip_msa_lifetime, 64),
+                    (334, 0) => m.opt(&mut out.mip_home_agent_address, 64),
+                    (333, 0) => m.opt(&mut out.mip_mobile_node_address, 64),
+                    (342, 0) => m.many(&mut out.mip_filter_rule, 22, 64, u32::MAX),
+                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
+                    (284, 0) => m.many(&mut out.proxy_info, 24, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -2615,8 +2430,8 @@ impl rt::typed::RequestCommand for AaMobileNodeRequest {
         let mut a = AaMobileNodeAnswer::default();
         a.header = rt::typed::answer_header(&self.header, result);
         a.session_id = self.session_id.clone();
-        a.auth_application_id = self.auth_application_id.clone();
-        a.auth_session_state = self.auth_session_state.clone();
+        a.auth_application_id = self.auth_application_id;
+        a.auth_session_state = self.auth_session_state;
         a.acct_multi_session_id = self.acct_multi_session_id.clone();
         a.proxy_info = self.proxy_info.clone();
         a.origin_host = origin_host.into();
@@ -2761,26 +2576,26 @@ impl Clone for HomeAgentMipRequest {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            auth_application_id: self.auth_application_id.clone(),
-            authorization_lifetime: self.authorization_lifetime.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            auth_application_id: self.auth_application_id,
+            authorization_lifetime: self.authorization_lifetime,
+            auth_session_state: self.auth_session_state,
             mip_reg_request: self.mip_reg_request.clone(),
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             user_name: self.user_name.clone(),
             destination_realm: self.destination_realm.clone(),
-            mip_feature_vector: self.mip_feature_vector.clone(),
+            mip_feature_vector: self.mip_feature_vector,
             destination_host: self.destination_host.clone(),
             mip_mn_to_ha_msa: self.mip_mn_to_ha_msa.clone(),
             mip_mn_to_fa_msa: self.mip_mn_to_fa_msa.clone(),
             mip_ha_to_mn_msa: self.mip_ha_to_mn_msa.clone(),
             mip_ha_to_fa_msa: self.mip_ha_to_fa_msa.clone(),
-            mip_msa_lifetime: self.mip_msa_lifetime.clone(),
+            mip_msa_lifetime: self.mip_msa_lifetime,
             mip_originating_foreign_aaa: self.mip_originating_foreign_aaa.clone(),
             mip_mobile_node_address: self.mip_mobile_node_address.clone(),
             mip_home_agent_address: self.mip_home_agent_address.clone(),
             mip_filter_rule: self.mip_filter_rule.clone(),
-            origin_state_id: self.origin_state_id.clone(),
+            origin_state_id: self.origin_state_id,
             proxy_info: self.proxy_info.clone(),
             route_record: self.route_record.clone(),
             extra: self.extra.clone(),
@@ -2855,19 +2670,19 @@ impl Default for HomeAgentMipRequest {
             user_name: Default::default(),
             destination_realm: Default::default(),
             mip_feature_vector: Default::default(),
-            destination_host: Default::default(),
-            mip_mn_to_ha_msa: Default::default(),
-            mip_mn_to_fa_msa: Default::default(),
-            mip_ha_to_mn_msa: Default::default(),
-            mip_ha_to_fa_msa: Default::default(),
-            mip_msa_lifetime: Default::default(),
-            mip_originating_foreign_aaa: Default::default(),
-            mip_mobile_node_address: Default::default(),
-            mip_home_agent_address: Default::default(),
-            mip_filter_rule: Default::default(),
-            origin_state_id: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            destination_host: None,
+            mip_mn_to_ha_msa: None,
+            mip_mn_to_fa_msa: None,
+            mip_ha_to_mn_msa: None,
+            mip_ha_to_fa_msa: None,
+            mip_msa_lifetime: None,
+            mip_originating_foreign_aaa: None,
+            mip_mobile_node_address: None,
+            mip_home_agent_address: None,
+            mip_filter_rule: Vec::new(),
+            origin_state_id: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -2988,108 +2803,32 @@ impl rt::typed::Command for HomeAgentMipRequest {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (258, 0) => {
-                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 1, 64)
-                    }
-                    (291, 0) => {
-                        rt::typed::one(
-                            &mut out.authorization_lifetime,
-                            &avp,
-                            &mut w,
-                            2,
-                            64,
-                        )
-                    }
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 3, 64)
-                    }
-                    (320, 0) => {
-                        rt::typed::one(&mut out.mip_reg_request, &avp, &mut w, 4, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 5, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 6, 64)
-                    }
-                    (1, 0) => rt::typed::one(&mut out.user_name, &avp, &mut w, 7, 64),
-                    (283, 0) => {
-                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 8, 64)
-                    }
-                    (337, 0) => {
-                        rt::typed::one(&mut out.mip_feature_vector, &avp, &mut w, 9, 64)
-                    }
-                    (293, 0) => {
-                        rt::typed::opt(&mut out.destination_host, &avp, &mut w, 64)
-                    }
-                    (331, 0) => {
-                        rt::typed::opt(&mut out.mip_mn_to_ha_msa, &avp, &mut w, 64)
-                    }
-                    (325, 0) => {
-                        rt::typed::opt(&mut out.mip_mn_to_fa_msa, &avp, &mut w, 64)
-                    }
-                    (332, 0) => {
-                        rt::typed::opt(&mut out.mip_ha_to_mn_msa, &avp, &mut w, 64)
-                    }
-                    (329, 0) => {
-                        rt::typed::opt(&mut out.mip_ha_to_fa_msa, &avp, &mut w, 64)
-                    }
-                    (367, 0) => {
-                        rt::typed::opt(&mut out.mip_msa_lifetime, &avp, &mut w, 64)
-                    }
-                    (347, 0) => {
-                        rt::typed::opt(
-                            &mut out.mip_originating_foreign_aaa,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (333, 0) => {
-                        rt::typed::opt(
-                            &mut out.mip_mobile_node_address,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (334, 0) => {
-                        rt::typed::opt(&mut out.mip_home_agent_address, &avp, &mut w, 64)
-                    }
-                    (342, 0) => {
-                        rt::typed::many(
-                            &mut out.mip_filter_rule,
-                            &avp,
-                            &mut w,
-                            19,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (278, 0) => {
-                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
-                    }
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            21,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            22,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (258, 0) => m.one(&mut out.auth_application_id, 1, 64),
+                    (291, 0) => m.one(&mut out.authorization_lifetime, 2, 64),
+                    (277, 0) => m.one(&mut out.auth_session_state, 3, 64),
+                    (320, 0) => m.one(&mut out.mip_reg_request, 4, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 5, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 6, 64),
+                    (1, 0) => m.one(&mut out.user_name, 7, 64),
+                    (283, 0) => m.one(&mut out.destination_realm, 8, 64),
+                    (337, 0) => m.one(&mut out.mip_feature_vector, 9, 64),
+                    (293, 0) => m.opt(&mut out.destination_host, 64),
+                    (331, 0) => m.opt(&mut out.mip_mn_to_ha_msa, 64),
+                    (325, 0) => m.opt(&mut out.mip_mn_to_fa_msa, 64),
+                    (332, 0) => m.opt(&mut out.mip_ha_to_mn_msa, 64),
+                    (329, 0) => m.opt(&mut out.mip_ha_to_fa_msa, 64),
+                    (367, 0) => m.opt(&mut out.mip_msa_lifetime, 64),
+                    (347, 0) => m.opt(&mut out.mip_originating_foreign_aaa, 64),
+                    (333, 0) => m.opt(&mut out.mip_mobile_node_address, 64),
+                    (334, 0) => m.opt(&mut out.mip_home_agent_address, 64),
+                    (342, 0) => m.many(&mut out.mip_filter_rule, 19, 64, u32::MAX),
+                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
+                    (284, 0) => m.many(&mut out.proxy_info, 21, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 22, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -3179,8 +2918,8 @@ impl Clone for HomeAgentMipAnswer {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            auth_application_id: self.auth_application_id.clone(),
-            result_code: self.result_code.clone(),
+            auth_application_id: self.auth_application_id,
+            result_code: self.result_code,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             acct_multi_session_id: self.acct_multi_session_id.clone(),
@@ -3190,9 +2929,9 @@ impl Clone for HomeAgentMipAnswer {
             mip_reg_reply: self.mip_reg_reply.clone(),
             mip_home_agent_address: self.mip_home_agent_address.clone(),
             mip_mobile_node_address: self.mip_mobile_node_address.clone(),
-            mip_fa_to_ha_spi: self.mip_fa_to_ha_spi.clone(),
-            mip_fa_to_mn_spi: self.mip_fa_to_mn_spi.clone(),
-            origin_state_id: self.origin_state_id.clone(),
+            mip_fa_to_ha_spi: self.mip_fa_to_ha_spi,
+            mip_fa_to_mn_spi: self.mip_fa_to_mn_spi,
+            origin_state_id: self.origin_state_id,
             proxy_info: self.proxy_info.clone(),
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
@@ -3248,17 +2987,17 @@ impl Default for HomeAgentMipAnswer {
             result_code: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            acct_multi_session_id: Default::default(),
-            user_name: Default::default(),
-            error_reporting_host: Default::default(),
-            error_message: Default::default(),
-            mip_reg_reply: Default::default(),
-            mip_home_agent_address: Default::default(),
-            mip_mobile_node_address: Default::default(),
-            mip_fa_to_ha_spi: Default::default(),
-            mip_fa_to_mn_spi: Default::default(),
-            origin_state_id: Default::default(),
-            proxy_info: Default::default(),
+            acct_multi_session_id: None,
+            user_name: None,
+            error_reporting_host: None,
+            error_message: None,
+            mip_reg_reply: None,
+            mip_home_agent_address: None,
+            mip_mobile_node_address: None,
+            mip_fa_to_ha_spi: None,
+            mip_fa_to_mn_spi: None,
+            origin_state_id: None,
+            proxy_info: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -3339,56 +3078,25 @@ impl rt::typed::Command for HomeAgentMipAnswer {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (258, 0) => {
-                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 1, 64)
-                    }
-                    (268, 0) => rt::typed::one(&mut out.result_code, &avp, &mut w, 2, 64),
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 3, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 4, 64)
-                    }
-                    (50, 0) => {
-                        rt::typed::opt(&mut out.acct_multi_session_id, &avp, &mut w, 64)
-                    }
-                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
-                    (294, 0) => {
-                        rt::typed::opt(&mut out.error_reporting_host, &avp, &mut w, 0)
-                    }
-                    (281, 0) => rt::typed::opt(&mut out.error_message, &avp, &mut w, 0),
-                    (321, 0) => rt::typed::opt(&mut out.mip_reg_reply, &avp, &mut w, 64),
-                    (334, 0) => {
-                        rt::typed::opt(&mut out.mip_home_agent_address, &avp, &mut w, 64)
-                    }
-                    (333, 0) => {
-                        rt::typed::opt(
-                            &mut out.mip_mobile_node_address,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (318, 0) => {
-                        rt::typed::opt(&mut out.mip_fa_to_ha_spi, &avp, &mut w, 64)
-                    }
-                    (319, 0) => {
-                        rt::typed::opt(&mut out.mip_fa_to_mn_spi, &avp, &mut w, 64)
-                    }
-                    (278, 0) => {
-                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
-                    }
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            15,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (258, 0) => m.one(&mut out.auth_application_id, 1, 64),
+                    (268, 0) => m.one(&mut out.result_code, 2, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 3, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 4, 64),
+                    (50, 0) => m.opt(&mut out.acct_multi_session_id, 64),
+                    (1, 0) => m.opt(&mut out.user_name, 64),
+                    (294, 0) => m.opt(&mut out.error_reporting_host, 0),
+                    (281, 0) => m.opt(&mut out.error_message, 0),
+                    (321, 0) => m.opt(&mut out.mip_reg_reply, 64),
+                    (334, 0) => m.opt(&mut out.mip_home_agent_address, 64),
+                    (333, 0) => m.opt(&mut out.mip_mobile_node_address, 64),
+                    (318, 0) => m.opt(&mut out.mip_fa_to_ha_spi, 64),
+                    (319, 0) => m.opt(&mut out.mip_fa_to_mn_spi, 64),
+                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
+                    (284, 0) => m.many(&mut out.proxy_info, 15, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -3419,7 +3127,7 @@ impl rt::typed::RequestCommand for HomeAgentMipRequest {
         let mut a = HomeAgentMipAnswer::default();
         a.header = rt::typed::answer_header(&self.header, result);
         a.session_id = self.session_id.clone();
-        a.auth_application_id = self.auth_application_id.clone();
+        a.auth_application_id = self.auth_application_id;
         a.proxy_info = self.proxy_info.clone();
         a.origin_host = origin_host.into();
         a.origin_realm = origin_realm.into();

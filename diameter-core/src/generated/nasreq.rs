@@ -1168,7 +1168,7 @@ impl Clone for ChapAuth {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            chap_algorithm: self.chap_algorithm.clone(),
+            chap_algorithm: self.chap_algorithm,
             chap_ident: self.chap_ident.clone(),
             chap_response: self.chap_response.clone(),
             extra: self.extra.clone(),
@@ -1207,7 +1207,7 @@ impl Default for ChapAuth {
         Self {
             chap_algorithm: Default::default(),
             chap_ident: Default::default(),
-            chap_response: Default::default(),
+            chap_response: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -1260,13 +1260,12 @@ impl rt::typed::Grouped for ChapAuth {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (403, 0) => {
-                        rt::typed::one(&mut self.chap_algorithm, &avp, &mut w, 0, 64)
-                    }
-                    (404, 0) => rt::typed::one(&mut self.chap_ident, &avp, &mut w, 1, 64),
-                    (405, 0) => rt::typed::opt(&mut self.chap_response, &avp, &mut w, 64),
-                    _ => rt::typed::other(&avp, &mut w),
+                    (403, 0) => m.one(&mut self.chap_algorithm, 0, 64),
+                    (404, 0) => m.one(&mut self.chap_ident, 1, 64),
+                    (405, 0) => m.opt(&mut self.chap_response, 64),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -1328,11 +1327,11 @@ impl Clone for Tunneling {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            tunnel_type: self.tunnel_type.clone(),
-            tunnel_medium_type: self.tunnel_medium_type.clone(),
+            tunnel_type: self.tunnel_type,
+            tunnel_medium_type: self.tunnel_medium_type,
             tunnel_client_endpoint: self.tunnel_client_endpoint.clone(),
             tunnel_server_endpoint: self.tunnel_server_endpoint.clone(),
-            tunnel_preference: self.tunnel_preference.clone(),
+            tunnel_preference: self.tunnel_preference,
             tunnel_client_auth_id: self.tunnel_client_auth_id.clone(),
             tunnel_server_auth_id: self.tunnel_server_auth_id.clone(),
             tunnel_assignment_id: self.tunnel_assignment_id.clone(),
@@ -1383,12 +1382,12 @@ impl Default for Tunneling {
             tunnel_medium_type: Default::default(),
             tunnel_client_endpoint: Default::default(),
             tunnel_server_endpoint: Default::default(),
-            tunnel_preference: Default::default(),
-            tunnel_client_auth_id: Default::default(),
-            tunnel_server_auth_id: Default::default(),
-            tunnel_assignment_id: Default::default(),
-            tunnel_password: Default::default(),
-            tunnel_private_group_id: Default::default(),
+            tunnel_preference: None,
+            tunnel_client_auth_id: None,
+            tunnel_server_auth_id: None,
+            tunnel_assignment_id: None,
+            tunnel_password: None,
+            tunnel_private_group_id: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -1457,53 +1456,19 @@ impl rt::typed::Grouped for Tunneling {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (64, 0) => rt::typed::one(&mut self.tunnel_type, &avp, &mut w, 0, 64),
-                    (65, 0) => {
-                        rt::typed::one(&mut self.tunnel_medium_type, &avp, &mut w, 1, 64)
-                    }
-                    (66, 0) => {
-                        rt::typed::one(
-                            &mut self.tunnel_client_endpoint,
-                            &avp,
-                            &mut w,
-                            2,
-                            64,
-                        )
-                    }
-                    (67, 0) => {
-                        rt::typed::one(
-                            &mut self.tunnel_server_endpoint,
-                            &avp,
-                            &mut w,
-                            3,
-                            64,
-                        )
-                    }
-                    (83, 0) => {
-                        rt::typed::opt(&mut self.tunnel_preference, &avp, &mut w, 64)
-                    }
-                    (90, 0) => {
-                        rt::typed::opt(&mut self.tunnel_client_auth_id, &avp, &mut w, 64)
-                    }
-                    (91, 0) => {
-                        rt::typed::opt(&mut self.tunnel_server_auth_id, &avp, &mut w, 64)
-                    }
-                    (82, 0) => {
-                        rt::typed::opt(&mut self.tunnel_assignment_id, &avp, &mut w, 64)
-                    }
-                    (69, 0) => {
-                        rt::typed::opt(&mut self.tunnel_password, &avp, &mut w, 64)
-                    }
-                    (81, 0) => {
-                        rt::typed::opt(
-                            &mut self.tunnel_private_group_id,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (64, 0) => m.one(&mut self.tunnel_type, 0, 64),
+                    (65, 0) => m.one(&mut self.tunnel_medium_type, 1, 64),
+                    (66, 0) => m.one(&mut self.tunnel_client_endpoint, 2, 64),
+                    (67, 0) => m.one(&mut self.tunnel_server_endpoint, 3, 64),
+                    (83, 0) => m.opt(&mut self.tunnel_preference, 64),
+                    (90, 0) => m.opt(&mut self.tunnel_client_auth_id, 64),
+                    (91, 0) => m.opt(&mut self.tunnel_server_auth_id, 64),
+                    (82, 0) => m.opt(&mut self.tunnel_assignment_id, 64),
+                    (69, 0) => m.opt(&mut self.tunnel_password, 64),
+                    (81, 0) => m.opt(&mut self.tunnel_private_group_id, 64),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -1694,28 +1659,28 @@ impl Clone for AaRequest {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            auth_application_id: self.auth_application_id.clone(),
+            auth_application_id: self.auth_application_id,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             destination_realm: self.destination_realm.clone(),
-            auth_request_type: self.auth_request_type.clone(),
+            auth_request_type: self.auth_request_type,
             destination_host: self.destination_host.clone(),
             nas_identifier: self.nas_identifier.clone(),
             nas_ip_address: self.nas_ip_address.clone(),
             nas_ipv6_address: self.nas_ipv6_address.clone(),
-            nas_port: self.nas_port.clone(),
+            nas_port: self.nas_port,
             nas_port_id: self.nas_port_id.clone(),
-            nas_port_type: self.nas_port_type.clone(),
-            origin_aaa_protocol: self.origin_aaa_protocol.clone(),
-            origin_state_id: self.origin_state_id.clone(),
-            port_limit: self.port_limit.clone(),
+            nas_port_type: self.nas_port_type,
+            origin_aaa_protocol: self.origin_aaa_protocol,
+            origin_state_id: self.origin_state_id,
+            port_limit: self.port_limit,
             user_name: self.user_name.clone(),
             user_password: self.user_password.clone(),
-            service_type: self.service_type.clone(),
+            service_type: self.service_type,
             state: self.state.clone(),
-            authorization_lifetime: self.authorization_lifetime.clone(),
-            auth_grace_period: self.auth_grace_period.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            authorization_lifetime: self.authorization_lifetime,
+            auth_grace_period: self.auth_grace_period,
+            auth_session_state: self.auth_session_state,
             callback_number: self.callback_number.clone(),
             called_station_id: self.called_station_id.clone(),
             calling_station_id: self.calling_station_id.clone(),
@@ -1724,14 +1689,14 @@ impl Clone for AaRequest {
             chap_auth: self.chap_auth.clone(),
             chap_challenge: self.chap_challenge.clone(),
             framed_compression: self.framed_compression.clone(),
-            framed_interface_id: self.framed_interface_id.clone(),
+            framed_interface_id: self.framed_interface_id,
             framed_ip_address: self.framed_ip_address.clone(),
             framed_ipv6_prefix: self.framed_ipv6_prefix.clone(),
             framed_ip_netmask: self.framed_ip_netmask.clone(),
-            framed_mtu: self.framed_mtu.clone(),
-            framed_protocol: self.framed_protocol.clone(),
+            framed_mtu: self.framed_mtu,
+            framed_protocol: self.framed_protocol,
             arap_password: self.arap_password.clone(),
-            arap_security: self.arap_security.clone(),
+            arap_security: self.arap_security,
             arap_security_data: self.arap_security_data.clone(),
             login_ip_host: self.login_ip_host.clone(),
             login_ipv6_host: self.login_ipv6_host.clone(),
@@ -1830,49 +1795,49 @@ impl Default for AaRequest {
             origin_realm: Default::default(),
             destination_realm: Default::default(),
             auth_request_type: Default::default(),
-            destination_host: Default::default(),
-            nas_identifier: Default::default(),
-            nas_ip_address: Default::default(),
-            nas_ipv6_address: Default::default(),
-            nas_port: Default::default(),
-            nas_port_id: Default::default(),
-            nas_port_type: Default::default(),
-            origin_aaa_protocol: Default::default(),
-            origin_state_id: Default::default(),
-            port_limit: Default::default(),
-            user_name: Default::default(),
-            user_password: Default::default(),
-            service_type: Default::default(),
-            state: Default::default(),
-            authorization_lifetime: Default::default(),
-            auth_grace_period: Default::default(),
-            auth_session_state: Default::default(),
-            callback_number: Default::default(),
-            called_station_id: Default::default(),
-            calling_station_id: Default::default(),
-            originating_line_info: Default::default(),
-            connect_info: Default::default(),
-            chap_auth: Default::default(),
-            chap_challenge: Default::default(),
-            framed_compression: Default::default(),
-            framed_interface_id: Default::default(),
-            framed_ip_address: Default::default(),
-            framed_ipv6_prefix: Default::default(),
-            framed_ip_netmask: Default::default(),
-            framed_mtu: Default::default(),
-            framed_protocol: Default::default(),
-            arap_password: Default::default(),
-            arap_security: Default::default(),
-            arap_security_data: Default::default(),
-            login_ip_host: Default::default(),
-            login_ipv6_host: Default::default(),
-            login_lat_group: Default::default(),
-            login_lat_node: Default::default(),
-            login_lat_port: Default::default(),
-            login_lat_service: Default::default(),
-            tunneling: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            destination_host: None,
+            nas_identifier: None,
+            nas_ip_address: None,
+            nas_ipv6_address: None,
+            nas_port: None,
+            nas_port_id: None,
+            nas_port_type: None,
+            origin_aaa_protocol: None,
+            origin_state_id: None,
+            port_limit: None,
+            user_name: None,
+            user_password: None,
+            service_type: None,
+            state: None,
+            authorization_lifetime: None,
+            auth_grace_period: None,
+            auth_session_state: None,
+            callback_number: None,
+            called_station_id: None,
+            calling_station_id: None,
+            originating_line_info: None,
+            connect_info: None,
+            chap_auth: None,
+            chap_challenge: None,
+            framed_compression: Vec::new(),
+            framed_interface_id: None,
+            framed_ip_address: None,
+            framed_ipv6_prefix: Vec::new(),
+            framed_ip_netmask: None,
+            framed_mtu: None,
+            framed_protocol: None,
+            arap_password: None,
+            arap_security: None,
+            arap_security_data: Vec::new(),
+            login_ip_host: Vec::new(),
+            login_ipv6_host: Vec::new(),
+            login_lat_group: None,
+            login_lat_node: None,
+            login_lat_port: None,
+            login_lat_service: None,
+            tunneling: Vec::new(),
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -1961,165 +1926,58 @@ impl rt::typed::Command for AaRequest {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (258, 0) => {
-                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 1, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 2, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 3, 64)
-                    }
-                    (283, 0) => {
-                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 4, 64)
-                    }
-                    (274, 0) => {
-                        rt::typed::one(&mut out.auth_request_type, &avp, &mut w, 5, 64)
-                    }
-                    (293, 0) => {
-                        rt::typed::opt(&mut out.destination_host, &avp, &mut w, 64)
-                    }
-                    (32, 0) => rt::typed::opt(&mut out.nas_identifier, &avp, &mut w, 64),
-                    (4, 0) => rt::typed::opt(&mut out.nas_ip_address, &avp, &mut w, 64),
-                    (95, 0) => {
-                        rt::typed::opt(&mut out.nas_ipv6_address, &avp, &mut w, 64)
-                    }
-                    (5, 0) => rt::typed::opt(&mut out.nas_port, &avp, &mut w, 64),
-                    (87, 0) => rt::typed::opt(&mut out.nas_port_id, &avp, &mut w, 64),
-                    (61, 0) => rt::typed::opt(&mut out.nas_port_type, &avp, &mut w, 64),
-                    (408, 0) => {
-                        rt::typed::opt(&mut out.origin_aaa_protocol, &avp, &mut w, 64)
-                    }
-                    (278, 0) => {
-                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
-                    }
-                    (62, 0) => rt::typed::opt(&mut out.port_limit, &avp, &mut w, 64),
-                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
-                    (2, 0) => rt::typed::opt(&mut out.user_password, &avp, &mut w, 64),
-                    (6, 0) => rt::typed::opt(&mut out.service_type, &avp, &mut w, 64),
-                    (24, 0) => rt::typed::opt(&mut out.state, &avp, &mut w, 64),
-                    (291, 0) => {
-                        rt::typed::opt(&mut out.authorization_lifetime, &avp, &mut w, 64)
-                    }
-                    (276, 0) => {
-                        rt::typed::opt(&mut out.auth_grace_period, &avp, &mut w, 64)
-                    }
-                    (277, 0) => {
-                        rt::typed::opt(&mut out.auth_session_state, &avp, &mut w, 64)
-                    }
-                    (19, 0) => rt::typed::opt(&mut out.callback_number, &avp, &mut w, 64),
-                    (30, 0) => {
-                        rt::typed::opt(&mut out.called_station_id, &avp, &mut w, 64)
-                    }
-                    (31, 0) => {
-                        rt::typed::opt(&mut out.calling_station_id, &avp, &mut w, 64)
-                    }
-                    (94, 0) => {
-                        rt::typed::opt(&mut out.originating_line_info, &avp, &mut w, 64)
-                    }
-                    (77, 0) => rt::typed::opt(&mut out.connect_info, &avp, &mut w, 64),
-                    (402, 0) => rt::typed::opt(&mut out.chap_auth, &avp, &mut w, 64),
-                    (60, 0) => rt::typed::opt(&mut out.chap_challenge, &avp, &mut w, 64),
-                    (13, 0) => {
-                        rt::typed::many(
-                            &mut out.framed_compression,
-                            &avp,
-                            &mut w,
-                            30,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (96, 0) => {
-                        rt::typed::opt(&mut out.framed_interface_id, &avp, &mut w, 64)
-                    }
-                    (8, 0) => {
-                        rt::typed::opt(&mut out.framed_ip_address, &avp, &mut w, 64)
-                    }
-                    (97, 0) => {
-                        rt::typed::many(
-                            &mut out.framed_ipv6_prefix,
-                            &avp,
-                            &mut w,
-                            33,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (9, 0) => {
-                        rt::typed::opt(&mut out.framed_ip_netmask, &avp, &mut w, 64)
-                    }
-                    (12, 0) => rt::typed::opt(&mut out.framed_mtu, &avp, &mut w, 64),
-                    (7, 0) => rt::typed::opt(&mut out.framed_protocol, &avp, &mut w, 64),
-                    (70, 0) => rt::typed::opt(&mut out.arap_password, &avp, &mut w, 64),
-                    (73, 0) => rt::typed::opt(&mut out.arap_security, &avp, &mut w, 64),
-                    (74, 0) => {
-                        rt::typed::many(
-                            &mut out.arap_security_data,
-                            &avp,
-                            &mut w,
-                            39,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (14, 0) => {
-                        rt::typed::many(
-                            &mut out.login_ip_host,
-                            &avp,
-                            &mut w,
-                            40,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (98, 0) => {
-                        rt::typed::many(
-                            &mut out.login_ipv6_host,
-                            &avp,
-                            &mut w,
-                            41,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (36, 0) => rt::typed::opt(&mut out.login_lat_group, &avp, &mut w, 64),
-                    (35, 0) => rt::typed::opt(&mut out.login_lat_node, &avp, &mut w, 64),
-                    (63, 0) => rt::typed::opt(&mut out.login_lat_port, &avp, &mut w, 64),
-                    (34, 0) => {
-                        rt::typed::opt(&mut out.login_lat_service, &avp, &mut w, 64)
-                    }
-                    (401, 0) => {
-                        rt::typed::many(
-                            &mut out.tunneling,
-                            &avp,
-                            &mut w,
-                            46,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            47,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            48,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (258, 0) => m.one(&mut out.auth_application_id, 1, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 2, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 3, 64),
+                    (283, 0) => m.one(&mut out.destination_realm, 4, 64),
+                    (274, 0) => m.one(&mut out.auth_request_type, 5, 64),
+                    (293, 0) => m.opt(&mut out.destination_host, 64),
+                    (32, 0) => m.opt(&mut out.nas_identifier, 64),
+                    (4, 0) => m.opt(&mut out.nas_ip_address, 64),
+                    (95, 0) => m.opt(&mut out.nas_ipv6_address, 64),
+                    (5, 0) => m.opt(&mut out.nas_port, 64),
+                    (87, 0) => m.opt(&mut out.nas_port_id, 64),
+                    (61, 0) => m.opt(&mut out.nas_port_type, 64),
+                    (408, 0) => m.opt(&mut out.origin_aaa_protocol, 64),
+                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
+                    (62, 0) => m.opt(&mut out.port_limit, 64),
+                    (1, 0) => m.opt(&mut out.user_name, 64),
+                    (2, 0) => m.opt(&mut out.user_password, 64),
+                    (6, 0) => m.opt(&mut out.service_type, 64),
+                    (24, 0) => m.opt(&mut out.state, 64),
+                    (291, 0) => m.opt(&mut out.authorization_lifetime, 64),
+                    (276, 0) => m.opt(&mut out.auth_grace_period, 64),
+                    (277, 0) => m.opt(&mut out.auth_session_state, 64),
+                    (19, 0) => m.opt(&mut out.callback_number, 64),
+                    (30, 0) => m.opt(&mut out.called_station_id, 64),
+                    (31, 0) => m.opt(&mut out.calling_station_id, 64),
+                    (94, 0) => m.opt(&mut out.originating_line_info, 64),
+                    (77, 0) => m.opt(&mut out.connect_info, 64),
+                    (402, 0) => m.opt(&mut out.chap_auth, 64),
+                    (60, 0) => m.opt(&mut out.chap_challenge, 64),
+                    (13, 0) => m.many(&mut out.framed_compression, 30, 64, u32::MAX),
+                    (96, 0) => m.opt(&mut out.framed_interface_id, 64),
+                    (8, 0) => m.opt(&mut out.framed_ip_address, 64),
+                    (97, 0) => m.many(&mut out.framed_ipv6_prefix, 33, 64, u32::MAX),
+                    (9, 0) => m.opt(&mut out.framed_ip_netmask, 64),
+                    (12, 0) => m.opt(&mut out.framed_mtu, 64),
+                    (7, 0) => m.opt(&mut out.framed_protocol, 64),
+                    (70, 0) => m.opt(&mut out.arap_password, 64),
+                    (73, 0) => m.opt(&mut out.arap_security, 64),
+                    (74, 0) => m.many(&mut out.arap_security_data, 39, 64, u32::MAX),
+                    (14, 0) => m.many(&mut out.login_ip_host, 40, 64, u32::MAX),
+                    (98, 0) => m.many(&mut out.login_ipv6_host, 41, 64, u32::MAX),
+                    (36, 0) => m.opt(&mut out.login_lat_group, 64),
+                    (35, 0) => m.opt(&mut out.login_lat_node, 64),
+                    (63, 0) => m.opt(&mut out.login_lat_port, 64),
+                    (34, 0) => m.opt(&mut out.login_lat_service, 64),
+                    (401, 0) => m.many(&mut out.tunneling, 46, 64, u32::MAX),
+                    (284, 0) => m.many(&mut out.proxy_info, 47, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 48, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -2362,46 +2220,46 @@ impl Clone for AaAnswer {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            auth_application_id: self.auth_application_id.clone(),
-            auth_request_type: self.auth_request_type.clone(),
-            result_code: self.result_code.clone(),
+            auth_application_id: self.auth_application_id,
+            auth_request_type: self.auth_request_type,
+            result_code: self.result_code,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             user_name: self.user_name.clone(),
-            service_type: self.service_type.clone(),
+            service_type: self.service_type,
             class: self.class.clone(),
             configuration_token: self.configuration_token.clone(),
-            acct_interim_interval: self.acct_interim_interval.clone(),
+            acct_interim_interval: self.acct_interim_interval,
             error_message: self.error_message.clone(),
             error_reporting_host: self.error_reporting_host.clone(),
             failed_avp: self.failed_avp.clone(),
-            idle_timeout: self.idle_timeout.clone(),
-            authorization_lifetime: self.authorization_lifetime.clone(),
-            auth_grace_period: self.auth_grace_period.clone(),
-            auth_session_state: self.auth_session_state.clone(),
-            re_auth_request_type: self.re_auth_request_type.clone(),
-            multi_round_time_out: self.multi_round_time_out.clone(),
-            session_timeout: self.session_timeout.clone(),
+            idle_timeout: self.idle_timeout,
+            authorization_lifetime: self.authorization_lifetime,
+            auth_grace_period: self.auth_grace_period,
+            auth_session_state: self.auth_session_state,
+            re_auth_request_type: self.re_auth_request_type,
+            multi_round_time_out: self.multi_round_time_out,
+            session_timeout: self.session_timeout,
             state: self.state.clone(),
             reply_message: self.reply_message.clone(),
-            origin_aaa_protocol: self.origin_aaa_protocol.clone(),
-            origin_state_id: self.origin_state_id.clone(),
+            origin_aaa_protocol: self.origin_aaa_protocol,
+            origin_state_id: self.origin_state_id,
             filter_id: self.filter_id.clone(),
-            password_retry: self.password_retry.clone(),
-            port_limit: self.port_limit.clone(),
-            prompt: self.prompt.clone(),
+            password_retry: self.password_retry,
+            port_limit: self.port_limit,
+            prompt: self.prompt,
             arap_challenge_response: self.arap_challenge_response.clone(),
             arap_features: self.arap_features.clone(),
-            arap_security: self.arap_security.clone(),
+            arap_security: self.arap_security,
             arap_security_data: self.arap_security_data.clone(),
-            arap_zone_access: self.arap_zone_access.clone(),
+            arap_zone_access: self.arap_zone_access,
             callback_id: self.callback_id.clone(),
             callback_number: self.callback_number.clone(),
-            framed_appletalk_link: self.framed_appletalk_link.clone(),
+            framed_appletalk_link: self.framed_appletalk_link,
             framed_appletalk_network: self.framed_appletalk_network.clone(),
             framed_appletalk_zone: self.framed_appletalk_zone.clone(),
             framed_compression: self.framed_compression.clone(),
-            framed_interface_id: self.framed_interface_id.clone(),
+            framed_interface_id: self.framed_interface_id,
             framed_ip_address: self.framed_ip_address.clone(),
             framed_ipv6_prefix: self.framed_ipv6_prefix.clone(),
             framed_ipv6_pool: self.framed_ipv6_pool.clone(),
@@ -2409,24 +2267,24 @@ impl Clone for AaAnswer {
             framed_ip_netmask: self.framed_ip_netmask.clone(),
             framed_route: self.framed_route.clone(),
             framed_pool: self.framed_pool.clone(),
-            framed_ipx_network: self.framed_ipx_network.clone(),
-            framed_mtu: self.framed_mtu.clone(),
-            framed_protocol: self.framed_protocol.clone(),
-            framed_routing: self.framed_routing.clone(),
+            framed_ipx_network: self.framed_ipx_network,
+            framed_mtu: self.framed_mtu,
+            framed_protocol: self.framed_protocol,
+            framed_routing: self.framed_routing,
             login_ip_host: self.login_ip_host.clone(),
             login_ipv6_host: self.login_ipv6_host.clone(),
             login_lat_group: self.login_lat_group.clone(),
             login_lat_node: self.login_lat_node.clone(),
             login_lat_port: self.login_lat_port.clone(),
             login_lat_service: self.login_lat_service.clone(),
-            login_service: self.login_service.clone(),
-            login_tcp_port: self.login_tcp_port.clone(),
+            login_service: self.login_service,
+            login_tcp_port: self.login_tcp_port,
             nas_filter_rule: self.nas_filter_rule.clone(),
             qos_filter_rule: self.qos_filter_rule.clone(),
             tunneling: self.tunneling.clone(),
             redirect_host: self.redirect_host.clone(),
-            redirect_host_usage: self.redirect_host_usage.clone(),
-            redirect_max_cache_time: self.redirect_max_cache_time.clone(),
+            redirect_host_usage: self.redirect_host_usage,
+            redirect_max_cache_time: self.redirect_max_cache_time,
             proxy_info: self.proxy_info.clone(),
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
@@ -2534,67 +2392,67 @@ impl Default for AaAnswer {
             result_code: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            user_name: Default::default(),
-            service_type: Default::default(),
-            class: Default::default(),
-            configuration_token: Default::default(),
-            acct_interim_interval: Default::default(),
-            error_message: Default::default(),
-            error_reporting_host: Default::default(),
-            failed_avp: Default::default(),
-            idle_timeout: Default::default(),
-            authorization_lifetime: Default::default(),
-            auth_grace_period: Default::default(),
-            auth_session_state: Default::default(),
-            re_auth_request_type: Default::default(),
-            multi_round_time_out: Default::default(),
-            session_timeout: Default::default(),
-            state: Default::default(),
-            reply_message: Default::default(),
-            origin_aaa_protocol: Default::default(),
-            origin_state_id: Default::default(),
-            filter_id: Default::default(),
-            password_retry: Default::default(),
-            port_limit: Default::default(),
-            prompt: Default::default(),
-            arap_challenge_response: Default::default(),
-            arap_features: Default::default(),
-            arap_security: Default::default(),
-            arap_security_data: Default::default(),
-            arap_zone_access: Default::default(),
-            callback_id: Default::default(),
-            callback_number: Default::default(),
-            framed_appletalk_link: Default::default(),
-            framed_appletalk_network: Default::default(),
-            framed_appletalk_zone: Default::default(),
-            framed_compression: Default::default(),
-            framed_interface_id: Default::default(),
-            framed_ip_address: Default::default(),
-            framed_ipv6_prefix: Default::default(),
-            framed_ipv6_pool: Default::default(),
-            framed_ipv6_route: Default::default(),
-            framed_ip_netmask: Default::default(),
-            framed_route: Default::default(),
-            framed_pool: Default::default(),
-            framed_ipx_network: Default::default(),
-            framed_mtu: Default::default(),
-            framed_protocol: Default::default(),
-            framed_routing: Default::default(),
-            login_ip_host: Default::default(),
-            login_ipv6_host: Default::default(),
-            login_lat_group: Default::default(),
-            login_lat_node: Default::default(),
-            login_lat_port: Default::default(),
-            login_lat_service: Default::default(),
-            login_service: Default::default(),
-            login_tcp_port: Default::default(),
-            nas_filter_rule: Default::default(),
-            qos_filter_rule: Default::default(),
-            tunneling: Default::default(),
-            redirect_host: Default::default(),
-            redirect_host_usage: Default::default(),
-            redirect_max_cache_time: Default::default(),
-            proxy_info: Default::default(),
+            user_name: None,
+            service_type: None,
+            class: Vec::new(),
+            configuration_token: Vec::new(),
+            acct_interim_interval: None,
+            error_message: None,
+            error_reporting_host: None,
+            failed_avp: Vec::new(),
+            idle_timeout: None,
+            authorization_lifetime: None,
+            auth_grace_period: None,
+            auth_session_state: None,
+            re_auth_request_type: None,
+            multi_round_time_out: None,
+            session_timeout: None,
+            state: None,
+            reply_message: Vec::new(),
+            origin_aaa_protocol: None,
+            origin_state_id: None,
+            filter_id: Vec::new(),
+            password_retry: None,
+            port_limit: None,
+            prompt: None,
+            arap_challenge_response: None,
+            arap_features: None,
+            arap_security: None,
+            arap_security_data: Vec::new(),
+            arap_zone_access: None,
+            callback_id: None,
+            callback_number: None,
+            framed_appletalk_link: None,
+            framed_appletalk_network: Vec::new(),
+            framed_appletalk_zone: None,
+            framed_compression: Vec::new(),
+            framed_interface_id: None,
+            framed_ip_address: None,
+            framed_ipv6_prefix: Vec::new(),
+            framed_ipv6_pool: None,
+            framed_ipv6_route: Vec::new(),
+            framed_ip_netmask: None,
+            framed_route: Vec::new(),
+            framed_pool: None,
+            framed_ipx_network: None,
+            framed_mtu: None,
+            framed_protocol: None,
+            framed_routing: None,
+            login_ip_host: Vec::new(),
+            login_ipv6_host: Vec::new(),
+            login_lat_group: None,
+            login_lat_node: None,
+            login_lat_port: None,
+            login_lat_service: None,
+            login_service: None,
+            login_tcp_port: None,
+            nas_filter_rule: Vec::new(),
+            qos_filter_rule: Vec::new(),
+            tunneling: Vec::new(),
+            redirect_host: Vec::new(),
+            redirect_host_usage: None,
+            redirect_max_cache_time: None,
+            proxy_info: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -2683,288 +2541,78 @@ impl rt::typed::Command for AaAnswer {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (258, 0) => {
-                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 1, 64)
-                    }
-                    (274, 0) => {
-                        rt::typed::one(&mut out.auth_request_type, &avp, &mut w, 2, 64)
-                    }
-                    (268, 0) => rt::typed::one(&mut out.result_code, &avp, &mut w, 3, 64),
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 4, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 5, 64)
-                    }
-                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
-                    (6, 0) => rt::typed::opt(&mut out.service_type, &avp, &mut w, 64),
-                    (25, 0) => {
-                        rt::typed::many(&mut out.class, &avp, &mut w, 8, 64, u32::MAX)
-                    }
-                    (78, 0) => {
-                        rt::typed::many(
-                            &mut out.configuration_token,
-                            &avp,
-                            &mut w,
-                            9,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (85, 0) => {
-                        rt::typed::opt(&mut out.acct_interim_interval, &avp, &mut w, 64)
-                    }
-                    (281, 0) => rt::typed::opt(&mut out.error_message, &avp, &mut w, 0),
-                    (294, 0) => {
-                        rt::typed::opt(&mut out.error_reporting_host, &avp, &mut w, 0)
-                    }
-                    (279, 0) => {
-                        rt::typed::many(
-                            &mut out.failed_avp,
-                            &avp,
-                            &mut w,
-                            13,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (28, 0) => rt::typed::opt(&mut out.idle_timeout, &avp, &mut w, 64),
-                    (291, 0) => {
-                        rt::typed::opt(&mut out.authorization_lifetime, &avp, &mut w, 64)
-                    }
-                    (276, 0) => {
-                        rt::typed::opt(&mut out.auth_grace_period, &avp, &mut w, 64)
-                    }
-                    (277, 0) => {
-                        rt::typed::opt(&mut out.auth_session_state, &avp, &mut w, 64)
-                    }
-                    (285, 0) => {
-                        rt::typed::opt(&mut out.re_auth_request_type, &avp, &mut w, 64)
-                    }
-                    (272, 0) => {
-                        rt::typed::opt(&mut out.multi_round_time_out, &avp, &mut w, 64)
-                    }
-                    (27, 0) => rt::typed::opt(&mut out.session_timeout, &avp, &mut w, 64),
-                    (24, 0) => rt::typed::opt(&mut out.state, &avp, &mut w, 64),
-                    (18, 0) => {
-                        rt::typed::many(
-                            &mut out.reply_message,
-                            &avp,
-                            &mut w,
-                            22,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (408, 0) => {
-                        rt::typed::opt(&mut out.origin_aaa_protocol, &avp, &mut w, 64)
-                    }
-                    (278, 0) => {
-                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
-                    }
-                    (11, 0) => {
-                        rt::typed::many(
-                            &mut out.filter_id,
-                            &avp,
-                            &mut w,
-                            25,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (75, 0) => rt::typed::opt(&mut out.password_retry, &avp, &mut w, 64),
-                    (62, 0) => rt::typed::opt(&mut out.port_limit, &avp, &mut w, 64),
-                    (76, 0) => rt::typed::opt(&mut out.prompt, &avp, &mut w, 64),
-                    (84, 0) => {
-                        rt::typed::opt(
-                            &mut out.arap_challenge_response,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (71, 0) => rt::typed::opt(&mut out.arap_features, &avp, &mut w, 64),
-                    (73, 0) => rt::typed::opt(&mut out.arap_security, &avp, &mut w, 64),
-                    (74, 0) => {
-                        rt::typed::many(
-                            &mut out.arap_security_data,
-                            &avp,
-                            &mut w,
-                            32,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (72, 0) => {
-                        rt::typed::opt(&mut out.arap_zone_access, &avp, &mut w, 64)
-                    }
-                    (20, 0) => rt::typed::opt(&mut out.callback_id, &avp, &mut w, 64),
-                    (19, 0) => rt::typed::opt(&mut out.callback_number, &avp, &mut w, 64),
-                    (37, 0) => {
-                        rt::typed::opt(&mut out.framed_appletalk_link, &avp, &mut w, 64)
-                    }
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (258, 0) => m.one(&mut out.auth_application_id, 1, 64),
+                    (274, 0) => m.one(&mut out.auth_request_type, 2, 64),
+                    (268, 0) => m.one(&mut out.result_code, 3, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 4, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 5, 64),
+                    (1, 0) => m.opt(&mut out.user_name, 64),
+                    (6, 0) => m.opt(&mut out.service_type, 64),
+                    (25, 0) => m.many(&mut out.class, 8, 64, u32::MAX),
+                    (78, 0) => m.many(&mut out.configuration_token, 9, 64, u32::MAX),
+                    (85, 0) => m.opt(&mut out.acct_interim_interval, 64),
+                    (281, 0) => m.opt(&mut out.error_message, 0),
+                    (294, 0) => m.opt(&mut out.error_reporting_host, 0),
+                    (279, 0) => m.many(&mut out.failed_avp, 13, 64, u32::MAX),
+                    (28, 0) => m.opt(&mut out.idle_timeout, 64),
+                    (291, 0) => m.opt(&mut out.authorization_lifetime, 64),
+                    (276, 0) => m.opt(&mut out.auth_grace_period, 64),
+                    (277, 0) => m.opt(&mut out.auth_session_state, 64),
+                    (285, 0) => m.opt(&mut out.re_auth_request_type, 64),
+                    (272, 0) => m.opt(&mut out.multi_round_time_out, 64),
+                    (27, 0) => m.opt(&mut out.session_timeout, 64),
+                    (24, 0) => m.opt(&mut out.state, 64),
+                    (18, 0) => m.many(&mut out.reply_message, 22, 64, u32::MAX),
+                    (408, 0) => m.opt(&mut out.origin_aaa_protocol, 64),
+                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
+                    (11, 0) => m.many(&mut out.filter_id, 25, 64, u32::MAX),
+                    (75, 0) => m.opt(&mut out.password_retry, 64),
+                    (62, 0) => m.opt(&mut out.port_limit, 64),
+                    (76, 0) => m.opt(&mut out.prompt, 64),
+                    (84, 0) => m.opt(&mut out.arap_challenge_response, 64),
+                    (71, 0) => m.opt(&mut out.arap_features, 64),
+                    (73, 0) => m.opt(&mut out.arap_security, 64),
+                    (74, 0) => m.many(&mut out.arap_security_data, 32, 64, u32::MAX),
+                    (72, 0) => m.opt(&mut out.arap_zone_access, 64),
+                    (20, 0) => m.opt(&mut out.callback_id, 64),
+                    (19, 0) => m.opt(&mut out.callback_number, 64),
+                    (37, 0) => m.opt(&mut out.framed_appletalk_link, 64),
                     (38, 0) => {
-                        rt::typed::many(
-                            &mut out.framed_appletalk_network,
-                            &avp,
-                            &mut w,
-                            37,
-                            64,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.framed_appletalk_network, 37, 64, u32::MAX)
                     }
-                    (39, 0) => {
-                        rt::typed::opt(&mut out.framed_appletalk_zone, &avp, &mut w, 64)
-                    }
-                    (13, 0) => {
-                        rt::typed::many(
-                            &mut out.framed_compression,
-                            &avp,
-                            &mut w,
-                            39,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (96, 0) => {
-                        rt::typed::opt(&mut out.framed_interface_id, &avp, &mut w, 64)
-                    }
-                    (8, 0) => {
-                        rt::typed::opt(&mut out.framed_ip_address, &avp, &mut w, 64)
-                    }
-                    (97, 0) => {
-                        rt::typed::many(
-                            &mut out.framed_ipv6_prefix,
-                            &avp,
-                            &mut w,
-                            42,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (100, 0) => {
-                        rt::typed::opt(&mut out.framed_ipv6_pool, &avp, &mut w, 64)
-                    }
-                    (99, 0) => {
-                        rt::typed::many(
-                            &mut out.framed_ipv6_route,
-                            &avp,
-                            &mut w,
-                            44,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (9, 0) => {
-                        rt::typed::opt(&mut out.framed_ip_netmask, &avp, &mut w, 64)
-                    }
-                    (22, 0) => {
-                        rt::typed::many(
-                            &mut out.framed_route,
-                            &avp,
-                            &mut w,
-                            46,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (88, 0) => rt::typed::opt(&mut out.framed_pool, &avp, &mut w, 64),
-                    (23, 0) => {
-                        rt::typed::opt(&mut out.framed_ipx_network, &avp, &mut w, 64)
-                    }
-                    (12, 0) => rt::typed::opt(&mut out.framed_mtu, &avp, &mut w, 64),
-                    (7, 0) => rt::typed::opt(&mut out.framed_protocol, &avp, &mut w, 64),
-                    (10, 0) => rt::typed::opt(&mut out.framed_routing, &avp, &mut w, 64),
-                    (14, 0) => {
-                        rt::typed::many(
-                            &mut out.login_ip_host,
-                            &avp,
-                            &mut w,
-                            52,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (98, 0) => {
-                        rt::typed::many(
-                            &mut out.login_ipv6_host,
-                            &avp,
-                            &mut w,
-                            53,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (36, 0) => rt::typed::opt(&mut out.login_lat_group, &avp, &mut w, 64),
-                    (35, 0) => rt::typed::opt(&mut out.login_lat_node, &avp, &mut w, 64),
-                    (63, 0) => rt::typed::opt(&mut out.login_lat_port, &avp, &mut w, 64),
-                    (34, 0) => {
-                        rt::typed::opt(&mut out.login_lat_service, &avp, &mut w, 64)
-                    }
-                    (15, 0) => rt::typed::opt(&mut out.login_service, &avp, &mut w, 64),
-                    (16, 0) => rt::typed::opt(&mut out.login_tcp_port, &avp, &mut w, 64),
-                    (400, 0) => {
-                        rt::typed::many(
-                            &mut out.nas_filter_rule,
-                            &avp,
-                            &mut w,
-                            60,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (407, 0) => {
-                        rt::typed::many(
-                            &mut out.qos_filter_rule,
-                            &avp,
-                            &mut w,
-                            61,
-                            0,
-                            u32::MAX,
-                        )
-                    }
-                    (401, 0) => {
-                        rt::typed::many(
-                            &mut out.tunneling,
-                            &avp,
-                            &mut w,
-                            62,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (292, 0) => {
-                        rt::typed::many(
-                            &mut out.redirect_host,
-                            &avp,
-                            &mut w,
-                            63,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (261, 0) => {
-                        rt::typed::opt(&mut out.redirect_host_usage, &avp, &mut w, 64)
-                    }
-                    (262, 0) => {
-                        rt::typed::opt(
-                            &mut out.redirect_max_cache_time,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            66,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (39, 0) => m.opt(&mut out.framed_appletalk_zone, 64),
+                    (13, 0) => m.many(&mut out.framed_compression, 39, 64, u32::MAX),
+                    (96, 0) => m.opt(&mut out.framed_interface_id, 64),
+                    (8, 0) => m.opt(&mut out.framed_ip_address, 64),
+                    (97, 0) => m.many(&mut out.framed_ipv6_prefix, 42, 64, u32::MAX),
+                    (100, 0) => m.opt(&mut out.framed_ipv6_pool, 64),
+                    (99, 0) => m.many(&mut out.framed_ipv6_route, 44, 64, u32::MAX),
+                    (9, 0) => m.opt(&mut out.framed_ip_netmask, 64),
+                    (22, 0) => m.many(&mut out.framed_route, 46, 64, u32::MAX),
+                    (88, 0) => m.opt(&mut out.framed_pool, 64),
+                    (23, 0) => m.opt(&mut out.framed_ipx_network, 64),
+                    (12, 0) => m.opt(&mut out.framed_mtu, 64),
+                    (7, 0) => m.opt(&mut out.framed_protocol, 64),
+                    (10, 0) => m.opt(&mut out.framed_routing, 64),
+                    (14, 0) => m.many(&mut out.login_ip_host, 52, 64, u32::MAX),
+                    (98, 0) => m.many(&mut out.login_ipv6_host, 53, 64, u32::MAX),
+                    (36, 0) => m.opt(&mut out.login_lat_group, 64),
+                    (35, 0) => m.opt(&mut out.login_lat_node, 64),
+                    (63, 0) => m.opt(&mut out.login_lat_port, 64),
+                    (34, 0) => m.opt(&mut out.login_lat_service, 64),
+                    (15, 0) => m.opt(&mut out.login_service, 64),
+                    (16, 0) => m.opt(&mut out.login_tcp_port, 64),
+                    (400, 0) => m.many(&mut out.nas_filter_rule, 60, 64, u32::MAX),
+                    (407, 0) => m.many(&mut out.qos_filter_rule, 61, 0, u32::MAX),
+                    (401, 0) => m.many(&mut out.tunneling, 62, 64, u32::MAX),
+                    (292, 0) => m.many(&mut out.redirect_host, 63, 64, u32::MAX),
+                    (261, 0) => m.opt(&mut out.redirect_host_usage, 64),
+                    (262, 0) => m.opt(&mut out.redirect_max_cache_time, 64),
+                    (284, 0) => m.many(&mut out.proxy_info, 66, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -2995,8 +2643,8 @@ impl rt::typed::RequestCommand for AaRequest {
         let mut a = AaAnswer::default();
         a.header = rt::typed::answer_header(&self.header, result);
         a.session_id = self.session_id.clone();
-        a.auth_application_id = self.auth_application_id.clone();
-        a.auth_session_state = self.auth_session_state.clone();
+        a.auth_application_id = self.auth_application_id;
+        a.auth_session_state = self.auth_session_state;
         a.proxy_info = self.proxy_info.clone();
         a.origin_host = origin_host.into();
         a.origin_realm = origin_realm.into();
@@ -3162,21 +2810,21 @@ impl Clone for ReAuthRequest {
             origin_realm: self.origin_realm.clone(),
             destination_realm: self.destination_realm.clone(),
             destination_host: self.destination_host.clone(),
-            auth_application_id: self.auth_application_id.clone(),
-            re_auth_request_type: self.re_auth_request_type.clone(),
+            auth_application_id: self.auth_application_id,
+            re_auth_request_type: self.re_auth_request_type,
             user_name: self.user_name.clone(),
-            origin_aaa_protocol: self.origin_aaa_protocol.clone(),
-            origin_state_id: self.origin_state_id.clone(),
+            origin_aaa_protocol: self.origin_aaa_protocol,
+            origin_state_id: self.origin_state_id,
             nas_identifier: self.nas_identifier.clone(),
             nas_ip_address: self.nas_ip_address.clone(),
             nas_ipv6_address: self.nas_ipv6_address.clone(),
-            nas_port: self.nas_port.clone(),
+            nas_port: self.nas_port,
             nas_port_id: self.nas_port_id.clone(),
-            nas_port_type: self.nas_port_type.clone(),
-            service_type: self.service_type.clone(),
+            nas_port_type: self.nas_port_type,
+            service_type: self.service_type,
             framed_ip_address: self.framed_ip_address.clone(),
             framed_ipv6_prefix: self.framed_ipv6_prefix.clone(),
-            framed_interface_id: self.framed_interface_id.clone(),
+            framed_interface_id: self.framed_interface_id,
             called_station_id: self.called_station_id.clone(),
             calling_station_id: self.calling_station_id.clone(),
             originating_line_info: self.originating_line_info.clone(),
@@ -3257,29 +2905,29 @@ impl Default for ReAuthRequest {
             destination_host: Default::default(),
             auth_application_id: Default::default(),
             re_auth_request_type: Default::default(),
-            user_name: Default::default(),
-            origin_aaa_protocol: Default::default(),
-            origin_state_id: Default::default(),
-            nas_identifier: Default::default(),
-            nas_ip_address: Default::default(),
-            nas_ipv6_address: Default::default(),
-            nas_port: Default::default(),
-            nas_port_id: Default::default(),
-            nas_port_type: Default::default(),
-            service_type: Default::default(),
-            framed_ip_address: Default::default(),
-            framed_ipv6_prefix: Default::default(),
-            framed_interface_id: Default::default(),
-            called_station_id: Default::default(),
-            calling_station_id: Default::default(),
-            originating_line_info: Default::default(),
-            acct_session_id: Default::default(),
-            acct_multi_session_id: Default::default(),
-            state: Default::default(),
-            class: Default::default(),
-            reply_message: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            user_name: None,
+            origin_aaa_protocol: None,
+            origin_state_id: None,
+            nas_identifier: None,
+            nas_ip_address: None,
+            nas_ipv6_address: None,
+            nas_port: None,
+            nas_port_id: None,
+            nas_port_type: None,
+            service_type: None,
+            framed_ip_address: None,
+            framed_ipv6_prefix: None,
+            framed_interface_id: None,
+            called_station_id: None,
+            calling_station_id: None,
+            originating_line_info: None,
+            acct_session_id: None,
+            acct_multi_session_id: None,
+            state: None,
+            class: Vec::new(),
+            reply_message: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -3376,94 +3024,39 @@ impl rt::typed::Command for ReAuthRequest {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 1, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 2, 64)
-                    }
-                    (283, 0) => {
-                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 3, 64)
-                    }
-                    (293, 0) => {
-                        rt::typed::one(&mut out.destination_host, &avp, &mut w, 4, 64)
-                    }
-                    (258, 0) => {
-                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 5, 64)
-                    }
-                    (285, 0) => {
-                        rt::typed::one(
-                            &mut out.re_auth_request_type,
-                            &avp,
-                            &mut w,
-                            6,
-                            64,
-                        )
-                    }
-                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
-                    (408, 0) => {
-                        rt::typed::opt(&mut out.origin_aaa_protocol, &avp, &mut w, 64)
-                    }
-                    (278, 0) => {
-                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
-                    }
-                    (32, 0) => rt::typed::opt(&mut out.nas_identifier, &avp, &mut w, 64),
-                    (4, 0) => rt::typed::opt(&mut out.nas_ip_address, &avp, &mut w, 64),
-                    (95, 0) => {
-                        rt::typed::opt(&mut out.nas_ipv6_address, &avp, &mut w, 64)
-                    }
-                    (5, 0) => rt::typed::opt(&mut out.nas_port, &avp, &mut w, 64),
-                    (87, 0) => rt::typed::opt(&mut out.nas_port_id, &avp, &mut w, 64),
-                    (61, 0) => rt::typed::opt(&mut out.nas_port_type, &avp, &mut w, 64),
-                    (6, 0) => rt::typed::opt(&mut out.service_type, &avp, &mut w, 64),
-                    (8, 0) => {
-                        rt::typed::opt(&mut out.framed_ip_address, &avp, &mut w, 64)
-                    }
-                    (97, 0) => {
-                        rt::typed::opt(&mut out.framed_ipv6_prefix, &avp, &mut w, 64)
-                    }
-                    (96, 0) => {
-                        rt::typed::opt(&mut out.framed_interface_id, &avp, &mut w, 64)
-                    }
-                    (30, 0) => {
-                        rt::typed::opt(&mut out.called_station_id, &avp, &mut w, 64)
-                    }
-                    (31, 0) => {
-                        rt::typed::opt(&mut out.calling_station_id, &avp, &mut w, 64)
-                    }
-                    (94, 0) => {
-                        rt::typed::opt(&mut out.originating_line_info, &avp, &mut w, 64)
-                    }
-                    (44, 0) => rt::typed::opt(&mut out.acct_session_id, &avp, &mut w, 64),
-                    (50, 0) => {
-                        rt::typed::opt(&mut out.acct_multi_session_id, &avp, &mut w, 64)
-                    }
-                    (24, 0) => rt::typed::opt(&mut out.state, &avp, &mut w, 64),
-                    (25, 0) => {
-                        rt::typed::many(&mut out.class, &avp, &mut w, 26, 64, u32::MAX)
-                    }
-                    (18, 0) => rt::typed::opt(&mut out.reply_message, &avp, &mut w, 64),
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            28,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            29,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 1, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 2, 64),
+                    (283, 0) => m.one(&mut out.destination_realm, 3, 64),
+                    (293, 0) => m.one(&mut out.destination_host, 4, 64),
+                    (258, 0) => m.one(&mut out.auth_application_id, 5, 64),
+                    (285, 0) => m.one(&mut out.re_auth_request_type, 6, 64),
+                    (1, 0) => m.opt(&mut out.user_name, 64),
+                    (408, 0) => m.opt(&mut out.origin_aaa_protocol, 64),
+                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
+                    (32, 0) => m.opt(&mut out.nas_identifier, 64),
+                    (4, 0) => m.opt(&mut out.nas_ip_address, 64),
+                    (95, 0) => m.opt(&mut out.nas_ipv6_address, 64),
+                    (5, 0) => m.opt(&mut out.nas_port, 64),
+                    (87, 0) => m.opt(&mut out.nas_port_id, 64),
+                    (61, 0) => m.opt(&mut out.nas_port_type, 64),
+                    (6, 0) => m.opt(&mut out.service_type, 64),
+                    (8, 0) => m.opt(&mut out.framed_ip_address, 64),
+                    (97, 0) => m.opt(&mut out.framed_ipv6_prefix, 64),
+                    (96, 0) => m.opt(&mut out.framed_interface_id, 64),
+                    (30, 0) => m.opt(&mut out.called_station_id, 64),
+                    (31, 0) => m.opt(&mut out.calling_station_id, 64),
+                    (94, 0) => m.opt(&mut out.originating_line_info, 64),
+                    (44, 0) => m.opt(&mut out.acct_session_id, 64),
+                    (50, 0) => m.opt(&mut out.acct_multi_session_id, 64),
+                    (24, 0) => m.opt(&mut out.state, 64),
+                    (25, 0) => m.many(&mut out.class, 26, 64, u32::MAX),
+                    (18, 0) => m.opt(&mut out.reply_message, 64),
+                    (284, 0) => m.many(&mut out.proxy_info, 28, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 29, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -3580,28 +3173,28 @@ impl Clone for ReAuthAnswer {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            result_code: self.result_code.clone(),
+            result_code: self.result_code,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             user_name: self.user_name.clone(),
-            origin_aaa_protocol: self.origin_aaa_protocol.clone(),
-            origin_state_id: self.origin_state_id.clone(),
+            origin_aaa_protocol: self.origin_aaa_protocol,
+            origin_state_id: self.origin_state_id,
             error_message: self.error_message.clone(),
             error_reporting_host: self.error_reporting_host.clone(),
             failed_avp: self.failed_avp.clone(),
             redirect_host: self.redirect_host.clone(),
-            redirect_host_usage: self.redirect_host_usage.clone(),
-            redirect_max_cache_time: self.redirect_max_cache_time.clone(),
-            service_type: self.service_type.clone(),
+            redirect_host_usage: self.redirect_host_usage,
+            redirect_max_cache_time: self.redirect_max_cache_time,
+            service_type: self.service_type,
             configuration_token: self.configuration_token.clone(),
-            idle_timeout: self.idle_timeout.clone(),
-            authorization_lifetime: self.authorization_lifetime.clone(),
-            auth_grace_period: self.auth_grace_period.clone(),
-            re_auth_request_type: self.re_auth_request_type.clone(),
+            idle_timeout: self.idle_timeout,
+            authorization_lifetime: self.authorization_lifetime,
+            auth_grace_period: self.auth_grace_period,
+            re_auth_request_type: self.re_auth_request_type,
             state: self.state.clone(),
             class: self.class.clone(),
             reply_message: self.reply_message.clone(),
-            prompt: self.prompt.clone(),
+            prompt: self.prompt,
             proxy_info: self.proxy_info.clone(),
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
@@ -3664,26 +3257,26 @@ impl Default for ReAuthAnswer {
             result_code: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            user_name: Default::default(),
-            origin_aaa_protocol: Default::default(),
-            origin_state_id: Default::default(),
-            error_message: Default::default(),
-            error_reporting_host: Default::default(),
-            failed_avp: Default::default(),
-            redirect_host: Default::default(),
-            redirect_host_usage: Default::default(),
-            redirect_max_cache_time: Default::default(),
-            service_type: Default::default(),
-            configuration_token: Default::default(),
-            idle_timeout: Default::default(),
-            authorization_lifetime: Default::default(),
-            auth_grace_period: Default::default(),
-            re_auth_request_type: Default::default(),
-            state: Default::default(),
-            class: Default::default(),
-            reply_message: Default::default(),
-            prompt: Default::default(),
-            proxy_info: Default::default(),
+            user_name: None,
+            origin_aaa_protocol: None,
+            origin_state_id: None,
+            error_message: None,
+            error_reporting_host: None,
+            failed_avp: Vec::new(),
+            redirect_host: Vec::new(),
+            redirect_host_usage: None,
+            redirect_max_cache_time: None,
+            service_type: None,
+            configuration_token: Vec::new(),
+            idle_timeout: None,
+            authorization_lifetime: None,
+            auth_grace_period: None,
+            re_auth_request_type: None,
+            state: None,
+            class: Vec::new(),
+            reply_message: Vec::new(),
+            prompt: None,
+            proxy_info: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -3756,102 +3349,33 @@ impl rt::typed::Command for ReAuthAnswer {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (268, 0) => rt::typed::one(&mut out.result_code, &avp, &mut w, 1, 64),
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 2, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 3, 64)
-                    }
-                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
-                    (408, 0) => {
-                        rt::typed::opt(&mut out.origin_aaa_protocol, &avp, &mut w, 64)
-                    }
-                    (278, 0) => {
-                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
-                    }
-                    (281, 0) => rt::typed::opt(&mut out.error_message, &avp, &mut w, 0),
-                    (294, 0) => {
-                        rt::typed::opt(&mut out.error_reporting_host, &avp, &mut w, 0)
-                    }
-                    (279, 0) => {
-                        rt::typed::many(
-                            &mut out.failed_avp,
-                            &avp,
-                            &mut w,
-                            9,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (292, 0) => {
-                        rt::typed::many(
-                            &mut out.redirect_host,
-                            &avp,
-                            &mut w,
-                            10,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (261, 0) => {
-                        rt::typed::opt(&mut out.redirect_host_usage, &avp, &mut w, 64)
-                    }
-                    (262, 0) => {
-                        rt::typed::opt(
-                            &mut out.redirect_max_cache_time,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (6, 0) => rt::typed::opt(&mut out.service_type, &avp, &mut w, 64),
-                    (78, 0) => {
-                        rt::typed::many(
-                            &mut out.configuration_token,
-                            &avp,
-                            &mut w,
-                            14,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (28, 0) => rt::typed::opt(&mut out.idle_timeout, &avp, &mut w, 64),
-                    (291, 0) => {
-                        rt::typed::opt(&mut out.authorization_lifetime, &avp, &mut w, 64)
-                    }
-                    (276, 0) => {
-                        rt::typed::opt(&mut out.auth_grace_period, &avp, &mut w, 64)
-                    }
-                    (285, 0) => {
-                        rt::typed::opt(&mut out.re_auth_request_type, &avp, &mut w, 64)
-                    }
-                    (24, 0) => rt::typed::opt(&mut out.state, &avp, &mut w, 64),
-                    (25, 0) => {
-                        rt::typed::many(&mut out.class, &avp, &mut w, 20, 64, u32::MAX)
-                    }
-                    (18, 0) => {
-                        rt::typed::many(
-                            &mut out.reply_message,
-                            &avp,
-                            &mut w,
-                            21,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (76, 0) => rt::typed::opt(&mut out.prompt, &avp, &mut w, 64),
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            23,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (268, 0) => m.one(&mut out.result_code, 1, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 2, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 3, 64),
+                    (1, 0) => m.opt(&mut out.user_name, 64),
+                    (408, 0) => m.opt(&mut out.origin_aaa_protocol, 64),
+                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
+                    (281, 0) => m.opt(&mut out.error_message, 0),
+                    (294, 0) => m.opt(&mut out.error_reporting_host, 0),
+                    (279, 0) => m.many(&mut out.failed_avp, 9, 64, u32::MAX),
+                    (292, 0) => m.many(&mut out.redirect_host, 10, 64, u32::MAX),
+                    (261, 0) => m.opt(&mut out.redirect_host_usage, 64),
+                    (262, 0) => m.opt(&mut out.redirect_max_cache_time, 64),
+                    (6, 0) => m.opt(&mut out.service_type, 64),
+                    (78, 0) => m.many(&mut out.configuration_token, 14, 64, u32::MAX),
+                    (28, 0) => m.opt(&mut out.idle_timeout, 64),
+                    (291, 0) => m.opt(&mut out.authorization_lifetime, 64),
+                    (276, 0) => m.opt(&mut out.auth_grace_period, 64),
+                    (285, 0) => m.opt(&mut out.re_auth_request_type, 64),
+                    (24, 0) => m.opt(&mut out.state, 64),
+                    (25, 0) => m.many(&mut out.class, 20, 64, u32::MAX),
+                    (18, 0) => m.many(&mut out.reply_message, 21, 64, u32::MAX),
+                    (76, 0) => m.opt(&mut out.prompt, 64),
+                    (284, 0) => m.many(&mut out.proxy_info, 23, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -3995,13 +3519,13 @@ impl Clone for SessionTerminationRequest {
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             destination_realm: self.destination_realm.clone(),
-            auth_application_id: self.auth_application_id.clone(),
-            termination_cause: self.termination_cause.clone(),
+            auth_application_id: self.auth_application_id,
+            termination_cause: self.termination_cause,
             user_name: self.user_name.clone(),
             destination_host: self.destination_host.clone(),
             class: self.class.clone(),
-            origin_aaa_protocol: self.origin_aaa_protocol.clone(),
-            origin_state_id: self.origin_state_id.clone(),
+            origin_aaa_protocol: self.origin_aaa_protocol,
+            origin_state_id: self.origin_state_id,
             proxy_info: self.proxy_info.clone(),
             route_record: self.route_record.clone(),
             extra: self.extra.clone(),
@@ -4056,13 +3580,13 @@ impl Default for SessionTerminationRequest {
             destination_realm: Default::default(),
             auth_application_id: Default::default(),
             termination_cause: Default::default(),
-            user_name: Default::default(),
-            destination_host: Default::default(),
-            class: Default::default(),
-            origin_aaa_protocol: Default::default(),
-            origin_state_id: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            user_name: None,
+            destination_host: None,
+            class: Vec::new(),
+            origin_aaa_protocol: None,
+            origin_state_id: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -4151,55 +3675,22 @@ impl rt::typed::Command for SessionTerminationRequest {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 1, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 2, 64)
-                    }
-                    (283, 0) => {
-                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 3, 64)
-                    }
-                    (258, 0) => {
-                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 4, 64)
-                    }
-                    (295, 0) => {
-                        rt::typed::one(&mut out.termination_cause, &avp, &mut w, 5, 64)
-                    }
-                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
-                    (293, 0) => {
-                        rt::typed::opt(&mut out.destination_host, &avp, &mut w, 64)
-                    }
-                    (25, 0) => {
-                        rt::typed::many(&mut out.class, &avp, &mut w, 8, 64, u32::MAX)
-                    }
-                    (408, 0) => {
-                        rt::typed::opt(&mut out.origin_aaa_protocol, &avp, &mut w, 64)
-                    }
-                    (278, 0) => {
-                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
-                    }
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            11,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            12,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 1, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 2, 64),
+                    (283, 0) => m.one(&mut out.destination_realm, 3, 64),
+                    (258, 0) => m.one(&mut out.auth_application_id, 4, 64),
+                    (295, 0) => m.one(&mut out.termination_cause, 5, 64),
+                    (1, 0) => m.opt(&mut out.user_name, 64),
+                    (293, 0) => m.opt(&mut out.destination_host, 64),
+                    (25, 0) => m.many(&mut out.class, 8, 64, u32::MAX),
+                    (408, 0) => m.opt(&mut out.origin_aaa_protocol, 64),
+                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
+                    (284, 0) => m.many(&mut out.proxy_info, 11, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 12, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -4286,7 +3777,7 @@ impl Clone for SessionTerminationAnswer {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            result_code: self.result_code.clone(),
+            result_code: self.result_code,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             user_name: self.user_name.clone(),
@@ -4294,11 +3785,11 @@ impl Clone for SessionTerminationAnswer {
             error_message: self.error_message.clone(),
             error_reporting_host: self.error_reporting_host.clone(),
             failed_avp: self.failed_avp.clone(),
-            origin_aaa_protocol: self.origin_aaa_protocol.clone(),
-            origin_state_id: self.origin_state_id.clone(),
+            origin_aaa_protocol: self.origin_aaa_protocol,
+            origin_state_id: self.origin_state_id,
             redirect_host: self.redirect_host.clone(),
-            redirect_host_usage: self.redirect_host_usage.clone(),
-            redirect_max_cache_time: self.redirect_max_cache_time.clone(),
+            redirect_host_usage: self.redirect_host_usage,
+            redirect_max_cache_time: self.redirect_max_cache_time,
             proxy_info: self.proxy_info.clone(),
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
@@ -4352,17 +3843,17 @@ impl Default for SessionTerminationAnswer {
             result_code: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            user_name: Default::default(),
-            class: Default::default(),
-            error_message: Default::default(),
-            error_reporting_host: Default::default(),
-            failed_avp: Default::default(),
-            origin_aaa_protocol: Default::default(),
-            origin_state_id: Default::default(),
-            redirect_host: Default::default(),
-            redirect_host_usage: Default::default(),
-            redirect_max_cache_time: Default::default(),
-            proxy_info: Default::default(),
+            user_name: None,
+            class: Vec::new(),
+            error_message: None,
+            error_reporting_host: None,
+            failed_avp: Vec::new(),
+            origin_aaa_protocol: None,
+            origin_state_id: None,
+            redirect_host: Vec::new(),
+            redirect_host_usage: None,
+            redirect_max_cache_time: None,
+            proxy_info: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -4435,69 +3926,24 @@ impl rt::typed::Command for SessionTerminationAnswer {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (268, 0) => rt::typed::one(&mut out.result_code, &avp, &mut w, 1, 64),
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 2, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 3, 64)
-                    }
-                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
-                    (25, 0) => {
-                        rt::typed::many(&mut out.class, &avp, &mut w, 5, 64, u32::MAX)
-                    }
-                    (281, 0) => rt::typed::opt(&mut out.error_message, &avp, &mut w, 0),
-                    (294, 0) => {
-                        rt::typed::opt(&mut out.error_reporting_host, &avp, &mut w, 0)
-                    }
-                    (279, 0) => {
-                        rt::typed::many(
-                            &mut out.failed_avp,
-                            &avp,
-                            &mut w,
-                            8,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (408, 0) => {
-                        rt::typed::opt(&mut out.origin_aaa_protocol, &avp, &mut w, 64)
-                    }
-                    (278, 0) => {
-                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
-                    }
-                    (292, 0) => {
-                        rt::typed::many(
-                            &mut out.redirect_host,
-                            &avp,
-                            &mut w,
-                            11,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (261, 0) => {
-                        rt::typed::opt(&mut out.redirect_host_usage, &avp, &mut w, 64)
-                    }
-                    (262, 0) => {
-                        rt::typed::opt(
-                            &mut out.redirect_max_cache_time,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            14,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (268, 0) => m.one(&mut out.result_code, 1, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 2, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 3, 64),
+                    (1, 0) => m.opt(&mut out.user_name, 64),
+                    (25, 0) => m.many(&mut out.class, 5, 64, u32::MAX),
+                    (281, 0) => m.opt(&mut out.error_message, 0),
+                    (294, 0) => m.opt(&mut out.error_reporting_host, 0),
+                    (279, 0) => m.many(&mut out.failed_avp, 8, 64, u32::MAX),
+                    (408, 0) => m.opt(&mut out.origin_aaa_protocol, 64),
+                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
+                    (292, 0) => m.many(&mut out.redirect_host, 11, 64, u32::MAX),
+                    (261, 0) => m.opt(&mut out.redirect_host_usage, 64),
+                    (262, 0) => m.opt(&mut out.redirect_max_cache_time, 64),
+                    (284, 0) => m.many(&mut out.proxy_info, 14, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -4690,20 +4136,20 @@ impl Clone for AbortSessionRequest {
             origin_realm: self.origin_realm.clone(),
             destination_realm: self.destination_realm.clone(),
             destination_host: self.destination_host.clone(),
-            auth_application_id: self.auth_application_id.clone(),
+            auth_application_id: self.auth_application_id,
             user_name: self.user_name.clone(),
-            origin_aaa_protocol: self.origin_aaa_protocol.clone(),
-            origin_state_id: self.origin_state_id.clone(),
+            origin_aaa_protocol: self.origin_aaa_protocol,
+            origin_state_id: self.origin_state_id,
             nas_identifier: self.nas_identifier.clone(),
             nas_ip_address: self.nas_ip_address.clone(),
             nas_ipv6_address: self.nas_ipv6_address.clone(),
-            nas_port: self.nas_port.clone(),
+            nas_port: self.nas_port,
             nas_port_id: self.nas_port_id.clone(),
-            nas_port_type: self.nas_port_type.clone(),
-            service_type: self.service_type.clone(),
+            nas_port_type: self.nas_port_type,
+            service_type: self.service_type,
             framed_ip_address: self.framed_ip_address.clone(),
             framed_ipv6_prefix: self.framed_ipv6_prefix.clone(),
-            framed_interface_id: self.framed_interface_id.clone(),
+            framed_interface_id: self.framed_interface_id,
             called_station_id: self.called_station_id.clone(),
             calling_station_id: self.calling_station_id.clone(),
             originating_line_info: self.originating_line_info.clone(),
@@ -4782,29 +4228,29 @@ impl Default for AbortSessionRequest {
             destination_realm: Default::default(),
             destination_host: Default::default(),
             auth_application_id: Default::default(),
-            user_name: Default::default(),
-            origin_aaa_protocol: Default::default(),
-            origin_state_id: Default::default(),
-            nas_identifier: Default::default(),
-            nas_ip_address: Default::default(),
-            nas_ipv6_address: Default::default(),
-            nas_port: Default::default(),
-            nas_port_id: Default::default(),
-            nas_port_type: Default::default(),
-            service_type: Default::default(),
-            framed_ip_address: Default::default(),
-            framed_ipv6_prefix: Default::default(),
-            framed_interface_id: Default::default(),
-            called_station_id: Default::default(),
-            calling_station_id: Default::default(),
-            originating_line_info: Default::default(),
-            acct_session_id: Default::default(),
-            acct_multi_session_id: Default::default(),
-            state: Default::default(),
-            class: Default::default(),
-            reply_message: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            user_name: None,
+            origin_aaa_protocol: None,
+            origin_state_id: None,
+            nas_identifier: None,
+            nas_ip_address: None,
+            nas_ipv6_address: None,
+            nas_port: None,
+            nas_port_id: None,
+            nas_port_type: None,
+            service_type: None,
+            framed_ip_address: None,
+            framed_ipv6_prefix: None,
+            framed_interface_id: None,
+            called_station_id: None,
+            calling_station_id: None,
+            originating_line_info: None,
+            acct_session_id: None,
+            acct_multi_session_id: None,
+            state: None,
+            class: Vec::new(),
+            reply_message: Vec::new(),
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -4893,94 +4339,38 @@ impl rt::typed::Command for AbortSessionRequest {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 1, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 2, 64)
-                    }
-                    (283, 0) => {
-                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 3, 64)
-                    }
-                    (293, 0) => {
-                        rt::typed::one(&mut out.destination_host, &avp, &mut w, 4, 64)
-                    }
-                    (258, 0) => {
-                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 5, 64)
-                    }
-                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
-                    (408, 0) => {
-                        rt::typed::opt(&mut out.origin_aaa_protocol, &avp, &mut w, 64)
-                    }
-                    (278, 0) => {
-                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
-                    }
-                    (32, 0) => rt::typed::opt(&mut out.nas_identifier, &avp, &mut w, 64),
-                    (4, 0) => rt::typed::opt(&mut out.nas_ip_address, &avp, &mut w, 64),
-                    (95, 0) => {
-                        rt::typed::opt(&mut out.nas_ipv6_address, &avp, &mut w, 64)
-                    }
-                    (5, 0) => rt::typed::opt(&mut out.nas_port, &avp, &mut w, 64),
-                    (87, 0) => rt::typed::opt(&mut out.nas_port_id, &avp, &mut w, 64),
-                    (61, 0) => rt::typed::opt(&mut out.nas_port_type, &avp, &mut w, 64),
-                    (6, 0) => rt::typed::opt(&mut out.service_type, &avp, &mut w, 64),
-                    (8, 0) => {
-                        rt::typed::opt(&mut out.framed_ip_address, &avp, &mut w, 64)
-                    }
-                    (97, 0) => {
-                        rt::typed::opt(&mut out.framed_ipv6_prefix, &avp, &mut w, 64)
-                    }
-                    (96, 0) => {
-                        rt::typed::opt(&mut out.framed_interface_id, &avp, &mut w, 64)
-                    }
-                    (30, 0) => {
-                        rt::typed::opt(&mut out.called_station_id, &avp, &mut w, 64)
-                    }
-                    (31, 0) => {
-                        rt::typed::opt(&mut out.calling_station_id, &avp, &mut w, 64)
-                    }
-                    (94, 0) => {
-                        rt::typed::opt(&mut out.originating_line_info, &avp, &mut w, 64)
-                    }
-                    (44, 0) => rt::typed::opt(&mut out.acct_session_id, &avp, &mut w, 64),
-                    (50, 0) => {
-                        rt::typed::opt(&mut out.acct_multi_session_id, &avp, &mut w, 64)
-                    }
-                    (24, 0) => rt::typed::opt(&mut out.state, &avp, &mut w, 64),
-                    (25, 0) => {
-                        rt::typed::many(&mut out.class, &avp, &mut w, 25, 64, u32::MAX)
-                    }
-                    (18, 0) => {
-                        rt::typed::many(
-                            &mut out.reply_message,
-                            &avp,
-                            &mut w,
-                            26,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            27,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            28,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 1, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 2, 64),
+                    (283, 0) => m.one(&mut out.destination_realm, 3, 64),
+                    (293, 0) => m.one(&mut out.destination_host, 4, 64),
+                    (258, 0) => m.one(&mut out.auth_application_id, 5, 64),
+                    (1, 0) => m.opt(&mut out.user_name, 64),
+                    (408, 0) => m.opt(&mut out.origin_aaa_protocol, 64),
+                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
+                    (32, 0) => m.opt(&mut out.nas_identifier, 64),
+                    (4, 0) => m.opt(&mut out.nas_ip_address, 64),
+                    (95, 0) => m.opt(&mut out.nas_ipv6_address, 64),
+                    (5, 0) => m.opt(&mut out.nas_port, 64),
+                    (87, 0) => m.opt(&mut out.nas_port_id, 64),
+                    (61, 0) => m.opt(&mut out.nas_port_type, 64),
+                    (6, 0) => m.opt(&mut out.service_type, 64),
+                    (8, 0) => m.opt(&mut out.framed_ip_address, 64),
+                    (97, 0) => m.opt(&mut out.framed_ipv6_prefix, 64),
+                    (96, 0) => m.opt(&mut out.framed_interface_id, 64),
+                    (30, 0) => m.opt(&mut out.called_station_id, 64),
+                    (31, 0) => m.opt(&mut out.calling_station_id, 64),
+                    (94, 0) => m.opt(&mut out.originating_line_info, 64),
+                    (44, 0) => m.opt(&mut out.acct_session_id, 64),
+                    (50, 0) => m.opt(&mut out.acct_multi_session_id, 64),
+                    (24, 0) => m.opt(&mut out.state, 64),
+                    (25, 0) => m.many(&mut out.class, 25, 64, u32::MAX),
+                    (18, 0) => m.many(&mut out.reply_message, 26, 64, u32::MAX),
+                    (284, 0) => m.many(&mut out.proxy_info, 27, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 28, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -5070,19 +4460,19 @@ impl Clone for AbortSessionAnswer {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            result_code: self.result_code.clone(),
+            result_code: self.result_code,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             user_name: self.user_name.clone(),
-            origin_aaa_protocol: self.origin_aaa_protocol.clone(),
-            origin_state_id: self.origin_state_id.clone(),
+            origin_aaa_protocol: self.origin_aaa_protocol,
+            origin_state_id: self.origin_state_id,
             state: self.state.clone(),
             error_message: self.error_message.clone(),
             error_reporting_host: self.error_reporting_host.clone(),
             failed_avp: self.failed_avp.clone(),
             redirect_host: self.redirect_host.clone(),
-            redirect_host_usage: self.redirect_host_usage.clone(),
-            redirect_max_cache_time: self.redirect_max_cache_time.clone(),
+            redirect_host_usage: self.redirect_host_usage,
+            redirect_max_cache_time: self.redirect_max_cache_time,
             proxy_info: self.proxy_info.clone(),
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
@@ -5136,17 +4526,17 @@ impl Default for AbortSessionAnswer {
             result_code: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            user_name: Default::default(),
-            origin_aaa_protocol: Default::default(),
-            origin_state_id: Default::default(),
-            state: Default::default(),
-            error_message: Default::default(),
-            error_reporting_host: Default::default(),
-            failed_avp: Default::default(),
-            redirect_host: Default::default(),
-            redirect_host_usage: Default::default(),
-            redirect_max_cache_time: Default::default(),
-            proxy_info: Default::default(),
+            user_name: None,
+            origin_aaa_protocol: None,
+            origin_state_id: None,
+            state: None,
+            error_message: None,
+            error_reporting_host: None,
+            failed_avp: Vec::new(),
+            redirect_host: Vec::new(),
+            redirect_host_usage: None,
+            redirect_max_cache_time: None,
+            proxy_info: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -5219,67 +4609,24 @@ impl rt::typed::Command for AbortSessionAnswer {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (268, 0) => rt::typed::one(&mut out.result_code, &avp, &mut w, 1, 64),
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 2, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 3, 64)
-                    }
-                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
-                    (408, 0) => {
-                        rt::typed::opt(&mut out.origin_aaa_protocol, &avp, &mut w, 64)
-                    }
-                    (278, 0) => {
-                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
-                    }
-                    (24, 0) => rt::typed::opt(&mut out.state, &avp, &mut w, 64),
-                    (281, 0) => rt::typed::opt(&mut out.error_message, &avp, &mut w, 0),
-                    (294, 0) => {
-                        rt::typed::opt(&mut out.error_reporting_host, &avp, &mut w, 0)
-                    }
-                    (279, 0) => {
-                        rt::typed::many(
-                            &mut out.failed_avp,
-                            &avp,
-                            &mut w,
-                            10,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (292, 0) => {
-                        rt::typed::many(
-                            &mut out.redirect_host,
-                            &avp,
-                            &mut w,
-                            11,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (261, 0) => {
-                        rt::typed::opt(&mut out.redirect_host_usage, &avp, &mut w, 64)
-                    }
-                    (262, 0) => {
-                        rt::typed::opt(
-                            &mut out.redirect_max_cache_time,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            14,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (268, 0) => m.one(&mut out.result_code, 1, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 2, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 3, 64),
+                    (1, 0) => m.opt(&mut out.user_name, 64),
+                    (408, 0) => m.opt(&mut out.origin_aaa_protocol, 64),
+                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
+                    (24, 0) => m.opt(&mut out.state, 64),
+                    (281, 0) => m.opt(&mut out.error_message, 0),
+                    (294, 0) => m.opt(&mut out.error_reporting_host, 0),
+                    (279, 0) => m.many(&mut out.failed_avp, 10, 64, u32::MAX),
+                    (292, 0) => m.many(&mut out.redirect_host, 11, 64, u32::MAX),
+                    (261, 0) => m.opt(&mut out.redirect_host_usage, 64),
+                    (262, 0) => m.opt(&mut out.redirect_max_cache_time, 64),
+                    (284, 0) => m.many(&mut out.proxy_info, 14, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -5617,76 +4964,76 @@ impl Clone for AccountingRequest {
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             destination_realm: self.destination_realm.clone(),
-            accounting_record_type: self.accounting_record_type.clone(),
-            accounting_record_number: self.accounting_record_number.clone(),
-            acct_application_id: self.acct_application_id.clone(),
+            accounting_record_type: self.accounting_record_type,
+            accounting_record_number: self.accounting_record_number,
+            acct_application_id: self.acct_application_id,
             user_name: self.user_name.clone(),
-            accounting_sub_session_id: self.accounting_sub_session_id.clone(),
+            accounting_sub_session_id: self.accounting_sub_session_id,
             acct_session_id: self.acct_session_id.clone(),
             acct_multi_session_id: self.acct_multi_session_id.clone(),
-            origin_aaa_protocol: self.origin_aaa_protocol.clone(),
-            origin_state_id: self.origin_state_id.clone(),
+            origin_aaa_protocol: self.origin_aaa_protocol,
+            origin_state_id: self.origin_state_id,
             destination_host: self.destination_host.clone(),
-            event_timestamp: self.event_timestamp.clone(),
-            acct_delay_time: self.acct_delay_time.clone(),
+            event_timestamp: self.event_timestamp,
+            acct_delay_time: self.acct_delay_time,
             nas_identifier: self.nas_identifier.clone(),
             nas_ip_address: self.nas_ip_address.clone(),
             nas_ipv6_address: self.nas_ipv6_address.clone(),
-            nas_port: self.nas_port.clone(),
+            nas_port: self.nas_port,
             nas_port_id: self.nas_port_id.clone(),
-            nas_port_type: self.nas_port_type.clone(),
+            nas_port_type: self.nas_port_type,
             class: self.class.clone(),
-            service_type: self.service_type.clone(),
-            termination_cause: self.termination_cause.clone(),
-            accounting_input_octets: self.accounting_input_octets.clone(),
-            accounting_input_packets: self.accounting_input_packets.clone(),
-            accounting_output_octets: self.accounting_output_octets.clone(),
-            accounting_output_packets: self.accounting_output_packets.clone(),
-            acct_authentic: self.acct_authentic.clone(),
-            accounting_auth_method: self.accounting_auth_method.clone(),
-            acct_link_count: self.acct_link_count.clone(),
-            acct_session_time: self.acct_session_time.clone(),
+            service_type: self.service_type,
+            termination_cause: self.termination_cause,
+            accounting_input_octets: self.accounting_input_octets,
+            accounting_input_packets: self.accounting_input_packets,
+            accounting_output_octets: self.accounting_output_octets,
+            accounting_output_packets: self.accounting_output_packets,
+            acct_authentic: self.acct_authentic,
+            accounting_auth_method: self.accounting_auth_method,
+            acct_link_count: self.acct_link_count,
+            acct_session_time: self.acct_session_time,
             acct_tunnel_connection: self.acct_tunnel_connection.clone(),
-            acct_tunnel_packets_lost: self.acct_tunnel_packets_lost.clone(),
+            acct_tunnel_packets_lost: self.acct_tunnel_packets_lost,
             callback_id: self.callback_id.clone(),
             callback_number: self.callback_number.clone(),
             called_station_id: self.called_station_id.clone(),
             calling_station_id: self.calling_station_id.clone(),
             connect_info: self.connect_info.clone(),
             originating_line_info: self.originating_line_info.clone(),
-            authorization_lifetime: self.authorization_lifetime.clone(),
-            session_timeout: self.session_timeout.clone(),
-            idle_timeout: self.idle_timeout.clone(),
-            port_limit: self.port_limit.clone(),
-            accounting_realtime_required: self.accounting_realtime_required.clone(),
-            acct_interim_interval: self.acct_interim_interval.clone(),
+            authorization_lifetime: self.authorization_lifetime,
+            session_timeout: self.session_timeout,
+            idle_timeout: self.idle_timeout,
+            port_limit: self.port_limit,
+            accounting_realtime_required: self.accounting_realtime_required,
+            acct_interim_interval: self.acct_interim_interval,
             filter_id: self.filter_id.clone(),
             nas_filter_rule: self.nas_filter_rule.clone(),
             qos_filter_rule: self.qos_filter_rule.clone(),
-            framed_appletalk_link: self.framed_appletalk_link.clone(),
-            framed_appletalk_network: self.framed_appletalk_network.clone(),
+            framed_appletalk_link: self.framed_appletalk_link,
+            framed_appletalk_network: self.framed_appletalk_network,
             framed_appletalk_zone: self.framed_appletalk_zone.clone(),
-            framed_compression: self.framed_compression.clone(),
-            framed_interface_id: self.framed_interface_id.clone(),
+            framed_compression: self.framed_compression,
+            framed_interface_id: self.framed_interface_id,
             framed_ip_address: self.framed_ip_address.clone(),
             framed_ip_netmask: self.framed_ip_netmask.clone(),
             framed_ipv6_prefix: self.framed_ipv6_prefix.clone(),
             framed_ipv6_pool: self.framed_ipv6_pool.clone(),
             framed_ipv6_route: self.framed_ipv6_route.clone(),
-            framed_ipx_network: self.framed_ipx_network.clone(),
-            framed_mtu: self.framed_mtu.clone(),
+            framed_ipx_network: self.framed_ipx_network,
+            framed_mtu: self.framed_mtu,
             framed_pool: self.framed_pool.clone(),
-            framed_protocol: self.framed_protocol.clone(),
+            framed_protocol: self.framed_protocol,
             framed_route: self.framed_route.clone(),
-            framed_routing: self.framed_routing.clone(),
+            framed_routing: self.framed_routing,
             login_ip_host: self.login_ip_host.clone(),
             login_ipv6_host: self.login_ipv6_host.clone(),
             login_lat_group: self.login_lat_group.clone(),
             login_lat_node: self.login_lat_node.clone(),
             login_lat_port: self.login_lat_port.clone(),
             login_lat_service: self.login_lat_service.clone(),
-            login_service: self.login_service.clone(),
-            login_tcp_port: self.login_tcp_port.clone(),
+            login_service: self.login_service,
+            login_tcp_port: self.login_tcp_port,
             tunneling: self.tunneling.clone(),
             proxy_info: self.proxy_info.clone(),
             route_record: self.route_record.clone(),
@@ -5813,76 +5160,76 @@ impl Default for AccountingRequest {
             accounting_record_type: Default::default(),
             accounting_record_number: Default::default(),
             acct_application_id: Default::default(),
-            user_name: Default::default(),
-            accounting_sub_session_id: Default::default(),
-            acct_session_id: Default::default(),
-            acct_multi_session_id: Default::default(),
-            origin_aaa_protocol: Default::default(),
-            origin_state_id: Default::default(),
-            destination_host: Default::default(),
-            event_timestamp: Default::default(),
-            acct_delay_time: Default::default(),
-            nas_identifier: Default::default(),
-            nas_ip_address: Default::default(),
-            nas_ipv6_address: Default::default(),
-            nas_port: Default::default(),
-            nas_port_id: Default::default(),
-            nas_port_type: Default::default(),
-            class: Default::default(),
-            service_type: Default::default(),
-            termination_cause: Default::default(),
-            accounting_input_octets: Default::default(),
-            accounting_input_packets: Default::default(),
-            accounting_output_octets: Default::default(),
-            accounting_output_packets: Default::default(),
-            acct_authentic: Default::default(),
-            accounting_auth_method: Default::default(),
-            acct_link_count: Default::default(),
-            acct_session_time: Default::default(),
-            acct_tunnel_connection: Default::default(),
-            acct_tunnel_packets_lost: Default::default(),
-            callback_id: Default::default(),
-            callback_number: Default::default(),
-            called_station_id: Default::default(),
-            calling_station_id: Default::default(),
-            connect_info: Default::default(),
-            originating_line_info: Default::default(),
-            authorization_lifetime: Default::default(),
-            session_timeout: Default::default(),
-            idle_timeout: Default::default(),
-            port_limit: Default::default(),
-            accounting_realtime_required: Default::default(),
-            acct_interim_interval: Default::default(),
-            filter_id: Default::default(),
-            nas_filter_rule: Default::default(),
-            qos_filter_rule: Default::default(),
-            framed_appletalk_link: Default::default(),
-            framed_appletalk_network: Default::default(),
-            framed_appletalk_zone: Default::default(),
-            framed_compression: Default::default(),
-            framed_interface_id: Default::default(),
-            framed_ip_address: Default::default(),
-            framed_ip_netmask: Default::default(),
-            framed_ipv6_prefix: Default::default(),
-            framed_ipv6_pool: Default::default(),
-            framed_ipv6_route: Default::default(),
-            framed_ipx_network: Default::default(),
-            framed_mtu: Default::default(),
-            framed_pool: Default::default(),
-            framed_protocol: Default::default(),
-            framed_route: Default::default(),
-            framed_routing: Default::default(),
-            login_ip_host: Default::default(),
-            login_ipv6_host: Default::default(),
-            login_lat_group: Default::default(),
-            login_lat_node: Default::default(),
-            login_lat_port: Default::default(),
-            login_lat_service: Default::default(),
-            login_service: Default::default(),
-            login_tcp_port: Default::default(),
-            tunneling: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            user_name: None,
+            accounting_sub_session_id: None,
+            acct_session_id: None,
+            acct_multi_session_id: None,
+            origin_aaa_protocol: None,
+            origin_state_id: None,
+            destination_host: None,
+            event_timestamp: None,
+            acct_delay_time: None,
+            nas_identifier: None,
+            nas_ip_address: None,
+            nas_ipv6_address: None,
+            nas_port: None,
+            nas_port_id: None,
+            nas_port_type: None,
+            class: Vec::new(),
+            service_type: None,
+            termination_cause: None,
+            accounting_input_octets: None,
+            accounting_input_packets: None,
+            accounting_output_octets: None,
+            accounting_output_packets: None,
+            acct_authentic: None,
+            accounting_auth_method: None,
+            acct_link_count: None,
+            acct_session_time: None,
+            acct_tunnel_connection: None,
+            acct_tunnel_packets_lost: None,
+            callback_id: None,
+            callback_number: None,
+            called_station_id: None,
+            calling_station_id: None,
+            connect_info: Vec::new(),
+            originating_line_info: None,
+            authorization_lifetime: None,
+            session_timeout: None,
+            idle_timeout: None,
+            port_limit: None,
+            accounting_realtime_required: None,
+            acct_interim_interval: None,
+            filter_id: Vec::new(),
+            nas_filter_rule: Vec::new(),
+            qos_filter_rule: Vec::new(),
+            framed_appletalk_link: None,
+            framed_appletalk_network: None,
+            framed_appletalk_zone: None,
+            framed_compression: None,
+            framed_interface_id: None,
+            framed_ip_address: None,
+            framed_ip_netmask: None,
+            framed_ipv6_prefix: Vec::new(),
+            framed_ipv6_pool: None,
+            framed_ipv6_route: Vec::new(),
+            framed_ipx_network: None,
+            framed_mtu: None,
+            framed_pool: None,
+            framed_protocol: None,
+            framed_route: Vec::new(),
+            framed_routing: None,
+            login_ip_host: Vec::new(),
+            login_ipv6_host: Vec::new(),
+            login_lat_group: None,
+            login_lat_node: None,
+            login_lat_port: None,
+            login_lat_service: None,
+            login_service: None,
+            login_tcp_port: None,
+            tunneling: Vec::new(),
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -5979,319 +5326,86 @@ impl rt::typed::Command for AccountingRequest {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 1, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 2, 64)
-                    }
-                    (283, 0) => {
-                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 3, 64)
-                    }
-                    (480, 0) => {
-                        rt::typed::one(
-                            &mut out.accounting_record_type,
-                            &avp,
-                            &mut w,
-                            4,
-                            64,
-                        )
-                    }
-                    (485, 0) => {
-                        rt::typed::one(
-                            &mut out.accounting_record_number,
-                            &avp,
-                            &mut w,
-                            5,
-                            64,
-                        )
-                    }
-                    (259, 0) => {
-                        rt::typed::one(&mut out.acct_application_id, &avp, &mut w, 6, 64)
-                    }
-                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
-                    (287, 0) => {
-                        rt::typed::opt(
-                            &mut out.accounting_sub_session_id,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (44, 0) => rt::typed::opt(&mut out.acct_session_id, &avp, &mut w, 64),
-                    (50, 0) => {
-                        rt::typed::opt(&mut out.acct_multi_session_id, &avp, &mut w, 64)
-                    }
-                    (408, 0) => {
-                        rt::typed::opt(&mut out.origin_aaa_protocol, &avp, &mut w, 64)
-                    }
-                    (278, 0) => {
-                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
-                    }
-                    (293, 0) => {
-                        rt::typed::opt(&mut out.destination_host, &avp, &mut w, 64)
-                    }
-                    (55, 0) => rt::typed::opt(&mut out.event_timestamp, &avp, &mut w, 64),
-                    (41, 0) => rt::typed::opt(&mut out.acct_delay_time, &avp, &mut w, 64),
-                    (32, 0) => rt::typed::opt(&mut out.nas_identifier, &avp, &mut w, 64),
-                    (4, 0) => rt::typed::opt(&mut out.nas_ip_address, &avp, &mut w, 64),
-                    (95, 0) => {
-                        rt::typed::opt(&mut out.nas_ipv6_address, &avp, &mut w, 64)
-                    }
-                    (5, 0) => rt::typed::opt(&mut out.nas_port, &avp, &mut w, 64),
-                    (87, 0) => rt::typed::opt(&mut out.nas_port_id, &avp, &mut w, 64),
-                    (61, 0) => rt::typed::opt(&mut out.nas_port_type, &avp, &mut w, 64),
-                    (25, 0) => {
-                        rt::typed::many(&mut out.class, &avp, &mut w, 22, 64, u32::MAX)
-                    }
-                    (6, 0) => rt::typed::opt(&mut out.service_type, &avp, &mut w, 64),
-                    (295, 0) => {
-                        rt::typed::opt(&mut out.termination_cause, &avp, &mut w, 64)
-                    }
-                    (363, 0) => {
-                        rt::typed::opt(
-                            &mut out.accounting_input_octets,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (365, 0) => {
-                        rt::typed::opt(
-                            &mut out.accounting_input_packets,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (364, 0) => {
-                        rt::typed::opt(
-                            &mut out.accounting_output_octets,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (366, 0) => {
-                        rt::typed::opt(
-                            &mut out.accounting_output_packets,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (45, 0) => rt::typed::opt(&mut out.acct_authentic, &avp, &mut w, 64),
-                    (406, 0) => {
-                        rt::typed::opt(&mut out.accounting_auth_method, &avp, &mut w, 64)
-                    }
-                    (51, 0) => rt::typed::opt(&mut out.acct_link_count, &avp, &mut w, 64),
-                    (46, 0) => {
-                        rt::typed::opt(&mut out.acct_session_time, &avp, &mut w, 64)
-                    }
-                    (68, 0) => {
-                        rt::typed::opt(&mut out.acct_tunnel_connection, &avp, &mut w, 64)
-                    }
-                    (86, 0) => {
-                        rt::typed::opt(
-                            &mut out.acct_tunnel_packets_lost,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (20, 0) => rt::typed::opt(&mut out.callback_id, &avp, &mut w, 64),
-                    (19, 0) => rt::typed::opt(&mut out.callback_number, &avp, &mut w, 64),
-                    (30, 0) => {
-                        rt::typed::opt(&mut out.called_station_id, &avp, &mut w, 64)
-                    }
-                    (31, 0) => {
-                        rt::typed::opt(&mut out.calling_station_id, &avp, &mut w, 64)
-                    }
-                    (77, 0) => {
-                        rt::typed::many(
-                            &mut out.connect_info,
-                            &avp,
-                            &mut w,
-                            39,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (94, 0) => {
-                        rt::typed::opt(&mut out.originating_line_info, &avp, &mut w, 64)
-                    }
-                    (291, 0) => {
-                        rt::typed::opt(&mut out.authorization_lifetime, &avp, &mut w, 64)
-                    }
-                    (27, 0) => rt::typed::opt(&mut out.session_timeout, &avp, &mut w, 64),
-                    (28, 0) => rt::typed::opt(&mut out.idle_timeout, &avp, &mut w, 64),
-                    (62, 0) => rt::typed::opt(&mut out.port_limit, &avp, &mut w, 64),
-                    (483, 0) => {
-                        rt::typed::opt(
-                            &mut out.accounting_realtime_required,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (85, 0) => {
-                        rt::typed::opt(&mut out.acct_interim_interval, &avp, &mut w, 64)
-                    }
-                    (11, 0) => {
-                        rt::typed::many(
-                            &mut out.filter_id,
-                            &avp,
-                            &mut w,
-                            47,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (400, 0) => {
-                        rt::typed::many(
-                            &mut out.nas_filter_rule,
-                            &avp,
-                            &mut w,
-                            48,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (407, 0) => {
-                        rt::typed::many(
-                            &mut out.qos_filter_rule,
-                            &avp,
-                            &mut w,
-                            49,
-                            0,
-                            u32::MAX,
-                        )
-                    }
-                    (37, 0) => {
-                        rt::typed::opt(&mut out.framed_appletalk_link, &avp, &mut w, 64)
-                    }
-                    (38, 0) => {
-                        rt::typed::opt(
-                            &mut out.framed_appletalk_network,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (39, 0) => {
-                        rt::typed::opt(&mut out.framed_appletalk_zone, &avp, &mut w, 64)
-                    }
-                    (13, 0) => {
-                        rt::typed::opt(&mut out.framed_compression, &avp, &mut w, 64)
-                    }
-                    (96, 0) => {
-                        rt::typed::opt(&mut out.framed_interface_id, &avp, &mut w, 64)
-                    }
-                    (8, 0) => {
-                        rt::typed::opt(&mut out.framed_ip_address, &avp, &mut w, 64)
-                    }
-                    (9, 0) => {
-                        rt::typed::opt(&mut out.framed_ip_netmask, &avp, &mut w, 64)
-                    }
-                    (97, 0) => {
-                        rt::typed::many(
-                            &mut out.framed_ipv6_prefix,
-                            &avp,
-                            &mut w,
-                            57,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (100, 0) => {
-                        rt::typed::opt(&mut out.framed_ipv6_pool, &avp, &mut w, 64)
-                    }
-                    (99, 0) => {
-                        rt::typed::many(
-                            &mut out.framed_ipv6_route,
-                            &avp,
-                            &mut w,
-                            59,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (23, 0) => {
-                        rt::typed::opt(&mut out.framed_ipx_network, &avp, &mut w, 64)
-                    }
-                    (12, 0) => rt::typed::opt(&mut out.framed_mtu, &avp, &mut w, 64),
-                    (88, 0) => rt::typed::opt(&mut out.framed_pool, &avp, &mut w, 64),
-                    (7, 0) => rt::typed::opt(&mut out.framed_protocol, &avp, &mut w, 64),
-                    (22, 0) => {
-                        rt::typed::many(
-                            &mut out.framed_route,
-                            &avp,
-                            &mut w,
-                            64,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (10, 0) => rt::typed::opt(&mut out.framed_routing, &avp, &mut w, 64),
-                    (14, 0) => {
-                        rt::typed::many(
-                            &mut out.login_ip_host,
-                            &avp,
-                            &mut w,
-                            66,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (98, 0) => {
-                        rt::typed::many(
-                            &mut out.login_ipv6_host,
-                            &avp,
-                            &mut w,
-                            67,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (36, 0) => rt::typed::opt(&mut out.login_lat_group, &avp, &mut w, 64),
-                    (35, 0) => rt::typed::opt(&mut out.login_lat_node, &avp, &mut w, 64),
-                    (63, 0) => rt::typed::opt(&mut out.login_lat_port, &avp, &mut w, 64),
-                    (34, 0) => {
-                        rt::typed::opt(&mut out.login_lat_service, &avp, &mut w, 64)
-                    }
-                    (15, 0) => rt::typed::opt(&mut out.login_service, &avp, &mut w, 64),
-                    (16, 0) => rt::typed::opt(&mut out.login_tcp_port, &avp, &mut w, 64),
-                    (401, 0) => {
-                        rt::typed::many(
-                            &mut out.tunneling,
-                            &avp,
-                            &mut w,
-                            74,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            75,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            76,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 1, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 2, 64),
+                    (283, 0) => m.one(&mut out.destination_realm, 3, 64),
+                    (480, 0) => m.one(&mut out.accounting_record_type, 4, 64),
+                    (485, 0) => m.one(&mut out.accounting_record_number, 5, 64),
+                    (259, 0) => m.one(&mut out.acct_application_id, 6, 64),
+                    (1, 0) => m.opt(&mut out.user_name, 64),
+                    (287, 0) => m.opt(&mut out.accounting_sub_session_id, 64),
+                    (44, 0) => m.opt(&mut out.acct_session_id, 64),
+                    (50, 0) => m.opt(&mut out.acct_multi_session_id, 64),
+                    (408, 0) => m.opt(&mut out.origin_aaa_protocol, 64),
+                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
+                    (293, 0) => m.opt(&mut out.destination_host, 64),
+                    (55, 0) => m.opt(&mut out.event_timestamp, 64),
+                    (41, 0) => m.opt(&mut out.acct_delay_time, 64),
+                    (32, 0) => m.opt(&mut out.nas_identifier, 64),
+                    (4, 0) => m.opt(&mut out.nas_ip_address, 64),
+                    (95, 0) => m.opt(&mut out.nas_ipv6_address, 64),
+                    (5, 0) => m.opt(&mut out.nas_port, 64),
+                    (87, 0) => m.opt(&mut out.nas_port_id, 64),
+                    (61, 0) => m.opt(&mut out.nas_port_type, 64),
+                    (25, 0) => m.many(&mut out.class, 22, 64, u32::MAX),
+                    (6, 0) => m.opt(&mut out.service_type, 64),
+                    (295, 0) => m.opt(&mut out.termination_cause, 64),
+                    (363, 0) => m.opt(&mut out.accounting_input_octets, 64),
+                    (365, 0) => m.opt(&mut out.accounting_input_packets, 64),
+                    (364, 0) => m.opt(&mut out.accounting_output_octets, 64),
+                    (366, 0) => m.opt(&mut out.accounting_output_packets, 64),
+                    (45, 0) => m.opt(&mut out.acct_authentic, 64),
+                    (406, 0) => m.opt(&mut out.accounting_auth_method, 64),
+                    (51, 0) => m.opt(&mut out.acct_link_count, 64),
+                    (46, 0) => m.opt(&mut out.acct_session_time, 64),
+                    (68, 0) => m.opt(&mut out.acct_tunnel_connection, 64),
+                    (86, 0) => m.opt(&mut out.acct_tunnel_packets_lost, 64),
+                    (20, 0) => m.opt(&mut out.callback_id, 64),
+                    (19, 0) => m.opt(&mut out.callback_number, 64),
+                    (30, 0) => m.opt(&mut out.called_station_id, 64),
+                    (31, 0) => m.opt(&mut out.calling_station_id, 64),
+                    (77, 0) => m.many(&mut out.connect_info, 39, 64, u32::MAX),
+                    (94, 0) => m.opt(&mut out.originating_line_info, 64),
+                    (291, 0) => m.opt(&mut out.authorization_lifetime, 64),
+                    (27, 0) => m.opt(&mut out.session_timeout, 64),
+                    (28, 0) => m.opt(&mut out.idle_timeout, 64),
+                    (62, 0) => m.opt(&mut out.port_limit, 64),
+                    (483, 0) => m.opt(&mut out.accounting_realtime_required, 64),
+                    (85, 0) => m.opt(&mut out.acct_interim_interval, 64),
+                    (11, 0) => m.many(&mut out.filter_id, 47, 64, u32::MAX),
+                    (400, 0) => m.many(&mut out.nas_filter_rule, 48, 64, u32::MAX),
+                    (407, 0) => m.many(&mut out.qos_filter_rule, 49, 0, u32::MAX),
+                    (37, 0) => m.opt(&mut out.framed_appletalk_link, 64),
+                    (38, 0) => m.opt(&mut out.framed_appletalk_network, 64),
+                    (39, 0) => m.opt(&mut out.framed_appletalk_zone, 64),
+                    (13, 0) => m.opt(&mut out.framed_compression, 64),
+                    (96, 0) => m.opt(&mut out.framed_interface_id, 64),
+                    (8, 0) => m.opt(&mut out.framed_ip_address, 64),
+                    (9, 0) => m.opt(&mut out.framed_ip_netmask, 64),
+                    (97, 0) => m.many(&mut out.framed_ipv6_prefix, 57, 64, u32::MAX),
+                    (100, 0) => m.opt(&mut out.framed_ipv6_pool, 64),
+                    (99, 0) => m.many(&mut out.framed_ipv6_route, 59, 64, u32::MAX),
+                    (23, 0) => m.opt(&mut out.framed_ipx_network, 64),
+                    (12, 0) => m.opt(&mut out.framed_mtu, 64),
+                    (88, 0) => m.opt(&mut out.framed_pool, 64),
+                    (7, 0) => m.opt(&mut out.framed_protocol, 64),
+                    (22, 0) => m.many(&mut out.framed_route, 64, 64, u32::MAX),
+                    (10, 0) => m.opt(&mut out.framed_routing, 64),
+                    (14, 0) => m.many(&mut out.login_ip_host, 66, 64, u32::MAX),
+                    (98, 0) => m.many(&mut out.login_ipv6_host, 67, 64, u32::MAX),
+                    (36, 0) => m.opt(&mut out.login_lat_group, 64),
+                    (35, 0) => m.opt(&mut out.login_lat_node, 64),
+                    (63, 0) => m.opt(&mut out.login_lat_port, 64),
+                    (34, 0) => m.opt(&mut out.login_lat_service, 64),
+                    (15, 0) => m.opt(&mut out.login_service, 64),
+                    (16, 0) => m.opt(&mut out.login_tcp_port, 64),
+                    (401, 0) => m.many(&mut out.tunneling, 74, 64, u32::MAX),
+                    (284, 0) => m.many(&mut out.proxy_info, 75, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 76, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -6422,32 +5536,32 @@ impl Clone for AccountingAnswer {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            result_code: self.result_code.clone(),
+            result_code: self.result_code,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
-            accounting_record_type: self.accounting_record_type.clone(),
-            accounting_record_number: self.accounting_record_number.clone(),
-            acct_application_id: self.acct_application_id.clone(),
+            accounting_record_type: self.accounting_record_type,
+            accounting_record_number: self.accounting_record_number,
+            acct_application_id: self.acct_application_id,
             user_name: self.user_name.clone(),
-            accounting_sub_session_id: self.accounting_sub_session_id.clone(),
+            accounting_sub_session_id: self.accounting_sub_session_id,
             acct_session_id: self.acct_session_id.clone(),
             acct_multi_session_id: self.acct_multi_session_id.clone(),
-            event_timestamp: self.event_timestamp.clone(),
+            event_timestamp: self.event_timestamp,
             error_message: self.error_message.clone(),
             error_reporting_host: self.error_reporting_host.clone(),
             failed_avp: self.failed_avp.clone(),
-            origin_aaa_protocol: self.origin_aaa_protocol.clone(),
-            origin_state_id: self.origin_state_id.clone(),
+            origin_aaa_protocol: self.origin_aaa_protocol,
+            origin_state_id: self.origin_state_id,
             nas_identifier: self.nas_identifier.clone(),
             nas_ip_address: self.nas_ip_address.clone(),
             nas_ipv6_address: self.nas_ipv6_address.clone(),
-            nas_port: self.nas_port.clone(),
+            nas_port: self.nas_port,
             nas_port_id: self.nas_port_id.clone(),
-            nas_port_type: self.nas_port_type.clone(),
-            service_type: self.service_type.clone(),
-            termination_cause: self.termination_cause.clone(),
-            accounting_realtime_required: self.accounting_realtime_required.clone(),
-            acct_interim_interval: self.acct_interim_interval.clone(),
+            nas_port_type: self.nas_port_type,
+            service_type: self.service_type,
+            termination_cause: self.termination_cause,
+            accounting_realtime_required: self.accounting_realtime_required,
+            acct_interim_interval: self.acct_interim_interval,
             class: self.class.clone(),
             proxy_info: self.proxy_info.clone(),
             extra: self.extra.clone(),
@@ -6525,28 +5639,28 @@ impl Default for AccountingAnswer {
             accounting_record_type: Default::default(),
             accounting_record_number: Default::default(),
             acct_application_id: Default::default(),
-            user_name: Default::default(),
-            accounting_sub_session_id: Default::default(),
-            acct_session_id: Default::default(),
-            acct_multi_session_id: Default::default(),
-            event_timestamp: Default::default(),
-            error_message: Default::default(),
-            error_reporting_host: Default::default(),
-            failed_avp: Default::default(),
-            origin_aaa_protocol: Default::default(),
-            origin_state_id: Default::default(),
-            nas_identifier: Default::default(),
-            nas_ip_address: Default::default(),
-            nas_ipv6_address: Default::default(),
-            nas_port: Default::default(),
-            nas_port_id: Default::default(),
-            nas_port_type: Default::default(),
-            service_type: Default::default(),
-            termination_cause: Default::default(),
-            accounting_realtime_required: Default::default(),
-            acct_interim_interval: Default::default(),
-            class: Default::default(),
-            proxy_info: Default::default(),
+            user_name: None,
+            accounting_sub_session_id: None,
+            acct_session_id: None,
+            acct_multi_session_id: None,
+            event_timestamp: None,
+            error_message: None,
+            error_reporting_host: None,
+            failed_avp: Vec::new(),
+            origin_aaa_protocol: None,
+            origin_state_id: None,
+            nas_identifier: None,
+            nas_ip_address: None,
+            nas_ipv6_address: None,
+            nas_port: None,
+            nas_port_id: None,
+            nas_port_type: None,
+            service_type: None,
+            termination_cause: None,
+            accounting_realtime_required: None,
+            acct_interim_interval: None,
+            class: Vec::new(),
+            proxy_info: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -6643,105 +5757,38 @@ impl rt::typed::Command for AccountingAnswer {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (268, 0) => rt::typed::one(&mut out.result_code, &avp, &mut w, 1, 64),
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 2, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 3, 64)
-                    }
-                    (480, 0) => {
-                        rt::typed::one(
-                            &mut out.accounting_record_type,
-                            &avp,
-                            &mut w,
-                            4,
-                            64,
-                        )
-                    }
-                    (485, 0) => {
-                        rt::typed::one(
-                            &mut out.accounting_record_number,
-                            &avp,
-                            &mut w,
-                            5,
-                            64,
-                        )
-                    }
-                    (259, 0) => {
-                        rt::typed::one(&mut out.acct_application_id, &avp, &mut w, 6, 64)
-                    }
-                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
-                    (287, 0) => {
-                        rt::typed::opt(
-                            &mut out.accounting_sub_session_id,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (44, 0) => rt::typed::opt(&mut out.acct_session_id, &avp, &mut w, 64),
-                    (50, 0) => {
-                        rt::typed::opt(&mut out.acct_multi_session_id, &avp, &mut w, 64)
-                    }
-                    (55, 0) => rt::typed::opt(&mut out.event_timestamp, &avp, &mut w, 64),
-                    (281, 0) => rt::typed::opt(&mut out.error_message, &avp, &mut w, 0),
-                    (294, 0) => {
-                        rt::typed::opt(&mut out.error_reporting_host, &avp, &mut w, 0)
-                    }
-                    (279, 0) => {
-                        rt::typed::many(
-                            &mut out.failed_avp,
-                            &avp,
-                            &mut w,
-                            14,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (408, 0) => {
-                        rt::typed::opt(&mut out.origin_aaa_protocol, &avp, &mut w, 64)
-                    }
-                    (278, 0) => {
-                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
-                    }
-                    (32, 0) => rt::typed::opt(&mut out.nas_identifier, &avp, &mut w, 64),
-                    (4, 0) => rt::typed::opt(&mut out.nas_ip_address, &avp, &mut w, 64),
-                    (95, 0) => {
-                        rt::typed::opt(&mut out.nas_ipv6_address, &avp, &mut w, 64)
-                    }
-                    (5, 0) => rt::typed::opt(&mut out.nas_port, &avp, &mut w, 64),
-                    (87, 0) => rt::typed::opt(&mut out.nas_port_id, &avp, &mut w, 64),
-                    (61, 0) => rt::typed::opt(&mut out.nas_port_type, &avp, &mut w, 64),
-                    (6, 0) => rt::typed::opt(&mut out.service_type, &avp, &mut w, 64),
-                    (295, 0) => {
-                        rt::typed::opt(&mut out.termination_cause, &avp, &mut w, 64)
-                    }
-                    (483, 0) => {
-                        rt::typed::opt(
-                            &mut out.accounting_realtime_required,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (85, 0) => {
-                        rt::typed::opt(&mut out.acct_interim_interval, &avp, &mut w, 64)
-                    }
-                    (25, 0) => {
-                        rt::typed::many(&mut out.class, &avp, &mut w, 27, 64, u32::MAX)
-                    }
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            28,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (268, 0) => m.one(&mut out.result_code, 1, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 2, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 3, 64),
+                    (480, 0) => m.one(&mut out.accounting_record_type, 4, 64),
+                    (485, 0) => m.one(&mut out.accounting_record_number, 5, 64),
+                    (259, 0) => m.one(&mut out.acct_application_id, 6, 64),
+                    (1, 0) => m.opt(&mut out.user_name, 64),
+                    (287, 0) => m.opt(&mut out.accounting_sub_session_id, 64),
+                    (44, 0) => m.opt(&mut out.acct_session_id, 64),
+                    (50, 0) => m.opt(&mut out.acct_multi_session_id, 64),
+                    (55, 0) => m.opt(&mut out.event_timestamp, 64),
+                    (281, 0) => m.opt(&mut out.error_message, 0),
+                    (294, 0) => m.opt(&mut out.error_reporting_host, 0),
+                    (279, 0) => m.many(&mut out.failed_avp, 14, 64, u32::MAX),
+                    (408, 0) => m.opt(&mut out.origin_aaa_protocol, 64),
+                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
+                    (32, 0) => m.opt(&mut out.nas_identifier, 64),
+                    (4, 0) => m.opt(&mut out.nas_ip_address, 64),
+                    (95, 0) => m.opt(&mut out.nas_ipv6_address, 64),
+                    (5, 0) => m.opt(&mut out.nas_port, 64),
+                    (87, 0) => m.opt(&mut out.nas_port_id, 64),
+                    (61, 0) => m.opt(&mut out.nas_port_type, 64),
+                    (6, 0) => m.opt(&mut out.service_type, 64),
+                    (295, 0) => m.opt(&mut out.termination_cause, 64),
+                    (483, 0) => m.opt(&mut out.accounting_realtime_required, 64),
+                    (85, 0) => m.opt(&mut out.acct_interim_interval, 64),
+                    (25, 0) => m.many(&mut out.class, 27, 64, u32::MAX),
+                    (284, 0) => m.many(&mut out.proxy_info, 28, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -6772,10 +5819,10 @@ impl rt::typed::RequestCommand for AccountingRequest {
         let mut a = AccountingAnswer::default();
         a.header = rt::typed::answer_header(&self.header, result);
         a.session_id = self.session_id.clone();
-        a.acct_application_id = self.acct_application_id.clone();
-        a.accounting_record_type = self.accounting_record_type.clone();
-        a.accounting_record_number = self.accounting_record_number.clone();
-        a.accounting_sub_session_id = self.accounting_sub_session_id.clone();
+        a.acct_application_id = self.acct_application_id;
+        a.accounting_record_type = self.accounting_record_type;
+        a.accounting_record_number = self.accounting_record_number;
+        a.accounting_sub_session_id = self.accounting_sub_session_id;
         a.acct_session_id = self.acct_session_id.clone();
         a.acct_multi_session_id = self.acct_multi_session_id.clone();
         a.proxy_info = self.proxy_info.clone();

@@ -222,22 +222,22 @@ impl Clone for M2mInformation {
             onem2m_originator: self.onem2m_originator.clone(),
             hosting_cse_id: self.hosting_cse_id.clone(),
             target_id: self.target_id.clone(),
-            protocol_type: self.protocol_type.clone(),
-            request_operation: self.request_operation.clone(),
-            request_headers_size: self.request_headers_size.clone(),
-            request_body_size: self.request_body_size.clone(),
-            response_headers_size: self.response_headers_size.clone(),
-            response_body_size: self.response_body_size.clone(),
-            response_status_code: self.response_status_code.clone(),
-            rating_group: self.rating_group.clone(),
-            m2m_event_record_timestamp: self.m2m_event_record_timestamp.clone(),
-            control_memory_size: self.control_memory_size.clone(),
-            data_memory_size: self.data_memory_size.clone(),
-            access_network_identifier: self.access_network_identifier.clone(),
-            occupancy: self.occupancy.clone(),
+            protocol_type: self.protocol_type,
+            request_operation: self.request_operation,
+            request_headers_size: self.request_headers_size,
+            request_body_size: self.request_body_size,
+            response_headers_size: self.response_headers_size,
+            response_body_size: self.response_body_size,
+            response_status_code: self.response_status_code,
+            rating_group: self.rating_group,
+            m2m_event_record_timestamp: self.m2m_event_record_timestamp,
+            control_memory_size: self.control_memory_size,
+            data_memory_size: self.data_memory_size,
+            access_network_identifier: self.access_network_identifier,
+            occupancy: self.occupancy,
             group_name: self.group_name.clone(),
-            maximum_number_members: self.maximum_number_members.clone(),
-            current_number_members: self.current_number_members.clone(),
+            maximum_number_members: self.maximum_number_members,
+            current_number_members: self.current_number_members,
             subgroup_name: self.subgroup_name.clone(),
             node_id: self.node_id.clone(),
             extra: self.extra.clone(),
@@ -307,30 +307,30 @@ impl PartialEq for M2mInformation {
 impl Default for M2mInformation {
     fn default() -> Self {
         Self {
-            application_entity_id: Default::default(),
-            external_id: Default::default(),
-            receiver: Default::default(),
-            onem2m_originator: Default::default(),
-            hosting_cse_id: Default::default(),
-            target_id: Default::default(),
-            protocol_type: Default::default(),
-            request_operation: Default::default(),
-            request_headers_size: Default::default(),
-            request_body_size: Default::default(),
-            response_headers_size: Default::default(),
-            response_body_size: Default::default(),
-            response_status_code: Default::default(),
-            rating_group: Default::default(),
-            m2m_event_record_timestamp: Default::default(),
-            control_memory_size: Default::default(),
-            data_memory_size: Default::default(),
-            access_network_identifier: Default::default(),
-            occupancy: Default::default(),
-            group_name: Default::default(),
-            maximum_number_members: Default::default(),
-            current_number_members: Default::default(),
-            subgroup_name: Default::default(),
-            node_id: Default::default(),
+            application_entity_id: None,
+            external_id: None,
+            receiver: None,
+            onem2m_originator: None,
+            hosting_cse_id: None,
+            target_id: None,
+            protocol_type: None,
+            request_operation: None,
+            request_headers_size: None,
+            request_body_size: None,
+            response_headers_size: None,
+            response_body_size: None,
+            response_status_code: None,
+            rating_group: None,
+            m2m_event_record_timestamp: None,
+            control_memory_size: None,
+            data_memory_size: None,
+            access_network_identifier: None,
+            occupancy: None,
+            group_name: None,
+            maximum_number_members: None,
+            current_number_members: None,
+            subgroup_name: None,
+            node_id: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -370,106 +370,33 @@ impl rt::typed::Grouped for M2mInformation {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (1001, 45687) => {
-                        rt::typed::opt(
-                            &mut self.application_entity_id,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (1005, 45687) => {
-                        rt::typed::opt(&mut self.external_id, &avp, &mut w, 192)
-                    }
-                    (1014, 45687) => {
-                        rt::typed::opt(&mut self.receiver, &avp, &mut w, 192)
-                    }
-                    (1008, 45687) => {
-                        rt::typed::opt(&mut self.onem2m_originator, &avp, &mut w, 192)
-                    }
-                    (1007, 45687) => {
-                        rt::typed::opt(&mut self.hosting_cse_id, &avp, &mut w, 192)
-                    }
-                    (1022, 45687) => {
-                        rt::typed::opt(&mut self.target_id, &avp, &mut w, 192)
-                    }
-                    (1013, 45687) => {
-                        rt::typed::opt(&mut self.protocol_type, &avp, &mut w, 192)
-                    }
-                    (1017, 45687) => {
-                        rt::typed::opt(&mut self.request_operation, &avp, &mut w, 192)
-                    }
-                    (1016, 45687) => {
-                        rt::typed::opt(&mut self.request_headers_size, &avp, &mut w, 192)
-                    }
-                    (1015, 45687) => {
-                        rt::typed::opt(&mut self.request_body_size, &avp, &mut w, 192)
-                    }
-                    (1019, 45687) => {
-                        rt::typed::opt(
-                            &mut self.response_headers_size,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (1018, 45687) => {
-                        rt::typed::opt(&mut self.response_body_size, &avp, &mut w, 192)
-                    }
-                    (1020, 45687) => {
-                        rt::typed::opt(&mut self.response_status_code, &avp, &mut w, 192)
-                    }
-                    (432, 0) => rt::typed::opt(&mut self.rating_group, &avp, &mut w, 64),
-                    (1010, 45687) => {
-                        rt::typed::opt(
-                            &mut self.m2m_event_record_timestamp,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (1002, 45687) => {
-                        rt::typed::opt(&mut self.control_memory_size, &avp, &mut w, 192)
-                    }
-                    (1004, 45687) => {
-                        rt::typed::opt(&mut self.data_memory_size, &avp, &mut w, 192)
-                    }
-                    (1000, 45687) => {
-                        rt::typed::opt(
-                            &mut self.access_network_identifier,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (1012, 45687) => {
-                        rt::typed::opt(&mut self.occupancy, &avp, &mut w, 192)
-                    }
-                    (1006, 45687) => {
-                        rt::typed::opt(&mut self.group_name, &avp, &mut w, 192)
-                    }
-                    (1009, 45687) => {
-                        rt::typed::opt(
-                            &mut self.maximum_number_members,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (1003, 45687) => {
-                        rt::typed::opt(
-                            &mut self.current_number_members,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (1021, 45687) => {
-                        rt::typed::opt(&mut self.subgroup_name, &avp, &mut w, 192)
-                    }
-                    (2064, 10415) => rt::typed::opt(&mut self.node_id, &avp, &mut w, 128),
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1001, 45687) => m.opt(&mut self.application_entity_id, 192),
+                    (1005, 45687) => m.opt(&mut self.external_id, 192),
+                    (1014, 45687) => m.opt(&mut self.receiver, 192),
+                    (1008, 45687) => m.opt(&mut self.onem2m_originator, 192),
+                    (1007, 45687) => m.opt(&mut self.hosting_cse_id, 192),
+                    (1022, 45687) => m.opt(&mut self.target_id, 192),
+                    (1013, 45687) => m.opt(&mut self.protocol_type, 192),
+                    (1017, 45687) => m.opt(&mut self.request_operation, 192),
+                    (1016, 45687) => m.opt(&mut self.request_headers_size, 192),
+                    (1015, 45687) => m.opt(&mut self.request_body_size, 192),
+                    (1019, 45687) => m.opt(&mut self.response_headers_size, 192),
+                    (1018, 45687) => m.opt(&mut self.response_body_size, 192),
+                    (1020, 45687) => m.opt(&mut self.response_status_code, 192),
+                    (432, 0) => m.opt(&mut self.rating_group, 64),
+                    (1010, 45687) => m.opt(&mut self.m2m_event_record_timestamp, 192),
+                    (1002, 45687) => m.opt(&mut self.control_memory_size, 192),
+                    (1004, 45687) => m.opt(&mut self.data_memory_size, 192),
+                    (1000, 45687) => m.opt(&mut self.access_network_identifier, 192),
+                    (1012, 45687) => m.opt(&mut self.occupancy, 192),
+                    (1006, 45687) => m.opt(&mut self.group_name, 192),
+                    (1009, 45687) => m.opt(&mut self.maximum_number_members, 192),
+                    (1003, 45687) => m.opt(&mut self.current_number_members, 192),
+                    (1021, 45687) => m.opt(&mut self.subgroup_name, 192),
+                    (2064, 10415) => m.opt(&mut self.node_id, 128),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);

@@ -1748,7 +1748,7 @@ impl PartialEq for QosResources {
 impl Default for QosResources {
     fn default() -> Self {
         Self {
-            filter_rule: Default::default(),
+            filter_rule: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -1817,18 +1817,10 @@ impl rt::typed::Grouped for QosResources {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (509, 0) => {
-                        rt::typed::many(
-                            &mut self.filter_rule,
-                            &avp,
-                            &mut w,
-                            0,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (509, 0) => m.many(&mut self.filter_rule, 0, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -1907,11 +1899,11 @@ impl Clone for FilterRule {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            filter_rule_precedence: self.filter_rule_precedence.clone(),
+            filter_rule_precedence: self.filter_rule_precedence,
             classifier: self.classifier.clone(),
             time_of_day_condition: self.time_of_day_condition.clone(),
-            treatment_action: self.treatment_action.clone(),
-            qos_semantics: self.qos_semantics.clone(),
+            treatment_action: self.treatment_action,
+            qos_semantics: self.qos_semantics,
             qos_profile_template: self.qos_profile_template.clone(),
             qos_parameters: self.qos_parameters.clone(),
             excess_treatment: self.excess_treatment.clone(),
@@ -2009,14 +2001,14 @@ impl PartialEq for FilterRule {
 impl Default for FilterRule {
     fn default() -> Self {
         Self {
-            filter_rule_precedence: Default::default(),
-            classifier: Default::default(),
-            time_of_day_condition: Default::default(),
-            treatment_action: Default::default(),
-            qos_semantics: Default::default(),
-            qos_profile_template: Default::default(),
-            qos_parameters: Default::default(),
-            excess_treatment: Default::default(),
+            filter_rule_precedence: None,
+            classifier: None,
+            time_of_day_condition: Vec::new(),
+            treatment_action: None,
+            qos_semantics: None,
+            qos_profile_template: None,
+            qos_parameters: None,
+            excess_treatment: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -2083,40 +2075,17 @@ impl rt::typed::Grouped for FilterRule {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (510, 0) => {
-                        rt::typed::opt(
-                            &mut self.filter_rule_precedence,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (511, 0) => rt::typed::opt(&mut self.classifier, &avp, &mut w, 64),
-                    (560, 0) => {
-                        rt::typed::many(
-                            &mut self.time_of_day_condition,
-                            &avp,
-                            &mut w,
-                            2,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (572, 0) => {
-                        rt::typed::opt(&mut self.treatment_action, &avp, &mut w, 64)
-                    }
-                    (575, 0) => rt::typed::opt(&mut self.qos_semantics, &avp, &mut w, 64),
-                    (574, 0) => {
-                        rt::typed::opt(&mut self.qos_profile_template, &avp, &mut w, 64)
-                    }
-                    (576, 0) => {
-                        rt::typed::opt(&mut self.qos_parameters, &avp, &mut w, 64)
-                    }
-                    (577, 0) => {
-                        rt::typed::opt(&mut self.excess_treatment, &avp, &mut w, 64)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (510, 0) => m.opt(&mut self.filter_rule_precedence, 64),
+                    (511, 0) => m.opt(&mut self.classifier, 64),
+                    (560, 0) => m.many(&mut self.time_of_day_condition, 2, 64, u32::MAX),
+                    (572, 0) => m.opt(&mut self.treatment_action, 64),
+                    (575, 0) => m.opt(&mut self.qos_semantics, 64),
+                    (574, 0) => m.opt(&mut self.qos_profile_template, 64),
+                    (576, 0) => m.opt(&mut self.qos_parameters, 64),
+                    (577, 0) => m.opt(&mut self.excess_treatment, 64),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -2215,12 +2184,12 @@ impl Clone for Classifier {
     fn clone(&self) -> Self {
         Self {
             classifier_id: self.classifier_id.clone(),
-            protocol: self.protocol.clone(),
-            direction: self.direction.clone(),
+            protocol: self.protocol,
+            direction: self.direction,
             from_spec: self.from_spec.clone(),
             to_spec: self.to_spec.clone(),
             diffserv_code_point: self.diffserv_code_point.clone(),
-            fragmentation_flag: self.fragmentation_flag.clone(),
+            fragmentation_flag: self.fragmentation_flag,
             ip_option: self.ip_option.clone(),
             tcp_option: self.tcp_option.clone(),
             tcp_flags: self.tcp_flags.clone(),
@@ -2325,17 +2294,17 @@ impl Default for Classifier {
     fn default() -> Self {
         Self {
             classifier_id: Default::default(),
-            protocol: Default::default(),
-            direction: Default::default(),
-            from_spec: Default::default(),
-            to_spec: Default::default(),
-            diffserv_code_point: Default::default(),
-            fragmentation_flag: Default::default(),
-            ip_option: Default::default(),
-            tcp_option: Default::default(),
-            tcp_flags: Default::default(),
-            icmp_type: Default::default(),
-            eth_option: Default::default(),
+            protocol: None,
+            direction: None,
+            from_spec: Vec::new(),
+            to_spec: Vec::new(),
+            diffserv_code_point: Vec::new(),
+            fragmentation_flag: None,
+            ip_option: Vec::new(),
+            tcp_option: Vec::new(),
+            tcp_flags: None,
+            icmp_type: Vec::new(),
+            eth_option: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -2413,80 +2382,21 @@ impl rt::typed::Grouped for Classifier {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (512, 0) => {
-                        rt::typed::one(&mut self.classifier_id, &avp, &mut w, 0, 64)
-                    }
-                    (513, 0) => rt::typed::opt(&mut self.protocol, &avp, &mut w, 64),
-                    (514, 0) => rt::typed::opt(&mut self.direction, &avp, &mut w, 64),
-                    (515, 0) => {
-                        rt::typed::many(
-                            &mut self.from_spec,
-                            &avp,
-                            &mut w,
-                            3,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (516, 0) => {
-                        rt::typed::many(&mut self.to_spec, &avp, &mut w, 4, 64, u32::MAX)
-                    }
-                    (535, 0) => {
-                        rt::typed::many(
-                            &mut self.diffserv_code_point,
-                            &avp,
-                            &mut w,
-                            5,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (536, 0) => {
-                        rt::typed::opt(&mut self.fragmentation_flag, &avp, &mut w, 64)
-                    }
-                    (537, 0) => {
-                        rt::typed::many(
-                            &mut self.ip_option,
-                            &avp,
-                            &mut w,
-                            7,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (540, 0) => {
-                        rt::typed::many(
-                            &mut self.tcp_option,
-                            &avp,
-                            &mut w,
-                            8,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (543, 0) => rt::typed::opt(&mut self.tcp_flags, &avp, &mut w, 64),
-                    (545, 0) => {
-                        rt::typed::many(
-                            &mut self.icmp_type,
-                            &avp,
-                            &mut w,
-                            10,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (548, 0) => {
-                        rt::typed::many(
-                            &mut self.eth_option,
-                            &avp,
-                            &mut w,
-                            11,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (512, 0) => m.one(&mut self.classifier_id, 0, 64),
+                    (513, 0) => m.opt(&mut self.protocol, 64),
+                    (514, 0) => m.opt(&mut self.direction, 64),
+                    (515, 0) => m.many(&mut self.from_spec, 3, 64, u32::MAX),
+                    (516, 0) => m.many(&mut self.to_spec, 4, 64, u32::MAX),
+                    (535, 0) => m.many(&mut self.diffserv_code_point, 5, 64, u32::MAX),
+                    (536, 0) => m.opt(&mut self.fragmentation_flag, 64),
+                    (537, 0) => m.many(&mut self.ip_option, 7, 64, u32::MAX),
+                    (540, 0) => m.many(&mut self.tcp_option, 8, 64, u32::MAX),
+                    (543, 0) => m.opt(&mut self.tcp_flags, 64),
+                    (545, 0) => m.many(&mut self.icmp_type, 10, 64, u32::MAX),
+                    (548, 0) => m.many(&mut self.eth_option, 11, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -2590,8 +2500,8 @@ impl Clone for FromSpec {
             eui64_address_mask: self.eui64_address_mask.clone(),
             port: self.port.clone(),
             port_range: self.port_range.clone(),
-            negated: self.negated.clone(),
-            use_assigned_address: self.use_assigned_address.clone(),
+            negated: self.negated,
+            use_assigned_address: self.use_assigned_address,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -2689,17 +2599,17 @@ impl PartialEq for FromSpec {
 impl Default for FromSpec {
     fn default() -> Self {
         Self {
-            ip_address: Default::default(),
-            ip_address_range: Default::default(),
-            ip_address_mask: Default::default(),
-            mac_address: Default::default(),
-            mac_address_mask: Default::default(),
-            eui64_address: Default::default(),
-            eui64_address_mask: Default::default(),
-            port: Default::default(),
-            port_range: Default::default(),
-            negated: Default::default(),
-            use_assigned_address: Default::default(),
+            ip_address: Vec::new(),
+            ip_address_range: Vec::new(),
+            ip_address_mask: Vec::new(),
+            mac_address: Vec::new(),
+            mac_address_mask: Vec::new(),
+            eui64_address: Vec::new(),
+            eui64_address_mask: Vec::new(),
+            port: Vec::new(),
+            port_range: Vec::new(),
+            negated: None,
+            use_assigned_address: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -2766,95 +2676,20 @@ impl rt::typed::Grouped for FromSpec {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (518, 0) => {
-                        rt::typed::many(
-                            &mut self.ip_address,
-                            &avp,
-                            &mut w,
-                            0,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (519, 0) => {
-                        rt::typed::many(
-                            &mut self.ip_address_range,
-                            &avp,
-                            &mut w,
-                            1,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (522, 0) => {
-                        rt::typed::many(
-                            &mut self.ip_address_mask,
-                            &avp,
-                            &mut w,
-                            2,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (524, 0) => {
-                        rt::typed::many(
-                            &mut self.mac_address,
-                            &avp,
-                            &mut w,
-                            3,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (525, 0) => {
-                        rt::typed::many(
-                            &mut self.mac_address_mask,
-                            &avp,
-                            &mut w,
-                            4,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (527, 0) => {
-                        rt::typed::many(
-                            &mut self.eui64_address,
-                            &avp,
-                            &mut w,
-                            5,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (528, 0) => {
-                        rt::typed::many(
-                            &mut self.eui64_address_mask,
-                            &avp,
-                            &mut w,
-                            6,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (530, 0) => {
-                        rt::typed::many(&mut self.port, &avp, &mut w, 7, 64, u32::MAX)
-                    }
-                    (531, 0) => {
-                        rt::typed::many(
-                            &mut self.port_range,
-                            &avp,
-                            &mut w,
-                            8,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (517, 0) => rt::typed::opt(&mut self.negated, &avp, &mut w, 64),
-                    (534, 0) => {
-                        rt::typed::opt(&mut self.use_assigned_address, &avp, &mut w, 64)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (518, 0) => m.many(&mut self.ip_address, 0, 64, u32::MAX),
+                    (519, 0) => m.many(&mut self.ip_address_range, 1, 64, u32::MAX),
+                    (522, 0) => m.many(&mut self.ip_address_mask, 2, 64, u32::MAX),
+                    (524, 0) => m.many(&mut self.mac_address, 3, 64, u32::MAX),
+                    (525, 0) => m.many(&mut self.mac_address_mask, 4, 64, u32::MAX),
+                    (527, 0) => m.many(&mut self.eui64_address, 5, 64, u32::MAX),
+                    (528, 0) => m.many(&mut self.eui64_address_mask, 6, 64, u32::MAX),
+                    (530, 0) => m.many(&mut self.port, 7, 64, u32::MAX),
+                    (531, 0) => m.many(&mut self.port_range, 8, 64, u32::MAX),
+                    (517, 0) => m.opt(&mut self.negated, 64),
+                    (534, 0) => m.opt(&mut self.use_assigned_address, 64),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -2958,8 +2793,8 @@ impl Clone for ToSpec {
             eui64_address_mask: self.eui64_address_mask.clone(),
             port: self.port.clone(),
             port_range: self.port_range.clone(),
-            negated: self.negated.clone(),
-            use_assigned_address: self.use_assigned_address.clone(),
+            negated: self.negated,
+            use_assigned_address: self.use_assigned_address,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -3057,17 +2892,17 @@ impl PartialEq for ToSpec {
 impl Default for ToSpec {
     fn default() -> Self {
         Self {
-            ip_address: Default::default(),
-            ip_address_range: Default::default(),
-            ip_address_mask: Default::default(),
-            mac_address: Default::default(),
-            mac_address_mask: Default::default(),
-            eui64_address: Default::default(),
-            eui64_address_mask: Default::default(),
-            port: Default::default(),
-            port_range: Default::default(),
-            negated: Default::default(),
-            use_assigned_address: Default::default(),
+            ip_address: Vec::new(),
+            ip_address_range: Vec::new(),
+            ip_address_mask: Vec::new(),
+            mac_address: Vec::new(),
+            mac_address_mask: Vec::new(),
+            eui64_address: Vec::new(),
+            eui64_address_mask: Vec::new(),
+            port: Vec::new(),
+            port_range: Vec::new(),
+            negated: None,
+            use_assigned_address: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -3134,95 +2969,20 @@ impl rt::typed::Grouped for ToSpec {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (518, 0) => {
-                        rt::typed::many(
-                            &mut self.ip_address,
-                            &avp,
-                            &mut w,
-                            0,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (519, 0) => {
-                        rt::typed::many(
-                            &mut self.ip_address_range,
-                            &avp,
-                            &mut w,
-                            1,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (522, 0) => {
-                        rt::typed::many(
-                            &mut self.ip_address_mask,
-                            &avp,
-                            &mut w,
-                            2,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (524, 0) => {
-                        rt::typed::many(
-                            &mut self.mac_address,
-                            &avp,
-                            &mut w,
-                            3,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (525, 0) => {
-                        rt::typed::many(
-                            &mut self.mac_address_mask,
-                            &avp,
-                            &mut w,
-                            4,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (527, 0) => {
-                        rt::typed::many(
-                            &mut self.eui64_address,
-                            &avp,
-                            &mut w,
-                            5,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (528, 0) => {
-                        rt::typed::many(
-                            &mut self.eui64_address_mask,
-                            &avp,
-                            &mut w,
-                            6,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (530, 0) => {
-                        rt::typed::many(&mut self.port, &avp, &mut w, 7, 64, u32::MAX)
-                    }
-                    (531, 0) => {
-                        rt::typed::many(
-                            &mut self.port_range,
-                            &avp,
-                            &mut w,
-                            8,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (517, 0) => rt::typed::opt(&mut self.negated, &avp, &mut w, 64),
-                    (534, 0) => {
-                        rt::typed::opt(&mut self.use_assigned_address, &avp, &mut w, 64)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (518, 0) => m.many(&mut self.ip_address, 0, 64, u32::MAX),
+                    (519, 0) => m.many(&mut self.ip_address_range, 1, 64, u32::MAX),
+                    (522, 0) => m.many(&mut self.ip_address_mask, 2, 64, u32::MAX),
+                    (524, 0) => m.many(&mut self.mac_address, 3, 64, u32::MAX),
+                    (525, 0) => m.many(&mut self.mac_address_mask, 4, 64, u32::MAX),
+                    (527, 0) => m.many(&mut self.eui64_address, 5, 64, u32::MAX),
+                    (528, 0) => m.many(&mut self.eui64_address_mask, 6, 64, u32::MAX),
+                    (530, 0) => m.many(&mut self.port, 7, 64, u32::MAX),
+                    (531, 0) => m.many(&mut self.port_range, 8, 64, u32::MAX),
+                    (517, 0) => m.opt(&mut self.negated, 64),
+                    (534, 0) => m.opt(&mut self.use_assigned_address, 64),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -3380,8 +3140,8 @@ impl PartialEq for IpAddressRange {
 impl Default for IpAddressRange {
     fn default() -> Self {
         Self {
-            ip_address_start: Default::default(),
-            ip_address_end: Default::default(),
+            ip_address_start: None,
+            ip_address_end: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -3448,14 +3208,11 @@ impl rt::typed::Grouped for IpAddressRange {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (520, 0) => {
-                        rt::typed::opt(&mut self.ip_address_start, &avp, &mut w, 64)
-                    }
-                    (521, 0) => {
-                        rt::typed::opt(&mut self.ip_address_end, &avp, &mut w, 64)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (520, 0) => m.opt(&mut self.ip_address_start, 64),
+                    (521, 0) => m.opt(&mut self.ip_address_end, 64),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -3517,7 +3274,7 @@ impl Clone for IpAddressMask {
     fn clone(&self) -> Self {
         Self {
             ip_address: self.ip_address.clone(),
-            ip_bit_mask_width: self.ip_bit_mask_width.clone(),
+            ip_bit_mask_width: self.ip_bit_mask_width,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -3693,12 +3450,11 @@ impl rt::typed::Grouped for IpAddressMask {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (518, 0) => rt::typed::one(&mut self.ip_address, &avp, &mut w, 0, 64),
-                    (523, 0) => {
-                        rt::typed::one(&mut self.ip_bit_mask_width, &avp, &mut w, 1, 64)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (518, 0) => m.one(&mut self.ip_address, 0, 64),
+                    (523, 0) => m.one(&mut self.ip_bit_mask_width, 1, 64),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -3936,20 +3692,11 @@ impl rt::typed::Grouped for MacAddressMask {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (524, 0) => {
-                        rt::typed::one(&mut self.mac_address, &avp, &mut w, 0, 64)
-                    }
-                    (526, 0) => {
-                        rt::typed::one(
-                            &mut self.mac_address_mask_pattern,
-                            &avp,
-                            &mut w,
-                            1,
-                            64,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (524, 0) => m.one(&mut self.mac_address, 0, 64),
+                    (526, 0) => m.one(&mut self.mac_address_mask_pattern, 1, 64),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -4193,20 +3940,11 @@ impl rt::typed::Grouped for Eui64AddressMask {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (527, 0) => {
-                        rt::typed::one(&mut self.eui64_address, &avp, &mut w, 0, 64)
-                    }
-                    (529, 0) => {
-                        rt::typed::one(
-                            &mut self.eui64_address_mask_pattern,
-                            &avp,
-                            &mut w,
-                            1,
-                            64,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (527, 0) => m.one(&mut self.eui64_address, 0, 64),
+                    (529, 0) => m.one(&mut self.eui64_address_mask_pattern, 1, 64),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -4267,8 +4005,8 @@ impl Clone for PortRange {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            port_start: self.port_start.clone(),
-            port_end: self.port_end.clone(),
+            port_start: self.port_start,
+            port_end: self.port_end,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -4357,8 +4095,8 @@ impl PartialEq for PortRange {
 impl Default for PortRange {
     fn default() -> Self {
         Self {
-            port_start: Default::default(),
-            port_end: Default::default(),
+            port_start: None,
+            port_end: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -4425,10 +4163,11 @@ impl rt::typed::Grouped for PortRange {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (532, 0) => rt::typed::opt(&mut self.port_start, &avp, &mut w, 64),
-                    (533, 0) => rt::typed::opt(&mut self.port_end, &avp, &mut w, 64),
-                    _ => rt::typed::other(&avp, &mut w),
+                    (532, 0) => m.opt(&mut self.port_start, 64),
+                    (533, 0) => m.opt(&mut self.port_end, 64),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -4492,9 +4231,9 @@ impl Clone for IpOption {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            ip_option_type: self.ip_option_type.clone(),
+            ip_option_type: self.ip_option_type,
             ip_option_value: self.ip_option_value.clone(),
-            negated: self.negated.clone(),
+            negated: self.negated,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -4585,8 +4324,8 @@ impl Default for IpOption {
     fn default() -> Self {
         Self {
             ip_option_type: Default::default(),
-            ip_option_value: Default::default(),
-            negated: Default::default(),
+            ip_option_value: Vec::new(),
+            negated: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -4664,22 +4403,12 @@ impl rt::typed::Grouped for IpOption {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (538, 0) => {
-                        rt::typed::one(&mut self.ip_option_type, &avp, &mut w, 0, 64)
-                    }
-                    (539, 0) => {
-                        rt::typed::many(
-                            &mut self.ip_option_value,
-                            &avp,
-                            &mut w,
-                            1,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (517, 0) => rt::typed::opt(&mut self.negated, &avp, &mut w, 64),
-                    _ => rt::typed::other(&avp, &mut w),
+                    (538, 0) => m.one(&mut self.ip_option_type, 0, 64),
+                    (539, 0) => m.many(&mut self.ip_option_value, 1, 64, u32::MAX),
+                    (517, 0) => m.opt(&mut self.negated, 64),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -4743,9 +4472,9 @@ impl Clone for TcpOption {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            tcp_option_type: self.tcp_option_type.clone(),
+            tcp_option_type: self.tcp_option_type,
             tcp_option_value: self.tcp_option_value.clone(),
-            negated: self.negated.clone(),
+            negated: self.negated,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -4836,8 +4565,8 @@ impl Default for TcpOption {
     fn default() -> Self {
         Self {
             tcp_option_type: Default::default(),
-            tcp_option_value: Default::default(),
-            negated: Default::default(),
+            tcp_option_value: Vec::new(),
+            negated: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -4915,22 +4644,12 @@ impl rt::typed::Grouped for TcpOption {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (541, 0) => {
-                        rt::typed::one(&mut self.tcp_option_type, &avp, &mut w, 0, 64)
-                    }
-                    (542, 0) => {
-                        rt::typed::many(
-                            &mut self.tcp_option_value,
-                            &avp,
-                            &mut w,
-                            1,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (517, 0) => rt::typed::opt(&mut self.negated, &avp, &mut w, 64),
-                    _ => rt::typed::other(&avp, &mut w),
+                    (541, 0) => m.one(&mut self.tcp_option_type, 0, 64),
+                    (542, 0) => m.many(&mut self.tcp_option_value, 1, 64, u32::MAX),
+                    (517, 0) => m.opt(&mut self.negated, 64),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -4991,8 +4710,8 @@ impl Clone for TcpFlags {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            tcp_flag_type: self.tcp_flag_type.clone(),
-            negated: self.negated.clone(),
+            tcp_flag_type: self.tcp_flag_type,
+            negated: self.negated,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -5082,7 +4801,7 @@ impl Default for TcpFlags {
     fn default() -> Self {
         Self {
             tcp_flag_type: Default::default(),
-            negated: Default::default(),
+            negated: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -5160,12 +4879,11 @@ impl rt::typed::Grouped for TcpFlags {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (544, 0) => {
-                        rt::typed::one(&mut self.tcp_flag_type, &avp, &mut w, 0, 64)
-                    }
-                    (517, 0) => rt::typed::opt(&mut self.negated, &avp, &mut w, 64),
-                    _ => rt::typed::other(&avp, &mut w),
+                    (544, 0) => m.one(&mut self.tcp_flag_type, 0, 64),
+                    (517, 0) => m.opt(&mut self.negated, 64),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -5229,9 +4947,9 @@ impl Clone for IcmpType {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            icmp_type_number: self.icmp_type_number.clone(),
+            icmp_type_number: self.icmp_type_number,
             icmp_code: self.icmp_code.clone(),
-            negated: self.negated.clone(),
+            negated: self.negated,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -5322,8 +5040,8 @@ impl Default for IcmpType {
     fn default() -> Self {
         Self {
             icmp_type_number: Default::default(),
-            icmp_code: Default::default(),
-            negated: Default::default(),
+            icmp_code: Vec::new(),
+            negated: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -5401,22 +5119,12 @@ impl rt::typed::Grouped for IcmpType {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (546, 0) => {
-                        rt::typed::one(&mut self.icmp_type_number, &avp, &mut w, 0, 64)
-                    }
-                    (547, 0) => {
-                        rt::typed::many(
-                            &mut self.icmp_code,
-                            &avp,
-                            &mut w,
-                            1,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (517, 0) => rt::typed::opt(&mut self.negated, &avp, &mut w, 64),
-                    _ => rt::typed::other(&avp, &mut w),
+                    (546, 0) => m.one(&mut self.icmp_type_number, 0, 64),
+                    (547, 0) => m.many(&mut self.icmp_code, 1, 64, u32::MAX),
+                    (517, 0) => m.opt(&mut self.negated, 64),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -5573,8 +5281,8 @@ impl Default for EthOption {
     fn default() -> Self {
         Self {
             eth_proto_type: Default::default(),
-            vlan_id_range: Default::default(),
-            user_priority_range: Default::default(),
+            vlan_id_range: Vec::new(),
+            user_priority_range: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -5652,31 +5360,12 @@ impl rt::typed::Grouped for EthOption {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (549, 0) => {
-                        rt::typed::one(&mut self.eth_proto_type, &avp, &mut w, 0, 64)
-                    }
-                    (552, 0) => {
-                        rt::typed::many(
-                            &mut self.vlan_id_range,
-                            &avp,
-                            &mut w,
-                            1,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (557, 0) => {
-                        rt::typed::many(
-                            &mut self.user_priority_range,
-                            &avp,
-                            &mut w,
-                            2,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (549, 0) => m.one(&mut self.eth_proto_type, 0, 64),
+                    (552, 0) => m.many(&mut self.vlan_id_range, 1, 64, u32::MAX),
+                    (557, 0) => m.many(&mut self.user_priority_range, 2, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -5834,8 +5523,8 @@ impl PartialEq for EthProtoType {
 impl Default for EthProtoType {
     fn default() -> Self {
         Self {
-            eth_ether_type: Default::default(),
-            eth_sap: Default::default(),
+            eth_ether_type: Vec::new(),
+            eth_sap: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -5902,21 +5591,11 @@ impl rt::typed::Grouped for EthProtoType {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (550, 0) => {
-                        rt::typed::many(
-                            &mut self.eth_ether_type,
-                            &avp,
-                            &mut w,
-                            0,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (551, 0) => {
-                        rt::typed::many(&mut self.eth_sap, &avp, &mut w, 1, 64, u32::MAX)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (550, 0) => m.many(&mut self.eth_ether_type, 0, 64, u32::MAX),
+                    (551, 0) => m.many(&mut self.eth_sap, 1, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -5983,10 +5662,10 @@ impl Clone for VlanIdRange {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            s_vid_start: self.s_vid_start.clone(),
-            s_vid_end: self.s_vid_end.clone(),
-            c_vid_start: self.c_vid_start.clone(),
-            c_vid_end: self.c_vid_end.clone(),
+            s_vid_start: self.s_vid_start,
+            s_vid_end: self.s_vid_end,
+            c_vid_start: self.c_vid_start,
+            c_vid_end: self.c_vid_end,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -6077,10 +5756,10 @@ impl PartialEq for VlanIdRange {
 impl Default for VlanIdRange {
     fn default() -> Self {
         Self {
-            s_vid_start: Default::default(),
-            s_vid_end: Default::default(),
-            c_vid_start: Default::default(),
-            c_vid_end: Default::default(),
+            s_vid_start: None,
+            s_vid_end: None,
+            c_vid_start: None,
+            c_vid_end: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -6147,12 +5826,13 @@ impl rt::typed::Grouped for VlanIdRange {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (553, 0) => rt::typed::opt(&mut self.s_vid_start, &avp, &mut w, 64),
-                    (554, 0) => rt::typed::opt(&mut self.s_vid_end, &avp, &mut w, 64),
-                    (555, 0) => rt::typed::opt(&mut self.c_vid_start, &avp, &mut w, 64),
-                    (556, 0) => rt::typed::opt(&mut self.c_vid_end, &avp, &mut w, 64),
-                    _ => rt::typed::other(&avp, &mut w),
+                    (553, 0) => m.opt(&mut self.s_vid_start, 64),
+                    (554, 0) => m.opt(&mut self.s_vid_end, 64),
+                    (555, 0) => m.opt(&mut self.c_vid_start, 64),
+                    (556, 0) => m.opt(&mut self.c_vid_end, 64),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -6303,8 +5983,8 @@ impl PartialEq for UserPriorityRange {
 impl Default for UserPriorityRange {
     fn default() -> Self {
         Self {
-            low_user_priority: Default::default(),
-            high_user_priority: Default::default(),
+            low_user_priority: Vec::new(),
+            high_user_priority: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -6371,28 +6051,11 @@ impl rt::typed::Grouped for UserPriorityRange {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (558, 0) => {
-                        rt::typed::many(
-                            &mut self.low_user_priority,
-                            &avp,
-                            &mut w,
-                            0,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (559, 0) => {
-                        rt::typed::many(
-                            &mut self.high_user_priority,
-                            &avp,
-                            &mut w,
-                            1,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (558, 0) => m.many(&mut self.low_user_priority, 0, 64, u32::MAX),
+                    (559, 0) => m.many(&mut self.high_user_priority, 1, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -6471,14 +6134,14 @@ impl Clone for TimeOfDayCondition {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            time_of_day_start: self.time_of_day_start.clone(),
-            time_of_day_end: self.time_of_day_end.clone(),
-            day_of_week_mask: self.day_of_week_mask.clone(),
-            day_of_month_mask: self.day_of_month_mask.clone(),
-            month_of_year_mask: self.month_of_year_mask.clone(),
-            absolute_start_time: self.absolute_start_time.clone(),
-            absolute_end_time: self.absolute_end_time.clone(),
-            timezone_flag: self.timezone_flag.clone(),
+            time_of_day_start: self.time_of_day_start,
+            time_of_day_end: self.time_of_day_end,
+            day_of_week_mask: self.day_of_week_mask,
+            day_of_month_mask: self.day_of_month_mask,
+            month_of_year_mask: self.month_of_year_mask,
+            absolute_start_time: self.absolute_start_time,
+            absolute_end_time: self.absolute_end_time,
+            timezone_flag: self.timezone_flag,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -6573,14 +6236,14 @@ impl PartialEq for TimeOfDayCondition {
 impl Default for TimeOfDayCondition {
     fn default() -> Self {
         Self {
-            time_of_day_start: Default::default(),
-            time_of_day_end: Default::default(),
-            day_of_week_mask: Default::default(),
-            day_of_month_mask: Default::default(),
-            month_of_year_mask: Default::default(),
-            absolute_start_time: Default::default(),
-            absolute_end_time: Default::default(),
-            timezone_flag: Default::default(),
+            time_of_day_start: None,
+            time_of_day_end: None,
+            day_of_week_mask: None,
+            day_of_month_mask: None,
+            month_of_year_mask: None,
+            absolute_start_time: None,
+            absolute_end_time: None,
+            timezone_flag: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -6647,30 +6310,17 @@ impl rt::typed::Grouped for TimeOfDayCondition {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (561, 0) => {
-                        rt::typed::opt(&mut self.time_of_day_start, &avp, &mut w, 64)
-                    }
-                    (562, 0) => {
-                        rt::typed::opt(&mut self.time_of_day_end, &avp, &mut w, 64)
-                    }
-                    (563, 0) => {
-                        rt::typed::opt(&mut self.day_of_week_mask, &avp, &mut w, 64)
-                    }
-                    (564, 0) => {
-                        rt::typed::opt(&mut self.day_of_month_mask, &avp, &mut w, 64)
-                    }
-                    (565, 0) => {
-                        rt::typed::opt(&mut self.month_of_year_mask, &avp, &mut w, 64)
-                    }
-                    (566, 0) => {
-                        rt::typed::opt(&mut self.absolute_start_time, &avp, &mut w, 64)
-                    }
-                    (568, 0) => {
-                        rt::typed::opt(&mut self.absolute_end_time, &avp, &mut w, 64)
-                    }
-                    (570, 0) => rt::typed::opt(&mut self.timezone_flag, &avp, &mut w, 64),
-                    _ => rt::typed::other(&avp, &mut w),
+                    (561, 0) => m.opt(&mut self.time_of_day_start, 64),
+                    (562, 0) => m.opt(&mut self.time_of_day_end, 64),
+                    (563, 0) => m.opt(&mut self.day_of_week_mask, 64),
+                    (564, 0) => m.opt(&mut self.day_of_month_mask, 64),
+                    (565, 0) => m.opt(&mut self.month_of_year_mask, 64),
+                    (566, 0) => m.opt(&mut self.absolute_start_time, 64),
+                    (568, 0) => m.opt(&mut self.absolute_end_time, 64),
+                    (570, 0) => m.opt(&mut self.timezone_flag, 64),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -6735,8 +6385,8 @@ impl Clone for QosProfileTemplate {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            vendor_id: self.vendor_id.clone(),
-            qos_profile_id: self.qos_profile_id.clone(),
+            vendor_id: self.vendor_id,
+            qos_profile_id: self.qos_profile_id,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -6928,12 +6578,11 @@ impl rt::typed::Grouped for QosProfileTemplate {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (266, 0) => rt::typed::one(&mut self.vendor_id, &avp, &mut w, 0, 64),
-                    (573, 0) => {
-                        rt::typed::one(&mut self.qos_profile_id, &avp, &mut w, 1, 64)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (266, 0) => m.one(&mut self.vendor_id, 0, 64),
+                    (573, 0) => m.one(&mut self.qos_profile_id, 1, 64),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -7140,8 +6789,9 @@ impl rt::typed::Grouped for QosParameters {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    _ => rt::typed::other(&avp, &mut w),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -7205,7 +6855,7 @@ impl Clone for ExcessTreatment {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            treatment_action: self.treatment_action.clone(),
+            treatment_action: self.treatment_action,
             qos_profile_template: self.qos_profile_template.clone(),
             qos_parameters: self.qos_parameters.clone(),
             extra: self.extra.clone(),
@@ -7298,8 +6948,8 @@ impl Default for ExcessTreatment {
     fn default() -> Self {
         Self {
             treatment_action: Default::default(),
-            qos_profile_template: Default::default(),
-            qos_parameters: Default::default(),
+            qos_profile_template: None,
+            qos_parameters: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -7377,17 +7027,12 @@ impl rt::typed::Grouped for ExcessTreatment {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (572, 0) => {
-                        rt::typed::one(&mut self.treatment_action, &avp, &mut w, 0, 64)
-                    }
-                    (574, 0) => {
-                        rt::typed::opt(&mut self.qos_profile_template, &avp, &mut w, 64)
-                    }
-                    (576, 0) => {
-                        rt::typed::opt(&mut self.qos_parameters, &avp, &mut w, 64)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (572, 0) => m.one(&mut self.treatment_action, 0, 64),
+                    (574, 0) => m.opt(&mut self.qos_profile_template, 64),
+                    (576, 0) => m.opt(&mut self.qos_parameters, 64),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -7533,7 +7178,7 @@ impl PartialEq for QosCapability {
 impl Default for QosCapability {
     fn default() -> Self {
         Self {
-            qos_profile_template: Default::default(),
+            qos_profile_template: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -7608,18 +7253,10 @@ impl rt::typed::Grouped for QosCapability {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (574, 0) => {
-                        rt::typed::many(
-                            &mut self.qos_profile_template,
-                            &avp,
-                            &mut w,
-                            0,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (574, 0) => m.many(&mut self.qos_profile_template, 0, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);

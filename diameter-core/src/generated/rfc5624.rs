@@ -61,11 +61,11 @@ impl Clone for Tmod1 {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            token_rate: self.token_rate.clone(),
-            bucket_depth: self.bucket_depth.clone(),
-            peak_traffic_rate: self.peak_traffic_rate.clone(),
-            minimum_policed_unit: self.minimum_policed_unit.clone(),
-            maximum_packet_size: self.maximum_packet_size.clone(),
+            token_rate: self.token_rate,
+            bucket_depth: self.bucket_depth,
+            peak_traffic_rate: self.peak_traffic_rate,
+            minimum_policed_unit: self.minimum_policed_unit,
+            maximum_packet_size: self.maximum_packet_size,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -181,33 +181,14 @@ impl rt::typed::Grouped for Tmod1 {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (496, 0) => rt::typed::one(&mut self.token_rate, &avp, &mut w, 0, 64),
-                    (497, 0) => {
-                        rt::typed::one(&mut self.bucket_depth, &avp, &mut w, 1, 64)
-                    }
-                    (498, 0) => {
-                        rt::typed::one(&mut self.peak_traffic_rate, &avp, &mut w, 2, 64)
-                    }
-                    (499, 0) => {
-                        rt::typed::one(
-                            &mut self.minimum_policed_unit,
-                            &avp,
-                            &mut w,
-                            3,
-                            64,
-                        )
-                    }
-                    (500, 0) => {
-                        rt::typed::one(
-                            &mut self.maximum_packet_size,
-                            &avp,
-                            &mut w,
-                            4,
-                            64,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (496, 0) => m.one(&mut self.token_rate, 0, 64),
+                    (497, 0) => m.one(&mut self.bucket_depth, 1, 64),
+                    (498, 0) => m.one(&mut self.peak_traffic_rate, 2, 64),
+                    (499, 0) => m.one(&mut self.minimum_policed_unit, 3, 64),
+                    (500, 0) => m.one(&mut self.maximum_packet_size, 4, 64),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -254,11 +235,11 @@ impl Clone for Tmod2 {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            token_rate: self.token_rate.clone(),
-            bucket_depth: self.bucket_depth.clone(),
-            peak_traffic_rate: self.peak_traffic_rate.clone(),
-            minimum_policed_unit: self.minimum_policed_unit.clone(),
-            maximum_packet_size: self.maximum_packet_size.clone(),
+            token_rate: self.token_rate,
+            bucket_depth: self.bucket_depth,
+            peak_traffic_rate: self.peak_traffic_rate,
+            minimum_policed_unit: self.minimum_policed_unit,
+            maximum_packet_size: self.maximum_packet_size,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -374,33 +355,14 @@ impl rt::typed::Grouped for Tmod2 {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (496, 0) => rt::typed::one(&mut self.token_rate, &avp, &mut w, 0, 64),
-                    (497, 0) => {
-                        rt::typed::one(&mut self.bucket_depth, &avp, &mut w, 1, 64)
-                    }
-                    (498, 0) => {
-                        rt::typed::one(&mut self.peak_traffic_rate, &avp, &mut w, 2, 64)
-                    }
-                    (499, 0) => {
-                        rt::typed::one(
-                            &mut self.minimum_policed_unit,
-                            &avp,
-                            &mut w,
-                            3,
-                            64,
-                        )
-                    }
-                    (500, 0) => {
-                        rt::typed::one(
-                            &mut self.maximum_packet_size,
-                            &avp,
-                            &mut w,
-                            4,
-                            64,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (496, 0) => m.one(&mut self.token_rate, 0, 64),
+                    (497, 0) => m.one(&mut self.bucket_depth, 1, 64),
+                    (498, 0) => m.one(&mut self.peak_traffic_rate, 2, 64),
+                    (499, 0) => m.one(&mut self.minimum_policed_unit, 3, 64),
+                    (500, 0) => m.one(&mut self.maximum_packet_size, 4, 64),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);

@@ -81,8 +81,8 @@ impl PartialEq for ServiceConfiguration {
 impl Default for ServiceConfiguration {
     fn default() -> Self {
         Self {
-            mip6_agent_info: Default::default(),
-            service_selection: Default::default(),
+            mip6_agent_info: None,
+            service_selection: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -116,14 +116,11 @@ impl rt::typed::Grouped for ServiceConfiguration {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (486, 0) => {
-                        rt::typed::opt(&mut self.mip6_agent_info, &avp, &mut w, 64)
-                    }
-                    (493, 0) => {
-                        rt::typed::opt(&mut self.service_selection, &avp, &mut w, 64)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (486, 0) => m.opt(&mut self.mip6_agent_info, 64),
+                    (493, 0) => m.opt(&mut self.service_selection, 64),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);

@@ -108,11 +108,11 @@ impl Clone for Key {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            key_type: self.key_type.clone(),
+            key_type: self.key_type,
             keying_material: self.keying_material.clone(),
-            key_lifetime: self.key_lifetime.clone(),
+            key_lifetime: self.key_lifetime,
             key_name: self.key_name.clone(),
-            key_spi: self.key_spi.clone(),
+            key_spi: self.key_spi,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -151,9 +151,9 @@ impl Default for Key {
         Self {
             key_type: Default::default(),
             keying_material: Default::default(),
-            key_lifetime: Default::default(),
-            key_name: Default::default(),
-            key_spi: Default::default(),
+            key_lifetime: None,
+            key_name: None,
+            key_spi: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -206,15 +206,14 @@ impl rt::typed::Grouped for Key {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (582, 0) => rt::typed::one(&mut self.key_type, &avp, &mut w, 0, 0),
-                    (583, 0) => {
-                        rt::typed::one(&mut self.keying_material, &avp, &mut w, 1, 0)
-                    }
-                    (584, 0) => rt::typed::opt(&mut self.key_lifetime, &avp, &mut w, 0),
-                    (586, 0) => rt::typed::opt(&mut self.key_name, &avp, &mut w, 0),
-                    (585, 0) => rt::typed::opt(&mut self.key_spi, &avp, &mut w, 0),
-                    _ => rt::typed::other(&avp, &mut w),
+                    (582, 0) => m.one(&mut self.key_type, 0, 0),
+                    (583, 0) => m.one(&mut self.keying_material, 1, 0),
+                    (584, 0) => m.opt(&mut self.key_lifetime, 0),
+                    (586, 0) => m.opt(&mut self.key_name, 0),
+                    (585, 0) => m.opt(&mut self.key_spi, 0),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);

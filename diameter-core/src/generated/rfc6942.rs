@@ -114,9 +114,10 @@ impl rt::typed::Grouped for ErpRkRequest {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (619, 0) => rt::typed::one(&mut self.erp_realm, &avp, &mut w, 0, 0),
-                    _ => rt::typed::other(&avp, &mut w),
+                    (619, 0) => m.one(&mut self.erp_realm, 0, 0),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);

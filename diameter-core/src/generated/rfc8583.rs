@@ -459,8 +459,8 @@ impl Clone for Load {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            load_type: self.load_type.clone(),
-            load_value: self.load_value.clone(),
+            load_type: self.load_type,
+            load_value: self.load_value,
             sourceid: self.sourceid.clone(),
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
@@ -726,9 +726,9 @@ impl PartialEq for Load {
 impl Default for Load {
     fn default() -> Self {
         Self {
-            load_type: Default::default(),
-            load_value: Default::default(),
-            sourceid: Default::default(),
+            load_type: None,
+            load_value: None,
+            sourceid: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -900,11 +900,12 @@ impl rt::typed::Grouped for Load {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (651, 0) => rt::typed::opt(&mut self.load_type, &avp, &mut w, 0),
-                    (652, 0) => rt::typed::opt(&mut self.load_value, &avp, &mut w, 0),
-                    (649, 0) => rt::typed::opt(&mut self.sourceid, &avp, &mut w, 0),
-                    _ => rt::typed::other(&avp, &mut w),
+                    (651, 0) => m.opt(&mut self.load_type, 0),
+                    (652, 0) => m.opt(&mut self.load_value, 0),
+                    (649, 0) => m.opt(&mut self.sourceid, 0),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);

@@ -552,8 +552,8 @@ impl PartialEq for SipAccountingInformation {
 impl Default for SipAccountingInformation {
     fn default() -> Self {
         Self {
-            sip_accounting_server_uri: Default::default(),
-            sip_credit_control_server_uri: Default::default(),
+            sip_accounting_server_uri: Vec::new(),
+            sip_credit_control_server_uri: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -587,28 +587,15 @@ impl rt::typed::Grouped for SipAccountingInformation {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
                     (369, 0) => {
-                        rt::typed::many(
-                            &mut self.sip_accounting_server_uri,
-                            &avp,
-                            &mut w,
-                            0,
-                            64,
-                            u32::MAX,
-                        )
+                        m.many(&mut self.sip_accounting_server_uri, 0, 64, u32::MAX)
                     }
                     (370, 0) => {
-                        rt::typed::many(
-                            &mut self.sip_credit_control_server_uri,
-                            &avp,
-                            &mut w,
-                            1,
-                            64,
-                            u32::MAX,
-                        )
+                        m.many(&mut self.sip_credit_control_server_uri, 1, 64, u32::MAX)
                     }
-                    _ => rt::typed::other(&avp, &mut w),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -687,9 +674,9 @@ impl PartialEq for SipServerCapabilities {
 impl Default for SipServerCapabilities {
     fn default() -> Self {
         Self {
-            sip_mandatory_capability: Default::default(),
-            sip_optional_capability: Default::default(),
-            sip_server_uri: Default::default(),
+            sip_mandatory_capability: Vec::new(),
+            sip_optional_capability: Vec::new(),
+            sip_server_uri: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -723,38 +710,16 @@ impl rt::typed::Grouped for SipServerCapabilities {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
                     (373, 0) => {
-                        rt::typed::many(
-                            &mut self.sip_mandatory_capability,
-                            &avp,
-                            &mut w,
-                            0,
-                            64,
-                            u32::MAX,
-                        )
+                        m.many(&mut self.sip_mandatory_capability, 0, 64, u32::MAX)
                     }
                     (374, 0) => {
-                        rt::typed::many(
-                            &mut self.sip_optional_capability,
-                            &avp,
-                            &mut w,
-                            1,
-                            64,
-                            u32::MAX,
-                        )
+                        m.many(&mut self.sip_optional_capability, 1, 64, u32::MAX)
                     }
-                    (371, 0) => {
-                        rt::typed::many(
-                            &mut self.sip_server_uri,
-                            &avp,
-                            &mut w,
-                            2,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (371, 0) => m.many(&mut self.sip_server_uri, 2, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -802,8 +767,8 @@ impl Clone for SipAuthDataItem {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            sip_authentication_scheme: self.sip_authentication_scheme.clone(),
-            sip_item_number: self.sip_item_number.clone(),
+            sip_authentication_scheme: self.sip_authentication_scheme,
+            sip_item_number: self.sip_item_number,
             sip_authenticate: self.sip_authenticate.clone(),
             sip_authorization: self.sip_authorization.clone(),
             sip_authentication_info: self.sip_authentication_info.clone(),
@@ -844,10 +809,10 @@ impl Default for SipAuthDataItem {
     fn default() -> Self {
         Self {
             sip_authentication_scheme: Default::default(),
-            sip_item_number: Default::default(),
-            sip_authenticate: Default::default(),
-            sip_authorization: Default::default(),
-            sip_authentication_info: Default::default(),
+            sip_item_number: None,
+            sip_authenticate: None,
+            sip_authorization: None,
+            sip_authentication_info: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -892,34 +857,14 @@ impl rt::typed::Grouped for SipAuthDataItem {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (377, 0) => {
-                        rt::typed::one(
-                            &mut self.sip_authentication_scheme,
-                            &avp,
-                            &mut w,
-                            0,
-                            64,
-                        )
-                    }
-                    (378, 0) => {
-                        rt::typed::opt(&mut self.sip_item_number, &avp, &mut w, 64)
-                    }
-                    (379, 0) => {
-                        rt::typed::opt(&mut self.sip_authenticate, &avp, &mut w, 64)
-                    }
-                    (380, 0) => {
-                        rt::typed::opt(&mut self.sip_authorization, &avp, &mut w, 64)
-                    }
-                    (381, 0) => {
-                        rt::typed::opt(
-                            &mut self.sip_authentication_info,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (377, 0) => m.one(&mut self.sip_authentication_scheme, 0, 64),
+                    (378, 0) => m.opt(&mut self.sip_item_number, 64),
+                    (379, 0) => m.opt(&mut self.sip_authenticate, 64),
+                    (380, 0) => m.opt(&mut self.sip_authorization, 64),
+                    (381, 0) => m.opt(&mut self.sip_authentication_info, 64),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -1039,13 +984,13 @@ impl Default for SipAuthenticate {
         Self {
             digest_realm: Default::default(),
             digest_nonce: Default::default(),
-            digest_domain: Default::default(),
-            digest_opaque: Default::default(),
-            digest_stale: Default::default(),
-            digest_algorithm: Default::default(),
-            digest_qop: Default::default(),
-            digest_ha1: Default::default(),
-            digest_auth_param: Default::default(),
+            digest_domain: None,
+            digest_opaque: None,
+            digest_stale: None,
+            digest_algorithm: None,
+            digest_qop: None,
+            digest_ha1: None,
+            digest_auth_param: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -1098,32 +1043,18 @@ impl rt::typed::Grouped for SipAuthenticate {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (104, 0) => {
-                        rt::typed::one(&mut self.digest_realm, &avp, &mut w, 0, 64)
-                    }
-                    (105, 0) => {
-                        rt::typed::one(&mut self.digest_nonce, &avp, &mut w, 1, 64)
-                    }
-                    (119, 0) => rt::typed::opt(&mut self.digest_domain, &avp, &mut w, 64),
-                    (116, 0) => rt::typed::opt(&mut self.digest_opaque, &avp, &mut w, 64),
-                    (120, 0) => rt::typed::opt(&mut self.digest_stale, &avp, &mut w, 64),
-                    (111, 0) => {
-                        rt::typed::opt(&mut self.digest_algorithm, &avp, &mut w, 64)
-                    }
-                    (110, 0) => rt::typed::opt(&mut self.digest_qop, &avp, &mut w, 64),
-                    (121, 0) => rt::typed::opt(&mut self.digest_ha1, &avp, &mut w, 64),
-                    (117, 0) => {
-                        rt::typed::many(
-                            &mut self.digest_auth_param,
-                            &avp,
-                            &mut w,
-                            8,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (104, 0) => m.one(&mut self.digest_realm, 0, 64),
+                    (105, 0) => m.one(&mut self.digest_nonce, 1, 64),
+                    (119, 0) => m.opt(&mut self.digest_domain, 64),
+                    (116, 0) => m.opt(&mut self.digest_opaque, 64),
+                    (120, 0) => m.opt(&mut self.digest_stale, 64),
+                    (111, 0) => m.opt(&mut self.digest_algorithm, 64),
+                    (110, 0) => m.opt(&mut self.digest_qop, 64),
+                    (121, 0) => m.opt(&mut self.digest_ha1, 64),
+                    (117, 0) => m.many(&mut self.digest_auth_param, 8, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -1266,14 +1197,14 @@ impl Default for SipAuthorization {
             digest_nonce: Default::default(),
             digest_uri: Default::default(),
             digest_response: Default::default(),
-            digest_algorithm: Default::default(),
-            digest_cnonce: Default::default(),
-            digest_opaque: Default::default(),
-            digest_qop: Default::default(),
-            digest_nonce_count: Default::default(),
-            digest_method: Default::default(),
-            digest_entity_body_hash: Default::default(),
-            digest_auth_param: Default::default(),
+            digest_algorithm: None,
+            digest_cnonce: None,
+            digest_opaque: None,
+            digest_qop: None,
+            digest_nonce_count: None,
+            digest_method: None,
+            digest_entity_body_hash: None,
+            digest_auth_param: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -1350,49 +1281,22 @@ impl rt::typed::Grouped for SipAuthorization {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (115, 0) => {
-                        rt::typed::one(&mut self.digest_username, &avp, &mut w, 0, 64)
-                    }
-                    (104, 0) => {
-                        rt::typed::one(&mut self.digest_realm, &avp, &mut w, 1, 64)
-                    }
-                    (105, 0) => {
-                        rt::typed::one(&mut self.digest_nonce, &avp, &mut w, 2, 64)
-                    }
-                    (109, 0) => rt::typed::one(&mut self.digest_uri, &avp, &mut w, 3, 64),
-                    (103, 0) => {
-                        rt::typed::one(&mut self.digest_response, &avp, &mut w, 4, 64)
-                    }
-                    (111, 0) => {
-                        rt::typed::opt(&mut self.digest_algorithm, &avp, &mut w, 64)
-                    }
-                    (113, 0) => rt::typed::opt(&mut self.digest_cnonce, &avp, &mut w, 64),
-                    (116, 0) => rt::typed::opt(&mut self.digest_opaque, &avp, &mut w, 64),
-                    (110, 0) => rt::typed::opt(&mut self.digest_qop, &avp, &mut w, 64),
-                    (114, 0) => {
-                        rt::typed::opt(&mut self.digest_nonce_count, &avp, &mut w, 64)
-                    }
-                    (108, 0) => rt::typed::opt(&mut self.digest_method, &avp, &mut w, 64),
-                    (112, 0) => {
-                        rt::typed::opt(
-                            &mut self.digest_entity_body_hash,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (117, 0) => {
-                        rt::typed::many(
-                            &mut self.digest_auth_param,
-                            &avp,
-                            &mut w,
-                            12,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (115, 0) => m.one(&mut self.digest_username, 0, 64),
+                    (104, 0) => m.one(&mut self.digest_realm, 1, 64),
+                    (105, 0) => m.one(&mut self.digest_nonce, 2, 64),
+                    (109, 0) => m.one(&mut self.digest_uri, 3, 64),
+                    (103, 0) => m.one(&mut self.digest_response, 4, 64),
+                    (111, 0) => m.opt(&mut self.digest_algorithm, 64),
+                    (113, 0) => m.opt(&mut self.digest_cnonce, 64),
+                    (116, 0) => m.opt(&mut self.digest_opaque, 64),
+                    (110, 0) => m.opt(&mut self.digest_qop, 64),
+                    (114, 0) => m.opt(&mut self.digest_nonce_count, 64),
+                    (108, 0) => m.opt(&mut self.digest_method, 64),
+                    (112, 0) => m.opt(&mut self.digest_entity_body_hash, 64),
+                    (117, 0) => m.many(&mut self.digest_auth_param, 12, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -1490,11 +1394,11 @@ impl PartialEq for SipAuthenticationInfo {
 impl Default for SipAuthenticationInfo {
     fn default() -> Self {
         Self {
-            digest_nextnonce: Default::default(),
-            digest_qop: Default::default(),
-            digest_response_auth: Default::default(),
-            digest_cnonce: Default::default(),
-            digest_nonce_count: Default::default(),
+            digest_nextnonce: None,
+            digest_qop: None,
+            digest_response_auth: None,
+            digest_cnonce: None,
+            digest_nonce_count: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -1528,19 +1432,14 @@ impl rt::typed::Grouped for SipAuthenticationInfo {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (107, 0) => {
-                        rt::typed::opt(&mut self.digest_nextnonce, &avp, &mut w, 64)
-                    }
-                    (110, 0) => rt::typed::opt(&mut self.digest_qop, &avp, &mut w, 64),
-                    (106, 0) => {
-                        rt::typed::opt(&mut self.digest_response_auth, &avp, &mut w, 64)
-                    }
-                    (113, 0) => rt::typed::opt(&mut self.digest_cnonce, &avp, &mut w, 64),
-                    (114, 0) => {
-                        rt::typed::opt(&mut self.digest_nonce_count, &avp, &mut w, 64)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (107, 0) => m.opt(&mut self.digest_nextnonce, 64),
+                    (110, 0) => m.opt(&mut self.digest_qop, 64),
+                    (106, 0) => m.opt(&mut self.digest_response_auth, 64),
+                    (113, 0) => m.opt(&mut self.digest_cnonce, 64),
+                    (114, 0) => m.opt(&mut self.digest_nonce_count, 64),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -1586,7 +1485,7 @@ impl Clone for SipDeregistrationReason {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            sip_reason_code: self.sip_reason_code.clone(),
+            sip_reason_code: self.sip_reason_code,
             sip_reason_info: self.sip_reason_info.clone(),
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
@@ -1622,7 +1521,7 @@ impl Default for SipDeregistrationReason {
     fn default() -> Self {
         Self {
             sip_reason_code: Default::default(),
-            sip_reason_info: Default::default(),
+            sip_reason_info: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -1667,14 +1566,11 @@ impl rt::typed::Grouped for SipDeregistrationReason {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (384, 0) => {
-                        rt::typed::one(&mut self.sip_reason_code, &avp, &mut w, 0, 64)
-                    }
-                    (385, 0) => {
-                        rt::typed::opt(&mut self.sip_reason_info, &avp, &mut w, 64)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (384, 0) => m.one(&mut self.sip_reason_code, 0, 64),
+                    (385, 0) => m.opt(&mut self.sip_reason_info, 64),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -1802,20 +1698,11 @@ impl rt::typed::Grouped for SipUserData {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (390, 0) => {
-                        rt::typed::one(&mut self.sip_user_data_type, &avp, &mut w, 0, 64)
-                    }
-                    (391, 0) => {
-                        rt::typed::one(
-                            &mut self.sip_user_data_contents,
-                            &avp,
-                            &mut w,
-                            1,
-                            64,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (390, 0) => m.one(&mut self.sip_user_data_type, 0, 64),
+                    (391, 0) => m.one(&mut self.sip_user_data_contents, 1, 64),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -1909,8 +1796,8 @@ impl Clone for UserAuthorizationRequest {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            auth_application_id: self.auth_application_id.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            auth_application_id: self.auth_application_id,
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             destination_realm: self.destination_realm.clone(),
@@ -1918,7 +1805,7 @@ impl Clone for UserAuthorizationRequest {
             destination_host: self.destination_host.clone(),
             user_name: self.user_name.clone(),
             sip_visited_network_id: self.sip_visited_network_id.clone(),
-            sip_user_authorization_type: self.sip_user_authorization_type.clone(),
+            sip_user_authorization_type: self.sip_user_authorization_type,
             proxy_info: self.proxy_info.clone(),
             route_record: self.route_record.clone(),
             extra: self.extra.clone(),
@@ -1980,12 +1867,12 @@ impl Default for UserAuthorizationRequest {
             origin_realm: Default::default(),
             destination_realm: Default::default(),
             sip_aor: Default::default(),
-            destination_host: Default::default(),
-            user_name: Default::default(),
-            sip_visited_network_id: Default::default(),
-            sip_user_authorization_type: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            destination_host: None,
+            user_name: None,
+            sip_visited_network_id: None,
+            sip_user_authorization_type: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -2082,58 +1969,22 @@ impl rt::typed::Command for UserAuthorizationRequest {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (258, 0) => {
-                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 1, 64)
-                    }
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 2, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 3, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 4, 64)
-                    }
-                    (283, 0) => {
-                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 5, 64)
-                    }
-                    (122, 0) => rt::typed::one(&mut out.sip_aor, &avp, &mut w, 6, 64),
-                    (293, 0) => {
-                        rt::typed::opt(&mut out.destination_host, &avp, &mut w, 64)
-                    }
-                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
-                    (386, 0) => {
-                        rt::typed::opt(&mut out.sip_visited_network_id, &avp, &mut w, 64)
-                    }
-                    (387, 0) => {
-                        rt::typed::opt(
-                            &mut out.sip_user_authorization_type,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            11,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            12,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (258, 0) => m.one(&mut out.auth_application_id, 1, 64),
+                    (277, 0) => m.one(&mut out.auth_session_state, 2, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 3, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 4, 64),
+                    (283, 0) => m.one(&mut out.destination_realm, 5, 64),
+                    (122, 0) => m.one(&mut out.sip_aor, 6, 64),
+                    (293, 0) => m.opt(&mut out.destination_host, 64),
+                    (1, 0) => m.opt(&mut out.user_name, 64),
+                    (386, 0) => m.opt(&mut out.sip_visited_network_id, 64),
+                    (387, 0) => m.opt(&mut out.sip_user_authorization_type, 64),
+                    (284, 0) => m.many(&mut out.proxy_info, 11, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 12, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -2238,18 +2089,18 @@ impl Clone for UserAuthorizationAnswer {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            auth_application_id: self.auth_application_id.clone(),
-            auth_session_state: self.auth_session_state.clone(),
-            result_code: self.result_code.clone(),
+            auth_application_id: self.auth_application_id,
+            auth_session_state: self.auth_session_state,
+            result_code: self.result_code,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             sip_server_uri: self.sip_server_uri.clone(),
             sip_server_capabilities: self.sip_server_capabilities.clone(),
-            authorization_lifetime: self.authorization_lifetime.clone(),
-            auth_grace_period: self.auth_grace_period.clone(),
+            authorization_lifetime: self.authorization_lifetime,
+            auth_grace_period: self.auth_grace_period,
             redirect_host: self.redirect_host.clone(),
-            redirect_host_usage: self.redirect_host_usage.clone(),
-            redirect_max_cache_time: self.redirect_max_cache_time.clone(),
+            redirect_host_usage: self.redirect_host_usage,
+            redirect_max_cache_time: self.redirect_max_cache_time,
             proxy_info: self.proxy_info.clone(),
             route_record: self.route_record.clone(),
             extra: self.extra.clone(),
@@ -2306,15 +2157,15 @@ impl Default for UserAuthorizationAnswer {
             result_code: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            sip_server_uri: Default::default(),
-            sip_server_capabilities: Default::default(),
-            authorization_lifetime: Default::default(),
-            auth_grace_period: Default::default(),
-            redirect_host: Default::default(),
-            redirect_host_usage: Default::default(),
-            redirect_max_cache_time: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            sip_server_uri: None,
+            sip_server_capabilities: None,
+            authorization_lifetime: None,
+            auth_grace_period: None,
+            redirect_host: None,
+            redirect_host_usage: None,
+            redirect_max_cache_time: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -2403,67 +2254,24 @@ impl rt::typed::Command for UserAuthorizationAnswer {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (258, 0) => {
-                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 1, 64)
-                    }
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 2, 64)
-                    }
-                    (268, 0) => rt::typed::one(&mut out.result_code, &avp, &mut w, 3, 64),
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 4, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 5, 64)
-                    }
-                    (371, 0) => rt::typed::opt(&mut out.sip_server_uri, &avp, &mut w, 64),
-                    (372, 0) => {
-                        rt::typed::opt(
-                            &mut out.sip_server_capabilities,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (291, 0) => {
-                        rt::typed::opt(&mut out.authorization_lifetime, &avp, &mut w, 64)
-                    }
-                    (276, 0) => {
-                        rt::typed::opt(&mut out.auth_grace_period, &avp, &mut w, 64)
-                    }
-                    (292, 0) => rt::typed::opt(&mut out.redirect_host, &avp, &mut w, 64),
-                    (261, 0) => {
-                        rt::typed::opt(&mut out.redirect_host_usage, &avp, &mut w, 64)
-                    }
-                    (262, 0) => {
-                        rt::typed::opt(
-                            &mut out.redirect_max_cache_time,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            13,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            14,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (258, 0) => m.one(&mut out.auth_application_id, 1, 64),
+                    (277, 0) => m.one(&mut out.auth_session_state, 2, 64),
+                    (268, 0) => m.one(&mut out.result_code, 3, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 4, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 5, 64),
+                    (371, 0) => m.opt(&mut out.sip_server_uri, 64),
+                    (372, 0) => m.opt(&mut out.sip_server_capabilities, 64),
+                    (291, 0) => m.opt(&mut out.authorization_lifetime, 64),
+                    (276, 0) => m.opt(&mut out.auth_grace_period, 64),
+                    (292, 0) => m.opt(&mut out.redirect_host, 64),
+                    (261, 0) => m.opt(&mut out.redirect_host_usage, 64),
+                    (262, 0) => m.opt(&mut out.redirect_max_cache_time, 64),
+                    (284, 0) => m.many(&mut out.proxy_info, 13, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 14, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -2494,8 +2302,8 @@ impl rt::typed::RequestCommand for UserAuthorizationRequest {
         let mut a = UserAuthorizationAnswer::default();
         a.header = rt::typed::answer_header(&self.header, result);
         a.session_id = self.session_id.clone();
-        a.auth_application_id = self.auth_application_id.clone();
-        a.auth_session_state = self.auth_session_state.clone();
+        a.auth_application_id = self.auth_application_id;
+        a.auth_session_state = self.auth_session_state;
         a.proxy_info = self.proxy_info.clone();
         a.origin_host = origin_host.into();
         a.origin_realm = origin_realm.into();
@@ -2612,15 +2420,13 @@ impl Clone for ServerAssignmentRequest {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            auth_application_id: self.auth_application_id.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            auth_application_id: self.auth_application_id,
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             destination_realm: self.destination_realm.clone(),
-            sip_server_assignment_type: self.sip_server_assignment_type.clone(),
-            sip_user_data_already_available: self
-                .sip_user_data_already_available
-                .clone(),
+            sip_server_assignment_type: self.sip_server_assignment_type,
+            sip_user_data_already_available: self.sip_user_data_already_available,
             destination_host: self.destination_host.clone(),
             user_name: self.user_name.clone(),
             sip_server_uri: self.sip_server_uri.clone(),
@@ -2702,13 +2508,13 @@ impl Default for ServerAssignmentRequest {
             destination_realm: Default::default(),
             sip_server_assignment_type: Default::default(),
             sip_user_data_already_available: Default::default(),
-            destination_host: Default::default(),
-            user_name: Default::default(),
-            sip_server_uri: Default::default(),
-            sip_supported_user_data_type: Default::default(),
-            sip_aor: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            destination_host: None,
+            user_name: None,
+            sip_server_uri: None,
+            sip_supported_user_data_type: Vec::new(),
+            sip_aor: Vec::new(),
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -2813,78 +2619,26 @@ impl rt::typed::Command for ServerAssignmentRequest {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (258, 0) => {
-                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 1, 64)
-                    }
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 2, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 3, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 4, 64)
-                    }
-                    (283, 0) => {
-                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 5, 64)
-                    }
-                    (375, 0) => {
-                        rt::typed::one(
-                            &mut out.sip_server_assignment_type,
-                            &avp,
-                            &mut w,
-                            6,
-                            64,
-                        )
-                    }
-                    (392, 0) => {
-                        rt::typed::one(
-                            &mut out.sip_user_data_already_available,
-                            &avp,
-                            &mut w,
-                            7,
-                            64,
-                        )
-                    }
-                    (293, 0) => {
-                        rt::typed::opt(&mut out.destination_host, &avp, &mut w, 64)
-                    }
-                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
-                    (371, 0) => rt::typed::opt(&mut out.sip_server_uri, &avp, &mut w, 64),
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (258, 0) => m.one(&mut out.auth_application_id, 1, 64),
+                    (277, 0) => m.one(&mut out.auth_session_state, 2, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 3, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 4, 64),
+                    (283, 0) => m.one(&mut out.destination_realm, 5, 64),
+                    (375, 0) => m.one(&mut out.sip_server_assignment_type, 6, 64),
+                    (392, 0) => m.one(&mut out.sip_user_data_already_available, 7, 64),
+                    (293, 0) => m.opt(&mut out.destination_host, 64),
+                    (1, 0) => m.opt(&mut out.user_name, 64),
+                    (371, 0) => m.opt(&mut out.sip_server_uri, 64),
                     (388, 0) => {
-                        rt::typed::many(
-                            &mut out.sip_supported_user_data_type,
-                            &avp,
-                            &mut w,
-                            11,
-                            64,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.sip_supported_user_data_type, 11, 64, u32::MAX)
                     }
-                    (122, 0) => {
-                        rt::typed::many(&mut out.sip_aor, &avp, &mut w, 12, 64, u32::MAX)
-                    }
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            13,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            14,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (122, 0) => m.many(&mut out.sip_aor, 12, 64, u32::MAX),
+                    (284, 0) => m.many(&mut out.proxy_info, 13, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 14, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -2977,20 +2731,20 @@ impl Clone for ServerAssignmentAnswer {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            auth_application_id: self.auth_application_id.clone(),
-            result_code: self.result_code.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            auth_application_id: self.auth_application_id,
+            result_code: self.result_code,
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             sip_user_data: self.sip_user_data.clone(),
             sip_accounting_information: self.sip_accounting_information.clone(),
             sip_supported_user_data_type: self.sip_supported_user_data_type.clone(),
             user_name: self.user_name.clone(),
-            auth_grace_period: self.auth_grace_period.clone(),
-            authorization_lifetime: self.authorization_lifetime.clone(),
+            auth_grace_period: self.auth_grace_period,
+            authorization_lifetime: self.authorization_lifetime,
             redirect_host: self.redirect_host.clone(),
-            redirect_host_usage: self.redirect_host_usage.clone(),
-            redirect_max_cache_time: self.redirect_max_cache_time.clone(),
+            redirect_host_usage: self.redirect_host_usage,
+            redirect_max_cache_time: self.redirect_max_cache_time,
             proxy_info: self.proxy_info.clone(),
             route_record: self.route_record.clone(),
             extra: self.extra.clone(),
@@ -3061,17 +2815,17 @@ impl Default for ServerAssignmentAnswer {
             auth_session_state: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            sip_user_data: Default::default(),
-            sip_accounting_information: Default::default(),
-            sip_supported_user_data_type: Default::default(),
-            user_name: Default::default(),
-            auth_grace_period: Default::default(),
-            authorization_lifetime: Default::default(),
-            redirect_host: Default::default(),
-            redirect_host_usage: Default::default(),
-            redirect_max_cache_time: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            sip_user_data: Vec::new(),
+            sip_accounting_information: None,
+            sip_supported_user_data_type: Vec::new(),
+            user_name: None,
+            auth_grace_period: None,
+            authorization_lifetime: None,
+            redirect_host: None,
+            redirect_host_usage: None,
+            redirect_max_cache_time: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -3160,87 +2914,28 @@ impl rt::typed::Command for ServerAssignmentAnswer {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (258, 0) => {
-                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 1, 64)
-                    }
-                    (268, 0) => rt::typed::one(&mut out.result_code, &avp, &mut w, 2, 64),
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 3, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 4, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 5, 64)
-                    }
-                    (389, 0) => {
-                        rt::typed::many(
-                            &mut out.sip_user_data,
-                            &avp,
-                            &mut w,
-                            6,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (368, 0) => {
-                        rt::typed::opt(
-                            &mut out.sip_accounting_information,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (258, 0) => m.one(&mut out.auth_application_id, 1, 64),
+                    (268, 0) => m.one(&mut out.result_code, 2, 64),
+                    (277, 0) => m.one(&mut out.auth_session_state, 3, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 4, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 5, 64),
+                    (389, 0) => m.many(&mut out.sip_user_data, 6, 64, u32::MAX),
+                    (368, 0) => m.opt(&mut out.sip_accounting_information, 64),
                     (388, 0) => {
-                        rt::typed::many(
-                            &mut out.sip_supported_user_data_type,
-                            &avp,
-                            &mut w,
-                            8,
-                            64,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.sip_supported_user_data_type, 8, 64, u32::MAX)
                     }
-                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
-                    (276, 0) => {
-                        rt::typed::opt(&mut out.auth_grace_period, &avp, &mut w, 64)
-                    }
-                    (291, 0) => {
-                        rt::typed::opt(&mut out.authorization_lifetime, &avp, &mut w, 64)
-                    }
-                    (292, 0) => rt::typed::opt(&mut out.redirect_host, &avp, &mut w, 64),
-                    (261, 0) => {
-                        rt::typed::opt(&mut out.redirect_host_usage, &avp, &mut w, 64)
-                    }
-                    (262, 0) => {
-                        rt::typed::opt(
-                            &mut out.redirect_max_cache_time,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            15,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            16,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1, 0) => m.opt(&mut out.user_name, 64),
+                    (276, 0) => m.opt(&mut out.auth_grace_period, 64),
+                    (291, 0) => m.opt(&mut out.authorization_lifetime, 64),
+                    (292, 0) => m.opt(&mut out.redirect_host, 64),
+                    (261, 0) => m.opt(&mut out.redirect_host_usage, 64),
+                    (262, 0) => m.opt(&mut out.redirect_max_cache_time, 64),
+                    (284, 0) => m.many(&mut out.proxy_info, 15, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 16, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -3271,8 +2966,8 @@ impl rt::typed::RequestCommand for ServerAssignmentRequest {
         let mut a = ServerAssignmentAnswer::default();
         a.header = rt::typed::answer_header(&self.header, result);
         a.session_id = self.session_id.clone();
-        a.auth_application_id = self.auth_application_id.clone();
-        a.auth_session_state = self.auth_session_state.clone();
+        a.auth_application_id = self.auth_application_id;
+        a.auth_session_state = self.auth_session_state;
         a.proxy_info = self.proxy_info.clone();
         a.origin_host = origin_host.into();
         a.origin_realm = origin_realm.into();
@@ -3371,8 +3066,8 @@ impl Clone for LocationInfoRequest {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            auth_application_id: self.auth_application_id.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            auth_application_id: self.auth_application_id,
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             destination_realm: self.destination_realm.clone(),
@@ -3430,9 +3125,9 @@ impl Default for LocationInfoRequest {
             origin_realm: Default::default(),
             destination_realm: Default::default(),
             sip_aor: Default::default(),
-            destination_host: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            destination_host: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -3529,46 +3224,19 @@ impl rt::typed::Command for LocationInfoRequest {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (258, 0) => {
-                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 1, 64)
-                    }
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 2, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 3, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 4, 64)
-                    }
-                    (283, 0) => {
-                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 5, 64)
-                    }
-                    (122, 0) => rt::typed::one(&mut out.sip_aor, &avp, &mut w, 6, 64),
-                    (293, 0) => {
-                        rt::typed::opt(&mut out.destination_host, &avp, &mut w, 64)
-                    }
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            8,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            9,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (258, 0) => m.one(&mut out.auth_application_id, 1, 64),
+                    (277, 0) => m.one(&mut out.auth_session_state, 2, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 3, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 4, 64),
+                    (283, 0) => m.one(&mut out.destination_realm, 5, 64),
+                    (122, 0) => m.one(&mut out.sip_aor, 6, 64),
+                    (293, 0) => m.opt(&mut out.destination_host, 64),
+                    (284, 0) => m.many(&mut out.proxy_info, 8, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 9, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -3655,18 +3323,18 @@ impl Clone for LocationInfoAnswer {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            auth_application_id: self.auth_application_id.clone(),
-            result_code: self.result_code.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            auth_application_id: self.auth_application_id,
+            result_code: self.result_code,
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             sip_server_uri: self.sip_server_uri.clone(),
             sip_server_capabilities: self.sip_server_capabilities.clone(),
-            auth_grace_period: self.auth_grace_period.clone(),
-            authorization_lifetime: self.authorization_lifetime.clone(),
+            auth_grace_period: self.auth_grace_period,
+            authorization_lifetime: self.authorization_lifetime,
             redirect_host: self.redirect_host.clone(),
-            redirect_host_usage: self.redirect_host_usage.clone(),
-            redirect_max_cache_time: self.redirect_max_cache_time.clone(),
+            redirect_host_usage: self.redirect_host_usage,
+            redirect_max_cache_time: self.redirect_max_cache_time,
             proxy_info: self.proxy_info.clone(),
             route_record: self.route_record.clone(),
             extra: self.extra.clone(),
@@ -3723,15 +3391,15 @@ impl Default for LocationInfoAnswer {
             auth_session_state: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            sip_server_uri: Default::default(),
-            sip_server_capabilities: Default::default(),
-            auth_grace_period: Default::default(),
-            authorization_lifetime: Default::default(),
-            redirect_host: Default::default(),
-            redirect_host_usage: Default::default(),
-            redirect_max_cache_time: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            sip_server_uri: None,
+            sip_server_capabilities: None,
+            auth_grace_period: None,
+            authorization_lifetime: None,
+            redirect_host: None,
+            redirect_host_usage: None,
+            redirect_max_cache_time: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -3820,67 +3488,24 @@ impl rt::typed::Command for LocationInfoAnswer {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (258, 0) => {
-                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 1, 64)
-                    }
-                    (268, 0) => rt::typed::one(&mut out.result_code, &avp, &mut w, 2, 64),
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 3, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 4, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 5, 64)
-                    }
-                    (371, 0) => rt::typed::opt(&mut out.sip_server_uri, &avp, &mut w, 64),
-                    (372, 0) => {
-                        rt::typed::opt(
-                            &mut out.sip_server_capabilities,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (276, 0) => {
-                        rt::typed::opt(&mut out.auth_grace_period, &avp, &mut w, 64)
-                    }
-                    (291, 0) => {
-                        rt::typed::opt(&mut out.authorization_lifetime, &avp, &mut w, 64)
-                    }
-                    (292, 0) => rt::typed::opt(&mut out.redirect_host, &avp, &mut w, 64),
-                    (261, 0) => {
-                        rt::typed::opt(&mut out.redirect_host_usage, &avp, &mut w, 64)
-                    }
-                    (262, 0) => {
-                        rt::typed::opt(
-                            &mut out.redirect_max_cache_time,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            13,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            14,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (258, 0) => m.one(&mut out.auth_application_id, 1, 64),
+                    (268, 0) => m.one(&mut out.result_code, 2, 64),
+                    (277, 0) => m.one(&mut out.auth_session_state, 3, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 4, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 5, 64),
+                    (371, 0) => m.opt(&mut out.sip_server_uri, 64),
+                    (372, 0) => m.opt(&mut out.sip_server_capabilities, 64),
+                    (276, 0) => m.opt(&mut out.auth_grace_period, 64),
+                    (291, 0) => m.opt(&mut out.authorization_lifetime, 64),
+                    (292, 0) => m.opt(&mut out.redirect_host, 64),
+                    (261, 0) => m.opt(&mut out.redirect_host_usage, 64),
+                    (262, 0) => m.opt(&mut out.redirect_max_cache_time, 64),
+                    (284, 0) => m.many(&mut out.proxy_info, 13, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 14, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -3911,8 +3536,8 @@ impl rt::typed::RequestCommand for LocationInfoRequest {
         let mut a = LocationInfoAnswer::default();
         a.header = rt::typed::answer_header(&self.header, result);
         a.session_id = self.session_id.clone();
-        a.auth_application_id = self.auth_application_id.clone();
-        a.auth_session_state = self.auth_session_state.clone();
+        a.auth_application_id = self.auth_application_id;
+        a.auth_session_state = self.auth_session_state;
         a.proxy_info = self.proxy_info.clone();
         a.origin_host = origin_host.into();
         a.origin_realm = origin_realm.into();
@@ -4029,8 +3654,8 @@ impl Clone for MultimediaAuthRequest {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            auth_application_id: self.auth_application_id.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            auth_application_id: self.auth_application_id,
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             destination_realm: self.destination_realm.clone(),
@@ -4039,7 +3664,7 @@ impl Clone for MultimediaAuthRequest {
             destination_host: self.destination_host.clone(),
             user_name: self.user_name.clone(),
             sip_server_uri: self.sip_server_uri.clone(),
-            sip_number_auth_items: self.sip_number_auth_items.clone(),
+            sip_number_auth_items: self.sip_number_auth_items,
             sip_auth_data_item: self.sip_auth_data_item.clone(),
             proxy_info: self.proxy_info.clone(),
             route_record: self.route_record.clone(),
@@ -4099,13 +3724,13 @@ impl Default for MultimediaAuthRequest {
             destination_realm: Default::default(),
             sip_aor: Default::default(),
             sip_method: Default::default(),
-            destination_host: Default::default(),
-            user_name: Default::default(),
-            sip_server_uri: Default::default(),
-            sip_number_auth_items: Default::default(),
-            sip_auth_data_item: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            destination_host: None,
+            user_name: None,
+            sip_server_uri: None,
+            sip_number_auth_items: None,
+            sip_auth_data_item: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -4210,55 +3835,24 @@ impl rt::typed::Command for MultimediaAuthRequest {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (258, 0) => {
-                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 1, 64)
-                    }
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 2, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 3, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 4, 64)
-                    }
-                    (283, 0) => {
-                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 5, 64)
-                    }
-                    (122, 0) => rt::typed::one(&mut out.sip_aor, &avp, &mut w, 6, 64),
-                    (393, 0) => rt::typed::one(&mut out.sip_method, &avp, &mut w, 7, 64),
-                    (293, 0) => {
-                        rt::typed::opt(&mut out.destination_host, &avp, &mut w, 64)
-                    }
-                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
-                    (371, 0) => rt::typed::opt(&mut out.sip_server_uri, &avp, &mut w, 64),
-                    (382, 0) => {
-                        rt::typed::opt(&mut out.sip_number_auth_items, &avp, &mut w, 64)
-                    }
-                    (376, 0) => {
-                        rt::typed::opt(&mut out.sip_auth_data_item, &avp, &mut w, 64)
-                    }
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            13,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            14,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (258, 0) => m.one(&mut out.auth_application_id, 1, 64),
+                    (277, 0) => m.one(&mut out.auth_session_state, 2, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 3, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 4, 64),
+                    (283, 0) => m.one(&mut out.destination_realm, 5, 64),
+                    (122, 0) => m.one(&mut out.sip_aor, 6, 64),
+                    (393, 0) => m.one(&mut out.sip_method, 7, 64),
+                    (293, 0) => m.opt(&mut out.destination_host, 64),
+                    (1, 0) => m.opt(&mut out.user_name, 64),
+                    (371, 0) => m.opt(&mut out.sip_server_uri, 64),
+                    (382, 0) => m.opt(&mut out.sip_number_auth_items, 64),
+                    (376, 0) => m.opt(&mut out.sip_auth_data_item, 64),
+                    (284, 0) => m.many(&mut out.proxy_info, 13, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 14, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -4351,20 +3945,20 @@ impl Clone for MultimediaAuthAnswer {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            auth_application_id: self.auth_application_id.clone(),
-            result_code: self.result_code.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            auth_application_id: self.auth_application_id,
+            result_code: self.result_code,
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             user_name: self.user_name.clone(),
             sip_aor: self.sip_aor.clone(),
-            sip_number_auth_items: self.sip_number_auth_items.clone(),
+            sip_number_auth_items: self.sip_number_auth_items,
             sip_auth_data_item: self.sip_auth_data_item.clone(),
-            authorization_lifetime: self.authorization_lifetime.clone(),
-            auth_grace_period: self.auth_grace_period.clone(),
+            authorization_lifetime: self.authorization_lifetime,
+            auth_grace_period: self.auth_grace_period,
             redirect_host: self.redirect_host.clone(),
-            redirect_host_usage: self.redirect_host_usage.clone(),
-            redirect_max_cache_time: self.redirect_max_cache_time.clone(),
+            redirect_host_usage: self.redirect_host_usage,
+            redirect_max_cache_time: self.redirect_max_cache_time,
             proxy_info: self.proxy_info.clone(),
             route_record: self.route_record.clone(),
             extra: self.extra.clone(),
@@ -4423,17 +4017,17 @@ impl Default for MultimediaAuthAnswer {
             auth_session_state: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            user_name: Default::default(),
-            sip_aor: Default::default(),
-            sip_number_auth_items: Default::default(),
-            sip_auth_data_item: Default::default(),
-            authorization_lifetime: Default::default(),
-            auth_grace_period: Default::default(),
-            redirect_host: Default::default(),
-            redirect_host_usage: Default::default(),
-            redirect_max_cache_time: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            user_name: None,
+            sip_aor: None,
+            sip_number_auth_items: None,
+            sip_auth_data_item: Vec::new(),
+            authorization_lifetime: None,
+            auth_grace_period: None,
+            redirect_host: None,
+            redirect_host_usage: None,
+            redirect_max_cache_time: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -4522,73 +4116,26 @@ impl rt::typed::Command for MultimediaAuthAnswer {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (258, 0) => {
-                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 1, 64)
-                    }
-                    (268, 0) => rt::typed::one(&mut out.result_code, &avp, &mut w, 2, 64),
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 3, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 4, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 5, 64)
-                    }
-                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
-                    (122, 0) => rt::typed::opt(&mut out.sip_aor, &avp, &mut w, 64),
-                    (382, 0) => {
-                        rt::typed::opt(&mut out.sip_number_auth_items, &avp, &mut w, 64)
-                    }
-                    (376, 0) => {
-                        rt::typed::many(
-                            &mut out.sip_auth_data_item,
-                            &avp,
-                            &mut w,
-                            9,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (291, 0) => {
-                        rt::typed::opt(&mut out.authorization_lifetime, &avp, &mut w, 64)
-                    }
-                    (276, 0) => {
-                        rt::typed::opt(&mut out.auth_grace_period, &avp, &mut w, 64)
-                    }
-                    (292, 0) => rt::typed::opt(&mut out.redirect_host, &avp, &mut w, 64),
-                    (261, 0) => {
-                        rt::typed::opt(&mut out.redirect_host_usage, &avp, &mut w, 64)
-                    }
-                    (262, 0) => {
-                        rt::typed::opt(
-                            &mut out.redirect_max_cache_time,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            15,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            16,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (258, 0) => m.one(&mut out.auth_application_id, 1, 64),
+                    (268, 0) => m.one(&mut out.result_code, 2, 64),
+                    (277, 0) => m.one(&mut out.auth_session_state, 3, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 4, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 5, 64),
+                    (1, 0) => m.opt(&mut out.user_name, 64),
+                    (122, 0) => m.opt(&mut out.sip_aor, 64),
+                    (382, 0) => m.opt(&mut out.sip_number_auth_items, 64),
+                    (376, 0) => m.many(&mut out.sip_auth_data_item, 9, 64, u32::MAX),
+                    (291, 0) => m.opt(&mut out.authorization_lifetime, 64),
+                    (276, 0) => m.opt(&mut out.auth_grace_period, 64),
+                    (292, 0) => m.opt(&mut out.redirect_host, 64),
+                    (261, 0) => m.opt(&mut out.redirect_host_usage, 64),
+                    (262, 0) => m.opt(&mut out.redirect_max_cache_time, 64),
+                    (284, 0) => m.many(&mut out.proxy_info, 15, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 16, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -4619,8 +4166,8 @@ impl rt::typed::RequestCommand for MultimediaAuthRequest {
         let mut a = MultimediaAuthAnswer::default();
         a.header = rt::typed::answer_header(&self.header, result);
         a.session_id = self.session_id.clone();
-        a.auth_application_id = self.auth_application_id.clone();
-        a.auth_session_state = self.auth_session_state.clone();
+        a.auth_application_id = self.auth_application_id;
+        a.auth_session_state = self.auth_session_state;
         a.proxy_info = self.proxy_info.clone();
         a.origin_host = origin_host.into();
         a.origin_realm = origin_realm.into();
@@ -4731,8 +4278,8 @@ impl Clone for RegistrationTerminationRequest {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            auth_application_id: self.auth_application_id.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            auth_application_id: self.auth_application_id,
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             destination_host: self.destination_host.clone(),
@@ -4794,11 +4341,11 @@ impl Default for RegistrationTerminationRequest {
             origin_realm: Default::default(),
             destination_host: Default::default(),
             sip_deregistration_reason: Default::default(),
-            destination_realm: Default::default(),
-            user_name: Default::default(),
-            sip_aor: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            destination_realm: None,
+            user_name: None,
+            sip_aor: Vec::new(),
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -4895,58 +4442,21 @@ impl rt::typed::Command for RegistrationTerminationRequest {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (258, 0) => {
-                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 1, 64)
-                    }
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 2, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 3, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 4, 64)
-                    }
-                    (293, 0) => {
-                        rt::typed::one(&mut out.destination_host, &avp, &mut w, 5, 64)
-                    }
-                    (383, 0) => {
-                        rt::typed::one(
-                            &mut out.sip_deregistration_reason,
-                            &avp,
-                            &mut w,
-                            6,
-                            64,
-                        )
-                    }
-                    (283, 0) => {
-                        rt::typed::opt(&mut out.destination_realm, &avp, &mut w, 64)
-                    }
-                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
-                    (122, 0) => {
-                        rt::typed::many(&mut out.sip_aor, &avp, &mut w, 9, 64, u32::MAX)
-                    }
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            10,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            11,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (258, 0) => m.one(&mut out.auth_application_id, 1, 64),
+                    (277, 0) => m.one(&mut out.auth_session_state, 2, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 3, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 4, 64),
+                    (293, 0) => m.one(&mut out.destination_host, 5, 64),
+                    (383, 0) => m.one(&mut out.sip_deregistration_reason, 6, 64),
+                    (283, 0) => m.opt(&mut out.destination_realm, 64),
+                    (1, 0) => m.opt(&mut out.user_name, 64),
+                    (122, 0) => m.many(&mut out.sip_aor, 9, 64, u32::MAX),
+                    (284, 0) => m.many(&mut out.proxy_info, 10, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 11, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -5027,16 +4537,16 @@ impl Clone for RegistrationTerminationAnswer {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            auth_application_id: self.auth_application_id.clone(),
-            result_code: self.result_code.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            auth_application_id: self.auth_application_id,
+            result_code: self.result_code,
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
-            authorization_lifetime: self.authorization_lifetime.clone(),
-            auth_grace_period: self.auth_grace_period.clone(),
+            authorization_lifetime: self.authorization_lifetime,
+            auth_grace_period: self.auth_grace_period,
             redirect_host: self.redirect_host.clone(),
-            redirect_host_usage: self.redirect_host_usage.clone(),
-            redirect_max_cache_time: self.redirect_max_cache_time.clone(),
+            redirect_host_usage: self.redirect_host_usage,
+            redirect_max_cache_time: self.redirect_max_cache_time,
             proxy_info: self.proxy_info.clone(),
             route_record: self.route_record.clone(),
             extra: self.extra.clone(),
@@ -5091,13 +4601,13 @@ impl Default for RegistrationTerminationAnswer {
             auth_session_state: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            authorization_lifetime: Default::default(),
-            auth_grace_period: Default::default(),
-            redirect_host: Default::default(),
-            redirect_host_usage: Default::default(),
-            redirect_max_cache_time: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            authorization_lifetime: None,
+            auth_grace_period: None,
+            redirect_host: None,
+            redirect_host_usage: None,
+            redirect_max_cache_time: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -5186,58 +4696,22 @@ impl rt::typed::Command for RegistrationTerminationAnswer {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (258, 0) => {
-                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 1, 64)
-                    }
-                    (268, 0) => rt::typed::one(&mut out.result_code, &avp, &mut w, 2, 64),
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 3, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 4, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 5, 64)
-                    }
-                    (291, 0) => {
-                        rt::typed::opt(&mut out.authorization_lifetime, &avp, &mut w, 64)
-                    }
-                    (276, 0) => {
-                        rt::typed::opt(&mut out.auth_grace_period, &avp, &mut w, 64)
-                    }
-                    (292, 0) => rt::typed::opt(&mut out.redirect_host, &avp, &mut w, 64),
-                    (261, 0) => {
-                        rt::typed::opt(&mut out.redirect_host_usage, &avp, &mut w, 64)
-                    }
-                    (262, 0) => {
-                        rt::typed::opt(
-                            &mut out.redirect_max_cache_time,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            11,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            12,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (258, 0) => m.one(&mut out.auth_application_id, 1, 64),
+                    (268, 0) => m.one(&mut out.result_code, 2, 64),
+                    (277, 0) => m.one(&mut out.auth_session_state, 3, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 4, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 5, 64),
+                    (291, 0) => m.opt(&mut out.authorization_lifetime, 64),
+                    (276, 0) => m.opt(&mut out.auth_grace_period, 64),
+                    (292, 0) => m.opt(&mut out.redirect_host, 64),
+                    (261, 0) => m.opt(&mut out.redirect_host_usage, 64),
+                    (262, 0) => m.opt(&mut out.redirect_max_cache_time, 64),
+                    (284, 0) => m.many(&mut out.proxy_info, 11, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 12, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -5268,8 +4742,8 @@ impl rt::typed::RequestCommand for RegistrationTerminationRequest {
         let mut a = RegistrationTerminationAnswer::default();
         a.header = rt::typed::answer_header(&self.header, result);
         a.session_id = self.session_id.clone();
-        a.auth_application_id = self.auth_application_id.clone();
-        a.auth_session_state = self.auth_session_state.clone();
+        a.auth_application_id = self.auth_application_id;
+        a.auth_session_state = self.auth_session_state;
         a.proxy_info = self.proxy_info.clone();
         a.origin_host = origin_host.into();
         a.origin_realm = origin_realm.into();
@@ -5375,8 +4849,8 @@ impl Clone for PushProfileRequest {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            auth_application_id: self.auth_application_id.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            auth_application_id: self.auth_application_id,
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             destination_realm: self.destination_realm.clone(),
@@ -5384,8 +4858,8 @@ impl Clone for PushProfileRequest {
             sip_user_data: self.sip_user_data.clone(),
             sip_accounting_information: self.sip_accounting_information.clone(),
             destination_host: self.destination_host.clone(),
-            authorization_lifetime: self.authorization_lifetime.clone(),
-            auth_grace_period: self.auth_grace_period.clone(),
+            authorization_lifetime: self.authorization_lifetime,
+            auth_grace_period: self.auth_grace_period,
             proxy_info: self.proxy_info.clone(),
             route_record: self.route_record.clone(),
             extra: self.extra.clone(),
@@ -5448,13 +4922,13 @@ impl Default for PushProfileRequest {
             origin_realm: Default::default(),
             destination_realm: Default::default(),
             user_name: Default::default(),
-            sip_user_data: Default::default(),
-            sip_accounting_information: Default::default(),
-            destination_host: Default::default(),
-            authorization_lifetime: Default::default(),
-            auth_grace_period: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            sip_user_data: Vec::new(),
+            sip_accounting_information: None,
+            destination_host: None,
+            authorization_lifetime: None,
+            auth_grace_period: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -5551,70 +5025,23 @@ impl rt::typed::Command for PushProfileRequest {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (258, 0) => {
-                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 1, 64)
-                    }
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 2, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 3, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 4, 64)
-                    }
-                    (283, 0) => {
-                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 5, 64)
-                    }
-                    (1, 0) => rt::typed::one(&mut out.user_name, &avp, &mut w, 6, 64),
-                    (389, 0) => {
-                        rt::typed::many(
-                            &mut out.sip_user_data,
-                            &avp,
-                            &mut w,
-                            7,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (368, 0) => {
-                        rt::typed::opt(
-                            &mut out.sip_accounting_information,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (293, 0) => {
-                        rt::typed::opt(&mut out.destination_host, &avp, &mut w, 64)
-                    }
-                    (291, 0) => {
-                        rt::typed::opt(&mut out.authorization_lifetime, &avp, &mut w, 64)
-                    }
-                    (276, 0) => {
-                        rt::typed::opt(&mut out.auth_grace_period, &avp, &mut w, 64)
-                    }
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            12,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            13,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (258, 0) => m.one(&mut out.auth_application_id, 1, 64),
+                    (277, 0) => m.one(&mut out.auth_session_state, 2, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 3, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 4, 64),
+                    (283, 0) => m.one(&mut out.destination_realm, 5, 64),
+                    (1, 0) => m.one(&mut out.user_name, 6, 64),
+                    (389, 0) => m.many(&mut out.sip_user_data, 7, 64, u32::MAX),
+                    (368, 0) => m.opt(&mut out.sip_accounting_information, 64),
+                    (293, 0) => m.opt(&mut out.destination_host, 64),
+                    (291, 0) => m.opt(&mut out.authorization_lifetime, 64),
+                    (276, 0) => m.opt(&mut out.auth_grace_period, 64),
+                    (284, 0) => m.many(&mut out.proxy_info, 12, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 13, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -5689,14 +5116,14 @@ impl Clone for PushProfileAnswer {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            auth_application_id: self.auth_application_id.clone(),
-            result_code: self.result_code.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            auth_application_id: self.auth_application_id,
+            result_code: self.result_code,
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             redirect_host: self.redirect_host.clone(),
-            redirect_host_usage: self.redirect_host_usage.clone(),
-            redirect_max_cache_time: self.redirect_max_cache_time.clone(),
+            redirect_host_usage: self.redirect_host_usage,
+            redirect_max_cache_time: self.redirect_max_cache_time,
             proxy_info: self.proxy_info.clone(),
             route_record: self.route_record.clone(),
             extra: self.extra.clone(),
@@ -5749,11 +5176,11 @@ impl Default for PushProfileAnswer {
             auth_session_state: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            redirect_host: Default::default(),
-            redirect_host_usage: Default::default(),
-            redirect_max_cache_time: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            redirect_host: None,
+            redirect_host_usage: None,
+            redirect_max_cache_time: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -5842,52 +5269,20 @@ impl rt::typed::Command for PushProfileAnswer {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (258, 0) => {
-                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 1, 64)
-                    }
-                    (268, 0) => rt::typed::one(&mut out.result_code, &avp, &mut w, 2, 64),
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 3, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 4, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 5, 64)
-                    }
-                    (292, 0) => rt::typed::opt(&mut out.redirect_host, &avp, &mut w, 64),
-                    (261, 0) => {
-                        rt::typed::opt(&mut out.redirect_host_usage, &avp, &mut w, 64)
-                    }
-                    (262, 0) => {
-                        rt::typed::opt(
-                            &mut out.redirect_max_cache_time,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            9,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            10,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (258, 0) => m.one(&mut out.auth_application_id, 1, 64),
+                    (268, 0) => m.one(&mut out.result_code, 2, 64),
+                    (277, 0) => m.one(&mut out.auth_session_state, 3, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 4, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 5, 64),
+                    (292, 0) => m.opt(&mut out.redirect_host, 64),
+                    (261, 0) => m.opt(&mut out.redirect_host_usage, 64),
+                    (262, 0) => m.opt(&mut out.redirect_max_cache_time, 64),
+                    (284, 0) => m.many(&mut out.proxy_info, 9, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 10, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -5918,8 +5313,8 @@ impl rt::typed::RequestCommand for PushProfileRequest {
         let mut a = PushProfileAnswer::default();
         a.header = rt::typed::answer_header(&self.header, result);
         a.session_id = self.session_id.clone();
-        a.auth_application_id = self.auth_application_id.clone();
-        a.auth_session_state = self.auth_session_state.clone();
+        a.auth_application_id = self.auth_application_id;
+        a.auth_session_state = self.auth_session_state;
         a.proxy_info = self.proxy_info.clone();
         a.origin_host = origin_host.into();
         a.origin_realm = origin_realm.into();

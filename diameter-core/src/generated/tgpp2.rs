@@ -416,9 +416,9 @@ impl PartialEq for Tgpp2ChargingRuleInstall {
 impl Default for Tgpp2ChargingRuleInstall {
     fn default() -> Self {
         Self {
-            tgpp2_charging_rule_definition: Default::default(),
-            charging_rule_name: Default::default(),
-            charging_rule_base_name: Default::default(),
+            tgpp2_charging_rule_definition: Vec::new(),
+            charging_rule_name: Vec::new(),
+            charging_rule_base_name: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -458,38 +458,23 @@ impl rt::typed::Grouped for Tgpp2ChargingRuleInstall {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
                     (802, 5535) => {
-                        rt::typed::many(
+                        m.many(
                             &mut self.tgpp2_charging_rule_definition,
-                            &avp,
-                            &mut w,
                             0,
                             128,
                             u32::MAX,
                         )
                     }
                     (1005, 10415) => {
-                        rt::typed::many(
-                            &mut self.charging_rule_name,
-                            &avp,
-                            &mut w,
-                            1,
-                            192,
-                            u32::MAX,
-                        )
+                        m.many(&mut self.charging_rule_name, 1, 192, u32::MAX)
                     }
                     (1004, 10415) => {
-                        rt::typed::many(
-                            &mut self.charging_rule_base_name,
-                            &avp,
-                            &mut w,
-                            2,
-                            192,
-                            u32::MAX,
-                        )
+                        m.many(&mut self.charging_rule_base_name, 2, 192, u32::MAX)
                     }
-                    _ => rt::typed::other(&avp, &mut w),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -565,17 +550,17 @@ impl Clone for Tgpp2ChargingRuleDefinition {
     fn clone(&self) -> Self {
         Self {
             charging_rule_name: self.charging_rule_name.clone(),
-            service_identifier: self.service_identifier.clone(),
-            rating_group: self.rating_group.clone(),
+            service_identifier: self.service_identifier,
+            rating_group: self.rating_group,
             flow_identifier: self.flow_identifier.clone(),
             flow_description: self.flow_description.clone(),
-            flow_status: self.flow_status.clone(),
+            flow_status: self.flow_status,
             tgpp2_qos_information: self.tgpp2_qos_information.clone(),
-            reporting_level: self.reporting_level.clone(),
-            online: self.online.clone(),
-            offline: self.offline.clone(),
-            metering_method: self.metering_method.clone(),
-            precedence: self.precedence.clone(),
+            reporting_level: self.reporting_level,
+            online: self.online,
+            offline: self.offline,
+            metering_method: self.metering_method,
+            precedence: self.precedence,
             af_charging_identifier: self.af_charging_identifier.clone(),
             flows: self.flows.clone(),
             extra: self.extra.clone(),
@@ -624,19 +609,19 @@ impl Default for Tgpp2ChargingRuleDefinition {
     fn default() -> Self {
         Self {
             charging_rule_name: Default::default(),
-            service_identifier: Default::default(),
-            rating_group: Default::default(),
-            flow_identifier: Default::default(),
-            flow_description: Default::default(),
-            flow_status: Default::default(),
-            tgpp2_qos_information: Default::default(),
-            reporting_level: Default::default(),
-            online: Default::default(),
-            offline: Default::default(),
-            metering_method: Default::default(),
-            precedence: Default::default(),
-            af_charging_identifier: Default::default(),
-            flows: Default::default(),
+            service_identifier: None,
+            rating_group: None,
+            flow_identifier: None,
+            flow_description: Vec::new(),
+            flow_status: None,
+            tgpp2_qos_information: None,
+            reporting_level: None,
+            online: None,
+            offline: None,
+            metering_method: None,
+            precedence: None,
+            af_charging_identifier: None,
+            flows: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -690,67 +675,23 @@ impl rt::typed::Grouped for Tgpp2ChargingRuleDefinition {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (1005, 10415) => {
-                        rt::typed::one(
-                            &mut self.charging_rule_name,
-                            &avp,
-                            &mut w,
-                            0,
-                            192,
-                        )
-                    }
-                    (439, 0) => {
-                        rt::typed::opt(&mut self.service_identifier, &avp, &mut w, 64)
-                    }
-                    (432, 0) => rt::typed::opt(&mut self.rating_group, &avp, &mut w, 64),
-                    (810, 5535) => {
-                        rt::typed::opt(&mut self.flow_identifier, &avp, &mut w, 192)
-                    }
-                    (507, 10415) => {
-                        rt::typed::many(
-                            &mut self.flow_description,
-                            &avp,
-                            &mut w,
-                            4,
-                            192,
-                            u32::MAX,
-                        )
-                    }
-                    (511, 10415) => {
-                        rt::typed::opt(&mut self.flow_status, &avp, &mut w, 192)
-                    }
-                    (804, 5535) => {
-                        rt::typed::opt(
-                            &mut self.tgpp2_qos_information,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (1011, 10415) => {
-                        rt::typed::opt(&mut self.reporting_level, &avp, &mut w, 192)
-                    }
-                    (1009, 10415) => rt::typed::opt(&mut self.online, &avp, &mut w, 192),
-                    (1008, 10415) => rt::typed::opt(&mut self.offline, &avp, &mut w, 192),
-                    (1007, 10415) => {
-                        rt::typed::opt(&mut self.metering_method, &avp, &mut w, 192)
-                    }
-                    (1010, 10415) => {
-                        rt::typed::opt(&mut self.precedence, &avp, &mut w, 192)
-                    }
-                    (505, 10415) => {
-                        rt::typed::opt(
-                            &mut self.af_charging_identifier,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (510, 10415) => {
-                        rt::typed::many(&mut self.flows, &avp, &mut w, 13, 192, u32::MAX)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1005, 10415) => m.one(&mut self.charging_rule_name, 0, 192),
+                    (439, 0) => m.opt(&mut self.service_identifier, 64),
+                    (432, 0) => m.opt(&mut self.rating_group, 64),
+                    (810, 5535) => m.opt(&mut self.flow_identifier, 192),
+                    (507, 10415) => m.many(&mut self.flow_description, 4, 192, u32::MAX),
+                    (511, 10415) => m.opt(&mut self.flow_status, 192),
+                    (804, 5535) => m.opt(&mut self.tgpp2_qos_information, 128),
+                    (1011, 10415) => m.opt(&mut self.reporting_level, 192),
+                    (1009, 10415) => m.opt(&mut self.online, 192),
+                    (1008, 10415) => m.opt(&mut self.offline, 192),
+                    (1007, 10415) => m.opt(&mut self.metering_method, 192),
+                    (1010, 10415) => m.opt(&mut self.precedence, 192),
+                    (505, 10415) => m.opt(&mut self.af_charging_identifier, 192),
+                    (510, 10415) => m.many(&mut self.flows, 13, 192, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -805,11 +746,11 @@ impl Clone for Tgpp2QosInformation {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            qos_class_identifier: self.qos_class_identifier.clone(),
-            max_requested_bandwidth_ul: self.max_requested_bandwidth_ul.clone(),
-            max_requested_bandwidth_dl: self.max_requested_bandwidth_dl.clone(),
-            guaranteed_bitrate_ul: self.guaranteed_bitrate_ul.clone(),
-            guaranteed_bitrate_dl: self.guaranteed_bitrate_dl.clone(),
+            qos_class_identifier: self.qos_class_identifier,
+            max_requested_bandwidth_ul: self.max_requested_bandwidth_ul,
+            max_requested_bandwidth_dl: self.max_requested_bandwidth_dl,
+            guaranteed_bitrate_ul: self.guaranteed_bitrate_ul,
+            guaranteed_bitrate_dl: self.guaranteed_bitrate_dl,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -858,11 +799,11 @@ impl PartialEq for Tgpp2QosInformation {
 impl Default for Tgpp2QosInformation {
     fn default() -> Self {
         Self {
-            qos_class_identifier: Default::default(),
-            max_requested_bandwidth_ul: Default::default(),
-            max_requested_bandwidth_dl: Default::default(),
-            guaranteed_bitrate_ul: Default::default(),
-            guaranteed_bitrate_dl: Default::default(),
+            qos_class_identifier: None,
+            max_requested_bandwidth_ul: None,
+            max_requested_bandwidth_dl: None,
+            guaranteed_bitrate_ul: None,
+            guaranteed_bitrate_dl: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -902,43 +843,14 @@ impl rt::typed::Grouped for Tgpp2QosInformation {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (1028, 10415) => {
-                        rt::typed::opt(&mut self.qos_class_identifier, &avp, &mut w, 192)
-                    }
-                    (516, 10415) => {
-                        rt::typed::opt(
-                            &mut self.max_requested_bandwidth_ul,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (515, 10415) => {
-                        rt::typed::opt(
-                            &mut self.max_requested_bandwidth_dl,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (1026, 10415) => {
-                        rt::typed::opt(
-                            &mut self.guaranteed_bitrate_ul,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (1025, 10415) => {
-                        rt::typed::opt(
-                            &mut self.guaranteed_bitrate_dl,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1028, 10415) => m.opt(&mut self.qos_class_identifier, 192),
+                    (516, 10415) => m.opt(&mut self.max_requested_bandwidth_ul, 192),
+                    (515, 10415) => m.opt(&mut self.max_requested_bandwidth_dl, 192),
+                    (1026, 10415) => m.opt(&mut self.guaranteed_bitrate_ul, 192),
+                    (1025, 10415) => m.opt(&mut self.guaranteed_bitrate_dl, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -985,8 +897,8 @@ impl Clone for Tgpp2ChargingRuleReport {
         Self {
             charging_rule_name: self.charging_rule_name.clone(),
             charging_rule_base_name: self.charging_rule_base_name.clone(),
-            pcc_rule_status: self.pcc_rule_status.clone(),
-            rule_reason_code: self.rule_reason_code.clone(),
+            pcc_rule_status: self.pcc_rule_status,
+            rule_reason_code: self.rule_reason_code,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -1028,10 +940,10 @@ impl PartialEq for Tgpp2ChargingRuleReport {
 impl Default for Tgpp2ChargingRuleReport {
     fn default() -> Self {
         Self {
-            charging_rule_name: Default::default(),
-            charging_rule_base_name: Default::default(),
-            pcc_rule_status: Default::default(),
-            rule_reason_code: Default::default(),
+            charging_rule_name: Vec::new(),
+            charging_rule_base_name: Vec::new(),
+            pcc_rule_status: None,
+            rule_reason_code: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -1071,34 +983,17 @@ impl rt::typed::Grouped for Tgpp2ChargingRuleReport {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
                     (1005, 10415) => {
-                        rt::typed::many(
-                            &mut self.charging_rule_name,
-                            &avp,
-                            &mut w,
-                            0,
-                            192,
-                            u32::MAX,
-                        )
+                        m.many(&mut self.charging_rule_name, 0, 192, u32::MAX)
                     }
                     (1004, 10415) => {
-                        rt::typed::many(
-                            &mut self.charging_rule_base_name,
-                            &avp,
-                            &mut w,
-                            1,
-                            192,
-                            u32::MAX,
-                        )
+                        m.many(&mut self.charging_rule_base_name, 1, 192, u32::MAX)
                     }
-                    (1019, 10415) => {
-                        rt::typed::opt(&mut self.pcc_rule_status, &avp, &mut w, 192)
-                    }
-                    (814, 5535) => {
-                        rt::typed::opt(&mut self.rule_reason_code, &avp, &mut w, 128)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1019, 10415) => m.opt(&mut self.pcc_rule_status, 192),
+                    (814, 5535) => m.opt(&mut self.rule_reason_code, 128),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -1150,7 +1045,7 @@ impl Clone for FlowInfo {
             flow_description_info: self.flow_description_info.clone(),
             requested_qos: self.requested_qos.clone(),
             granted_qos: self.granted_qos.clone(),
-            flow_status: self.flow_status.clone(),
+            flow_status: self.flow_status,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -1187,11 +1082,11 @@ impl PartialEq for FlowInfo {
 impl Default for FlowInfo {
     fn default() -> Self {
         Self {
-            flow_identifier: Default::default(),
-            flow_description_info: Default::default(),
-            requested_qos: Default::default(),
-            granted_qos: Default::default(),
-            flow_status: Default::default(),
+            flow_identifier: None,
+            flow_description_info: Vec::new(),
+            requested_qos: None,
+            granted_qos: None,
+            flow_status: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -1231,30 +1126,16 @@ impl rt::typed::Grouped for FlowInfo {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (810, 5535) => {
-                        rt::typed::opt(&mut self.flow_identifier, &avp, &mut w, 192)
-                    }
+                    (810, 5535) => m.opt(&mut self.flow_identifier, 192),
                     (813, 5535) => {
-                        rt::typed::many(
-                            &mut self.flow_description_info,
-                            &avp,
-                            &mut w,
-                            1,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut self.flow_description_info, 1, 128, u32::MAX)
                     }
-                    (812, 5535) => {
-                        rt::typed::opt(&mut self.requested_qos, &avp, &mut w, 128)
-                    }
-                    (811, 5535) => {
-                        rt::typed::opt(&mut self.granted_qos, &avp, &mut w, 128)
-                    }
-                    (511, 10415) => {
-                        rt::typed::opt(&mut self.flow_status, &avp, &mut w, 192)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (812, 5535) => m.opt(&mut self.requested_qos, 128),
+                    (811, 5535) => m.opt(&mut self.granted_qos, 128),
+                    (511, 10415) => m.opt(&mut self.flow_status, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -1303,9 +1184,9 @@ impl Clone for GrantedQos {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            qos_class_identifier: self.qos_class_identifier.clone(),
-            guaranteed_bitrate_ul: self.guaranteed_bitrate_ul.clone(),
-            guaranteed_bitrate_dl: self.guaranteed_bitrate_dl.clone(),
+            qos_class_identifier: self.qos_class_identifier,
+            guaranteed_bitrate_ul: self.guaranteed_bitrate_ul,
+            guaranteed_bitrate_dl: self.guaranteed_bitrate_dl,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -1340,9 +1221,9 @@ impl PartialEq for GrantedQos {
 impl Default for GrantedQos {
     fn default() -> Self {
         Self {
-            qos_class_identifier: Default::default(),
-            guaranteed_bitrate_ul: Default::default(),
-            guaranteed_bitrate_dl: Default::default(),
+            qos_class_identifier: None,
+            guaranteed_bitrate_ul: None,
+            guaranteed_bitrate_dl: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -1382,27 +1263,12 @@ impl rt::typed::Grouped for GrantedQos {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (1028, 10415) => {
-                        rt::typed::opt(&mut self.qos_class_identifier, &avp, &mut w, 192)
-                    }
-                    (1026, 10415) => {
-                        rt::typed::opt(
-                            &mut self.guaranteed_bitrate_ul,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (1025, 10415) => {
-                        rt::typed::opt(
-                            &mut self.guaranteed_bitrate_dl,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1028, 10415) => m.opt(&mut self.qos_class_identifier, 192),
+                    (1026, 10415) => m.opt(&mut self.guaranteed_bitrate_ul, 192),
+                    (1025, 10415) => m.opt(&mut self.guaranteed_bitrate_dl, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -1444,9 +1310,9 @@ impl Clone for RequestedQos {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            qos_class_identifier: self.qos_class_identifier.clone(),
-            guaranteed_bitrate_ul: self.guaranteed_bitrate_ul.clone(),
-            guaranteed_bitrate_dl: self.guaranteed_bitrate_dl.clone(),
+            qos_class_identifier: self.qos_class_identifier,
+            guaranteed_bitrate_ul: self.guaranteed_bitrate_ul,
+            guaranteed_bitrate_dl: self.guaranteed_bitrate_dl,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -1481,9 +1347,9 @@ impl PartialEq for RequestedQos {
 impl Default for RequestedQos {
     fn default() -> Self {
         Self {
-            qos_class_identifier: Default::default(),
-            guaranteed_bitrate_ul: Default::default(),
-            guaranteed_bitrate_dl: Default::default(),
+            qos_class_identifier: None,
+            guaranteed_bitrate_ul: None,
+            guaranteed_bitrate_dl: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -1523,27 +1389,12 @@ impl rt::typed::Grouped for RequestedQos {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (1028, 10415) => {
-                        rt::typed::opt(&mut self.qos_class_identifier, &avp, &mut w, 192)
-                    }
-                    (1026, 10415) => {
-                        rt::typed::opt(
-                            &mut self.guaranteed_bitrate_ul,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (1025, 10415) => {
-                        rt::typed::opt(
-                            &mut self.guaranteed_bitrate_dl,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1028, 10415) => m.opt(&mut self.qos_class_identifier, 192),
+                    (1026, 10415) => m.opt(&mut self.guaranteed_bitrate_ul, 192),
+                    (1025, 10415) => m.opt(&mut self.guaranteed_bitrate_dl, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -1583,7 +1434,7 @@ impl Clone for FlowDescriptionInfo {
     fn clone(&self) -> Self {
         Self {
             flow_description: self.flow_description.clone(),
-            precedence: self.precedence.clone(),
+            precedence: self.precedence,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -1617,8 +1468,8 @@ impl PartialEq for FlowDescriptionInfo {
 impl Default for FlowDescriptionInfo {
     fn default() -> Self {
         Self {
-            flow_description: Default::default(),
-            precedence: Default::default(),
+            flow_description: None,
+            precedence: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -1658,14 +1509,11 @@ impl rt::typed::Grouped for FlowDescriptionInfo {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (507, 10415) => {
-                        rt::typed::opt(&mut self.flow_description, &avp, &mut w, 192)
-                    }
-                    (1010, 10415) => {
-                        rt::typed::opt(&mut self.precedence, &avp, &mut w, 192)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (507, 10415) => m.opt(&mut self.flow_description, 192),
+                    (1010, 10415) => m.opt(&mut self.precedence, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -1755,8 +1603,8 @@ impl PartialEq for AccessNetworkPhysicalAccessId {
 impl Default for AccessNetworkPhysicalAccessId {
     fn default() -> Self {
         Self {
-            access_network_physical_access_id_value: Default::default(),
-            access_network_physical_access_id_realm: Default::default(),
+            access_network_physical_access_id_value: None,
+            access_network_physical_access_id_realm: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -1796,24 +1644,15 @@ impl rt::typed::Grouped for AccessNetworkPhysicalAccessId {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
                     (899, 5535) => {
-                        rt::typed::opt(
-                            &mut self.access_network_physical_access_id_value,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
+                        m.opt(&mut self.access_network_physical_access_id_value, 128)
                     }
                     (898, 5535) => {
-                        rt::typed::opt(
-                            &mut self.access_network_physical_access_id_realm,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
+                        m.opt(&mut self.access_network_physical_access_id_realm, 128)
                     }
-                    _ => rt::typed::other(&avp, &mut w),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);

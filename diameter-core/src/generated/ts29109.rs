@@ -423,7 +423,7 @@ impl Clone for MultimediaAuthRequest {
             header: self.header,
             session_id: self.session_id.clone(),
             vendor_specific_application_id: self.vendor_specific_application_id.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             destination_realm: self.destination_realm.clone(),
@@ -431,9 +431,9 @@ impl Clone for MultimediaAuthRequest {
             user_name: self.user_name.clone(),
             public_identity: self.public_identity.clone(),
             tgpp_sip_auth_data_item: self.tgpp_sip_auth_data_item.clone(),
-            tgpp_sip_number_auth_items: self.tgpp_sip_number_auth_items.clone(),
+            tgpp_sip_number_auth_items: self.tgpp_sip_number_auth_items,
             server_name: self.server_name.clone(),
-            guss_timestamp: self.guss_timestamp.clone(),
+            guss_timestamp: self.guss_timestamp,
             proxy_info: self.proxy_info.clone(),
             route_record: self.route_record.clone(),
             extra: self.extra.clone(),
@@ -502,15 +502,15 @@ impl Default for MultimediaAuthRequest {
             origin_host: Default::default(),
             origin_realm: Default::default(),
             destination_realm: Default::default(),
-            destination_host: Default::default(),
-            user_name: Default::default(),
-            public_identity: Default::default(),
-            tgpp_sip_auth_data_item: Default::default(),
-            tgpp_sip_number_auth_items: Default::default(),
-            server_name: Default::default(),
-            guss_timestamp: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            destination_host: None,
+            user_name: None,
+            public_identity: None,
+            tgpp_sip_auth_data_item: None,
+            tgpp_sip_number_auth_items: None,
+            server_name: None,
+            guss_timestamp: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -599,77 +599,24 @@ impl rt::typed::Command for MultimediaAuthRequest {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (260, 0) => {
-                        rt::typed::one(
-                            &mut out.vendor_specific_application_id,
-                            &avp,
-                            &mut w,
-                            1,
-                            64,
-                        )
-                    }
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 2, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 3, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 4, 64)
-                    }
-                    (283, 0) => {
-                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 5, 64)
-                    }
-                    (293, 0) => {
-                        rt::typed::opt(&mut out.destination_host, &avp, &mut w, 64)
-                    }
-                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
-                    (601, 10415) => {
-                        rt::typed::opt(&mut out.public_identity, &avp, &mut w, 192)
-                    }
-                    (612, 10415) => {
-                        rt::typed::opt(
-                            &mut out.tgpp_sip_auth_data_item,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (607, 10415) => {
-                        rt::typed::opt(
-                            &mut out.tgpp_sip_number_auth_items,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (602, 10415) => {
-                        rt::typed::opt(&mut out.server_name, &avp, &mut w, 192)
-                    }
-                    (409, 10415) => {
-                        rt::typed::opt(&mut out.guss_timestamp, &avp, &mut w, 128)
-                    }
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            13,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            14,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (260, 0) => m.one(&mut out.vendor_specific_application_id, 1, 64),
+                    (277, 0) => m.one(&mut out.auth_session_state, 2, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 3, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 4, 64),
+                    (283, 0) => m.one(&mut out.destination_realm, 5, 64),
+                    (293, 0) => m.opt(&mut out.destination_host, 64),
+                    (1, 0) => m.opt(&mut out.user_name, 64),
+                    (601, 10415) => m.opt(&mut out.public_identity, 192),
+                    (612, 10415) => m.opt(&mut out.tgpp_sip_auth_data_item, 192),
+                    (607, 10415) => m.opt(&mut out.tgpp_sip_number_auth_items, 192),
+                    (602, 10415) => m.opt(&mut out.server_name, 192),
+                    (409, 10415) => m.opt(&mut out.guss_timestamp, 128),
+                    (284, 0) => m.many(&mut out.proxy_info, 13, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 14, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -759,14 +706,14 @@ impl Clone for MultimediaAuthAnswer {
             header: self.header,
             session_id: self.session_id.clone(),
             vendor_specific_application_id: self.vendor_specific_application_id.clone(),
-            result_code: self.result_code.clone(),
+            result_code: self.result_code,
             experimental_result: self.experimental_result.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             user_name: self.user_name.clone(),
             public_identity: self.public_identity.clone(),
-            tgpp_sip_number_auth_items: self.tgpp_sip_number_auth_items.clone(),
+            tgpp_sip_number_auth_items: self.tgpp_sip_number_auth_items,
             tgpp_sip_auth_data_item: self.tgpp_sip_auth_data_item.clone(),
             gba_usersecsettings: self.gba_usersecsettings.clone(),
             failed_avp: self.failed_avp.clone(),
@@ -834,19 +781,19 @@ impl Default for MultimediaAuthAnswer {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
             vendor_specific_application_id: Default::default(),
-            result_code: Default::default(),
-            experimental_result: Default::default(),
+            result_code: None,
+            experimental_result: None,
             auth_session_state: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            user_name: Default::default(),
-            public_identity: Default::default(),
-            tgpp_sip_number_auth_items: Default::default(),
-            tgpp_sip_auth_data_item: Default::default(),
-            gba_usersecsettings: Default::default(),
-            failed_avp: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            user_name: None,
+            public_identity: None,
+            tgpp_sip_number_auth_items: None,
+            tgpp_sip_auth_data_item: None,
+            gba_usersecsettings: None,
+            failed_avp: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -927,73 +874,24 @@ impl rt::typed::Command for MultimediaAuthAnswer {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (260, 0) => {
-                        rt::typed::one(
-                            &mut out.vendor_specific_application_id,
-                            &avp,
-                            &mut w,
-                            1,
-                            64,
-                        )
-                    }
-                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
-                    (297, 0) => {
-                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
-                    }
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 4, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 5, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 6, 64)
-                    }
-                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
-                    (601, 10415) => {
-                        rt::typed::opt(&mut out.public_identity, &avp, &mut w, 192)
-                    }
-                    (607, 10415) => {
-                        rt::typed::opt(
-                            &mut out.tgpp_sip_number_auth_items,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (612, 10415) => {
-                        rt::typed::opt(
-                            &mut out.tgpp_sip_auth_data_item,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (400, 10415) => {
-                        rt::typed::opt(&mut out.gba_usersecsettings, &avp, &mut w, 128)
-                    }
-                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            13,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            14,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (260, 0) => m.one(&mut out.vendor_specific_application_id, 1, 64),
+                    (268, 0) => m.opt(&mut out.result_code, 64),
+                    (297, 0) => m.opt(&mut out.experimental_result, 64),
+                    (277, 0) => m.one(&mut out.auth_session_state, 4, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 5, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 6, 64),
+                    (1, 0) => m.opt(&mut out.user_name, 64),
+                    (601, 10415) => m.opt(&mut out.public_identity, 192),
+                    (607, 10415) => m.opt(&mut out.tgpp_sip_number_auth_items, 192),
+                    (612, 10415) => m.opt(&mut out.tgpp_sip_auth_data_item, 192),
+                    (400, 10415) => m.opt(&mut out.gba_usersecsettings, 128),
+                    (279, 0) => m.opt(&mut out.failed_avp, 64),
+                    (284, 0) => m.many(&mut out.proxy_info, 13, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 14, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -1025,7 +923,7 @@ impl rt::typed::RequestCommand for MultimediaAuthRequest {
         a.header = rt::typed::answer_header(&self.header, result);
         a.session_id = self.session_id.clone();
         a.vendor_specific_application_id = self.vendor_specific_application_id.clone();
-        a.auth_session_state = self.auth_session_state.clone();
+        a.auth_session_state = self.auth_session_state;
         a.proxy_info = self.proxy_info.clone();
         a.origin_host = origin_host.into();
         a.origin_realm = origin_realm.into();
@@ -1151,7 +1049,7 @@ impl Clone for BootstrappingInfoRequest {
             gaa_service_identifier: self.gaa_service_identifier.clone(),
             transaction_identifier: self.transaction_identifier.clone(),
             naf_hostname: self.naf_hostname.clone(),
-            gba_u_awareness_indicator: self.gba_u_awareness_indicator.clone(),
+            gba_u_awareness_indicator: self.gba_u_awareness_indicator,
             proxy_info: self.proxy_info.clone(),
             route_record: self.route_record.clone(),
             extra: self.extra.clone(),
@@ -1216,13 +1114,13 @@ impl Default for BootstrappingInfoRequest {
             origin_host: Default::default(),
             origin_realm: Default::default(),
             destination_realm: Default::default(),
-            destination_host: Default::default(),
-            gaa_service_identifier: Default::default(),
+            destination_host: None,
+            gaa_service_identifier: Vec::new(),
             transaction_identifier: Default::default(),
             naf_hostname: Default::default(),
-            gba_u_awareness_indicator: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            gba_u_awareness_indicator: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -1325,78 +1223,23 @@ impl rt::typed::Command for BootstrappingInfoRequest {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (260, 0) => {
-                        rt::typed::one(
-                            &mut out.vendor_specific_application_id,
-                            &avp,
-                            &mut w,
-                            1,
-                            64,
-                        )
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 2, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 3, 64)
-                    }
-                    (283, 0) => {
-                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 4, 64)
-                    }
-                    (293, 0) => {
-                        rt::typed::opt(&mut out.destination_host, &avp, &mut w, 64)
-                    }
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (260, 0) => m.one(&mut out.vendor_specific_application_id, 1, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 2, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 3, 64),
+                    (283, 0) => m.one(&mut out.destination_realm, 4, 64),
+                    (293, 0) => m.opt(&mut out.destination_host, 64),
                     (403, 10415) => {
-                        rt::typed::many(
-                            &mut out.gaa_service_identifier,
-                            &avp,
-                            &mut w,
-                            6,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.gaa_service_identifier, 6, 128, u32::MAX)
                     }
-                    (401, 10415) => {
-                        rt::typed::one(
-                            &mut out.transaction_identifier,
-                            &avp,
-                            &mut w,
-                            7,
-                            128,
-                        )
-                    }
-                    (402, 10415) => {
-                        rt::typed::one(&mut out.naf_hostname, &avp, &mut w, 8, 128)
-                    }
-                    (407, 10415) => {
-                        rt::typed::opt(
-                            &mut out.gba_u_awareness_indicator,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            10,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            11,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (401, 10415) => m.one(&mut out.transaction_identifier, 7, 128),
+                    (402, 10415) => m.one(&mut out.naf_hostname, 8, 128),
+                    (407, 10415) => m.opt(&mut out.gba_u_awareness_indicator, 128),
+                    (284, 0) => m.many(&mut out.proxy_info, 10, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 11, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -1487,17 +1330,17 @@ impl Clone for BootstrappingInfoAnswer {
             header: self.header,
             session_id: self.session_id.clone(),
             vendor_specific_application_id: self.vendor_specific_application_id.clone(),
-            result_code: self.result_code.clone(),
+            result_code: self.result_code,
             experimental_result: self.experimental_result.clone(),
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             user_name: self.user_name.clone(),
             me_key_material: self.me_key_material.clone(),
             uicc_key_material: self.uicc_key_material.clone(),
-            key_expirytime: self.key_expirytime.clone(),
-            bootstrapinfocreationtime: self.bootstrapinfocreationtime.clone(),
+            key_expirytime: self.key_expirytime,
+            bootstrapinfocreationtime: self.bootstrapinfocreationtime,
             gba_usersecsettings: self.gba_usersecsettings.clone(),
-            gba_type: self.gba_type.clone(),
+            gba_type: self.gba_type,
             failed_avp: self.failed_avp.clone(),
             proxy_info: self.proxy_info.clone(),
             route_record: self.route_record.clone(),
@@ -1564,20 +1407,20 @@ impl Default for BootstrappingInfoAnswer {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
             vendor_specific_application_id: Default::default(),
-            result_code: Default::default(),
-            experimental_result: Default::default(),
+            result_code: None,
+            experimental_result: None,
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            user_name: Default::default(),
-            me_key_material: Default::default(),
-            uicc_key_material: Default::default(),
-            key_expirytime: Default::default(),
-            bootstrapinfocreationtime: Default::default(),
-            gba_usersecsettings: Default::default(),
-            gba_type: Default::default(),
-            failed_avp: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            user_name: None,
+            me_key_material: None,
+            uicc_key_material: None,
+            key_expirytime: None,
+            bootstrapinfocreationtime: None,
+            gba_usersecsettings: None,
+            gba_type: None,
+            failed_avp: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -1650,69 +1493,25 @@ impl rt::typed::Command for BootstrappingInfoAnswer {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (260, 0) => {
-                        rt::typed::one(
-                            &mut out.vendor_specific_application_id,
-                            &avp,
-                            &mut w,
-                            1,
-                            64,
-                        )
-                    }
-                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
-                    (297, 0) => {
-                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 4, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 5, 64)
-                    }
-                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
-                    (405, 10415) => {
-                        rt::typed::opt(&mut out.me_key_material, &avp, &mut w, 128)
-                    }
-                    (406, 10415) => {
-                        rt::typed::opt(&mut out.uicc_key_material, &avp, &mut w, 128)
-                    }
-                    (404, 10415) => {
-                        rt::typed::opt(&mut out.key_expirytime, &avp, &mut w, 128)
-                    }
-                    (408, 10415) => {
-                        rt::typed::opt(
-                            &mut out.bootstrapinfocreationtime,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (400, 10415) => {
-                        rt::typed::opt(&mut out.gba_usersecsettings, &avp, &mut w, 128)
-                    }
-                    (410, 10415) => rt::typed::opt(&mut out.gba_type, &avp, &mut w, 128),
-                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            14,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            15,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (260, 0) => m.one(&mut out.vendor_specific_application_id, 1, 64),
+                    (268, 0) => m.opt(&mut out.result_code, 64),
+                    (297, 0) => m.opt(&mut out.experimental_result, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 4, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 5, 64),
+                    (1, 0) => m.opt(&mut out.user_name, 64),
+                    (405, 10415) => m.opt(&mut out.me_key_material, 128),
+                    (406, 10415) => m.opt(&mut out.uicc_key_material, 128),
+                    (404, 10415) => m.opt(&mut out.key_expirytime, 128),
+                    (408, 10415) => m.opt(&mut out.bootstrapinfocreationtime, 128),
+                    (400, 10415) => m.opt(&mut out.gba_usersecsettings, 128),
+                    (410, 10415) => m.opt(&mut out.gba_type, 128),
+                    (279, 0) => m.opt(&mut out.failed_avp, 64),
+                    (284, 0) => m.many(&mut out.proxy_info, 14, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 15, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);

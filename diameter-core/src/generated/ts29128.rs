@@ -202,12 +202,12 @@ impl Clone for CommunicationFailureInformation {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            cause_type: self.cause_type.clone(),
-            s1ap_cause: self.s1ap_cause.clone(),
-            ranap_cause: self.ranap_cause.clone(),
-            bssgp_cause: self.bssgp_cause.clone(),
-            gmm_cause: self.gmm_cause.clone(),
-            sm_cause: self.sm_cause.clone(),
+            cause_type: self.cause_type,
+            s1ap_cause: self.s1ap_cause,
+            ranap_cause: self.ranap_cause,
+            bssgp_cause: self.bssgp_cause,
+            gmm_cause: self.gmm_cause,
+            sm_cause: self.sm_cause,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -300,12 +300,12 @@ impl PartialEq for CommunicationFailureInformation {
 impl Default for CommunicationFailureInformation {
     fn default() -> Self {
         Self {
-            cause_type: Default::default(),
-            s1ap_cause: Default::default(),
-            ranap_cause: Default::default(),
-            bssgp_cause: Default::default(),
-            gmm_cause: Default::default(),
-            sm_cause: Default::default(),
+            cause_type: None,
+            s1ap_cause: None,
+            ranap_cause: None,
+            bssgp_cause: None,
+            gmm_cause: None,
+            sm_cause: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -378,26 +378,15 @@ impl rt::typed::Grouped for CommunicationFailureInformation {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (4301, 10415) => {
-                        rt::typed::opt(&mut self.cause_type, &avp, &mut w, 192)
-                    }
-                    (4302, 10415) => {
-                        rt::typed::opt(&mut self.s1ap_cause, &avp, &mut w, 192)
-                    }
-                    (4303, 10415) => {
-                        rt::typed::opt(&mut self.ranap_cause, &avp, &mut w, 192)
-                    }
-                    (4309, 10415) => {
-                        rt::typed::opt(&mut self.bssgp_cause, &avp, &mut w, 192)
-                    }
-                    (4304, 10415) => {
-                        rt::typed::opt(&mut self.gmm_cause, &avp, &mut w, 192)
-                    }
-                    (4305, 10415) => {
-                        rt::typed::opt(&mut self.sm_cause, &avp, &mut w, 192)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (4301, 10415) => m.opt(&mut self.cause_type, 192),
+                    (4302, 10415) => m.opt(&mut self.s1ap_cause, 192),
+                    (4303, 10415) => m.opt(&mut self.ranap_cause, 192),
+                    (4309, 10415) => m.opt(&mut self.bssgp_cause, 192),
+                    (4304, 10415) => m.opt(&mut self.gmm_cause, 192),
+                    (4305, 10415) => m.opt(&mut self.sm_cause, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -555,7 +544,7 @@ impl Default for NumberOfUePerLocationConfiguration {
     fn default() -> Self {
         Self {
             eps_location_information: Default::default(),
-            imsi_group_id: Default::default(),
+            imsi_group_id: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -642,20 +631,11 @@ impl rt::typed::Grouped for NumberOfUePerLocationConfiguration {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (1496, 10415) => {
-                        rt::typed::one(
-                            &mut self.eps_location_information,
-                            &avp,
-                            &mut w,
-                            0,
-                            192,
-                        )
-                    }
-                    (1675, 10415) => {
-                        rt::typed::opt(&mut self.imsi_group_id, &avp, &mut w, 128)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1496, 10415) => m.one(&mut self.eps_location_information, 0, 192),
+                    (1675, 10415) => m.opt(&mut self.imsi_group_id, 128),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -727,7 +707,7 @@ impl Clone for NumberOfUePerLocationReport {
     fn clone(&self) -> Self {
         Self {
             eps_location_information: self.eps_location_information.clone(),
-            ue_count: self.ue_count.clone(),
+            ue_count: self.ue_count,
             imsi_group_id: self.imsi_group_id.clone(),
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
@@ -826,7 +806,7 @@ impl Default for NumberOfUePerLocationReport {
         Self {
             eps_location_information: Default::default(),
             ue_count: Default::default(),
-            imsi_group_id: Default::default(),
+            imsi_group_id: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -924,23 +904,12 @@ impl rt::typed::Grouped for NumberOfUePerLocationReport {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (1496, 10415) => {
-                        rt::typed::one(
-                            &mut self.eps_location_information,
-                            &avp,
-                            &mut w,
-                            0,
-                            192,
-                        )
-                    }
-                    (4308, 10415) => {
-                        rt::typed::one(&mut self.ue_count, &avp, &mut w, 1, 192)
-                    }
-                    (1675, 10415) => {
-                        rt::typed::opt(&mut self.imsi_group_id, &avp, &mut w, 128)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1496, 10415) => m.one(&mut self.eps_location_information, 0, 192),
+                    (4308, 10415) => m.one(&mut self.ue_count, 1, 192),
+                    (1675, 10415) => m.opt(&mut self.imsi_group_id, 128),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -986,8 +955,8 @@ impl Clone for ServingPlmnRateControl {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            uplink_rate_limit: self.uplink_rate_limit.clone(),
-            downlink_rate_limit: self.downlink_rate_limit.clone(),
+            uplink_rate_limit: self.uplink_rate_limit,
+            downlink_rate_limit: self.downlink_rate_limit,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -1021,8 +990,8 @@ impl PartialEq for ServingPlmnRateControl {
 impl Default for ServingPlmnRateControl {
     fn default() -> Self {
         Self {
-            uplink_rate_limit: Default::default(),
-            downlink_rate_limit: Default::default(),
+            uplink_rate_limit: None,
+            downlink_rate_limit: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -1062,14 +1031,11 @@ impl rt::typed::Grouped for ServingPlmnRateControl {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (4311, 10415) => {
-                        rt::typed::opt(&mut self.uplink_rate_limit, &avp, &mut w, 192)
-                    }
-                    (4312, 10415) => {
-                        rt::typed::opt(&mut self.downlink_rate_limit, &avp, &mut w, 192)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (4311, 10415) => m.opt(&mut self.uplink_rate_limit, 192),
+                    (4312, 10415) => m.opt(&mut self.downlink_rate_limit, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -1108,8 +1074,8 @@ impl Clone for RrcCauseCounter {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            counter_value: self.counter_value.clone(),
-            rrc_counter_timestamp: self.rrc_counter_timestamp.clone(),
+            counter_value: self.counter_value,
+            rrc_counter_timestamp: self.rrc_counter_timestamp,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -1143,8 +1109,8 @@ impl PartialEq for RrcCauseCounter {
 impl Default for RrcCauseCounter {
     fn default() -> Self {
         Self {
-            counter_value: Default::default(),
-            rrc_counter_timestamp: Default::default(),
+            counter_value: None,
+            rrc_counter_timestamp: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -1184,19 +1150,11 @@ impl rt::typed::Grouped for RrcCauseCounter {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (4319, 10415) => {
-                        rt::typed::opt(&mut self.counter_value, &avp, &mut w, 192)
-                    }
-                    (4320, 10415) => {
-                        rt::typed::opt(
-                            &mut self.rrc_counter_timestamp,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (4319, 10415) => m.opt(&mut self.counter_value, 192),
+                    (4320, 10415) => m.opt(&mut self.rrc_counter_timestamp, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -1264,15 +1222,12 @@ impl Clone for IdleStatusIndication {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            idle_status_timestamp: self.idle_status_timestamp.clone(),
-            active_time: self.active_time.clone(),
-            subscribed_periodic_rau_tau_timer: self
-                .subscribed_periodic_rau_tau_timer
-                .clone(),
+            idle_status_timestamp: self.idle_status_timestamp,
+            active_time: self.active_time,
+            subscribed_periodic_rau_tau_timer: self.subscribed_periodic_rau_tau_timer,
             edrx_cycle_length: self.edrx_cycle_length.clone(),
             dl_buffering_suggested_packet_count: self
-                .dl_buffering_suggested_packet_count
-                .clone(),
+                .dl_buffering_suggested_packet_count,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -1371,11 +1326,11 @@ impl PartialEq for IdleStatusIndication {
 impl Default for IdleStatusIndication {
     fn default() -> Self {
         Self {
-            idle_status_timestamp: Default::default(),
-            active_time: Default::default(),
-            subscribed_periodic_rau_tau_timer: Default::default(),
-            edrx_cycle_length: Default::default(),
-            dl_buffering_suggested_packet_count: Default::default(),
+            idle_status_timestamp: None,
+            active_time: None,
+            subscribed_periodic_rau_tau_timer: None,
+            edrx_cycle_length: None,
+            dl_buffering_suggested_packet_count: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -1445,38 +1400,18 @@ impl rt::typed::Grouped for IdleStatusIndication {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (4323, 10415) => {
-                        rt::typed::opt(
-                            &mut self.idle_status_timestamp,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (4324, 10415) => {
-                        rt::typed::opt(&mut self.active_time, &avp, &mut w, 192)
-                    }
+                    (4323, 10415) => m.opt(&mut self.idle_status_timestamp, 192),
+                    (4324, 10415) => m.opt(&mut self.active_time, 192),
                     (1619, 10415) => {
-                        rt::typed::opt(
-                            &mut self.subscribed_periodic_rau_tau_timer,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
+                        m.opt(&mut self.subscribed_periodic_rau_tau_timer, 192)
                     }
-                    (1691, 10415) => {
-                        rt::typed::opt(&mut self.edrx_cycle_length, &avp, &mut w, 192)
-                    }
+                    (1691, 10415) => m.opt(&mut self.edrx_cycle_length, 192),
                     (1674, 10415) => {
-                        rt::typed::opt(
-                            &mut self.dl_buffering_suggested_packet_count,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
+                        m.opt(&mut self.dl_buffering_suggested_packet_count, 128)
                     }
-                    _ => rt::typed::other(&avp, &mut w),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -1561,8 +1496,8 @@ impl Clone for ConfigurationInformationRequest {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            drmp: self.drmp,
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             destination_host: self.destination_host.clone(),
@@ -1626,18 +1561,18 @@ impl Default for ConfigurationInformationRequest {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
+            drmp: None,
             auth_session_state: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            destination_host: Default::default(),
+            destination_host: None,
             destination_realm: Default::default(),
-            user_identifier: Default::default(),
-            oc_supported_features: Default::default(),
-            supported_features: Default::default(),
-            monitoring_event_configuration: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            user_identifier: None,
+            oc_supported_features: None,
+            supported_features: Vec::new(),
+            monitoring_event_configuration: Vec::new(),
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -1718,69 +1653,29 @@ impl rt::typed::Command for ConfigurationInformationRequest {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 2, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 3, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 4, 64)
-                    }
-                    (293, 0) => {
-                        rt::typed::opt(&mut out.destination_host, &avp, &mut w, 64)
-                    }
-                    (283, 0) => {
-                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 6, 64)
-                    }
-                    (3102, 10415) => {
-                        rt::typed::opt(&mut out.user_identifier, &avp, &mut w, 192)
-                    }
-                    (621, 0) => {
-                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
-                    }
-                    (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            9,
-                            128,
-                            u32::MAX,
-                        )
-                    }
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (277, 0) => m.one(&mut out.auth_session_state, 2, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 3, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 4, 64),
+                    (293, 0) => m.opt(&mut out.destination_host, 64),
+                    (283, 0) => m.one(&mut out.destination_realm, 6, 64),
+                    (3102, 10415) => m.opt(&mut out.user_identifier, 192),
+                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
+                    (628, 10415) => m.many(&mut out.supported_features, 9, 128, u32::MAX),
                     (3122, 10415) => {
-                        rt::typed::many(
+                        m.many(
                             &mut out.monitoring_event_configuration,
-                            &avp,
-                            &mut w,
                             10,
                             192,
                             u32::MAX,
                         )
                     }
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            11,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            12,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (284, 0) => m.many(&mut out.proxy_info, 11, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 12, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -1870,10 +1765,10 @@ impl Clone for ConfigurationInformationAnswer {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
-            result_code: self.result_code.clone(),
+            drmp: self.drmp,
+            result_code: self.result_code,
             experimental_result: self.experimental_result.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             oc_supported_features: self.oc_supported_features.clone(),
@@ -1947,21 +1842,21 @@ impl Default for ConfigurationInformationAnswer {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
-            result_code: Default::default(),
-            experimental_result: Default::default(),
+            drmp: None,
+            result_code: None,
+            experimental_result: None,
             auth_session_state: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            oc_supported_features: Default::default(),
-            oc_olr: Default::default(),
-            load: Default::default(),
-            supported_features: Default::default(),
-            monitoring_event_report: Default::default(),
-            monitoring_event_config_status: Default::default(),
-            failed_avp: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            oc_supported_features: None,
+            oc_olr: None,
+            load: Vec::new(),
+            supported_features: Vec::new(),
+            monitoring_event_report: Vec::new(),
+            monitoring_event_config_status: Vec::new(),
+            failed_avp: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -2034,79 +1929,36 @@ impl rt::typed::Command for ConfigurationInformationAnswer {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
-                    (297, 0) => {
-                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
-                    }
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 4, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 5, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 6, 64)
-                    }
-                    (621, 0) => {
-                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
-                    }
-                    (623, 0) => rt::typed::opt(&mut out.oc_olr, &avp, &mut w, 0),
-                    (650, 0) => {
-                        rt::typed::many(&mut out.load, &avp, &mut w, 9, 0, u32::MAX)
-                    }
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (268, 0) => m.opt(&mut out.result_code, 64),
+                    (297, 0) => m.opt(&mut out.experimental_result, 64),
+                    (277, 0) => m.one(&mut out.auth_session_state, 4, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 5, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 6, 64),
+                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
+                    (623, 0) => m.opt(&mut out.oc_olr, 0),
+                    (650, 0) => m.many(&mut out.load, 9, 0, u32::MAX),
                     (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            10,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.supported_features, 10, 128, u32::MAX)
                     }
                     (3123, 10415) => {
-                        rt::typed::many(
-                            &mut out.monitoring_event_report,
-                            &avp,
-                            &mut w,
-                            11,
-                            192,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.monitoring_event_report, 11, 192, u32::MAX)
                     }
                     (3142, 10415) => {
-                        rt::typed::many(
+                        m.many(
                             &mut out.monitoring_event_config_status,
-                            &avp,
-                            &mut w,
                             12,
                             192,
                             u32::MAX,
                         )
                     }
-                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            14,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            15,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (279, 0) => m.opt(&mut out.failed_avp, 64),
+                    (284, 0) => m.many(&mut out.proxy_info, 14, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 15, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -2137,8 +1989,8 @@ impl rt::typed::RequestCommand for ConfigurationInformationRequest {
         let mut a = ConfigurationInformationAnswer::default();
         a.header = rt::typed::answer_header(&self.header, result);
         a.session_id = self.session_id.clone();
-        a.auth_session_state = self.auth_session_state.clone();
-        a.drmp = self.drmp.clone();
+        a.auth_session_state = self.auth_session_state;
+        a.drmp = self.drmp;
         a.proxy_info = self.proxy_info.clone();
         a.origin_host = origin_host.into();
         a.origin_realm = origin_realm.into();
@@ -2247,8 +2099,8 @@ impl Clone for ReportingInformationRequest {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            drmp: self.drmp,
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             destination_host: self.destination_host.clone(),
@@ -2310,17 +2162,17 @@ impl Default for ReportingInformationRequest {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
+            drmp: None,
             auth_session_state: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            destination_host: Default::default(),
+            destination_host: None,
             destination_realm: Default::default(),
-            oc_supported_features: Default::default(),
-            supported_features: Default::default(),
-            monitoring_event_report: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            oc_supported_features: None,
+            supported_features: Vec::new(),
+            monitoring_event_report: Vec::new(),
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -2401,66 +2253,23 @@ impl rt::typed::Command for ReportingInformationRequest {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 2, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 3, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 4, 64)
-                    }
-                    (293, 0) => {
-                        rt::typed::opt(&mut out.destination_host, &avp, &mut w, 64)
-                    }
-                    (283, 0) => {
-                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 6, 64)
-                    }
-                    (621, 0) => {
-                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
-                    }
-                    (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            8,
-                            128,
-                            u32::MAX,
-                        )
-                    }
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (277, 0) => m.one(&mut out.auth_session_state, 2, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 3, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 4, 64),
+                    (293, 0) => m.opt(&mut out.destination_host, 64),
+                    (283, 0) => m.one(&mut out.destination_realm, 6, 64),
+                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
+                    (628, 10415) => m.many(&mut out.supported_features, 8, 128, u32::MAX),
                     (3123, 10415) => {
-                        rt::typed::many(
-                            &mut out.monitoring_event_report,
-                            &avp,
-                            &mut w,
-                            9,
-                            192,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.monitoring_event_report, 9, 192, u32::MAX)
                     }
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            10,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            11,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (284, 0) => m.many(&mut out.proxy_info, 10, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 11, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -2544,10 +2353,10 @@ impl Clone for ReportingInformationAnswer {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
-            result_code: self.result_code.clone(),
+            drmp: self.drmp,
+            result_code: self.result_code,
             experimental_result: self.experimental_result.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             oc_supported_features: self.oc_supported_features.clone(),
@@ -2605,19 +2414,19 @@ impl Default for ReportingInformationAnswer {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
-            result_code: Default::default(),
-            experimental_result: Default::default(),
+            drmp: None,
+            result_code: None,
+            experimental_result: None,
             auth_session_state: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            oc_supported_features: Default::default(),
-            oc_olr: Default::default(),
-            load: Default::default(),
-            supported_features: Default::default(),
-            failed_avp: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            oc_supported_features: None,
+            oc_olr: None,
+            load: Vec::new(),
+            supported_features: Vec::new(),
+            failed_avp: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -2690,59 +2499,25 @@ impl rt::typed::Command for ReportingInformationAnswer {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
-                    (297, 0) => {
-                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
-                    }
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 4, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 5, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 6, 64)
-                    }
-                    (621, 0) => {
-                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
-                    }
-                    (623, 0) => rt::typed::opt(&mut out.oc_olr, &avp, &mut w, 0),
-                    (650, 0) => {
-                        rt::typed::many(&mut out.load, &avp, &mut w, 9, 0, u32::MAX)
-                    }
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (268, 0) => m.opt(&mut out.result_code, 64),
+                    (297, 0) => m.opt(&mut out.experimental_result, 64),
+                    (277, 0) => m.one(&mut out.auth_session_state, 4, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 5, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 6, 64),
+                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
+                    (623, 0) => m.opt(&mut out.oc_olr, 0),
+                    (650, 0) => m.many(&mut out.load, 9, 0, u32::MAX),
                     (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            10,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.supported_features, 10, 128, u32::MAX)
                     }
-                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            12,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            13,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (279, 0) => m.opt(&mut out.failed_avp, 64),
+                    (284, 0) => m.many(&mut out.proxy_info, 12, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 13, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -2773,8 +2548,8 @@ impl rt::typed::RequestCommand for ReportingInformationRequest {
         let mut a = ReportingInformationAnswer::default();
         a.header = rt::typed::answer_header(&self.header, result);
         a.session_id = self.session_id.clone();
-        a.auth_session_state = self.auth_session_state.clone();
-        a.drmp = self.drmp.clone();
+        a.auth_session_state = self.auth_session_state;
+        a.drmp = self.drmp;
         a.proxy_info = self.proxy_info.clone();
         a.origin_host = origin_host.into();
         a.origin_realm = origin_realm.into();
@@ -2918,8 +2693,8 @@ impl Clone for ConnectionManagementRequest {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            drmp: self.drmp,
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             destination_host: self.destination_host.clone(),
@@ -2928,14 +2703,14 @@ impl Clone for ConnectionManagementRequest {
             bearer_identifier: self.bearer_identifier.clone(),
             oc_supported_features: self.oc_supported_features.clone(),
             supported_features: self.supported_features.clone(),
-            cmr_flags: self.cmr_flags.clone(),
-            maximum_ue_availability_time: self.maximum_ue_availability_time.clone(),
-            connection_action: self.connection_action.clone(),
+            cmr_flags: self.cmr_flags,
+            maximum_ue_availability_time: self.maximum_ue_availability_time,
+            connection_action: self.connection_action,
             service_selection: self.service_selection.clone(),
             serving_plmn_rate_control: self.serving_plmn_rate_control.clone(),
             extended_pco: self.extended_pco.clone(),
             tgpp_charging_characteristics: self.tgpp_charging_characteristics.clone(),
-            rat_type: self.rat_type.clone(),
+            rat_type: self.rat_type,
             terminal_information: self.terminal_information.clone(),
             visited_plmn_id: self.visited_plmn_id.clone(),
             proxy_info: self.proxy_info.clone(),
@@ -3015,28 +2790,28 @@ impl Default for ConnectionManagementRequest {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
+            drmp: None,
             auth_session_state: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
             destination_host: Default::default(),
             destination_realm: Default::default(),
             user_identifier: Default::default(),
-            bearer_identifier: Default::default(),
-            oc_supported_features: Default::default(),
-            supported_features: Default::default(),
-            cmr_flags: Default::default(),
-            maximum_ue_availability_time: Default::default(),
+            bearer_identifier: None,
+            oc_supported_features: None,
+            supported_features: Vec::new(),
+            cmr_flags: None,
+            maximum_ue_availability_time: None,
             connection_action: Default::default(),
-            service_selection: Default::default(),
-            serving_plmn_rate_control: Default::default(),
-            extended_pco: Default::default(),
-            tgpp_charging_characteristics: Default::default(),
-            rat_type: Default::default(),
-            terminal_information: Default::default(),
-            visited_plmn_id: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            service_selection: None,
+            serving_plmn_rate_control: None,
+            extended_pco: None,
+            tgpp_charging_characteristics: None,
+            rat_type: None,
+            terminal_information: None,
+            visited_plmn_id: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -3147,105 +2922,34 @@ impl rt::typed::Command for ConnectionManagementRequest {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 2, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 3, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 4, 64)
-                    }
-                    (293, 0) => {
-                        rt::typed::one(&mut out.destination_host, &avp, &mut w, 5, 64)
-                    }
-                    (283, 0) => {
-                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 6, 64)
-                    }
-                    (3102, 10415) => {
-                        rt::typed::one(&mut out.user_identifier, &avp, &mut w, 7, 192)
-                    }
-                    (1020, 10415) => {
-                        rt::typed::opt(&mut out.bearer_identifier, &avp, &mut w, 192)
-                    }
-                    (621, 0) => {
-                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
-                    }
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (277, 0) => m.one(&mut out.auth_session_state, 2, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 3, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 4, 64),
+                    (293, 0) => m.one(&mut out.destination_host, 5, 64),
+                    (283, 0) => m.one(&mut out.destination_realm, 6, 64),
+                    (3102, 10415) => m.one(&mut out.user_identifier, 7, 192),
+                    (1020, 10415) => m.opt(&mut out.bearer_identifier, 192),
+                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
                     (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            10,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.supported_features, 10, 128, u32::MAX)
                     }
-                    (4317, 10415) => {
-                        rt::typed::opt(&mut out.cmr_flags, &avp, &mut w, 192)
-                    }
-                    (3329, 10415) => {
-                        rt::typed::opt(
-                            &mut out.maximum_ue_availability_time,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (4314, 10415) => {
-                        rt::typed::one(&mut out.connection_action, &avp, &mut w, 13, 192)
-                    }
-                    (493, 0) => {
-                        rt::typed::opt(&mut out.service_selection, &avp, &mut w, 64)
-                    }
-                    (4310, 10415) => {
-                        rt::typed::opt(
-                            &mut out.serving_plmn_rate_control,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (4313, 10415) => {
-                        rt::typed::opt(&mut out.extended_pco, &avp, &mut w, 192)
-                    }
-                    (13, 10415) => {
-                        rt::typed::opt(
-                            &mut out.tgpp_charging_characteristics,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (1032, 10415) => rt::typed::opt(&mut out.rat_type, &avp, &mut w, 128),
-                    (1401, 10415) => {
-                        rt::typed::opt(&mut out.terminal_information, &avp, &mut w, 192)
-                    }
-                    (1407, 10415) => {
-                        rt::typed::opt(&mut out.visited_plmn_id, &avp, &mut w, 192)
-                    }
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            21,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            22,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (4317, 10415) => m.opt(&mut out.cmr_flags, 192),
+                    (3329, 10415) => m.opt(&mut out.maximum_ue_availability_time, 192),
+                    (4314, 10415) => m.one(&mut out.connection_action, 13, 192),
+                    (493, 0) => m.opt(&mut out.service_selection, 64),
+                    (4310, 10415) => m.opt(&mut out.serving_plmn_rate_control, 192),
+                    (4313, 10415) => m.opt(&mut out.extended_pco, 192),
+                    (13, 10415) => m.opt(&mut out.tgpp_charging_characteristics, 192),
+                    (1032, 10415) => m.opt(&mut out.rat_type, 128),
+                    (1401, 10415) => m.opt(&mut out.terminal_information, 192),
+                    (1407, 10415) => m.opt(&mut out.visited_plmn_id, 192),
+                    (284, 0) => m.many(&mut out.proxy_info, 21, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 22, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -3335,17 +3039,17 @@ impl Clone for ConnectionManagementAnswer {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
-            result_code: self.result_code.clone(),
+            drmp: self.drmp,
+            result_code: self.result_code,
             experimental_result: self.experimental_result.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             oc_supported_features: self.oc_supported_features.clone(),
             oc_olr: self.oc_olr.clone(),
             load: self.load.clone(),
             supported_features: self.supported_features.clone(),
-            pdn_connection_charging_id: self.pdn_connection_charging_id.clone(),
+            pdn_connection_charging_id: self.pdn_connection_charging_id,
             extended_pco: self.extended_pco.clone(),
             failed_avp: self.failed_avp.clone(),
             proxy_info: self.proxy_info.clone(),
@@ -3406,21 +3110,21 @@ impl Default for ConnectionManagementAnswer {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
-            result_code: Default::default(),
-            experimental_result: Default::default(),
+            drmp: None,
+            result_code: None,
+            experimental_result: None,
             auth_session_state: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            oc_supported_features: Default::default(),
-            oc_olr: Default::default(),
-            load: Default::default(),
-            supported_features: Default::default(),
-            pdn_connection_charging_id: Default::default(),
-            extended_pco: Default::default(),
-            failed_avp: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            oc_supported_features: None,
+            oc_olr: None,
+            load: Vec::new(),
+            supported_features: Vec::new(),
+            pdn_connection_charging_id: None,
+            extended_pco: None,
+            failed_avp: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -3493,70 +3197,27 @@ impl rt::typed::Command for ConnectionManagementAnswer {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
-                    (297, 0) => {
-                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
-                    }
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 4, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 5, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 6, 64)
-                    }
-                    (621, 0) => {
-                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
-                    }
-                    (623, 0) => rt::typed::opt(&mut out.oc_olr, &avp, &mut w, 0),
-                    (650, 0) => {
-                        rt::typed::many(&mut out.load, &avp, &mut w, 9, 0, u32::MAX)
-                    }
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (268, 0) => m.opt(&mut out.result_code, 64),
+                    (297, 0) => m.opt(&mut out.experimental_result, 64),
+                    (277, 0) => m.one(&mut out.auth_session_state, 4, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 5, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 6, 64),
+                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
+                    (623, 0) => m.opt(&mut out.oc_olr, 0),
+                    (650, 0) => m.many(&mut out.load, 9, 0, u32::MAX),
                     (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            10,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.supported_features, 10, 128, u32::MAX)
                     }
-                    (2050, 10415) => {
-                        rt::typed::opt(
-                            &mut out.pdn_connection_charging_id,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (4313, 10415) => {
-                        rt::typed::opt(&mut out.extended_pco, &avp, &mut w, 192)
-                    }
-                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            14,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            15,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (2050, 10415) => m.opt(&mut out.pdn_connection_charging_id, 128),
+                    (4313, 10415) => m.opt(&mut out.extended_pco, 192),
+                    (279, 0) => m.opt(&mut out.failed_avp, 64),
+                    (284, 0) => m.many(&mut out.proxy_info, 14, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 15, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -3587,8 +3248,8 @@ impl rt::typed::RequestCommand for ConnectionManagementRequest {
         let mut a = ConnectionManagementAnswer::default();
         a.header = rt::typed::answer_header(&self.header, result);
         a.session_id = self.session_id.clone();
-        a.auth_session_state = self.auth_session_state.clone();
-        a.drmp = self.drmp.clone();
+        a.auth_session_state = self.auth_session_state;
+        a.drmp = self.drmp;
         a.proxy_info = self.proxy_info.clone();
         a.origin_host = origin_host.into();
         a.origin_realm = origin_realm.into();
@@ -3709,8 +3370,8 @@ impl Clone for MoDataRequest {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            drmp: self.drmp,
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             destination_host: self.destination_host.clone(),
@@ -3772,20 +3433,20 @@ impl Default for MoDataRequest {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
+            drmp: None,
             auth_session_state: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            destination_host: Default::default(),
+            destination_host: None,
             destination_realm: Default::default(),
             user_identifier: Default::default(),
             bearer_identifier: Default::default(),
-            oc_supported_features: Default::default(),
-            supported_features: Default::default(),
-            non_ip_data: Default::default(),
-            rrc_cause_counter: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            oc_supported_features: None,
+            supported_features: Vec::new(),
+            non_ip_data: None,
+            rrc_cause_counter: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -3888,68 +3549,26 @@ impl rt::typed::Command for MoDataRequest {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 2, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 3, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 4, 64)
-                    }
-                    (293, 0) => {
-                        rt::typed::opt(&mut out.destination_host, &avp, &mut w, 64)
-                    }
-                    (283, 0) => {
-                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 6, 64)
-                    }
-                    (3102, 10415) => {
-                        rt::typed::one(&mut out.user_identifier, &avp, &mut w, 7, 192)
-                    }
-                    (1020, 10415) => {
-                        rt::typed::one(&mut out.bearer_identifier, &avp, &mut w, 8, 192)
-                    }
-                    (621, 0) => {
-                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
-                    }
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (277, 0) => m.one(&mut out.auth_session_state, 2, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 3, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 4, 64),
+                    (293, 0) => m.opt(&mut out.destination_host, 64),
+                    (283, 0) => m.one(&mut out.destination_realm, 6, 64),
+                    (3102, 10415) => m.one(&mut out.user_identifier, 7, 192),
+                    (1020, 10415) => m.one(&mut out.bearer_identifier, 8, 192),
+                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
                     (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            10,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.supported_features, 10, 128, u32::MAX)
                     }
-                    (4315, 10415) => {
-                        rt::typed::opt(&mut out.non_ip_data, &avp, &mut w, 192)
-                    }
-                    (4318, 10415) => {
-                        rt::typed::opt(&mut out.rrc_cause_counter, &avp, &mut w, 192)
-                    }
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            13,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            14,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (4315, 10415) => m.opt(&mut out.non_ip_data, 192),
+                    (4318, 10415) => m.opt(&mut out.rrc_cause_counter, 192),
+                    (284, 0) => m.many(&mut out.proxy_info, 13, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 14, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -4033,10 +3652,10 @@ impl Clone for MoDataAnswer {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
-            result_code: self.result_code.clone(),
+            drmp: self.drmp,
+            result_code: self.result_code,
             experimental_result: self.experimental_result.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             oc_supported_features: self.oc_supported_features.clone(),
@@ -4094,19 +3713,19 @@ impl Default for MoDataAnswer {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
-            result_code: Default::default(),
-            experimental_result: Default::default(),
+            drmp: None,
+            result_code: None,
+            experimental_result: None,
             auth_session_state: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            oc_supported_features: Default::default(),
-            oc_olr: Default::default(),
-            load: Default::default(),
-            supported_features: Default::default(),
-            failed_avp: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            oc_supported_features: None,
+            oc_olr: None,
+            load: Vec::new(),
+            supported_features: Vec::new(),
+            failed_avp: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -4179,59 +3798,25 @@ impl rt::typed::Command for MoDataAnswer {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
-                    (297, 0) => {
-                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
-                    }
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 4, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 5, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 6, 64)
-                    }
-                    (621, 0) => {
-                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
-                    }
-                    (623, 0) => rt::typed::opt(&mut out.oc_olr, &avp, &mut w, 0),
-                    (650, 0) => {
-                        rt::typed::many(&mut out.load, &avp, &mut w, 9, 0, u32::MAX)
-                    }
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (268, 0) => m.opt(&mut out.result_code, 64),
+                    (297, 0) => m.opt(&mut out.experimental_result, 64),
+                    (277, 0) => m.one(&mut out.auth_session_state, 4, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 5, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 6, 64),
+                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
+                    (623, 0) => m.opt(&mut out.oc_olr, 0),
+                    (650, 0) => m.many(&mut out.load, 9, 0, u32::MAX),
                     (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            10,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.supported_features, 10, 128, u32::MAX)
                     }
-                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            12,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            13,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (279, 0) => m.opt(&mut out.failed_avp, 64),
+                    (284, 0) => m.many(&mut out.proxy_info, 12, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 13, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -4262,8 +3847,8 @@ impl rt::typed::RequestCommand for MoDataRequest {
         let mut a = MoDataAnswer::default();
         a.header = rt::typed::answer_header(&self.header, result);
         a.session_id = self.session_id.clone();
-        a.auth_session_state = self.auth_session_state.clone();
-        a.drmp = self.drmp.clone();
+        a.auth_session_state = self.auth_session_state;
+        a.drmp = self.drmp;
         a.proxy_info = self.proxy_info.clone();
         a.origin_host = origin_host.into();
         a.origin_realm = origin_realm.into();
@@ -4387,8 +3972,8 @@ impl Clone for MtDataRequest {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            drmp: self.drmp,
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             destination_host: self.destination_host.clone(),
@@ -4398,8 +3983,8 @@ impl Clone for MtDataRequest {
             oc_supported_features: self.oc_supported_features.clone(),
             supported_features: self.supported_features.clone(),
             non_ip_data: self.non_ip_data.clone(),
-            scef_wait_time: self.scef_wait_time.clone(),
-            maximum_retransmission_time: self.maximum_retransmission_time.clone(),
+            scef_wait_time: self.scef_wait_time,
+            maximum_retransmission_time: self.maximum_retransmission_time,
             proxy_info: self.proxy_info.clone(),
             route_record: self.route_record.clone(),
             extra: self.extra.clone(),
@@ -4458,7 +4043,7 @@ impl Default for MtDataRequest {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
+            drmp: None,
             auth_session_state: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
@@ -4466,13 +4051,13 @@ impl Default for MtDataRequest {
             destination_realm: Default::default(),
             user_identifier: Default::default(),
             bearer_identifier: Default::default(),
-            oc_supported_features: Default::default(),
-            supported_features: Default::default(),
-            non_ip_data: Default::default(),
-            scef_wait_time: Default::default(),
-            maximum_retransmission_time: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            oc_supported_features: None,
+            supported_features: Vec::new(),
+            non_ip_data: None,
+            scef_wait_time: None,
+            maximum_retransmission_time: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -4583,76 +4168,27 @@ impl rt::typed::Command for MtDataRequest {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 2, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 3, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 4, 64)
-                    }
-                    (293, 0) => {
-                        rt::typed::one(&mut out.destination_host, &avp, &mut w, 5, 64)
-                    }
-                    (283, 0) => {
-                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 6, 64)
-                    }
-                    (3102, 10415) => {
-                        rt::typed::one(&mut out.user_identifier, &avp, &mut w, 7, 192)
-                    }
-                    (1020, 10415) => {
-                        rt::typed::one(&mut out.bearer_identifier, &avp, &mut w, 8, 192)
-                    }
-                    (621, 0) => {
-                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
-                    }
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (277, 0) => m.one(&mut out.auth_session_state, 2, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 3, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 4, 64),
+                    (293, 0) => m.one(&mut out.destination_host, 5, 64),
+                    (283, 0) => m.one(&mut out.destination_realm, 6, 64),
+                    (3102, 10415) => m.one(&mut out.user_identifier, 7, 192),
+                    (1020, 10415) => m.one(&mut out.bearer_identifier, 8, 192),
+                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
                     (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            10,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.supported_features, 10, 128, u32::MAX)
                     }
-                    (4315, 10415) => {
-                        rt::typed::opt(&mut out.non_ip_data, &avp, &mut w, 192)
-                    }
-                    (4316, 10415) => {
-                        rt::typed::opt(&mut out.scef_wait_time, &avp, &mut w, 192)
-                    }
-                    (3330, 10415) => {
-                        rt::typed::opt(
-                            &mut out.maximum_retransmission_time,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            14,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            15,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (4315, 10415) => m.opt(&mut out.non_ip_data, 192),
+                    (4316, 10415) => m.opt(&mut out.scef_wait_time, 192),
+                    (3330, 10415) => m.opt(&mut out.maximum_retransmission_time, 192),
+                    (284, 0) => m.many(&mut out.proxy_info, 14, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 15, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -4742,18 +4278,18 @@ impl Clone for MtDataAnswer {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
-            result_code: self.result_code.clone(),
+            drmp: self.drmp,
+            result_code: self.result_code,
             experimental_result: self.experimental_result.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             oc_supported_features: self.oc_supported_features.clone(),
             oc_olr: self.oc_olr.clone(),
             load: self.load.clone(),
             supported_features: self.supported_features.clone(),
-            requested_retransmission_time: self.requested_retransmission_time.clone(),
-            tda_flags: self.tda_flags.clone(),
+            requested_retransmission_time: self.requested_retransmission_time,
+            tda_flags: self.tda_flags,
             failed_avp: self.failed_avp.clone(),
             proxy_info: self.proxy_info.clone(),
             route_record: self.route_record.clone(),
@@ -4813,21 +4349,21 @@ impl Default for MtDataAnswer {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
-            result_code: Default::default(),
-            experimental_result: Default::default(),
+            drmp: None,
+            result_code: None,
+            experimental_result: None,
             auth_session_state: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            oc_supported_features: Default::default(),
-            oc_olr: Default::default(),
-            load: Default::default(),
-            supported_features: Default::default(),
-            requested_retransmission_time: Default::default(),
-            tda_flags: Default::default(),
-            failed_avp: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            oc_supported_features: None,
+            oc_olr: None,
+            load: Vec::new(),
+            supported_features: Vec::new(),
+            requested_retransmission_time: None,
+            tda_flags: None,
+            failed_avp: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -4900,70 +4436,27 @@ impl rt::typed::Command for MtDataAnswer {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
-                    (297, 0) => {
-                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
-                    }
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 4, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 5, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 6, 64)
-                    }
-                    (621, 0) => {
-                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
-                    }
-                    (623, 0) => rt::typed::opt(&mut out.oc_olr, &avp, &mut w, 0),
-                    (650, 0) => {
-                        rt::typed::many(&mut out.load, &avp, &mut w, 9, 0, u32::MAX)
-                    }
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (268, 0) => m.opt(&mut out.result_code, 64),
+                    (297, 0) => m.opt(&mut out.experimental_result, 64),
+                    (277, 0) => m.one(&mut out.auth_session_state, 4, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 5, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 6, 64),
+                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
+                    (623, 0) => m.opt(&mut out.oc_olr, 0),
+                    (650, 0) => m.many(&mut out.load, 9, 0, u32::MAX),
                     (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            10,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.supported_features, 10, 128, u32::MAX)
                     }
-                    (3331, 10415) => {
-                        rt::typed::opt(
-                            &mut out.requested_retransmission_time,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (4321, 10415) => {
-                        rt::typed::opt(&mut out.tda_flags, &avp, &mut w, 192)
-                    }
-                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            14,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            15,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (3331, 10415) => m.opt(&mut out.requested_retransmission_time, 192),
+                    (4321, 10415) => m.opt(&mut out.tda_flags, 192),
+                    (279, 0) => m.opt(&mut out.failed_avp, 64),
+                    (284, 0) => m.many(&mut out.proxy_info, 14, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 15, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -4994,8 +4487,8 @@ impl rt::typed::RequestCommand for MtDataRequest {
         let mut a = MtDataAnswer::default();
         a.header = rt::typed::answer_header(&self.header, result);
         a.session_id = self.session_id.clone();
-        a.auth_session_state = self.auth_session_state.clone();
-        a.drmp = self.drmp.clone();
+        a.auth_session_state = self.auth_session_state;
+        a.drmp = self.drmp;
         a.proxy_info = self.proxy_info.clone();
         a.origin_host = origin_host.into();
         a.origin_realm = origin_realm.into();

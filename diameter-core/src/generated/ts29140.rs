@@ -432,9 +432,9 @@ impl PartialEq for ServedUserIdentity {
 impl Default for ServedUserIdentity {
     fn default() -> Self {
         Self {
-            msisdn: Default::default(),
-            vasp_id: Default::default(),
-            vas_id: Default::default(),
+            msisdn: None,
+            vasp_id: None,
+            vas_id: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -474,11 +474,12 @@ impl rt::typed::Grouped for ServedUserIdentity {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (701, 10415) => rt::typed::opt(&mut self.msisdn, &avp, &mut w, 192),
-                    (1101, 10415) => rt::typed::opt(&mut self.vasp_id, &avp, &mut w, 128),
-                    (1102, 10415) => rt::typed::opt(&mut self.vas_id, &avp, &mut w, 128),
-                    _ => rt::typed::other(&avp, &mut w),
+                    (701, 10415) => m.opt(&mut self.msisdn, 192),
+                    (1101, 10415) => m.opt(&mut self.vasp_id, 128),
+                    (1102, 10415) => m.opt(&mut self.vas_id, 128),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -524,7 +525,7 @@ impl Clone for InitialRecipientAddress {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            mm10_sequence_number: self.mm10_sequence_number.clone(),
+            mm10_sequence_number: self.mm10_sequence_number,
             mm10_recipient_address: self.mm10_recipient_address.clone(),
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
@@ -625,26 +626,11 @@ impl rt::typed::Grouped for InitialRecipientAddress {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (1107, 10415) => {
-                        rt::typed::one(
-                            &mut self.mm10_sequence_number,
-                            &avp,
-                            &mut w,
-                            0,
-                            128,
-                        )
-                    }
-                    (1108, 10415) => {
-                        rt::typed::one(
-                            &mut self.mm10_recipient_address,
-                            &avp,
-                            &mut w,
-                            1,
-                            128,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1107, 10415) => m.one(&mut self.mm10_sequence_number, 0, 128),
+                    (1108, 10415) => m.one(&mut self.mm10_recipient_address, 1, 128),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -689,10 +675,10 @@ impl Clone for ResultRecipientAddress {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            mm10_sequence_number: self.mm10_sequence_number.clone(),
+            mm10_sequence_number: self.mm10_sequence_number,
             mm10_recipient_address: self.mm10_recipient_address.clone(),
             routeing_address: self.routeing_address.clone(),
-            routeing_address_resolution: self.routeing_address_resolution.clone(),
+            routeing_address_resolution: self.routeing_address_resolution,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -736,8 +722,8 @@ impl Default for ResultRecipientAddress {
         Self {
             mm10_sequence_number: Default::default(),
             mm10_recipient_address: Default::default(),
-            routeing_address: Default::default(),
-            routeing_address_resolution: Default::default(),
+            routeing_address: None,
+            routeing_address_resolution: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -802,37 +788,13 @@ impl rt::typed::Grouped for ResultRecipientAddress {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (1107, 10415) => {
-                        rt::typed::one(
-                            &mut self.mm10_sequence_number,
-                            &avp,
-                            &mut w,
-                            0,
-                            128,
-                        )
-                    }
-                    (1108, 10415) => {
-                        rt::typed::one(
-                            &mut self.mm10_recipient_address,
-                            &avp,
-                            &mut w,
-                            1,
-                            128,
-                        )
-                    }
-                    (1109, 10415) => {
-                        rt::typed::opt(&mut self.routeing_address, &avp, &mut w, 128)
-                    }
-                    (1119, 10415) => {
-                        rt::typed::opt(
-                            &mut self.routeing_address_resolution,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1107, 10415) => m.one(&mut self.mm10_sequence_number, 0, 128),
+                    (1108, 10415) => m.one(&mut self.mm10_recipient_address, 1, 128),
+                    (1109, 10415) => m.opt(&mut self.routeing_address, 128),
+                    (1119, 10415) => m.opt(&mut self.routeing_address_resolution, 128),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -906,8 +868,8 @@ impl PartialEq for Status {
 impl Default for Status {
     fn default() -> Self {
         Self {
-            status_code: Default::default(),
-            status_text: Default::default(),
+            status_code: None,
+            status_text: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -947,14 +909,11 @@ impl rt::typed::Grouped for Status {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (1117, 10415) => {
-                        rt::typed::opt(&mut self.status_code, &avp, &mut w, 128)
-                    }
-                    (1118, 10415) => {
-                        rt::typed::opt(&mut self.status_text, &avp, &mut w, 128)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1117, 10415) => m.opt(&mut self.status_code, 128),
+                    (1118, 10415) => m.opt(&mut self.status_text, 128),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);

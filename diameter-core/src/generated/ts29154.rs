@@ -122,8 +122,8 @@ impl Clone for NtTimeWindow {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            transfer_start_time: self.transfer_start_time.clone(),
-            transfer_end_time: self.transfer_end_time.clone(),
+            transfer_start_time: self.transfer_start_time,
+            transfer_end_time: self.transfer_end_time,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -223,20 +223,11 @@ impl rt::typed::Grouped for NtTimeWindow {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (4206, 10415) => {
-                        rt::typed::one(
-                            &mut self.transfer_start_time,
-                            &avp,
-                            &mut w,
-                            0,
-                            192,
-                        )
-                    }
-                    (4205, 10415) => {
-                        rt::typed::one(&mut self.transfer_end_time, &avp, &mut w, 1, 192)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (4206, 10415) => m.one(&mut self.transfer_start_time, 0, 192),
+                    (4205, 10415) => m.one(&mut self.transfer_end_time, 1, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -284,11 +275,11 @@ impl Clone for TransferPolicy {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            transfer_policy_id: self.transfer_policy_id.clone(),
+            transfer_policy_id: self.transfer_policy_id,
             nt_time_window: self.nt_time_window.clone(),
-            rating_group: self.rating_group.clone(),
-            max_requested_bandwidth_dl: self.max_requested_bandwidth_dl.clone(),
-            max_requested_bandwidth_ul: self.max_requested_bandwidth_ul.clone(),
+            rating_group: self.rating_group,
+            max_requested_bandwidth_dl: self.max_requested_bandwidth_dl,
+            max_requested_bandwidth_ul: self.max_requested_bandwidth_ul,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -338,10 +329,10 @@ impl Default for TransferPolicy {
     fn default() -> Self {
         Self {
             transfer_policy_id: Default::default(),
-            nt_time_window: Default::default(),
-            rating_group: Default::default(),
-            max_requested_bandwidth_dl: Default::default(),
-            max_requested_bandwidth_ul: Default::default(),
+            nt_time_window: None,
+            rating_group: None,
+            max_requested_bandwidth_dl: None,
+            max_requested_bandwidth_ul: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -395,37 +386,14 @@ impl rt::typed::Grouped for TransferPolicy {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (4208, 10415) => {
-                        rt::typed::one(
-                            &mut self.transfer_policy_id,
-                            &avp,
-                            &mut w,
-                            0,
-                            192,
-                        )
-                    }
-                    (4204, 10415) => {
-                        rt::typed::opt(&mut self.nt_time_window, &avp, &mut w, 192)
-                    }
-                    (432, 0) => rt::typed::opt(&mut self.rating_group, &avp, &mut w, 64),
-                    (515, 10415) => {
-                        rt::typed::opt(
-                            &mut self.max_requested_bandwidth_dl,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (516, 10415) => {
-                        rt::typed::opt(
-                            &mut self.max_requested_bandwidth_ul,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (4208, 10415) => m.one(&mut self.transfer_policy_id, 0, 192),
+                    (4204, 10415) => m.opt(&mut self.nt_time_window, 192),
+                    (432, 0) => m.opt(&mut self.rating_group, 64),
+                    (515, 10415) => m.opt(&mut self.max_requested_bandwidth_dl, 192),
+                    (516, 10415) => m.opt(&mut self.max_requested_bandwidth_ul, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -491,13 +459,13 @@ impl Clone for AccessNetworkReports {
             msisdn: self.msisdn.clone(),
             external_identifier: self.external_identifier.clone(),
             tgpp_user_location_info: self.tgpp_user_location_info.clone(),
-            user_location_info_time: self.user_location_info_time.clone(),
+            user_location_info_time: self.user_location_info_time,
             tgpp_sgsn_mcc_mnc: self.tgpp_sgsn_mcc_mnc.clone(),
             tgpp_ms_timezone: self.tgpp_ms_timezone.clone(),
             ue_local_ip_address: self.ue_local_ip_address.clone(),
-            tcp_source_port: self.tcp_source_port.clone(),
-            udp_source_port: self.udp_source_port.clone(),
-            netloc_access_support: self.netloc_access_support.clone(),
+            tcp_source_port: self.tcp_source_port,
+            udp_source_port: self.udp_source_port,
+            netloc_access_support: self.netloc_access_support,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -545,16 +513,16 @@ impl PartialEq for AccessNetworkReports {
 impl Default for AccessNetworkReports {
     fn default() -> Self {
         Self {
-            msisdn: Default::default(),
-            external_identifier: Default::default(),
-            tgpp_user_location_info: Default::default(),
-            user_location_info_time: Default::default(),
-            tgpp_sgsn_mcc_mnc: Default::default(),
-            tgpp_ms_timezone: Default::default(),
-            ue_local_ip_address: Default::default(),
-            tcp_source_port: Default::default(),
-            udp_source_port: Default::default(),
-            netloc_access_support: Default::default(),
+            msisdn: None,
+            external_identifier: None,
+            tgpp_user_location_info: None,
+            user_location_info_time: None,
+            tgpp_sgsn_mcc_mnc: None,
+            tgpp_ms_timezone: None,
+            ue_local_ip_address: None,
+            tcp_source_port: None,
+            udp_source_port: None,
+            netloc_access_support: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -594,51 +562,19 @@ impl rt::typed::Grouped for AccessNetworkReports {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (701, 10415) => rt::typed::opt(&mut self.msisdn, &avp, &mut w, 192),
-                    (3111, 10415) => {
-                        rt::typed::opt(&mut self.external_identifier, &avp, &mut w, 192)
-                    }
-                    (22, 10415) => {
-                        rt::typed::opt(
-                            &mut self.tgpp_user_location_info,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (2812, 10415) => {
-                        rt::typed::opt(
-                            &mut self.user_location_info_time,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (18, 10415) => {
-                        rt::typed::opt(&mut self.tgpp_sgsn_mcc_mnc, &avp, &mut w, 192)
-                    }
-                    (23, 10415) => {
-                        rt::typed::opt(&mut self.tgpp_ms_timezone, &avp, &mut w, 192)
-                    }
-                    (2805, 10415) => {
-                        rt::typed::opt(&mut self.ue_local_ip_address, &avp, &mut w, 128)
-                    }
-                    (2843, 10415) => {
-                        rt::typed::opt(&mut self.tcp_source_port, &avp, &mut w, 128)
-                    }
-                    (2806, 10415) => {
-                        rt::typed::opt(&mut self.udp_source_port, &avp, &mut w, 128)
-                    }
-                    (2824, 10415) => {
-                        rt::typed::opt(
-                            &mut self.netloc_access_support,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (701, 10415) => m.opt(&mut self.msisdn, 192),
+                    (3111, 10415) => m.opt(&mut self.external_identifier, 192),
+                    (22, 10415) => m.opt(&mut self.tgpp_user_location_info, 192),
+                    (2812, 10415) => m.opt(&mut self.user_location_info_time, 128),
+                    (18, 10415) => m.opt(&mut self.tgpp_sgsn_mcc_mnc, 192),
+                    (23, 10415) => m.opt(&mut self.tgpp_ms_timezone, 192),
+                    (2805, 10415) => m.opt(&mut self.ue_local_ip_address, 128),
+                    (2843, 10415) => m.opt(&mut self.tcp_source_port, 128),
+                    (2806, 10415) => m.opt(&mut self.udp_source_port, 128),
+                    (2824, 10415) => m.opt(&mut self.netloc_access_support, 128),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -692,9 +628,9 @@ impl Clone for EventConfiguration {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            extended_scef_reference_id: self.extended_scef_reference_id.clone(),
+            extended_scef_reference_id: self.extended_scef_reference_id,
             scef_id: self.scef_id.clone(),
-            monitoring_type: self.monitoring_type.clone(),
+            monitoring_type: self.monitoring_type,
             location_information_configuration: self
                 .location_information_configuration
                 .clone(),
@@ -748,7 +684,7 @@ impl Default for EventConfiguration {
             extended_scef_reference_id: Default::default(),
             scef_id: Default::default(),
             monitoring_type: Default::default(),
-            location_information_configuration: Default::default(),
+            location_information_configuration: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -824,31 +760,15 @@ impl rt::typed::Grouped for EventConfiguration {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (4216, 10415) => {
-                        rt::typed::one(
-                            &mut self.extended_scef_reference_id,
-                            &avp,
-                            &mut w,
-                            0,
-                            192,
-                        )
-                    }
-                    (3125, 10415) => {
-                        rt::typed::one(&mut self.scef_id, &avp, &mut w, 1, 192)
-                    }
-                    (3127, 10415) => {
-                        rt::typed::one(&mut self.monitoring_type, &avp, &mut w, 2, 192)
-                    }
+                    (4216, 10415) => m.one(&mut self.extended_scef_reference_id, 0, 192),
+                    (3125, 10415) => m.one(&mut self.scef_id, 1, 192),
+                    (3127, 10415) => m.one(&mut self.monitoring_type, 2, 192),
                     (3135, 10415) => {
-                        rt::typed::opt(
-                            &mut self.location_information_configuration,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
+                        m.opt(&mut self.location_information_configuration, 192)
                     }
-                    _ => rt::typed::other(&avp, &mut w),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -894,8 +814,8 @@ impl Clone for EventConfigurationStatus {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            event_configuration_state: self.event_configuration_state.clone(),
-            extended_scef_reference_id: self.extended_scef_reference_id.clone(),
+            event_configuration_state: self.event_configuration_state,
+            extended_scef_reference_id: self.extended_scef_reference_id,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -1007,26 +927,11 @@ impl rt::typed::Grouped for EventConfigurationStatus {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (4212, 10415) => {
-                        rt::typed::one(
-                            &mut self.event_configuration_state,
-                            &avp,
-                            &mut w,
-                            0,
-                            192,
-                        )
-                    }
-                    (4216, 10415) => {
-                        rt::typed::one(
-                            &mut self.extended_scef_reference_id,
-                            &avp,
-                            &mut w,
-                            1,
-                            192,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (4212, 10415) => m.one(&mut self.event_configuration_state, 0, 192),
+                    (4216, 10415) => m.one(&mut self.extended_scef_reference_id, 1, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -1068,8 +973,8 @@ impl Clone for EventReports {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            event_reporting_results: self.event_reporting_results.clone(),
-            extended_scef_reference_id: self.extended_scef_reference_id.clone(),
+            event_reporting_results: self.event_reporting_results,
+            extended_scef_reference_id: self.extended_scef_reference_id,
             access_network_reports: self.access_network_reports.clone(),
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
@@ -1119,7 +1024,7 @@ impl Default for EventReports {
         Self {
             event_reporting_results: Default::default(),
             extended_scef_reference_id: Default::default(),
-            access_network_reports: Default::default(),
+            access_network_reports: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -1184,36 +1089,14 @@ impl rt::typed::Grouped for EventReports {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (4214, 10415) => {
-                        rt::typed::one(
-                            &mut self.event_reporting_results,
-                            &avp,
-                            &mut w,
-                            0,
-                            192,
-                        )
-                    }
-                    (4216, 10415) => {
-                        rt::typed::one(
-                            &mut self.extended_scef_reference_id,
-                            &avp,
-                            &mut w,
-                            1,
-                            192,
-                        )
-                    }
+                    (4214, 10415) => m.one(&mut self.event_reporting_results, 0, 192),
+                    (4216, 10415) => m.one(&mut self.extended_scef_reference_id, 1, 192),
                     (4210, 10415) => {
-                        rt::typed::many(
-                            &mut self.access_network_reports,
-                            &avp,
-                            &mut w,
-                            2,
-                            192,
-                            u32::MAX,
-                        )
+                        m.many(&mut self.access_network_reports, 2, 192, u32::MAX)
                     }
-                    _ => rt::typed::other(&avp, &mut w),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -1316,26 +1199,26 @@ impl Clone for BackgroundDataTransferRequest {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
+            drmp: self.drmp,
             vendor_specific_application_id: self.vendor_specific_application_id.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             destination_realm: self.destination_realm.clone(),
-            transfer_request_type: self.transfer_request_type.clone(),
+            transfer_request_type: self.transfer_request_type,
             destination_host: self.destination_host.clone(),
             oc_supported_features: self.oc_supported_features.clone(),
             application_service_provider_identity: self
                 .application_service_provider_identity
                 .clone(),
-            cc_output_octets: self.cc_output_octets.clone(),
-            cc_input_octets: self.cc_input_octets.clone(),
-            cc_total_octets: self.cc_total_octets.clone(),
-            number_of_ues: self.number_of_ues.clone(),
+            cc_output_octets: self.cc_output_octets,
+            cc_input_octets: self.cc_input_octets,
+            cc_total_octets: self.cc_total_octets,
+            number_of_ues: self.number_of_ues,
             nt_time_window: self.nt_time_window.clone(),
             network_area_info_list: self.network_area_info_list.clone(),
             reference_id: self.reference_id.clone(),
-            transfer_policy_id: self.transfer_policy_id.clone(),
+            transfer_policy_id: self.transfer_policy_id,
             proxy_info: self.proxy_info.clone(),
             route_record: self.route_record.clone(),
             supported_features: self.supported_features.clone(),
@@ -1407,27 +1290,27 @@ impl Default for BackgroundDataTransferRequest {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
+            drmp: None,
             vendor_specific_application_id: Default::default(),
             auth_session_state: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
             destination_realm: Default::default(),
             transfer_request_type: Default::default(),
-            destination_host: Default::default(),
-            oc_supported_features: Default::default(),
-            application_service_provider_identity: Default::default(),
-            cc_output_octets: Default::default(),
-            cc_input_octets: Default::default(),
-            cc_total_octets: Default::default(),
-            number_of_ues: Default::default(),
-            nt_time_window: Default::default(),
-            network_area_info_list: Default::default(),
-            reference_id: Default::default(),
-            transfer_policy_id: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
-            supported_features: Default::default(),
+            destination_host: None,
+            oc_supported_features: None,
+            application_service_provider_identity: None,
+            cc_output_octets: None,
+            cc_input_octets: None,
+            cc_total_octets: None,
+            number_of_ues: None,
+            nt_time_window: None,
+            network_area_info_list: None,
+            reference_id: None,
+            transfer_policy_id: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
+            supported_features: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -1527,111 +1410,35 @@ impl rt::typed::Command for BackgroundDataTransferRequest {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (260, 0) => {
-                        rt::typed::one(
-                            &mut out.vendor_specific_application_id,
-                            &avp,
-                            &mut w,
-                            2,
-                            64,
-                        )
-                    }
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 3, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 4, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 5, 64)
-                    }
-                    (283, 0) => {
-                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 6, 64)
-                    }
-                    (4203, 10415) => {
-                        rt::typed::one(
-                            &mut out.transfer_request_type,
-                            &avp,
-                            &mut w,
-                            7,
-                            192,
-                        )
-                    }
-                    (293, 0) => {
-                        rt::typed::opt(&mut out.destination_host, &avp, &mut w, 64)
-                    }
-                    (621, 0) => {
-                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
-                    }
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (260, 0) => m.one(&mut out.vendor_specific_application_id, 2, 64),
+                    (277, 0) => m.one(&mut out.auth_session_state, 3, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 4, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 5, 64),
+                    (283, 0) => m.one(&mut out.destination_realm, 6, 64),
+                    (4203, 10415) => m.one(&mut out.transfer_request_type, 7, 192),
+                    (293, 0) => m.opt(&mut out.destination_host, 64),
+                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
                     (532, 10415) => {
-                        rt::typed::opt(
-                            &mut out.application_service_provider_identity,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
+                        m.opt(&mut out.application_service_provider_identity, 128)
                     }
-                    (414, 0) => {
-                        rt::typed::opt(&mut out.cc_output_octets, &avp, &mut w, 64)
-                    }
-                    (412, 0) => {
-                        rt::typed::opt(&mut out.cc_input_octets, &avp, &mut w, 64)
-                    }
-                    (421, 0) => {
-                        rt::typed::opt(&mut out.cc_total_octets, &avp, &mut w, 64)
-                    }
-                    (4209, 10415) => {
-                        rt::typed::opt(&mut out.number_of_ues, &avp, &mut w, 192)
-                    }
-                    (4204, 10415) => {
-                        rt::typed::opt(&mut out.nt_time_window, &avp, &mut w, 192)
-                    }
-                    (4201, 10415) => {
-                        rt::typed::opt(
-                            &mut out.network_area_info_list,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (4202, 10415) => {
-                        rt::typed::opt(&mut out.reference_id, &avp, &mut w, 192)
-                    }
-                    (4208, 10415) => {
-                        rt::typed::opt(&mut out.transfer_policy_id, &avp, &mut w, 192)
-                    }
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            19,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            20,
-                            64,
-                            u32::MAX,
-                        )
-                    }
+                    (414, 0) => m.opt(&mut out.cc_output_octets, 64),
+                    (412, 0) => m.opt(&mut out.cc_input_octets, 64),
+                    (421, 0) => m.opt(&mut out.cc_total_octets, 64),
+                    (4209, 10415) => m.opt(&mut out.number_of_ues, 192),
+                    (4204, 10415) => m.opt(&mut out.nt_time_window, 192),
+                    (4201, 10415) => m.opt(&mut out.network_area_info_list, 192),
+                    (4202, 10415) => m.opt(&mut out.reference_id, 192),
+                    (4208, 10415) => m.opt(&mut out.transfer_policy_id, 192),
+                    (284, 0) => m.many(&mut out.proxy_info, 19, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 20, 64, u32::MAX),
                     (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            21,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.supported_features, 21, 128, u32::MAX)
                     }
-                    _ => rt::typed::other(&avp, &mut w),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -1742,19 +1549,19 @@ impl Clone for BackgroundDataTransferAnswer {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
+            drmp: self.drmp,
             vendor_specific_application_id: self.vendor_specific_application_id.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
-            result_code: self.result_code.clone(),
+            result_code: self.result_code,
             experimental_result: self.experimental_result.clone(),
             error_message: self.error_message.clone(),
             error_reporting_host: self.error_reporting_host.clone(),
             failed_avp: self.failed_avp.clone(),
             redirect_host: self.redirect_host.clone(),
-            redirect_host_usage: self.redirect_host_usage.clone(),
-            redirect_max_cache_time: self.redirect_max_cache_time.clone(),
+            redirect_host_usage: self.redirect_host_usage,
+            redirect_max_cache_time: self.redirect_max_cache_time,
             reference_id: self.reference_id.clone(),
             oc_supported_features: self.oc_supported_features.clone(),
             oc_olr: self.oc_olr.clone(),
@@ -1827,28 +1634,28 @@ impl Default for BackgroundDataTransferAnswer {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
+            drmp: None,
             vendor_specific_application_id: Default::default(),
             auth_session_state: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            result_code: Default::default(),
-            experimental_result: Default::default(),
-            error_message: Default::default(),
-            error_reporting_host: Default::default(),
-            failed_avp: Default::default(),
-            redirect_host: Default::default(),
-            redirect_host_usage: Default::default(),
-            redirect_max_cache_time: Default::default(),
-            reference_id: Default::default(),
-            oc_supported_features: Default::default(),
-            oc_olr: Default::default(),
-            transfer_policy: Default::default(),
-            pcrf_address: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
-            supported_features: Default::default(),
-            load: Default::default(),
+            result_code: None,
+            experimental_result: None,
+            error_message: None,
+            error_reporting_host: None,
+            failed_avp: None,
+            redirect_host: Vec::new(),
+            redirect_host_usage: None,
+            redirect_max_cache_time: None,
+            reference_id: None,
+            oc_supported_features: None,
+            oc_olr: None,
+            transfer_policy: Vec::new(),
+            pcrf_address: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
+            supported_features: Vec::new(),
+            load: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -1929,109 +1736,34 @@ impl rt::typed::Command for BackgroundDataTransferAnswer {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (260, 0) => {
-                        rt::typed::one(
-                            &mut out.vendor_specific_application_id,
-                            &avp,
-                            &mut w,
-                            2,
-                            64,
-                        )
-                    }
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 3, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 4, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 5, 64)
-                    }
-                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
-                    (297, 0) => {
-                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
-                    }
-                    (281, 0) => rt::typed::opt(&mut out.error_message, &avp, &mut w, 0),
-                    (294, 0) => {
-                        rt::typed::opt(&mut out.error_reporting_host, &avp, &mut w, 0)
-                    }
-                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
-                    (292, 0) => {
-                        rt::typed::many(
-                            &mut out.redirect_host,
-                            &avp,
-                            &mut w,
-                            11,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (261, 0) => {
-                        rt::typed::opt(&mut out.redirect_host_usage, &avp, &mut w, 64)
-                    }
-                    (262, 0) => {
-                        rt::typed::opt(
-                            &mut out.redirect_max_cache_time,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (4202, 10415) => {
-                        rt::typed::opt(&mut out.reference_id, &avp, &mut w, 192)
-                    }
-                    (621, 0) => {
-                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
-                    }
-                    (623, 0) => rt::typed::opt(&mut out.oc_olr, &avp, &mut w, 0),
-                    (4207, 10415) => {
-                        rt::typed::many(
-                            &mut out.transfer_policy,
-                            &avp,
-                            &mut w,
-                            17,
-                            192,
-                            u32::MAX,
-                        )
-                    }
-                    (2207, 10415) => {
-                        rt::typed::opt(&mut out.pcrf_address, &avp, &mut w, 192)
-                    }
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            19,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            20,
-                            64,
-                            u32::MAX,
-                        )
-                    }
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (260, 0) => m.one(&mut out.vendor_specific_application_id, 2, 64),
+                    (277, 0) => m.one(&mut out.auth_session_state, 3, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 4, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 5, 64),
+                    (268, 0) => m.opt(&mut out.result_code, 64),
+                    (297, 0) => m.opt(&mut out.experimental_result, 64),
+                    (281, 0) => m.opt(&mut out.error_message, 0),
+                    (294, 0) => m.opt(&mut out.error_reporting_host, 0),
+                    (279, 0) => m.opt(&mut out.failed_avp, 64),
+                    (292, 0) => m.many(&mut out.redirect_host, 11, 64, u32::MAX),
+                    (261, 0) => m.opt(&mut out.redirect_host_usage, 64),
+                    (262, 0) => m.opt(&mut out.redirect_max_cache_time, 64),
+                    (4202, 10415) => m.opt(&mut out.reference_id, 192),
+                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
+                    (623, 0) => m.opt(&mut out.oc_olr, 0),
+                    (4207, 10415) => m.many(&mut out.transfer_policy, 17, 192, u32::MAX),
+                    (2207, 10415) => m.opt(&mut out.pcrf_address, 192),
+                    (284, 0) => m.many(&mut out.proxy_info, 19, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 20, 64, u32::MAX),
                     (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            21,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.supported_features, 21, 128, u32::MAX)
                     }
-                    (650, 0) => {
-                        rt::typed::many(&mut out.load, &avp, &mut w, 22, 0, u32::MAX)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (650, 0) => m.many(&mut out.load, 22, 0, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -2063,8 +1795,8 @@ impl rt::typed::RequestCommand for BackgroundDataTransferRequest {
         a.header = rt::typed::answer_header(&self.header, result);
         a.session_id = self.session_id.clone();
         a.vendor_specific_application_id = self.vendor_specific_application_id.clone();
-        a.auth_session_state = self.auth_session_state.clone();
-        a.drmp = self.drmp.clone();
+        a.auth_session_state = self.auth_session_state;
+        a.drmp = self.drmp;
         a.proxy_info = self.proxy_info.clone();
         a.origin_host = origin_host.into();
         a.origin_realm = origin_realm.into();
@@ -2187,15 +1919,15 @@ impl Clone for EventConfigurationRequest {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            drmp: self.drmp,
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             destination_realm: self.destination_realm.clone(),
             destination_host: self.destination_host.clone(),
             oc_supported_features: self.oc_supported_features.clone(),
             event_configuration: self.event_configuration.clone(),
-            group_reporting_guard_timer: self.group_reporting_guard_timer.clone(),
+            group_reporting_guard_timer: self.group_reporting_guard_timer,
             proxy_info: self.proxy_info.clone(),
             route_record: self.route_record.clone(),
             supported_features: self.supported_features.clone(),
@@ -2252,18 +1984,18 @@ impl Default for EventConfigurationRequest {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
+            drmp: None,
             auth_session_state: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
             destination_realm: Default::default(),
-            destination_host: Default::default(),
-            oc_supported_features: Default::default(),
-            event_configuration: Default::default(),
-            group_reporting_guard_timer: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
-            supported_features: Default::default(),
+            destination_host: None,
+            oc_supported_features: None,
+            event_configuration: None,
+            group_reporting_guard_timer: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
+            supported_features: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -2344,67 +2076,24 @@ impl rt::typed::Command for EventConfigurationRequest {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 2, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 3, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 4, 64)
-                    }
-                    (283, 0) => {
-                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 5, 64)
-                    }
-                    (293, 0) => {
-                        rt::typed::opt(&mut out.destination_host, &avp, &mut w, 64)
-                    }
-                    (621, 0) => {
-                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
-                    }
-                    (4211, 10415) => {
-                        rt::typed::opt(&mut out.event_configuration, &avp, &mut w, 192)
-                    }
-                    (3163, 10415) => {
-                        rt::typed::opt(
-                            &mut out.group_reporting_guard_timer,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            10,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            11,
-                            64,
-                            u32::MAX,
-                        )
-                    }
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (277, 0) => m.one(&mut out.auth_session_state, 2, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 3, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 4, 64),
+                    (283, 0) => m.one(&mut out.destination_realm, 5, 64),
+                    (293, 0) => m.opt(&mut out.destination_host, 64),
+                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
+                    (4211, 10415) => m.opt(&mut out.event_configuration, 192),
+                    (3163, 10415) => m.opt(&mut out.group_reporting_guard_timer, 192),
+                    (284, 0) => m.many(&mut out.proxy_info, 10, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 11, 64, u32::MAX),
                     (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            12,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.supported_features, 12, 128, u32::MAX)
                     }
-                    _ => rt::typed::other(&avp, &mut w),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -2511,18 +2200,18 @@ impl Clone for EventConfigurationAnswer {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            drmp: self.drmp,
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
-            result_code: self.result_code.clone(),
+            result_code: self.result_code,
             experimental_result: self.experimental_result.clone(),
             error_message: self.error_message.clone(),
             error_reporting_host: self.error_reporting_host.clone(),
             failed_avp: self.failed_avp.clone(),
             redirect_host: self.redirect_host.clone(),
-            redirect_host_usage: self.redirect_host_usage.clone(),
-            redirect_max_cache_time: self.redirect_max_cache_time.clone(),
+            redirect_host_usage: self.redirect_host_usage,
+            redirect_max_cache_time: self.redirect_max_cache_time,
             oc_supported_features: self.oc_supported_features.clone(),
             oc_olr: self.oc_olr.clone(),
             event_reports: self.event_reports.clone(),
@@ -2592,26 +2281,26 @@ impl Default for EventConfigurationAnswer {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
+            drmp: None,
             auth_session_state: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            result_code: Default::default(),
-            experimental_result: Default::default(),
-            error_message: Default::default(),
-            error_reporting_host: Default::default(),
-            failed_avp: Default::default(),
-            redirect_host: Default::default(),
-            redirect_host_usage: Default::default(),
-            redirect_max_cache_time: Default::default(),
-            oc_supported_features: Default::default(),
-            oc_olr: Default::default(),
-            event_reports: Default::default(),
-            event_configuration_status: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
-            supported_features: Default::default(),
-            load: Default::default(),
+            result_code: None,
+            experimental_result: None,
+            error_message: None,
+            error_reporting_host: None,
+            failed_avp: None,
+            redirect_host: Vec::new(),
+            redirect_host_usage: None,
+            redirect_max_cache_time: None,
+            oc_supported_features: None,
+            oc_olr: None,
+            event_reports: None,
+            event_configuration_status: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
+            supported_features: Vec::new(),
+            load: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -2684,95 +2373,32 @@ impl rt::typed::Command for EventConfigurationAnswer {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 2, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 3, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 4, 64)
-                    }
-                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
-                    (297, 0) => {
-                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
-                    }
-                    (281, 0) => rt::typed::opt(&mut out.error_message, &avp, &mut w, 0),
-                    (294, 0) => {
-                        rt::typed::opt(&mut out.error_reporting_host, &avp, &mut w, 0)
-                    }
-                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
-                    (292, 0) => {
-                        rt::typed::many(
-                            &mut out.redirect_host,
-                            &avp,
-                            &mut w,
-                            10,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (261, 0) => {
-                        rt::typed::opt(&mut out.redirect_host_usage, &avp, &mut w, 64)
-                    }
-                    (262, 0) => {
-                        rt::typed::opt(
-                            &mut out.redirect_max_cache_time,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (621, 0) => {
-                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
-                    }
-                    (623, 0) => rt::typed::opt(&mut out.oc_olr, &avp, &mut w, 0),
-                    (4215, 10415) => {
-                        rt::typed::opt(&mut out.event_reports, &avp, &mut w, 192)
-                    }
-                    (4213, 10415) => {
-                        rt::typed::opt(
-                            &mut out.event_configuration_status,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            17,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            18,
-                            64,
-                            u32::MAX,
-                        )
-                    }
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (277, 0) => m.one(&mut out.auth_session_state, 2, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 3, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 4, 64),
+                    (268, 0) => m.opt(&mut out.result_code, 64),
+                    (297, 0) => m.opt(&mut out.experimental_result, 64),
+                    (281, 0) => m.opt(&mut out.error_message, 0),
+                    (294, 0) => m.opt(&mut out.error_reporting_host, 0),
+                    (279, 0) => m.opt(&mut out.failed_avp, 64),
+                    (292, 0) => m.many(&mut out.redirect_host, 10, 64, u32::MAX),
+                    (261, 0) => m.opt(&mut out.redirect_host_usage, 64),
+                    (262, 0) => m.opt(&mut out.redirect_max_cache_time, 64),
+                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
+                    (623, 0) => m.opt(&mut out.oc_olr, 0),
+                    (4215, 10415) => m.opt(&mut out.event_reports, 192),
+                    (4213, 10415) => m.opt(&mut out.event_configuration_status, 192),
+                    (284, 0) => m.many(&mut out.proxy_info, 17, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 18, 64, u32::MAX),
                     (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            19,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.supported_features, 19, 128, u32::MAX)
                     }
-                    (650, 0) => {
-                        rt::typed::many(&mut out.load, &avp, &mut w, 20, 0, u32::MAX)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (650, 0) => m.many(&mut out.load, 20, 0, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -2803,8 +2429,8 @@ impl rt::typed::RequestCommand for EventConfigurationRequest {
         let mut a = EventConfigurationAnswer::default();
         a.header = rt::typed::answer_header(&self.header, result);
         a.session_id = self.session_id.clone();
-        a.auth_session_state = self.auth_session_state.clone();
-        a.drmp = self.drmp.clone();
+        a.auth_session_state = self.auth_session_state;
+        a.drmp = self.drmp;
         a.proxy_info = self.proxy_info.clone();
         a.origin_host = origin_host.into();
         a.origin_realm = origin_realm.into();
@@ -2910,8 +2536,8 @@ impl Clone for EventReportingRequest {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            drmp: self.drmp,
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             destination_realm: self.destination_realm.clone(),
@@ -2965,16 +2591,16 @@ impl Default for EventReportingRequest {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
+            drmp: None,
             auth_session_state: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
             destination_realm: Default::default(),
             destination_host: Default::default(),
-            oc_supported_features: Default::default(),
-            event_reports: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            oc_supported_features: None,
+            event_reports: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -3063,49 +2689,20 @@ impl rt::typed::Command for EventReportingRequest {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 2, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 3, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 4, 64)
-                    }
-                    (283, 0) => {
-                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 5, 64)
-                    }
-                    (293, 0) => {
-                        rt::typed::one(&mut out.destination_host, &avp, &mut w, 6, 64)
-                    }
-                    (621, 0) => {
-                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
-                    }
-                    (4215, 10415) => {
-                        rt::typed::opt(&mut out.event_reports, &avp, &mut w, 192)
-                    }
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            9,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            10,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (277, 0) => m.one(&mut out.auth_session_state, 2, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 3, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 4, 64),
+                    (283, 0) => m.one(&mut out.destination_realm, 5, 64),
+                    (293, 0) => m.one(&mut out.destination_host, 6, 64),
+                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
+                    (4215, 10415) => m.opt(&mut out.event_reports, 192),
+                    (284, 0) => m.many(&mut out.proxy_info, 9, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 10, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -3201,18 +2798,18 @@ impl Clone for EventReportingAnswer {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            drmp: self.drmp,
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
-            result_code: self.result_code.clone(),
+            result_code: self.result_code,
             experimental_result: self.experimental_result.clone(),
             error_message: self.error_message.clone(),
             error_reporting_host: self.error_reporting_host.clone(),
             failed_avp: self.failed_avp.clone(),
             redirect_host: self.redirect_host.clone(),
-            redirect_host_usage: self.redirect_host_usage.clone(),
-            redirect_max_cache_time: self.redirect_max_cache_time.clone(),
+            redirect_host_usage: self.redirect_host_usage,
+            redirect_max_cache_time: self.redirect_max_cache_time,
             oc_supported_features: self.oc_supported_features.clone(),
             oc_olr: self.oc_olr.clone(),
             proxy_info: self.proxy_info.clone(),
@@ -3270,23 +2867,23 @@ impl Default for EventReportingAnswer {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
+            drmp: None,
             auth_session_state: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            result_code: Default::default(),
-            experimental_result: Default::default(),
-            error_message: Default::default(),
-            error_reporting_host: Default::default(),
-            failed_avp: Default::default(),
-            redirect_host: Default::default(),
-            redirect_host_usage: Default::default(),
-            redirect_max_cache_time: Default::default(),
-            oc_supported_features: Default::default(),
-            oc_olr: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
-            load: Default::default(),
+            result_code: None,
+            experimental_result: None,
+            error_message: None,
+            error_reporting_host: None,
+            failed_avp: None,
+            redirect_host: Vec::new(),
+            redirect_host_usage: None,
+            redirect_max_cache_time: None,
+            oc_supported_features: None,
+            oc_olr: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
+            load: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -3359,74 +2956,27 @@ impl rt::typed::Command for EventReportingAnswer {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 2, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 3, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 4, 64)
-                    }
-                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
-                    (297, 0) => {
-                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
-                    }
-                    (281, 0) => rt::typed::opt(&mut out.error_message, &avp, &mut w, 0),
-                    (294, 0) => {
-                        rt::typed::opt(&mut out.error_reporting_host, &avp, &mut w, 0)
-                    }
-                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
-                    (292, 0) => {
-                        rt::typed::many(
-                            &mut out.redirect_host,
-                            &avp,
-                            &mut w,
-                            10,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (261, 0) => {
-                        rt::typed::opt(&mut out.redirect_host_usage, &avp, &mut w, 64)
-                    }
-                    (262, 0) => {
-                        rt::typed::opt(
-                            &mut out.redirect_max_cache_time,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (621, 0) => {
-                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
-                    }
-                    (623, 0) => rt::typed::opt(&mut out.oc_olr, &avp, &mut w, 0),
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            15,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            16,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (650, 0) => {
-                        rt::typed::many(&mut out.load, &avp, &mut w, 17, 0, u32::MAX)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (277, 0) => m.one(&mut out.auth_session_state, 2, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 3, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 4, 64),
+                    (268, 0) => m.opt(&mut out.result_code, 64),
+                    (297, 0) => m.opt(&mut out.experimental_result, 64),
+                    (281, 0) => m.opt(&mut out.error_message, 0),
+                    (294, 0) => m.opt(&mut out.error_reporting_host, 0),
+                    (279, 0) => m.opt(&mut out.failed_avp, 64),
+                    (292, 0) => m.many(&mut out.redirect_host, 10, 64, u32::MAX),
+                    (261, 0) => m.opt(&mut out.redirect_host_usage, 64),
+                    (262, 0) => m.opt(&mut out.redirect_max_cache_time, 64),
+                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
+                    (623, 0) => m.opt(&mut out.oc_olr, 0),
+                    (284, 0) => m.many(&mut out.proxy_info, 15, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 16, 64, u32::MAX),
+                    (650, 0) => m.many(&mut out.load, 17, 0, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -3457,8 +3007,8 @@ impl rt::typed::RequestCommand for EventReportingRequest {
         let mut a = EventReportingAnswer::default();
         a.header = rt::typed::answer_header(&self.header, result);
         a.session_id = self.session_id.clone();
-        a.auth_session_state = self.auth_session_state.clone();
-        a.drmp = self.drmp.clone();
+        a.auth_session_state = self.auth_session_state;
+        a.drmp = self.drmp;
         a.proxy_info = self.proxy_info.clone();
         a.origin_host = origin_host.into();
         a.origin_realm = origin_realm.into();

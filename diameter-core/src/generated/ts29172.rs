@@ -1005,7 +1005,7 @@ impl Clone for LcsEpsClientName {
     fn clone(&self) -> Self {
         Self {
             lcs_name_string: self.lcs_name_string.clone(),
-            lcs_format_indicator: self.lcs_format_indicator.clone(),
+            lcs_format_indicator: self.lcs_format_indicator,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -1039,8 +1039,8 @@ impl PartialEq for LcsEpsClientName {
 impl Default for LcsEpsClientName {
     fn default() -> Self {
         Self {
-            lcs_name_string: Default::default(),
-            lcs_format_indicator: Default::default(),
+            lcs_name_string: None,
+            lcs_format_indicator: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -1080,14 +1080,11 @@ impl rt::typed::Grouped for LcsEpsClientName {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (1238, 10415) => {
-                        rt::typed::opt(&mut self.lcs_name_string, &avp, &mut w, 192)
-                    }
-                    (1237, 10415) => {
-                        rt::typed::opt(&mut self.lcs_format_indicator, &avp, &mut w, 192)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1238, 10415) => m.opt(&mut self.lcs_name_string, 192),
+                    (1237, 10415) => m.opt(&mut self.lcs_format_indicator, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -1127,7 +1124,7 @@ impl Clone for LcsRequestorName {
     fn clone(&self) -> Self {
         Self {
             lcs_requestor_id_string: self.lcs_requestor_id_string.clone(),
-            lcs_format_indicator: self.lcs_format_indicator.clone(),
+            lcs_format_indicator: self.lcs_format_indicator,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -1167,8 +1164,8 @@ impl PartialEq for LcsRequestorName {
 impl Default for LcsRequestorName {
     fn default() -> Self {
         Self {
-            lcs_requestor_id_string: Default::default(),
-            lcs_format_indicator: Default::default(),
+            lcs_requestor_id_string: None,
+            lcs_format_indicator: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -1208,19 +1205,11 @@ impl rt::typed::Grouped for LcsRequestorName {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (1240, 10415) => {
-                        rt::typed::opt(
-                            &mut self.lcs_requestor_id_string,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (1237, 10415) => {
-                        rt::typed::opt(&mut self.lcs_format_indicator, &avp, &mut w, 192)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1240, 10415) => m.opt(&mut self.lcs_requestor_id_string, 192),
+                    (1237, 10415) => m.opt(&mut self.lcs_format_indicator, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -1268,11 +1257,11 @@ impl Clone for LcsQos {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            lcs_qos_class: self.lcs_qos_class.clone(),
-            horizontal_accuracy: self.horizontal_accuracy.clone(),
-            vertical_accuracy: self.vertical_accuracy.clone(),
-            vertical_requested: self.vertical_requested.clone(),
-            response_time: self.response_time.clone(),
+            lcs_qos_class: self.lcs_qos_class,
+            horizontal_accuracy: self.horizontal_accuracy,
+            vertical_accuracy: self.vertical_accuracy,
+            vertical_requested: self.vertical_requested,
+            response_time: self.response_time,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -1309,11 +1298,11 @@ impl PartialEq for LcsQos {
 impl Default for LcsQos {
     fn default() -> Self {
         Self {
-            lcs_qos_class: Default::default(),
-            horizontal_accuracy: Default::default(),
-            vertical_accuracy: Default::default(),
-            vertical_requested: Default::default(),
-            response_time: Default::default(),
+            lcs_qos_class: None,
+            horizontal_accuracy: None,
+            vertical_accuracy: None,
+            vertical_requested: None,
+            response_time: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -1353,23 +1342,14 @@ impl rt::typed::Grouped for LcsQos {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (2523, 10415) => {
-                        rt::typed::opt(&mut self.lcs_qos_class, &avp, &mut w, 128)
-                    }
-                    (2505, 10415) => {
-                        rt::typed::opt(&mut self.horizontal_accuracy, &avp, &mut w, 128)
-                    }
-                    (2506, 10415) => {
-                        rt::typed::opt(&mut self.vertical_accuracy, &avp, &mut w, 128)
-                    }
-                    (2507, 10415) => {
-                        rt::typed::opt(&mut self.vertical_requested, &avp, &mut w, 128)
-                    }
-                    (2509, 10415) => {
-                        rt::typed::opt(&mut self.response_time, &avp, &mut w, 128)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (2523, 10415) => m.opt(&mut self.lcs_qos_class, 128),
+                    (2505, 10415) => m.opt(&mut self.horizontal_accuracy, 128),
+                    (2506, 10415) => m.opt(&mut self.vertical_accuracy, 128),
+                    (2507, 10415) => m.opt(&mut self.vertical_requested, 128),
+                    (2509, 10415) => m.opt(&mut self.response_time, 128),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -1405,7 +1385,7 @@ impl Clone for LcsPrivacyCheckNonSession {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            lcs_privacy_check: self.lcs_privacy_check.clone(),
+            lcs_privacy_check: self.lcs_privacy_check,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -1492,11 +1472,10 @@ impl rt::typed::Grouped for LcsPrivacyCheckNonSession {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (2512, 10415) => {
-                        rt::typed::one(&mut self.lcs_privacy_check, &avp, &mut w, 0, 128)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (2512, 10415) => m.one(&mut self.lcs_privacy_check, 0, 128),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -1532,7 +1511,7 @@ impl Clone for LcsPrivacyCheckSession {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            lcs_privacy_check: self.lcs_privacy_check.clone(),
+            lcs_privacy_check: self.lcs_privacy_check,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -1619,11 +1598,10 @@ impl rt::typed::Grouped for LcsPrivacyCheckSession {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (2512, 10415) => {
-                        rt::typed::one(&mut self.lcs_privacy_check, &avp, &mut w, 0, 128)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (2512, 10415) => m.one(&mut self.lcs_privacy_check, 0, 128),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -1703,8 +1681,8 @@ impl PartialEq for GeranPositioningInfo {
 impl Default for GeranPositioningInfo {
     fn default() -> Self {
         Self {
-            geran_positioning_data: Default::default(),
-            geran_ganss_positioning_data: Default::default(),
+            geran_positioning_data: None,
+            geran_ganss_positioning_data: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -1744,24 +1722,11 @@ impl rt::typed::Grouped for GeranPositioningInfo {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (2525, 10415) => {
-                        rt::typed::opt(
-                            &mut self.geran_positioning_data,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (2526, 10415) => {
-                        rt::typed::opt(
-                            &mut self.geran_ganss_positioning_data,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (2525, 10415) => m.opt(&mut self.geran_positioning_data, 128),
+                    (2526, 10415) => m.opt(&mut self.geran_ganss_positioning_data, 128),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -1854,9 +1819,9 @@ impl PartialEq for UtranPositioningInfo {
 impl Default for UtranPositioningInfo {
     fn default() -> Self {
         Self {
-            utran_positioning_data: Default::default(),
-            utran_ganss_positioning_data: Default::default(),
-            utran_additional_positioning_data: Default::default(),
+            utran_positioning_data: None,
+            utran_ganss_positioning_data: None,
+            utran_additional_positioning_data: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -1896,32 +1861,14 @@ impl rt::typed::Grouped for UtranPositioningInfo {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (2528, 10415) => {
-                        rt::typed::opt(
-                            &mut self.utran_positioning_data,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (2529, 10415) => {
-                        rt::typed::opt(
-                            &mut self.utran_ganss_positioning_data,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
+                    (2528, 10415) => m.opt(&mut self.utran_positioning_data, 128),
+                    (2529, 10415) => m.opt(&mut self.utran_ganss_positioning_data, 128),
                     (2558, 10415) => {
-                        rt::typed::opt(
-                            &mut self.utran_additional_positioning_data,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
+                        m.opt(&mut self.utran_additional_positioning_data, 128)
                     }
-                    _ => rt::typed::other(&avp, &mut w),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -1983,14 +1930,12 @@ impl Clone for AreaEventInfo {
     fn clone(&self) -> Self {
         Self {
             area_definition: self.area_definition.clone(),
-            occurrence_info: self.occurrence_info.clone(),
-            interval_time: self.interval_time.clone(),
-            maximum_interval: self.maximum_interval.clone(),
-            sampling_interval: self.sampling_interval.clone(),
-            reporting_duration: self.reporting_duration.clone(),
-            reporting_location_requirements: self
-                .reporting_location_requirements
-                .clone(),
+            occurrence_info: self.occurrence_info,
+            interval_time: self.interval_time,
+            maximum_interval: self.maximum_interval,
+            sampling_interval: self.sampling_interval,
+            reporting_duration: self.reporting_duration,
+            reporting_location_requirements: self.reporting_location_requirements,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -2036,12 +1981,12 @@ impl Default for AreaEventInfo {
     fn default() -> Self {
         Self {
             area_definition: Default::default(),
-            occurrence_info: Default::default(),
-            interval_time: Default::default(),
-            maximum_interval: Default::default(),
-            sampling_interval: Default::default(),
-            reporting_duration: Default::default(),
-            reporting_location_requirements: Default::default(),
+            occurrence_info: None,
+            interval_time: None,
+            maximum_interval: None,
+            sampling_interval: None,
+            reporting_duration: None,
+            reporting_location_requirements: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -2095,34 +2040,18 @@ impl rt::typed::Grouped for AreaEventInfo {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (2534, 10415) => {
-                        rt::typed::one(&mut self.area_definition, &avp, &mut w, 0, 128)
-                    }
-                    (2538, 10415) => {
-                        rt::typed::opt(&mut self.occurrence_info, &avp, &mut w, 128)
-                    }
-                    (2539, 10415) => {
-                        rt::typed::opt(&mut self.interval_time, &avp, &mut w, 128)
-                    }
-                    (2561, 10415) => {
-                        rt::typed::opt(&mut self.maximum_interval, &avp, &mut w, 128)
-                    }
-                    (2562, 10415) => {
-                        rt::typed::opt(&mut self.sampling_interval, &avp, &mut w, 128)
-                    }
-                    (2563, 10415) => {
-                        rt::typed::opt(&mut self.reporting_duration, &avp, &mut w, 128)
-                    }
+                    (2534, 10415) => m.one(&mut self.area_definition, 0, 128),
+                    (2538, 10415) => m.opt(&mut self.occurrence_info, 128),
+                    (2539, 10415) => m.opt(&mut self.interval_time, 128),
+                    (2561, 10415) => m.opt(&mut self.maximum_interval, 128),
+                    (2562, 10415) => m.opt(&mut self.sampling_interval, 128),
+                    (2563, 10415) => m.opt(&mut self.reporting_duration, 128),
                     (2564, 10415) => {
-                        rt::typed::opt(
-                            &mut self.reporting_location_requirements,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
+                        m.opt(&mut self.reporting_location_requirements, 128)
                     }
-                    _ => rt::typed::other(&avp, &mut w),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -2203,8 +2132,8 @@ impl PartialEq for AreaDefinition {
 impl Default for AreaDefinition {
     fn default() -> Self {
         Self {
-            area: Default::default(),
-            additional_area: Default::default(),
+            area: Vec::new(),
+            additional_area: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -2258,21 +2187,11 @@ impl rt::typed::Grouped for AreaDefinition {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (2535, 10415) => {
-                        rt::typed::many(&mut self.area, &avp, &mut w, 0, 128, 10)
-                    }
-                    (2565, 10415) => {
-                        rt::typed::many(
-                            &mut self.additional_area,
-                            &avp,
-                            &mut w,
-                            1,
-                            128,
-                            240,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (2535, 10415) => m.many(&mut self.area, 0, 128, 10),
+                    (2565, 10415) => m.many(&mut self.additional_area, 1, 128, 240),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -2311,7 +2230,7 @@ impl Clone for Area {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            area_type: self.area_type.clone(),
+            area_type: self.area_type,
             area_identification: self.area_identification.clone(),
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
@@ -2412,20 +2331,11 @@ impl rt::typed::Grouped for Area {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (2536, 10415) => {
-                        rt::typed::one(&mut self.area_type, &avp, &mut w, 0, 128)
-                    }
-                    (2537, 10415) => {
-                        rt::typed::one(
-                            &mut self.area_identification,
-                            &avp,
-                            &mut w,
-                            1,
-                            128,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (2536, 10415) => m.one(&mut self.area_type, 0, 128),
+                    (2537, 10415) => m.one(&mut self.area_identification, 1, 128),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -2464,8 +2374,8 @@ impl Clone for PeriodicLdrInformation {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            reporting_amount: self.reporting_amount.clone(),
-            reporting_interval: self.reporting_interval.clone(),
+            reporting_amount: self.reporting_amount,
+            reporting_interval: self.reporting_interval,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -2565,20 +2475,11 @@ impl rt::typed::Grouped for PeriodicLdrInformation {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (2541, 10415) => {
-                        rt::typed::one(&mut self.reporting_amount, &avp, &mut w, 0, 128)
-                    }
-                    (2542, 10415) => {
-                        rt::typed::one(
-                            &mut self.reporting_interval,
-                            &avp,
-                            &mut w,
-                            1,
-                            128,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (2541, 10415) => m.one(&mut self.reporting_amount, 0, 128),
+                    (2542, 10415) => m.one(&mut self.reporting_interval, 1, 128),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -2618,7 +2519,7 @@ impl Clone for ReportingPlmnList {
     fn clone(&self) -> Self {
         Self {
             plmn_id_list: self.plmn_id_list.clone(),
-            prioritized_list_indicator: self.prioritized_list_indicator.clone(),
+            prioritized_list_indicator: self.prioritized_list_indicator,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -2658,8 +2559,8 @@ impl PartialEq for ReportingPlmnList {
 impl Default for ReportingPlmnList {
     fn default() -> Self {
         Self {
-            plmn_id_list: Default::default(),
-            prioritized_list_indicator: Default::default(),
+            plmn_id_list: Vec::new(),
+            prioritized_list_indicator: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -2713,19 +2614,11 @@ impl rt::typed::Grouped for ReportingPlmnList {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (2544, 10415) => {
-                        rt::typed::many(&mut self.plmn_id_list, &avp, &mut w, 0, 128, 20)
-                    }
-                    (2551, 10415) => {
-                        rt::typed::opt(
-                            &mut self.prioritized_list_indicator,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (2544, 10415) => m.many(&mut self.plmn_id_list, 0, 128, 20),
+                    (2551, 10415) => m.opt(&mut self.prioritized_list_indicator, 128),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -2766,8 +2659,7 @@ impl Clone for PlmnIdList {
         Self {
             visited_plmn_id: self.visited_plmn_id.clone(),
             periodic_location_support_indicator: self
-                .periodic_location_support_indicator
-                .clone(),
+                .periodic_location_support_indicator,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -2808,7 +2700,7 @@ impl Default for PlmnIdList {
     fn default() -> Self {
         Self {
             visited_plmn_id: Default::default(),
-            periodic_location_support_indicator: Default::default(),
+            periodic_location_support_indicator: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -2862,19 +2754,13 @@ impl rt::typed::Grouped for PlmnIdList {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (1407, 10415) => {
-                        rt::typed::one(&mut self.visited_plmn_id, &avp, &mut w, 0, 192)
-                    }
+                    (1407, 10415) => m.one(&mut self.visited_plmn_id, 0, 192),
                     (2550, 10415) => {
-                        rt::typed::opt(
-                            &mut self.periodic_location_support_indicator,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
+                        m.opt(&mut self.periodic_location_support_indicator, 128)
                     }
-                    _ => rt::typed::other(&avp, &mut w),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -2916,8 +2802,8 @@ impl Clone for DeferredMtLrData {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            deferred_location_type: self.deferred_location_type.clone(),
-            termination_cause_3gpp: self.termination_cause_3gpp.clone(),
+            deferred_location_type: self.deferred_location_type,
+            termination_cause_3gpp: self.termination_cause_3gpp,
             serving_node: self.serving_node.clone(),
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
@@ -2954,8 +2840,8 @@ impl Default for DeferredMtLrData {
     fn default() -> Self {
         Self {
             deferred_location_type: Default::default(),
-            termination_cause_3gpp: Default::default(),
-            serving_node: Default::default(),
+            termination_cause_3gpp: None,
+            serving_node: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -3009,28 +2895,12 @@ impl rt::typed::Grouped for DeferredMtLrData {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (2532, 10415) => {
-                        rt::typed::one(
-                            &mut self.deferred_location_type,
-                            &avp,
-                            &mut w,
-                            0,
-                            128,
-                        )
-                    }
-                    (2548, 10415) => {
-                        rt::typed::opt(
-                            &mut self.termination_cause_3gpp,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (2401, 10415) => {
-                        rt::typed::opt(&mut self.serving_node, &avp, &mut w, 128)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (2532, 10415) => m.one(&mut self.deferred_location_type, 0, 128),
+                    (2548, 10415) => m.opt(&mut self.termination_cause_3gpp, 128),
+                    (2401, 10415) => m.opt(&mut self.serving_node, 128),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -3104,8 +2974,8 @@ impl PartialEq for EsmlcCellInfo {
 impl Default for EsmlcCellInfo {
     fn default() -> Self {
         Self {
-            ecgi: Default::default(),
-            cell_portion_id: Default::default(),
+            ecgi: None,
+            cell_portion_id: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -3145,12 +3015,11 @@ impl rt::typed::Grouped for EsmlcCellInfo {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (2517, 10415) => rt::typed::opt(&mut self.ecgi, &avp, &mut w, 128),
-                    (2553, 10415) => {
-                        rt::typed::opt(&mut self.cell_portion_id, &avp, &mut w, 128)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (2517, 10415) => m.opt(&mut self.ecgi, 128),
+                    (2553, 10415) => m.opt(&mut self.cell_portion_id, 128),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -3189,7 +3058,7 @@ impl Clone for DelayedLocationReportingData {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            termination_cause_3gpp: self.termination_cause_3gpp.clone(),
+            termination_cause_3gpp: self.termination_cause_3gpp,
             serving_node: self.serving_node.clone(),
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
@@ -3224,8 +3093,8 @@ impl PartialEq for DelayedLocationReportingData {
 impl Default for DelayedLocationReportingData {
     fn default() -> Self {
         Self {
-            termination_cause_3gpp: Default::default(),
-            serving_node: Default::default(),
+            termination_cause_3gpp: None,
+            serving_node: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -3265,19 +3134,11 @@ impl rt::typed::Grouped for DelayedLocationReportingData {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (2548, 10415) => {
-                        rt::typed::opt(
-                            &mut self.termination_cause_3gpp,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (2401, 10415) => {
-                        rt::typed::opt(&mut self.serving_node, &avp, &mut w, 128)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (2548, 10415) => m.opt(&mut self.termination_cause_3gpp, 128),
+                    (2401, 10415) => m.opt(&mut self.serving_node, 128),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -3331,15 +3192,13 @@ impl Clone for MotionEventInfo {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            linear_distance: self.linear_distance.clone(),
-            occurrence_info: self.occurrence_info.clone(),
-            interval_time: self.interval_time.clone(),
-            maximum_interval: self.maximum_interval.clone(),
-            sampling_interval: self.sampling_interval.clone(),
-            reporting_duration: self.reporting_duration.clone(),
-            reporting_location_requirements: self
-                .reporting_location_requirements
-                .clone(),
+            linear_distance: self.linear_distance,
+            occurrence_info: self.occurrence_info,
+            interval_time: self.interval_time,
+            maximum_interval: self.maximum_interval,
+            sampling_interval: self.sampling_interval,
+            reporting_duration: self.reporting_duration,
+            reporting_location_requirements: self.reporting_location_requirements,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -3385,12 +3244,12 @@ impl Default for MotionEventInfo {
     fn default() -> Self {
         Self {
             linear_distance: Default::default(),
-            occurrence_info: Default::default(),
-            interval_time: Default::default(),
-            maximum_interval: Default::default(),
-            sampling_interval: Default::default(),
-            reporting_duration: Default::default(),
-            reporting_location_requirements: Default::default(),
+            occurrence_info: None,
+            interval_time: None,
+            maximum_interval: None,
+            sampling_interval: None,
+            reporting_duration: None,
+            reporting_location_requirements: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -3444,34 +3303,18 @@ impl rt::typed::Grouped for MotionEventInfo {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (2560, 10415) => {
-                        rt::typed::one(&mut self.linear_distance, &avp, &mut w, 0, 128)
-                    }
-                    (2538, 10415) => {
-                        rt::typed::opt(&mut self.occurrence_info, &avp, &mut w, 128)
-                    }
-                    (2539, 10415) => {
-                        rt::typed::opt(&mut self.interval_time, &avp, &mut w, 128)
-                    }
-                    (2561, 10415) => {
-                        rt::typed::opt(&mut self.maximum_interval, &avp, &mut w, 128)
-                    }
-                    (2562, 10415) => {
-                        rt::typed::opt(&mut self.sampling_interval, &avp, &mut w, 128)
-                    }
-                    (2563, 10415) => {
-                        rt::typed::opt(&mut self.reporting_duration, &avp, &mut w, 128)
-                    }
+                    (2560, 10415) => m.one(&mut self.linear_distance, 0, 128),
+                    (2538, 10415) => m.opt(&mut self.occurrence_info, 128),
+                    (2539, 10415) => m.opt(&mut self.interval_time, 128),
+                    (2561, 10415) => m.opt(&mut self.maximum_interval, 128),
+                    (2562, 10415) => m.opt(&mut self.sampling_interval, 128),
+                    (2563, 10415) => m.opt(&mut self.reporting_duration, 128),
                     (2564, 10415) => {
-                        rt::typed::opt(
-                            &mut self.reporting_location_requirements,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
+                        m.opt(&mut self.reporting_location_requirements, 128)
                     }
-                    _ => rt::typed::other(&avp, &mut w),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -3510,7 +3353,7 @@ impl Clone for AdditionalArea {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            area_type: self.area_type.clone(),
+            area_type: self.area_type,
             area_identification: self.area_identification.clone(),
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
@@ -3611,20 +3454,11 @@ impl rt::typed::Grouped for AdditionalArea {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (2536, 10415) => {
-                        rt::typed::one(&mut self.area_type, &avp, &mut w, 0, 128)
-                    }
-                    (2537, 10415) => {
-                        rt::typed::one(
-                            &mut self.area_identification,
-                            &avp,
-                            &mut w,
-                            1,
-                            128,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (2536, 10415) => m.one(&mut self.area_type, 0, 128),
+                    (2537, 10415) => m.one(&mut self.area_identification, 1, 128),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -3766,34 +3600,34 @@ impl Clone for ProvideLocationRequest {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
+            drmp: self.drmp,
             vendor_specific_application_id: self.vendor_specific_application_id.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             destination_host: self.destination_host.clone(),
             destination_realm: self.destination_realm.clone(),
-            slg_location_type: self.slg_location_type.clone(),
+            slg_location_type: self.slg_location_type,
             user_name: self.user_name.clone(),
             msisdn: self.msisdn.clone(),
             imei: self.imei.clone(),
             lcs_eps_client_name: self.lcs_eps_client_name.clone(),
-            lcs_client_type: self.lcs_client_type.clone(),
+            lcs_client_type: self.lcs_client_type,
             lcs_requestor_name: self.lcs_requestor_name.clone(),
-            lcs_priority: self.lcs_priority.clone(),
+            lcs_priority: self.lcs_priority,
             lcs_qos: self.lcs_qos.clone(),
-            velocity_requested: self.velocity_requested.clone(),
-            supported_gad_shapes: self.supported_gad_shapes.clone(),
-            lcs_service_type_id: self.lcs_service_type_id.clone(),
+            velocity_requested: self.velocity_requested,
+            supported_gad_shapes: self.supported_gad_shapes,
+            lcs_service_type_id: self.lcs_service_type_id,
             lcs_codeword: self.lcs_codeword.clone(),
             lcs_privacy_check_non_session: self.lcs_privacy_check_non_session.clone(),
             lcs_privacy_check_session: self.lcs_privacy_check_session.clone(),
             service_selection: self.service_selection.clone(),
-            deferred_location_type: self.deferred_location_type.clone(),
+            deferred_location_type: self.deferred_location_type,
             lcs_reference_number: self.lcs_reference_number.clone(),
             area_event_info: self.area_event_info.clone(),
             gmlc_address: self.gmlc_address.clone(),
-            plr_flags: self.plr_flags.clone(),
+            plr_flags: self.plr_flags,
             periodic_ldr_information: self.periodic_ldr_information.clone(),
             reporting_plmn_list: self.reporting_plmn_list.clone(),
             motion_event_info: self.motion_event_info.clone(),
@@ -3893,40 +3727,40 @@ impl Default for ProvideLocationRequest {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
-            vendor_specific_application_id: Default::default(),
+            drmp: None,
+            vendor_specific_application_id: None,
             auth_session_state: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
             destination_host: Default::default(),
             destination_realm: Default::default(),
             slg_location_type: Default::default(),
-            user_name: Default::default(),
-            msisdn: Default::default(),
-            imei: Default::default(),
+            user_name: None,
+            msisdn: None,
+            imei: None,
             lcs_eps_client_name: Default::default(),
             lcs_client_type: Default::default(),
-            lcs_requestor_name: Default::default(),
-            lcs_priority: Default::default(),
-            lcs_qos: Default::default(),
-            velocity_requested: Default::default(),
-            supported_gad_shapes: Default::default(),
-            lcs_service_type_id: Default::default(),
-            lcs_codeword: Default::default(),
-            lcs_privacy_check_non_session: Default::default(),
-            lcs_privacy_check_session: Default::default(),
-            service_selection: Default::default(),
-            deferred_location_type: Default::default(),
-            lcs_reference_number: Default::default(),
-            area_event_info: Default::default(),
-            gmlc_address: Default::default(),
-            plr_flags: Default::default(),
-            periodic_ldr_information: Default::default(),
-            reporting_plmn_list: Default::default(),
-            motion_event_info: Default::default(),
-            supported_features: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            lcs_requestor_name: None,
+            lcs_priority: None,
+            lcs_qos: None,
+            velocity_requested: None,
+            supported_gad_shapes: None,
+            lcs_service_type_id: None,
+            lcs_codeword: None,
+            lcs_privacy_check_non_session: None,
+            lcs_privacy_check_session: None,
+            service_selection: None,
+            deferred_location_type: None,
+            lcs_reference_number: None,
+            area_event_info: None,
+            gmlc_address: None,
+            plr_flags: None,
+            periodic_ldr_information: None,
+            reporting_plmn_list: None,
+            motion_event_info: None,
+            supported_features: Vec::new(),
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -4048,151 +3882,46 @@ impl rt::typed::Command for ProvideLocationRequest {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (260, 0) => {
-                        rt::typed::opt(
-                            &mut out.vendor_specific_application_id,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 3, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 4, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 5, 64)
-                    }
-                    (293, 0) => {
-                        rt::typed::one(&mut out.destination_host, &avp, &mut w, 6, 64)
-                    }
-                    (283, 0) => {
-                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 7, 64)
-                    }
-                    (2500, 10415) => {
-                        rt::typed::one(&mut out.slg_location_type, &avp, &mut w, 8, 128)
-                    }
-                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
-                    (701, 10415) => rt::typed::opt(&mut out.msisdn, &avp, &mut w, 192),
-                    (1402, 10415) => rt::typed::opt(&mut out.imei, &avp, &mut w, 192),
-                    (2501, 10415) => {
-                        rt::typed::one(
-                            &mut out.lcs_eps_client_name,
-                            &avp,
-                            &mut w,
-                            12,
-                            128,
-                        )
-                    }
-                    (1241, 10415) => {
-                        rt::typed::one(&mut out.lcs_client_type, &avp, &mut w, 13, 192)
-                    }
-                    (2502, 10415) => {
-                        rt::typed::opt(&mut out.lcs_requestor_name, &avp, &mut w, 128)
-                    }
-                    (2503, 10415) => {
-                        rt::typed::opt(&mut out.lcs_priority, &avp, &mut w, 128)
-                    }
-                    (2504, 10415) => rt::typed::opt(&mut out.lcs_qos, &avp, &mut w, 128),
-                    (2508, 10415) => {
-                        rt::typed::opt(&mut out.velocity_requested, &avp, &mut w, 128)
-                    }
-                    (2510, 10415) => {
-                        rt::typed::opt(&mut out.supported_gad_shapes, &avp, &mut w, 128)
-                    }
-                    (2520, 10415) => {
-                        rt::typed::opt(&mut out.lcs_service_type_id, &avp, &mut w, 128)
-                    }
-                    (2511, 10415) => {
-                        rt::typed::opt(&mut out.lcs_codeword, &avp, &mut w, 128)
-                    }
-                    (2521, 10415) => {
-                        rt::typed::opt(
-                            &mut out.lcs_privacy_check_non_session,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (2522, 10415) => {
-                        rt::typed::opt(
-                            &mut out.lcs_privacy_check_session,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (493, 0) => {
-                        rt::typed::opt(&mut out.service_selection, &avp, &mut w, 64)
-                    }
-                    (2532, 10415) => {
-                        rt::typed::opt(
-                            &mut out.deferred_location_type,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (2531, 10415) => {
-                        rt::typed::opt(&mut out.lcs_reference_number, &avp, &mut w, 128)
-                    }
-                    (2533, 10415) => {
-                        rt::typed::opt(&mut out.area_event_info, &avp, &mut w, 128)
-                    }
-                    (2405, 10415) => {
-                        rt::typed::opt(&mut out.gmlc_address, &avp, &mut w, 128)
-                    }
-                    (2545, 10415) => {
-                        rt::typed::opt(&mut out.plr_flags, &avp, &mut w, 128)
-                    }
-                    (2540, 10415) => {
-                        rt::typed::opt(
-                            &mut out.periodic_ldr_information,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (2543, 10415) => {
-                        rt::typed::opt(&mut out.reporting_plmn_list, &avp, &mut w, 128)
-                    }
-                    (2559, 10415) => {
-                        rt::typed::opt(&mut out.motion_event_info, &avp, &mut w, 128)
-                    }
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (260, 0) => m.opt(&mut out.vendor_specific_application_id, 64),
+                    (277, 0) => m.one(&mut out.auth_session_state, 3, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 4, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 5, 64),
+                    (293, 0) => m.one(&mut out.destination_host, 6, 64),
+                    (283, 0) => m.one(&mut out.destination_realm, 7, 64),
+                    (2500, 10415) => m.one(&mut out.slg_location_type, 8, 128),
+                    (1, 0) => m.opt(&mut out.user_name, 64),
+                    (701, 10415) => m.opt(&mut out.msisdn, 192),
+                    (1402, 10415) => m.opt(&mut out.imei, 192),
+                    (2501, 10415) => m.one(&mut out.lcs_eps_client_name, 12, 128),
+                    (1241, 10415) => m.one(&mut out.lcs_client_type, 13, 192),
+                    (2502, 10415) => m.opt(&mut out.lcs_requestor_name, 128),
+                    (2503, 10415) => m.opt(&mut out.lcs_priority, 128),
+                    (2504, 10415) => m.opt(&mut out.lcs_qos, 128),
+                    (2508, 10415) => m.opt(&mut out.velocity_requested, 128),
+                    (2510, 10415) => m.opt(&mut out.supported_gad_shapes, 128),
+                    (2520, 10415) => m.opt(&mut out.lcs_service_type_id, 128),
+                    (2511, 10415) => m.opt(&mut out.lcs_codeword, 128),
+                    (2521, 10415) => m.opt(&mut out.lcs_privacy_check_non_session, 128),
+                    (2522, 10415) => m.opt(&mut out.lcs_privacy_check_session, 128),
+                    (493, 0) => m.opt(&mut out.service_selection, 64),
+                    (2532, 10415) => m.opt(&mut out.deferred_location_type, 128),
+                    (2531, 10415) => m.opt(&mut out.lcs_reference_number, 128),
+                    (2533, 10415) => m.opt(&mut out.area_event_info, 128),
+                    (2405, 10415) => m.opt(&mut out.gmlc_address, 128),
+                    (2545, 10415) => m.opt(&mut out.plr_flags, 128),
+                    (2540, 10415) => m.opt(&mut out.periodic_ldr_information, 128),
+                    (2543, 10415) => m.opt(&mut out.reporting_plmn_list, 128),
+                    (2559, 10415) => m.opt(&mut out.motion_event_info, 128),
                     (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            32,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.supported_features, 32, 128, u32::MAX)
                     }
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            33,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            34,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (284, 0) => m.many(&mut out.proxy_info, 33, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 34, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -4315,16 +4044,16 @@ impl Clone for ProvideLocationAnswer {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
+            drmp: self.drmp,
             vendor_specific_application_id: self.vendor_specific_application_id.clone(),
-            result_code: self.result_code.clone(),
+            result_code: self.result_code,
             experimental_result: self.experimental_result.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             location_estimate: self.location_estimate.clone(),
-            accuracy_fulfilment_indicator: self.accuracy_fulfilment_indicator.clone(),
-            age_of_location_estimate: self.age_of_location_estimate.clone(),
+            accuracy_fulfilment_indicator: self.accuracy_fulfilment_indicator,
+            age_of_location_estimate: self.age_of_location_estimate,
             velocity_estimate: self.velocity_estimate.clone(),
             eutran_positioning_data: self.eutran_positioning_data.clone(),
             ecgi: self.ecgi.clone(),
@@ -4333,10 +4062,10 @@ impl Clone for ProvideLocationAnswer {
             cell_global_identity: self.cell_global_identity.clone(),
             service_area_identity: self.service_area_identity.clone(),
             serving_node: self.serving_node.clone(),
-            pla_flags: self.pla_flags.clone(),
+            pla_flags: self.pla_flags,
             esmlc_cell_info: self.esmlc_cell_info.clone(),
             civic_address: self.civic_address.clone(),
-            barometric_pressure: self.barometric_pressure.clone(),
+            barometric_pressure: self.barometric_pressure,
             supported_features: self.supported_features.clone(),
             failed_avp: self.failed_avp.clone(),
             proxy_info: self.proxy_info.clone(),
@@ -4426,32 +4155,32 @@ impl Default for ProvideLocationAnswer {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
-            vendor_specific_application_id: Default::default(),
-            result_code: Default::default(),
-            experimental_result: Default::default(),
+            drmp: None,
+            vendor_specific_application_id: None,
+            result_code: None,
+            experimental_result: None,
             auth_session_state: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            location_estimate: Default::default(),
-            accuracy_fulfilment_indicator: Default::default(),
-            age_of_location_estimate: Default::default(),
-            velocity_estimate: Default::default(),
-            eutran_positioning_data: Default::default(),
-            ecgi: Default::default(),
-            geran_positioning_info: Default::default(),
-            utran_positioning_info: Default::default(),
-            cell_global_identity: Default::default(),
-            service_area_identity: Default::default(),
-            serving_node: Default::default(),
-            pla_flags: Default::default(),
-            esmlc_cell_info: Default::default(),
-            civic_address: Default::default(),
-            barometric_pressure: Default::default(),
-            supported_features: Default::default(),
-            failed_avp: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            location_estimate: None,
+            accuracy_fulfilment_indicator: None,
+            age_of_location_estimate: None,
+            velocity_estimate: None,
+            eutran_positioning_data: None,
+            ecgi: None,
+            geran_positioning_info: None,
+            utran_positioning_info: None,
+            cell_global_identity: None,
+            service_area_identity: None,
+            serving_node: None,
+            pla_flags: None,
+            esmlc_cell_info: None,
+            civic_address: None,
+            barometric_pressure: None,
+            supported_features: Vec::new(),
+            failed_avp: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -4524,128 +4253,38 @@ impl rt::typed::Command for ProvideLocationAnswer {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (260, 0) => {
-                        rt::typed::opt(
-                            &mut out.vendor_specific_application_id,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
-                    (297, 0) => {
-                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
-                    }
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 5, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 6, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 7, 64)
-                    }
-                    (1242, 10415) => {
-                        rt::typed::opt(&mut out.location_estimate, &avp, &mut w, 192)
-                    }
-                    (2513, 10415) => {
-                        rt::typed::opt(
-                            &mut out.accuracy_fulfilment_indicator,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (2514, 10415) => {
-                        rt::typed::opt(
-                            &mut out.age_of_location_estimate,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (2515, 10415) => {
-                        rt::typed::opt(&mut out.velocity_estimate, &avp, &mut w, 128)
-                    }
-                    (2516, 10415) => {
-                        rt::typed::opt(
-                            &mut out.eutran_positioning_data,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (2517, 10415) => rt::typed::opt(&mut out.ecgi, &avp, &mut w, 128),
-                    (2524, 10415) => {
-                        rt::typed::opt(
-                            &mut out.geran_positioning_info,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (2527, 10415) => {
-                        rt::typed::opt(
-                            &mut out.utran_positioning_info,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (1604, 10415) => {
-                        rt::typed::opt(&mut out.cell_global_identity, &avp, &mut w, 192)
-                    }
-                    (1607, 10415) => {
-                        rt::typed::opt(&mut out.service_area_identity, &avp, &mut w, 192)
-                    }
-                    (2401, 10415) => {
-                        rt::typed::opt(&mut out.serving_node, &avp, &mut w, 128)
-                    }
-                    (2546, 10415) => {
-                        rt::typed::opt(&mut out.pla_flags, &avp, &mut w, 128)
-                    }
-                    (2552, 10415) => {
-                        rt::typed::opt(&mut out.esmlc_cell_info, &avp, &mut w, 128)
-                    }
-                    (2556, 10415) => {
-                        rt::typed::opt(&mut out.civic_address, &avp, &mut w, 128)
-                    }
-                    (2557, 10415) => {
-                        rt::typed::opt(&mut out.barometric_pressure, &avp, &mut w, 128)
-                    }
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (260, 0) => m.opt(&mut out.vendor_specific_application_id, 64),
+                    (268, 0) => m.opt(&mut out.result_code, 64),
+                    (297, 0) => m.opt(&mut out.experimental_result, 64),
+                    (277, 0) => m.one(&mut out.auth_session_state, 5, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 6, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 7, 64),
+                    (1242, 10415) => m.opt(&mut out.location_estimate, 192),
+                    (2513, 10415) => m.opt(&mut out.accuracy_fulfilment_indicator, 128),
+                    (2514, 10415) => m.opt(&mut out.age_of_location_estimate, 128),
+                    (2515, 10415) => m.opt(&mut out.velocity_estimate, 128),
+                    (2516, 10415) => m.opt(&mut out.eutran_positioning_data, 128),
+                    (2517, 10415) => m.opt(&mut out.ecgi, 128),
+                    (2524, 10415) => m.opt(&mut out.geran_positioning_info, 128),
+                    (2527, 10415) => m.opt(&mut out.utran_positioning_info, 128),
+                    (1604, 10415) => m.opt(&mut out.cell_global_identity, 192),
+                    (1607, 10415) => m.opt(&mut out.service_area_identity, 192),
+                    (2401, 10415) => m.opt(&mut out.serving_node, 128),
+                    (2546, 10415) => m.opt(&mut out.pla_flags, 128),
+                    (2552, 10415) => m.opt(&mut out.esmlc_cell_info, 128),
+                    (2556, 10415) => m.opt(&mut out.civic_address, 128),
+                    (2557, 10415) => m.opt(&mut out.barometric_pressure, 128),
                     (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            23,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.supported_features, 23, 128, u32::MAX)
                     }
-                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            25,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            26,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (279, 0) => m.opt(&mut out.failed_avp, 64),
+                    (284, 0) => m.many(&mut out.proxy_info, 25, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 26, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -4677,8 +4316,8 @@ impl rt::typed::RequestCommand for ProvideLocationRequest {
         a.header = rt::typed::answer_header(&self.header, result);
         a.session_id = self.session_id.clone();
         a.vendor_specific_application_id = self.vendor_specific_application_id.clone();
-        a.auth_session_state = self.auth_session_state.clone();
-        a.drmp = self.drmp.clone();
+        a.auth_session_state = self.auth_session_state;
+        a.drmp = self.drmp;
         a.proxy_info = self.proxy_info.clone();
         a.origin_host = origin_host.into();
         a.origin_realm = origin_realm.into();
@@ -4874,33 +4513,33 @@ impl Clone for LocationReportRequest {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
+            drmp: self.drmp,
             vendor_specific_application_id: self.vendor_specific_application_id.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             destination_host: self.destination_host.clone(),
             destination_realm: self.destination_realm.clone(),
-            location_event: self.location_event.clone(),
+            location_event: self.location_event,
             lcs_eps_client_name: self.lcs_eps_client_name.clone(),
             user_name: self.user_name.clone(),
             msisdn: self.msisdn.clone(),
             imei: self.imei.clone(),
             location_estimate: self.location_estimate.clone(),
-            accuracy_fulfilment_indicator: self.accuracy_fulfilment_indicator.clone(),
-            age_of_location_estimate: self.age_of_location_estimate.clone(),
+            accuracy_fulfilment_indicator: self.accuracy_fulfilment_indicator,
+            age_of_location_estimate: self.age_of_location_estimate,
             velocity_estimate: self.velocity_estimate.clone(),
             eutran_positioning_data: self.eutran_positioning_data.clone(),
             ecgi: self.ecgi.clone(),
             geran_positioning_info: self.geran_positioning_info.clone(),
             utran_positioning_info: self.utran_positioning_info.clone(),
-            lcs_service_type_id: self.lcs_service_type_id.clone(),
-            pseudonym_indicator: self.pseudonym_indicator.clone(),
-            lrr_flags: self.lrr_flags.clone(),
+            lcs_service_type_id: self.lcs_service_type_id,
+            pseudonym_indicator: self.pseudonym_indicator,
+            lrr_flags: self.lrr_flags,
             lcs_reference_number: self.lcs_reference_number.clone(),
             deferred_mt_lr_data: self.deferred_mt_lr_data.clone(),
             gmlc_address: self.gmlc_address.clone(),
-            reporting_amount: self.reporting_amount.clone(),
+            reporting_amount: self.reporting_amount,
             periodic_ldr_information: self.periodic_ldr_information.clone(),
             esmlc_cell_info: self.esmlc_cell_info.clone(),
             n1xrtt_rcid: self.n1xrtt_rcid.clone(),
@@ -4908,7 +4547,7 @@ impl Clone for LocationReportRequest {
                 .delayed_location_reporting_data
                 .clone(),
             civic_address: self.civic_address.clone(),
-            barometric_pressure: self.barometric_pressure.clone(),
+            barometric_pressure: self.barometric_pressure,
             supported_features: self.supported_features.clone(),
             proxy_info: self.proxy_info.clone(),
             route_record: self.route_record.clone(),
@@ -5019,42 +4658,42 @@ impl Default for LocationReportRequest {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
-            vendor_specific_application_id: Default::default(),
+            drmp: None,
+            vendor_specific_application_id: None,
             auth_session_state: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
             destination_host: Default::default(),
             destination_realm: Default::default(),
             location_event: Default::default(),
-            lcs_eps_client_name: Default::default(),
-            user_name: Default::default(),
-            msisdn: Default::default(),
-            imei: Default::default(),
-            location_estimate: Default::default(),
-            accuracy_fulfilment_indicator: Default::default(),
-            age_of_location_estimate: Default::default(),
-            velocity_estimate: Default::default(),
-            eutran_positioning_data: Default::default(),
-            ecgi: Default::default(),
-            geran_positioning_info: Default::default(),
-            utran_positioning_info: Default::default(),
-            lcs_service_type_id: Default::default(),
-            pseudonym_indicator: Default::default(),
-            lrr_flags: Default::default(),
-            lcs_reference_number: Default::default(),
-            deferred_mt_lr_data: Default::default(),
-            gmlc_address: Default::default(),
-            reporting_amount: Default::default(),
-            periodic_ldr_information: Default::default(),
-            esmlc_cell_info: Default::default(),
-            n1xrtt_rcid: Default::default(),
-            delayed_location_reporting_data: Default::default(),
-            civic_address: Default::default(),
-            barometric_pressure: Default::default(),
-            supported_features: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            lcs_eps_client_name: None,
+            user_name: None,
+            msisdn: None,
+            imei: None,
+            location_estimate: None,
+            accuracy_fulfilment_indicator: None,
+            age_of_location_estimate: None,
+            velocity_estimate: None,
+            eutran_positioning_data: None,
+            ecgi: None,
+            geran_positioning_info: None,
+            utran_positioning_info: None,
+            lcs_service_type_id: None,
+            pseudonym_indicator: None,
+            lrr_flags: None,
+            lcs_reference_number: None,
+            deferred_mt_lr_data: None,
+            gmlc_address: None,
+            reporting_amount: None,
+            periodic_ldr_information: None,
+            esmlc_cell_info: None,
+            n1xrtt_rcid: None,
+            delayed_location_reporting_data: None,
+            civic_address: None,
+            barometric_pressure: None,
+            supported_features: Vec::new(),
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -5154,166 +4793,48 @@ impl rt::typed::Command for LocationReportRequest {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (260, 0) => {
-                        rt::typed::opt(
-                            &mut out.vendor_specific_application_id,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 3, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 4, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 5, 64)
-                    }
-                    (293, 0) => {
-                        rt::typed::one(&mut out.destination_host, &avp, &mut w, 6, 64)
-                    }
-                    (283, 0) => {
-                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 7, 64)
-                    }
-                    (2518, 10415) => {
-                        rt::typed::one(&mut out.location_event, &avp, &mut w, 8, 128)
-                    }
-                    (2501, 10415) => {
-                        rt::typed::opt(&mut out.lcs_eps_client_name, &avp, &mut w, 128)
-                    }
-                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
-                    (701, 10415) => rt::typed::opt(&mut out.msisdn, &avp, &mut w, 192),
-                    (1402, 10415) => rt::typed::opt(&mut out.imei, &avp, &mut w, 192),
-                    (1242, 10415) => {
-                        rt::typed::opt(&mut out.location_estimate, &avp, &mut w, 192)
-                    }
-                    (2513, 10415) => {
-                        rt::typed::opt(
-                            &mut out.accuracy_fulfilment_indicator,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (2514, 10415) => {
-                        rt::typed::opt(
-                            &mut out.age_of_location_estimate,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (2515, 10415) => {
-                        rt::typed::opt(&mut out.velocity_estimate, &avp, &mut w, 128)
-                    }
-                    (2516, 10415) => {
-                        rt::typed::opt(
-                            &mut out.eutran_positioning_data,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (2517, 10415) => rt::typed::opt(&mut out.ecgi, &avp, &mut w, 128),
-                    (2524, 10415) => {
-                        rt::typed::opt(
-                            &mut out.geran_positioning_info,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (2527, 10415) => {
-                        rt::typed::opt(
-                            &mut out.utran_positioning_info,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (2520, 10415) => {
-                        rt::typed::opt(&mut out.lcs_service_type_id, &avp, &mut w, 128)
-                    }
-                    (2519, 10415) => {
-                        rt::typed::opt(&mut out.pseudonym_indicator, &avp, &mut w, 128)
-                    }
-                    (2530, 10415) => {
-                        rt::typed::opt(&mut out.lrr_flags, &avp, &mut w, 128)
-                    }
-                    (2531, 10415) => {
-                        rt::typed::opt(&mut out.lcs_reference_number, &avp, &mut w, 128)
-                    }
-                    (2547, 10415) => {
-                        rt::typed::opt(&mut out.deferred_mt_lr_data, &avp, &mut w, 128)
-                    }
-                    (2405, 10415) => {
-                        rt::typed::opt(&mut out.gmlc_address, &avp, &mut w, 128)
-                    }
-                    (2541, 10415) => {
-                        rt::typed::opt(&mut out.reporting_amount, &avp, &mut w, 128)
-                    }
-                    (2540, 10415) => {
-                        rt::typed::opt(
-                            &mut out.periodic_ldr_information,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (2552, 10415) => {
-                        rt::typed::opt(&mut out.esmlc_cell_info, &avp, &mut w, 128)
-                    }
-                    (2554, 10415) => {
-                        rt::typed::opt(&mut out.n1xrtt_rcid, &avp, &mut w, 128)
-                    }
-                    (2555, 10415) => {
-                        rt::typed::opt(
-                            &mut out.delayed_location_reporting_data,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (2556, 10415) => {
-                        rt::typed::opt(&mut out.civic_address, &avp, &mut w, 128)
-                    }
-                    (2557, 10415) => {
-                        rt::typed::opt(&mut out.barometric_pressure, &avp, &mut w, 128)
-                    }
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (260, 0) => m.opt(&mut out.vendor_specific_application_id, 64),
+                    (277, 0) => m.one(&mut out.auth_session_state, 3, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 4, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 5, 64),
+                    (293, 0) => m.one(&mut out.destination_host, 6, 64),
+                    (283, 0) => m.one(&mut out.destination_realm, 7, 64),
+                    (2518, 10415) => m.one(&mut out.location_event, 8, 128),
+                    (2501, 10415) => m.opt(&mut out.lcs_eps_client_name, 128),
+                    (1, 0) => m.opt(&mut out.user_name, 64),
+                    (701, 10415) => m.opt(&mut out.msisdn, 192),
+                    (1402, 10415) => m.opt(&mut out.imei, 192),
+                    (1242, 10415) => m.opt(&mut out.location_estimate, 192),
+                    (2513, 10415) => m.opt(&mut out.accuracy_fulfilment_indicator, 128),
+                    (2514, 10415) => m.opt(&mut out.age_of_location_estimate, 128),
+                    (2515, 10415) => m.opt(&mut out.velocity_estimate, 128),
+                    (2516, 10415) => m.opt(&mut out.eutran_positioning_data, 128),
+                    (2517, 10415) => m.opt(&mut out.ecgi, 128),
+                    (2524, 10415) => m.opt(&mut out.geran_positioning_info, 128),
+                    (2527, 10415) => m.opt(&mut out.utran_positioning_info, 128),
+                    (2520, 10415) => m.opt(&mut out.lcs_service_type_id, 128),
+                    (2519, 10415) => m.opt(&mut out.pseudonym_indicator, 128),
+                    (2530, 10415) => m.opt(&mut out.lrr_flags, 128),
+                    (2531, 10415) => m.opt(&mut out.lcs_reference_number, 128),
+                    (2547, 10415) => m.opt(&mut out.deferred_mt_lr_data, 128),
+                    (2405, 10415) => m.opt(&mut out.gmlc_address, 128),
+                    (2541, 10415) => m.opt(&mut out.reporting_amount, 128),
+                    (2540, 10415) => m.opt(&mut out.periodic_ldr_information, 128),
+                    (2552, 10415) => m.opt(&mut out.esmlc_cell_info, 128),
+                    (2554, 10415) => m.opt(&mut out.n1xrtt_rcid, 128),
+                    (2555, 10415) => m.opt(&mut out.delayed_location_reporting_data, 128),
+                    (2556, 10415) => m.opt(&mut out.civic_address, 128),
+                    (2557, 10415) => m.opt(&mut out.barometric_pressure, 128),
                     (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            34,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.supported_features, 34, 128, u32::MAX)
                     }
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            35,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            36,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (284, 0) => m.many(&mut out.proxy_info, 35, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 36, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -5403,15 +4924,15 @@ impl Clone for LocationReportAnswer {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
+            drmp: self.drmp,
             vendor_specific_application_id: self.vendor_specific_application_id.clone(),
-            result_code: self.result_code.clone(),
+            result_code: self.result_code,
             experimental_result: self.experimental_result.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             gmlc_address: self.gmlc_address.clone(),
-            lra_flags: self.lra_flags.clone(),
+            lra_flags: self.lra_flags,
             reporting_plmn_list: self.reporting_plmn_list.clone(),
             lcs_reference_number: self.lcs_reference_number.clone(),
             supported_features: self.supported_features.clone(),
@@ -5474,21 +4995,21 @@ impl Default for LocationReportAnswer {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
-            vendor_specific_application_id: Default::default(),
-            result_code: Default::default(),
-            experimental_result: Default::default(),
+            drmp: None,
+            vendor_specific_application_id: None,
+            result_code: None,
+            experimental_result: None,
             auth_session_state: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            gmlc_address: Default::default(),
-            lra_flags: Default::default(),
-            reporting_plmn_list: Default::default(),
-            lcs_reference_number: Default::default(),
-            supported_features: Default::default(),
-            failed_avp: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            gmlc_address: None,
+            lra_flags: None,
+            reporting_plmn_list: None,
+            lcs_reference_number: None,
+            supported_features: Vec::new(),
+            failed_avp: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -5561,72 +5082,27 @@ impl rt::typed::Command for LocationReportAnswer {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (260, 0) => {
-                        rt::typed::opt(
-                            &mut out.vendor_specific_application_id,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
-                    (297, 0) => {
-                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
-                    }
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 5, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 6, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 7, 64)
-                    }
-                    (2405, 10415) => {
-                        rt::typed::opt(&mut out.gmlc_address, &avp, &mut w, 128)
-                    }
-                    (2549, 10415) => {
-                        rt::typed::opt(&mut out.lra_flags, &avp, &mut w, 128)
-                    }
-                    (2543, 10415) => {
-                        rt::typed::opt(&mut out.reporting_plmn_list, &avp, &mut w, 128)
-                    }
-                    (2531, 10415) => {
-                        rt::typed::opt(&mut out.lcs_reference_number, &avp, &mut w, 128)
-                    }
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (260, 0) => m.opt(&mut out.vendor_specific_application_id, 64),
+                    (268, 0) => m.opt(&mut out.result_code, 64),
+                    (297, 0) => m.opt(&mut out.experimental_result, 64),
+                    (277, 0) => m.one(&mut out.auth_session_state, 5, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 6, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 7, 64),
+                    (2405, 10415) => m.opt(&mut out.gmlc_address, 128),
+                    (2549, 10415) => m.opt(&mut out.lra_flags, 128),
+                    (2543, 10415) => m.opt(&mut out.reporting_plmn_list, 128),
+                    (2531, 10415) => m.opt(&mut out.lcs_reference_number, 128),
                     (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            12,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.supported_features, 12, 128, u32::MAX)
                     }
-                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            14,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            15,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (279, 0) => m.opt(&mut out.failed_avp, 64),
+                    (284, 0) => m.many(&mut out.proxy_info, 14, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 15, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -5658,8 +5134,8 @@ impl rt::typed::RequestCommand for LocationReportRequest {
         a.header = rt::typed::answer_header(&self.header, result);
         a.session_id = self.session_id.clone();
         a.vendor_specific_application_id = self.vendor_specific_application_id.clone();
-        a.auth_session_state = self.auth_session_state.clone();
-        a.drmp = self.drmp.clone();
+        a.auth_session_state = self.auth_session_state;
+        a.drmp = self.drmp;
         a.proxy_info = self.proxy_info.clone();
         a.origin_host = origin_host.into();
         a.origin_realm = origin_realm.into();

@@ -152,7 +152,7 @@ impl Clone for ServingNode {
             mme_realm: self.mme_realm.clone(),
             msc_number: self.msc_number.clone(),
             tgpp_aaa_server_name: self.tgpp_aaa_server_name.clone(),
-            lcs_capabilities_sets: self.lcs_capabilities_sets.clone(),
+            lcs_capabilities_sets: self.lcs_capabilities_sets,
             gmlc_address: self.gmlc_address.clone(),
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
@@ -259,15 +259,15 @@ impl PartialEq for ServingNode {
 impl Default for ServingNode {
     fn default() -> Self {
         Self {
-            sgsn_number: Default::default(),
-            sgsn_name: Default::default(),
-            sgsn_realm: Default::default(),
-            mme_name: Default::default(),
-            mme_realm: Default::default(),
-            msc_number: Default::default(),
-            tgpp_aaa_server_name: Default::default(),
-            lcs_capabilities_sets: Default::default(),
-            gmlc_address: Default::default(),
+            sgsn_number: None,
+            sgsn_name: None,
+            sgsn_realm: None,
+            mme_name: None,
+            mme_realm: None,
+            msc_number: None,
+            tgpp_aaa_server_name: None,
+            lcs_capabilities_sets: None,
+            gmlc_address: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -346,40 +346,18 @@ impl rt::typed::Grouped for ServingNode {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (1489, 10415) => {
-                        rt::typed::opt(&mut self.sgsn_number, &avp, &mut w, 192)
-                    }
-                    (2409, 10415) => {
-                        rt::typed::opt(&mut self.sgsn_name, &avp, &mut w, 128)
-                    }
-                    (2410, 10415) => {
-                        rt::typed::opt(&mut self.sgsn_realm, &avp, &mut w, 128)
-                    }
-                    (2402, 10415) => {
-                        rt::typed::opt(&mut self.mme_name, &avp, &mut w, 128)
-                    }
-                    (2408, 10415) => {
-                        rt::typed::opt(&mut self.mme_realm, &avp, &mut w, 128)
-                    }
-                    (2403, 10415) => {
-                        rt::typed::opt(&mut self.msc_number, &avp, &mut w, 128)
-                    }
-                    (318, 10415) => {
-                        rt::typed::opt(&mut self.tgpp_aaa_server_name, &avp, &mut w, 192)
-                    }
-                    (2404, 10415) => {
-                        rt::typed::opt(
-                            &mut self.lcs_capabilities_sets,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (2405, 10415) => {
-                        rt::typed::opt(&mut self.gmlc_address, &avp, &mut w, 128)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1489, 10415) => m.opt(&mut self.sgsn_number, 192),
+                    (2409, 10415) => m.opt(&mut self.sgsn_name, 128),
+                    (2410, 10415) => m.opt(&mut self.sgsn_realm, 128),
+                    (2402, 10415) => m.opt(&mut self.mme_name, 128),
+                    (2408, 10415) => m.opt(&mut self.mme_realm, 128),
+                    (2403, 10415) => m.opt(&mut self.msc_number, 128),
+                    (318, 10415) => m.opt(&mut self.tgpp_aaa_server_name, 192),
+                    (2404, 10415) => m.opt(&mut self.lcs_capabilities_sets, 128),
+                    (2405, 10415) => m.opt(&mut self.gmlc_address, 128),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -471,7 +449,7 @@ impl Clone for AdditionalServingNode {
             mme_realm: self.mme_realm.clone(),
             msc_number: self.msc_number.clone(),
             tgpp_aaa_server_name: self.tgpp_aaa_server_name.clone(),
-            lcs_capabilities_sets: self.lcs_capabilities_sets.clone(),
+            lcs_capabilities_sets: self.lcs_capabilities_sets,
             gmlc_address: self.gmlc_address.clone(),
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
@@ -558,15 +536,15 @@ impl PartialEq for AdditionalServingNode {
 impl Default for AdditionalServingNode {
     fn default() -> Self {
         Self {
-            sgsn_number: Default::default(),
-            mme_name: Default::default(),
-            sgsn_name: Default::default(),
-            sgsn_realm: Default::default(),
-            mme_realm: Default::default(),
-            msc_number: Default::default(),
-            tgpp_aaa_server_name: Default::default(),
-            lcs_capabilities_sets: Default::default(),
-            gmlc_address: Default::default(),
+            sgsn_number: None,
+            mme_name: None,
+            sgsn_name: None,
+            sgsn_realm: None,
+            mme_realm: None,
+            msc_number: None,
+            tgpp_aaa_server_name: None,
+            lcs_capabilities_sets: None,
+            gmlc_address: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -633,40 +611,18 @@ impl rt::typed::Grouped for AdditionalServingNode {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (1489, 10415) => {
-                        rt::typed::opt(&mut self.sgsn_number, &avp, &mut w, 192)
-                    }
-                    (2402, 10415) => {
-                        rt::typed::opt(&mut self.mme_name, &avp, &mut w, 128)
-                    }
-                    (2409, 10415) => {
-                        rt::typed::opt(&mut self.sgsn_name, &avp, &mut w, 128)
-                    }
-                    (2410, 10415) => {
-                        rt::typed::opt(&mut self.sgsn_realm, &avp, &mut w, 128)
-                    }
-                    (2408, 10415) => {
-                        rt::typed::opt(&mut self.mme_realm, &avp, &mut w, 128)
-                    }
-                    (2403, 10415) => {
-                        rt::typed::opt(&mut self.msc_number, &avp, &mut w, 128)
-                    }
-                    (318, 10415) => {
-                        rt::typed::opt(&mut self.tgpp_aaa_server_name, &avp, &mut w, 192)
-                    }
-                    (2404, 10415) => {
-                        rt::typed::opt(
-                            &mut self.lcs_capabilities_sets,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (2405, 10415) => {
-                        rt::typed::opt(&mut self.gmlc_address, &avp, &mut w, 128)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1489, 10415) => m.opt(&mut self.sgsn_number, 192),
+                    (2402, 10415) => m.opt(&mut self.mme_name, 128),
+                    (2409, 10415) => m.opt(&mut self.sgsn_name, 128),
+                    (2410, 10415) => m.opt(&mut self.sgsn_realm, 128),
+                    (2408, 10415) => m.opt(&mut self.mme_realm, 128),
+                    (2403, 10415) => m.opt(&mut self.msc_number, 128),
+                    (318, 10415) => m.opt(&mut self.tgpp_aaa_server_name, 192),
+                    (2404, 10415) => m.opt(&mut self.lcs_capabilities_sets, 128),
+                    (2405, 10415) => m.opt(&mut self.gmlc_address, 128),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -752,9 +708,9 @@ impl Clone for LcsRoutingInfoRequest {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
+            drmp: self.drmp,
             vendor_specific_application_id: self.vendor_specific_application_id.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             destination_host: self.destination_host.clone(),
@@ -819,19 +775,19 @@ impl Default for LcsRoutingInfoRequest {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
-            vendor_specific_application_id: Default::default(),
+            drmp: None,
+            vendor_specific_application_id: None,
             auth_session_state: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            destination_host: Default::default(),
+            destination_host: None,
             destination_realm: Default::default(),
-            user_name: Default::default(),
-            msisdn: Default::default(),
-            gmlc_number: Default::default(),
-            supported_features: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            user_name: None,
+            msisdn: None,
+            gmlc_number: None,
+            supported_features: Vec::new(),
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -912,66 +868,25 @@ impl rt::typed::Command for LcsRoutingInfoRequest {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (260, 0) => {
-                        rt::typed::opt(
-                            &mut out.vendor_specific_application_id,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 3, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 4, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 5, 64)
-                    }
-                    (293, 0) => {
-                        rt::typed::opt(&mut out.destination_host, &avp, &mut w, 64)
-                    }
-                    (283, 0) => {
-                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 7, 64)
-                    }
-                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
-                    (701, 10415) => rt::typed::opt(&mut out.msisdn, &avp, &mut w, 192),
-                    (1474, 10415) => {
-                        rt::typed::opt(&mut out.gmlc_number, &avp, &mut w, 192)
-                    }
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (260, 0) => m.opt(&mut out.vendor_specific_application_id, 64),
+                    (277, 0) => m.one(&mut out.auth_session_state, 3, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 4, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 5, 64),
+                    (293, 0) => m.opt(&mut out.destination_host, 64),
+                    (283, 0) => m.one(&mut out.destination_realm, 7, 64),
+                    (1, 0) => m.opt(&mut out.user_name, 64),
+                    (701, 10415) => m.opt(&mut out.msisdn, 192),
+                    (1474, 10415) => m.opt(&mut out.gmlc_number, 192),
                     (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            11,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.supported_features, 11, 128, u32::MAX)
                     }
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            12,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            13,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (284, 0) => m.many(&mut out.proxy_info, 12, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 13, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -1073,11 +988,11 @@ impl Clone for LcsRoutingInfoAnswer {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
+            drmp: self.drmp,
             vendor_specific_application_id: self.vendor_specific_application_id.clone(),
-            result_code: self.result_code.clone(),
+            result_code: self.result_code,
             experimental_result: self.experimental_result.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             supported_features: self.supported_features.clone(),
@@ -1088,7 +1003,7 @@ impl Clone for LcsRoutingInfoAnswer {
             additional_serving_node: self.additional_serving_node.clone(),
             gmlc_address: self.gmlc_address.clone(),
             ppr_address: self.ppr_address.clone(),
-            ria_flags: self.ria_flags.clone(),
+            ria_flags: self.ria_flags,
             failed_avp: self.failed_avp.clone(),
             proxy_info: self.proxy_info.clone(),
             route_record: self.route_record.clone(),
@@ -1158,25 +1073,25 @@ impl Default for LcsRoutingInfoAnswer {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
-            vendor_specific_application_id: Default::default(),
-            result_code: Default::default(),
-            experimental_result: Default::default(),
+            drmp: None,
+            vendor_specific_application_id: None,
+            result_code: None,
+            experimental_result: None,
             auth_session_state: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            supported_features: Default::default(),
-            user_name: Default::default(),
-            msisdn: Default::default(),
-            lmsi: Default::default(),
-            serving_node: Default::default(),
-            additional_serving_node: Default::default(),
-            gmlc_address: Default::default(),
-            ppr_address: Default::default(),
-            ria_flags: Default::default(),
-            failed_avp: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            supported_features: Vec::new(),
+            user_name: None,
+            msisdn: None,
+            lmsi: None,
+            serving_node: None,
+            additional_serving_node: Vec::new(),
+            gmlc_address: None,
+            ppr_address: None,
+            ria_flags: None,
+            failed_avp: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -1249,85 +1164,31 @@ impl rt::typed::Command for LcsRoutingInfoAnswer {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (260, 0) => {
-                        rt::typed::opt(
-                            &mut out.vendor_specific_application_id,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
-                    (297, 0) => {
-                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
-                    }
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 5, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 6, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 7, 64)
-                    }
-                    (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            8,
-                            128,
-                            u32::MAX,
-                        )
-                    }
-                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
-                    (701, 10415) => rt::typed::opt(&mut out.msisdn, &avp, &mut w, 192),
-                    (2400, 10415) => rt::typed::opt(&mut out.lmsi, &avp, &mut w, 128),
-                    (2401, 10415) => {
-                        rt::typed::opt(&mut out.serving_node, &avp, &mut w, 128)
-                    }
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (260, 0) => m.opt(&mut out.vendor_specific_application_id, 64),
+                    (268, 0) => m.opt(&mut out.result_code, 64),
+                    (297, 0) => m.opt(&mut out.experimental_result, 64),
+                    (277, 0) => m.one(&mut out.auth_session_state, 5, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 6, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 7, 64),
+                    (628, 10415) => m.many(&mut out.supported_features, 8, 128, u32::MAX),
+                    (1, 0) => m.opt(&mut out.user_name, 64),
+                    (701, 10415) => m.opt(&mut out.msisdn, 192),
+                    (2400, 10415) => m.opt(&mut out.lmsi, 128),
+                    (2401, 10415) => m.opt(&mut out.serving_node, 128),
                     (2406, 10415) => {
-                        rt::typed::many(
-                            &mut out.additional_serving_node,
-                            &avp,
-                            &mut w,
-                            13,
-                            192,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.additional_serving_node, 13, 192, u32::MAX)
                     }
-                    (2405, 10415) => {
-                        rt::typed::opt(&mut out.gmlc_address, &avp, &mut w, 128)
-                    }
-                    (2407, 10415) => {
-                        rt::typed::opt(&mut out.ppr_address, &avp, &mut w, 128)
-                    }
-                    (2411, 10415) => {
-                        rt::typed::opt(&mut out.ria_flags, &avp, &mut w, 128)
-                    }
-                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            18,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            19,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (2405, 10415) => m.opt(&mut out.gmlc_address, 128),
+                    (2407, 10415) => m.opt(&mut out.ppr_address, 128),
+                    (2411, 10415) => m.opt(&mut out.ria_flags, 128),
+                    (279, 0) => m.opt(&mut out.failed_avp, 64),
+                    (284, 0) => m.many(&mut out.proxy_info, 18, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 19, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -1359,8 +1220,8 @@ impl rt::typed::RequestCommand for LcsRoutingInfoRequest {
         a.header = rt::typed::answer_header(&self.header, result);
         a.session_id = self.session_id.clone();
         a.vendor_specific_application_id = self.vendor_specific_application_id.clone();
-        a.auth_session_state = self.auth_session_state.clone();
-        a.drmp = self.drmp.clone();
+        a.auth_session_state = self.auth_session_state;
+        a.drmp = self.drmp;
         a.proxy_info = self.proxy_info.clone();
         a.origin_host = origin_host.into();
         a.origin_realm = origin_realm.into();

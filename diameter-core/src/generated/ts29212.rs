@@ -5405,14 +5405,12 @@ impl Clone for ChargingRuleInstall {
             charging_rule_name: self.charging_rule_name.clone(),
             charging_rule_base_name: self.charging_rule_base_name.clone(),
             bearer_identifier: self.bearer_identifier.clone(),
-            monitoring_flags: self.monitoring_flags.clone(),
-            rule_activation_time: self.rule_activation_time.clone(),
-            rule_deactivation_time: self.rule_deactivation_time.clone(),
-            resource_allocation_notification: self
-                .resource_allocation_notification
-                .clone(),
-            charging_correlation_indicator: self.charging_correlation_indicator.clone(),
-            ip_can_type: self.ip_can_type.clone(),
+            monitoring_flags: self.monitoring_flags,
+            rule_activation_time: self.rule_activation_time,
+            rule_deactivation_time: self.rule_deactivation_time,
+            resource_allocation_notification: self.resource_allocation_notification,
+            charging_correlation_indicator: self.charging_correlation_indicator,
+            ip_can_type: self.ip_can_type,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -5476,16 +5474,16 @@ impl PartialEq for ChargingRuleInstall {
 impl Default for ChargingRuleInstall {
     fn default() -> Self {
         Self {
-            charging_rule_definition: Default::default(),
-            charging_rule_name: Default::default(),
-            charging_rule_base_name: Default::default(),
-            bearer_identifier: Default::default(),
-            monitoring_flags: Default::default(),
-            rule_activation_time: Default::default(),
-            rule_deactivation_time: Default::default(),
-            resource_allocation_notification: Default::default(),
-            charging_correlation_indicator: Default::default(),
-            ip_can_type: Default::default(),
+            charging_rule_definition: Vec::new(),
+            charging_rule_name: Vec::new(),
+            charging_rule_base_name: Vec::new(),
+            bearer_identifier: None,
+            monitoring_flags: None,
+            rule_activation_time: None,
+            rule_deactivation_time: None,
+            resource_allocation_notification: None,
+            charging_correlation_indicator: None,
+            ip_can_type: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -5525,74 +5523,27 @@ impl rt::typed::Grouped for ChargingRuleInstall {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
                     (1003, 10415) => {
-                        rt::typed::many(
-                            &mut self.charging_rule_definition,
-                            &avp,
-                            &mut w,
-                            0,
-                            192,
-                            u32::MAX,
-                        )
+                        m.many(&mut self.charging_rule_definition, 0, 192, u32::MAX)
                     }
                     (1005, 10415) => {
-                        rt::typed::many(
-                            &mut self.charging_rule_name,
-                            &avp,
-                            &mut w,
-                            1,
-                            192,
-                            u32::MAX,
-                        )
+                        m.many(&mut self.charging_rule_name, 1, 192, u32::MAX)
                     }
                     (1004, 10415) => {
-                        rt::typed::many(
-                            &mut self.charging_rule_base_name,
-                            &avp,
-                            &mut w,
-                            2,
-                            192,
-                            u32::MAX,
-                        )
+                        m.many(&mut self.charging_rule_base_name, 2, 192, u32::MAX)
                     }
-                    (1020, 10415) => {
-                        rt::typed::opt(&mut self.bearer_identifier, &avp, &mut w, 192)
-                    }
-                    (2828, 10415) => {
-                        rt::typed::opt(&mut self.monitoring_flags, &avp, &mut w, 128)
-                    }
-                    (1043, 10415) => {
-                        rt::typed::opt(&mut self.rule_activation_time, &avp, &mut w, 192)
-                    }
-                    (1044, 10415) => {
-                        rt::typed::opt(
-                            &mut self.rule_deactivation_time,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
+                    (1020, 10415) => m.opt(&mut self.bearer_identifier, 192),
+                    (2828, 10415) => m.opt(&mut self.monitoring_flags, 128),
+                    (1043, 10415) => m.opt(&mut self.rule_activation_time, 192),
+                    (1044, 10415) => m.opt(&mut self.rule_deactivation_time, 192),
                     (1063, 10415) => {
-                        rt::typed::opt(
-                            &mut self.resource_allocation_notification,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
+                        m.opt(&mut self.resource_allocation_notification, 128)
                     }
-                    (1073, 10415) => {
-                        rt::typed::opt(
-                            &mut self.charging_correlation_indicator,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (1027, 10415) => {
-                        rt::typed::opt(&mut self.ip_can_type, &avp, &mut w, 192)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1073, 10415) => m.opt(&mut self.charging_correlation_indicator, 128),
+                    (1027, 10415) => m.opt(&mut self.ip_can_type, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -5647,7 +5598,7 @@ impl Clone for ChargingRuleRemove {
             charging_rule_name: self.charging_rule_name.clone(),
             charging_rule_base_name: self.charging_rule_base_name.clone(),
             required_access_info: self.required_access_info.clone(),
-            resource_release_notification: self.resource_release_notification.clone(),
+            resource_release_notification: self.resource_release_notification,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -5695,10 +5646,10 @@ impl PartialEq for ChargingRuleRemove {
 impl Default for ChargingRuleRemove {
     fn default() -> Self {
         Self {
-            charging_rule_name: Default::default(),
-            charging_rule_base_name: Default::default(),
-            required_access_info: Default::default(),
-            resource_release_notification: Default::default(),
+            charging_rule_name: Vec::new(),
+            charging_rule_base_name: Vec::new(),
+            required_access_info: Vec::new(),
+            resource_release_notification: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -5738,46 +5689,19 @@ impl rt::typed::Grouped for ChargingRuleRemove {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
                     (1005, 10415) => {
-                        rt::typed::many(
-                            &mut self.charging_rule_name,
-                            &avp,
-                            &mut w,
-                            0,
-                            192,
-                            u32::MAX,
-                        )
+                        m.many(&mut self.charging_rule_name, 0, 192, u32::MAX)
                     }
                     (1004, 10415) => {
-                        rt::typed::many(
-                            &mut self.charging_rule_base_name,
-                            &avp,
-                            &mut w,
-                            1,
-                            192,
-                            u32::MAX,
-                        )
+                        m.many(&mut self.charging_rule_base_name, 1, 192, u32::MAX)
                     }
                     (536, 10415) => {
-                        rt::typed::many(
-                            &mut self.required_access_info,
-                            &avp,
-                            &mut w,
-                            2,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut self.required_access_info, 2, 128, u32::MAX)
                     }
-                    (2841, 10415) => {
-                        rt::typed::opt(
-                            &mut self.resource_release_notification,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (2841, 10415) => m.opt(&mut self.resource_release_notification, 128),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -5907,41 +5831,41 @@ impl Clone for ChargingRuleDefinition {
     fn clone(&self) -> Self {
         Self {
             charging_rule_name: self.charging_rule_name.clone(),
-            service_identifier: self.service_identifier.clone(),
-            rating_group: self.rating_group.clone(),
+            service_identifier: self.service_identifier,
+            rating_group: self.rating_group,
             flow_information: self.flow_information.clone(),
-            default_bearer_indication: self.default_bearer_indication.clone(),
+            default_bearer_indication: self.default_bearer_indication,
             tdf_application_identifier: self.tdf_application_identifier.clone(),
-            flow_status: self.flow_status.clone(),
+            flow_status: self.flow_status,
             qos_information: self.qos_information.clone(),
-            ps_to_cs_session_continuity: self.ps_to_cs_session_continuity.clone(),
-            reporting_level: self.reporting_level.clone(),
-            online: self.online.clone(),
-            offline: self.offline.clone(),
-            max_plr_dl: self.max_plr_dl.clone(),
-            max_plr_ul: self.max_plr_ul.clone(),
-            metering_method: self.metering_method.clone(),
-            precedence: self.precedence.clone(),
+            ps_to_cs_session_continuity: self.ps_to_cs_session_continuity,
+            reporting_level: self.reporting_level,
+            online: self.online,
+            offline: self.offline,
+            max_plr_dl: self.max_plr_dl,
+            max_plr_ul: self.max_plr_ul,
+            metering_method: self.metering_method,
+            precedence: self.precedence,
             af_charging_identifier: self.af_charging_identifier.clone(),
             flows: self.flows.clone(),
             monitoring_key: self.monitoring_key.clone(),
             redirect_information: self.redirect_information.clone(),
-            mute_notification: self.mute_notification.clone(),
-            af_signalling_protocol: self.af_signalling_protocol.clone(),
+            mute_notification: self.mute_notification,
+            af_signalling_protocol: self.af_signalling_protocol,
             sponsor_identity: self.sponsor_identity.clone(),
             application_service_provider_identity: self
                 .application_service_provider_identity
                 .clone(),
             required_access_info: self.required_access_info.clone(),
-            sharing_key_dl: self.sharing_key_dl.clone(),
-            sharing_key_ul: self.sharing_key_ul.clone(),
+            sharing_key_dl: self.sharing_key_dl,
+            sharing_key_ul: self.sharing_key_ul,
             traffic_steering_policy_identifier_dl: self
                 .traffic_steering_policy_identifier_dl
                 .clone(),
             traffic_steering_policy_identifier_ul: self
                 .traffic_steering_policy_identifier_ul
                 .clone(),
-            content_version: self.content_version.clone(),
+            content_version: self.content_version,
             calling_party_address: self.calling_party_address.clone(),
             callee_information: self.callee_information.clone(),
             extra: self.extra.clone(),
@@ -6042,37 +5966,37 @@ impl Default for ChargingRuleDefinition {
     fn default() -> Self {
         Self {
             charging_rule_name: Default::default(),
-            service_identifier: Default::default(),
-            rating_group: Default::default(),
-            flow_information: Default::default(),
-            default_bearer_indication: Default::default(),
-            tdf_application_identifier: Default::default(),
-            flow_status: Default::default(),
-            qos_information: Default::default(),
-            ps_to_cs_session_continuity: Default::default(),
-            reporting_level: Default::default(),
-            online: Default::default(),
-            offline: Default::default(),
-            max_plr_dl: Default::default(),
-            max_plr_ul: Default::default(),
-            metering_method: Default::default(),
-            precedence: Default::default(),
-            af_charging_identifier: Default::default(),
-            flows: Default::default(),
-            monitoring_key: Default::default(),
-            redirect_information: Default::default(),
-            mute_notification: Default::default(),
-            af_signalling_protocol: Default::default(),
-            sponsor_identity: Default::default(),
-            application_service_provider_identity: Default::default(),
-            required_access_info: Default::default(),
-            sharing_key_dl: Default::default(),
-            sharing_key_ul: Default::default(),
-            traffic_steering_policy_identifier_dl: Default::default(),
-            traffic_steering_policy_identifier_ul: Default::default(),
-            content_version: Default::default(),
-            calling_party_address: Default::default(),
-            callee_information: Default::default(),
+            service_identifier: None,
+            rating_group: None,
+            flow_information: Vec::new(),
+            default_bearer_indication: None,
+            tdf_application_identifier: None,
+            flow_status: None,
+            qos_information: None,
+            ps_to_cs_session_continuity: None,
+            reporting_level: None,
+            online: None,
+            offline: None,
+            max_plr_dl: None,
+            max_plr_ul: None,
+            metering_method: None,
+            precedence: None,
+            af_charging_identifier: None,
+            flows: Vec::new(),
+            monitoring_key: None,
+            redirect_information: Vec::new(),
+            mute_notification: None,
+            af_signalling_protocol: None,
+            sponsor_identity: None,
+            application_service_provider_identity: None,
+            required_access_info: Vec::new(),
+            sharing_key_dl: None,
+            sharing_key_ul: None,
+            traffic_steering_policy_identifier_dl: None,
+            traffic_steering_policy_identifier_ul: None,
+            content_version: None,
+            calling_party_address: Vec::new(),
+            callee_information: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -6126,172 +6050,51 @@ impl rt::typed::Grouped for ChargingRuleDefinition {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (1005, 10415) => {
-                        rt::typed::one(
-                            &mut self.charging_rule_name,
-                            &avp,
-                            &mut w,
-                            0,
-                            192,
-                        )
-                    }
-                    (439, 0) => {
-                        rt::typed::opt(&mut self.service_identifier, &avp, &mut w, 64)
-                    }
-                    (432, 0) => rt::typed::opt(&mut self.rating_group, &avp, &mut w, 64),
-                    (1058, 10415) => {
-                        rt::typed::many(
-                            &mut self.flow_information,
-                            &avp,
-                            &mut w,
-                            3,
-                            128,
-                            u32::MAX,
-                        )
-                    }
-                    (2844, 10415) => {
-                        rt::typed::opt(
-                            &mut self.default_bearer_indication,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (1088, 10415) => {
-                        rt::typed::opt(
-                            &mut self.tdf_application_identifier,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (511, 10415) => {
-                        rt::typed::opt(&mut self.flow_status, &avp, &mut w, 192)
-                    }
-                    (1016, 10415) => {
-                        rt::typed::opt(&mut self.qos_information, &avp, &mut w, 192)
-                    }
-                    (1099, 10415) => {
-                        rt::typed::opt(
-                            &mut self.ps_to_cs_session_continuity,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (1011, 10415) => {
-                        rt::typed::opt(&mut self.reporting_level, &avp, &mut w, 192)
-                    }
-                    (1009, 10415) => rt::typed::opt(&mut self.online, &avp, &mut w, 192),
-                    (1008, 10415) => rt::typed::opt(&mut self.offline, &avp, &mut w, 192),
-                    (2852, 10415) => {
-                        rt::typed::opt(&mut self.max_plr_dl, &avp, &mut w, 128)
-                    }
-                    (2853, 10415) => {
-                        rt::typed::opt(&mut self.max_plr_ul, &avp, &mut w, 128)
-                    }
-                    (1007, 10415) => {
-                        rt::typed::opt(&mut self.metering_method, &avp, &mut w, 192)
-                    }
-                    (1010, 10415) => {
-                        rt::typed::opt(&mut self.precedence, &avp, &mut w, 192)
-                    }
-                    (505, 10415) => {
-                        rt::typed::opt(
-                            &mut self.af_charging_identifier,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (510, 10415) => {
-                        rt::typed::many(&mut self.flows, &avp, &mut w, 17, 192, u32::MAX)
-                    }
-                    (1066, 10415) => {
-                        rt::typed::opt(&mut self.monitoring_key, &avp, &mut w, 128)
-                    }
-                    (1085, 10415) => {
-                        rt::typed::many(
-                            &mut self.redirect_information,
-                            &avp,
-                            &mut w,
-                            19,
-                            128,
-                            2,
-                        )
-                    }
-                    (2809, 10415) => {
-                        rt::typed::opt(&mut self.mute_notification, &avp, &mut w, 128)
-                    }
-                    (529, 10415) => {
-                        rt::typed::opt(
-                            &mut self.af_signalling_protocol,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (531, 10415) => {
-                        rt::typed::opt(&mut self.sponsor_identity, &avp, &mut w, 128)
-                    }
+                    (1005, 10415) => m.one(&mut self.charging_rule_name, 0, 192),
+                    (439, 0) => m.opt(&mut self.service_identifier, 64),
+                    (432, 0) => m.opt(&mut self.rating_group, 64),
+                    (1058, 10415) => m.many(&mut self.flow_information, 3, 128, u32::MAX),
+                    (2844, 10415) => m.opt(&mut self.default_bearer_indication, 128),
+                    (1088, 10415) => m.opt(&mut self.tdf_application_identifier, 128),
+                    (511, 10415) => m.opt(&mut self.flow_status, 192),
+                    (1016, 10415) => m.opt(&mut self.qos_information, 192),
+                    (1099, 10415) => m.opt(&mut self.ps_to_cs_session_continuity, 128),
+                    (1011, 10415) => m.opt(&mut self.reporting_level, 192),
+                    (1009, 10415) => m.opt(&mut self.online, 192),
+                    (1008, 10415) => m.opt(&mut self.offline, 192),
+                    (2852, 10415) => m.opt(&mut self.max_plr_dl, 128),
+                    (2853, 10415) => m.opt(&mut self.max_plr_ul, 128),
+                    (1007, 10415) => m.opt(&mut self.metering_method, 192),
+                    (1010, 10415) => m.opt(&mut self.precedence, 192),
+                    (505, 10415) => m.opt(&mut self.af_charging_identifier, 192),
+                    (510, 10415) => m.many(&mut self.flows, 17, 192, u32::MAX),
+                    (1066, 10415) => m.opt(&mut self.monitoring_key, 128),
+                    (1085, 10415) => m.many(&mut self.redirect_information, 19, 128, 2),
+                    (2809, 10415) => m.opt(&mut self.mute_notification, 128),
+                    (529, 10415) => m.opt(&mut self.af_signalling_protocol, 128),
+                    (531, 10415) => m.opt(&mut self.sponsor_identity, 128),
                     (532, 10415) => {
-                        rt::typed::opt(
-                            &mut self.application_service_provider_identity,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
+                        m.opt(&mut self.application_service_provider_identity, 128)
                     }
                     (536, 10415) => {
-                        rt::typed::many(
-                            &mut self.required_access_info,
-                            &avp,
-                            &mut w,
-                            24,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut self.required_access_info, 24, 128, u32::MAX)
                     }
-                    (539, 10415) => {
-                        rt::typed::opt(&mut self.sharing_key_dl, &avp, &mut w, 128)
-                    }
-                    (540, 10415) => {
-                        rt::typed::opt(&mut self.sharing_key_ul, &avp, &mut w, 128)
-                    }
+                    (539, 10415) => m.opt(&mut self.sharing_key_dl, 128),
+                    (540, 10415) => m.opt(&mut self.sharing_key_ul, 128),
                     (2836, 10415) => {
-                        rt::typed::opt(
-                            &mut self.traffic_steering_policy_identifier_dl,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
+                        m.opt(&mut self.traffic_steering_policy_identifier_dl, 128)
                     }
                     (2837, 10415) => {
-                        rt::typed::opt(
-                            &mut self.traffic_steering_policy_identifier_ul,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
+                        m.opt(&mut self.traffic_steering_policy_identifier_ul, 128)
                     }
-                    (552, 10415) => {
-                        rt::typed::opt(&mut self.content_version, &avp, &mut w, 128)
-                    }
+                    (552, 10415) => m.opt(&mut self.content_version, 128),
                     (831, 10415) => {
-                        rt::typed::many(
-                            &mut self.calling_party_address,
-                            &avp,
-                            &mut w,
-                            30,
-                            192,
-                            u32::MAX,
-                        )
+                        m.many(&mut self.calling_party_address, 30, 192, u32::MAX)
                     }
-                    (565, 10415) => {
-                        rt::typed::opt(&mut self.callee_information, &avp, &mut w, 128)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (565, 10415) => m.opt(&mut self.callee_information, 128),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -6349,12 +6152,12 @@ impl Clone for TftPacketFilterInformation {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            precedence: self.precedence.clone(),
+            precedence: self.precedence,
             tft_filter: self.tft_filter.clone(),
             tos_traffic_class: self.tos_traffic_class.clone(),
             security_parameter_index: self.security_parameter_index.clone(),
             flow_label: self.flow_label.clone(),
-            flow_direction: self.flow_direction.clone(),
+            flow_direction: self.flow_direction,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -6398,12 +6201,12 @@ impl PartialEq for TftPacketFilterInformation {
 impl Default for TftPacketFilterInformation {
     fn default() -> Self {
         Self {
-            precedence: Default::default(),
-            tft_filter: Default::default(),
-            tos_traffic_class: Default::default(),
-            security_parameter_index: Default::default(),
-            flow_label: Default::default(),
-            flow_direction: Default::default(),
+            precedence: None,
+            tft_filter: None,
+            tos_traffic_class: None,
+            security_parameter_index: None,
+            flow_label: None,
+            flow_direction: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -6443,31 +6246,15 @@ impl rt::typed::Grouped for TftPacketFilterInformation {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (1010, 10415) => {
-                        rt::typed::opt(&mut self.precedence, &avp, &mut w, 192)
-                    }
-                    (1012, 10415) => {
-                        rt::typed::opt(&mut self.tft_filter, &avp, &mut w, 192)
-                    }
-                    (1014, 10415) => {
-                        rt::typed::opt(&mut self.tos_traffic_class, &avp, &mut w, 192)
-                    }
-                    (1056, 10415) => {
-                        rt::typed::opt(
-                            &mut self.security_parameter_index,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (1057, 10415) => {
-                        rt::typed::opt(&mut self.flow_label, &avp, &mut w, 128)
-                    }
-                    (1080, 10415) => {
-                        rt::typed::opt(&mut self.flow_direction, &avp, &mut w, 128)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1010, 10415) => m.opt(&mut self.precedence, 192),
+                    (1012, 10415) => m.opt(&mut self.tft_filter, 192),
+                    (1014, 10415) => m.opt(&mut self.tos_traffic_class, 192),
+                    (1056, 10415) => m.opt(&mut self.security_parameter_index, 128),
+                    (1057, 10415) => m.opt(&mut self.flow_label, 128),
+                    (1080, 10415) => m.opt(&mut self.flow_direction, 128),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -6583,21 +6370,21 @@ impl Clone for QosInformation {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            qos_class_identifier: self.qos_class_identifier.clone(),
-            max_requested_bandwidth_ul: self.max_requested_bandwidth_ul.clone(),
-            max_requested_bandwidth_dl: self.max_requested_bandwidth_dl.clone(),
-            extended_max_requested_bw_ul: self.extended_max_requested_bw_ul.clone(),
-            extended_max_requested_bw_dl: self.extended_max_requested_bw_dl.clone(),
-            guaranteed_bitrate_ul: self.guaranteed_bitrate_ul.clone(),
-            guaranteed_bitrate_dl: self.guaranteed_bitrate_dl.clone(),
-            extended_gbr_ul: self.extended_gbr_ul.clone(),
-            extended_gbr_dl: self.extended_gbr_dl.clone(),
+            qos_class_identifier: self.qos_class_identifier,
+            max_requested_bandwidth_ul: self.max_requested_bandwidth_ul,
+            max_requested_bandwidth_dl: self.max_requested_bandwidth_dl,
+            extended_max_requested_bw_ul: self.extended_max_requested_bw_ul,
+            extended_max_requested_bw_dl: self.extended_max_requested_bw_dl,
+            guaranteed_bitrate_ul: self.guaranteed_bitrate_ul,
+            guaranteed_bitrate_dl: self.guaranteed_bitrate_dl,
+            extended_gbr_ul: self.extended_gbr_ul,
+            extended_gbr_dl: self.extended_gbr_dl,
             bearer_identifier: self.bearer_identifier.clone(),
             allocation_retention_priority: self.allocation_retention_priority.clone(),
-            apn_aggregate_max_bitrate_ul: self.apn_aggregate_max_bitrate_ul.clone(),
-            apn_aggregate_max_bitrate_dl: self.apn_aggregate_max_bitrate_dl.clone(),
-            extended_apn_ambr_ul: self.extended_apn_ambr_ul.clone(),
-            extended_apn_ambr_dl: self.extended_apn_ambr_dl.clone(),
+            apn_aggregate_max_bitrate_ul: self.apn_aggregate_max_bitrate_ul,
+            apn_aggregate_max_bitrate_dl: self.apn_aggregate_max_bitrate_dl,
+            extended_apn_ambr_ul: self.extended_apn_ambr_ul,
+            extended_apn_ambr_dl: self.extended_apn_ambr_dl,
             conditional_apn_aggregate_max_bitrate: self
                 .conditional_apn_aggregate_max_bitrate
                 .clone(),
@@ -6766,22 +6553,22 @@ impl PartialEq for QosInformation {
 impl Default for QosInformation {
     fn default() -> Self {
         Self {
-            qos_class_identifier: Default::default(),
-            max_requested_bandwidth_ul: Default::default(),
-            max_requested_bandwidth_dl: Default::default(),
-            extended_max_requested_bw_ul: Default::default(),
-            extended_max_requested_bw_dl: Default::default(),
-            guaranteed_bitrate_ul: Default::default(),
-            guaranteed_bitrate_dl: Default::default(),
-            extended_gbr_ul: Default::default(),
-            extended_gbr_dl: Default::default(),
-            bearer_identifier: Default::default(),
-            allocation_retention_priority: Default::default(),
-            apn_aggregate_max_bitrate_ul: Default::default(),
-            apn_aggregate_max_bitrate_dl: Default::default(),
-            extended_apn_ambr_ul: Default::default(),
-            extended_apn_ambr_dl: Default::default(),
-            conditional_apn_aggregate_max_bitrate: Default::default(),
+            qos_class_identifier: None,
+            max_requested_bandwidth_ul: None,
+            max_requested_bandwidth_dl: None,
+            extended_max_requested_bw_ul: None,
+            extended_max_requested_bw_dl: None,
+            guaranteed_bitrate_ul: None,
+            guaranteed_bitrate_dl: None,
+            extended_gbr_ul: None,
+            extended_gbr_dl: None,
+            bearer_identifier: None,
+            allocation_retention_priority: None,
+            apn_aggregate_max_bitrate_ul: None,
+            apn_aggregate_max_bitrate_dl: None,
+            extended_apn_ambr_ul: None,
+            extended_apn_ambr_dl: None,
+            conditional_apn_aggregate_max_bitrate: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -6863,108 +6650,32 @@ impl rt::typed::Grouped for QosInformation {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (1028, 10415) => {
-                        rt::typed::opt(&mut self.qos_class_identifier, &avp, &mut w, 192)
-                    }
-                    (516, 10415) => {
-                        rt::typed::opt(
-                            &mut self.max_requested_bandwidth_ul,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (515, 10415) => {
-                        rt::typed::opt(
-                            &mut self.max_requested_bandwidth_dl,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (555, 10415) => {
-                        rt::typed::opt(
-                            &mut self.extended_max_requested_bw_ul,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (554, 10415) => {
-                        rt::typed::opt(
-                            &mut self.extended_max_requested_bw_dl,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (1026, 10415) => {
-                        rt::typed::opt(
-                            &mut self.guaranteed_bitrate_ul,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (1025, 10415) => {
-                        rt::typed::opt(
-                            &mut self.guaranteed_bitrate_dl,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (2851, 10415) => {
-                        rt::typed::opt(&mut self.extended_gbr_ul, &avp, &mut w, 128)
-                    }
-                    (2850, 10415) => {
-                        rt::typed::opt(&mut self.extended_gbr_dl, &avp, &mut w, 128)
-                    }
-                    (1020, 10415) => {
-                        rt::typed::opt(&mut self.bearer_identifier, &avp, &mut w, 192)
-                    }
-                    (1034, 10415) => {
-                        rt::typed::opt(
-                            &mut self.allocation_retention_priority,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (1041, 10415) => {
-                        rt::typed::opt(
-                            &mut self.apn_aggregate_max_bitrate_ul,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (1040, 10415) => {
-                        rt::typed::opt(
-                            &mut self.apn_aggregate_max_bitrate_dl,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (2849, 10415) => {
-                        rt::typed::opt(&mut self.extended_apn_ambr_ul, &avp, &mut w, 128)
-                    }
-                    (2848, 10415) => {
-                        rt::typed::opt(&mut self.extended_apn_ambr_dl, &avp, &mut w, 128)
-                    }
+                    (1028, 10415) => m.opt(&mut self.qos_class_identifier, 192),
+                    (516, 10415) => m.opt(&mut self.max_requested_bandwidth_ul, 192),
+                    (515, 10415) => m.opt(&mut self.max_requested_bandwidth_dl, 192),
+                    (555, 10415) => m.opt(&mut self.extended_max_requested_bw_ul, 128),
+                    (554, 10415) => m.opt(&mut self.extended_max_requested_bw_dl, 128),
+                    (1026, 10415) => m.opt(&mut self.guaranteed_bitrate_ul, 192),
+                    (1025, 10415) => m.opt(&mut self.guaranteed_bitrate_dl, 192),
+                    (2851, 10415) => m.opt(&mut self.extended_gbr_ul, 128),
+                    (2850, 10415) => m.opt(&mut self.extended_gbr_dl, 128),
+                    (1020, 10415) => m.opt(&mut self.bearer_identifier, 192),
+                    (1034, 10415) => m.opt(&mut self.allocation_retention_priority, 128),
+                    (1041, 10415) => m.opt(&mut self.apn_aggregate_max_bitrate_ul, 128),
+                    (1040, 10415) => m.opt(&mut self.apn_aggregate_max_bitrate_dl, 128),
+                    (2849, 10415) => m.opt(&mut self.extended_apn_ambr_ul, 128),
+                    (2848, 10415) => m.opt(&mut self.extended_apn_ambr_dl, 128),
                     (2818, 10415) => {
-                        rt::typed::many(
+                        m.many(
                             &mut self.conditional_apn_aggregate_max_bitrate,
-                            &avp,
-                            &mut w,
                             15,
                             128,
                             u32::MAX,
                         )
                     }
-                    _ => rt::typed::other(&avp, &mut w),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -7033,8 +6744,8 @@ impl Clone for ChargingRuleReport {
             charging_rule_name: self.charging_rule_name.clone(),
             charging_rule_base_name: self.charging_rule_base_name.clone(),
             bearer_identifier: self.bearer_identifier.clone(),
-            pcc_rule_status: self.pcc_rule_status.clone(),
-            rule_failure_code: self.rule_failure_code.clone(),
+            pcc_rule_status: self.pcc_rule_status,
+            rule_failure_code: self.rule_failure_code,
             final_unit_indication: self.final_unit_indication.clone(),
             ran_nas_release_cause: self.ran_nas_release_cause.clone(),
             content_version: self.content_version.clone(),
@@ -7083,14 +6794,14 @@ impl PartialEq for ChargingRuleReport {
 impl Default for ChargingRuleReport {
     fn default() -> Self {
         Self {
-            charging_rule_name: Default::default(),
-            charging_rule_base_name: Default::default(),
-            bearer_identifier: Default::default(),
-            pcc_rule_status: Default::default(),
-            rule_failure_code: Default::default(),
-            final_unit_indication: Default::default(),
-            ran_nas_release_cause: Default::default(),
-            content_version: Default::default(),
+            charging_rule_name: Vec::new(),
+            charging_rule_base_name: Vec::new(),
+            bearer_identifier: None,
+            pcc_rule_status: None,
+            rule_failure_code: None,
+            final_unit_indication: None,
+            ran_nas_release_cause: Vec::new(),
+            content_version: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -7130,60 +6841,23 @@ impl rt::typed::Grouped for ChargingRuleReport {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
                     (1005, 10415) => {
-                        rt::typed::many(
-                            &mut self.charging_rule_name,
-                            &avp,
-                            &mut w,
-                            0,
-                            192,
-                            u32::MAX,
-                        )
+                        m.many(&mut self.charging_rule_name, 0, 192, u32::MAX)
                     }
                     (1004, 10415) => {
-                        rt::typed::many(
-                            &mut self.charging_rule_base_name,
-                            &avp,
-                            &mut w,
-                            1,
-                            192,
-                            u32::MAX,
-                        )
+                        m.many(&mut self.charging_rule_base_name, 1, 192, u32::MAX)
                     }
-                    (1020, 10415) => {
-                        rt::typed::opt(&mut self.bearer_identifier, &avp, &mut w, 192)
-                    }
-                    (1019, 10415) => {
-                        rt::typed::opt(&mut self.pcc_rule_status, &avp, &mut w, 192)
-                    }
-                    (1031, 10415) => {
-                        rt::typed::opt(&mut self.rule_failure_code, &avp, &mut w, 192)
-                    }
-                    (430, 0) => {
-                        rt::typed::opt(&mut self.final_unit_indication, &avp, &mut w, 64)
-                    }
+                    (1020, 10415) => m.opt(&mut self.bearer_identifier, 192),
+                    (1019, 10415) => m.opt(&mut self.pcc_rule_status, 192),
+                    (1031, 10415) => m.opt(&mut self.rule_failure_code, 192),
+                    (430, 0) => m.opt(&mut self.final_unit_indication, 64),
                     (2819, 10415) => {
-                        rt::typed::many(
-                            &mut self.ran_nas_release_cause,
-                            &avp,
-                            &mut w,
-                            6,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut self.ran_nas_release_cause, 6, 128, u32::MAX)
                     }
-                    (552, 10415) => {
-                        rt::typed::many(
-                            &mut self.content_version,
-                            &avp,
-                            &mut w,
-                            7,
-                            128,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (552, 10415) => m.many(&mut self.content_version, 7, 128, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -7240,7 +6914,7 @@ impl Clone for AccessNetworkChargingIdentifierGx {
                 .clone(),
             charging_rule_base_name: self.charging_rule_base_name.clone(),
             charging_rule_name: self.charging_rule_name.clone(),
-            ip_can_session_charging_scope: self.ip_can_session_charging_scope.clone(),
+            ip_can_session_charging_scope: self.ip_can_session_charging_scope,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -7295,9 +6969,9 @@ impl Default for AccessNetworkChargingIdentifierGx {
     fn default() -> Self {
         Self {
             access_network_charging_identifier_value: Default::default(),
-            charging_rule_base_name: Default::default(),
-            charging_rule_name: Default::default(),
-            ip_can_session_charging_scope: Default::default(),
+            charging_rule_base_name: Vec::new(),
+            charging_rule_name: Vec::new(),
+            ip_can_session_charging_scope: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -7351,45 +7025,19 @@ impl rt::typed::Grouped for AccessNetworkChargingIdentifierGx {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
                     (503, 10415) => {
-                        rt::typed::one(
-                            &mut self.access_network_charging_identifier_value,
-                            &avp,
-                            &mut w,
-                            0,
-                            192,
-                        )
+                        m.one(&mut self.access_network_charging_identifier_value, 0, 192)
                     }
                     (1004, 10415) => {
-                        rt::typed::many(
-                            &mut self.charging_rule_base_name,
-                            &avp,
-                            &mut w,
-                            1,
-                            192,
-                            u32::MAX,
-                        )
+                        m.many(&mut self.charging_rule_base_name, 1, 192, u32::MAX)
                     }
                     (1005, 10415) => {
-                        rt::typed::many(
-                            &mut self.charging_rule_name,
-                            &avp,
-                            &mut w,
-                            2,
-                            192,
-                            u32::MAX,
-                        )
+                        m.many(&mut self.charging_rule_name, 2, 192, u32::MAX)
                     }
-                    (2827, 10415) => {
-                        rt::typed::opt(
-                            &mut self.ip_can_session_charging_scope,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (2827, 10415) => m.opt(&mut self.ip_can_session_charging_scope, 128),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -7503,16 +7151,16 @@ impl Clone for EventReportIndication {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            an_trusted: self.an_trusted.clone(),
+            an_trusted: self.an_trusted,
             event_trigger: self.event_trigger.clone(),
             user_csg_information: self.user_csg_information.clone(),
-            ip_can_type: self.ip_can_type.clone(),
+            ip_can_type: self.ip_can_type,
             an_gw_address: self.an_gw_address.clone(),
             tgpp_sgsn_address: self.tgpp_sgsn_address.clone(),
             tgpp_sgsn_ipv6_address: self.tgpp_sgsn_ipv6_address.clone(),
             tgpp_sgsn_mcc_mnc: self.tgpp_sgsn_mcc_mnc.clone(),
             framed_ip_address: self.framed_ip_address.clone(),
-            rat_type: self.rat_type.clone(),
+            rat_type: self.rat_type,
             rai: self.rai.clone(),
             tgpp_user_location_info: self.tgpp_user_location_info.clone(),
             trace_data: self.trace_data.clone(),
@@ -7522,7 +7170,7 @@ impl Clone for EventReportIndication {
             routing_ip_address: self.routing_ip_address.clone(),
             ue_local_ip_address: self.ue_local_ip_address.clone(),
             henb_local_ip_address: self.henb_local_ip_address.clone(),
-            udp_source_port: self.udp_source_port.clone(),
+            udp_source_port: self.udp_source_port,
             presence_reporting_area_information: self
                 .presence_reporting_area_information
                 .clone(),
@@ -7629,27 +7277,27 @@ impl PartialEq for EventReportIndication {
 impl Default for EventReportIndication {
     fn default() -> Self {
         Self {
-            an_trusted: Default::default(),
-            event_trigger: Default::default(),
-            user_csg_information: Default::default(),
-            ip_can_type: Default::default(),
-            an_gw_address: Default::default(),
-            tgpp_sgsn_address: Default::default(),
-            tgpp_sgsn_ipv6_address: Default::default(),
-            tgpp_sgsn_mcc_mnc: Default::default(),
-            framed_ip_address: Default::default(),
-            rat_type: Default::default(),
-            rai: Default::default(),
-            tgpp_user_location_info: Default::default(),
-            trace_data: Default::default(),
-            trace_reference: Default::default(),
-            tgpp2_bsid: Default::default(),
-            tgpp_ms_timezone: Default::default(),
-            routing_ip_address: Default::default(),
-            ue_local_ip_address: Default::default(),
-            henb_local_ip_address: Default::default(),
-            udp_source_port: Default::default(),
-            presence_reporting_area_information: Default::default(),
+            an_trusted: None,
+            event_trigger: Vec::new(),
+            user_csg_information: None,
+            ip_can_type: None,
+            an_gw_address: Vec::new(),
+            tgpp_sgsn_address: None,
+            tgpp_sgsn_ipv6_address: None,
+            tgpp_sgsn_mcc_mnc: None,
+            framed_ip_address: None,
+            rat_type: None,
+            rai: None,
+            tgpp_user_location_info: None,
+            trace_data: None,
+            trace_reference: None,
+            tgpp2_bsid: None,
+            tgpp_ms_timezone: None,
+            routing_ip_address: None,
+            ue_local_ip_address: None,
+            henb_local_ip_address: None,
+            udp_source_port: None,
+            presence_reporting_area_information: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -7716,96 +7364,32 @@ impl rt::typed::Grouped for EventReportIndication {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (1503, 10415) => {
-                        rt::typed::opt(&mut self.an_trusted, &avp, &mut w, 192)
-                    }
-                    (1006, 10415) => {
-                        rt::typed::many(
-                            &mut self.event_trigger,
-                            &avp,
-                            &mut w,
-                            1,
-                            192,
-                            u32::MAX,
-                        )
-                    }
-                    (2319, 10415) => {
-                        rt::typed::opt(&mut self.user_csg_information, &avp, &mut w, 128)
-                    }
-                    (1027, 10415) => {
-                        rt::typed::opt(&mut self.ip_can_type, &avp, &mut w, 192)
-                    }
-                    (1050, 10415) => {
-                        rt::typed::many(&mut self.an_gw_address, &avp, &mut w, 4, 128, 2)
-                    }
-                    (6, 10415) => {
-                        rt::typed::opt(&mut self.tgpp_sgsn_address, &avp, &mut w, 192)
-                    }
-                    (15, 10415) => {
-                        rt::typed::opt(
-                            &mut self.tgpp_sgsn_ipv6_address,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (18, 10415) => {
-                        rt::typed::opt(&mut self.tgpp_sgsn_mcc_mnc, &avp, &mut w, 192)
-                    }
-                    (8, 0) => {
-                        rt::typed::opt(&mut self.framed_ip_address, &avp, &mut w, 64)
-                    }
-                    (1032, 10415) => {
-                        rt::typed::opt(&mut self.rat_type, &avp, &mut w, 128)
-                    }
-                    (909, 10415) => rt::typed::opt(&mut self.rai, &avp, &mut w, 192),
-                    (22, 10415) => {
-                        rt::typed::opt(
-                            &mut self.tgpp_user_location_info,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (1458, 10415) => {
-                        rt::typed::opt(&mut self.trace_data, &avp, &mut w, 192)
-                    }
-                    (1459, 10415) => {
-                        rt::typed::opt(&mut self.trace_reference, &avp, &mut w, 192)
-                    }
-                    (9010, 5535) => {
-                        rt::typed::opt(&mut self.tgpp2_bsid, &avp, &mut w, 192)
-                    }
-                    (23, 10415) => {
-                        rt::typed::opt(&mut self.tgpp_ms_timezone, &avp, &mut w, 192)
-                    }
-                    (1079, 10415) => {
-                        rt::typed::opt(&mut self.routing_ip_address, &avp, &mut w, 128)
-                    }
-                    (2805, 10415) => {
-                        rt::typed::opt(&mut self.ue_local_ip_address, &avp, &mut w, 128)
-                    }
-                    (2804, 10415) => {
-                        rt::typed::opt(
-                            &mut self.henb_local_ip_address,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (2806, 10415) => {
-                        rt::typed::opt(&mut self.udp_source_port, &avp, &mut w, 128)
-                    }
+                    (1503, 10415) => m.opt(&mut self.an_trusted, 192),
+                    (1006, 10415) => m.many(&mut self.event_trigger, 1, 192, u32::MAX),
+                    (2319, 10415) => m.opt(&mut self.user_csg_information, 128),
+                    (1027, 10415) => m.opt(&mut self.ip_can_type, 192),
+                    (1050, 10415) => m.many(&mut self.an_gw_address, 4, 128, 2),
+                    (6, 10415) => m.opt(&mut self.tgpp_sgsn_address, 192),
+                    (15, 10415) => m.opt(&mut self.tgpp_sgsn_ipv6_address, 192),
+                    (18, 10415) => m.opt(&mut self.tgpp_sgsn_mcc_mnc, 192),
+                    (8, 0) => m.opt(&mut self.framed_ip_address, 64),
+                    (1032, 10415) => m.opt(&mut self.rat_type, 128),
+                    (909, 10415) => m.opt(&mut self.rai, 192),
+                    (22, 10415) => m.opt(&mut self.tgpp_user_location_info, 192),
+                    (1458, 10415) => m.opt(&mut self.trace_data, 192),
+                    (1459, 10415) => m.opt(&mut self.trace_reference, 192),
+                    (9010, 5535) => m.opt(&mut self.tgpp2_bsid, 192),
+                    (23, 10415) => m.opt(&mut self.tgpp_ms_timezone, 192),
+                    (1079, 10415) => m.opt(&mut self.routing_ip_address, 128),
+                    (2805, 10415) => m.opt(&mut self.ue_local_ip_address, 128),
+                    (2804, 10415) => m.opt(&mut self.henb_local_ip_address, 128),
+                    (2806, 10415) => m.opt(&mut self.udp_source_port, 128),
                     (2822, 10415) => {
-                        rt::typed::opt(
-                            &mut self.presence_reporting_area_information,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
+                        m.opt(&mut self.presence_reporting_area_information, 128)
                     }
-                    _ => rt::typed::other(&avp, &mut w),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -7897,9 +7481,9 @@ impl Clone for AllocationRetentionPriority {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            priority_level: self.priority_level.clone(),
-            pre_emption_capability: self.pre_emption_capability.clone(),
-            pre_emption_vulnerability: self.pre_emption_vulnerability.clone(),
+            priority_level: self.priority_level,
+            pre_emption_capability: self.pre_emption_capability,
+            pre_emption_vulnerability: self.pre_emption_vulnerability,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -8051,8 +7635,8 @@ impl Default for AllocationRetentionPriority {
     fn default() -> Self {
         Self {
             priority_level: Default::default(),
-            pre_emption_capability: Default::default(),
-            pre_emption_vulnerability: Default::default(),
+            pre_emption_capability: None,
+            pre_emption_vulnerability: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -8172,27 +7756,12 @@ impl rt::typed::Grouped for AllocationRetentionPriority {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (1046, 10415) => {
-                        rt::typed::one(&mut self.priority_level, &avp, &mut w, 0, 128)
-                    }
-                    (1047, 10415) => {
-                        rt::typed::opt(
-                            &mut self.pre_emption_capability,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (1048, 10415) => {
-                        rt::typed::opt(
-                            &mut self.pre_emption_vulnerability,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1046, 10415) => m.one(&mut self.priority_level, 0, 128),
+                    (1047, 10415) => m.opt(&mut self.pre_emption_capability, 128),
+                    (1048, 10415) => m.opt(&mut self.pre_emption_vulnerability, 128),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -8247,7 +7816,7 @@ impl Clone for TunnelInformation {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            tunnel_header_length: self.tunnel_header_length.clone(),
+            tunnel_header_length: self.tunnel_header_length,
             tunnel_header_filter: self.tunnel_header_filter.clone(),
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
@@ -8322,8 +7891,8 @@ impl PartialEq for TunnelInformation {
 impl Default for TunnelInformation {
     fn default() -> Self {
         Self {
-            tunnel_header_length: Default::default(),
-            tunnel_header_filter: Default::default(),
+            tunnel_header_length: None,
+            tunnel_header_filter: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -8401,21 +7970,11 @@ impl rt::typed::Grouped for TunnelInformation {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (1037, 10415) => {
-                        rt::typed::opt(&mut self.tunnel_header_length, &avp, &mut w, 128)
-                    }
-                    (1036, 10415) => {
-                        rt::typed::many(
-                            &mut self.tunnel_header_filter,
-                            &avp,
-                            &mut w,
-                            1,
-                            128,
-                            2,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1037, 10415) => m.opt(&mut self.tunnel_header_length, 128),
+                    (1036, 10415) => m.many(&mut self.tunnel_header_filter, 1, 128, 2),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -8555,20 +8114,11 @@ impl rt::typed::Grouped for CoaInformation {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (1038, 10415) => {
-                        rt::typed::one(
-                            &mut self.tunnel_information,
-                            &avp,
-                            &mut w,
-                            0,
-                            128,
-                        )
-                    }
-                    (1035, 10415) => {
-                        rt::typed::one(&mut self.coa_ip_address, &avp, &mut w, 1, 128)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1038, 10415) => m.one(&mut self.tunnel_information, 0, 128),
+                    (1035, 10415) => m.one(&mut self.coa_ip_address, 1, 128),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -8630,7 +8180,7 @@ impl Clone for DefaultEpsBearerQos {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            qos_class_identifier: self.qos_class_identifier.clone(),
+            qos_class_identifier: self.qos_class_identifier,
             allocation_retention_priority: self.allocation_retention_priority.clone(),
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
@@ -8711,8 +8261,8 @@ impl PartialEq for DefaultEpsBearerQos {
 impl Default for DefaultEpsBearerQos {
     fn default() -> Self {
         Self {
-            qos_class_identifier: Default::default(),
-            allocation_retention_priority: Default::default(),
+            qos_class_identifier: None,
+            allocation_retention_priority: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -8776,19 +8326,11 @@ impl rt::typed::Grouped for DefaultEpsBearerQos {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (1028, 10415) => {
-                        rt::typed::opt(&mut self.qos_class_identifier, &avp, &mut w, 192)
-                    }
-                    (1034, 10415) => {
-                        rt::typed::opt(
-                            &mut self.allocation_retention_priority,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1028, 10415) => m.opt(&mut self.qos_class_identifier, 192),
+                    (1034, 10415) => m.opt(&mut self.allocation_retention_priority, 128),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -8867,11 +8409,11 @@ impl Clone for FlowInformation {
         Self {
             flow_description: self.flow_description.clone(),
             packet_filter_identifier: self.packet_filter_identifier.clone(),
-            packet_filter_usage: self.packet_filter_usage.clone(),
+            packet_filter_usage: self.packet_filter_usage,
             tos_traffic_class: self.tos_traffic_class.clone(),
             security_parameter_index: self.security_parameter_index.clone(),
             flow_label: self.flow_label.clone(),
-            flow_direction: self.flow_direction.clone(),
+            flow_direction: self.flow_direction,
             routing_rule_identifier: self.routing_rule_identifier.clone(),
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
@@ -8980,14 +8522,14 @@ impl PartialEq for FlowInformation {
 impl Default for FlowInformation {
     fn default() -> Self {
         Self {
-            flow_description: Default::default(),
-            packet_filter_identifier: Default::default(),
-            packet_filter_usage: Default::default(),
-            tos_traffic_class: Default::default(),
-            security_parameter_index: Default::default(),
-            flow_label: Default::default(),
-            flow_direction: Default::default(),
-            routing_rule_identifier: Default::default(),
+            flow_description: None,
+            packet_filter_identifier: None,
+            packet_filter_usage: None,
+            tos_traffic_class: None,
+            security_parameter_index: None,
+            flow_label: None,
+            flow_direction: None,
+            routing_rule_identifier: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -9057,47 +8599,17 @@ impl rt::typed::Grouped for FlowInformation {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (507, 10415) => {
-                        rt::typed::opt(&mut self.flow_description, &avp, &mut w, 192)
-                    }
-                    (1060, 10415) => {
-                        rt::typed::opt(
-                            &mut self.packet_filter_identifier,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (1072, 10415) => {
-                        rt::typed::opt(&mut self.packet_filter_usage, &avp, &mut w, 128)
-                    }
-                    (1014, 10415) => {
-                        rt::typed::opt(&mut self.tos_traffic_class, &avp, &mut w, 192)
-                    }
-                    (1056, 10415) => {
-                        rt::typed::opt(
-                            &mut self.security_parameter_index,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (1057, 10415) => {
-                        rt::typed::opt(&mut self.flow_label, &avp, &mut w, 128)
-                    }
-                    (1080, 10415) => {
-                        rt::typed::opt(&mut self.flow_direction, &avp, &mut w, 128)
-                    }
-                    (1077, 10415) => {
-                        rt::typed::opt(
-                            &mut self.routing_rule_identifier,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (507, 10415) => m.opt(&mut self.flow_description, 192),
+                    (1060, 10415) => m.opt(&mut self.packet_filter_identifier, 128),
+                    (1072, 10415) => m.opt(&mut self.packet_filter_usage, 128),
+                    (1014, 10415) => m.opt(&mut self.tos_traffic_class, 192),
+                    (1056, 10415) => m.opt(&mut self.security_parameter_index, 128),
+                    (1057, 10415) => m.opt(&mut self.flow_label, 128),
+                    (1080, 10415) => m.opt(&mut self.flow_direction, 128),
+                    (1077, 10415) => m.opt(&mut self.routing_rule_identifier, 128),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -9175,12 +8687,12 @@ impl Clone for PacketFilterInformation {
     fn clone(&self) -> Self {
         Self {
             packet_filter_identifier: self.packet_filter_identifier.clone(),
-            precedence: self.precedence.clone(),
+            precedence: self.precedence,
             packet_filter_content: self.packet_filter_content.clone(),
             tos_traffic_class: self.tos_traffic_class.clone(),
             security_parameter_index: self.security_parameter_index.clone(),
             flow_label: self.flow_label.clone(),
-            flow_direction: self.flow_direction.clone(),
+            flow_direction: self.flow_direction,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -9271,13 +8783,13 @@ impl PartialEq for PacketFilterInformation {
 impl Default for PacketFilterInformation {
     fn default() -> Self {
         Self {
-            packet_filter_identifier: Default::default(),
-            precedence: Default::default(),
-            packet_filter_content: Default::default(),
-            tos_traffic_class: Default::default(),
-            security_parameter_index: Default::default(),
-            flow_label: Default::default(),
-            flow_direction: Default::default(),
+            packet_filter_identifier: None,
+            precedence: None,
+            packet_filter_content: None,
+            tos_traffic_class: None,
+            security_parameter_index: None,
+            flow_label: None,
+            flow_direction: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -9341,44 +8853,16 @@ impl rt::typed::Grouped for PacketFilterInformation {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (1060, 10415) => {
-                        rt::typed::opt(
-                            &mut self.packet_filter_identifier,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (1010, 10415) => {
-                        rt::typed::opt(&mut self.precedence, &avp, &mut w, 192)
-                    }
-                    (1059, 10415) => {
-                        rt::typed::opt(
-                            &mut self.packet_filter_content,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (1014, 10415) => {
-                        rt::typed::opt(&mut self.tos_traffic_class, &avp, &mut w, 192)
-                    }
-                    (1056, 10415) => {
-                        rt::typed::opt(
-                            &mut self.security_parameter_index,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (1057, 10415) => {
-                        rt::typed::opt(&mut self.flow_label, &avp, &mut w, 128)
-                    }
-                    (1080, 10415) => {
-                        rt::typed::opt(&mut self.flow_direction, &avp, &mut w, 128)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1060, 10415) => m.opt(&mut self.packet_filter_identifier, 128),
+                    (1010, 10415) => m.opt(&mut self.precedence, 192),
+                    (1059, 10415) => m.opt(&mut self.packet_filter_content, 128),
+                    (1014, 10415) => m.opt(&mut self.tos_traffic_class, 192),
+                    (1056, 10415) => m.opt(&mut self.security_parameter_index, 128),
+                    (1057, 10415) => m.opt(&mut self.flow_label, 128),
+                    (1080, 10415) => m.opt(&mut self.flow_direction, 128),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -9458,10 +8942,10 @@ impl Clone for UsageMonitoringInformation {
             monitoring_key: self.monitoring_key.clone(),
             granted_service_unit: self.granted_service_unit.clone(),
             used_service_unit: self.used_service_unit.clone(),
-            quota_consumption_time: self.quota_consumption_time.clone(),
-            usage_monitoring_level: self.usage_monitoring_level.clone(),
-            usage_monitoring_report: self.usage_monitoring_report.clone(),
-            usage_monitoring_support: self.usage_monitoring_support.clone(),
+            quota_consumption_time: self.quota_consumption_time,
+            usage_monitoring_level: self.usage_monitoring_level,
+            usage_monitoring_report: self.usage_monitoring_report,
+            usage_monitoring_support: self.usage_monitoring_support,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -9552,13 +9036,13 @@ impl PartialEq for UsageMonitoringInformation {
 impl Default for UsageMonitoringInformation {
     fn default() -> Self {
         Self {
-            monitoring_key: Default::default(),
-            granted_service_unit: Default::default(),
-            used_service_unit: Default::default(),
-            quota_consumption_time: Default::default(),
-            usage_monitoring_level: Default::default(),
-            usage_monitoring_report: Default::default(),
-            usage_monitoring_support: Default::default(),
+            monitoring_key: None,
+            granted_service_unit: Vec::new(),
+            used_service_unit: Vec::new(),
+            quota_consumption_time: None,
+            usage_monitoring_level: None,
+            usage_monitoring_report: None,
+            usage_monitoring_support: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -9622,63 +9106,16 @@ impl rt::typed::Grouped for UsageMonitoringInformation {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (1066, 10415) => {
-                        rt::typed::opt(&mut self.monitoring_key, &avp, &mut w, 128)
-                    }
-                    (431, 0) => {
-                        rt::typed::many(
-                            &mut self.granted_service_unit,
-                            &avp,
-                            &mut w,
-                            1,
-                            64,
-                            2,
-                        )
-                    }
-                    (446, 0) => {
-                        rt::typed::many(
-                            &mut self.used_service_unit,
-                            &avp,
-                            &mut w,
-                            2,
-                            64,
-                            2,
-                        )
-                    }
-                    (881, 10415) => {
-                        rt::typed::opt(
-                            &mut self.quota_consumption_time,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (1068, 10415) => {
-                        rt::typed::opt(
-                            &mut self.usage_monitoring_level,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (1069, 10415) => {
-                        rt::typed::opt(
-                            &mut self.usage_monitoring_report,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (1070, 10415) => {
-                        rt::typed::opt(
-                            &mut self.usage_monitoring_support,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1066, 10415) => m.opt(&mut self.monitoring_key, 128),
+                    (431, 0) => m.many(&mut self.granted_service_unit, 1, 64, 2),
+                    (446, 0) => m.many(&mut self.used_service_unit, 2, 64, 2),
+                    (881, 10415) => m.opt(&mut self.quota_consumption_time, 192),
+                    (1068, 10415) => m.opt(&mut self.usage_monitoring_level, 128),
+                    (1069, 10415) => m.opt(&mut self.usage_monitoring_report, 128),
+                    (1070, 10415) => m.opt(&mut self.usage_monitoring_support, 128),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -9760,7 +9197,7 @@ impl PartialEq for RoutingRuleInstall {
 impl Default for RoutingRuleInstall {
     fn default() -> Self {
         Self {
-            routing_rule_definition: Default::default(),
+            routing_rule_definition: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -9800,18 +9237,12 @@ impl rt::typed::Grouped for RoutingRuleInstall {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
                     (1076, 10415) => {
-                        rt::typed::many(
-                            &mut self.routing_rule_definition,
-                            &avp,
-                            &mut w,
-                            0,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut self.routing_rule_definition, 0, 128, u32::MAX)
                     }
-                    _ => rt::typed::other(&avp, &mut w),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -9886,7 +9317,7 @@ impl PartialEq for RoutingRuleRemove {
 impl Default for RoutingRuleRemove {
     fn default() -> Self {
         Self {
-            routing_rule_identifier: Default::default(),
+            routing_rule_identifier: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -9926,18 +9357,12 @@ impl rt::typed::Grouped for RoutingRuleRemove {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
                     (1077, 10415) => {
-                        rt::typed::many(
-                            &mut self.routing_rule_identifier,
-                            &avp,
-                            &mut w,
-                            0,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut self.routing_rule_identifier, 0, 128, u32::MAX)
                     }
-                    _ => rt::typed::other(&avp, &mut w),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -9987,9 +9412,9 @@ impl Clone for RoutingRuleDefinition {
         Self {
             routing_rule_identifier: self.routing_rule_identifier.clone(),
             routing_filter: self.routing_filter.clone(),
-            precedence: self.precedence.clone(),
+            precedence: self.precedence,
             routing_ip_address: self.routing_ip_address.clone(),
-            ip_can_type: self.ip_can_type.clone(),
+            ip_can_type: self.ip_can_type,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -10033,10 +9458,10 @@ impl Default for RoutingRuleDefinition {
     fn default() -> Self {
         Self {
             routing_rule_identifier: Default::default(),
-            routing_filter: Default::default(),
-            precedence: Default::default(),
-            routing_ip_address: Default::default(),
-            ip_can_type: Default::default(),
+            routing_filter: Vec::new(),
+            precedence: None,
+            routing_ip_address: None,
+            ip_can_type: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -10090,36 +9515,14 @@ impl rt::typed::Grouped for RoutingRuleDefinition {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (1077, 10415) => {
-                        rt::typed::one(
-                            &mut self.routing_rule_identifier,
-                            &avp,
-                            &mut w,
-                            0,
-                            128,
-                        )
-                    }
-                    (1078, 10415) => {
-                        rt::typed::many(
-                            &mut self.routing_filter,
-                            &avp,
-                            &mut w,
-                            1,
-                            128,
-                            u32::MAX,
-                        )
-                    }
-                    (1010, 10415) => {
-                        rt::typed::opt(&mut self.precedence, &avp, &mut w, 192)
-                    }
-                    (1079, 10415) => {
-                        rt::typed::opt(&mut self.routing_ip_address, &avp, &mut w, 128)
-                    }
-                    (1027, 10415) => {
-                        rt::typed::opt(&mut self.ip_can_type, &avp, &mut w, 192)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1077, 10415) => m.one(&mut self.routing_rule_identifier, 0, 128),
+                    (1078, 10415) => m.many(&mut self.routing_filter, 1, 128, u32::MAX),
+                    (1010, 10415) => m.opt(&mut self.precedence, 192),
+                    (1079, 10415) => m.opt(&mut self.routing_ip_address, 128),
+                    (1027, 10415) => m.opt(&mut self.ip_can_type, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -10175,7 +9578,7 @@ impl Clone for RoutingFilter {
     fn clone(&self) -> Self {
         Self {
             flow_description: self.flow_description.clone(),
-            flow_direction: self.flow_direction.clone(),
+            flow_direction: self.flow_direction,
             tos_traffic_class: self.tos_traffic_class.clone(),
             security_parameter_index: self.security_parameter_index.clone(),
             flow_label: self.flow_label.clone(),
@@ -10223,9 +9626,9 @@ impl Default for RoutingFilter {
         Self {
             flow_description: Default::default(),
             flow_direction: Default::default(),
-            tos_traffic_class: Default::default(),
-            security_parameter_index: Default::default(),
-            flow_label: Default::default(),
+            tos_traffic_class: None,
+            security_parameter_index: None,
+            flow_label: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -10290,28 +9693,14 @@ impl rt::typed::Grouped for RoutingFilter {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (507, 10415) => {
-                        rt::typed::one(&mut self.flow_description, &avp, &mut w, 0, 192)
-                    }
-                    (1080, 10415) => {
-                        rt::typed::one(&mut self.flow_direction, &avp, &mut w, 1, 128)
-                    }
-                    (1014, 10415) => {
-                        rt::typed::opt(&mut self.tos_traffic_class, &avp, &mut w, 192)
-                    }
-                    (1056, 10415) => {
-                        rt::typed::opt(
-                            &mut self.security_parameter_index,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (1057, 10415) => {
-                        rt::typed::opt(&mut self.flow_label, &avp, &mut w, 128)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (507, 10415) => m.one(&mut self.flow_description, 0, 192),
+                    (1080, 10415) => m.one(&mut self.flow_direction, 1, 128),
+                    (1014, 10415) => m.opt(&mut self.tos_traffic_class, 192),
+                    (1056, 10415) => m.opt(&mut self.security_parameter_index, 128),
+                    (1057, 10415) => m.opt(&mut self.flow_label, 128),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -10396,9 +9785,9 @@ impl PartialEq for TdfInformation {
 impl Default for TdfInformation {
     fn default() -> Self {
         Self {
-            tdf_destination_realm: Default::default(),
-            tdf_destination_host: Default::default(),
-            tdf_ip_address: Default::default(),
+            tdf_destination_realm: None,
+            tdf_destination_host: None,
+            tdf_ip_address: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -10438,22 +9827,12 @@ impl rt::typed::Grouped for TdfInformation {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (1090, 10415) => {
-                        rt::typed::opt(
-                            &mut self.tdf_destination_realm,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (1089, 10415) => {
-                        rt::typed::opt(&mut self.tdf_destination_host, &avp, &mut w, 128)
-                    }
-                    (1091, 10415) => {
-                        rt::typed::opt(&mut self.tdf_ip_address, &avp, &mut w, 128)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1090, 10415) => m.opt(&mut self.tdf_destination_realm, 128),
+                    (1089, 10415) => m.opt(&mut self.tdf_destination_host, 128),
+                    (1091, 10415) => m.opt(&mut self.tdf_ip_address, 128),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -10520,8 +9899,8 @@ impl Clone for RedirectInformation {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            redirect_support: self.redirect_support.clone(),
-            redirect_address_type: self.redirect_address_type.clone(),
+            redirect_support: self.redirect_support,
+            redirect_address_type: self.redirect_address_type,
             redirect_server_address: self.redirect_server_address.clone(),
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
@@ -10602,9 +9981,9 @@ impl PartialEq for RedirectInformation {
 impl Default for RedirectInformation {
     fn default() -> Self {
         Self {
-            redirect_support: Default::default(),
-            redirect_address_type: Default::default(),
-            redirect_server_address: Default::default(),
+            redirect_support: None,
+            redirect_address_type: None,
+            redirect_server_address: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -10671,22 +10050,12 @@ impl rt::typed::Grouped for RedirectInformation {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (1086, 10415) => {
-                        rt::typed::opt(&mut self.redirect_support, &avp, &mut w, 128)
-                    }
-                    (433, 0) => {
-                        rt::typed::opt(&mut self.redirect_address_type, &avp, &mut w, 64)
-                    }
-                    (435, 0) => {
-                        rt::typed::opt(
-                            &mut self.redirect_server_address,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1086, 10415) => m.opt(&mut self.redirect_support, 128),
+                    (433, 0) => m.opt(&mut self.redirect_address_type, 64),
+                    (435, 0) => m.opt(&mut self.redirect_server_address, 64),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -10836,8 +10205,8 @@ impl Default for ApplicationDetectionInformation {
     fn default() -> Self {
         Self {
             tdf_application_identifier: Default::default(),
-            tdf_application_instance_identifier: Default::default(),
-            flow_information: Default::default(),
+            tdf_application_instance_identifier: None,
+            flow_information: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -10915,35 +10284,14 @@ impl rt::typed::Grouped for ApplicationDetectionInformation {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (1088, 10415) => {
-                        rt::typed::one(
-                            &mut self.tdf_application_identifier,
-                            &avp,
-                            &mut w,
-                            0,
-                            128,
-                        )
-                    }
+                    (1088, 10415) => m.one(&mut self.tdf_application_identifier, 0, 128),
                     (2802, 10415) => {
-                        rt::typed::opt(
-                            &mut self.tdf_application_instance_identifier,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
+                        m.opt(&mut self.tdf_application_instance_identifier, 128)
                     }
-                    (1058, 10415) => {
-                        rt::typed::many(
-                            &mut self.flow_information,
-                            &avp,
-                            &mut w,
-                            2,
-                            128,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1058, 10415) => m.many(&mut self.flow_information, 2, 128, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -10988,9 +10336,9 @@ impl Clone for DefaultQosInformation {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            qos_class_identifier: self.qos_class_identifier.clone(),
-            max_requested_bandwidth_ul: self.max_requested_bandwidth_ul.clone(),
-            max_requested_bandwidth_dl: self.max_requested_bandwidth_dl.clone(),
+            qos_class_identifier: self.qos_class_identifier,
+            max_requested_bandwidth_ul: self.max_requested_bandwidth_ul,
+            max_requested_bandwidth_dl: self.max_requested_bandwidth_dl,
             default_qos_name: self.default_qos_name.clone(),
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
@@ -11039,10 +10387,10 @@ impl PartialEq for DefaultQosInformation {
 impl Default for DefaultQosInformation {
     fn default() -> Self {
         Self {
-            qos_class_identifier: Default::default(),
-            max_requested_bandwidth_ul: Default::default(),
-            max_requested_bandwidth_dl: Default::default(),
-            default_qos_name: Default::default(),
+            qos_class_identifier: None,
+            max_requested_bandwidth_ul: None,
+            max_requested_bandwidth_dl: None,
+            default_qos_name: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -11082,30 +10430,13 @@ impl rt::typed::Grouped for DefaultQosInformation {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (1028, 10415) => {
-                        rt::typed::opt(&mut self.qos_class_identifier, &avp, &mut w, 192)
-                    }
-                    (516, 10415) => {
-                        rt::typed::opt(
-                            &mut self.max_requested_bandwidth_ul,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (515, 10415) => {
-                        rt::typed::opt(
-                            &mut self.max_requested_bandwidth_dl,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (2817, 10415) => {
-                        rt::typed::opt(&mut self.default_qos_name, &avp, &mut w, 128)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1028, 10415) => m.opt(&mut self.qos_class_identifier, 192),
+                    (516, 10415) => m.opt(&mut self.max_requested_bandwidth_ul, 192),
+                    (515, 10415) => m.opt(&mut self.max_requested_bandwidth_dl, 192),
+                    (2817, 10415) => m.opt(&mut self.default_qos_name, 128),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -11184,10 +10515,10 @@ impl Clone for ConditionalApnAggregateMaxBitrate {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            apn_aggregate_max_bitrate_ul: self.apn_aggregate_max_bitrate_ul.clone(),
-            apn_aggregate_max_bitrate_dl: self.apn_aggregate_max_bitrate_dl.clone(),
-            extended_apn_ambr_ul: self.extended_apn_ambr_ul.clone(),
-            extended_apn_ambr_dl: self.extended_apn_ambr_dl.clone(),
+            apn_aggregate_max_bitrate_ul: self.apn_aggregate_max_bitrate_ul,
+            apn_aggregate_max_bitrate_dl: self.apn_aggregate_max_bitrate_dl,
+            extended_apn_ambr_ul: self.extended_apn_ambr_ul,
+            extended_apn_ambr_dl: self.extended_apn_ambr_dl,
             ip_can_type: self.ip_can_type.clone(),
             rat_type: self.rat_type.clone(),
             extra: self.extra.clone(),
@@ -11309,12 +10640,12 @@ impl PartialEq for ConditionalApnAggregateMaxBitrate {
 impl Default for ConditionalApnAggregateMaxBitrate {
     fn default() -> Self {
         Self {
-            apn_aggregate_max_bitrate_ul: Default::default(),
-            apn_aggregate_max_bitrate_dl: Default::default(),
-            extended_apn_ambr_ul: Default::default(),
-            extended_apn_ambr_dl: Default::default(),
-            ip_can_type: Default::default(),
-            rat_type: Default::default(),
+            apn_aggregate_max_bitrate_ul: None,
+            apn_aggregate_max_bitrate_dl: None,
+            extended_apn_ambr_ul: None,
+            extended_apn_ambr_dl: None,
+            ip_can_type: Vec::new(),
+            rat_type: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -11396,50 +10727,15 @@ impl rt::typed::Grouped for ConditionalApnAggregateMaxBitrate {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (1041, 10415) => {
-                        rt::typed::opt(
-                            &mut self.apn_aggregate_max_bitrate_ul,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (1040, 10415) => {
-                        rt::typed::opt(
-                            &mut self.apn_aggregate_max_bitrate_dl,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (2849, 10415) => {
-                        rt::typed::opt(&mut self.extended_apn_ambr_ul, &avp, &mut w, 128)
-                    }
-                    (2848, 10415) => {
-                        rt::typed::opt(&mut self.extended_apn_ambr_dl, &avp, &mut w, 128)
-                    }
-                    (1027, 10415) => {
-                        rt::typed::many(
-                            &mut self.ip_can_type,
-                            &avp,
-                            &mut w,
-                            4,
-                            192,
-                            u32::MAX,
-                        )
-                    }
-                    (1032, 10415) => {
-                        rt::typed::many(
-                            &mut self.rat_type,
-                            &avp,
-                            &mut w,
-                            5,
-                            128,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1041, 10415) => m.opt(&mut self.apn_aggregate_max_bitrate_ul, 128),
+                    (1040, 10415) => m.opt(&mut self.apn_aggregate_max_bitrate_dl, 128),
+                    (2849, 10415) => m.opt(&mut self.extended_apn_ambr_ul, 128),
+                    (2848, 10415) => m.opt(&mut self.extended_apn_ambr_dl, 128),
+                    (1027, 10415) => m.many(&mut self.ip_can_type, 4, 192, u32::MAX),
+                    (1032, 10415) => m.many(&mut self.rat_type, 5, 128, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -11509,11 +10805,11 @@ impl Clone for PresenceReportingAreaInformation {
             presence_reporting_area_identifier: self
                 .presence_reporting_area_identifier
                 .clone(),
-            presence_reporting_area_status: self.presence_reporting_area_status.clone(),
+            presence_reporting_area_status: self.presence_reporting_area_status,
             presence_reporting_area_elements_list: self
                 .presence_reporting_area_elements_list
                 .clone(),
-            presence_reporting_area_node: self.presence_reporting_area_node.clone(),
+            presence_reporting_area_node: self.presence_reporting_area_node,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -11628,10 +10924,10 @@ impl PartialEq for PresenceReportingAreaInformation {
 impl Default for PresenceReportingAreaInformation {
     fn default() -> Self {
         Self {
-            presence_reporting_area_identifier: Default::default(),
-            presence_reporting_area_status: Default::default(),
-            presence_reporting_area_elements_list: Default::default(),
-            presence_reporting_area_node: Default::default(),
+            presence_reporting_area_identifier: None,
+            presence_reporting_area_status: None,
+            presence_reporting_area_elements_list: None,
+            presence_reporting_area_node: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -11704,40 +11000,17 @@ impl rt::typed::Grouped for PresenceReportingAreaInformation {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
                     (2821, 10415) => {
-                        rt::typed::opt(
-                            &mut self.presence_reporting_area_identifier,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
+                        m.opt(&mut self.presence_reporting_area_identifier, 128)
                     }
-                    (2823, 10415) => {
-                        rt::typed::opt(
-                            &mut self.presence_reporting_area_status,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
+                    (2823, 10415) => m.opt(&mut self.presence_reporting_area_status, 128),
                     (2820, 10415) => {
-                        rt::typed::opt(
-                            &mut self.presence_reporting_area_elements_list,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
+                        m.opt(&mut self.presence_reporting_area_elements_list, 128)
                     }
-                    (2855, 10415) => {
-                        rt::typed::opt(
-                            &mut self.presence_reporting_area_node,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (2855, 10415) => m.opt(&mut self.presence_reporting_area_node, 128),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -11877,10 +11150,10 @@ impl PartialEq for FixedUserLocationInfo {
 impl Default for FixedUserLocationInfo {
     fn default() -> Self {
         Self {
-            ssid: Default::default(),
-            bssid: Default::default(),
-            logical_access_id: Default::default(),
-            physical_access_id: Default::default(),
+            ssid: None,
+            bssid: None,
+            logical_access_id: None,
+            physical_access_id: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -11944,16 +11217,13 @@ impl rt::typed::Grouped for FixedUserLocationInfo {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (1524, 10415) => rt::typed::opt(&mut self.ssid, &avp, &mut w, 192),
-                    (2716, 10415) => rt::typed::opt(&mut self.bssid, &avp, &mut w, 192),
-                    (302, 13019) => {
-                        rt::typed::opt(&mut self.logical_access_id, &avp, &mut w, 192)
-                    }
-                    (313, 13019) => {
-                        rt::typed::opt(&mut self.physical_access_id, &avp, &mut w, 192)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1524, 10415) => m.opt(&mut self.ssid, 192),
+                    (2716, 10415) => m.opt(&mut self.bssid, 192),
+                    (302, 13019) => m.opt(&mut self.logical_access_id, 192),
+                    (313, 13019) => m.opt(&mut self.physical_access_id, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -12003,8 +11273,8 @@ impl Clone for RoutingRuleReport {
     fn clone(&self) -> Self {
         Self {
             routing_rule_identifier: self.routing_rule_identifier.clone(),
-            pcc_rule_status: self.pcc_rule_status.clone(),
-            routing_rule_failure_code: self.routing_rule_failure_code.clone(),
+            pcc_rule_status: self.pcc_rule_status,
+            routing_rule_failure_code: self.routing_rule_failure_code,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -12051,9 +11321,9 @@ impl PartialEq for RoutingRuleReport {
 impl Default for RoutingRuleReport {
     fn default() -> Self {
         Self {
-            routing_rule_identifier: Default::default(),
-            pcc_rule_status: Default::default(),
-            routing_rule_failure_code: Default::default(),
+            routing_rule_identifier: Vec::new(),
+            pcc_rule_status: None,
+            routing_rule_failure_code: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -12093,29 +11363,14 @@ impl rt::typed::Grouped for RoutingRuleReport {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
                     (1077, 10415) => {
-                        rt::typed::many(
-                            &mut self.routing_rule_identifier,
-                            &avp,
-                            &mut w,
-                            0,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut self.routing_rule_identifier, 0, 128, u32::MAX)
                     }
-                    (1019, 10415) => {
-                        rt::typed::opt(&mut self.pcc_rule_status, &avp, &mut w, 192)
-                    }
-                    (2834, 10415) => {
-                        rt::typed::opt(
-                            &mut self.routing_rule_failure_code,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1019, 10415) => m.opt(&mut self.pcc_rule_status, 192),
+                    (2834, 10415) => m.opt(&mut self.routing_rule_failure_code, 128),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -12169,12 +11424,12 @@ impl Clone for ConditionalPolicyInformation {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            execution_time: self.execution_time.clone(),
+            execution_time: self.execution_time,
             default_eps_bearer_qos: self.default_eps_bearer_qos.clone(),
-            apn_aggregate_max_bitrate_ul: self.apn_aggregate_max_bitrate_ul.clone(),
-            apn_aggregate_max_bitrate_dl: self.apn_aggregate_max_bitrate_dl.clone(),
-            extended_apn_ambr_ul: self.extended_apn_ambr_ul.clone(),
-            extended_apn_ambr_dl: self.extended_apn_ambr_dl.clone(),
+            apn_aggregate_max_bitrate_ul: self.apn_aggregate_max_bitrate_ul,
+            apn_aggregate_max_bitrate_dl: self.apn_aggregate_max_bitrate_dl,
+            extended_apn_ambr_ul: self.extended_apn_ambr_ul,
+            extended_apn_ambr_dl: self.extended_apn_ambr_dl,
             conditional_apn_aggregate_max_bitrate: self
                 .conditional_apn_aggregate_max_bitrate
                 .clone(),
@@ -12234,13 +11489,13 @@ impl PartialEq for ConditionalPolicyInformation {
 impl Default for ConditionalPolicyInformation {
     fn default() -> Self {
         Self {
-            execution_time: Default::default(),
-            default_eps_bearer_qos: Default::default(),
-            apn_aggregate_max_bitrate_ul: Default::default(),
-            apn_aggregate_max_bitrate_dl: Default::default(),
-            extended_apn_ambr_ul: Default::default(),
-            extended_apn_ambr_dl: Default::default(),
-            conditional_apn_aggregate_max_bitrate: Default::default(),
+            execution_time: None,
+            default_eps_bearer_qos: None,
+            apn_aggregate_max_bitrate_ul: None,
+            apn_aggregate_max_bitrate_dl: None,
+            extended_apn_ambr_ul: None,
+            extended_apn_ambr_dl: None,
+            conditional_apn_aggregate_max_bitrate: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -12280,51 +11535,23 @@ impl rt::typed::Grouped for ConditionalPolicyInformation {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (2839, 10415) => {
-                        rt::typed::opt(&mut self.execution_time, &avp, &mut w, 128)
-                    }
-                    (1049, 10415) => {
-                        rt::typed::opt(
-                            &mut self.default_eps_bearer_qos,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (1041, 10415) => {
-                        rt::typed::opt(
-                            &mut self.apn_aggregate_max_bitrate_ul,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (1040, 10415) => {
-                        rt::typed::opt(
-                            &mut self.apn_aggregate_max_bitrate_dl,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (2849, 10415) => {
-                        rt::typed::opt(&mut self.extended_apn_ambr_ul, &avp, &mut w, 128)
-                    }
-                    (2848, 10415) => {
-                        rt::typed::opt(&mut self.extended_apn_ambr_dl, &avp, &mut w, 128)
-                    }
+                    (2839, 10415) => m.opt(&mut self.execution_time, 128),
+                    (1049, 10415) => m.opt(&mut self.default_eps_bearer_qos, 128),
+                    (1041, 10415) => m.opt(&mut self.apn_aggregate_max_bitrate_ul, 128),
+                    (1040, 10415) => m.opt(&mut self.apn_aggregate_max_bitrate_dl, 128),
+                    (2849, 10415) => m.opt(&mut self.extended_apn_ambr_ul, 128),
+                    (2848, 10415) => m.opt(&mut self.extended_apn_ambr_dl, 128),
                     (2818, 10415) => {
-                        rt::typed::many(
+                        m.many(
                             &mut self.conditional_apn_aggregate_max_bitrate,
-                            &avp,
-                            &mut w,
                             6,
                             128,
                             u32::MAX,
                         )
                     }
-                    _ => rt::typed::other(&avp, &mut w),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -12408,7 +11635,7 @@ impl PartialEq for PraInstall {
 impl Default for PraInstall {
     fn default() -> Self {
         Self {
-            presence_reporting_area_information: Default::default(),
+            presence_reporting_area_information: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -12448,18 +11675,17 @@ impl rt::typed::Grouped for PraInstall {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
                     (2822, 10415) => {
-                        rt::typed::many(
+                        m.many(
                             &mut self.presence_reporting_area_information,
-                            &avp,
-                            &mut w,
                             0,
                             128,
                             u32::MAX,
                         )
                     }
-                    _ => rt::typed::other(&avp, &mut w),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -12536,7 +11762,7 @@ impl PartialEq for PraRemove {
 impl Default for PraRemove {
     fn default() -> Self {
         Self {
-            presence_reporting_area_identifier: Default::default(),
+            presence_reporting_area_identifier: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -12576,18 +11802,17 @@ impl rt::typed::Grouped for PraRemove {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
                     (2821, 10415) => {
-                        rt::typed::many(
+                        m.many(
                             &mut self.presence_reporting_area_identifier,
-                            &avp,
-                            &mut w,
                             0,
                             128,
                             u32::MAX,
                         )
                     }
-                    _ => rt::typed::other(&avp, &mut w),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -12642,8 +11867,8 @@ impl Clone for QosRuleInstall {
             qos_rule_name: self.qos_rule_name.clone(),
             qos_rule_base_name: self.qos_rule_base_name.clone(),
             tunnel_information: self.tunnel_information.clone(),
-            rule_activation_time: self.rule_activation_time.clone(),
-            rule_deactivation_time: self.rule_deactivation_time.clone(),
+            rule_activation_time: self.rule_activation_time,
+            rule_deactivation_time: self.rule_deactivation_time,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -12681,12 +11906,12 @@ impl PartialEq for QosRuleInstall {
 impl Default for QosRuleInstall {
     fn default() -> Self {
         Self {
-            qos_rule_definition: Default::default(),
-            qos_rule_name: Default::default(),
-            qos_rule_base_name: Default::default(),
-            tunnel_information: Default::default(),
-            rule_activation_time: Default::default(),
-            rule_deactivation_time: Default::default(),
+            qos_rule_definition: Vec::new(),
+            qos_rule_name: Vec::new(),
+            qos_rule_base_name: Vec::new(),
+            tunnel_information: None,
+            rule_activation_time: None,
+            rule_deactivation_time: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -12726,52 +11951,19 @@ impl rt::typed::Grouped for QosRuleInstall {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
                     (1053, 10415) => {
-                        rt::typed::many(
-                            &mut self.qos_rule_definition,
-                            &avp,
-                            &mut w,
-                            0,
-                            192,
-                            u32::MAX,
-                        )
+                        m.many(&mut self.qos_rule_definition, 0, 192, u32::MAX)
                     }
-                    (1054, 10415) => {
-                        rt::typed::many(
-                            &mut self.qos_rule_name,
-                            &avp,
-                            &mut w,
-                            1,
-                            192,
-                            u32::MAX,
-                        )
-                    }
+                    (1054, 10415) => m.many(&mut self.qos_rule_name, 1, 192, u32::MAX),
                     (1074, 10415) => {
-                        rt::typed::many(
-                            &mut self.qos_rule_base_name,
-                            &avp,
-                            &mut w,
-                            2,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut self.qos_rule_base_name, 2, 128, u32::MAX)
                     }
-                    (1038, 10415) => {
-                        rt::typed::opt(&mut self.tunnel_information, &avp, &mut w, 128)
-                    }
-                    (1043, 10415) => {
-                        rt::typed::opt(&mut self.rule_activation_time, &avp, &mut w, 192)
-                    }
-                    (1044, 10415) => {
-                        rt::typed::opt(
-                            &mut self.rule_deactivation_time,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1038, 10415) => m.opt(&mut self.tunnel_information, 128),
+                    (1043, 10415) => m.opt(&mut self.rule_activation_time, 192),
+                    (1044, 10415) => m.opt(&mut self.rule_deactivation_time, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -12852,8 +12044,8 @@ impl PartialEq for QosRuleRemove {
 impl Default for QosRuleRemove {
     fn default() -> Self {
         Self {
-            qos_rule_name: Default::default(),
-            qos_rule_base_name: Default::default(),
+            qos_rule_name: Vec::new(),
+            qos_rule_base_name: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -12893,28 +12085,13 @@ impl rt::typed::Grouped for QosRuleRemove {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (1054, 10415) => {
-                        rt::typed::many(
-                            &mut self.qos_rule_name,
-                            &avp,
-                            &mut w,
-                            0,
-                            192,
-                            u32::MAX,
-                        )
-                    }
+                    (1054, 10415) => m.many(&mut self.qos_rule_name, 0, 192, u32::MAX),
                     (1074, 10415) => {
-                        rt::typed::many(
-                            &mut self.qos_rule_base_name,
-                            &avp,
-                            &mut w,
-                            1,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut self.qos_rule_base_name, 1, 128, u32::MAX)
                     }
-                    _ => rt::typed::other(&avp, &mut w),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -12974,11 +12151,11 @@ impl Clone for QosRuleDefinition {
             qos_rule_name: self.qos_rule_name.clone(),
             flow_information: self.flow_information.clone(),
             qos_information: self.qos_information.clone(),
-            precedence: self.precedence.clone(),
+            precedence: self.precedence,
             required_access_info: self.required_access_info.clone(),
-            sharing_key_dl: self.sharing_key_dl.clone(),
-            sharing_key_ul: self.sharing_key_ul.clone(),
-            content_version: self.content_version.clone(),
+            sharing_key_dl: self.sharing_key_dl,
+            sharing_key_ul: self.sharing_key_ul,
+            content_version: self.content_version,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -13019,13 +12196,13 @@ impl Default for QosRuleDefinition {
     fn default() -> Self {
         Self {
             qos_rule_name: Default::default(),
-            flow_information: Default::default(),
-            qos_information: Default::default(),
-            precedence: Default::default(),
-            required_access_info: Default::default(),
-            sharing_key_dl: Default::default(),
-            sharing_key_ul: Default::default(),
-            content_version: Default::default(),
+            flow_information: Vec::new(),
+            qos_information: None,
+            precedence: None,
+            required_access_info: Vec::new(),
+            sharing_key_dl: None,
+            sharing_key_ul: None,
+            content_version: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -13079,46 +12256,19 @@ impl rt::typed::Grouped for QosRuleDefinition {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (1054, 10415) => {
-                        rt::typed::one(&mut self.qos_rule_name, &avp, &mut w, 0, 192)
-                    }
-                    (1058, 10415) => {
-                        rt::typed::many(
-                            &mut self.flow_information,
-                            &avp,
-                            &mut w,
-                            1,
-                            128,
-                            u32::MAX,
-                        )
-                    }
-                    (1016, 10415) => {
-                        rt::typed::opt(&mut self.qos_information, &avp, &mut w, 192)
-                    }
-                    (1010, 10415) => {
-                        rt::typed::opt(&mut self.precedence, &avp, &mut w, 192)
-                    }
+                    (1054, 10415) => m.one(&mut self.qos_rule_name, 0, 192),
+                    (1058, 10415) => m.many(&mut self.flow_information, 1, 128, u32::MAX),
+                    (1016, 10415) => m.opt(&mut self.qos_information, 192),
+                    (1010, 10415) => m.opt(&mut self.precedence, 192),
                     (536, 10415) => {
-                        rt::typed::many(
-                            &mut self.required_access_info,
-                            &avp,
-                            &mut w,
-                            4,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut self.required_access_info, 4, 128, u32::MAX)
                     }
-                    (539, 10415) => {
-                        rt::typed::opt(&mut self.sharing_key_dl, &avp, &mut w, 128)
-                    }
-                    (540, 10415) => {
-                        rt::typed::opt(&mut self.sharing_key_ul, &avp, &mut w, 128)
-                    }
-                    (552, 10415) => {
-                        rt::typed::opt(&mut self.content_version, &avp, &mut w, 128)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (539, 10415) => m.opt(&mut self.sharing_key_dl, 128),
+                    (540, 10415) => m.opt(&mut self.sharing_key_ul, 128),
+                    (552, 10415) => m.opt(&mut self.content_version, 128),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -13175,8 +12325,8 @@ impl Clone for QosRuleReport {
         Self {
             qos_rule_name: self.qos_rule_name.clone(),
             qos_rule_base_name: self.qos_rule_base_name.clone(),
-            pcc_rule_status: self.pcc_rule_status.clone(),
-            rule_failure_code: self.rule_failure_code.clone(),
+            pcc_rule_status: self.pcc_rule_status,
+            rule_failure_code: self.rule_failure_code,
             content_version: self.content_version.clone(),
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
@@ -13214,11 +12364,11 @@ impl PartialEq for QosRuleReport {
 impl Default for QosRuleReport {
     fn default() -> Self {
         Self {
-            qos_rule_name: Default::default(),
-            qos_rule_base_name: Default::default(),
-            pcc_rule_status: Default::default(),
-            rule_failure_code: Default::default(),
-            content_version: Default::default(),
+            qos_rule_name: Vec::new(),
+            qos_rule_base_name: Vec::new(),
+            pcc_rule_status: None,
+            rule_failure_code: None,
+            content_version: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -13258,44 +12408,16 @@ impl rt::typed::Grouped for QosRuleReport {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (1054, 10415) => {
-                        rt::typed::many(
-                            &mut self.qos_rule_name,
-                            &avp,
-                            &mut w,
-                            0,
-                            192,
-                            u32::MAX,
-                        )
-                    }
+                    (1054, 10415) => m.many(&mut self.qos_rule_name, 0, 192, u32::MAX),
                     (1074, 10415) => {
-                        rt::typed::many(
-                            &mut self.qos_rule_base_name,
-                            &avp,
-                            &mut w,
-                            1,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut self.qos_rule_base_name, 1, 128, u32::MAX)
                     }
-                    (1019, 10415) => {
-                        rt::typed::opt(&mut self.pcc_rule_status, &avp, &mut w, 192)
-                    }
-                    (1031, 10415) => {
-                        rt::typed::opt(&mut self.rule_failure_code, &avp, &mut w, 192)
-                    }
-                    (552, 10415) => {
-                        rt::typed::many(
-                            &mut self.content_version,
-                            &avp,
-                            &mut w,
-                            4,
-                            128,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1019, 10415) => m.opt(&mut self.pcc_rule_status, 192),
+                    (1031, 10415) => m.opt(&mut self.rule_failure_code, 192),
+                    (552, 10415) => m.many(&mut self.content_version, 4, 128, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -13349,9 +12471,9 @@ impl Clone for AdcRuleInstall {
             adc_rule_definition: self.adc_rule_definition.clone(),
             adc_rule_name: self.adc_rule_name.clone(),
             adc_rule_base_name: self.adc_rule_base_name.clone(),
-            monitoring_flags: self.monitoring_flags.clone(),
-            rule_activation_time: self.rule_activation_time.clone(),
-            rule_deactivation_time: self.rule_deactivation_time.clone(),
+            monitoring_flags: self.monitoring_flags,
+            rule_activation_time: self.rule_activation_time,
+            rule_deactivation_time: self.rule_deactivation_time,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -13389,12 +12511,12 @@ impl PartialEq for AdcRuleInstall {
 impl Default for AdcRuleInstall {
     fn default() -> Self {
         Self {
-            adc_rule_definition: Default::default(),
-            adc_rule_name: Default::default(),
-            adc_rule_base_name: Default::default(),
-            monitoring_flags: Default::default(),
-            rule_activation_time: Default::default(),
-            rule_deactivation_time: Default::default(),
+            adc_rule_definition: Vec::new(),
+            adc_rule_name: Vec::new(),
+            adc_rule_base_name: Vec::new(),
+            monitoring_flags: None,
+            rule_activation_time: None,
+            rule_deactivation_time: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -13434,52 +12556,19 @@ impl rt::typed::Grouped for AdcRuleInstall {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
                     (1094, 10415) => {
-                        rt::typed::many(
-                            &mut self.adc_rule_definition,
-                            &avp,
-                            &mut w,
-                            0,
-                            192,
-                            u32::MAX,
-                        )
+                        m.many(&mut self.adc_rule_definition, 0, 192, u32::MAX)
                     }
-                    (1096, 10415) => {
-                        rt::typed::many(
-                            &mut self.adc_rule_name,
-                            &avp,
-                            &mut w,
-                            1,
-                            192,
-                            u32::MAX,
-                        )
-                    }
+                    (1096, 10415) => m.many(&mut self.adc_rule_name, 1, 192, u32::MAX),
                     (1095, 10415) => {
-                        rt::typed::many(
-                            &mut self.adc_rule_base_name,
-                            &avp,
-                            &mut w,
-                            2,
-                            192,
-                            u32::MAX,
-                        )
+                        m.many(&mut self.adc_rule_base_name, 2, 192, u32::MAX)
                     }
-                    (2828, 10415) => {
-                        rt::typed::opt(&mut self.monitoring_flags, &avp, &mut w, 128)
-                    }
-                    (1043, 10415) => {
-                        rt::typed::opt(&mut self.rule_activation_time, &avp, &mut w, 192)
-                    }
-                    (1044, 10415) => {
-                        rt::typed::opt(
-                            &mut self.rule_deactivation_time,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (2828, 10415) => m.opt(&mut self.monitoring_flags, 128),
+                    (1043, 10415) => m.opt(&mut self.rule_activation_time, 192),
+                    (1044, 10415) => m.opt(&mut self.rule_deactivation_time, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -13553,8 +12642,8 @@ impl PartialEq for AdcRuleRemove {
 impl Default for AdcRuleRemove {
     fn default() -> Self {
         Self {
-            adc_rule_name: Default::default(),
-            adc_rule_base_name: Default::default(),
+            adc_rule_name: Vec::new(),
+            adc_rule_base_name: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -13594,28 +12683,13 @@ impl rt::typed::Grouped for AdcRuleRemove {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (1096, 10415) => {
-                        rt::typed::many(
-                            &mut self.adc_rule_name,
-                            &avp,
-                            &mut w,
-                            0,
-                            192,
-                            u32::MAX,
-                        )
-                    }
+                    (1096, 10415) => m.many(&mut self.adc_rule_name, 0, 192, u32::MAX),
                     (1095, 10415) => {
-                        rt::typed::many(
-                            &mut self.adc_rule_base_name,
-                            &avp,
-                            &mut w,
-                            1,
-                            192,
-                            u32::MAX,
-                        )
+                        m.many(&mut self.adc_rule_base_name, 1, 192, u32::MAX)
                     }
-                    _ => rt::typed::other(&avp, &mut w),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -13711,14 +12785,14 @@ impl Clone for AdcRuleDefinition {
             adc_rule_name: self.adc_rule_name.clone(),
             tdf_application_identifier: self.tdf_application_identifier.clone(),
             flow_information: self.flow_information.clone(),
-            service_identifier: self.service_identifier.clone(),
-            rating_group: self.rating_group.clone(),
-            reporting_level: self.reporting_level.clone(),
-            online: self.online.clone(),
-            offline: self.offline.clone(),
-            metering_method: self.metering_method.clone(),
-            precedence: self.precedence.clone(),
-            flow_status: self.flow_status.clone(),
+            service_identifier: self.service_identifier,
+            rating_group: self.rating_group,
+            reporting_level: self.reporting_level,
+            online: self.online,
+            offline: self.offline,
+            metering_method: self.metering_method,
+            precedence: self.precedence,
+            flow_status: self.flow_status,
             qos_information: self.qos_information.clone(),
             monitoring_key: self.monitoring_key.clone(),
             sponsor_identity: self.sponsor_identity.clone(),
@@ -13726,7 +12800,7 @@ impl Clone for AdcRuleDefinition {
                 .application_service_provider_identity
                 .clone(),
             redirect_information: self.redirect_information.clone(),
-            mute_notification: self.mute_notification.clone(),
+            mute_notification: self.mute_notification,
             traffic_steering_policy_identifier_dl: self
                 .traffic_steering_policy_identifier_dl
                 .clone(),
@@ -13810,25 +12884,25 @@ impl Default for AdcRuleDefinition {
     fn default() -> Self {
         Self {
             adc_rule_name: Default::default(),
-            tdf_application_identifier: Default::default(),
-            flow_information: Default::default(),
-            service_identifier: Default::default(),
-            rating_group: Default::default(),
-            reporting_level: Default::default(),
-            online: Default::default(),
-            offline: Default::default(),
-            metering_method: Default::default(),
-            precedence: Default::default(),
-            flow_status: Default::default(),
-            qos_information: Default::default(),
-            monitoring_key: Default::default(),
-            sponsor_identity: Default::default(),
-            application_service_provider_identity: Default::default(),
-            redirect_information: Default::default(),
-            mute_notification: Default::default(),
-            traffic_steering_policy_identifier_dl: Default::default(),
-            traffic_steering_policy_identifier_ul: Default::default(),
-            tos_traffic_class: Default::default(),
+            tdf_application_identifier: None,
+            flow_information: Vec::new(),
+            service_identifier: None,
+            rating_group: None,
+            reporting_level: None,
+            online: None,
+            offline: None,
+            metering_method: None,
+            precedence: None,
+            flow_status: None,
+            qos_information: None,
+            monitoring_key: None,
+            sponsor_identity: None,
+            application_service_provider_identity: None,
+            redirect_information: Vec::new(),
+            mute_notification: None,
+            traffic_steering_policy_identifier_dl: None,
+            traffic_steering_policy_identifier_ul: None,
+            tos_traffic_class: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -13882,96 +12956,37 @@ impl rt::typed::Grouped for AdcRuleDefinition {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (1096, 10415) => {
-                        rt::typed::one(&mut self.adc_rule_name, &avp, &mut w, 0, 192)
-                    }
-                    (1088, 10415) => {
-                        rt::typed::opt(
-                            &mut self.tdf_application_identifier,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (1058, 10415) => {
-                        rt::typed::many(
-                            &mut self.flow_information,
-                            &avp,
-                            &mut w,
-                            2,
-                            128,
-                            u32::MAX,
-                        )
-                    }
-                    (439, 0) => {
-                        rt::typed::opt(&mut self.service_identifier, &avp, &mut w, 64)
-                    }
-                    (432, 0) => rt::typed::opt(&mut self.rating_group, &avp, &mut w, 64),
-                    (1011, 10415) => {
-                        rt::typed::opt(&mut self.reporting_level, &avp, &mut w, 192)
-                    }
-                    (1009, 10415) => rt::typed::opt(&mut self.online, &avp, &mut w, 192),
-                    (1008, 10415) => rt::typed::opt(&mut self.offline, &avp, &mut w, 192),
-                    (1007, 10415) => {
-                        rt::typed::opt(&mut self.metering_method, &avp, &mut w, 192)
-                    }
-                    (1010, 10415) => {
-                        rt::typed::opt(&mut self.precedence, &avp, &mut w, 192)
-                    }
-                    (511, 10415) => {
-                        rt::typed::opt(&mut self.flow_status, &avp, &mut w, 192)
-                    }
-                    (1016, 10415) => {
-                        rt::typed::opt(&mut self.qos_information, &avp, &mut w, 192)
-                    }
-                    (1066, 10415) => {
-                        rt::typed::opt(&mut self.monitoring_key, &avp, &mut w, 128)
-                    }
-                    (531, 10415) => {
-                        rt::typed::opt(&mut self.sponsor_identity, &avp, &mut w, 128)
-                    }
+                    (1096, 10415) => m.one(&mut self.adc_rule_name, 0, 192),
+                    (1088, 10415) => m.opt(&mut self.tdf_application_identifier, 128),
+                    (1058, 10415) => m.many(&mut self.flow_information, 2, 128, u32::MAX),
+                    (439, 0) => m.opt(&mut self.service_identifier, 64),
+                    (432, 0) => m.opt(&mut self.rating_group, 64),
+                    (1011, 10415) => m.opt(&mut self.reporting_level, 192),
+                    (1009, 10415) => m.opt(&mut self.online, 192),
+                    (1008, 10415) => m.opt(&mut self.offline, 192),
+                    (1007, 10415) => m.opt(&mut self.metering_method, 192),
+                    (1010, 10415) => m.opt(&mut self.precedence, 192),
+                    (511, 10415) => m.opt(&mut self.flow_status, 192),
+                    (1016, 10415) => m.opt(&mut self.qos_information, 192),
+                    (1066, 10415) => m.opt(&mut self.monitoring_key, 128),
+                    (531, 10415) => m.opt(&mut self.sponsor_identity, 128),
                     (532, 10415) => {
-                        rt::typed::opt(
-                            &mut self.application_service_provider_identity,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
+                        m.opt(&mut self.application_service_provider_identity, 128)
                     }
                     (1085, 10415) => {
-                        rt::typed::many(
-                            &mut self.redirect_information,
-                            &avp,
-                            &mut w,
-                            15,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut self.redirect_information, 15, 128, u32::MAX)
                     }
-                    (2809, 10415) => {
-                        rt::typed::opt(&mut self.mute_notification, &avp, &mut w, 128)
-                    }
+                    (2809, 10415) => m.opt(&mut self.mute_notification, 128),
                     (2836, 10415) => {
-                        rt::typed::opt(
-                            &mut self.traffic_steering_policy_identifier_dl,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
+                        m.opt(&mut self.traffic_steering_policy_identifier_dl, 128)
                     }
                     (2837, 10415) => {
-                        rt::typed::opt(
-                            &mut self.traffic_steering_policy_identifier_ul,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
+                        m.opt(&mut self.traffic_steering_policy_identifier_ul, 128)
                     }
-                    (1014, 10415) => {
-                        rt::typed::opt(&mut self.tos_traffic_class, &avp, &mut w, 192)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1014, 10415) => m.opt(&mut self.tos_traffic_class, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -14030,8 +13045,8 @@ impl Clone for AdcRuleReport {
         Self {
             adc_rule_name: self.adc_rule_name.clone(),
             adc_rule_base_name: self.adc_rule_base_name.clone(),
-            pcc_rule_status: self.pcc_rule_status.clone(),
-            rule_failure_code: self.rule_failure_code.clone(),
+            pcc_rule_status: self.pcc_rule_status,
+            rule_failure_code: self.rule_failure_code,
             final_unit_indication: self.final_unit_indication.clone(),
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
@@ -14069,11 +13084,11 @@ impl PartialEq for AdcRuleReport {
 impl Default for AdcRuleReport {
     fn default() -> Self {
         Self {
-            adc_rule_name: Default::default(),
-            adc_rule_base_name: Default::default(),
-            pcc_rule_status: Default::default(),
-            rule_failure_code: Default::default(),
-            final_unit_indication: Default::default(),
+            adc_rule_name: Vec::new(),
+            adc_rule_base_name: Vec::new(),
+            pcc_rule_status: None,
+            rule_failure_code: None,
+            final_unit_indication: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -14113,37 +13128,16 @@ impl rt::typed::Grouped for AdcRuleReport {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (1096, 10415) => {
-                        rt::typed::many(
-                            &mut self.adc_rule_name,
-                            &avp,
-                            &mut w,
-                            0,
-                            192,
-                            u32::MAX,
-                        )
-                    }
+                    (1096, 10415) => m.many(&mut self.adc_rule_name, 0, 192, u32::MAX),
                     (1095, 10415) => {
-                        rt::typed::many(
-                            &mut self.adc_rule_base_name,
-                            &avp,
-                            &mut w,
-                            1,
-                            192,
-                            u32::MAX,
-                        )
+                        m.many(&mut self.adc_rule_base_name, 1, 192, u32::MAX)
                     }
-                    (1019, 10415) => {
-                        rt::typed::opt(&mut self.pcc_rule_status, &avp, &mut w, 192)
-                    }
-                    (1031, 10415) => {
-                        rt::typed::opt(&mut self.rule_failure_code, &avp, &mut w, 192)
-                    }
-                    (430, 0) => {
-                        rt::typed::opt(&mut self.final_unit_indication, &avp, &mut w, 64)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1019, 10415) => m.opt(&mut self.pcc_rule_status, 192),
+                    (1031, 10415) => m.opt(&mut self.rule_failure_code, 192),
+                    (430, 0) => m.opt(&mut self.final_unit_indication, 64),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -14196,11 +13190,8 @@ impl Clone for CsServiceResourceReport {
                 .cs_service_qos_request_identifier
                 .clone(),
             cs_service_resource_result_operation: self
-                .cs_service_resource_result_operation
-                .clone(),
-            cs_service_resource_failure_cause: self
-                .cs_service_resource_failure_cause
-                .clone(),
+                .cs_service_resource_result_operation,
+            cs_service_resource_failure_cause: self.cs_service_resource_failure_cause,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -14254,8 +13245,8 @@ impl Default for CsServiceResourceReport {
     fn default() -> Self {
         Self {
             cs_service_qos_request_identifier: Default::default(),
-            cs_service_resource_result_operation: Default::default(),
-            cs_service_resource_failure_cause: Default::default(),
+            cs_service_resource_result_operation: None,
+            cs_service_resource_failure_cause: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -14309,33 +13300,18 @@ impl rt::typed::Grouped for CsServiceResourceReport {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
                     (2807, 10415) => {
-                        rt::typed::one(
-                            &mut self.cs_service_qos_request_identifier,
-                            &avp,
-                            &mut w,
-                            0,
-                            192,
-                        )
+                        m.one(&mut self.cs_service_qos_request_identifier, 0, 192)
                     }
                     (2815, 10415) => {
-                        rt::typed::opt(
-                            &mut self.cs_service_resource_result_operation,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
+                        m.opt(&mut self.cs_service_resource_result_operation, 192)
                     }
                     (2814, 10415) => {
-                        rt::typed::opt(
-                            &mut self.cs_service_resource_failure_cause,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
+                        m.opt(&mut self.cs_service_resource_failure_cause, 192)
                     }
-                    _ => rt::typed::other(&avp, &mut w),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -14634,44 +13610,44 @@ impl Clone for TgppGxCreditControlRequest {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
-            auth_application_id: self.auth_application_id.clone(),
+            drmp: self.drmp,
+            auth_application_id: self.auth_application_id,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             destination_realm: self.destination_realm.clone(),
-            cc_request_type: self.cc_request_type.clone(),
-            cc_request_number: self.cc_request_number.clone(),
-            credit_management_status: self.credit_management_status.clone(),
+            cc_request_type: self.cc_request_type,
+            cc_request_number: self.cc_request_number,
+            credit_management_status: self.credit_management_status,
             destination_host: self.destination_host.clone(),
-            origin_state_id: self.origin_state_id.clone(),
+            origin_state_id: self.origin_state_id,
             subscription_id: self.subscription_id.clone(),
             oc_supported_features: self.oc_supported_features.clone(),
             supported_features: self.supported_features.clone(),
             tdf_information: self.tdf_information.clone(),
-            network_request_support: self.network_request_support.clone(),
+            network_request_support: self.network_request_support,
             packet_filter_information: self.packet_filter_information.clone(),
-            packet_filter_operation: self.packet_filter_operation.clone(),
+            packet_filter_operation: self.packet_filter_operation,
             bearer_identifier: self.bearer_identifier.clone(),
-            bearer_operation: self.bearer_operation.clone(),
-            dynamic_address_flag: self.dynamic_address_flag.clone(),
-            dynamic_address_flag_extension: self.dynamic_address_flag_extension.clone(),
-            pdn_connection_charging_id: self.pdn_connection_charging_id.clone(),
+            bearer_operation: self.bearer_operation,
+            dynamic_address_flag: self.dynamic_address_flag,
+            dynamic_address_flag_extension: self.dynamic_address_flag_extension,
+            pdn_connection_charging_id: self.pdn_connection_charging_id,
             framed_ip_address: self.framed_ip_address.clone(),
             framed_ipv6_prefix: self.framed_ipv6_prefix.clone(),
-            ip_can_type: self.ip_can_type.clone(),
+            ip_can_type: self.ip_can_type,
             tgpp_rat_type: self.tgpp_rat_type.clone(),
-            an_trusted: self.an_trusted.clone(),
-            rat_type: self.rat_type.clone(),
-            termination_cause: self.termination_cause.clone(),
+            an_trusted: self.an_trusted,
+            rat_type: self.rat_type,
+            termination_cause: self.termination_cause,
             user_equipment_info: self.user_equipment_info.clone(),
             user_equipment_info_extension: self.user_equipment_info_extension.clone(),
             qos_information: self.qos_information.clone(),
-            qos_negotiation: self.qos_negotiation.clone(),
-            qos_upgrade: self.qos_upgrade.clone(),
+            qos_negotiation: self.qos_negotiation,
+            qos_upgrade: self.qos_upgrade,
             default_eps_bearer_qos: self.default_eps_bearer_qos.clone(),
             default_qos_information: self.default_qos_information.clone(),
             an_gw_address: self.an_gw_address.clone(),
-            an_gw_status: self.an_gw_status.clone(),
+            an_gw_status: self.an_gw_status,
             tgpp_sgsn_mcc_mnc: self.tgpp_sgsn_mcc_mnc.clone(),
             tgpp_sgsn_address: self.tgpp_sgsn_address.clone(),
             tgpp_sgsn_ipv6_address: self.tgpp_sgsn_ipv6_address.clone(),
@@ -14681,7 +13657,7 @@ impl Clone for TgppGxCreditControlRequest {
             rai: self.rai.clone(),
             tgpp_user_location_info: self.tgpp_user_location_info.clone(),
             fixed_user_location_info: self.fixed_user_location_info.clone(),
-            user_location_info_time: self.user_location_info_time.clone(),
+            user_location_info_time: self.user_location_info_time,
             user_csg_information: self.user_csg_information.clone(),
             tgpp_twan_identifier: self.tgpp_twan_identifier.clone(),
             tgpp_ms_timezone: self.tgpp_ms_timezone.clone(),
@@ -14689,9 +13665,9 @@ impl Clone for TgppGxCreditControlRequest {
             tgpp_charging_characteristics: self.tgpp_charging_characteristics.clone(),
             called_station_id: self.called_station_id.clone(),
             pdn_connection_id: self.pdn_connection_id.clone(),
-            bearer_usage: self.bearer_usage.clone(),
-            online: self.online.clone(),
-            offline: self.offline.clone(),
+            bearer_usage: self.bearer_usage,
+            online: self.online,
+            offline: self.offline,
             tft_packet_filter_information: self.tft_packet_filter_information.clone(),
             charging_rule_report: self.charging_rule_report.clone(),
             application_detection_information: self
@@ -14707,20 +13683,18 @@ impl Clone for TgppGxCreditControlRequest {
                 .clone(),
             coa_information: self.coa_information.clone(),
             usage_monitoring_information: self.usage_monitoring_information.clone(),
-            nbifom_support: self.nbifom_support.clone(),
-            nbifom_mode: self.nbifom_mode.clone(),
-            default_access: self.default_access.clone(),
-            origination_time_stamp: self.origination_time_stamp.clone(),
-            maximum_wait_time: self.maximum_wait_time.clone(),
-            access_availability_change_reason: self
-                .access_availability_change_reason
-                .clone(),
+            nbifom_support: self.nbifom_support,
+            nbifom_mode: self.nbifom_mode,
+            default_access: self.default_access,
+            origination_time_stamp: self.origination_time_stamp,
+            maximum_wait_time: self.maximum_wait_time,
+            access_availability_change_reason: self.access_availability_change_reason,
             routing_rule_install: self.routing_rule_install.clone(),
             routing_rule_remove: self.routing_rule_remove.clone(),
             henb_local_ip_address: self.henb_local_ip_address.clone(),
             ue_local_ip_address: self.ue_local_ip_address.clone(),
-            udp_source_port: self.udp_source_port.clone(),
-            tcp_source_port: self.tcp_source_port.clone(),
+            udp_source_port: self.udp_source_port,
+            tcp_source_port: self.tcp_source_port,
             presence_reporting_area_information: self
                 .presence_reporting_area_information
                 .clone(),
@@ -14728,7 +13702,7 @@ impl Clone for TgppGxCreditControlRequest {
             physical_access_id: self.physical_access_id.clone(),
             proxy_info: self.proxy_info.clone(),
             route_record: self.route_record.clone(),
-            tgpp_ps_data_off_status_gx: self.tgpp_ps_data_off_status_gx.clone(),
+            tgpp_ps_data_off_status_gx: self.tgpp_ps_data_off_status_gx,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -14969,91 +13943,91 @@ impl Default for TgppGxCreditControlRequest {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
+            drmp: None,
             auth_application_id: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
             destination_realm: Default::default(),
             cc_request_type: Default::default(),
             cc_request_number: Default::default(),
-            credit_management_status: Default::default(),
-            destination_host: Default::default(),
-            origin_state_id: Default::default(),
-            subscription_id: Default::default(),
-            oc_supported_features: Default::default(),
-            supported_features: Default::default(),
-            tdf_information: Default::default(),
-            network_request_support: Default::default(),
-            packet_filter_information: Default::default(),
-            packet_filter_operation: Default::default(),
-            bearer_identifier: Default::default(),
-            bearer_operation: Default::default(),
-            dynamic_address_flag: Default::default(),
-            dynamic_address_flag_extension: Default::default(),
-            pdn_connection_charging_id: Default::default(),
-            framed_ip_address: Default::default(),
-            framed_ipv6_prefix: Default::default(),
-            ip_can_type: Default::default(),
-            tgpp_rat_type: Default::default(),
-            an_trusted: Default::default(),
-            rat_type: Default::default(),
-            termination_cause: Default::default(),
-            user_equipment_info: Default::default(),
-            user_equipment_info_extension: Default::default(),
-            qos_information: Default::default(),
-            qos_negotiation: Default::default(),
-            qos_upgrade: Default::default(),
-            default_eps_bearer_qos: Default::default(),
-            default_qos_information: Default::default(),
-            an_gw_address: Default::default(),
-            an_gw_status: Default::default(),
-            tgpp_sgsn_mcc_mnc: Default::default(),
-            tgpp_sgsn_address: Default::default(),
-            tgpp_sgsn_ipv6_address: Default::default(),
-            tgpp_ggsn_address: Default::default(),
-            tgpp_ggsn_ipv6_address: Default::default(),
-            tgpp_selection_mode: Default::default(),
-            rai: Default::default(),
-            tgpp_user_location_info: Default::default(),
-            fixed_user_location_info: Default::default(),
-            user_location_info_time: Default::default(),
-            user_csg_information: Default::default(),
-            tgpp_twan_identifier: Default::default(),
-            tgpp_ms_timezone: Default::default(),
-            ran_nas_release_cause: Default::default(),
-            tgpp_charging_characteristics: Default::default(),
-            called_station_id: Default::default(),
-            pdn_connection_id: Default::default(),
-            bearer_usage: Default::default(),
-            online: Default::default(),
-            offline: Default::default(),
-            tft_packet_filter_information: Default::default(),
-            charging_rule_report: Default::default(),
-            application_detection_information: Default::default(),
-            event_trigger: Default::default(),
-            event_report_indication: Default::default(),
-            access_network_charging_address: Default::default(),
-            access_network_charging_identifier_gx: Default::default(),
-            coa_information: Default::default(),
-            usage_monitoring_information: Default::default(),
-            nbifom_support: Default::default(),
-            nbifom_mode: Default::default(),
-            default_access: Default::default(),
-            origination_time_stamp: Default::default(),
-            maximum_wait_time: Default::default(),
-            access_availability_change_reason: Default::default(),
-            routing_rule_install: Default::default(),
-            routing_rule_remove: Default::default(),
-            henb_local_ip_address: Default::default(),
-            ue_local_ip_address: Default::default(),
-            udp_source_port: Default::default(),
-            tcp_source_port: Default::default(),
-            presence_reporting_area_information: Default::default(),
-            logical_access_id: Default::default(),
-            physical_access_id: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
-            tgpp_ps_data_off_status_gx: Default::default(),
+            credit_management_status: None,
+            destination_host: None,
+            origin_state_id: None,
+            subscription_id: Vec::new(),
+            oc_supported_features: None,
+            supported_features: Vec::new(),
+            tdf_information: None,
+            network_request_support: None,
+            packet_filter_information: Vec::new(),
+            packet_filter_operation: None,
+            bearer_identifier: None,
+            bearer_operation: None,
+            dynamic_address_flag: None,
+            dynamic_address_flag_extension: None,
+            pdn_connection_charging_id: None,
+            framed_ip_address: None,
+            framed_ipv6_prefix: None,
+            ip_can_type: None,
+            tgpp_rat_type: None,
+            an_trusted: None,
+            rat_type: None,
+            termination_cause: None,
+            user_equipment_info: None,
+            user_equipment_info_extension: None,
+            qos_information: None,
+            qos_negotiation: None,
+            qos_upgrade: None,
+            default_eps_bearer_qos: None,
+            default_qos_information: None,
+            an_gw_address: Vec::new(),
+            an_gw_status: None,
+            tgpp_sgsn_mcc_mnc: None,
+            tgpp_sgsn_address: None,
+            tgpp_sgsn_ipv6_address: None,
+            tgpp_ggsn_address: None,
+            tgpp_ggsn_ipv6_address: None,
+            tgpp_selection_mode: None,
+            rai: None,
+            tgpp_user_location_info: None,
+            fixed_user_location_info: None,
+            user_location_info_time: None,
+            user_csg_information: None,
+            tgpp_twan_identifier: None,
+            tgpp_ms_timezone: None,
+            ran_nas_release_cause: Vec::new(),
+            tgpp_charging_characteristics: None,
+            called_station_id: None,
+            pdn_connection_id: None,
+            bearer_usage: None,
+            online: None,
+            offline: None,
+            tft_packet_filter_information: Vec::new(),
+            charging_rule_report: Vec::new(),
+            application_detection_information: Vec::new(),
+            event_trigger: Vec::new(),
+            event_report_indication: None,
+            access_network_charging_address: None,
+            access_network_charging_identifier_gx: Vec::new(),
+            coa_information: Vec::new(),
+            usage_monitoring_information: Vec::new(),
+            nbifom_support: None,
+            nbifom_mode: None,
+            default_access: None,
+            origination_time_stamp: None,
+            maximum_wait_time: None,
+            access_availability_change_reason: None,
+            routing_rule_install: None,
+            routing_rule_remove: None,
+            henb_local_ip_address: None,
+            ue_local_ip_address: None,
+            udp_source_port: None,
+            tcp_source_port: None,
+            presence_reporting_area_information: Vec::new(),
+            logical_access_id: None,
+            physical_access_id: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
+            tgpp_ps_data_off_status_gx: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -15150,445 +14124,130 @@ impl rt::typed::Command for TgppGxCreditControlRequest {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (258, 0) => {
-                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 2, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 3, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 4, 64)
-                    }
-                    (283, 0) => {
-                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 5, 64)
-                    }
-                    (416, 0) => {
-                        rt::typed::one(&mut out.cc_request_type, &avp, &mut w, 6, 64)
-                    }
-                    (415, 0) => {
-                        rt::typed::one(&mut out.cc_request_number, &avp, &mut w, 7, 64)
-                    }
-                    (1082, 10415) => {
-                        rt::typed::opt(
-                            &mut out.credit_management_status,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (293, 0) => {
-                        rt::typed::opt(&mut out.destination_host, &avp, &mut w, 64)
-                    }
-                    (278, 0) => {
-                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
-                    }
-                    (443, 0) => {
-                        rt::typed::many(
-                            &mut out.subscription_id,
-                            &avp,
-                            &mut w,
-                            11,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (621, 0) => {
-                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
-                    }
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (258, 0) => m.one(&mut out.auth_application_id, 2, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 3, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 4, 64),
+                    (283, 0) => m.one(&mut out.destination_realm, 5, 64),
+                    (416, 0) => m.one(&mut out.cc_request_type, 6, 64),
+                    (415, 0) => m.one(&mut out.cc_request_number, 7, 64),
+                    (1082, 10415) => m.opt(&mut out.credit_management_status, 128),
+                    (293, 0) => m.opt(&mut out.destination_host, 64),
+                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
+                    (443, 0) => m.many(&mut out.subscription_id, 11, 64, u32::MAX),
+                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
                     (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            13,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.supported_features, 13, 128, u32::MAX)
                     }
-                    (1087, 10415) => {
-                        rt::typed::opt(&mut out.tdf_information, &avp, &mut w, 128)
-                    }
-                    (1024, 10415) => {
-                        rt::typed::opt(
-                            &mut out.network_request_support,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
+                    (1087, 10415) => m.opt(&mut out.tdf_information, 128),
+                    (1024, 10415) => m.opt(&mut out.network_request_support, 192),
                     (1061, 10415) => {
-                        rt::typed::many(
-                            &mut out.packet_filter_information,
-                            &avp,
-                            &mut w,
-                            16,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.packet_filter_information, 16, 128, u32::MAX)
                     }
-                    (1062, 10415) => {
-                        rt::typed::opt(
-                            &mut out.packet_filter_operation,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (1020, 10415) => {
-                        rt::typed::opt(&mut out.bearer_identifier, &avp, &mut w, 192)
-                    }
-                    (1021, 10415) => {
-                        rt::typed::opt(&mut out.bearer_operation, &avp, &mut w, 192)
-                    }
-                    (2051, 10415) => {
-                        rt::typed::opt(&mut out.dynamic_address_flag, &avp, &mut w, 128)
-                    }
-                    (2068, 10415) => {
-                        rt::typed::opt(
-                            &mut out.dynamic_address_flag_extension,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (2050, 10415) => {
-                        rt::typed::opt(
-                            &mut out.pdn_connection_charging_id,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (8, 0) => {
-                        rt::typed::opt(&mut out.framed_ip_address, &avp, &mut w, 64)
-                    }
-                    (97, 0) => {
-                        rt::typed::opt(&mut out.framed_ipv6_prefix, &avp, &mut w, 64)
-                    }
-                    (1027, 10415) => {
-                        rt::typed::opt(&mut out.ip_can_type, &avp, &mut w, 192)
-                    }
-                    (21, 10415) => {
-                        rt::typed::opt(&mut out.tgpp_rat_type, &avp, &mut w, 192)
-                    }
-                    (1503, 10415) => {
-                        rt::typed::opt(&mut out.an_trusted, &avp, &mut w, 192)
-                    }
-                    (1032, 10415) => rt::typed::opt(&mut out.rat_type, &avp, &mut w, 128),
-                    (295, 0) => {
-                        rt::typed::opt(&mut out.termination_cause, &avp, &mut w, 64)
-                    }
-                    (458, 0) => {
-                        rt::typed::opt(&mut out.user_equipment_info, &avp, &mut w, 0)
-                    }
-                    (653, 0) => {
-                        rt::typed::opt(
-                            &mut out.user_equipment_info_extension,
-                            &avp,
-                            &mut w,
-                            0,
-                        )
-                    }
-                    (1016, 10415) => {
-                        rt::typed::opt(&mut out.qos_information, &avp, &mut w, 192)
-                    }
-                    (1029, 10415) => {
-                        rt::typed::opt(&mut out.qos_negotiation, &avp, &mut w, 192)
-                    }
-                    (1030, 10415) => {
-                        rt::typed::opt(&mut out.qos_upgrade, &avp, &mut w, 192)
-                    }
-                    (1049, 10415) => {
-                        rt::typed::opt(
-                            &mut out.default_eps_bearer_qos,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (2816, 10415) => {
-                        rt::typed::opt(
-                            &mut out.default_qos_information,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (1050, 10415) => {
-                        rt::typed::many(&mut out.an_gw_address, &avp, &mut w, 37, 128, 2)
-                    }
-                    (2811, 10415) => {
-                        rt::typed::opt(&mut out.an_gw_status, &avp, &mut w, 128)
-                    }
-                    (18, 10415) => {
-                        rt::typed::opt(&mut out.tgpp_sgsn_mcc_mnc, &avp, &mut w, 192)
-                    }
-                    (6, 10415) => {
-                        rt::typed::opt(&mut out.tgpp_sgsn_address, &avp, &mut w, 192)
-                    }
-                    (15, 10415) => {
-                        rt::typed::opt(
-                            &mut out.tgpp_sgsn_ipv6_address,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (7, 10415) => {
-                        rt::typed::opt(&mut out.tgpp_ggsn_address, &avp, &mut w, 192)
-                    }
-                    (16, 10415) => {
-                        rt::typed::opt(
-                            &mut out.tgpp_ggsn_ipv6_address,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (12, 10415) => {
-                        rt::typed::opt(&mut out.tgpp_selection_mode, &avp, &mut w, 192)
-                    }
-                    (909, 10415) => rt::typed::opt(&mut out.rai, &avp, &mut w, 192),
-                    (22, 10415) => {
-                        rt::typed::opt(
-                            &mut out.tgpp_user_location_info,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (2825, 10415) => {
-                        rt::typed::opt(
-                            &mut out.fixed_user_location_info,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (2812, 10415) => {
-                        rt::typed::opt(
-                            &mut out.user_location_info_time,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (2319, 10415) => {
-                        rt::typed::opt(&mut out.user_csg_information, &avp, &mut w, 128)
-                    }
-                    (29, 10415) => {
-                        rt::typed::opt(&mut out.tgpp_twan_identifier, &avp, &mut w, 192)
-                    }
-                    (23, 10415) => {
-                        rt::typed::opt(&mut out.tgpp_ms_timezone, &avp, &mut w, 192)
-                    }
+                    (1062, 10415) => m.opt(&mut out.packet_filter_operation, 128),
+                    (1020, 10415) => m.opt(&mut out.bearer_identifier, 192),
+                    (1021, 10415) => m.opt(&mut out.bearer_operation, 192),
+                    (2051, 10415) => m.opt(&mut out.dynamic_address_flag, 128),
+                    (2068, 10415) => m.opt(&mut out.dynamic_address_flag_extension, 128),
+                    (2050, 10415) => m.opt(&mut out.pdn_connection_charging_id, 128),
+                    (8, 0) => m.opt(&mut out.framed_ip_address, 64),
+                    (97, 0) => m.opt(&mut out.framed_ipv6_prefix, 64),
+                    (1027, 10415) => m.opt(&mut out.ip_can_type, 192),
+                    (21, 10415) => m.opt(&mut out.tgpp_rat_type, 192),
+                    (1503, 10415) => m.opt(&mut out.an_trusted, 192),
+                    (1032, 10415) => m.opt(&mut out.rat_type, 128),
+                    (295, 0) => m.opt(&mut out.termination_cause, 64),
+                    (458, 0) => m.opt(&mut out.user_equipment_info, 0),
+                    (653, 0) => m.opt(&mut out.user_equipment_info_extension, 0),
+                    (1016, 10415) => m.opt(&mut out.qos_information, 192),
+                    (1029, 10415) => m.opt(&mut out.qos_negotiation, 192),
+                    (1030, 10415) => m.opt(&mut out.qos_upgrade, 192),
+                    (1049, 10415) => m.opt(&mut out.default_eps_bearer_qos, 128),
+                    (2816, 10415) => m.opt(&mut out.default_qos_information, 128),
+                    (1050, 10415) => m.many(&mut out.an_gw_address, 37, 128, 2),
+                    (2811, 10415) => m.opt(&mut out.an_gw_status, 128),
+                    (18, 10415) => m.opt(&mut out.tgpp_sgsn_mcc_mnc, 192),
+                    (6, 10415) => m.opt(&mut out.tgpp_sgsn_address, 192),
+                    (15, 10415) => m.opt(&mut out.tgpp_sgsn_ipv6_address, 192),
+                    (7, 10415) => m.opt(&mut out.tgpp_ggsn_address, 192),
+                    (16, 10415) => m.opt(&mut out.tgpp_ggsn_ipv6_address, 192),
+                    (12, 10415) => m.opt(&mut out.tgpp_selection_mode, 192),
+                    (909, 10415) => m.opt(&mut out.rai, 192),
+                    (22, 10415) => m.opt(&mut out.tgpp_user_location_info, 192),
+                    (2825, 10415) => m.opt(&mut out.fixed_user_location_info, 128),
+                    (2812, 10415) => m.opt(&mut out.user_location_info_time, 128),
+                    (2319, 10415) => m.opt(&mut out.user_csg_information, 128),
+                    (29, 10415) => m.opt(&mut out.tgpp_twan_identifier, 192),
+                    (23, 10415) => m.opt(&mut out.tgpp_ms_timezone, 192),
                     (2819, 10415) => {
-                        rt::typed::many(
-                            &mut out.ran_nas_release_cause,
-                            &avp,
-                            &mut w,
-                            52,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.ran_nas_release_cause, 52, 128, u32::MAX)
                     }
-                    (13, 10415) => {
-                        rt::typed::opt(
-                            &mut out.tgpp_charging_characteristics,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (30, 0) => {
-                        rt::typed::opt(&mut out.called_station_id, &avp, &mut w, 64)
-                    }
-                    (1065, 10415) => {
-                        rt::typed::opt(&mut out.pdn_connection_id, &avp, &mut w, 128)
-                    }
-                    (1000, 10415) => {
-                        rt::typed::opt(&mut out.bearer_usage, &avp, &mut w, 192)
-                    }
-                    (1009, 10415) => rt::typed::opt(&mut out.online, &avp, &mut w, 192),
-                    (1008, 10415) => rt::typed::opt(&mut out.offline, &avp, &mut w, 192),
+                    (13, 10415) => m.opt(&mut out.tgpp_charging_characteristics, 192),
+                    (30, 0) => m.opt(&mut out.called_station_id, 64),
+                    (1065, 10415) => m.opt(&mut out.pdn_connection_id, 128),
+                    (1000, 10415) => m.opt(&mut out.bearer_usage, 192),
+                    (1009, 10415) => m.opt(&mut out.online, 192),
+                    (1008, 10415) => m.opt(&mut out.offline, 192),
                     (1013, 10415) => {
-                        rt::typed::many(
-                            &mut out.tft_packet_filter_information,
-                            &avp,
-                            &mut w,
-                            59,
-                            192,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.tft_packet_filter_information, 59, 192, u32::MAX)
                     }
                     (1018, 10415) => {
-                        rt::typed::many(
-                            &mut out.charging_rule_report,
-                            &avp,
-                            &mut w,
-                            60,
-                            192,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.charging_rule_report, 60, 192, u32::MAX)
                     }
                     (1098, 10415) => {
-                        rt::typed::many(
+                        m.many(
                             &mut out.application_detection_information,
-                            &avp,
-                            &mut w,
                             61,
                             128,
                             u32::MAX,
                         )
                     }
-                    (1006, 10415) => {
-                        rt::typed::many(
-                            &mut out.event_trigger,
-                            &avp,
-                            &mut w,
-                            62,
-                            192,
-                            u32::MAX,
-                        )
-                    }
-                    (1033, 10415) => {
-                        rt::typed::opt(
-                            &mut out.event_report_indication,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (501, 10415) => {
-                        rt::typed::opt(
-                            &mut out.access_network_charging_address,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
+                    (1006, 10415) => m.many(&mut out.event_trigger, 62, 192, u32::MAX),
+                    (1033, 10415) => m.opt(&mut out.event_report_indication, 128),
+                    (501, 10415) => m.opt(&mut out.access_network_charging_address, 192),
                     (1022, 10415) => {
-                        rt::typed::many(
+                        m.many(
                             &mut out.access_network_charging_identifier_gx,
-                            &avp,
-                            &mut w,
                             65,
                             192,
                             u32::MAX,
                         )
                     }
-                    (1039, 10415) => {
-                        rt::typed::many(
-                            &mut out.coa_information,
-                            &avp,
-                            &mut w,
-                            66,
-                            128,
-                            u32::MAX,
-                        )
-                    }
+                    (1039, 10415) => m.many(&mut out.coa_information, 66, 128, u32::MAX),
                     (1067, 10415) => {
-                        rt::typed::many(
-                            &mut out.usage_monitoring_information,
-                            &avp,
-                            &mut w,
-                            67,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.usage_monitoring_information, 67, 128, u32::MAX)
                     }
-                    (2831, 10415) => {
-                        rt::typed::opt(&mut out.nbifom_support, &avp, &mut w, 128)
-                    }
-                    (2830, 10415) => {
-                        rt::typed::opt(&mut out.nbifom_mode, &avp, &mut w, 128)
-                    }
-                    (2829, 10415) => {
-                        rt::typed::opt(&mut out.default_access, &avp, &mut w, 128)
-                    }
-                    (1536, 10415) => {
-                        rt::typed::opt(
-                            &mut out.origination_time_stamp,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (1537, 10415) => {
-                        rt::typed::opt(&mut out.maximum_wait_time, &avp, &mut w, 192)
-                    }
+                    (2831, 10415) => m.opt(&mut out.nbifom_support, 128),
+                    (2830, 10415) => m.opt(&mut out.nbifom_mode, 128),
+                    (2829, 10415) => m.opt(&mut out.default_access, 128),
+                    (1536, 10415) => m.opt(&mut out.origination_time_stamp, 192),
+                    (1537, 10415) => m.opt(&mut out.maximum_wait_time, 192),
                     (2833, 10415) => {
-                        rt::typed::opt(
-                            &mut out.access_availability_change_reason,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
+                        m.opt(&mut out.access_availability_change_reason, 128)
                     }
-                    (1081, 10415) => {
-                        rt::typed::opt(&mut out.routing_rule_install, &avp, &mut w, 128)
-                    }
-                    (1075, 10415) => {
-                        rt::typed::opt(&mut out.routing_rule_remove, &avp, &mut w, 128)
-                    }
-                    (2804, 10415) => {
-                        rt::typed::opt(&mut out.henb_local_ip_address, &avp, &mut w, 128)
-                    }
-                    (2805, 10415) => {
-                        rt::typed::opt(&mut out.ue_local_ip_address, &avp, &mut w, 128)
-                    }
-                    (2806, 10415) => {
-                        rt::typed::opt(&mut out.udp_source_port, &avp, &mut w, 128)
-                    }
-                    (2843, 10415) => {
-                        rt::typed::opt(&mut out.tcp_source_port, &avp, &mut w, 128)
-                    }
+                    (1081, 10415) => m.opt(&mut out.routing_rule_install, 128),
+                    (1075, 10415) => m.opt(&mut out.routing_rule_remove, 128),
+                    (2804, 10415) => m.opt(&mut out.henb_local_ip_address, 128),
+                    (2805, 10415) => m.opt(&mut out.ue_local_ip_address, 128),
+                    (2806, 10415) => m.opt(&mut out.udp_source_port, 128),
+                    (2843, 10415) => m.opt(&mut out.tcp_source_port, 128),
                     (2822, 10415) => {
-                        rt::typed::many(
+                        m.many(
                             &mut out.presence_reporting_area_information,
-                            &avp,
-                            &mut w,
                             80,
                             128,
                             u32::MAX,
                         )
                     }
-                    (302, 13019) => {
-                        rt::typed::opt(&mut out.logical_access_id, &avp, &mut w, 192)
-                    }
-                    (313, 13019) => {
-                        rt::typed::opt(&mut out.physical_access_id, &avp, &mut w, 192)
-                    }
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            83,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            84,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (2847, 10415) => {
-                        rt::typed::opt(
-                            &mut out.tgpp_ps_data_off_status_gx,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (302, 13019) => m.opt(&mut out.logical_access_id, 192),
+                    (313, 13019) => m.opt(&mut out.physical_access_id, 192),
+                    (284, 0) => m.many(&mut out.proxy_info, 83, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 84, 64, u32::MAX),
+                    (2847, 10415) => m.opt(&mut out.tgpp_ps_data_off_status_gx, 128),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -15782,34 +14441,34 @@ impl Clone for TgppGxCreditControlAnswer {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
-            auth_application_id: self.auth_application_id.clone(),
+            drmp: self.drmp,
+            auth_application_id: self.auth_application_id,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
-            result_code: self.result_code.clone(),
+            result_code: self.result_code,
             experimental_result: self.experimental_result.clone(),
-            cc_request_type: self.cc_request_type.clone(),
-            cc_request_number: self.cc_request_number.clone(),
+            cc_request_type: self.cc_request_type,
+            cc_request_number: self.cc_request_number,
             oc_supported_features: self.oc_supported_features.clone(),
             oc_olr: self.oc_olr.clone(),
             supported_features: self.supported_features.clone(),
-            bearer_control_mode: self.bearer_control_mode.clone(),
+            bearer_control_mode: self.bearer_control_mode,
             event_trigger: self.event_trigger.clone(),
             event_report_indication: self.event_report_indication.clone(),
-            origin_state_id: self.origin_state_id.clone(),
+            origin_state_id: self.origin_state_id,
             redirect_host: self.redirect_host.clone(),
-            redirect_host_usage: self.redirect_host_usage.clone(),
-            redirect_max_cache_time: self.redirect_max_cache_time.clone(),
+            redirect_host_usage: self.redirect_host_usage,
+            redirect_max_cache_time: self.redirect_max_cache_time,
             charging_rule_remove: self.charging_rule_remove.clone(),
             charging_rule_install: self.charging_rule_install.clone(),
             charging_information: self.charging_information.clone(),
-            online: self.online.clone(),
-            offline: self.offline.clone(),
+            online: self.online,
+            offline: self.offline,
             qos_information: self.qos_information.clone(),
-            revalidation_time: self.revalidation_time.clone(),
+            revalidation_time: self.revalidation_time,
             default_eps_bearer_qos: self.default_eps_bearer_qos.clone(),
             default_qos_information: self.default_qos_information.clone(),
-            bearer_usage: self.bearer_usage.clone(),
+            bearer_usage: self.bearer_usage,
             usage_monitoring_information: self.usage_monitoring_information.clone(),
             csg_information_reporting: self.csg_information_reporting.clone(),
             user_csg_information: self.user_csg_information.clone(),
@@ -15818,15 +14477,15 @@ impl Clone for TgppGxCreditControlAnswer {
             presence_reporting_area_information: self
                 .presence_reporting_area_information
                 .clone(),
-            session_release_cause: self.session_release_cause.clone(),
-            nbifom_support: self.nbifom_support.clone(),
-            nbifom_mode: self.nbifom_mode.clone(),
-            default_access: self.default_access.clone(),
-            ran_rule_support: self.ran_rule_support.clone(),
+            session_release_cause: self.session_release_cause,
+            nbifom_support: self.nbifom_support,
+            nbifom_mode: self.nbifom_mode,
+            default_access: self.default_access,
+            ran_rule_support: self.ran_rule_support,
             routing_rule_report: self.routing_rule_report.clone(),
             conditional_policy_information: self.conditional_policy_information.clone(),
-            removal_of_access: self.removal_of_access.clone(),
-            ip_can_type: self.ip_can_type.clone(),
+            removal_of_access: self.removal_of_access,
+            ip_can_type: self.ip_can_type,
             error_message: self.error_message.clone(),
             error_reporting_host: self.error_reporting_host.clone(),
             failed_avp: self.failed_avp.clone(),
@@ -15951,55 +14610,55 @@ impl Default for TgppGxCreditControlAnswer {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
+            drmp: None,
             auth_application_id: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            result_code: Default::default(),
-            experimental_result: Default::default(),
+            result_code: None,
+            experimental_result: None,
             cc_request_type: Default::default(),
             cc_request_number: Default::default(),
-            oc_supported_features: Default::default(),
-            oc_olr: Default::default(),
-            supported_features: Default::default(),
-            bearer_control_mode: Default::default(),
-            event_trigger: Default::default(),
-            event_report_indication: Default::default(),
-            origin_state_id: Default::default(),
-            redirect_host: Default::default(),
-            redirect_host_usage: Default::default(),
-            redirect_max_cache_time: Default::default(),
-            charging_rule_remove: Default::default(),
-            charging_rule_install: Default::default(),
-            charging_information: Default::default(),
-            online: Default::default(),
-            offline: Default::default(),
-            qos_information: Default::default(),
-            revalidation_time: Default::default(),
-            default_eps_bearer_qos: Default::default(),
-            default_qos_information: Default::default(),
-            bearer_usage: Default::default(),
-            usage_monitoring_information: Default::default(),
-            csg_information_reporting: Default::default(),
-            user_csg_information: Default::default(),
-            pra_install: Default::default(),
-            pra_remove: Default::default(),
-            presence_reporting_area_information: Default::default(),
-            session_release_cause: Default::default(),
-            nbifom_support: Default::default(),
-            nbifom_mode: Default::default(),
-            default_access: Default::default(),
-            ran_rule_support: Default::default(),
-            routing_rule_report: Default::default(),
-            conditional_policy_information: Default::default(),
-            removal_of_access: Default::default(),
-            ip_can_type: Default::default(),
-            error_message: Default::default(),
-            error_reporting_host: Default::default(),
-            failed_avp: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
-            load: Default::default(),
+            oc_supported_features: None,
+            oc_olr: None,
+            supported_features: Vec::new(),
+            bearer_control_mode: None,
+            event_trigger: Vec::new(),
+            event_report_indication: None,
+            origin_state_id: None,
+            redirect_host: Vec::new(),
+            redirect_host_usage: None,
+            redirect_max_cache_time: None,
+            charging_rule_remove: Vec::new(),
+            charging_rule_install: Vec::new(),
+            charging_information: None,
+            online: None,
+            offline: None,
+            qos_information: Vec::new(),
+            revalidation_time: None,
+            default_eps_bearer_qos: None,
+            default_qos_information: None,
+            bearer_usage: None,
+            usage_monitoring_information: Vec::new(),
+            csg_information_reporting: Vec::new(),
+            user_csg_information: None,
+            pra_install: None,
+            pra_remove: None,
+            presence_reporting_area_information: None,
+            session_release_cause: None,
+            nbifom_support: None,
+            nbifom_mode: None,
+            default_access: None,
+            ran_rule_support: None,
+            routing_rule_report: Vec::new(),
+            conditional_policy_information: Vec::new(),
+            removal_of_access: None,
+            ip_can_type: None,
+            error_message: None,
+            error_reporting_host: None,
+            failed_avp: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
+            load: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -16088,249 +14747,75 @@ impl rt::typed::Command for TgppGxCreditControlAnswer {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (258, 0) => {
-                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 2, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 3, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 4, 64)
-                    }
-                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
-                    (297, 0) => {
-                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
-                    }
-                    (416, 0) => {
-                        rt::typed::one(&mut out.cc_request_type, &avp, &mut w, 7, 64)
-                    }
-                    (415, 0) => {
-                        rt::typed::one(&mut out.cc_request_number, &avp, &mut w, 8, 64)
-                    }
-                    (621, 0) => {
-                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
-                    }
-                    (623, 0) => rt::typed::opt(&mut out.oc_olr, &avp, &mut w, 0),
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (258, 0) => m.one(&mut out.auth_application_id, 2, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 3, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 4, 64),
+                    (268, 0) => m.opt(&mut out.result_code, 64),
+                    (297, 0) => m.opt(&mut out.experimental_result, 64),
+                    (416, 0) => m.one(&mut out.cc_request_type, 7, 64),
+                    (415, 0) => m.one(&mut out.cc_request_number, 8, 64),
+                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
+                    (623, 0) => m.opt(&mut out.oc_olr, 0),
                     (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            11,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.supported_features, 11, 128, u32::MAX)
                     }
-                    (1023, 10415) => {
-                        rt::typed::opt(&mut out.bearer_control_mode, &avp, &mut w, 192)
-                    }
-                    (1006, 10415) => {
-                        rt::typed::many(
-                            &mut out.event_trigger,
-                            &avp,
-                            &mut w,
-                            13,
-                            192,
-                            u32::MAX,
-                        )
-                    }
-                    (1033, 10415) => {
-                        rt::typed::opt(
-                            &mut out.event_report_indication,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (278, 0) => {
-                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
-                    }
-                    (292, 0) => {
-                        rt::typed::many(
-                            &mut out.redirect_host,
-                            &avp,
-                            &mut w,
-                            16,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (261, 0) => {
-                        rt::typed::opt(&mut out.redirect_host_usage, &avp, &mut w, 64)
-                    }
-                    (262, 0) => {
-                        rt::typed::opt(
-                            &mut out.redirect_max_cache_time,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
+                    (1023, 10415) => m.opt(&mut out.bearer_control_mode, 192),
+                    (1006, 10415) => m.many(&mut out.event_trigger, 13, 192, u32::MAX),
+                    (1033, 10415) => m.opt(&mut out.event_report_indication, 128),
+                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
+                    (292, 0) => m.many(&mut out.redirect_host, 16, 64, u32::MAX),
+                    (261, 0) => m.opt(&mut out.redirect_host_usage, 64),
+                    (262, 0) => m.opt(&mut out.redirect_max_cache_time, 64),
                     (1002, 10415) => {
-                        rt::typed::many(
-                            &mut out.charging_rule_remove,
-                            &avp,
-                            &mut w,
-                            19,
-                            192,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.charging_rule_remove, 19, 192, u32::MAX)
                     }
                     (1001, 10415) => {
-                        rt::typed::many(
-                            &mut out.charging_rule_install,
-                            &avp,
-                            &mut w,
-                            20,
-                            192,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.charging_rule_install, 20, 192, u32::MAX)
                     }
-                    (618, 10415) => {
-                        rt::typed::opt(&mut out.charging_information, &avp, &mut w, 192)
-                    }
-                    (1009, 10415) => rt::typed::opt(&mut out.online, &avp, &mut w, 192),
-                    (1008, 10415) => rt::typed::opt(&mut out.offline, &avp, &mut w, 192),
-                    (1016, 10415) => {
-                        rt::typed::many(
-                            &mut out.qos_information,
-                            &avp,
-                            &mut w,
-                            24,
-                            192,
-                            u32::MAX,
-                        )
-                    }
-                    (1042, 10415) => {
-                        rt::typed::opt(&mut out.revalidation_time, &avp, &mut w, 192)
-                    }
-                    (1049, 10415) => {
-                        rt::typed::opt(
-                            &mut out.default_eps_bearer_qos,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (2816, 10415) => {
-                        rt::typed::opt(
-                            &mut out.default_qos_information,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (1000, 10415) => {
-                        rt::typed::opt(&mut out.bearer_usage, &avp, &mut w, 192)
-                    }
+                    (618, 10415) => m.opt(&mut out.charging_information, 192),
+                    (1009, 10415) => m.opt(&mut out.online, 192),
+                    (1008, 10415) => m.opt(&mut out.offline, 192),
+                    (1016, 10415) => m.many(&mut out.qos_information, 24, 192, u32::MAX),
+                    (1042, 10415) => m.opt(&mut out.revalidation_time, 192),
+                    (1049, 10415) => m.opt(&mut out.default_eps_bearer_qos, 128),
+                    (2816, 10415) => m.opt(&mut out.default_qos_information, 128),
+                    (1000, 10415) => m.opt(&mut out.bearer_usage, 192),
                     (1067, 10415) => {
-                        rt::typed::many(
-                            &mut out.usage_monitoring_information,
-                            &avp,
-                            &mut w,
-                            29,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.usage_monitoring_information, 29, 128, u32::MAX)
                     }
                     (1071, 10415) => {
-                        rt::typed::many(
-                            &mut out.csg_information_reporting,
-                            &avp,
-                            &mut w,
-                            30,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.csg_information_reporting, 30, 128, u32::MAX)
                     }
-                    (2319, 10415) => {
-                        rt::typed::opt(&mut out.user_csg_information, &avp, &mut w, 128)
-                    }
-                    (2845, 10415) => {
-                        rt::typed::opt(&mut out.pra_install, &avp, &mut w, 128)
-                    }
-                    (2846, 10415) => {
-                        rt::typed::opt(&mut out.pra_remove, &avp, &mut w, 128)
-                    }
+                    (2319, 10415) => m.opt(&mut out.user_csg_information, 128),
+                    (2845, 10415) => m.opt(&mut out.pra_install, 128),
+                    (2846, 10415) => m.opt(&mut out.pra_remove, 128),
                     (2822, 10415) => {
-                        rt::typed::opt(
-                            &mut out.presence_reporting_area_information,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
+                        m.opt(&mut out.presence_reporting_area_information, 128)
                     }
-                    (1045, 10415) => {
-                        rt::typed::opt(&mut out.session_release_cause, &avp, &mut w, 192)
-                    }
-                    (2831, 10415) => {
-                        rt::typed::opt(&mut out.nbifom_support, &avp, &mut w, 128)
-                    }
-                    (2830, 10415) => {
-                        rt::typed::opt(&mut out.nbifom_mode, &avp, &mut w, 128)
-                    }
-                    (2829, 10415) => {
-                        rt::typed::opt(&mut out.default_access, &avp, &mut w, 128)
-                    }
-                    (2832, 10415) => {
-                        rt::typed::opt(&mut out.ran_rule_support, &avp, &mut w, 128)
-                    }
+                    (1045, 10415) => m.opt(&mut out.session_release_cause, 192),
+                    (2831, 10415) => m.opt(&mut out.nbifom_support, 128),
+                    (2830, 10415) => m.opt(&mut out.nbifom_mode, 128),
+                    (2829, 10415) => m.opt(&mut out.default_access, 128),
+                    (2832, 10415) => m.opt(&mut out.ran_rule_support, 128),
                     (2835, 10415) => {
-                        rt::typed::many(
-                            &mut out.routing_rule_report,
-                            &avp,
-                            &mut w,
-                            40,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.routing_rule_report, 40, 128, u32::MAX)
                     }
                     (2840, 10415) => {
-                        rt::typed::many(
-                            &mut out.conditional_policy_information,
-                            &avp,
-                            &mut w,
-                            41,
-                            128,
-                            4,
-                        )
+                        m.many(&mut out.conditional_policy_information, 41, 128, 4)
                     }
-                    (2842, 10415) => {
-                        rt::typed::opt(&mut out.removal_of_access, &avp, &mut w, 128)
-                    }
-                    (1027, 10415) => {
-                        rt::typed::opt(&mut out.ip_can_type, &avp, &mut w, 192)
-                    }
-                    (281, 0) => rt::typed::opt(&mut out.error_message, &avp, &mut w, 0),
-                    (294, 0) => {
-                        rt::typed::opt(&mut out.error_reporting_host, &avp, &mut w, 0)
-                    }
-                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            47,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            48,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (650, 0) => {
-                        rt::typed::many(&mut out.load, &avp, &mut w, 49, 0, u32::MAX)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (2842, 10415) => m.opt(&mut out.removal_of_access, 128),
+                    (1027, 10415) => m.opt(&mut out.ip_can_type, 192),
+                    (281, 0) => m.opt(&mut out.error_message, 0),
+                    (294, 0) => m.opt(&mut out.error_reporting_host, 0),
+                    (279, 0) => m.opt(&mut out.failed_avp, 64),
+                    (284, 0) => m.many(&mut out.proxy_info, 47, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 48, 64, u32::MAX),
+                    (650, 0) => m.many(&mut out.load, 49, 0, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -16361,10 +14846,10 @@ impl rt::typed::RequestCommand for TgppGxCreditControlRequest {
         let mut a = TgppGxCreditControlAnswer::default();
         a.header = rt::typed::answer_header(&self.header, result);
         a.session_id = self.session_id.clone();
-        a.auth_application_id = self.auth_application_id.clone();
-        a.cc_request_type = self.cc_request_type.clone();
-        a.cc_request_number = self.cc_request_number.clone();
-        a.drmp = self.drmp.clone();
+        a.auth_application_id = self.auth_application_id;
+        a.cc_request_type = self.cc_request_type;
+        a.cc_request_number = self.cc_request_number;
+        a.drmp = self.drmp;
         a.proxy_info = self.proxy_info.clone();
         a.origin_host = origin_host.into();
         a.origin_realm = origin_realm.into();
@@ -16524,15 +15009,15 @@ impl Clone for TgppGxReAuthRequest {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
-            auth_application_id: self.auth_application_id.clone(),
+            drmp: self.drmp,
+            auth_application_id: self.auth_application_id,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             destination_realm: self.destination_realm.clone(),
             destination_host: self.destination_host.clone(),
-            re_auth_request_type: self.re_auth_request_type.clone(),
-            session_release_cause: self.session_release_cause.clone(),
-            origin_state_id: self.origin_state_id.clone(),
+            re_auth_request_type: self.re_auth_request_type,
+            session_release_cause: self.session_release_cause,
+            origin_state_id: self.origin_state_id,
             oc_supported_features: self.oc_supported_features.clone(),
             event_trigger: self.event_trigger.clone(),
             event_report_indication: self.event_report_indication.clone(),
@@ -16541,12 +15026,12 @@ impl Clone for TgppGxReAuthRequest {
             default_eps_bearer_qos: self.default_eps_bearer_qos.clone(),
             qos_information: self.qos_information.clone(),
             default_qos_information: self.default_qos_information.clone(),
-            revalidation_time: self.revalidation_time.clone(),
+            revalidation_time: self.revalidation_time,
             usage_monitoring_information: self.usage_monitoring_information.clone(),
-            pcscf_restoration_indication: self.pcscf_restoration_indication.clone(),
+            pcscf_restoration_indication: self.pcscf_restoration_indication,
             conditional_policy_information: self.conditional_policy_information.clone(),
-            removal_of_access: self.removal_of_access.clone(),
-            ip_can_type: self.ip_can_type.clone(),
+            removal_of_access: self.removal_of_access,
+            ip_can_type: self.ip_can_type,
             pra_install: self.pra_install.clone(),
             pra_remove: self.pra_remove.clone(),
             csg_information_reporting: self.csg_information_reporting.clone(),
@@ -16649,34 +15134,34 @@ impl Default for TgppGxReAuthRequest {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
+            drmp: None,
             auth_application_id: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
             destination_realm: Default::default(),
             destination_host: Default::default(),
             re_auth_request_type: Default::default(),
-            session_release_cause: Default::default(),
-            origin_state_id: Default::default(),
-            oc_supported_features: Default::default(),
-            event_trigger: Default::default(),
-            event_report_indication: Default::default(),
-            charging_rule_remove: Default::default(),
-            charging_rule_install: Default::default(),
-            default_eps_bearer_qos: Default::default(),
-            qos_information: Default::default(),
-            default_qos_information: Default::default(),
-            revalidation_time: Default::default(),
-            usage_monitoring_information: Default::default(),
-            pcscf_restoration_indication: Default::default(),
-            conditional_policy_information: Default::default(),
-            removal_of_access: Default::default(),
-            ip_can_type: Default::default(),
-            pra_install: Default::default(),
-            pra_remove: Default::default(),
-            csg_information_reporting: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            session_release_cause: None,
+            origin_state_id: None,
+            oc_supported_features: None,
+            event_trigger: Vec::new(),
+            event_report_indication: None,
+            charging_rule_remove: Vec::new(),
+            charging_rule_install: Vec::new(),
+            default_eps_bearer_qos: None,
+            qos_information: Vec::new(),
+            default_qos_information: None,
+            revalidation_time: None,
+            usage_monitoring_information: Vec::new(),
+            pcscf_restoration_indication: None,
+            conditional_policy_information: Vec::new(),
+            removal_of_access: None,
+            ip_can_type: None,
+            pra_install: None,
+            pra_remove: None,
+            csg_information_reporting: Vec::new(),
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -16773,178 +15258,48 @@ impl rt::typed::Command for TgppGxReAuthRequest {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (258, 0) => {
-                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 2, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 3, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 4, 64)
-                    }
-                    (283, 0) => {
-                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 5, 64)
-                    }
-                    (293, 0) => {
-                        rt::typed::one(&mut out.destination_host, &avp, &mut w, 6, 64)
-                    }
-                    (285, 0) => {
-                        rt::typed::one(
-                            &mut out.re_auth_request_type,
-                            &avp,
-                            &mut w,
-                            7,
-                            64,
-                        )
-                    }
-                    (1045, 10415) => {
-                        rt::typed::opt(&mut out.session_release_cause, &avp, &mut w, 192)
-                    }
-                    (278, 0) => {
-                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
-                    }
-                    (621, 0) => {
-                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
-                    }
-                    (1006, 10415) => {
-                        rt::typed::many(
-                            &mut out.event_trigger,
-                            &avp,
-                            &mut w,
-                            11,
-                            192,
-                            u32::MAX,
-                        )
-                    }
-                    (1033, 10415) => {
-                        rt::typed::opt(
-                            &mut out.event_report_indication,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (258, 0) => m.one(&mut out.auth_application_id, 2, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 3, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 4, 64),
+                    (283, 0) => m.one(&mut out.destination_realm, 5, 64),
+                    (293, 0) => m.one(&mut out.destination_host, 6, 64),
+                    (285, 0) => m.one(&mut out.re_auth_request_type, 7, 64),
+                    (1045, 10415) => m.opt(&mut out.session_release_cause, 192),
+                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
+                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
+                    (1006, 10415) => m.many(&mut out.event_trigger, 11, 192, u32::MAX),
+                    (1033, 10415) => m.opt(&mut out.event_report_indication, 128),
                     (1002, 10415) => {
-                        rt::typed::many(
-                            &mut out.charging_rule_remove,
-                            &avp,
-                            &mut w,
-                            13,
-                            192,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.charging_rule_remove, 13, 192, u32::MAX)
                     }
                     (1001, 10415) => {
-                        rt::typed::many(
-                            &mut out.charging_rule_install,
-                            &avp,
-                            &mut w,
-                            14,
-                            192,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.charging_rule_install, 14, 192, u32::MAX)
                     }
-                    (1049, 10415) => {
-                        rt::typed::opt(
-                            &mut out.default_eps_bearer_qos,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (1016, 10415) => {
-                        rt::typed::many(
-                            &mut out.qos_information,
-                            &avp,
-                            &mut w,
-                            16,
-                            192,
-                            u32::MAX,
-                        )
-                    }
-                    (2816, 10415) => {
-                        rt::typed::opt(
-                            &mut out.default_qos_information,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (1042, 10415) => {
-                        rt::typed::opt(&mut out.revalidation_time, &avp, &mut w, 192)
-                    }
+                    (1049, 10415) => m.opt(&mut out.default_eps_bearer_qos, 128),
+                    (1016, 10415) => m.many(&mut out.qos_information, 16, 192, u32::MAX),
+                    (2816, 10415) => m.opt(&mut out.default_qos_information, 128),
+                    (1042, 10415) => m.opt(&mut out.revalidation_time, 192),
                     (1067, 10415) => {
-                        rt::typed::many(
-                            &mut out.usage_monitoring_information,
-                            &avp,
-                            &mut w,
-                            19,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.usage_monitoring_information, 19, 128, u32::MAX)
                     }
-                    (2826, 10415) => {
-                        rt::typed::opt(
-                            &mut out.pcscf_restoration_indication,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
+                    (2826, 10415) => m.opt(&mut out.pcscf_restoration_indication, 128),
                     (2840, 10415) => {
-                        rt::typed::many(
-                            &mut out.conditional_policy_information,
-                            &avp,
-                            &mut w,
-                            21,
-                            128,
-                            4,
-                        )
+                        m.many(&mut out.conditional_policy_information, 21, 128, 4)
                     }
-                    (2842, 10415) => {
-                        rt::typed::opt(&mut out.removal_of_access, &avp, &mut w, 128)
-                    }
-                    (1027, 10415) => {
-                        rt::typed::opt(&mut out.ip_can_type, &avp, &mut w, 192)
-                    }
-                    (2845, 10415) => {
-                        rt::typed::opt(&mut out.pra_install, &avp, &mut w, 128)
-                    }
-                    (2846, 10415) => {
-                        rt::typed::opt(&mut out.pra_remove, &avp, &mut w, 128)
-                    }
+                    (2842, 10415) => m.opt(&mut out.removal_of_access, 128),
+                    (1027, 10415) => m.opt(&mut out.ip_can_type, 192),
+                    (2845, 10415) => m.opt(&mut out.pra_install, 128),
+                    (2846, 10415) => m.opt(&mut out.pra_remove, 128),
                     (1071, 10415) => {
-                        rt::typed::many(
-                            &mut out.csg_information_reporting,
-                            &avp,
-                            &mut w,
-                            26,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.csg_information_reporting, 26, 128, u32::MAX)
                     }
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            27,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            28,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (284, 0) => m.many(&mut out.proxy_info, 27, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 28, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -17070,25 +15425,25 @@ impl Clone for TgppGxReAuthAnswer {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
+            drmp: self.drmp,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
-            result_code: self.result_code.clone(),
+            result_code: self.result_code,
             experimental_result: self.experimental_result.clone(),
-            origin_state_id: self.origin_state_id.clone(),
+            origin_state_id: self.origin_state_id,
             oc_supported_features: self.oc_supported_features.clone(),
             oc_olr: self.oc_olr.clone(),
-            ip_can_type: self.ip_can_type.clone(),
-            rat_type: self.rat_type.clone(),
-            an_trusted: self.an_trusted.clone(),
+            ip_can_type: self.ip_can_type,
+            rat_type: self.rat_type,
+            an_trusted: self.an_trusted,
             an_gw_address: self.an_gw_address.clone(),
             tgpp_sgsn_mcc_mnc: self.tgpp_sgsn_mcc_mnc.clone(),
             tgpp_sgsn_address: self.tgpp_sgsn_address.clone(),
             tgpp_sgsn_ipv6_address: self.tgpp_sgsn_ipv6_address.clone(),
             rai: self.rai.clone(),
             tgpp_user_location_info: self.tgpp_user_location_info.clone(),
-            user_location_info_time: self.user_location_info_time.clone(),
-            netloc_access_support: self.netloc_access_support.clone(),
+            user_location_info_time: self.user_location_info_time,
+            netloc_access_support: self.netloc_access_support,
             user_csg_information: self.user_csg_information.clone(),
             tgpp_ms_timezone: self.tgpp_ms_timezone.clone(),
             default_qos_information: self.default_qos_information.clone(),
@@ -17171,33 +15526,33 @@ impl Default for TgppGxReAuthAnswer {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
+            drmp: None,
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            result_code: Default::default(),
-            experimental_result: Default::default(),
-            origin_state_id: Default::default(),
-            oc_supported_features: Default::default(),
-            oc_olr: Default::default(),
-            ip_can_type: Default::default(),
-            rat_type: Default::default(),
-            an_trusted: Default::default(),
-            an_gw_address: Default::default(),
-            tgpp_sgsn_mcc_mnc: Default::default(),
-            tgpp_sgsn_address: Default::default(),
-            tgpp_sgsn_ipv6_address: Default::default(),
-            rai: Default::default(),
-            tgpp_user_location_info: Default::default(),
-            user_location_info_time: Default::default(),
-            netloc_access_support: Default::default(),
-            user_csg_information: Default::default(),
-            tgpp_ms_timezone: Default::default(),
-            default_qos_information: Default::default(),
-            charging_rule_report: Default::default(),
-            error_message: Default::default(),
-            error_reporting_host: Default::default(),
-            failed_avp: Default::default(),
-            proxy_info: Default::default(),
+            result_code: None,
+            experimental_result: None,
+            origin_state_id: None,
+            oc_supported_features: None,
+            oc_olr: None,
+            ip_can_type: None,
+            rat_type: None,
+            an_trusted: None,
+            an_gw_address: Vec::new(),
+            tgpp_sgsn_mcc_mnc: None,
+            tgpp_sgsn_address: None,
+            tgpp_sgsn_ipv6_address: None,
+            rai: None,
+            tgpp_user_location_info: None,
+            user_location_info_time: None,
+            netloc_access_support: None,
+            user_csg_information: None,
+            tgpp_ms_timezone: None,
+            default_qos_information: None,
+            charging_rule_report: Vec::new(),
+            error_message: None,
+            error_reporting_host: None,
+            failed_avp: None,
+            proxy_info: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -17262,108 +15617,39 @@ impl rt::typed::Command for TgppGxReAuthAnswer {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 2, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 3, 64)
-                    }
-                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
-                    (297, 0) => {
-                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
-                    }
-                    (278, 0) => {
-                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
-                    }
-                    (621, 0) => {
-                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
-                    }
-                    (623, 0) => rt::typed::opt(&mut out.oc_olr, &avp, &mut w, 0),
-                    (1027, 10415) => {
-                        rt::typed::opt(&mut out.ip_can_type, &avp, &mut w, 192)
-                    }
-                    (1032, 10415) => rt::typed::opt(&mut out.rat_type, &avp, &mut w, 128),
-                    (1503, 10415) => {
-                        rt::typed::opt(&mut out.an_trusted, &avp, &mut w, 192)
-                    }
-                    (1050, 10415) => {
-                        rt::typed::many(&mut out.an_gw_address, &avp, &mut w, 12, 128, 2)
-                    }
-                    (18, 10415) => {
-                        rt::typed::opt(&mut out.tgpp_sgsn_mcc_mnc, &avp, &mut w, 192)
-                    }
-                    (6, 10415) => {
-                        rt::typed::opt(&mut out.tgpp_sgsn_address, &avp, &mut w, 192)
-                    }
-                    (15, 10415) => {
-                        rt::typed::opt(
-                            &mut out.tgpp_sgsn_ipv6_address,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (909, 10415) => rt::typed::opt(&mut out.rai, &avp, &mut w, 192),
-                    (22, 10415) => {
-                        rt::typed::opt(
-                            &mut out.tgpp_user_location_info,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (2812, 10415) => {
-                        rt::typed::opt(
-                            &mut out.user_location_info_time,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (2824, 10415) => {
-                        rt::typed::opt(&mut out.netloc_access_support, &avp, &mut w, 128)
-                    }
-                    (2319, 10415) => {
-                        rt::typed::opt(&mut out.user_csg_information, &avp, &mut w, 128)
-                    }
-                    (23, 10415) => {
-                        rt::typed::opt(&mut out.tgpp_ms_timezone, &avp, &mut w, 192)
-                    }
-                    (2816, 10415) => {
-                        rt::typed::opt(
-                            &mut out.default_qos_information,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (264, 0) => m.one(&mut out.origin_host, 2, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 3, 64),
+                    (268, 0) => m.opt(&mut out.result_code, 64),
+                    (297, 0) => m.opt(&mut out.experimental_result, 64),
+                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
+                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
+                    (623, 0) => m.opt(&mut out.oc_olr, 0),
+                    (1027, 10415) => m.opt(&mut out.ip_can_type, 192),
+                    (1032, 10415) => m.opt(&mut out.rat_type, 128),
+                    (1503, 10415) => m.opt(&mut out.an_trusted, 192),
+                    (1050, 10415) => m.many(&mut out.an_gw_address, 12, 128, 2),
+                    (18, 10415) => m.opt(&mut out.tgpp_sgsn_mcc_mnc, 192),
+                    (6, 10415) => m.opt(&mut out.tgpp_sgsn_address, 192),
+                    (15, 10415) => m.opt(&mut out.tgpp_sgsn_ipv6_address, 192),
+                    (909, 10415) => m.opt(&mut out.rai, 192),
+                    (22, 10415) => m.opt(&mut out.tgpp_user_location_info, 192),
+                    (2812, 10415) => m.opt(&mut out.user_location_info_time, 128),
+                    (2824, 10415) => m.opt(&mut out.netloc_access_support, 128),
+                    (2319, 10415) => m.opt(&mut out.user_csg_information, 128),
+                    (23, 10415) => m.opt(&mut out.tgpp_ms_timezone, 192),
+                    (2816, 10415) => m.opt(&mut out.default_qos_information, 128),
                     (1018, 10415) => {
-                        rt::typed::many(
-                            &mut out.charging_rule_report,
-                            &avp,
-                            &mut w,
-                            23,
-                            192,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.charging_rule_report, 23, 192, u32::MAX)
                     }
-                    (281, 0) => rt::typed::opt(&mut out.error_message, &avp, &mut w, 0),
-                    (294, 0) => {
-                        rt::typed::opt(&mut out.error_reporting_host, &avp, &mut w, 0)
-                    }
-                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            27,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (281, 0) => m.opt(&mut out.error_message, 0),
+                    (294, 0) => m.opt(&mut out.error_reporting_host, 0),
+                    (279, 0) => m.opt(&mut out.failed_avp, 64),
+                    (284, 0) => m.many(&mut out.proxy_info, 27, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -17394,7 +15680,7 @@ impl rt::typed::RequestCommand for TgppGxReAuthRequest {
         let mut a = TgppGxReAuthAnswer::default();
         a.header = rt::typed::answer_header(&self.header, result);
         a.session_id = self.session_id.clone();
-        a.drmp = self.drmp.clone();
+        a.drmp = self.drmp;
         a.proxy_info = self.proxy_info.clone();
         a.origin_host = origin_host.into();
         a.origin_realm = origin_realm.into();
@@ -17607,26 +15893,26 @@ impl Clone for TgppGxxCreditControlRequest {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
-            auth_application_id: self.auth_application_id.clone(),
+            drmp: self.drmp,
+            auth_application_id: self.auth_application_id,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             destination_realm: self.destination_realm.clone(),
-            cc_request_type: self.cc_request_type.clone(),
-            cc_request_number: self.cc_request_number.clone(),
+            cc_request_type: self.cc_request_type,
+            cc_request_number: self.cc_request_number,
             destination_host: self.destination_host.clone(),
-            origin_state_id: self.origin_state_id.clone(),
+            origin_state_id: self.origin_state_id,
             oc_supported_features: self.oc_supported_features.clone(),
             supported_features: self.supported_features.clone(),
             subscription_id: self.subscription_id.clone(),
-            network_request_support: self.network_request_support.clone(),
+            network_request_support: self.network_request_support,
             packet_filter_information: self.packet_filter_information.clone(),
-            packet_filter_operation: self.packet_filter_operation.clone(),
+            packet_filter_operation: self.packet_filter_operation,
             framed_ip_address: self.framed_ip_address.clone(),
             framed_ipv6_prefix: self.framed_ipv6_prefix.clone(),
-            ip_can_type: self.ip_can_type.clone(),
-            rat_type: self.rat_type.clone(),
-            termination_cause: self.termination_cause.clone(),
+            ip_can_type: self.ip_can_type,
+            rat_type: self.rat_type,
+            termination_cause: self.termination_cause,
             user_equipment_info: self.user_equipment_info.clone(),
             user_equipment_info_extension: self.user_equipment_info_extension.clone(),
             qos_information: self.qos_information.clone(),
@@ -17635,18 +15921,18 @@ impl Clone for TgppGxxCreditControlRequest {
             tgpp_sgsn_mcc_mnc: self.tgpp_sgsn_mcc_mnc.clone(),
             rai: self.rai.clone(),
             tgpp_user_location_info: self.tgpp_user_location_info.clone(),
-            user_location_info_time: self.user_location_info_time.clone(),
+            user_location_info_time: self.user_location_info_time,
             tgpp_ms_timezone: self.tgpp_ms_timezone.clone(),
             tgpp2_bsid: self.tgpp2_bsid.clone(),
             user_csg_information: self.user_csg_information.clone(),
             henb_local_ip_address: self.henb_local_ip_address.clone(),
             ue_local_ip_address: self.ue_local_ip_address.clone(),
-            udp_source_port: self.udp_source_port.clone(),
+            udp_source_port: self.udp_source_port,
             called_station_id: self.called_station_id.clone(),
             pdn_connection_id: self.pdn_connection_id.clone(),
             qos_rule_report: self.qos_rule_report.clone(),
             event_trigger: self.event_trigger.clone(),
-            session_linking_indicator: self.session_linking_indicator.clone(),
+            session_linking_indicator: self.session_linking_indicator,
             trace_data: self.trace_data.clone(),
             trace_reference: self.trace_reference.clone(),
             proxy_info: self.proxy_info.clone(),
@@ -17766,50 +16052,50 @@ impl Default for TgppGxxCreditControlRequest {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
+            drmp: None,
             auth_application_id: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
             destination_realm: Default::default(),
             cc_request_type: Default::default(),
             cc_request_number: Default::default(),
-            destination_host: Default::default(),
-            origin_state_id: Default::default(),
-            oc_supported_features: Default::default(),
-            supported_features: Default::default(),
-            subscription_id: Default::default(),
-            network_request_support: Default::default(),
-            packet_filter_information: Default::default(),
-            packet_filter_operation: Default::default(),
-            framed_ip_address: Default::default(),
-            framed_ipv6_prefix: Default::default(),
-            ip_can_type: Default::default(),
-            rat_type: Default::default(),
-            termination_cause: Default::default(),
-            user_equipment_info: Default::default(),
-            user_equipment_info_extension: Default::default(),
-            qos_information: Default::default(),
-            default_eps_bearer_qos: Default::default(),
-            an_gw_address: Default::default(),
-            tgpp_sgsn_mcc_mnc: Default::default(),
-            rai: Default::default(),
-            tgpp_user_location_info: Default::default(),
-            user_location_info_time: Default::default(),
-            tgpp_ms_timezone: Default::default(),
-            tgpp2_bsid: Default::default(),
-            user_csg_information: Default::default(),
-            henb_local_ip_address: Default::default(),
-            ue_local_ip_address: Default::default(),
-            udp_source_port: Default::default(),
-            called_station_id: Default::default(),
-            pdn_connection_id: Default::default(),
-            qos_rule_report: Default::default(),
-            event_trigger: Default::default(),
-            session_linking_indicator: Default::default(),
-            trace_data: Default::default(),
-            trace_reference: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            destination_host: None,
+            origin_state_id: None,
+            oc_supported_features: None,
+            supported_features: Vec::new(),
+            subscription_id: Vec::new(),
+            network_request_support: None,
+            packet_filter_information: Vec::new(),
+            packet_filter_operation: None,
+            framed_ip_address: None,
+            framed_ipv6_prefix: None,
+            ip_can_type: None,
+            rat_type: None,
+            termination_cause: None,
+            user_equipment_info: None,
+            user_equipment_info_extension: None,
+            qos_information: None,
+            default_eps_bearer_qos: None,
+            an_gw_address: Vec::new(),
+            tgpp_sgsn_mcc_mnc: None,
+            rai: None,
+            tgpp_user_location_info: None,
+            user_location_info_time: None,
+            tgpp_ms_timezone: None,
+            tgpp2_bsid: None,
+            user_csg_information: None,
+            henb_local_ip_address: None,
+            ue_local_ip_address: None,
+            udp_source_port: None,
+            called_station_id: None,
+            pdn_connection_id: None,
+            qos_rule_report: Vec::new(),
+            event_trigger: Vec::new(),
+            session_linking_indicator: None,
+            trace_data: None,
+            trace_reference: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -17906,217 +16192,58 @@ impl rt::typed::Command for TgppGxxCreditControlRequest {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (258, 0) => {
-                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 2, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 3, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 4, 64)
-                    }
-                    (283, 0) => {
-                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 5, 64)
-                    }
-                    (416, 0) => {
-                        rt::typed::one(&mut out.cc_request_type, &avp, &mut w, 6, 64)
-                    }
-                    (415, 0) => {
-                        rt::typed::one(&mut out.cc_request_number, &avp, &mut w, 7, 64)
-                    }
-                    (293, 0) => {
-                        rt::typed::opt(&mut out.destination_host, &avp, &mut w, 64)
-                    }
-                    (278, 0) => {
-                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
-                    }
-                    (621, 0) => {
-                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
-                    }
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (258, 0) => m.one(&mut out.auth_application_id, 2, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 3, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 4, 64),
+                    (283, 0) => m.one(&mut out.destination_realm, 5, 64),
+                    (416, 0) => m.one(&mut out.cc_request_type, 6, 64),
+                    (415, 0) => m.one(&mut out.cc_request_number, 7, 64),
+                    (293, 0) => m.opt(&mut out.destination_host, 64),
+                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
+                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
                     (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            11,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.supported_features, 11, 128, u32::MAX)
                     }
-                    (443, 0) => {
-                        rt::typed::many(
-                            &mut out.subscription_id,
-                            &avp,
-                            &mut w,
-                            12,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (1024, 10415) => {
-                        rt::typed::opt(
-                            &mut out.network_request_support,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
+                    (443, 0) => m.many(&mut out.subscription_id, 12, 64, u32::MAX),
+                    (1024, 10415) => m.opt(&mut out.network_request_support, 192),
                     (1061, 10415) => {
-                        rt::typed::many(
-                            &mut out.packet_filter_information,
-                            &avp,
-                            &mut w,
-                            14,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.packet_filter_information, 14, 128, u32::MAX)
                     }
-                    (1062, 10415) => {
-                        rt::typed::opt(
-                            &mut out.packet_filter_operation,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (8, 0) => {
-                        rt::typed::opt(&mut out.framed_ip_address, &avp, &mut w, 64)
-                    }
-                    (97, 0) => {
-                        rt::typed::opt(&mut out.framed_ipv6_prefix, &avp, &mut w, 64)
-                    }
-                    (1027, 10415) => {
-                        rt::typed::opt(&mut out.ip_can_type, &avp, &mut w, 192)
-                    }
-                    (1032, 10415) => rt::typed::opt(&mut out.rat_type, &avp, &mut w, 128),
-                    (295, 0) => {
-                        rt::typed::opt(&mut out.termination_cause, &avp, &mut w, 64)
-                    }
-                    (458, 0) => {
-                        rt::typed::opt(&mut out.user_equipment_info, &avp, &mut w, 0)
-                    }
-                    (653, 0) => {
-                        rt::typed::opt(
-                            &mut out.user_equipment_info_extension,
-                            &avp,
-                            &mut w,
-                            0,
-                        )
-                    }
-                    (1016, 10415) => {
-                        rt::typed::opt(&mut out.qos_information, &avp, &mut w, 192)
-                    }
-                    (1049, 10415) => {
-                        rt::typed::opt(
-                            &mut out.default_eps_bearer_qos,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (1050, 10415) => {
-                        rt::typed::many(&mut out.an_gw_address, &avp, &mut w, 25, 128, 2)
-                    }
-                    (18, 10415) => {
-                        rt::typed::opt(&mut out.tgpp_sgsn_mcc_mnc, &avp, &mut w, 192)
-                    }
-                    (909, 10415) => rt::typed::opt(&mut out.rai, &avp, &mut w, 192),
-                    (22, 10415) => {
-                        rt::typed::opt(
-                            &mut out.tgpp_user_location_info,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (2812, 10415) => {
-                        rt::typed::opt(
-                            &mut out.user_location_info_time,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (23, 10415) => {
-                        rt::typed::opt(&mut out.tgpp_ms_timezone, &avp, &mut w, 192)
-                    }
-                    (9010, 5535) => {
-                        rt::typed::opt(&mut out.tgpp2_bsid, &avp, &mut w, 192)
-                    }
-                    (2319, 10415) => {
-                        rt::typed::opt(&mut out.user_csg_information, &avp, &mut w, 128)
-                    }
-                    (2804, 10415) => {
-                        rt::typed::opt(&mut out.henb_local_ip_address, &avp, &mut w, 128)
-                    }
-                    (2805, 10415) => {
-                        rt::typed::opt(&mut out.ue_local_ip_address, &avp, &mut w, 128)
-                    }
-                    (2806, 10415) => {
-                        rt::typed::opt(&mut out.udp_source_port, &avp, &mut w, 128)
-                    }
-                    (30, 0) => {
-                        rt::typed::opt(&mut out.called_station_id, &avp, &mut w, 64)
-                    }
-                    (1065, 10415) => {
-                        rt::typed::opt(&mut out.pdn_connection_id, &avp, &mut w, 128)
-                    }
-                    (1055, 10415) => {
-                        rt::typed::many(
-                            &mut out.qos_rule_report,
-                            &avp,
-                            &mut w,
-                            38,
-                            192,
-                            u32::MAX,
-                        )
-                    }
-                    (1006, 10415) => {
-                        rt::typed::many(
-                            &mut out.event_trigger,
-                            &avp,
-                            &mut w,
-                            39,
-                            192,
-                            u32::MAX,
-                        )
-                    }
-                    (1064, 10415) => {
-                        rt::typed::opt(
-                            &mut out.session_linking_indicator,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (1458, 10415) => {
-                        rt::typed::opt(&mut out.trace_data, &avp, &mut w, 192)
-                    }
-                    (1459, 10415) => {
-                        rt::typed::opt(&mut out.trace_reference, &avp, &mut w, 192)
-                    }
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            43,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            44,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1062, 10415) => m.opt(&mut out.packet_filter_operation, 128),
+                    (8, 0) => m.opt(&mut out.framed_ip_address, 64),
+                    (97, 0) => m.opt(&mut out.framed_ipv6_prefix, 64),
+                    (1027, 10415) => m.opt(&mut out.ip_can_type, 192),
+                    (1032, 10415) => m.opt(&mut out.rat_type, 128),
+                    (295, 0) => m.opt(&mut out.termination_cause, 64),
+                    (458, 0) => m.opt(&mut out.user_equipment_info, 0),
+                    (653, 0) => m.opt(&mut out.user_equipment_info_extension, 0),
+                    (1016, 10415) => m.opt(&mut out.qos_information, 192),
+                    (1049, 10415) => m.opt(&mut out.default_eps_bearer_qos, 128),
+                    (1050, 10415) => m.many(&mut out.an_gw_address, 25, 128, 2),
+                    (18, 10415) => m.opt(&mut out.tgpp_sgsn_mcc_mnc, 192),
+                    (909, 10415) => m.opt(&mut out.rai, 192),
+                    (22, 10415) => m.opt(&mut out.tgpp_user_location_info, 192),
+                    (2812, 10415) => m.opt(&mut out.user_location_info_time, 128),
+                    (23, 10415) => m.opt(&mut out.tgpp_ms_timezone, 192),
+                    (9010, 5535) => m.opt(&mut out.tgpp2_bsid, 192),
+                    (2319, 10415) => m.opt(&mut out.user_csg_information, 128),
+                    (2804, 10415) => m.opt(&mut out.henb_local_ip_address, 128),
+                    (2805, 10415) => m.opt(&mut out.ue_local_ip_address, 128),
+                    (2806, 10415) => m.opt(&mut out.udp_source_port, 128),
+                    (30, 0) => m.opt(&mut out.called_station_id, 64),
+                    (1065, 10415) => m.opt(&mut out.pdn_connection_id, 128),
+                    (1055, 10415) => m.many(&mut out.qos_rule_report, 38, 192, u32::MAX),
+                    (1006, 10415) => m.many(&mut out.event_trigger, 39, 192, u32::MAX),
+                    (1064, 10415) => m.opt(&mut out.session_linking_indicator, 192),
+                    (1458, 10415) => m.opt(&mut out.trace_data, 192),
+                    (1459, 10415) => m.opt(&mut out.trace_reference, 192),
+                    (284, 0) => m.many(&mut out.proxy_info, 43, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 44, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -18245,24 +16372,24 @@ impl Clone for TgppGxxCreditControlAnswer {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
-            auth_application_id: self.auth_application_id.clone(),
+            drmp: self.drmp,
+            auth_application_id: self.auth_application_id,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
-            result_code: self.result_code.clone(),
+            result_code: self.result_code,
             experimental_result: self.experimental_result.clone(),
-            cc_request_type: self.cc_request_type.clone(),
-            cc_request_number: self.cc_request_number.clone(),
+            cc_request_type: self.cc_request_type,
+            cc_request_number: self.cc_request_number,
             oc_supported_features: self.oc_supported_features.clone(),
             oc_olr: self.oc_olr.clone(),
             supported_features: self.supported_features.clone(),
-            bearer_control_mode: self.bearer_control_mode.clone(),
+            bearer_control_mode: self.bearer_control_mode,
             event_trigger: self.event_trigger.clone(),
             framed_ipv6_prefix: self.framed_ipv6_prefix.clone(),
-            origin_state_id: self.origin_state_id.clone(),
+            origin_state_id: self.origin_state_id,
             redirect_host: self.redirect_host.clone(),
-            redirect_host_usage: self.redirect_host_usage.clone(),
-            redirect_max_cache_time: self.redirect_max_cache_time.clone(),
+            redirect_host_usage: self.redirect_host_usage,
+            redirect_max_cache_time: self.redirect_max_cache_time,
             qos_rule_remove: self.qos_rule_remove.clone(),
             qos_rule_install: self.qos_rule_install.clone(),
             qos_information: self.qos_information.clone(),
@@ -18336,34 +16463,34 @@ impl Default for TgppGxxCreditControlAnswer {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
+            drmp: None,
             auth_application_id: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            result_code: Default::default(),
-            experimental_result: Default::default(),
+            result_code: None,
+            experimental_result: None,
             cc_request_type: Default::default(),
             cc_request_number: Default::default(),
-            oc_supported_features: Default::default(),
-            oc_olr: Default::default(),
-            supported_features: Default::default(),
-            bearer_control_mode: Default::default(),
-            event_trigger: Default::default(),
-            framed_ipv6_prefix: Default::default(),
-            origin_state_id: Default::default(),
-            redirect_host: Default::default(),
-            redirect_host_usage: Default::default(),
-            redirect_max_cache_time: Default::default(),
-            qos_rule_remove: Default::default(),
-            qos_rule_install: Default::default(),
-            qos_information: Default::default(),
-            default_eps_bearer_qos: Default::default(),
-            error_message: Default::default(),
-            error_reporting_host: Default::default(),
-            failed_avp: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
-            load: Default::default(),
+            oc_supported_features: None,
+            oc_olr: None,
+            supported_features: Vec::new(),
+            bearer_control_mode: None,
+            event_trigger: Vec::new(),
+            framed_ipv6_prefix: None,
+            origin_state_id: None,
+            redirect_host: Vec::new(),
+            redirect_host_usage: None,
+            redirect_max_cache_time: None,
+            qos_rule_remove: Vec::new(),
+            qos_rule_install: Vec::new(),
+            qos_information: None,
+            default_eps_bearer_qos: None,
+            error_message: None,
+            error_reporting_host: None,
+            failed_avp: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
+            load: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -18452,140 +16579,40 @@ impl rt::typed::Command for TgppGxxCreditControlAnswer {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (258, 0) => {
-                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 2, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 3, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 4, 64)
-                    }
-                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
-                    (297, 0) => {
-                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
-                    }
-                    (416, 0) => {
-                        rt::typed::one(&mut out.cc_request_type, &avp, &mut w, 7, 64)
-                    }
-                    (415, 0) => {
-                        rt::typed::one(&mut out.cc_request_number, &avp, &mut w, 8, 64)
-                    }
-                    (621, 0) => {
-                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
-                    }
-                    (623, 0) => rt::typed::opt(&mut out.oc_olr, &avp, &mut w, 0),
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (258, 0) => m.one(&mut out.auth_application_id, 2, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 3, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 4, 64),
+                    (268, 0) => m.opt(&mut out.result_code, 64),
+                    (297, 0) => m.opt(&mut out.experimental_result, 64),
+                    (416, 0) => m.one(&mut out.cc_request_type, 7, 64),
+                    (415, 0) => m.one(&mut out.cc_request_number, 8, 64),
+                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
+                    (623, 0) => m.opt(&mut out.oc_olr, 0),
                     (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            11,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.supported_features, 11, 128, u32::MAX)
                     }
-                    (1023, 10415) => {
-                        rt::typed::opt(&mut out.bearer_control_mode, &avp, &mut w, 192)
-                    }
-                    (1006, 10415) => {
-                        rt::typed::many(
-                            &mut out.event_trigger,
-                            &avp,
-                            &mut w,
-                            13,
-                            192,
-                            u32::MAX,
-                        )
-                    }
-                    (97, 0) => {
-                        rt::typed::opt(&mut out.framed_ipv6_prefix, &avp, &mut w, 64)
-                    }
-                    (278, 0) => {
-                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
-                    }
-                    (292, 0) => {
-                        rt::typed::many(
-                            &mut out.redirect_host,
-                            &avp,
-                            &mut w,
-                            16,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (261, 0) => {
-                        rt::typed::opt(&mut out.redirect_host_usage, &avp, &mut w, 64)
-                    }
-                    (262, 0) => {
-                        rt::typed::opt(
-                            &mut out.redirect_max_cache_time,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (1052, 10415) => {
-                        rt::typed::many(
-                            &mut out.qos_rule_remove,
-                            &avp,
-                            &mut w,
-                            19,
-                            192,
-                            u32::MAX,
-                        )
-                    }
-                    (1051, 10415) => {
-                        rt::typed::many(
-                            &mut out.qos_rule_install,
-                            &avp,
-                            &mut w,
-                            20,
-                            192,
-                            u32::MAX,
-                        )
-                    }
-                    (1016, 10415) => {
-                        rt::typed::opt(&mut out.qos_information, &avp, &mut w, 192)
-                    }
-                    (1049, 10415) => {
-                        rt::typed::opt(
-                            &mut out.default_eps_bearer_qos,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (281, 0) => rt::typed::opt(&mut out.error_message, &avp, &mut w, 0),
-                    (294, 0) => {
-                        rt::typed::opt(&mut out.error_reporting_host, &avp, &mut w, 0)
-                    }
-                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            26,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            27,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (650, 0) => {
-                        rt::typed::many(&mut out.load, &avp, &mut w, 28, 0, u32::MAX)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1023, 10415) => m.opt(&mut out.bearer_control_mode, 192),
+                    (1006, 10415) => m.many(&mut out.event_trigger, 13, 192, u32::MAX),
+                    (97, 0) => m.opt(&mut out.framed_ipv6_prefix, 64),
+                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
+                    (292, 0) => m.many(&mut out.redirect_host, 16, 64, u32::MAX),
+                    (261, 0) => m.opt(&mut out.redirect_host_usage, 64),
+                    (262, 0) => m.opt(&mut out.redirect_max_cache_time, 64),
+                    (1052, 10415) => m.many(&mut out.qos_rule_remove, 19, 192, u32::MAX),
+                    (1051, 10415) => m.many(&mut out.qos_rule_install, 20, 192, u32::MAX),
+                    (1016, 10415) => m.opt(&mut out.qos_information, 192),
+                    (1049, 10415) => m.opt(&mut out.default_eps_bearer_qos, 128),
+                    (281, 0) => m.opt(&mut out.error_message, 0),
+                    (294, 0) => m.opt(&mut out.error_reporting_host, 0),
+                    (279, 0) => m.opt(&mut out.failed_avp, 64),
+                    (284, 0) => m.many(&mut out.proxy_info, 26, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 27, 64, u32::MAX),
+                    (650, 0) => m.many(&mut out.load, 28, 0, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -18616,10 +16643,10 @@ impl rt::typed::RequestCommand for TgppGxxCreditControlRequest {
         let mut a = TgppGxxCreditControlAnswer::default();
         a.header = rt::typed::answer_header(&self.header, result);
         a.session_id = self.session_id.clone();
-        a.auth_application_id = self.auth_application_id.clone();
-        a.cc_request_type = self.cc_request_type.clone();
-        a.cc_request_number = self.cc_request_number.clone();
-        a.drmp = self.drmp.clone();
+        a.auth_application_id = self.auth_application_id;
+        a.cc_request_type = self.cc_request_type;
+        a.cc_request_number = self.cc_request_number;
+        a.drmp = self.drmp;
         a.proxy_info = self.proxy_info.clone();
         a.origin_host = origin_host.into();
         a.origin_realm = origin_realm.into();
@@ -18746,15 +16773,15 @@ impl Clone for TgppGxxReAuthRequest {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
-            auth_application_id: self.auth_application_id.clone(),
+            drmp: self.drmp,
+            auth_application_id: self.auth_application_id,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             destination_realm: self.destination_realm.clone(),
             destination_host: self.destination_host.clone(),
-            re_auth_request_type: self.re_auth_request_type.clone(),
-            session_release_cause: self.session_release_cause.clone(),
-            origin_state_id: self.origin_state_id.clone(),
+            re_auth_request_type: self.re_auth_request_type,
+            session_release_cause: self.session_release_cause,
+            origin_state_id: self.origin_state_id,
             oc_supported_features: self.oc_supported_features.clone(),
             event_trigger: self.event_trigger.clone(),
             qos_rule_remove: self.qos_rule_remove.clone(),
@@ -18815,23 +16842,23 @@ impl Default for TgppGxxReAuthRequest {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
+            drmp: None,
             auth_application_id: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
             destination_realm: Default::default(),
             destination_host: Default::default(),
             re_auth_request_type: Default::default(),
-            session_release_cause: Default::default(),
-            origin_state_id: Default::default(),
-            oc_supported_features: Default::default(),
-            event_trigger: Default::default(),
-            qos_rule_remove: Default::default(),
-            qos_rule_install: Default::default(),
-            qos_information: Default::default(),
-            default_eps_bearer_qos: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            session_release_cause: None,
+            origin_state_id: None,
+            oc_supported_features: None,
+            event_trigger: Vec::new(),
+            qos_rule_remove: Vec::new(),
+            qos_rule_install: Vec::new(),
+            qos_information: None,
+            default_eps_bearer_qos: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -18928,102 +16955,27 @@ impl rt::typed::Command for TgppGxxReAuthRequest {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (258, 0) => {
-                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 2, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 3, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 4, 64)
-                    }
-                    (283, 0) => {
-                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 5, 64)
-                    }
-                    (293, 0) => {
-                        rt::typed::one(&mut out.destination_host, &avp, &mut w, 6, 64)
-                    }
-                    (285, 0) => {
-                        rt::typed::one(
-                            &mut out.re_auth_request_type,
-                            &avp,
-                            &mut w,
-                            7,
-                            64,
-                        )
-                    }
-                    (1045, 10415) => {
-                        rt::typed::opt(&mut out.session_release_cause, &avp, &mut w, 192)
-                    }
-                    (278, 0) => {
-                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
-                    }
-                    (621, 0) => {
-                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
-                    }
-                    (1006, 10415) => {
-                        rt::typed::many(
-                            &mut out.event_trigger,
-                            &avp,
-                            &mut w,
-                            11,
-                            192,
-                            u32::MAX,
-                        )
-                    }
-                    (1052, 10415) => {
-                        rt::typed::many(
-                            &mut out.qos_rule_remove,
-                            &avp,
-                            &mut w,
-                            12,
-                            192,
-                            u32::MAX,
-                        )
-                    }
-                    (1051, 10415) => {
-                        rt::typed::many(
-                            &mut out.qos_rule_install,
-                            &avp,
-                            &mut w,
-                            13,
-                            192,
-                            u32::MAX,
-                        )
-                    }
-                    (1016, 10415) => {
-                        rt::typed::opt(&mut out.qos_information, &avp, &mut w, 192)
-                    }
-                    (1049, 10415) => {
-                        rt::typed::opt(
-                            &mut out.default_eps_bearer_qos,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            16,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            17,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (258, 0) => m.one(&mut out.auth_application_id, 2, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 3, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 4, 64),
+                    (283, 0) => m.one(&mut out.destination_realm, 5, 64),
+                    (293, 0) => m.one(&mut out.destination_host, 6, 64),
+                    (285, 0) => m.one(&mut out.re_auth_request_type, 7, 64),
+                    (1045, 10415) => m.opt(&mut out.session_release_cause, 192),
+                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
+                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
+                    (1006, 10415) => m.many(&mut out.event_trigger, 11, 192, u32::MAX),
+                    (1052, 10415) => m.many(&mut out.qos_rule_remove, 12, 192, u32::MAX),
+                    (1051, 10415) => m.many(&mut out.qos_rule_install, 13, 192, u32::MAX),
+                    (1016, 10415) => m.opt(&mut out.qos_information, 192),
+                    (1049, 10415) => m.opt(&mut out.default_eps_bearer_qos, 128),
+                    (284, 0) => m.many(&mut out.proxy_info, 16, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 17, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -19134,20 +17086,20 @@ impl Clone for TgppGxxReAuthAnswer {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
+            drmp: self.drmp,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
-            result_code: self.result_code.clone(),
+            result_code: self.result_code,
             experimental_result: self.experimental_result.clone(),
-            origin_state_id: self.origin_state_id.clone(),
+            origin_state_id: self.origin_state_id,
             oc_supported_features: self.oc_supported_features.clone(),
             oc_olr: self.oc_olr.clone(),
-            rat_type: self.rat_type.clone(),
+            rat_type: self.rat_type,
             tgpp_sgsn_mcc_mnc: self.tgpp_sgsn_mcc_mnc.clone(),
             rai: self.rai.clone(),
             tgpp_user_location_info: self.tgpp_user_location_info.clone(),
-            user_location_info_time: self.user_location_info_time.clone(),
-            netloc_access_support: self.netloc_access_support.clone(),
+            user_location_info_time: self.user_location_info_time,
+            netloc_access_support: self.netloc_access_support,
             user_csg_information: self.user_csg_information.clone(),
             tgpp_ms_timezone: self.tgpp_ms_timezone.clone(),
             tgpp2_bsid: self.tgpp2_bsid.clone(),
@@ -19219,28 +17171,28 @@ impl Default for TgppGxxReAuthAnswer {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
+            drmp: None,
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            result_code: Default::default(),
-            experimental_result: Default::default(),
-            origin_state_id: Default::default(),
-            oc_supported_features: Default::default(),
-            oc_olr: Default::default(),
-            rat_type: Default::default(),
-            tgpp_sgsn_mcc_mnc: Default::default(),
-            rai: Default::default(),
-            tgpp_user_location_info: Default::default(),
-            user_location_info_time: Default::default(),
-            netloc_access_support: Default::default(),
-            user_csg_information: Default::default(),
-            tgpp_ms_timezone: Default::default(),
-            tgpp2_bsid: Default::default(),
-            qos_rule_report: Default::default(),
-            error_message: Default::default(),
-            error_reporting_host: Default::default(),
-            failed_avp: Default::default(),
-            proxy_info: Default::default(),
+            result_code: None,
+            experimental_result: None,
+            origin_state_id: None,
+            oc_supported_features: None,
+            oc_olr: None,
+            rat_type: None,
+            tgpp_sgsn_mcc_mnc: None,
+            rai: None,
+            tgpp_user_location_info: None,
+            user_location_info_time: None,
+            netloc_access_support: None,
+            user_csg_information: None,
+            tgpp_ms_timezone: None,
+            tgpp2_bsid: None,
+            qos_rule_report: Vec::new(),
+            error_message: None,
+            error_reporting_host: None,
+            failed_avp: None,
+            proxy_info: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -19305,83 +17257,32 @@ impl rt::typed::Command for TgppGxxReAuthAnswer {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 2, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 3, 64)
-                    }
-                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
-                    (297, 0) => {
-                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
-                    }
-                    (278, 0) => {
-                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
-                    }
-                    (621, 0) => {
-                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
-                    }
-                    (623, 0) => rt::typed::opt(&mut out.oc_olr, &avp, &mut w, 0),
-                    (1032, 10415) => rt::typed::opt(&mut out.rat_type, &avp, &mut w, 128),
-                    (18, 10415) => {
-                        rt::typed::opt(&mut out.tgpp_sgsn_mcc_mnc, &avp, &mut w, 192)
-                    }
-                    (909, 10415) => rt::typed::opt(&mut out.rai, &avp, &mut w, 192),
-                    (22, 10415) => {
-                        rt::typed::opt(
-                            &mut out.tgpp_user_location_info,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (2812, 10415) => {
-                        rt::typed::opt(
-                            &mut out.user_location_info_time,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (2824, 10415) => {
-                        rt::typed::opt(&mut out.netloc_access_support, &avp, &mut w, 128)
-                    }
-                    (2319, 10415) => {
-                        rt::typed::opt(&mut out.user_csg_information, &avp, &mut w, 128)
-                    }
-                    (23, 10415) => {
-                        rt::typed::opt(&mut out.tgpp_ms_timezone, &avp, &mut w, 192)
-                    }
-                    (9010, 5535) => {
-                        rt::typed::opt(&mut out.tgpp2_bsid, &avp, &mut w, 192)
-                    }
-                    (1055, 10415) => {
-                        rt::typed::many(
-                            &mut out.qos_rule_report,
-                            &avp,
-                            &mut w,
-                            18,
-                            192,
-                            u32::MAX,
-                        )
-                    }
-                    (281, 0) => rt::typed::opt(&mut out.error_message, &avp, &mut w, 0),
-                    (294, 0) => {
-                        rt::typed::opt(&mut out.error_reporting_host, &avp, &mut w, 0)
-                    }
-                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            22,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (264, 0) => m.one(&mut out.origin_host, 2, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 3, 64),
+                    (268, 0) => m.opt(&mut out.result_code, 64),
+                    (297, 0) => m.opt(&mut out.experimental_result, 64),
+                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
+                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
+                    (623, 0) => m.opt(&mut out.oc_olr, 0),
+                    (1032, 10415) => m.opt(&mut out.rat_type, 128),
+                    (18, 10415) => m.opt(&mut out.tgpp_sgsn_mcc_mnc, 192),
+                    (909, 10415) => m.opt(&mut out.rai, 192),
+                    (22, 10415) => m.opt(&mut out.tgpp_user_location_info, 192),
+                    (2812, 10415) => m.opt(&mut out.user_location_info_time, 128),
+                    (2824, 10415) => m.opt(&mut out.netloc_access_support, 128),
+                    (2319, 10415) => m.opt(&mut out.user_csg_information, 128),
+                    (23, 10415) => m.opt(&mut out.tgpp_ms_timezone, 192),
+                    (9010, 5535) => m.opt(&mut out.tgpp2_bsid, 192),
+                    (1055, 10415) => m.many(&mut out.qos_rule_report, 18, 192, u32::MAX),
+                    (281, 0) => m.opt(&mut out.error_message, 0),
+                    (294, 0) => m.opt(&mut out.error_reporting_host, 0),
+                    (279, 0) => m.opt(&mut out.failed_avp, 64),
+                    (284, 0) => m.many(&mut out.proxy_info, 22, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -19412,7 +17313,7 @@ impl rt::typed::RequestCommand for TgppGxxReAuthRequest {
         let mut a = TgppGxxReAuthAnswer::default();
         a.header = rt::typed::answer_header(&self.header, result);
         a.session_id = self.session_id.clone();
-        a.drmp = self.drmp.clone();
+        a.drmp = self.drmp;
         a.proxy_info = self.proxy_info.clone();
         a.origin_host = origin_host.into();
         a.origin_realm = origin_realm.into();
@@ -19647,21 +17548,21 @@ impl Clone for TgppSdTdfSessionRequest {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
+            drmp: self.drmp,
             vendor_specific_application_id: self.vendor_specific_application_id.clone(),
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             destination_realm: self.destination_realm.clone(),
             destination_host: self.destination_host.clone(),
-            origin_state_id: self.origin_state_id.clone(),
+            origin_state_id: self.origin_state_id,
             oc_supported_features: self.oc_supported_features.clone(),
             subscription_id: self.subscription_id.clone(),
             supported_features: self.supported_features.clone(),
             framed_ip_address: self.framed_ip_address.clone(),
             framed_ipv6_prefix: self.framed_ipv6_prefix.clone(),
-            ip_can_type: self.ip_can_type.clone(),
-            rat_type: self.rat_type.clone(),
-            an_trusted: self.an_trusted.clone(),
+            ip_can_type: self.ip_can_type,
+            rat_type: self.rat_type,
+            an_trusted: self.an_trusted,
             user_equipment_info: self.user_equipment_info.clone(),
             user_equipment_info_extension: self.user_equipment_info_extension.clone(),
             qos_information: self.qos_information.clone(),
@@ -19671,9 +17572,9 @@ impl Clone for TgppSdTdfSessionRequest {
             tgpp_ggsn_address: self.tgpp_ggsn_address.clone(),
             tgpp_ggsn_ipv6_address: self.tgpp_ggsn_ipv6_address.clone(),
             tgpp_selection_mode: self.tgpp_selection_mode.clone(),
-            dynamic_address_flag: self.dynamic_address_flag.clone(),
-            dynamic_address_flag_extension: self.dynamic_address_flag_extension.clone(),
-            pdn_connection_charging_id: self.pdn_connection_charging_id.clone(),
+            dynamic_address_flag: self.dynamic_address_flag,
+            dynamic_address_flag_extension: self.dynamic_address_flag_extension,
+            pdn_connection_charging_id: self.pdn_connection_charging_id,
             tgpp_sgsn_mcc_mnc: self.tgpp_sgsn_mcc_mnc.clone(),
             rai: self.rai.clone(),
             tgpp_user_location_info: self.tgpp_user_location_info.clone(),
@@ -19684,10 +17585,10 @@ impl Clone for TgppSdTdfSessionRequest {
             tgpp_charging_characteristics: self.tgpp_charging_characteristics.clone(),
             called_station_id: self.called_station_id.clone(),
             charging_information: self.charging_information.clone(),
-            online: self.online.clone(),
-            offline: self.offline.clone(),
+            online: self.online,
+            offline: self.offline,
             adc_rule_install: self.adc_rule_install.clone(),
-            revalidation_time: self.revalidation_time.clone(),
+            revalidation_time: self.revalidation_time,
             usage_monitoring_information: self.usage_monitoring_information.clone(),
             csg_information_reporting: self.csg_information_reporting.clone(),
             event_trigger: self.event_trigger.clone(),
@@ -19838,56 +17739,56 @@ impl Default for TgppSdTdfSessionRequest {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
+            drmp: None,
             vendor_specific_application_id: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
             destination_realm: Default::default(),
-            destination_host: Default::default(),
-            origin_state_id: Default::default(),
-            oc_supported_features: Default::default(),
-            subscription_id: Default::default(),
-            supported_features: Default::default(),
-            framed_ip_address: Default::default(),
-            framed_ipv6_prefix: Default::default(),
-            ip_can_type: Default::default(),
-            rat_type: Default::default(),
-            an_trusted: Default::default(),
-            user_equipment_info: Default::default(),
-            user_equipment_info_extension: Default::default(),
-            qos_information: Default::default(),
-            an_gw_address: Default::default(),
-            tgpp_sgsn_address: Default::default(),
-            tgpp_sgsn_ipv6_address: Default::default(),
-            tgpp_ggsn_address: Default::default(),
-            tgpp_ggsn_ipv6_address: Default::default(),
-            tgpp_selection_mode: Default::default(),
-            dynamic_address_flag: Default::default(),
-            dynamic_address_flag_extension: Default::default(),
-            pdn_connection_charging_id: Default::default(),
-            tgpp_sgsn_mcc_mnc: Default::default(),
-            rai: Default::default(),
-            tgpp_user_location_info: Default::default(),
-            fixed_user_location_info: Default::default(),
-            user_csg_information: Default::default(),
-            tgpp_twan_identifier: Default::default(),
-            tgpp_ms_timezone: Default::default(),
-            tgpp_charging_characteristics: Default::default(),
-            called_station_id: Default::default(),
-            charging_information: Default::default(),
-            online: Default::default(),
-            offline: Default::default(),
-            adc_rule_install: Default::default(),
-            revalidation_time: Default::default(),
-            usage_monitoring_information: Default::default(),
-            csg_information_reporting: Default::default(),
-            event_trigger: Default::default(),
-            presence_reporting_area_information: Default::default(),
-            logical_access_id: Default::default(),
-            physical_access_id: Default::default(),
-            tgpp2_bsid: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            destination_host: None,
+            origin_state_id: None,
+            oc_supported_features: None,
+            subscription_id: Vec::new(),
+            supported_features: Vec::new(),
+            framed_ip_address: None,
+            framed_ipv6_prefix: None,
+            ip_can_type: None,
+            rat_type: None,
+            an_trusted: None,
+            user_equipment_info: None,
+            user_equipment_info_extension: None,
+            qos_information: None,
+            an_gw_address: Vec::new(),
+            tgpp_sgsn_address: None,
+            tgpp_sgsn_ipv6_address: None,
+            tgpp_ggsn_address: None,
+            tgpp_ggsn_ipv6_address: None,
+            tgpp_selection_mode: None,
+            dynamic_address_flag: None,
+            dynamic_address_flag_extension: None,
+            pdn_connection_charging_id: None,
+            tgpp_sgsn_mcc_mnc: None,
+            rai: None,
+            tgpp_user_location_info: None,
+            fixed_user_location_info: None,
+            user_csg_information: None,
+            tgpp_twan_identifier: None,
+            tgpp_ms_timezone: None,
+            tgpp_charging_characteristics: None,
+            called_station_id: None,
+            charging_information: None,
+            online: None,
+            offline: None,
+            adc_rule_install: Vec::new(),
+            revalidation_time: None,
+            usage_monitoring_information: Vec::new(),
+            csg_information_reporting: Vec::new(),
+            event_trigger: Vec::new(),
+            presence_reporting_area_information: None,
+            logical_access_id: None,
+            physical_access_id: None,
+            tgpp2_bsid: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -19968,254 +17869,68 @@ impl rt::typed::Command for TgppSdTdfSessionRequest {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (260, 0) => {
-                        rt::typed::one(
-                            &mut out.vendor_specific_application_id,
-                            &avp,
-                            &mut w,
-                            2,
-                            64,
-                        )
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 3, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 4, 64)
-                    }
-                    (283, 0) => {
-                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 5, 64)
-                    }
-                    (293, 0) => {
-                        rt::typed::opt(&mut out.destination_host, &avp, &mut w, 64)
-                    }
-                    (278, 0) => {
-                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
-                    }
-                    (621, 0) => {
-                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
-                    }
-                    (443, 0) => {
-                        rt::typed::many(
-                            &mut out.subscription_id,
-                            &avp,
-                            &mut w,
-                            9,
-                            64,
-                            u32::MAX,
-                        )
-                    }
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (260, 0) => m.one(&mut out.vendor_specific_application_id, 2, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 3, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 4, 64),
+                    (283, 0) => m.one(&mut out.destination_realm, 5, 64),
+                    (293, 0) => m.opt(&mut out.destination_host, 64),
+                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
+                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
+                    (443, 0) => m.many(&mut out.subscription_id, 9, 64, u32::MAX),
                     (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            10,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.supported_features, 10, 128, u32::MAX)
                     }
-                    (8, 0) => {
-                        rt::typed::opt(&mut out.framed_ip_address, &avp, &mut w, 64)
-                    }
-                    (97, 0) => {
-                        rt::typed::opt(&mut out.framed_ipv6_prefix, &avp, &mut w, 64)
-                    }
-                    (1027, 10415) => {
-                        rt::typed::opt(&mut out.ip_can_type, &avp, &mut w, 192)
-                    }
-                    (1032, 10415) => rt::typed::opt(&mut out.rat_type, &avp, &mut w, 128),
-                    (1503, 10415) => {
-                        rt::typed::opt(&mut out.an_trusted, &avp, &mut w, 192)
-                    }
-                    (458, 0) => {
-                        rt::typed::opt(&mut out.user_equipment_info, &avp, &mut w, 0)
-                    }
-                    (653, 0) => {
-                        rt::typed::opt(
-                            &mut out.user_equipment_info_extension,
-                            &avp,
-                            &mut w,
-                            0,
-                        )
-                    }
-                    (1016, 10415) => {
-                        rt::typed::opt(&mut out.qos_information, &avp, &mut w, 192)
-                    }
-                    (1050, 10415) => {
-                        rt::typed::many(&mut out.an_gw_address, &avp, &mut w, 19, 128, 2)
-                    }
-                    (6, 10415) => {
-                        rt::typed::opt(&mut out.tgpp_sgsn_address, &avp, &mut w, 192)
-                    }
-                    (15, 10415) => {
-                        rt::typed::opt(
-                            &mut out.tgpp_sgsn_ipv6_address,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (7, 10415) => {
-                        rt::typed::opt(&mut out.tgpp_ggsn_address, &avp, &mut w, 192)
-                    }
-                    (16, 10415) => {
-                        rt::typed::opt(
-                            &mut out.tgpp_ggsn_ipv6_address,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (12, 10415) => {
-                        rt::typed::opt(&mut out.tgpp_selection_mode, &avp, &mut w, 192)
-                    }
-                    (2051, 10415) => {
-                        rt::typed::opt(&mut out.dynamic_address_flag, &avp, &mut w, 128)
-                    }
-                    (2068, 10415) => {
-                        rt::typed::opt(
-                            &mut out.dynamic_address_flag_extension,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (2050, 10415) => {
-                        rt::typed::opt(
-                            &mut out.pdn_connection_charging_id,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (18, 10415) => {
-                        rt::typed::opt(&mut out.tgpp_sgsn_mcc_mnc, &avp, &mut w, 192)
-                    }
-                    (909, 10415) => rt::typed::opt(&mut out.rai, &avp, &mut w, 192),
-                    (22, 10415) => {
-                        rt::typed::opt(
-                            &mut out.tgpp_user_location_info,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (2825, 10415) => {
-                        rt::typed::opt(
-                            &mut out.fixed_user_location_info,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (2319, 10415) => {
-                        rt::typed::opt(&mut out.user_csg_information, &avp, &mut w, 128)
-                    }
-                    (29, 10415) => {
-                        rt::typed::opt(&mut out.tgpp_twan_identifier, &avp, &mut w, 192)
-                    }
-                    (23, 10415) => {
-                        rt::typed::opt(&mut out.tgpp_ms_timezone, &avp, &mut w, 192)
-                    }
-                    (13, 10415) => {
-                        rt::typed::opt(
-                            &mut out.tgpp_charging_characteristics,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (30, 0) => {
-                        rt::typed::opt(&mut out.called_station_id, &avp, &mut w, 64)
-                    }
-                    (618, 10415) => {
-                        rt::typed::opt(&mut out.charging_information, &avp, &mut w, 192)
-                    }
-                    (1009, 10415) => rt::typed::opt(&mut out.online, &avp, &mut w, 192),
-                    (1008, 10415) => rt::typed::opt(&mut out.offline, &avp, &mut w, 192),
-                    (1092, 10415) => {
-                        rt::typed::many(
-                            &mut out.adc_rule_install,
-                            &avp,
-                            &mut w,
-                            40,
-                            192,
-                            u32::MAX,
-                        )
-                    }
-                    (1042, 10415) => {
-                        rt::typed::opt(&mut out.revalidation_time, &avp, &mut w, 192)
-                    }
+                    (8, 0) => m.opt(&mut out.framed_ip_address, 64),
+                    (97, 0) => m.opt(&mut out.framed_ipv6_prefix, 64),
+                    (1027, 10415) => m.opt(&mut out.ip_can_type, 192),
+                    (1032, 10415) => m.opt(&mut out.rat_type, 128),
+                    (1503, 10415) => m.opt(&mut out.an_trusted, 192),
+                    (458, 0) => m.opt(&mut out.user_equipment_info, 0),
+                    (653, 0) => m.opt(&mut out.user_equipment_info_extension, 0),
+                    (1016, 10415) => m.opt(&mut out.qos_information, 192),
+                    (1050, 10415) => m.many(&mut out.an_gw_address, 19, 128, 2),
+                    (6, 10415) => m.opt(&mut out.tgpp_sgsn_address, 192),
+                    (15, 10415) => m.opt(&mut out.tgpp_sgsn_ipv6_address, 192),
+                    (7, 10415) => m.opt(&mut out.tgpp_ggsn_address, 192),
+                    (16, 10415) => m.opt(&mut out.tgpp_ggsn_ipv6_address, 192),
+                    (12, 10415) => m.opt(&mut out.tgpp_selection_mode, 192),
+                    (2051, 10415) => m.opt(&mut out.dynamic_address_flag, 128),
+                    (2068, 10415) => m.opt(&mut out.dynamic_address_flag_extension, 128),
+                    (2050, 10415) => m.opt(&mut out.pdn_connection_charging_id, 128),
+                    (18, 10415) => m.opt(&mut out.tgpp_sgsn_mcc_mnc, 192),
+                    (909, 10415) => m.opt(&mut out.rai, 192),
+                    (22, 10415) => m.opt(&mut out.tgpp_user_location_info, 192),
+                    (2825, 10415) => m.opt(&mut out.fixed_user_location_info, 128),
+                    (2319, 10415) => m.opt(&mut out.user_csg_information, 128),
+                    (29, 10415) => m.opt(&mut out.tgpp_twan_identifier, 192),
+                    (23, 10415) => m.opt(&mut out.tgpp_ms_timezone, 192),
+                    (13, 10415) => m.opt(&mut out.tgpp_charging_characteristics, 192),
+                    (30, 0) => m.opt(&mut out.called_station_id, 64),
+                    (618, 10415) => m.opt(&mut out.charging_information, 192),
+                    (1009, 10415) => m.opt(&mut out.online, 192),
+                    (1008, 10415) => m.opt(&mut out.offline, 192),
+                    (1092, 10415) => m.many(&mut out.adc_rule_install, 40, 192, u32::MAX),
+                    (1042, 10415) => m.opt(&mut out.revalidation_time, 192),
                     (1067, 10415) => {
-                        rt::typed::many(
-                            &mut out.usage_monitoring_information,
-                            &avp,
-                            &mut w,
-                            42,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.usage_monitoring_information, 42, 128, u32::MAX)
                     }
                     (1071, 10415) => {
-                        rt::typed::many(
-                            &mut out.csg_information_reporting,
-                            &avp,
-                            &mut w,
-                            43,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.csg_information_reporting, 43, 128, u32::MAX)
                     }
-                    (1006, 10415) => {
-                        rt::typed::many(
-                            &mut out.event_trigger,
-                            &avp,
-                            &mut w,
-                            44,
-                            192,
-                            u32::MAX,
-                        )
-                    }
+                    (1006, 10415) => m.many(&mut out.event_trigger, 44, 192, u32::MAX),
                     (2822, 10415) => {
-                        rt::typed::opt(
-                            &mut out.presence_reporting_area_information,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
+                        m.opt(&mut out.presence_reporting_area_information, 128)
                     }
-                    (302, 13019) => {
-                        rt::typed::opt(&mut out.logical_access_id, &avp, &mut w, 192)
-                    }
-                    (313, 13019) => {
-                        rt::typed::opt(&mut out.physical_access_id, &avp, &mut w, 192)
-                    }
-                    (9010, 5535) => {
-                        rt::typed::opt(&mut out.tgpp2_bsid, &avp, &mut w, 192)
-                    }
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            49,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            50,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (302, 13019) => m.opt(&mut out.logical_access_id, 192),
+                    (313, 13019) => m.opt(&mut out.physical_access_id, 192),
+                    (9010, 5535) => m.opt(&mut out.tgpp2_bsid, 192),
+                    (284, 0) => m.many(&mut out.proxy_info, 49, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 50, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -20314,13 +18029,13 @@ impl Clone for TgppSdTdfSessionAnswer {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
+            drmp: self.drmp,
             vendor_specific_application_id: self.vendor_specific_application_id.clone(),
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
-            result_code: self.result_code.clone(),
+            result_code: self.result_code,
             experimental_result: self.experimental_result.clone(),
-            origin_state_id: self.origin_state_id.clone(),
+            origin_state_id: self.origin_state_id,
             oc_supported_features: self.oc_supported_features.clone(),
             oc_olr: self.oc_olr.clone(),
             supported_features: self.supported_features.clone(),
@@ -20397,24 +18112,24 @@ impl Default for TgppSdTdfSessionAnswer {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
+            drmp: None,
             vendor_specific_application_id: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            result_code: Default::default(),
-            experimental_result: Default::default(),
-            origin_state_id: Default::default(),
-            oc_supported_features: Default::default(),
-            oc_olr: Default::default(),
-            supported_features: Default::default(),
-            adc_rule_report: Default::default(),
-            event_report_indication: Default::default(),
-            error_message: Default::default(),
-            error_reporting_host: Default::default(),
-            failed_avp: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
-            load: Default::default(),
+            result_code: None,
+            experimental_result: None,
+            origin_state_id: None,
+            oc_supported_features: None,
+            oc_olr: None,
+            supported_features: Vec::new(),
+            adc_rule_report: Vec::new(),
+            event_report_indication: None,
+            error_message: None,
+            error_reporting_host: None,
+            failed_avp: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
+            load: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -20487,90 +18202,30 @@ impl rt::typed::Command for TgppSdTdfSessionAnswer {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (260, 0) => {
-                        rt::typed::one(
-                            &mut out.vendor_specific_application_id,
-                            &avp,
-                            &mut w,
-                            2,
-                            64,
-                        )
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 3, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 4, 64)
-                    }
-                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
-                    (297, 0) => {
-                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
-                    }
-                    (278, 0) => {
-                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
-                    }
-                    (621, 0) => {
-                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
-                    }
-                    (623, 0) => rt::typed::opt(&mut out.oc_olr, &avp, &mut w, 0),
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (260, 0) => m.one(&mut out.vendor_specific_application_id, 2, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 3, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 4, 64),
+                    (268, 0) => m.opt(&mut out.result_code, 64),
+                    (297, 0) => m.opt(&mut out.experimental_result, 64),
+                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
+                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
+                    (623, 0) => m.opt(&mut out.oc_olr, 0),
                     (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            10,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.supported_features, 10, 128, u32::MAX)
                     }
-                    (1097, 10415) => {
-                        rt::typed::many(
-                            &mut out.adc_rule_report,
-                            &avp,
-                            &mut w,
-                            11,
-                            192,
-                            u32::MAX,
-                        )
-                    }
-                    (1033, 10415) => {
-                        rt::typed::opt(
-                            &mut out.event_report_indication,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (281, 0) => rt::typed::opt(&mut out.error_message, &avp, &mut w, 0),
-                    (294, 0) => {
-                        rt::typed::opt(&mut out.error_reporting_host, &avp, &mut w, 0)
-                    }
-                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            16,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            17,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (650, 0) => {
-                        rt::typed::many(&mut out.load, &avp, &mut w, 18, 0, u32::MAX)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1097, 10415) => m.many(&mut out.adc_rule_report, 11, 192, u32::MAX),
+                    (1033, 10415) => m.opt(&mut out.event_report_indication, 128),
+                    (281, 0) => m.opt(&mut out.error_message, 0),
+                    (294, 0) => m.opt(&mut out.error_reporting_host, 0),
+                    (279, 0) => m.opt(&mut out.failed_avp, 64),
+                    (284, 0) => m.many(&mut out.proxy_info, 16, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 17, 64, u32::MAX),
+                    (650, 0) => m.many(&mut out.load, 18, 0, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -20602,7 +18257,7 @@ impl rt::typed::RequestCommand for TgppSdTdfSessionRequest {
         a.header = rt::typed::answer_header(&self.header, result);
         a.session_id = self.session_id.clone();
         a.vendor_specific_application_id = self.vendor_specific_application_id.clone();
-        a.drmp = self.drmp.clone();
+        a.drmp = self.drmp;
         a.proxy_info = self.proxy_info.clone();
         a.origin_host = origin_host.into();
         a.origin_realm = origin_realm.into();
@@ -20750,17 +18405,17 @@ impl Clone for TgppSdCreditControlRequest {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
-            auth_application_id: self.auth_application_id.clone(),
+            drmp: self.drmp,
+            auth_application_id: self.auth_application_id,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             destination_realm: self.destination_realm.clone(),
             oc_supported_features: self.oc_supported_features.clone(),
-            cc_request_type: self.cc_request_type.clone(),
-            cc_request_number: self.cc_request_number.clone(),
-            credit_management_status: self.credit_management_status.clone(),
+            cc_request_type: self.cc_request_type,
+            cc_request_number: self.cc_request_number,
+            credit_management_status: self.credit_management_status,
             destination_host: self.destination_host.clone(),
-            origin_state_id: self.origin_state_id.clone(),
+            origin_state_id: self.origin_state_id,
             framed_ip_address: self.framed_ip_address.clone(),
             framed_ipv6_prefix: self.framed_ipv6_prefix.clone(),
             adc_rule_report: self.adc_rule_report.clone(),
@@ -20853,27 +18508,27 @@ impl Default for TgppSdCreditControlRequest {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
+            drmp: None,
             auth_application_id: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
             destination_realm: Default::default(),
-            oc_supported_features: Default::default(),
+            oc_supported_features: None,
             cc_request_type: Default::default(),
             cc_request_number: Default::default(),
-            credit_management_status: Default::default(),
-            destination_host: Default::default(),
-            origin_state_id: Default::default(),
-            framed_ip_address: Default::default(),
-            framed_ipv6_prefix: Default::default(),
-            adc_rule_report: Default::default(),
-            application_detection_information: Default::default(),
-            event_trigger: Default::default(),
-            event_report_indication: Default::default(),
-            usage_monitoring_information: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
-            supported_features: Default::default(),
+            credit_management_status: None,
+            destination_host: None,
+            origin_state_id: None,
+            framed_ip_address: None,
+            framed_ipv6_prefix: None,
+            adc_rule_report: Vec::new(),
+            application_detection_information: Vec::new(),
+            event_trigger: Vec::new(),
+            event_report_indication: None,
+            usage_monitoring_information: Vec::new(),
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
+            supported_features: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -20970,127 +18625,42 @@ impl rt::typed::Command for TgppSdCreditControlRequest {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (258, 0) => {
-                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 2, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 3, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 4, 64)
-                    }
-                    (283, 0) => {
-                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 5, 64)
-                    }
-                    (621, 0) => {
-                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
-                    }
-                    (416, 0) => {
-                        rt::typed::one(&mut out.cc_request_type, &avp, &mut w, 7, 64)
-                    }
-                    (415, 0) => {
-                        rt::typed::one(&mut out.cc_request_number, &avp, &mut w, 8, 64)
-                    }
-                    (1082, 10415) => {
-                        rt::typed::opt(
-                            &mut out.credit_management_status,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (293, 0) => {
-                        rt::typed::opt(&mut out.destination_host, &avp, &mut w, 64)
-                    }
-                    (278, 0) => {
-                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
-                    }
-                    (8, 0) => {
-                        rt::typed::opt(&mut out.framed_ip_address, &avp, &mut w, 64)
-                    }
-                    (97, 0) => {
-                        rt::typed::opt(&mut out.framed_ipv6_prefix, &avp, &mut w, 64)
-                    }
-                    (1097, 10415) => {
-                        rt::typed::many(
-                            &mut out.adc_rule_report,
-                            &avp,
-                            &mut w,
-                            14,
-                            192,
-                            u32::MAX,
-                        )
-                    }
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (258, 0) => m.one(&mut out.auth_application_id, 2, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 3, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 4, 64),
+                    (283, 0) => m.one(&mut out.destination_realm, 5, 64),
+                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
+                    (416, 0) => m.one(&mut out.cc_request_type, 7, 64),
+                    (415, 0) => m.one(&mut out.cc_request_number, 8, 64),
+                    (1082, 10415) => m.opt(&mut out.credit_management_status, 128),
+                    (293, 0) => m.opt(&mut out.destination_host, 64),
+                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
+                    (8, 0) => m.opt(&mut out.framed_ip_address, 64),
+                    (97, 0) => m.opt(&mut out.framed_ipv6_prefix, 64),
+                    (1097, 10415) => m.many(&mut out.adc_rule_report, 14, 192, u32::MAX),
                     (1098, 10415) => {
-                        rt::typed::many(
+                        m.many(
                             &mut out.application_detection_information,
-                            &avp,
-                            &mut w,
                             15,
                             128,
                             u32::MAX,
                         )
                     }
-                    (1006, 10415) => {
-                        rt::typed::many(
-                            &mut out.event_trigger,
-                            &avp,
-                            &mut w,
-                            16,
-                            192,
-                            u32::MAX,
-                        )
-                    }
-                    (1033, 10415) => {
-                        rt::typed::opt(
-                            &mut out.event_report_indication,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
+                    (1006, 10415) => m.many(&mut out.event_trigger, 16, 192, u32::MAX),
+                    (1033, 10415) => m.opt(&mut out.event_report_indication, 128),
                     (1067, 10415) => {
-                        rt::typed::many(
-                            &mut out.usage_monitoring_information,
-                            &avp,
-                            &mut w,
-                            18,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.usage_monitoring_information, 18, 128, u32::MAX)
                     }
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            19,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            20,
-                            64,
-                            u32::MAX,
-                        )
-                    }
+                    (284, 0) => m.many(&mut out.proxy_info, 19, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 20, 64, u32::MAX),
                     (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            21,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.supported_features, 21, 128, u32::MAX)
                     }
-                    _ => rt::typed::other(&avp, &mut w),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -21225,14 +18795,14 @@ impl Clone for TgppSdCreditControlAnswer {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
-            auth_application_id: self.auth_application_id.clone(),
+            drmp: self.drmp,
+            auth_application_id: self.auth_application_id,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
-            result_code: self.result_code.clone(),
+            result_code: self.result_code,
             experimental_result: self.experimental_result.clone(),
-            cc_request_type: self.cc_request_type.clone(),
-            cc_request_number: self.cc_request_number.clone(),
+            cc_request_type: self.cc_request_type,
+            cc_request_number: self.cc_request_number,
             oc_supported_features: self.oc_supported_features.clone(),
             oc_olr: self.oc_olr.clone(),
             framed_ipv6_prefix: self.framed_ipv6_prefix.clone(),
@@ -21240,13 +18810,13 @@ impl Clone for TgppSdCreditControlAnswer {
             event_trigger: self.event_trigger.clone(),
             csg_information_reporting: self.csg_information_reporting.clone(),
             event_report_indication: self.event_report_indication.clone(),
-            origin_state_id: self.origin_state_id.clone(),
+            origin_state_id: self.origin_state_id,
             redirect_host: self.redirect_host.clone(),
-            redirect_host_usage: self.redirect_host_usage.clone(),
-            redirect_max_cache_time: self.redirect_max_cache_time.clone(),
+            redirect_host_usage: self.redirect_host_usage,
+            redirect_max_cache_time: self.redirect_max_cache_time,
             adc_rule_remove: self.adc_rule_remove.clone(),
             adc_rule_install: self.adc_rule_install.clone(),
-            revalidation_time: self.revalidation_time.clone(),
+            revalidation_time: self.revalidation_time,
             usage_monitoring_information: self.usage_monitoring_information.clone(),
             error_message: self.error_message.clone(),
             error_reporting_host: self.error_reporting_host.clone(),
@@ -21338,36 +18908,36 @@ impl Default for TgppSdCreditControlAnswer {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
+            drmp: None,
             auth_application_id: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            result_code: Default::default(),
-            experimental_result: Default::default(),
+            result_code: None,
+            experimental_result: None,
             cc_request_type: Default::default(),
             cc_request_number: Default::default(),
-            oc_supported_features: Default::default(),
-            oc_olr: Default::default(),
-            framed_ipv6_prefix: Default::default(),
-            qos_information: Default::default(),
-            event_trigger: Default::default(),
-            csg_information_reporting: Default::default(),
-            event_report_indication: Default::default(),
-            origin_state_id: Default::default(),
-            redirect_host: Default::default(),
-            redirect_host_usage: Default::default(),
-            redirect_max_cache_time: Default::default(),
-            adc_rule_remove: Default::default(),
-            adc_rule_install: Default::default(),
-            revalidation_time: Default::default(),
-            usage_monitoring_information: Default::default(),
-            error_message: Default::default(),
-            error_reporting_host: Default::default(),
-            failed_avp: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
-            supported_features: Default::default(),
-            load: Default::default(),
+            oc_supported_features: None,
+            oc_olr: None,
+            framed_ipv6_prefix: None,
+            qos_information: None,
+            event_trigger: Vec::new(),
+            csg_information_reporting: Vec::new(),
+            event_report_indication: None,
+            origin_state_id: None,
+            redirect_host: Vec::new(),
+            redirect_host_usage: None,
+            redirect_max_cache_time: None,
+            adc_rule_remove: Vec::new(),
+            adc_rule_install: Vec::new(),
+            revalidation_time: None,
+            usage_monitoring_information: Vec::new(),
+            error_message: None,
+            error_reporting_host: None,
+            failed_avp: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
+            supported_features: Vec::new(),
+            load: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -21456,160 +19026,46 @@ impl rt::typed::Command for TgppSdCreditControlAnswer {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (258, 0) => {
-                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 2, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 3, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 4, 64)
-                    }
-                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
-                    (297, 0) => {
-                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
-                    }
-                    (416, 0) => {
-                        rt::typed::one(&mut out.cc_request_type, &avp, &mut w, 7, 64)
-                    }
-                    (415, 0) => {
-                        rt::typed::one(&mut out.cc_request_number, &avp, &mut w, 8, 64)
-                    }
-                    (621, 0) => {
-                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
-                    }
-                    (623, 0) => rt::typed::opt(&mut out.oc_olr, &avp, &mut w, 0),
-                    (97, 0) => {
-                        rt::typed::opt(&mut out.framed_ipv6_prefix, &avp, &mut w, 64)
-                    }
-                    (1016, 10415) => {
-                        rt::typed::opt(&mut out.qos_information, &avp, &mut w, 192)
-                    }
-                    (1006, 10415) => {
-                        rt::typed::many(
-                            &mut out.event_trigger,
-                            &avp,
-                            &mut w,
-                            13,
-                            192,
-                            u32::MAX,
-                        )
-                    }
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (258, 0) => m.one(&mut out.auth_application_id, 2, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 3, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 4, 64),
+                    (268, 0) => m.opt(&mut out.result_code, 64),
+                    (297, 0) => m.opt(&mut out.experimental_result, 64),
+                    (416, 0) => m.one(&mut out.cc_request_type, 7, 64),
+                    (415, 0) => m.one(&mut out.cc_request_number, 8, 64),
+                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
+                    (623, 0) => m.opt(&mut out.oc_olr, 0),
+                    (97, 0) => m.opt(&mut out.framed_ipv6_prefix, 64),
+                    (1016, 10415) => m.opt(&mut out.qos_information, 192),
+                    (1006, 10415) => m.many(&mut out.event_trigger, 13, 192, u32::MAX),
                     (1071, 10415) => {
-                        rt::typed::many(
-                            &mut out.csg_information_reporting,
-                            &avp,
-                            &mut w,
-                            14,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.csg_information_reporting, 14, 128, u32::MAX)
                     }
-                    (1033, 10415) => {
-                        rt::typed::opt(
-                            &mut out.event_report_indication,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (278, 0) => {
-                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
-                    }
-                    (292, 0) => {
-                        rt::typed::many(
-                            &mut out.redirect_host,
-                            &avp,
-                            &mut w,
-                            17,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (261, 0) => {
-                        rt::typed::opt(&mut out.redirect_host_usage, &avp, &mut w, 64)
-                    }
-                    (262, 0) => {
-                        rt::typed::opt(
-                            &mut out.redirect_max_cache_time,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (1093, 10415) => {
-                        rt::typed::many(
-                            &mut out.adc_rule_remove,
-                            &avp,
-                            &mut w,
-                            20,
-                            192,
-                            u32::MAX,
-                        )
-                    }
-                    (1092, 10415) => {
-                        rt::typed::many(
-                            &mut out.adc_rule_install,
-                            &avp,
-                            &mut w,
-                            21,
-                            192,
-                            u32::MAX,
-                        )
-                    }
-                    (1042, 10415) => {
-                        rt::typed::opt(&mut out.revalidation_time, &avp, &mut w, 192)
-                    }
+                    (1033, 10415) => m.opt(&mut out.event_report_indication, 128),
+                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
+                    (292, 0) => m.many(&mut out.redirect_host, 17, 64, u32::MAX),
+                    (261, 0) => m.opt(&mut out.redirect_host_usage, 64),
+                    (262, 0) => m.opt(&mut out.redirect_max_cache_time, 64),
+                    (1093, 10415) => m.many(&mut out.adc_rule_remove, 20, 192, u32::MAX),
+                    (1092, 10415) => m.many(&mut out.adc_rule_install, 21, 192, u32::MAX),
+                    (1042, 10415) => m.opt(&mut out.revalidation_time, 192),
                     (1067, 10415) => {
-                        rt::typed::many(
-                            &mut out.usage_monitoring_information,
-                            &avp,
-                            &mut w,
-                            23,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.usage_monitoring_information, 23, 128, u32::MAX)
                     }
-                    (281, 0) => rt::typed::opt(&mut out.error_message, &avp, &mut w, 0),
-                    (294, 0) => {
-                        rt::typed::opt(&mut out.error_reporting_host, &avp, &mut w, 0)
-                    }
-                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            27,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            28,
-                            64,
-                            u32::MAX,
-                        )
-                    }
+                    (281, 0) => m.opt(&mut out.error_message, 0),
+                    (294, 0) => m.opt(&mut out.error_reporting_host, 0),
+                    (279, 0) => m.opt(&mut out.failed_avp, 64),
+                    (284, 0) => m.many(&mut out.proxy_info, 27, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 28, 64, u32::MAX),
                     (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            29,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.supported_features, 29, 128, u32::MAX)
                     }
-                    (650, 0) => {
-                        rt::typed::many(&mut out.load, &avp, &mut w, 30, 0, u32::MAX)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (650, 0) => m.many(&mut out.load, 30, 0, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -21640,10 +19096,10 @@ impl rt::typed::RequestCommand for TgppSdCreditControlRequest {
         let mut a = TgppSdCreditControlAnswer::default();
         a.header = rt::typed::answer_header(&self.header, result);
         a.session_id = self.session_id.clone();
-        a.auth_application_id = self.auth_application_id.clone();
-        a.cc_request_type = self.cc_request_type.clone();
-        a.cc_request_number = self.cc_request_number.clone();
-        a.drmp = self.drmp.clone();
+        a.auth_application_id = self.auth_application_id;
+        a.cc_request_type = self.cc_request_type;
+        a.cc_request_number = self.cc_request_number;
+        a.drmp = self.drmp;
         a.proxy_info = self.proxy_info.clone();
         a.origin_host = origin_host.into();
         a.origin_realm = origin_realm.into();
@@ -21779,15 +19235,15 @@ impl Clone for TgppSdReAuthRequest {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
-            auth_application_id: self.auth_application_id.clone(),
+            drmp: self.drmp,
+            auth_application_id: self.auth_application_id,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             destination_realm: self.destination_realm.clone(),
             destination_host: self.destination_host.clone(),
-            re_auth_request_type: self.re_auth_request_type.clone(),
-            session_release_cause: self.session_release_cause.clone(),
-            origin_state_id: self.origin_state_id.clone(),
+            re_auth_request_type: self.re_auth_request_type,
+            session_release_cause: self.session_release_cause,
+            origin_state_id: self.origin_state_id,
             oc_supported_features: self.oc_supported_features.clone(),
             qos_information: self.qos_information.clone(),
             event_trigger: self.event_trigger.clone(),
@@ -21795,7 +19251,7 @@ impl Clone for TgppSdReAuthRequest {
             event_report_indication: self.event_report_indication.clone(),
             adc_rule_remove: self.adc_rule_remove.clone(),
             adc_rule_install: self.adc_rule_install.clone(),
-            revalidation_time: self.revalidation_time.clone(),
+            revalidation_time: self.revalidation_time,
             usage_monitoring_information: self.usage_monitoring_information.clone(),
             proxy_info: self.proxy_info.clone(),
             route_record: self.route_record.clone(),
@@ -21872,26 +19328,26 @@ impl Default for TgppSdReAuthRequest {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
+            drmp: None,
             auth_application_id: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
             destination_realm: Default::default(),
             destination_host: Default::default(),
             re_auth_request_type: Default::default(),
-            session_release_cause: Default::default(),
-            origin_state_id: Default::default(),
-            oc_supported_features: Default::default(),
-            qos_information: Default::default(),
-            event_trigger: Default::default(),
-            csg_information_reporting: Default::default(),
-            event_report_indication: Default::default(),
-            adc_rule_remove: Default::default(),
-            adc_rule_install: Default::default(),
-            revalidation_time: Default::default(),
-            usage_monitoring_information: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            session_release_cause: None,
+            origin_state_id: None,
+            oc_supported_features: None,
+            qos_information: None,
+            event_trigger: Vec::new(),
+            csg_information_reporting: Vec::new(),
+            event_report_indication: None,
+            adc_rule_remove: Vec::new(),
+            adc_rule_install: Vec::new(),
+            revalidation_time: None,
+            usage_monitoring_information: Vec::new(),
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -21988,125 +19444,34 @@ impl rt::typed::Command for TgppSdReAuthRequest {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (258, 0) => {
-                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 2, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 3, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 4, 64)
-                    }
-                    (283, 0) => {
-                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 5, 64)
-                    }
-                    (293, 0) => {
-                        rt::typed::one(&mut out.destination_host, &avp, &mut w, 6, 64)
-                    }
-                    (285, 0) => {
-                        rt::typed::one(
-                            &mut out.re_auth_request_type,
-                            &avp,
-                            &mut w,
-                            7,
-                            64,
-                        )
-                    }
-                    (1045, 10415) => {
-                        rt::typed::opt(&mut out.session_release_cause, &avp, &mut w, 192)
-                    }
-                    (278, 0) => {
-                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
-                    }
-                    (621, 0) => {
-                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
-                    }
-                    (1016, 10415) => {
-                        rt::typed::opt(&mut out.qos_information, &avp, &mut w, 192)
-                    }
-                    (1006, 10415) => {
-                        rt::typed::many(
-                            &mut out.event_trigger,
-                            &avp,
-                            &mut w,
-                            12,
-                            192,
-                            u32::MAX,
-                        )
-                    }
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (258, 0) => m.one(&mut out.auth_application_id, 2, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 3, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 4, 64),
+                    (283, 0) => m.one(&mut out.destination_realm, 5, 64),
+                    (293, 0) => m.one(&mut out.destination_host, 6, 64),
+                    (285, 0) => m.one(&mut out.re_auth_request_type, 7, 64),
+                    (1045, 10415) => m.opt(&mut out.session_release_cause, 192),
+                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
+                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
+                    (1016, 10415) => m.opt(&mut out.qos_information, 192),
+                    (1006, 10415) => m.many(&mut out.event_trigger, 12, 192, u32::MAX),
                     (1071, 10415) => {
-                        rt::typed::many(
-                            &mut out.csg_information_reporting,
-                            &avp,
-                            &mut w,
-                            13,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.csg_information_reporting, 13, 128, u32::MAX)
                     }
-                    (1033, 10415) => {
-                        rt::typed::opt(
-                            &mut out.event_report_indication,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (1093, 10415) => {
-                        rt::typed::many(
-                            &mut out.adc_rule_remove,
-                            &avp,
-                            &mut w,
-                            15,
-                            192,
-                            u32::MAX,
-                        )
-                    }
-                    (1092, 10415) => {
-                        rt::typed::many(
-                            &mut out.adc_rule_install,
-                            &avp,
-                            &mut w,
-                            16,
-                            192,
-                            u32::MAX,
-                        )
-                    }
-                    (1042, 10415) => {
-                        rt::typed::opt(&mut out.revalidation_time, &avp, &mut w, 192)
-                    }
+                    (1033, 10415) => m.opt(&mut out.event_report_indication, 128),
+                    (1093, 10415) => m.many(&mut out.adc_rule_remove, 15, 192, u32::MAX),
+                    (1092, 10415) => m.many(&mut out.adc_rule_install, 16, 192, u32::MAX),
+                    (1042, 10415) => m.opt(&mut out.revalidation_time, 192),
                     (1067, 10415) => {
-                        rt::typed::many(
-                            &mut out.usage_monitoring_information,
-                            &avp,
-                            &mut w,
-                            18,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.usage_monitoring_information, 18, 128, u32::MAX)
                     }
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            19,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            20,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (284, 0) => m.many(&mut out.proxy_info, 19, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 20, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -22196,12 +19561,12 @@ impl Clone for TgppSdReAuthAnswer {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
+            drmp: self.drmp,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
-            result_code: self.result_code.clone(),
+            result_code: self.result_code,
             experimental_result: self.experimental_result.clone(),
-            origin_state_id: self.origin_state_id.clone(),
+            origin_state_id: self.origin_state_id,
             oc_supported_features: self.oc_supported_features.clone(),
             oc_olr: self.oc_olr.clone(),
             adc_rule_report: self.adc_rule_report.clone(),
@@ -22267,21 +19632,21 @@ impl Default for TgppSdReAuthAnswer {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
+            drmp: None,
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            result_code: Default::default(),
-            experimental_result: Default::default(),
-            origin_state_id: Default::default(),
-            oc_supported_features: Default::default(),
-            oc_olr: Default::default(),
-            adc_rule_report: Default::default(),
-            event_report_indication: Default::default(),
-            error_message: Default::default(),
-            error_reporting_host: Default::default(),
-            failed_avp: Default::default(),
-            proxy_info: Default::default(),
-            load: Default::default(),
+            result_code: None,
+            experimental_result: None,
+            origin_state_id: None,
+            oc_supported_features: None,
+            oc_olr: None,
+            adc_rule_report: Vec::new(),
+            event_report_indication: None,
+            error_message: None,
+            error_reporting_host: None,
+            failed_avp: None,
+            proxy_info: Vec::new(),
+            load: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -22346,61 +19711,25 @@ impl rt::typed::Command for TgppSdReAuthAnswer {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 2, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 3, 64)
-                    }
-                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
-                    (297, 0) => {
-                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
-                    }
-                    (278, 0) => {
-                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
-                    }
-                    (621, 0) => {
-                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
-                    }
-                    (623, 0) => rt::typed::opt(&mut out.oc_olr, &avp, &mut w, 0),
-                    (1097, 10415) => {
-                        rt::typed::many(
-                            &mut out.adc_rule_report,
-                            &avp,
-                            &mut w,
-                            9,
-                            192,
-                            u32::MAX,
-                        )
-                    }
-                    (1033, 10415) => {
-                        rt::typed::opt(
-                            &mut out.event_report_indication,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (281, 0) => rt::typed::opt(&mut out.error_message, &avp, &mut w, 0),
-                    (294, 0) => {
-                        rt::typed::opt(&mut out.error_reporting_host, &avp, &mut w, 0)
-                    }
-                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            14,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (650, 0) => {
-                        rt::typed::many(&mut out.load, &avp, &mut w, 15, 0, u32::MAX)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (264, 0) => m.one(&mut out.origin_host, 2, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 3, 64),
+                    (268, 0) => m.opt(&mut out.result_code, 64),
+                    (297, 0) => m.opt(&mut out.experimental_result, 64),
+                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
+                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
+                    (623, 0) => m.opt(&mut out.oc_olr, 0),
+                    (1097, 10415) => m.many(&mut out.adc_rule_report, 9, 192, u32::MAX),
+                    (1033, 10415) => m.opt(&mut out.event_report_indication, 128),
+                    (281, 0) => m.opt(&mut out.error_message, 0),
+                    (294, 0) => m.opt(&mut out.error_reporting_host, 0),
+                    (279, 0) => m.opt(&mut out.failed_avp, 64),
+                    (284, 0) => m.many(&mut out.proxy_info, 14, 64, u32::MAX),
+                    (650, 0) => m.many(&mut out.load, 15, 0, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -22431,7 +19760,7 @@ impl rt::typed::RequestCommand for TgppSdReAuthRequest {
         let mut a = TgppSdReAuthAnswer::default();
         a.header = rt::typed::answer_header(&self.header, result);
         a.session_id = self.session_id.clone();
-        a.drmp = self.drmp.clone();
+        a.drmp = self.drmp;
         a.proxy_info = self.proxy_info.clone();
         a.origin_host = origin_host.into();
         a.origin_realm = origin_realm.into();
@@ -22564,14 +19893,14 @@ impl Clone for TgppStTdfSessionRequest {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
+            drmp: self.drmp,
             vendor_specific_application_id: self.vendor_specific_application_id.clone(),
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             destination_realm: self.destination_realm.clone(),
-            request_type: self.request_type.clone(),
+            request_type: self.request_type,
             destination_host: self.destination_host.clone(),
-            origin_state_id: self.origin_state_id.clone(),
+            origin_state_id: self.origin_state_id,
             oc_supported_features: self.oc_supported_features.clone(),
             event_report_indication: self.event_report_indication.clone(),
             framed_ip_address: self.framed_ip_address.clone(),
@@ -22647,24 +19976,24 @@ impl Default for TgppStTdfSessionRequest {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
+            drmp: None,
             vendor_specific_application_id: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
             destination_realm: Default::default(),
             request_type: Default::default(),
-            destination_host: Default::default(),
-            origin_state_id: Default::default(),
-            oc_supported_features: Default::default(),
-            event_report_indication: Default::default(),
-            framed_ip_address: Default::default(),
-            framed_ipv6_prefix: Default::default(),
-            called_station_id: Default::default(),
-            adc_rule_install: Default::default(),
-            adc_rule_remove: Default::default(),
-            supported_features: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            destination_host: None,
+            origin_state_id: None,
+            oc_supported_features: None,
+            event_report_indication: None,
+            framed_ip_address: None,
+            framed_ipv6_prefix: None,
+            called_station_id: None,
+            adc_rule_install: Vec::new(),
+            adc_rule_remove: Vec::new(),
+            supported_features: Vec::new(),
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -22756,105 +20085,30 @@ impl rt::typed::Command for TgppStTdfSessionRequest {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (260, 0) => {
-                        rt::typed::one(
-                            &mut out.vendor_specific_application_id,
-                            &avp,
-                            &mut w,
-                            2,
-                            64,
-                        )
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 3, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 4, 64)
-                    }
-                    (283, 0) => {
-                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 5, 64)
-                    }
-                    (2838, 10415) => {
-                        rt::typed::one(&mut out.request_type, &avp, &mut w, 6, 192)
-                    }
-                    (293, 0) => {
-                        rt::typed::opt(&mut out.destination_host, &avp, &mut w, 64)
-                    }
-                    (278, 0) => {
-                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
-                    }
-                    (621, 0) => {
-                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
-                    }
-                    (1033, 10415) => {
-                        rt::typed::opt(
-                            &mut out.event_report_indication,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (8, 0) => {
-                        rt::typed::opt(&mut out.framed_ip_address, &avp, &mut w, 64)
-                    }
-                    (97, 0) => {
-                        rt::typed::opt(&mut out.framed_ipv6_prefix, &avp, &mut w, 64)
-                    }
-                    (30, 0) => {
-                        rt::typed::opt(&mut out.called_station_id, &avp, &mut w, 64)
-                    }
-                    (1092, 10415) => {
-                        rt::typed::many(
-                            &mut out.adc_rule_install,
-                            &avp,
-                            &mut w,
-                            14,
-                            192,
-                            u32::MAX,
-                        )
-                    }
-                    (1093, 10415) => {
-                        rt::typed::many(
-                            &mut out.adc_rule_remove,
-                            &avp,
-                            &mut w,
-                            15,
-                            192,
-                            u32::MAX,
-                        )
-                    }
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (260, 0) => m.one(&mut out.vendor_specific_application_id, 2, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 3, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 4, 64),
+                    (283, 0) => m.one(&mut out.destination_realm, 5, 64),
+                    (2838, 10415) => m.one(&mut out.request_type, 6, 192),
+                    (293, 0) => m.opt(&mut out.destination_host, 64),
+                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
+                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
+                    (1033, 10415) => m.opt(&mut out.event_report_indication, 128),
+                    (8, 0) => m.opt(&mut out.framed_ip_address, 64),
+                    (97, 0) => m.opt(&mut out.framed_ipv6_prefix, 64),
+                    (30, 0) => m.opt(&mut out.called_station_id, 64),
+                    (1092, 10415) => m.many(&mut out.adc_rule_install, 14, 192, u32::MAX),
+                    (1093, 10415) => m.many(&mut out.adc_rule_remove, 15, 192, u32::MAX),
                     (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            16,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.supported_features, 16, 128, u32::MAX)
                     }
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            17,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            18,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (284, 0) => m.many(&mut out.proxy_info, 17, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 18, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -22950,13 +20204,13 @@ impl Clone for TgppStTdfSessionAnswer {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
+            drmp: self.drmp,
             vendor_specific_application_id: self.vendor_specific_application_id.clone(),
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
-            result_code: self.result_code.clone(),
+            result_code: self.result_code,
             experimental_result: self.experimental_result.clone(),
-            origin_state_id: self.origin_state_id.clone(),
+            origin_state_id: self.origin_state_id,
             oc_supported_features: self.oc_supported_features.clone(),
             oc_olr: self.oc_olr.clone(),
             adc_rule_report: self.adc_rule_report.clone(),
@@ -23025,23 +20279,23 @@ impl Default for TgppStTdfSessionAnswer {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
+            drmp: None,
             vendor_specific_application_id: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            result_code: Default::default(),
-            experimental_result: Default::default(),
-            origin_state_id: Default::default(),
-            oc_supported_features: Default::default(),
-            oc_olr: Default::default(),
-            adc_rule_report: Default::default(),
-            supported_features: Default::default(),
-            error_message: Default::default(),
-            error_reporting_host: Default::default(),
-            failed_avp: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
-            load: Default::default(),
+            result_code: None,
+            experimental_result: None,
+            origin_state_id: None,
+            oc_supported_features: None,
+            oc_olr: None,
+            adc_rule_report: Vec::new(),
+            supported_features: Vec::new(),
+            error_message: None,
+            error_reporting_host: None,
+            failed_avp: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
+            load: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -23114,82 +20368,29 @@ impl rt::typed::Command for TgppStTdfSessionAnswer {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (260, 0) => {
-                        rt::typed::one(
-                            &mut out.vendor_specific_application_id,
-                            &avp,
-                            &mut w,
-                            2,
-                            64,
-                        )
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 3, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 4, 64)
-                    }
-                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
-                    (297, 0) => {
-                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
-                    }
-                    (278, 0) => {
-                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
-                    }
-                    (621, 0) => {
-                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
-                    }
-                    (623, 0) => rt::typed::opt(&mut out.oc_olr, &avp, &mut w, 0),
-                    (1097, 10415) => {
-                        rt::typed::many(
-                            &mut out.adc_rule_report,
-                            &avp,
-                            &mut w,
-                            10,
-                            192,
-                            u32::MAX,
-                        )
-                    }
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (260, 0) => m.one(&mut out.vendor_specific_application_id, 2, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 3, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 4, 64),
+                    (268, 0) => m.opt(&mut out.result_code, 64),
+                    (297, 0) => m.opt(&mut out.experimental_result, 64),
+                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
+                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
+                    (623, 0) => m.opt(&mut out.oc_olr, 0),
+                    (1097, 10415) => m.many(&mut out.adc_rule_report, 10, 192, u32::MAX),
                     (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            11,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.supported_features, 11, 128, u32::MAX)
                     }
-                    (281, 0) => rt::typed::opt(&mut out.error_message, &avp, &mut w, 0),
-                    (294, 0) => {
-                        rt::typed::opt(&mut out.error_reporting_host, &avp, &mut w, 0)
-                    }
-                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            15,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            16,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (650, 0) => {
-                        rt::typed::many(&mut out.load, &avp, &mut w, 17, 0, u32::MAX)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (281, 0) => m.opt(&mut out.error_message, 0),
+                    (294, 0) => m.opt(&mut out.error_reporting_host, 0),
+                    (279, 0) => m.opt(&mut out.failed_avp, 64),
+                    (284, 0) => m.many(&mut out.proxy_info, 15, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 16, 64, u32::MAX),
+                    (650, 0) => m.many(&mut out.load, 17, 0, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -23221,7 +20422,7 @@ impl rt::typed::RequestCommand for TgppStTdfSessionRequest {
         a.header = rt::typed::answer_header(&self.header, result);
         a.session_id = self.session_id.clone();
         a.vendor_specific_application_id = self.vendor_specific_application_id.clone();
-        a.drmp = self.drmp.clone();
+        a.drmp = self.drmp;
         a.proxy_info = self.proxy_info.clone();
         a.origin_host = origin_host.into();
         a.origin_realm = origin_realm.into();
@@ -23342,16 +20543,16 @@ impl Clone for SessionTerminationRequest {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
+            drmp: self.drmp,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             destination_realm: self.destination_realm.clone(),
-            auth_application_id: self.auth_application_id.clone(),
-            termination_cause: self.termination_cause.clone(),
+            auth_application_id: self.auth_application_id,
+            termination_cause: self.termination_cause,
             destination_host: self.destination_host.clone(),
             oc_supported_features: self.oc_supported_features.clone(),
             class: self.class.clone(),
-            origin_state_id: self.origin_state_id.clone(),
+            origin_state_id: self.origin_state_id,
             proxy_info: self.proxy_info.clone(),
             route_record: self.route_record.clone(),
             extra: self.extra.clone(),
@@ -23401,18 +20602,18 @@ impl Default for SessionTerminationRequest {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
+            drmp: None,
             origin_host: Default::default(),
             origin_realm: Default::default(),
             destination_realm: Default::default(),
             auth_application_id: Default::default(),
             termination_cause: Default::default(),
-            destination_host: Default::default(),
-            oc_supported_features: Default::default(),
-            class: Default::default(),
-            origin_state_id: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            destination_host: None,
+            oc_supported_features: None,
+            class: Vec::new(),
+            origin_state_id: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -23501,55 +20702,22 @@ impl rt::typed::Command for SessionTerminationRequest {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 2, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 3, 64)
-                    }
-                    (283, 0) => {
-                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 4, 64)
-                    }
-                    (258, 0) => {
-                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 5, 64)
-                    }
-                    (295, 0) => {
-                        rt::typed::one(&mut out.termination_cause, &avp, &mut w, 6, 64)
-                    }
-                    (293, 0) => {
-                        rt::typed::opt(&mut out.destination_host, &avp, &mut w, 64)
-                    }
-                    (621, 0) => {
-                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
-                    }
-                    (25, 0) => {
-                        rt::typed::many(&mut out.class, &avp, &mut w, 9, 64, u32::MAX)
-                    }
-                    (278, 0) => {
-                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
-                    }
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            11,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            12,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (264, 0) => m.one(&mut out.origin_host, 2, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 3, 64),
+                    (283, 0) => m.one(&mut out.destination_realm, 4, 64),
+                    (258, 0) => m.one(&mut out.auth_application_id, 5, 64),
+                    (295, 0) => m.one(&mut out.termination_cause, 6, 64),
+                    (293, 0) => m.opt(&mut out.destination_host, 64),
+                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
+                    (25, 0) => m.many(&mut out.class, 9, 64, u32::MAX),
+                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
+                    (284, 0) => m.many(&mut out.proxy_info, 11, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 12, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -23642,20 +20810,20 @@ impl Clone for SessionTerminationAnswer {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
+            drmp: self.drmp,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
-            result_code: self.result_code.clone(),
+            result_code: self.result_code,
             error_message: self.error_message.clone(),
             error_reporting_host: self.error_reporting_host.clone(),
             oc_supported_features: self.oc_supported_features.clone(),
             oc_olr: self.oc_olr.clone(),
             failed_avp: self.failed_avp.clone(),
-            origin_state_id: self.origin_state_id.clone(),
+            origin_state_id: self.origin_state_id,
             class: self.class.clone(),
             redirect_host: self.redirect_host.clone(),
-            redirect_host_usage: self.redirect_host_usage.clone(),
-            redirect_max_cache_time: self.redirect_max_cache_time.clone(),
+            redirect_host_usage: self.redirect_host_usage,
+            redirect_max_cache_time: self.redirect_max_cache_time,
             proxy_info: self.proxy_info.clone(),
             load: self.load.clone(),
             extra: self.extra.clone(),
@@ -23709,22 +20877,22 @@ impl Default for SessionTerminationAnswer {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
+            drmp: None,
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            result_code: Default::default(),
-            error_message: Default::default(),
-            error_reporting_host: Default::default(),
-            oc_supported_features: Default::default(),
-            oc_olr: Default::default(),
-            failed_avp: Default::default(),
-            origin_state_id: Default::default(),
-            class: Default::default(),
-            redirect_host: Default::default(),
-            redirect_host_usage: Default::default(),
-            redirect_max_cache_time: Default::default(),
-            proxy_info: Default::default(),
-            load: Default::default(),
+            result_code: None,
+            error_message: None,
+            error_reporting_host: None,
+            oc_supported_features: None,
+            oc_olr: None,
+            failed_avp: None,
+            origin_state_id: None,
+            class: Vec::new(),
+            redirect_host: Vec::new(),
+            redirect_host_usage: None,
+            redirect_max_cache_time: None,
+            proxy_info: Vec::new(),
+            load: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -23789,64 +20957,26 @@ impl rt::typed::Command for SessionTerminationAnswer {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 2, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 3, 64)
-                    }
-                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
-                    (281, 0) => rt::typed::opt(&mut out.error_message, &avp, &mut w, 0),
-                    (294, 0) => {
-                        rt::typed::opt(&mut out.error_reporting_host, &avp, &mut w, 0)
-                    }
-                    (621, 0) => {
-                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
-                    }
-                    (623, 0) => rt::typed::opt(&mut out.oc_olr, &avp, &mut w, 0),
-                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
-                    (278, 0) => {
-                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
-                    }
-                    (25, 0) => {
-                        rt::typed::many(&mut out.class, &avp, &mut w, 11, 64, u32::MAX)
-                    }
-                    (292, 0) => {
-                        rt::typed::many(
-                            &mut out.redirect_host,
-                            &avp,
-                            &mut w,
-                            12,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (261, 0) => {
-                        rt::typed::opt(&mut out.redirect_host_usage, &avp, &mut w, 64)
-                    }
-                    (262, 0) => {
-                        rt::typed::opt(
-                            &mut out.redirect_max_cache_time,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            15,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (650, 0) => {
-                        rt::typed::many(&mut out.load, &avp, &mut w, 16, 0, u32::MAX)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (264, 0) => m.one(&mut out.origin_host, 2, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 3, 64),
+                    (268, 0) => m.opt(&mut out.result_code, 64),
+                    (281, 0) => m.opt(&mut out.error_message, 0),
+                    (294, 0) => m.opt(&mut out.error_reporting_host, 0),
+                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
+                    (623, 0) => m.opt(&mut out.oc_olr, 0),
+                    (279, 0) => m.opt(&mut out.failed_avp, 64),
+                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
+                    (25, 0) => m.many(&mut out.class, 11, 64, u32::MAX),
+                    (292, 0) => m.many(&mut out.redirect_host, 12, 64, u32::MAX),
+                    (261, 0) => m.opt(&mut out.redirect_host_usage, 64),
+                    (262, 0) => m.opt(&mut out.redirect_max_cache_time, 64),
+                    (284, 0) => m.many(&mut out.proxy_info, 15, 64, u32::MAX),
+                    (650, 0) => m.many(&mut out.load, 16, 0, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -23877,7 +21007,7 @@ impl rt::typed::RequestCommand for SessionTerminationRequest {
         let mut a = SessionTerminationAnswer::default();
         a.header = rt::typed::answer_header(&self.header, result);
         a.session_id = self.session_id.clone();
-        a.drmp = self.drmp.clone();
+        a.drmp = self.drmp;
         a.proxy_info = self.proxy_info.clone();
         a.origin_host = origin_host.into();
         a.origin_realm = origin_realm.into();
@@ -23982,13 +21112,13 @@ impl Clone for TssfNotificationRequest {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
+            drmp: self.drmp,
             vendor_specific_application_id: self.vendor_specific_application_id.clone(),
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             destination_realm: self.destination_realm.clone(),
             destination_host: self.destination_host.clone(),
-            origin_state_id: self.origin_state_id.clone(),
+            origin_state_id: self.origin_state_id,
             adc_rule_report: self.adc_rule_report.clone(),
             oc_supported_features: self.oc_supported_features.clone(),
             proxy_info: self.proxy_info.clone(),
@@ -24045,17 +21175,17 @@ impl Default for TssfNotificationRequest {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
+            drmp: None,
             vendor_specific_application_id: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
             destination_realm: Default::default(),
             destination_host: Default::default(),
-            origin_state_id: Default::default(),
-            adc_rule_report: Default::default(),
-            oc_supported_features: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            origin_state_id: None,
+            adc_rule_report: Vec::new(),
+            oc_supported_features: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -24144,65 +21274,21 @@ impl rt::typed::Command for TssfNotificationRequest {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (260, 0) => {
-                        rt::typed::one(
-                            &mut out.vendor_specific_application_id,
-                            &avp,
-                            &mut w,
-                            2,
-                            64,
-                        )
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 3, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 4, 64)
-                    }
-                    (283, 0) => {
-                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 5, 64)
-                    }
-                    (293, 0) => {
-                        rt::typed::one(&mut out.destination_host, &avp, &mut w, 6, 64)
-                    }
-                    (278, 0) => {
-                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
-                    }
-                    (1097, 10415) => {
-                        rt::typed::many(
-                            &mut out.adc_rule_report,
-                            &avp,
-                            &mut w,
-                            8,
-                            192,
-                            u32::MAX,
-                        )
-                    }
-                    (621, 0) => {
-                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
-                    }
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            10,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            11,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (260, 0) => m.one(&mut out.vendor_specific_application_id, 2, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 3, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 4, 64),
+                    (283, 0) => m.one(&mut out.destination_realm, 5, 64),
+                    (293, 0) => m.one(&mut out.destination_host, 6, 64),
+                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
+                    (1097, 10415) => m.many(&mut out.adc_rule_report, 8, 192, u32::MAX),
+                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
+                    (284, 0) => m.many(&mut out.proxy_info, 10, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 11, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -24289,15 +21375,15 @@ impl Clone for TssfNotificationAnswer {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
+            drmp: self.drmp,
             vendor_specific_application_id: self.vendor_specific_application_id.clone(),
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
-            result_code: self.result_code.clone(),
+            result_code: self.result_code,
             experimental_result: self.experimental_result.clone(),
             oc_supported_features: self.oc_supported_features.clone(),
             oc_olr: self.oc_olr.clone(),
-            origin_state_id: self.origin_state_id.clone(),
+            origin_state_id: self.origin_state_id,
             error_message: self.error_message.clone(),
             error_reporting_host: self.error_reporting_host.clone(),
             failed_avp: self.failed_avp.clone(),
@@ -24358,20 +21444,20 @@ impl Default for TssfNotificationAnswer {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
+            drmp: None,
             vendor_specific_application_id: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            result_code: Default::default(),
-            experimental_result: Default::default(),
-            oc_supported_features: Default::default(),
-            oc_olr: Default::default(),
-            origin_state_id: Default::default(),
-            error_message: Default::default(),
-            error_reporting_host: Default::default(),
-            failed_avp: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            result_code: None,
+            experimental_result: None,
+            oc_supported_features: None,
+            oc_olr: None,
+            origin_state_id: None,
+            error_message: None,
+            error_reporting_host: None,
+            failed_avp: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -24444,59 +21530,24 @@ impl rt::typed::Command for TssfNotificationAnswer {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (260, 0) => {
-                        rt::typed::one(
-                            &mut out.vendor_specific_application_id,
-                            &avp,
-                            &mut w,
-                            2,
-                            64,
-                        )
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 3, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 4, 64)
-                    }
-                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
-                    (297, 0) => {
-                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
-                    }
-                    (621, 0) => {
-                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
-                    }
-                    (623, 0) => rt::typed::opt(&mut out.oc_olr, &avp, &mut w, 0),
-                    (278, 0) => {
-                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
-                    }
-                    (281, 0) => rt::typed::opt(&mut out.error_message, &avp, &mut w, 0),
-                    (294, 0) => {
-                        rt::typed::opt(&mut out.error_reporting_host, &avp, &mut w, 0)
-                    }
-                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            13,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            14,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (260, 0) => m.one(&mut out.vendor_specific_application_id, 2, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 3, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 4, 64),
+                    (268, 0) => m.opt(&mut out.result_code, 64),
+                    (297, 0) => m.opt(&mut out.experimental_result, 64),
+                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
+                    (623, 0) => m.opt(&mut out.oc_olr, 0),
+                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
+                    (281, 0) => m.opt(&mut out.error_message, 0),
+                    (294, 0) => m.opt(&mut out.error_reporting_host, 0),
+                    (279, 0) => m.opt(&mut out.failed_avp, 64),
+                    (284, 0) => m.many(&mut out.proxy_info, 13, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 14, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -24528,7 +21579,7 @@ impl rt::typed::RequestCommand for TssfNotificationRequest {
         a.header = rt::typed::answer_header(&self.header, result);
         a.session_id = self.session_id.clone();
         a.vendor_specific_application_id = self.vendor_specific_application_id.clone();
-        a.drmp = self.drmp.clone();
+        a.drmp = self.drmp;
         a.proxy_info = self.proxy_info.clone();
         a.origin_host = origin_host.into();
         a.origin_realm = origin_realm.into();

@@ -1533,7 +1533,7 @@ impl Default for AccessNetworkChargingIdentifier {
     fn default() -> Self {
         Self {
             access_network_charging_identifier_value: Default::default(),
-            flows: Default::default(),
+            flows: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -1587,20 +1587,13 @@ impl rt::typed::Grouped for AccessNetworkChargingIdentifier {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
                     (503, 10415) => {
-                        rt::typed::one(
-                            &mut self.access_network_charging_identifier_value,
-                            &avp,
-                            &mut w,
-                            0,
-                            192,
-                        )
+                        m.one(&mut self.access_network_charging_identifier_value, 0, 192)
                     }
-                    (510, 10415) => {
-                        rt::typed::many(&mut self.flows, &avp, &mut w, 1, 192, u32::MAX)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (510, 10415) => m.many(&mut self.flows, 1, 192, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -1672,11 +1665,11 @@ impl Clone for Flows {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            media_component_number: self.media_component_number.clone(),
+            media_component_number: self.media_component_number,
             flow_number: self.flow_number.clone(),
             content_version: self.content_version.clone(),
-            final_unit_action: self.final_unit_action.clone(),
-            media_component_status: self.media_component_status.clone(),
+            final_unit_action: self.final_unit_action,
+            media_component_status: self.media_component_status,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -1774,10 +1767,10 @@ impl Default for Flows {
     fn default() -> Self {
         Self {
             media_component_number: Default::default(),
-            flow_number: Default::default(),
-            content_version: Default::default(),
-            final_unit_action: Default::default(),
-            media_component_status: Default::default(),
+            flow_number: Vec::new(),
+            content_version: Vec::new(),
+            final_unit_action: None,
+            media_component_status: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -1867,48 +1860,14 @@ impl rt::typed::Grouped for Flows {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (518, 10415) => {
-                        rt::typed::one(
-                            &mut self.media_component_number,
-                            &avp,
-                            &mut w,
-                            0,
-                            192,
-                        )
-                    }
-                    (509, 10415) => {
-                        rt::typed::many(
-                            &mut self.flow_number,
-                            &avp,
-                            &mut w,
-                            1,
-                            192,
-                            u32::MAX,
-                        )
-                    }
-                    (552, 10415) => {
-                        rt::typed::many(
-                            &mut self.content_version,
-                            &avp,
-                            &mut w,
-                            2,
-                            128,
-                            u32::MAX,
-                        )
-                    }
-                    (449, 0) => {
-                        rt::typed::opt(&mut self.final_unit_action, &avp, &mut w, 64)
-                    }
-                    (549, 10415) => {
-                        rt::typed::opt(
-                            &mut self.media_component_status,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (518, 10415) => m.one(&mut self.media_component_number, 0, 192),
+                    (509, 10415) => m.many(&mut self.flow_number, 1, 192, u32::MAX),
+                    (552, 10415) => m.many(&mut self.content_version, 2, 128, u32::MAX),
+                    (449, 0) => m.opt(&mut self.final_unit_action, 64),
+                    (549, 10415) => m.opt(&mut self.media_component_status, 128),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -2049,42 +2008,42 @@ impl Clone for MediaComponentDescription {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            media_component_number: self.media_component_number.clone(),
+            media_component_number: self.media_component_number,
             media_sub_component: self.media_sub_component.clone(),
             af_application_identifier: self.af_application_identifier.clone(),
             flus_identifier: self.flus_identifier.clone(),
-            media_type: self.media_type.clone(),
-            max_requested_bandwidth_ul: self.max_requested_bandwidth_ul.clone(),
-            max_requested_bandwidth_dl: self.max_requested_bandwidth_dl.clone(),
-            max_supported_bandwidth_ul: self.max_supported_bandwidth_ul.clone(),
-            max_supported_bandwidth_dl: self.max_supported_bandwidth_dl.clone(),
-            min_desired_bandwidth_ul: self.min_desired_bandwidth_ul.clone(),
-            min_desired_bandwidth_dl: self.min_desired_bandwidth_dl.clone(),
-            min_requested_bandwidth_ul: self.min_requested_bandwidth_ul.clone(),
-            min_requested_bandwidth_dl: self.min_requested_bandwidth_dl.clone(),
-            extended_max_requested_bw_ul: self.extended_max_requested_bw_ul.clone(),
-            extended_max_requested_bw_dl: self.extended_max_requested_bw_dl.clone(),
-            extended_max_supported_bw_ul: self.extended_max_supported_bw_ul.clone(),
-            extended_max_supported_bw_dl: self.extended_max_supported_bw_dl.clone(),
-            extended_min_desired_bw_ul: self.extended_min_desired_bw_ul.clone(),
-            extended_min_desired_bw_dl: self.extended_min_desired_bw_dl.clone(),
-            extended_min_requested_bw_ul: self.extended_min_requested_bw_ul.clone(),
-            extended_min_requested_bw_dl: self.extended_min_requested_bw_dl.clone(),
-            flow_status: self.flow_status.clone(),
-            priority_sharing_indicator: self.priority_sharing_indicator.clone(),
-            pre_emption_capability: self.pre_emption_capability.clone(),
-            pre_emption_vulnerability: self.pre_emption_vulnerability.clone(),
-            reservation_priority: self.reservation_priority.clone(),
-            rs_bandwidth: self.rs_bandwidth.clone(),
-            rr_bandwidth: self.rr_bandwidth.clone(),
+            media_type: self.media_type,
+            max_requested_bandwidth_ul: self.max_requested_bandwidth_ul,
+            max_requested_bandwidth_dl: self.max_requested_bandwidth_dl,
+            max_supported_bandwidth_ul: self.max_supported_bandwidth_ul,
+            max_supported_bandwidth_dl: self.max_supported_bandwidth_dl,
+            min_desired_bandwidth_ul: self.min_desired_bandwidth_ul,
+            min_desired_bandwidth_dl: self.min_desired_bandwidth_dl,
+            min_requested_bandwidth_ul: self.min_requested_bandwidth_ul,
+            min_requested_bandwidth_dl: self.min_requested_bandwidth_dl,
+            extended_max_requested_bw_ul: self.extended_max_requested_bw_ul,
+            extended_max_requested_bw_dl: self.extended_max_requested_bw_dl,
+            extended_max_supported_bw_ul: self.extended_max_supported_bw_ul,
+            extended_max_supported_bw_dl: self.extended_max_supported_bw_dl,
+            extended_min_desired_bw_ul: self.extended_min_desired_bw_ul,
+            extended_min_desired_bw_dl: self.extended_min_desired_bw_dl,
+            extended_min_requested_bw_ul: self.extended_min_requested_bw_ul,
+            extended_min_requested_bw_dl: self.extended_min_requested_bw_dl,
+            flow_status: self.flow_status,
+            priority_sharing_indicator: self.priority_sharing_indicator,
+            pre_emption_capability: self.pre_emption_capability,
+            pre_emption_vulnerability: self.pre_emption_vulnerability,
+            reservation_priority: self.reservation_priority,
+            rs_bandwidth: self.rs_bandwidth,
+            rr_bandwidth: self.rr_bandwidth,
             codec_data: self.codec_data.clone(),
-            sharing_key_dl: self.sharing_key_dl.clone(),
-            sharing_key_ul: self.sharing_key_ul.clone(),
-            content_version: self.content_version.clone(),
-            max_plr_dl: self.max_plr_dl.clone(),
-            max_plr_ul: self.max_plr_ul.clone(),
-            desired_max_latency: self.desired_max_latency.clone(),
-            desired_max_loss: self.desired_max_loss.clone(),
+            sharing_key_dl: self.sharing_key_dl,
+            sharing_key_ul: self.sharing_key_ul,
+            content_version: self.content_version,
+            max_plr_dl: self.max_plr_dl,
+            max_plr_ul: self.max_plr_ul,
+            desired_max_latency: self.desired_max_latency,
+            desired_max_loss: self.desired_max_loss,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -2265,41 +2224,41 @@ impl Default for MediaComponentDescription {
     fn default() -> Self {
         Self {
             media_component_number: Default::default(),
-            media_sub_component: Default::default(),
-            af_application_identifier: Default::default(),
-            flus_identifier: Default::default(),
-            media_type: Default::default(),
-            max_requested_bandwidth_ul: Default::default(),
-            max_requested_bandwidth_dl: Default::default(),
-            max_supported_bandwidth_ul: Default::default(),
-            max_supported_bandwidth_dl: Default::default(),
-            min_desired_bandwidth_ul: Default::default(),
-            min_desired_bandwidth_dl: Default::default(),
-            min_requested_bandwidth_ul: Default::default(),
-            min_requested_bandwidth_dl: Default::default(),
-            extended_max_requested_bw_ul: Default::default(),
-            extended_max_requested_bw_dl: Default::default(),
-            extended_max_supported_bw_ul: Default::default(),
-            extended_max_supported_bw_dl: Default::default(),
-            extended_min_desired_bw_ul: Default::default(),
-            extended_min_desired_bw_dl: Default::default(),
-            extended_min_requested_bw_ul: Default::default(),
-            extended_min_requested_bw_dl: Default::default(),
-            flow_status: Default::default(),
-            priority_sharing_indicator: Default::default(),
-            pre_emption_capability: Default::default(),
-            pre_emption_vulnerability: Default::default(),
-            reservation_priority: Default::default(),
-            rs_bandwidth: Default::default(),
-            rr_bandwidth: Default::default(),
-            codec_data: Default::default(),
-            sharing_key_dl: Default::default(),
-            sharing_key_ul: Default::default(),
-            content_version: Default::default(),
-            max_plr_dl: Default::default(),
-            max_plr_ul: Default::default(),
-            desired_max_latency: Default::default(),
-            desired_max_loss: Default::default(),
+            media_sub_component: Vec::new(),
+            af_application_identifier: None,
+            flus_identifier: None,
+            media_type: None,
+            max_requested_bandwidth_ul: None,
+            max_requested_bandwidth_dl: None,
+            max_supported_bandwidth_ul: None,
+            max_supported_bandwidth_dl: None,
+            min_desired_bandwidth_ul: None,
+            min_desired_bandwidth_dl: None,
+            min_requested_bandwidth_ul: None,
+            min_requested_bandwidth_dl: None,
+            extended_max_requested_bw_ul: None,
+            extended_max_requested_bw_dl: None,
+            extended_max_supported_bw_ul: None,
+            extended_max_supported_bw_dl: None,
+            extended_min_desired_bw_ul: None,
+            extended_min_desired_bw_dl: None,
+            extended_min_requested_bw_ul: None,
+            extended_min_requested_bw_dl: None,
+            flow_status: None,
+            priority_sharing_indicator: None,
+            pre_emption_capability: None,
+            pre_emption_vulnerability: None,
+            reservation_priority: None,
+            rs_bandwidth: None,
+            rr_bandwidth: None,
+            codec_data: Vec::new(),
+            sharing_key_dl: None,
+            sharing_key_ul: None,
+            content_version: None,
+            max_plr_dl: None,
+            max_plr_ul: None,
+            desired_max_latency: None,
+            desired_max_loss: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -2353,229 +2312,47 @@ impl rt::typed::Grouped for MediaComponentDescription {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (518, 10415) => {
-                        rt::typed::one(
-                            &mut self.media_component_number,
-                            &avp,
-                            &mut w,
-                            0,
-                            192,
-                        )
-                    }
+                    (518, 10415) => m.one(&mut self.media_component_number, 0, 192),
                     (519, 10415) => {
-                        rt::typed::many(
-                            &mut self.media_sub_component,
-                            &avp,
-                            &mut w,
-                            1,
-                            192,
-                            u32::MAX,
-                        )
+                        m.many(&mut self.media_sub_component, 1, 192, u32::MAX)
                     }
-                    (504, 10415) => {
-                        rt::typed::opt(
-                            &mut self.af_application_identifier,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (566, 10415) => {
-                        rt::typed::opt(&mut self.flus_identifier, &avp, &mut w, 128)
-                    }
-                    (520, 10415) => {
-                        rt::typed::opt(&mut self.media_type, &avp, &mut w, 192)
-                    }
-                    (516, 10415) => {
-                        rt::typed::opt(
-                            &mut self.max_requested_bandwidth_ul,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (515, 10415) => {
-                        rt::typed::opt(
-                            &mut self.max_requested_bandwidth_dl,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (544, 10415) => {
-                        rt::typed::opt(
-                            &mut self.max_supported_bandwidth_ul,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (543, 10415) => {
-                        rt::typed::opt(
-                            &mut self.max_supported_bandwidth_dl,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (546, 10415) => {
-                        rt::typed::opt(
-                            &mut self.min_desired_bandwidth_ul,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (545, 10415) => {
-                        rt::typed::opt(
-                            &mut self.min_desired_bandwidth_dl,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (535, 10415) => {
-                        rt::typed::opt(
-                            &mut self.min_requested_bandwidth_ul,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (534, 10415) => {
-                        rt::typed::opt(
-                            &mut self.min_requested_bandwidth_dl,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (555, 10415) => {
-                        rt::typed::opt(
-                            &mut self.extended_max_requested_bw_ul,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (554, 10415) => {
-                        rt::typed::opt(
-                            &mut self.extended_max_requested_bw_dl,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (557, 10415) => {
-                        rt::typed::opt(
-                            &mut self.extended_max_supported_bw_ul,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (556, 10415) => {
-                        rt::typed::opt(
-                            &mut self.extended_max_supported_bw_dl,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (559, 10415) => {
-                        rt::typed::opt(
-                            &mut self.extended_min_desired_bw_ul,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (558, 10415) => {
-                        rt::typed::opt(
-                            &mut self.extended_min_desired_bw_dl,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (561, 10415) => {
-                        rt::typed::opt(
-                            &mut self.extended_min_requested_bw_ul,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (560, 10415) => {
-                        rt::typed::opt(
-                            &mut self.extended_min_requested_bw_dl,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (511, 10415) => {
-                        rt::typed::opt(&mut self.flow_status, &avp, &mut w, 192)
-                    }
-                    (550, 10415) => {
-                        rt::typed::opt(
-                            &mut self.priority_sharing_indicator,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (1047, 10415) => {
-                        rt::typed::opt(
-                            &mut self.pre_emption_capability,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (1048, 10415) => {
-                        rt::typed::opt(
-                            &mut self.pre_emption_vulnerability,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (458, 13019) => {
-                        rt::typed::opt(&mut self.reservation_priority, &avp, &mut w, 192)
-                    }
-                    (522, 10415) => {
-                        rt::typed::opt(&mut self.rs_bandwidth, &avp, &mut w, 192)
-                    }
-                    (521, 10415) => {
-                        rt::typed::opt(&mut self.rr_bandwidth, &avp, &mut w, 192)
-                    }
-                    (524, 10415) => {
-                        rt::typed::many(&mut self.codec_data, &avp, &mut w, 28, 192, 2)
-                    }
-                    (539, 10415) => {
-                        rt::typed::opt(&mut self.sharing_key_dl, &avp, &mut w, 128)
-                    }
-                    (540, 10415) => {
-                        rt::typed::opt(&mut self.sharing_key_ul, &avp, &mut w, 128)
-                    }
-                    (552, 10415) => {
-                        rt::typed::opt(&mut self.content_version, &avp, &mut w, 128)
-                    }
-                    (2852, 10415) => {
-                        rt::typed::opt(&mut self.max_plr_dl, &avp, &mut w, 128)
-                    }
-                    (2853, 10415) => {
-                        rt::typed::opt(&mut self.max_plr_ul, &avp, &mut w, 128)
-                    }
-                    (567, 10415) => {
-                        rt::typed::opt(&mut self.desired_max_latency, &avp, &mut w, 128)
-                    }
-                    (568, 10415) => {
-                        rt::typed::opt(&mut self.desired_max_loss, &avp, &mut w, 128)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (504, 10415) => m.opt(&mut self.af_application_identifier, 192),
+                    (566, 10415) => m.opt(&mut self.flus_identifier, 128),
+                    (520, 10415) => m.opt(&mut self.media_type, 192),
+                    (516, 10415) => m.opt(&mut self.max_requested_bandwidth_ul, 192),
+                    (515, 10415) => m.opt(&mut self.max_requested_bandwidth_dl, 192),
+                    (544, 10415) => m.opt(&mut self.max_supported_bandwidth_ul, 128),
+                    (543, 10415) => m.opt(&mut self.max_supported_bandwidth_dl, 128),
+                    (546, 10415) => m.opt(&mut self.min_desired_bandwidth_ul, 128),
+                    (545, 10415) => m.opt(&mut self.min_desired_bandwidth_dl, 128),
+                    (535, 10415) => m.opt(&mut self.min_requested_bandwidth_ul, 128),
+                    (534, 10415) => m.opt(&mut self.min_requested_bandwidth_dl, 128),
+                    (555, 10415) => m.opt(&mut self.extended_max_requested_bw_ul, 128),
+                    (554, 10415) => m.opt(&mut self.extended_max_requested_bw_dl, 128),
+                    (557, 10415) => m.opt(&mut self.extended_max_supported_bw_ul, 128),
+                    (556, 10415) => m.opt(&mut self.extended_max_supported_bw_dl, 128),
+                    (559, 10415) => m.opt(&mut self.extended_min_desired_bw_ul, 128),
+                    (558, 10415) => m.opt(&mut self.extended_min_desired_bw_dl, 128),
+                    (561, 10415) => m.opt(&mut self.extended_min_requested_bw_ul, 128),
+                    (560, 10415) => m.opt(&mut self.extended_min_requested_bw_dl, 128),
+                    (511, 10415) => m.opt(&mut self.flow_status, 192),
+                    (550, 10415) => m.opt(&mut self.priority_sharing_indicator, 128),
+                    (1047, 10415) => m.opt(&mut self.pre_emption_capability, 128),
+                    (1048, 10415) => m.opt(&mut self.pre_emption_vulnerability, 128),
+                    (458, 13019) => m.opt(&mut self.reservation_priority, 192),
+                    (522, 10415) => m.opt(&mut self.rs_bandwidth, 192),
+                    (521, 10415) => m.opt(&mut self.rr_bandwidth, 192),
+                    (524, 10415) => m.many(&mut self.codec_data, 28, 192, 2),
+                    (539, 10415) => m.opt(&mut self.sharing_key_dl, 128),
+                    (540, 10415) => m.opt(&mut self.sharing_key_ul, 128),
+                    (552, 10415) => m.opt(&mut self.content_version, 128),
+                    (2852, 10415) => m.opt(&mut self.max_plr_dl, 128),
+                    (2853, 10415) => m.opt(&mut self.max_plr_ul, 128),
+                    (567, 10415) => m.opt(&mut self.desired_max_latency, 128),
+                    (568, 10415) => m.opt(&mut self.desired_max_loss, 128),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -2645,15 +2422,15 @@ impl Clone for MediaSubComponent {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            flow_number: self.flow_number.clone(),
+            flow_number: self.flow_number,
             flow_description: self.flow_description.clone(),
-            flow_status: self.flow_status.clone(),
-            flow_usage: self.flow_usage.clone(),
-            max_requested_bandwidth_ul: self.max_requested_bandwidth_ul.clone(),
-            max_requested_bandwidth_dl: self.max_requested_bandwidth_dl.clone(),
-            extended_max_requested_bw_ul: self.extended_max_requested_bw_ul.clone(),
-            extended_max_requested_bw_dl: self.extended_max_requested_bw_dl.clone(),
-            af_signalling_protocol: self.af_signalling_protocol.clone(),
+            flow_status: self.flow_status,
+            flow_usage: self.flow_usage,
+            max_requested_bandwidth_ul: self.max_requested_bandwidth_ul,
+            max_requested_bandwidth_dl: self.max_requested_bandwidth_dl,
+            extended_max_requested_bw_ul: self.extended_max_requested_bw_ul,
+            extended_max_requested_bw_dl: self.extended_max_requested_bw_dl,
+            af_signalling_protocol: self.af_signalling_protocol,
             tos_traffic_class: self.tos_traffic_class.clone(),
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
@@ -2721,15 +2498,15 @@ impl Default for MediaSubComponent {
     fn default() -> Self {
         Self {
             flow_number: Default::default(),
-            flow_description: Default::default(),
-            flow_status: Default::default(),
-            flow_usage: Default::default(),
-            max_requested_bandwidth_ul: Default::default(),
-            max_requested_bandwidth_dl: Default::default(),
-            extended_max_requested_bw_ul: Default::default(),
-            extended_max_requested_bw_dl: Default::default(),
-            af_signalling_protocol: Default::default(),
-            tos_traffic_class: Default::default(),
+            flow_description: Vec::new(),
+            flow_status: None,
+            flow_usage: None,
+            max_requested_bandwidth_ul: None,
+            max_requested_bandwidth_dl: None,
+            extended_max_requested_bw_ul: None,
+            extended_max_requested_bw_dl: None,
+            af_signalling_protocol: None,
+            tos_traffic_class: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -2783,70 +2560,19 @@ impl rt::typed::Grouped for MediaSubComponent {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (509, 10415) => {
-                        rt::typed::one(&mut self.flow_number, &avp, &mut w, 0, 192)
-                    }
-                    (507, 10415) => {
-                        rt::typed::many(
-                            &mut self.flow_description,
-                            &avp,
-                            &mut w,
-                            1,
-                            192,
-                            2,
-                        )
-                    }
-                    (511, 10415) => {
-                        rt::typed::opt(&mut self.flow_status, &avp, &mut w, 192)
-                    }
-                    (512, 10415) => {
-                        rt::typed::opt(&mut self.flow_usage, &avp, &mut w, 192)
-                    }
-                    (516, 10415) => {
-                        rt::typed::opt(
-                            &mut self.max_requested_bandwidth_ul,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (515, 10415) => {
-                        rt::typed::opt(
-                            &mut self.max_requested_bandwidth_dl,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (555, 10415) => {
-                        rt::typed::opt(
-                            &mut self.extended_max_requested_bw_ul,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (554, 10415) => {
-                        rt::typed::opt(
-                            &mut self.extended_max_requested_bw_dl,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (529, 10415) => {
-                        rt::typed::opt(
-                            &mut self.af_signalling_protocol,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (1014, 10415) => {
-                        rt::typed::opt(&mut self.tos_traffic_class, &avp, &mut w, 192)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (509, 10415) => m.one(&mut self.flow_number, 0, 192),
+                    (507, 10415) => m.many(&mut self.flow_description, 1, 192, 2),
+                    (511, 10415) => m.opt(&mut self.flow_status, 192),
+                    (512, 10415) => m.opt(&mut self.flow_usage, 192),
+                    (516, 10415) => m.opt(&mut self.max_requested_bandwidth_ul, 192),
+                    (515, 10415) => m.opt(&mut self.max_requested_bandwidth_dl, 192),
+                    (555, 10415) => m.opt(&mut self.extended_max_requested_bw_ul, 128),
+                    (554, 10415) => m.opt(&mut self.extended_max_requested_bw_dl, 128),
+                    (529, 10415) => m.opt(&mut self.af_signalling_protocol, 128),
+                    (1014, 10415) => m.opt(&mut self.tos_traffic_class, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -2902,10 +2628,10 @@ impl Clone for AcceptableServiceInfo {
     fn clone(&self) -> Self {
         Self {
             media_component_description: self.media_component_description.clone(),
-            max_requested_bandwidth_dl: self.max_requested_bandwidth_dl.clone(),
-            max_requested_bandwidth_ul: self.max_requested_bandwidth_ul.clone(),
-            extended_max_requested_bw_dl: self.extended_max_requested_bw_dl.clone(),
-            extended_max_requested_bw_ul: self.extended_max_requested_bw_ul.clone(),
+            max_requested_bandwidth_dl: self.max_requested_bandwidth_dl,
+            max_requested_bandwidth_ul: self.max_requested_bandwidth_ul,
+            extended_max_requested_bw_dl: self.extended_max_requested_bw_dl,
+            extended_max_requested_bw_ul: self.extended_max_requested_bw_ul,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -2970,11 +2696,11 @@ impl PartialEq for AcceptableServiceInfo {
 impl Default for AcceptableServiceInfo {
     fn default() -> Self {
         Self {
-            media_component_description: Default::default(),
-            max_requested_bandwidth_dl: Default::default(),
-            max_requested_bandwidth_ul: Default::default(),
-            extended_max_requested_bw_dl: Default::default(),
-            extended_max_requested_bw_ul: Default::default(),
+            media_component_description: Vec::new(),
+            max_requested_bandwidth_dl: None,
+            max_requested_bandwidth_ul: None,
+            extended_max_requested_bw_dl: None,
+            extended_max_requested_bw_ul: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -3014,50 +2740,16 @@ impl rt::typed::Grouped for AcceptableServiceInfo {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
                     (517, 10415) => {
-                        rt::typed::many(
-                            &mut self.media_component_description,
-                            &avp,
-                            &mut w,
-                            0,
-                            192,
-                            u32::MAX,
-                        )
+                        m.many(&mut self.media_component_description, 0, 192, u32::MAX)
                     }
-                    (515, 10415) => {
-                        rt::typed::opt(
-                            &mut self.max_requested_bandwidth_dl,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (516, 10415) => {
-                        rt::typed::opt(
-                            &mut self.max_requested_bandwidth_ul,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (554, 10415) => {
-                        rt::typed::opt(
-                            &mut self.extended_max_requested_bw_dl,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (555, 10415) => {
-                        rt::typed::opt(
-                            &mut self.extended_max_requested_bw_ul,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (515, 10415) => m.opt(&mut self.max_requested_bandwidth_dl, 192),
+                    (516, 10415) => m.opt(&mut self.max_requested_bandwidth_ul, 192),
+                    (554, 10415) => m.opt(&mut self.extended_max_requested_bw_dl, 128),
+                    (555, 10415) => m.opt(&mut self.extended_max_requested_bw_ul, 128),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -3115,7 +2807,7 @@ impl Clone for SponsoredConnectivityData {
                 .clone(),
             granted_service_unit: self.granted_service_unit.clone(),
             used_service_unit: self.used_service_unit.clone(),
-            sponsoring_action: self.sponsoring_action.clone(),
+            sponsoring_action: self.sponsoring_action,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -3158,11 +2850,11 @@ impl PartialEq for SponsoredConnectivityData {
 impl Default for SponsoredConnectivityData {
     fn default() -> Self {
         Self {
-            sponsor_identity: Default::default(),
-            application_service_provider_identity: Default::default(),
-            granted_service_unit: Default::default(),
-            used_service_unit: Default::default(),
-            sponsoring_action: Default::default(),
+            sponsor_identity: None,
+            application_service_provider_identity: None,
+            granted_service_unit: None,
+            used_service_unit: None,
+            sponsoring_action: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -3202,28 +2894,16 @@ impl rt::typed::Grouped for SponsoredConnectivityData {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (531, 10415) => {
-                        rt::typed::opt(&mut self.sponsor_identity, &avp, &mut w, 128)
-                    }
+                    (531, 10415) => m.opt(&mut self.sponsor_identity, 128),
                     (532, 10415) => {
-                        rt::typed::opt(
-                            &mut self.application_service_provider_identity,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
+                        m.opt(&mut self.application_service_provider_identity, 128)
                     }
-                    (431, 0) => {
-                        rt::typed::opt(&mut self.granted_service_unit, &avp, &mut w, 64)
-                    }
-                    (446, 0) => {
-                        rt::typed::opt(&mut self.used_service_unit, &avp, &mut w, 64)
-                    }
-                    (542, 10415) => {
-                        rt::typed::opt(&mut self.sponsoring_action, &avp, &mut w, 128)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (431, 0) => m.opt(&mut self.granted_service_unit, 64),
+                    (446, 0) => m.opt(&mut self.used_service_unit, 64),
+                    (542, 10415) => m.opt(&mut self.sponsoring_action, 128),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -3398,9 +3078,9 @@ impl PartialEq for CalleeInformation {
 impl Default for CalleeInformation {
     fn default() -> Self {
         Self {
-            called_party_address: Default::default(),
-            requested_party_address: Default::default(),
-            called_asserted_identity: Default::default(),
+            called_party_address: None,
+            requested_party_address: Vec::new(),
+            called_asserted_identity: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -3473,31 +3153,16 @@ impl rt::typed::Grouped for CalleeInformation {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (832, 10415) => {
-                        rt::typed::opt(&mut self.called_party_address, &avp, &mut w, 192)
-                    }
+                    (832, 10415) => m.opt(&mut self.called_party_address, 192),
                     (1251, 10415) => {
-                        rt::typed::many(
-                            &mut self.requested_party_address,
-                            &avp,
-                            &mut w,
-                            1,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut self.requested_party_address, 1, 128, u32::MAX)
                     }
                     (1250, 10415) => {
-                        rt::typed::many(
-                            &mut self.called_asserted_identity,
-                            &avp,
-                            &mut w,
-                            2,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut self.called_asserted_identity, 2, 128, u32::MAX)
                     }
-                    _ => rt::typed::other(&avp, &mut w),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -3539,9 +3204,9 @@ impl Clone for MaInformation {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            ip_can_type: self.ip_can_type.clone(),
-            rat_type: self.rat_type.clone(),
-            ma_information_action: self.ma_information_action.clone(),
+            ip_can_type: self.ip_can_type,
+            rat_type: self.rat_type,
+            ma_information_action: self.ma_information_action,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -3576,9 +3241,9 @@ impl PartialEq for MaInformation {
 impl Default for MaInformation {
     fn default() -> Self {
         Self {
-            ip_can_type: Default::default(),
-            rat_type: Default::default(),
-            ma_information_action: Default::default(),
+            ip_can_type: None,
+            rat_type: None,
+            ma_information_action: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -3618,22 +3283,12 @@ impl rt::typed::Grouped for MaInformation {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (1027, 10415) => {
-                        rt::typed::opt(&mut self.ip_can_type, &avp, &mut w, 192)
-                    }
-                    (1032, 10415) => {
-                        rt::typed::opt(&mut self.rat_type, &avp, &mut w, 128)
-                    }
-                    (571, 10415) => {
-                        rt::typed::opt(
-                            &mut self.ma_information_action,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1027, 10415) => m.opt(&mut self.ip_can_type, 192),
+                    (1032, 10415) => m.opt(&mut self.rat_type, 128),
+                    (571, 10415) => m.opt(&mut self.ma_information_action, 128),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -3675,8 +3330,8 @@ impl Clone for N5gsRanNasReleaseCause {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            n5gmm_cause: self.n5gmm_cause.clone(),
-            n5gsm_cause: self.n5gsm_cause.clone(),
+            n5gmm_cause: self.n5gmm_cause,
+            n5gsm_cause: self.n5gsm_cause,
             ngap_cause: self.ngap_cause.clone(),
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
@@ -3712,9 +3367,9 @@ impl PartialEq for N5gsRanNasReleaseCause {
 impl Default for N5gsRanNasReleaseCause {
     fn default() -> Self {
         Self {
-            n5gmm_cause: Default::default(),
-            n5gsm_cause: Default::default(),
-            ngap_cause: Default::default(),
+            n5gmm_cause: None,
+            n5gsm_cause: None,
+            ngap_cause: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -3754,17 +3409,12 @@ impl rt::typed::Grouped for N5gsRanNasReleaseCause {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (573, 10415) => {
-                        rt::typed::opt(&mut self.n5gmm_cause, &avp, &mut w, 128)
-                    }
-                    (574, 10415) => {
-                        rt::typed::opt(&mut self.n5gsm_cause, &avp, &mut w, 128)
-                    }
-                    (575, 10415) => {
-                        rt::typed::opt(&mut self.ngap_cause, &avp, &mut w, 128)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (573, 10415) => m.opt(&mut self.n5gmm_cause, 128),
+                    (574, 10415) => m.opt(&mut self.n5gsm_cause, 128),
+                    (575, 10415) => m.opt(&mut self.ngap_cause, 128),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -3802,8 +3452,8 @@ impl Clone for NgapCause {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            ngap_group: self.ngap_group.clone(),
-            ngap_value: self.ngap_value.clone(),
+            ngap_group: self.ngap_group,
+            ngap_value: self.ngap_value,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -3903,14 +3553,11 @@ impl rt::typed::Grouped for NgapCause {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (576, 10415) => {
-                        rt::typed::one(&mut self.ngap_group, &avp, &mut w, 0, 128)
-                    }
-                    (577, 10415) => {
-                        rt::typed::one(&mut self.ngap_value, &avp, &mut w, 1, 128)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (576, 10415) => m.one(&mut self.ngap_group, 0, 128),
+                    (577, 10415) => m.one(&mut self.ngap_value, 1, 128),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -3954,7 +3601,7 @@ impl Clone for WirelineUserLocationInfo {
         Self {
             hfc_node_identifier: self.hfc_node_identifier.clone(),
             gli_identifier: self.gli_identifier.clone(),
-            line_type: self.line_type.clone(),
+            line_type: self.line_type,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -3989,9 +3636,9 @@ impl PartialEq for WirelineUserLocationInfo {
 impl Default for WirelineUserLocationInfo {
     fn default() -> Self {
         Self {
-            hfc_node_identifier: Default::default(),
-            gli_identifier: Default::default(),
-            line_type: Default::default(),
+            hfc_node_identifier: None,
+            gli_identifier: None,
+            line_type: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -4031,17 +3678,12 @@ impl rt::typed::Grouped for WirelineUserLocationInfo {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (579, 10415) => {
-                        rt::typed::opt(&mut self.hfc_node_identifier, &avp, &mut w, 128)
-                    }
-                    (580, 10415) => {
-                        rt::typed::opt(&mut self.gli_identifier, &avp, &mut w, 128)
-                    }
-                    (581, 10415) => {
-                        rt::typed::opt(&mut self.line_type, &avp, &mut w, 128)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (579, 10415) => m.opt(&mut self.hfc_node_identifier, 128),
+                    (580, 10415) => m.opt(&mut self.gli_identifier, 128),
+                    (581, 10415) => m.opt(&mut self.line_type, 128),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -4112,7 +3754,7 @@ impl PartialEq for FlowGrouping {
 impl Default for FlowGrouping {
     fn default() -> Self {
         Self {
-            flows: Default::default(),
+            flows: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -4152,11 +3794,10 @@ impl rt::typed::Grouped for FlowGrouping {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (510, 10415) => {
-                        rt::typed::many(&mut self.flows, &avp, &mut w, 0, 192, u32::MAX)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (510, 10415) => m.many(&mut self.flows, 0, 192, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -4316,24 +3957,24 @@ impl Clone for AaRequest {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
-            auth_application_id: self.auth_application_id.clone(),
+            drmp: self.drmp,
+            auth_application_id: self.auth_application_id,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             destination_realm: self.destination_realm.clone(),
             destination_host: self.destination_host.clone(),
             ip_domain_id: self.ip_domain_id.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            auth_session_state: self.auth_session_state,
             af_application_identifier: self.af_application_identifier.clone(),
             media_component_description: self.media_component_description.clone(),
-            service_info_status: self.service_info_status.clone(),
+            service_info_status: self.service_info_status,
             af_charging_identifier: self.af_charging_identifier.clone(),
-            sip_forking_indication: self.sip_forking_indication.clone(),
+            sip_forking_indication: self.sip_forking_indication,
             specific_action: self.specific_action.clone(),
             subscription_id: self.subscription_id.clone(),
             oc_supported_features: self.oc_supported_features.clone(),
             supported_features: self.supported_features.clone(),
-            reservation_priority: self.reservation_priority.clone(),
+            reservation_priority: self.reservation_priority,
             framed_ip_address: self.framed_ip_address.clone(),
             framed_ipv6_prefix: self.framed_ipv6_prefix.clone(),
             called_station_id: self.called_station_id.clone(),
@@ -4344,16 +3985,16 @@ impl Clone for AaRequest {
             mcptt_identifier: self.mcptt_identifier.clone(),
             mcvideo_identifier: self.mcvideo_identifier.clone(),
             ims_content_identifier: self.ims_content_identifier.clone(),
-            ims_content_type: self.ims_content_type.clone(),
+            ims_content_type: self.ims_content_type,
             calling_party_address: self.calling_party_address.clone(),
             callee_information: self.callee_information.clone(),
-            rx_request_type: self.rx_request_type.clone(),
+            rx_request_type: self.rx_request_type,
             required_access_info: self.required_access_info.clone(),
-            af_requested_data: self.af_requested_data.clone(),
+            af_requested_data: self.af_requested_data,
             reference_id: self.reference_id.clone(),
-            pre_emption_control_info: self.pre_emption_control_info.clone(),
-            mps_action: self.mps_action.clone(),
-            origin_state_id: self.origin_state_id.clone(),
+            pre_emption_control_info: self.pre_emption_control_info,
+            mps_action: self.mps_action,
+            origin_state_id: self.origin_state_id,
             proxy_info: self.proxy_info.clone(),
             route_record: self.route_record.clone(),
             extra: self.extra.clone(),
@@ -4453,46 +4094,46 @@ impl Default for AaRequest {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
+            drmp: None,
             auth_application_id: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
             destination_realm: Default::default(),
-            destination_host: Default::default(),
-            ip_domain_id: Default::default(),
-            auth_session_state: Default::default(),
-            af_application_identifier: Default::default(),
-            media_component_description: Default::default(),
-            service_info_status: Default::default(),
-            af_charging_identifier: Default::default(),
-            sip_forking_indication: Default::default(),
-            specific_action: Default::default(),
-            subscription_id: Default::default(),
-            oc_supported_features: Default::default(),
-            supported_features: Default::default(),
-            reservation_priority: Default::default(),
-            framed_ip_address: Default::default(),
-            framed_ipv6_prefix: Default::default(),
-            called_station_id: Default::default(),
-            service_urn: Default::default(),
-            sponsored_connectivity_data: Default::default(),
-            mps_identifier: Default::default(),
-            gcs_identifier: Default::default(),
-            mcptt_identifier: Default::default(),
-            mcvideo_identifier: Default::default(),
-            ims_content_identifier: Default::default(),
-            ims_content_type: Default::default(),
-            calling_party_address: Default::default(),
-            callee_information: Default::default(),
-            rx_request_type: Default::default(),
-            required_access_info: Default::default(),
-            af_requested_data: Default::default(),
-            reference_id: Default::default(),
-            pre_emption_control_info: Default::default(),
-            mps_action: Default::default(),
-            origin_state_id: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            destination_host: None,
+            ip_domain_id: None,
+            auth_session_state: None,
+            af_application_identifier: None,
+            media_component_description: Vec::new(),
+            service_info_status: None,
+            af_charging_identifier: None,
+            sip_forking_indication: None,
+            specific_action: Vec::new(),
+            subscription_id: Vec::new(),
+            oc_supported_features: None,
+            supported_features: Vec::new(),
+            reservation_priority: None,
+            framed_ip_address: None,
+            framed_ipv6_prefix: None,
+            called_station_id: None,
+            service_urn: None,
+            sponsored_connectivity_data: None,
+            mps_identifier: None,
+            gcs_identifier: None,
+            mcptt_identifier: None,
+            mcvideo_identifier: None,
+            ims_content_identifier: None,
+            ims_content_type: None,
+            calling_party_address: Vec::new(),
+            callee_information: None,
+            rx_request_type: None,
+            required_access_info: Vec::new(),
+            af_requested_data: None,
+            reference_id: None,
+            pre_emption_control_info: None,
+            mps_action: None,
+            origin_state_id: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -4573,211 +4214,58 @@ impl rt::typed::Command for AaRequest {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (258, 0) => {
-                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 2, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 3, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 4, 64)
-                    }
-                    (283, 0) => {
-                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 5, 64)
-                    }
-                    (293, 0) => {
-                        rt::typed::opt(&mut out.destination_host, &avp, &mut w, 64)
-                    }
-                    (537, 10415) => {
-                        rt::typed::opt(&mut out.ip_domain_id, &avp, &mut w, 128)
-                    }
-                    (277, 0) => {
-                        rt::typed::opt(&mut out.auth_session_state, &avp, &mut w, 64)
-                    }
-                    (504, 10415) => {
-                        rt::typed::opt(
-                            &mut out.af_application_identifier,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (258, 0) => m.one(&mut out.auth_application_id, 2, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 3, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 4, 64),
+                    (283, 0) => m.one(&mut out.destination_realm, 5, 64),
+                    (293, 0) => m.opt(&mut out.destination_host, 64),
+                    (537, 10415) => m.opt(&mut out.ip_domain_id, 128),
+                    (277, 0) => m.opt(&mut out.auth_session_state, 64),
+                    (504, 10415) => m.opt(&mut out.af_application_identifier, 192),
                     (517, 10415) => {
-                        rt::typed::many(
-                            &mut out.media_component_description,
-                            &avp,
-                            &mut w,
-                            10,
-                            192,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.media_component_description, 10, 192, u32::MAX)
                     }
-                    (527, 10415) => {
-                        rt::typed::opt(&mut out.service_info_status, &avp, &mut w, 192)
-                    }
-                    (505, 10415) => {
-                        rt::typed::opt(
-                            &mut out.af_charging_identifier,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (523, 10415) => {
-                        rt::typed::opt(
-                            &mut out.sip_forking_indication,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (513, 10415) => {
-                        rt::typed::many(
-                            &mut out.specific_action,
-                            &avp,
-                            &mut w,
-                            14,
-                            192,
-                            u32::MAX,
-                        )
-                    }
-                    (443, 0) => {
-                        rt::typed::many(
-                            &mut out.subscription_id,
-                            &avp,
-                            &mut w,
-                            15,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (621, 0) => {
-                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
-                    }
+                    (527, 10415) => m.opt(&mut out.service_info_status, 192),
+                    (505, 10415) => m.opt(&mut out.af_charging_identifier, 192),
+                    (523, 10415) => m.opt(&mut out.sip_forking_indication, 192),
+                    (513, 10415) => m.many(&mut out.specific_action, 14, 192, u32::MAX),
+                    (443, 0) => m.many(&mut out.subscription_id, 15, 64, u32::MAX),
+                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
                     (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            17,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.supported_features, 17, 128, u32::MAX)
                     }
-                    (458, 13019) => {
-                        rt::typed::opt(&mut out.reservation_priority, &avp, &mut w, 192)
-                    }
-                    (8, 0) => {
-                        rt::typed::opt(&mut out.framed_ip_address, &avp, &mut w, 64)
-                    }
-                    (97, 0) => {
-                        rt::typed::opt(&mut out.framed_ipv6_prefix, &avp, &mut w, 64)
-                    }
-                    (30, 0) => {
-                        rt::typed::opt(&mut out.called_station_id, &avp, &mut w, 64)
-                    }
-                    (525, 10415) => {
-                        rt::typed::opt(&mut out.service_urn, &avp, &mut w, 192)
-                    }
-                    (530, 10415) => {
-                        rt::typed::opt(
-                            &mut out.sponsored_connectivity_data,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (528, 10415) => {
-                        rt::typed::opt(&mut out.mps_identifier, &avp, &mut w, 128)
-                    }
-                    (538, 10415) => {
-                        rt::typed::opt(&mut out.gcs_identifier, &avp, &mut w, 128)
-                    }
-                    (547, 10415) => {
-                        rt::typed::opt(&mut out.mcptt_identifier, &avp, &mut w, 128)
-                    }
-                    (562, 10415) => {
-                        rt::typed::opt(&mut out.mcvideo_identifier, &avp, &mut w, 128)
-                    }
-                    (563, 10415) => {
-                        rt::typed::opt(
-                            &mut out.ims_content_identifier,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (564, 10415) => {
-                        rt::typed::opt(&mut out.ims_content_type, &avp, &mut w, 128)
-                    }
+                    (458, 13019) => m.opt(&mut out.reservation_priority, 192),
+                    (8, 0) => m.opt(&mut out.framed_ip_address, 64),
+                    (97, 0) => m.opt(&mut out.framed_ipv6_prefix, 64),
+                    (30, 0) => m.opt(&mut out.called_station_id, 64),
+                    (525, 10415) => m.opt(&mut out.service_urn, 192),
+                    (530, 10415) => m.opt(&mut out.sponsored_connectivity_data, 128),
+                    (528, 10415) => m.opt(&mut out.mps_identifier, 128),
+                    (538, 10415) => m.opt(&mut out.gcs_identifier, 128),
+                    (547, 10415) => m.opt(&mut out.mcptt_identifier, 128),
+                    (562, 10415) => m.opt(&mut out.mcvideo_identifier, 128),
+                    (563, 10415) => m.opt(&mut out.ims_content_identifier, 128),
+                    (564, 10415) => m.opt(&mut out.ims_content_type, 128),
                     (831, 10415) => {
-                        rt::typed::many(
-                            &mut out.calling_party_address,
-                            &avp,
-                            &mut w,
-                            30,
-                            192,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.calling_party_address, 30, 192, u32::MAX)
                     }
-                    (565, 10415) => {
-                        rt::typed::opt(&mut out.callee_information, &avp, &mut w, 128)
-                    }
-                    (533, 10415) => {
-                        rt::typed::opt(&mut out.rx_request_type, &avp, &mut w, 128)
-                    }
+                    (565, 10415) => m.opt(&mut out.callee_information, 128),
+                    (533, 10415) => m.opt(&mut out.rx_request_type, 128),
                     (536, 10415) => {
-                        rt::typed::many(
-                            &mut out.required_access_info,
-                            &avp,
-                            &mut w,
-                            33,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.required_access_info, 33, 128, u32::MAX)
                     }
-                    (551, 10415) => {
-                        rt::typed::opt(&mut out.af_requested_data, &avp, &mut w, 128)
-                    }
-                    (4202, 10415) => {
-                        rt::typed::opt(&mut out.reference_id, &avp, &mut w, 192)
-                    }
-                    (553, 10415) => {
-                        rt::typed::opt(
-                            &mut out.pre_emption_control_info,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (582, 10415) => {
-                        rt::typed::opt(&mut out.mps_action, &avp, &mut w, 128)
-                    }
-                    (278, 0) => {
-                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
-                    }
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            39,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            40,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (551, 10415) => m.opt(&mut out.af_requested_data, 128),
+                    (4202, 10415) => m.opt(&mut out.reference_id, 192),
+                    (553, 10415) => m.opt(&mut out.pre_emption_control_info, 128),
+                    (582, 10415) => m.opt(&mut out.mps_action, 128),
+                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
+                    (284, 0) => m.many(&mut out.proxy_info, 39, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 40, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -4935,13 +4423,13 @@ impl Clone for AaAnswer {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
-            auth_application_id: self.auth_application_id.clone(),
+            drmp: self.drmp,
+            auth_application_id: self.auth_application_id,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
-            result_code: self.result_code.clone(),
+            result_code: self.result_code,
             experimental_result: self.experimental_result.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            auth_session_state: self.auth_session_state,
             access_network_charging_identifier: self
                 .access_network_charging_identifier
                 .clone(),
@@ -4950,12 +4438,12 @@ impl Clone for AaAnswer {
                 .clone(),
             acceptable_service_info: self.acceptable_service_info.clone(),
             an_gw_address: self.an_gw_address.clone(),
-            an_trusted: self.an_trusted.clone(),
-            service_authorization_info: self.service_authorization_info.clone(),
-            ip_can_type: self.ip_can_type.clone(),
+            an_trusted: self.an_trusted,
+            service_authorization_info: self.service_authorization_info,
+            ip_can_type: self.ip_can_type,
             ma_information: self.ma_information.clone(),
-            netloc_access_support: self.netloc_access_support.clone(),
-            rat_type: self.rat_type.clone(),
+            netloc_access_support: self.netloc_access_support,
+            rat_type: self.rat_type,
             flows: self.flows.clone(),
             oc_supported_features: self.oc_supported_features.clone(),
             oc_olr: self.oc_olr.clone(),
@@ -4969,11 +4457,11 @@ impl Clone for AaAnswer {
             error_message: self.error_message.clone(),
             error_reporting_host: self.error_reporting_host.clone(),
             failed_avp: self.failed_avp.clone(),
-            retry_interval: self.retry_interval.clone(),
-            origin_state_id: self.origin_state_id.clone(),
+            retry_interval: self.retry_interval,
+            origin_state_id: self.origin_state_id,
             redirect_host: self.redirect_host.clone(),
-            redirect_host_usage: self.redirect_host_usage.clone(),
-            redirect_max_cache_time: self.redirect_max_cache_time.clone(),
+            redirect_host_usage: self.redirect_host_usage,
+            redirect_max_cache_time: self.redirect_max_cache_time,
             proxy_info: self.proxy_info.clone(),
             load: self.load.clone(),
             extra: self.extra.clone(),
@@ -5070,43 +4558,43 @@ impl Default for AaAnswer {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
+            drmp: None,
             auth_application_id: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            result_code: Default::default(),
-            experimental_result: Default::default(),
-            auth_session_state: Default::default(),
-            access_network_charging_identifier: Default::default(),
-            access_network_charging_address: Default::default(),
-            acceptable_service_info: Default::default(),
-            an_gw_address: Default::default(),
-            an_trusted: Default::default(),
-            service_authorization_info: Default::default(),
-            ip_can_type: Default::default(),
-            ma_information: Default::default(),
-            netloc_access_support: Default::default(),
-            rat_type: Default::default(),
-            flows: Default::default(),
-            oc_supported_features: Default::default(),
-            oc_olr: Default::default(),
-            supported_features: Default::default(),
-            subscription_id: Default::default(),
-            user_equipment_info: Default::default(),
-            user_equipment_info_extension: Default::default(),
-            tgpp_sgsn_mcc_mnc: Default::default(),
-            nid: Default::default(),
-            class: Default::default(),
-            error_message: Default::default(),
-            error_reporting_host: Default::default(),
-            failed_avp: Default::default(),
-            retry_interval: Default::default(),
-            origin_state_id: Default::default(),
-            redirect_host: Default::default(),
-            redirect_host_usage: Default::default(),
-            redirect_max_cache_time: Default::default(),
-            proxy_info: Default::default(),
-            load: Default::default(),
+            result_code: None,
+            experimental_result: None,
+            auth_session_state: None,
+            access_network_charging_identifier: Vec::new(),
+            access_network_charging_address: None,
+            acceptable_service_info: None,
+            an_gw_address: Vec::new(),
+            an_trusted: None,
+            service_authorization_info: None,
+            ip_can_type: None,
+            ma_information: None,
+            netloc_access_support: None,
+            rat_type: None,
+            flows: Vec::new(),
+            oc_supported_features: None,
+            oc_olr: None,
+            supported_features: Vec::new(),
+            subscription_id: Vec::new(),
+            user_equipment_info: None,
+            user_equipment_info_extension: None,
+            tgpp_sgsn_mcc_mnc: None,
+            nid: None,
+            class: Vec::new(),
+            error_message: None,
+            error_reporting_host: None,
+            failed_avp: None,
+            retry_interval: None,
+            origin_state_id: None,
+            redirect_host: Vec::new(),
+            redirect_host_usage: None,
+            redirect_max_cache_time: None,
+            proxy_info: Vec::new(),
+            load: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -5179,164 +4667,56 @@ impl rt::typed::Command for AaAnswer {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (258, 0) => {
-                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 2, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 3, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 4, 64)
-                    }
-                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
-                    (297, 0) => {
-                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
-                    }
-                    (277, 0) => {
-                        rt::typed::opt(&mut out.auth_session_state, &avp, &mut w, 64)
-                    }
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (258, 0) => m.one(&mut out.auth_application_id, 2, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 3, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 4, 64),
+                    (268, 0) => m.opt(&mut out.result_code, 64),
+                    (297, 0) => m.opt(&mut out.experimental_result, 64),
+                    (277, 0) => m.opt(&mut out.auth_session_state, 64),
                     (502, 10415) => {
-                        rt::typed::many(
+                        m.many(
                             &mut out.access_network_charging_identifier,
-                            &avp,
-                            &mut w,
                             8,
                             192,
                             u32::MAX,
                         )
                     }
-                    (501, 10415) => {
-                        rt::typed::opt(
-                            &mut out.access_network_charging_address,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (526, 10415) => {
-                        rt::typed::opt(
-                            &mut out.acceptable_service_info,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (1050, 10415) => {
-                        rt::typed::many(&mut out.an_gw_address, &avp, &mut w, 11, 128, 2)
-                    }
-                    (1503, 10415) => {
-                        rt::typed::opt(&mut out.an_trusted, &avp, &mut w, 192)
-                    }
-                    (548, 10415) => {
-                        rt::typed::opt(
-                            &mut out.service_authorization_info,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (1027, 10415) => {
-                        rt::typed::opt(&mut out.ip_can_type, &avp, &mut w, 192)
-                    }
-                    (570, 10415) => {
-                        rt::typed::opt(&mut out.ma_information, &avp, &mut w, 128)
-                    }
-                    (2824, 10415) => {
-                        rt::typed::opt(&mut out.netloc_access_support, &avp, &mut w, 128)
-                    }
-                    (1032, 10415) => rt::typed::opt(&mut out.rat_type, &avp, &mut w, 128),
-                    (510, 10415) => {
-                        rt::typed::many(&mut out.flows, &avp, &mut w, 18, 192, u32::MAX)
-                    }
-                    (621, 0) => {
-                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
-                    }
-                    (623, 0) => rt::typed::opt(&mut out.oc_olr, &avp, &mut w, 0),
+                    (501, 10415) => m.opt(&mut out.access_network_charging_address, 192),
+                    (526, 10415) => m.opt(&mut out.acceptable_service_info, 192),
+                    (1050, 10415) => m.many(&mut out.an_gw_address, 11, 128, 2),
+                    (1503, 10415) => m.opt(&mut out.an_trusted, 192),
+                    (548, 10415) => m.opt(&mut out.service_authorization_info, 128),
+                    (1027, 10415) => m.opt(&mut out.ip_can_type, 192),
+                    (570, 10415) => m.opt(&mut out.ma_information, 128),
+                    (2824, 10415) => m.opt(&mut out.netloc_access_support, 128),
+                    (1032, 10415) => m.opt(&mut out.rat_type, 128),
+                    (510, 10415) => m.many(&mut out.flows, 18, 192, u32::MAX),
+                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
+                    (623, 0) => m.opt(&mut out.oc_olr, 0),
                     (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            21,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.supported_features, 21, 128, u32::MAX)
                     }
-                    (443, 0) => {
-                        rt::typed::many(
-                            &mut out.subscription_id,
-                            &avp,
-                            &mut w,
-                            22,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (458, 0) => {
-                        rt::typed::opt(&mut out.user_equipment_info, &avp, &mut w, 0)
-                    }
-                    (653, 0) => {
-                        rt::typed::opt(
-                            &mut out.user_equipment_info_extension,
-                            &avp,
-                            &mut w,
-                            0,
-                        )
-                    }
-                    (18, 10415) => {
-                        rt::typed::opt(&mut out.tgpp_sgsn_mcc_mnc, &avp, &mut w, 192)
-                    }
-                    (569, 10415) => rt::typed::opt(&mut out.nid, &avp, &mut w, 128),
-                    (25, 0) => {
-                        rt::typed::many(&mut out.class, &avp, &mut w, 27, 64, u32::MAX)
-                    }
-                    (281, 0) => rt::typed::opt(&mut out.error_message, &avp, &mut w, 0),
-                    (294, 0) => {
-                        rt::typed::opt(&mut out.error_reporting_host, &avp, &mut w, 0)
-                    }
-                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
-                    (541, 10415) => {
-                        rt::typed::opt(&mut out.retry_interval, &avp, &mut w, 128)
-                    }
-                    (278, 0) => {
-                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
-                    }
-                    (292, 0) => {
-                        rt::typed::many(
-                            &mut out.redirect_host,
-                            &avp,
-                            &mut w,
-                            33,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (261, 0) => {
-                        rt::typed::opt(&mut out.redirect_host_usage, &avp, &mut w, 64)
-                    }
-                    (262, 0) => {
-                        rt::typed::opt(
-                            &mut out.redirect_max_cache_time,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            36,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (650, 0) => {
-                        rt::typed::many(&mut out.load, &avp, &mut w, 37, 0, u32::MAX)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (443, 0) => m.many(&mut out.subscription_id, 22, 64, u32::MAX),
+                    (458, 0) => m.opt(&mut out.user_equipment_info, 0),
+                    (653, 0) => m.opt(&mut out.user_equipment_info_extension, 0),
+                    (18, 10415) => m.opt(&mut out.tgpp_sgsn_mcc_mnc, 192),
+                    (569, 10415) => m.opt(&mut out.nid, 128),
+                    (25, 0) => m.many(&mut out.class, 27, 64, u32::MAX),
+                    (281, 0) => m.opt(&mut out.error_message, 0),
+                    (294, 0) => m.opt(&mut out.error_reporting_host, 0),
+                    (279, 0) => m.opt(&mut out.failed_avp, 64),
+                    (541, 10415) => m.opt(&mut out.retry_interval, 128),
+                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
+                    (292, 0) => m.many(&mut out.redirect_host, 33, 64, u32::MAX),
+                    (261, 0) => m.opt(&mut out.redirect_host_usage, 64),
+                    (262, 0) => m.opt(&mut out.redirect_max_cache_time, 64),
+                    (284, 0) => m.many(&mut out.proxy_info, 36, 64, u32::MAX),
+                    (650, 0) => m.many(&mut out.load, 37, 0, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -5367,9 +4747,9 @@ impl rt::typed::RequestCommand for AaRequest {
         let mut a = AaAnswer::default();
         a.header = rt::typed::answer_header(&self.header, result);
         a.session_id = self.session_id.clone();
-        a.auth_application_id = self.auth_application_id.clone();
-        a.auth_session_state = self.auth_session_state.clone();
-        a.drmp = self.drmp.clone();
+        a.auth_application_id = self.auth_application_id;
+        a.auth_session_state = self.auth_session_state;
+        a.drmp = self.drmp;
         a.proxy_info = self.proxy_info.clone();
         a.origin_host = origin_host.into();
         a.origin_realm = origin_realm.into();
@@ -5553,12 +4933,12 @@ impl Clone for ReAuthRequest {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
+            drmp: self.drmp,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             destination_realm: self.destination_realm.clone(),
             destination_host: self.destination_host.clone(),
-            auth_application_id: self.auth_application_id.clone(),
+            auth_application_id: self.auth_application_id,
             specific_action: self.specific_action.clone(),
             oc_supported_features: self.oc_supported_features.clone(),
             access_network_charging_identifier: self
@@ -5568,28 +4948,28 @@ impl Clone for ReAuthRequest {
                 .access_network_charging_address
                 .clone(),
             an_gw_address: self.an_gw_address.clone(),
-            an_trusted: self.an_trusted.clone(),
+            an_trusted: self.an_trusted,
             flows: self.flows.clone(),
             subscription_id: self.subscription_id.clone(),
-            abort_cause: self.abort_cause.clone(),
-            ip_can_type: self.ip_can_type.clone(),
+            abort_cause: self.abort_cause,
+            ip_can_type: self.ip_can_type,
             ma_information: self.ma_information.clone(),
-            netloc_access_support: self.netloc_access_support.clone(),
-            rat_type: self.rat_type.clone(),
+            netloc_access_support: self.netloc_access_support,
+            rat_type: self.rat_type,
             sponsored_connectivity_data: self.sponsored_connectivity_data.clone(),
             tgpp_user_location_info: self.tgpp_user_location_info.clone(),
-            user_location_info_time: self.user_location_info_time.clone(),
+            user_location_info_time: self.user_location_info_time,
             tgpp_ms_timezone: self.tgpp_ms_timezone.clone(),
             ran_nas_release_cause: self.ran_nas_release_cause.clone(),
             n5gs_ran_nas_release_cause: self.n5gs_ran_nas_release_cause.clone(),
             tgpp_sgsn_mcc_mnc: self.tgpp_sgsn_mcc_mnc.clone(),
             nid: self.nid.clone(),
             tgpp_twan_identifier: self.tgpp_twan_identifier.clone(),
-            tcp_source_port: self.tcp_source_port.clone(),
-            udp_source_port: self.udp_source_port.clone(),
+            tcp_source_port: self.tcp_source_port,
+            udp_source_port: self.udp_source_port,
             ue_local_ip_address: self.ue_local_ip_address.clone(),
             wireline_user_location_info: self.wireline_user_location_info.clone(),
-            origin_state_id: self.origin_state_id.clone(),
+            origin_state_id: self.origin_state_id,
             class: self.class.clone(),
             proxy_info: self.proxy_info.clone(),
             route_record: self.route_record.clone(),
@@ -5700,42 +5080,42 @@ impl Default for ReAuthRequest {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
+            drmp: None,
             origin_host: Default::default(),
             origin_realm: Default::default(),
             destination_realm: Default::default(),
             destination_host: Default::default(),
             auth_application_id: Default::default(),
-            specific_action: Default::default(),
-            oc_supported_features: Default::default(),
-            access_network_charging_identifier: Default::default(),
-            access_network_charging_address: Default::default(),
-            an_gw_address: Default::default(),
-            an_trusted: Default::default(),
-            flows: Default::default(),
-            subscription_id: Default::default(),
-            abort_cause: Default::default(),
-            ip_can_type: Default::default(),
-            ma_information: Default::default(),
-            netloc_access_support: Default::default(),
-            rat_type: Default::default(),
-            sponsored_connectivity_data: Default::default(),
-            tgpp_user_location_info: Default::default(),
-            user_location_info_time: Default::default(),
-            tgpp_ms_timezone: Default::default(),
-            ran_nas_release_cause: Default::default(),
-            n5gs_ran_nas_release_cause: Default::default(),
-            tgpp_sgsn_mcc_mnc: Default::default(),
-            nid: Default::default(),
-            tgpp_twan_identifier: Default::default(),
-            tcp_source_port: Default::default(),
-            udp_source_port: Default::default(),
-            ue_local_ip_address: Default::default(),
-            wireline_user_location_info: Default::default(),
-            origin_state_id: Default::default(),
-            class: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            specific_action: Vec::new(),
+            oc_supported_features: None,
+            access_network_charging_identifier: Vec::new(),
+            access_network_charging_address: None,
+            an_gw_address: Vec::new(),
+            an_trusted: None,
+            flows: Vec::new(),
+            subscription_id: Vec::new(),
+            abort_cause: None,
+            ip_can_type: None,
+            ma_information: None,
+            netloc_access_support: None,
+            rat_type: None,
+            sponsored_connectivity_data: None,
+            tgpp_user_location_info: None,
+            user_location_info_time: None,
+            tgpp_ms_timezone: None,
+            ran_nas_release_cause: Vec::new(),
+            n5gs_ran_nas_release_cause: Vec::new(),
+            tgpp_sgsn_mcc_mnc: None,
+            nid: None,
+            tgpp_twan_identifier: None,
+            tcp_source_port: None,
+            udp_source_port: None,
+            ue_local_ip_address: None,
+            wireline_user_location_info: None,
+            origin_state_id: None,
+            class: Vec::new(),
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -5835,183 +5215,57 @@ impl rt::typed::Command for ReAuthRequest {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 2, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 3, 64)
-                    }
-                    (283, 0) => {
-                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 4, 64)
-                    }
-                    (293, 0) => {
-                        rt::typed::one(&mut out.destination_host, &avp, &mut w, 5, 64)
-                    }
-                    (258, 0) => {
-                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 6, 64)
-                    }
-                    (513, 10415) => {
-                        rt::typed::many(
-                            &mut out.specific_action,
-                            &avp,
-                            &mut w,
-                            7,
-                            192,
-                            u32::MAX,
-                        )
-                    }
-                    (621, 0) => {
-                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
-                    }
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (264, 0) => m.one(&mut out.origin_host, 2, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 3, 64),
+                    (283, 0) => m.one(&mut out.destination_realm, 4, 64),
+                    (293, 0) => m.one(&mut out.destination_host, 5, 64),
+                    (258, 0) => m.one(&mut out.auth_application_id, 6, 64),
+                    (513, 10415) => m.many(&mut out.specific_action, 7, 192, u32::MAX),
+                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
                     (502, 10415) => {
-                        rt::typed::many(
+                        m.many(
                             &mut out.access_network_charging_identifier,
-                            &avp,
-                            &mut w,
                             9,
                             192,
                             u32::MAX,
                         )
                     }
-                    (501, 10415) => {
-                        rt::typed::opt(
-                            &mut out.access_network_charging_address,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (1050, 10415) => {
-                        rt::typed::many(&mut out.an_gw_address, &avp, &mut w, 11, 128, 2)
-                    }
-                    (1503, 10415) => {
-                        rt::typed::opt(&mut out.an_trusted, &avp, &mut w, 192)
-                    }
-                    (510, 10415) => {
-                        rt::typed::many(&mut out.flows, &avp, &mut w, 13, 192, u32::MAX)
-                    }
-                    (443, 0) => {
-                        rt::typed::many(
-                            &mut out.subscription_id,
-                            &avp,
-                            &mut w,
-                            14,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (500, 10415) => {
-                        rt::typed::opt(&mut out.abort_cause, &avp, &mut w, 192)
-                    }
-                    (1027, 10415) => {
-                        rt::typed::opt(&mut out.ip_can_type, &avp, &mut w, 192)
-                    }
-                    (570, 10415) => {
-                        rt::typed::opt(&mut out.ma_information, &avp, &mut w, 128)
-                    }
-                    (2824, 10415) => {
-                        rt::typed::opt(&mut out.netloc_access_support, &avp, &mut w, 128)
-                    }
-                    (1032, 10415) => rt::typed::opt(&mut out.rat_type, &avp, &mut w, 128),
-                    (530, 10415) => {
-                        rt::typed::opt(
-                            &mut out.sponsored_connectivity_data,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (22, 10415) => {
-                        rt::typed::opt(
-                            &mut out.tgpp_user_location_info,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (2812, 10415) => {
-                        rt::typed::opt(
-                            &mut out.user_location_info_time,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (23, 10415) => {
-                        rt::typed::opt(&mut out.tgpp_ms_timezone, &avp, &mut w, 192)
-                    }
+                    (501, 10415) => m.opt(&mut out.access_network_charging_address, 192),
+                    (1050, 10415) => m.many(&mut out.an_gw_address, 11, 128, 2),
+                    (1503, 10415) => m.opt(&mut out.an_trusted, 192),
+                    (510, 10415) => m.many(&mut out.flows, 13, 192, u32::MAX),
+                    (443, 0) => m.many(&mut out.subscription_id, 14, 64, u32::MAX),
+                    (500, 10415) => m.opt(&mut out.abort_cause, 192),
+                    (1027, 10415) => m.opt(&mut out.ip_can_type, 192),
+                    (570, 10415) => m.opt(&mut out.ma_information, 128),
+                    (2824, 10415) => m.opt(&mut out.netloc_access_support, 128),
+                    (1032, 10415) => m.opt(&mut out.rat_type, 128),
+                    (530, 10415) => m.opt(&mut out.sponsored_connectivity_data, 128),
+                    (22, 10415) => m.opt(&mut out.tgpp_user_location_info, 192),
+                    (2812, 10415) => m.opt(&mut out.user_location_info_time, 128),
+                    (23, 10415) => m.opt(&mut out.tgpp_ms_timezone, 192),
                     (2819, 10415) => {
-                        rt::typed::many(
-                            &mut out.ran_nas_release_cause,
-                            &avp,
-                            &mut w,
-                            24,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.ran_nas_release_cause, 24, 128, u32::MAX)
                     }
                     (572, 10415) => {
-                        rt::typed::many(
-                            &mut out.n5gs_ran_nas_release_cause,
-                            &avp,
-                            &mut w,
-                            25,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.n5gs_ran_nas_release_cause, 25, 128, u32::MAX)
                     }
-                    (18, 10415) => {
-                        rt::typed::opt(&mut out.tgpp_sgsn_mcc_mnc, &avp, &mut w, 192)
-                    }
-                    (569, 10415) => rt::typed::opt(&mut out.nid, &avp, &mut w, 128),
-                    (29, 10415) => {
-                        rt::typed::opt(&mut out.tgpp_twan_identifier, &avp, &mut w, 192)
-                    }
-                    (2843, 10415) => {
-                        rt::typed::opt(&mut out.tcp_source_port, &avp, &mut w, 128)
-                    }
-                    (2806, 10415) => {
-                        rt::typed::opt(&mut out.udp_source_port, &avp, &mut w, 128)
-                    }
-                    (2805, 10415) => {
-                        rt::typed::opt(&mut out.ue_local_ip_address, &avp, &mut w, 128)
-                    }
-                    (578, 10415) => {
-                        rt::typed::opt(
-                            &mut out.wireline_user_location_info,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (278, 0) => {
-                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
-                    }
-                    (25, 0) => {
-                        rt::typed::many(&mut out.class, &avp, &mut w, 34, 64, u32::MAX)
-                    }
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            35,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            36,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (18, 10415) => m.opt(&mut out.tgpp_sgsn_mcc_mnc, 192),
+                    (569, 10415) => m.opt(&mut out.nid, 128),
+                    (29, 10415) => m.opt(&mut out.tgpp_twan_identifier, 192),
+                    (2843, 10415) => m.opt(&mut out.tcp_source_port, 128),
+                    (2806, 10415) => m.opt(&mut out.udp_source_port, 128),
+                    (2805, 10415) => m.opt(&mut out.ue_local_ip_address, 128),
+                    (578, 10415) => m.opt(&mut out.wireline_user_location_info, 128),
+                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
+                    (25, 0) => m.many(&mut out.class, 34, 64, u32::MAX),
+                    (284, 0) => m.many(&mut out.proxy_info, 35, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 36, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -6110,22 +5364,22 @@ impl Clone for ReAuthAnswer {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
+            drmp: self.drmp,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
-            result_code: self.result_code.clone(),
+            result_code: self.result_code,
             experimental_result: self.experimental_result.clone(),
             oc_supported_features: self.oc_supported_features.clone(),
             oc_olr: self.oc_olr.clone(),
             media_component_description: self.media_component_description.clone(),
             service_urn: self.service_urn.clone(),
-            origin_state_id: self.origin_state_id.clone(),
+            origin_state_id: self.origin_state_id,
             class: self.class.clone(),
             error_message: self.error_message.clone(),
             error_reporting_host: self.error_reporting_host.clone(),
             redirect_host: self.redirect_host.clone(),
-            redirect_host_usage: self.redirect_host_usage.clone(),
-            redirect_max_cache_time: self.redirect_max_cache_time.clone(),
+            redirect_host_usage: self.redirect_host_usage,
+            redirect_max_cache_time: self.redirect_max_cache_time,
             failed_avp: self.failed_avp.clone(),
             proxy_info: self.proxy_info.clone(),
             extra: self.extra.clone(),
@@ -6185,24 +5439,24 @@ impl Default for ReAuthAnswer {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
+            drmp: None,
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            result_code: Default::default(),
-            experimental_result: Default::default(),
-            oc_supported_features: Default::default(),
-            oc_olr: Default::default(),
-            media_component_description: Default::default(),
-            service_urn: Default::default(),
-            origin_state_id: Default::default(),
-            class: Default::default(),
-            error_message: Default::default(),
-            error_reporting_host: Default::default(),
-            redirect_host: Default::default(),
-            redirect_host_usage: Default::default(),
-            redirect_max_cache_time: Default::default(),
-            failed_avp: Default::default(),
-            proxy_info: Default::default(),
+            result_code: None,
+            experimental_result: None,
+            oc_supported_features: None,
+            oc_olr: None,
+            media_component_description: Vec::new(),
+            service_urn: None,
+            origin_state_id: None,
+            class: Vec::new(),
+            error_message: None,
+            error_reporting_host: None,
+            redirect_host: Vec::new(),
+            redirect_host_usage: None,
+            redirect_max_cache_time: None,
+            failed_avp: None,
+            proxy_info: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -6267,77 +5521,30 @@ impl rt::typed::Command for ReAuthAnswer {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 2, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 3, 64)
-                    }
-                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
-                    (297, 0) => {
-                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
-                    }
-                    (621, 0) => {
-                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
-                    }
-                    (623, 0) => rt::typed::opt(&mut out.oc_olr, &avp, &mut w, 0),
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (264, 0) => m.one(&mut out.origin_host, 2, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 3, 64),
+                    (268, 0) => m.opt(&mut out.result_code, 64),
+                    (297, 0) => m.opt(&mut out.experimental_result, 64),
+                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
+                    (623, 0) => m.opt(&mut out.oc_olr, 0),
                     (517, 10415) => {
-                        rt::typed::many(
-                            &mut out.media_component_description,
-                            &avp,
-                            &mut w,
-                            8,
-                            192,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.media_component_description, 8, 192, u32::MAX)
                     }
-                    (525, 10415) => {
-                        rt::typed::opt(&mut out.service_urn, &avp, &mut w, 192)
-                    }
-                    (278, 0) => {
-                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
-                    }
-                    (25, 0) => {
-                        rt::typed::many(&mut out.class, &avp, &mut w, 11, 64, u32::MAX)
-                    }
-                    (281, 0) => rt::typed::opt(&mut out.error_message, &avp, &mut w, 0),
-                    (294, 0) => {
-                        rt::typed::opt(&mut out.error_reporting_host, &avp, &mut w, 0)
-                    }
-                    (292, 0) => {
-                        rt::typed::many(
-                            &mut out.redirect_host,
-                            &avp,
-                            &mut w,
-                            14,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (261, 0) => {
-                        rt::typed::opt(&mut out.redirect_host_usage, &avp, &mut w, 64)
-                    }
-                    (262, 0) => {
-                        rt::typed::opt(
-                            &mut out.redirect_max_cache_time,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            18,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (525, 10415) => m.opt(&mut out.service_urn, 192),
+                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
+                    (25, 0) => m.many(&mut out.class, 11, 64, u32::MAX),
+                    (281, 0) => m.opt(&mut out.error_message, 0),
+                    (294, 0) => m.opt(&mut out.error_reporting_host, 0),
+                    (292, 0) => m.many(&mut out.redirect_host, 14, 64, u32::MAX),
+                    (261, 0) => m.opt(&mut out.redirect_host_usage, 64),
+                    (262, 0) => m.opt(&mut out.redirect_max_cache_time, 64),
+                    (279, 0) => m.opt(&mut out.failed_avp, 64),
+                    (284, 0) => m.many(&mut out.proxy_info, 18, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -6368,7 +5575,7 @@ impl rt::typed::RequestCommand for ReAuthRequest {
         let mut a = ReAuthAnswer::default();
         a.header = rt::typed::answer_header(&self.header, result);
         a.session_id = self.session_id.clone();
-        a.drmp = self.drmp.clone();
+        a.drmp = self.drmp;
         a.proxy_info = self.proxy_info.clone();
         a.origin_host = origin_host.into();
         a.origin_realm = origin_realm.into();
@@ -6489,17 +5696,17 @@ impl Clone for SessionTerminationRequest {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
+            drmp: self.drmp,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             destination_realm: self.destination_realm.clone(),
-            auth_application_id: self.auth_application_id.clone(),
-            termination_cause: self.termination_cause.clone(),
+            auth_application_id: self.auth_application_id,
+            termination_cause: self.termination_cause,
             destination_host: self.destination_host.clone(),
             oc_supported_features: self.oc_supported_features.clone(),
             required_access_info: self.required_access_info.clone(),
             class: self.class.clone(),
-            origin_state_id: self.origin_state_id.clone(),
+            origin_state_id: self.origin_state_id,
             proxy_info: self.proxy_info.clone(),
             route_record: self.route_record.clone(),
             extra: self.extra.clone(),
@@ -6550,19 +5757,19 @@ impl Default for SessionTerminationRequest {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
+            drmp: None,
             origin_host: Default::default(),
             origin_realm: Default::default(),
             destination_realm: Default::default(),
             auth_application_id: Default::default(),
             termination_cause: Default::default(),
-            destination_host: Default::default(),
-            oc_supported_features: Default::default(),
-            required_access_info: Default::default(),
-            class: Default::default(),
-            origin_state_id: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            destination_host: None,
+            oc_supported_features: None,
+            required_access_info: Vec::new(),
+            class: Vec::new(),
+            origin_state_id: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -6651,65 +5858,25 @@ impl rt::typed::Command for SessionTerminationRequest {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 2, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 3, 64)
-                    }
-                    (283, 0) => {
-                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 4, 64)
-                    }
-                    (258, 0) => {
-                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 5, 64)
-                    }
-                    (295, 0) => {
-                        rt::typed::one(&mut out.termination_cause, &avp, &mut w, 6, 64)
-                    }
-                    (293, 0) => {
-                        rt::typed::opt(&mut out.destination_host, &avp, &mut w, 64)
-                    }
-                    (621, 0) => {
-                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
-                    }
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (264, 0) => m.one(&mut out.origin_host, 2, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 3, 64),
+                    (283, 0) => m.one(&mut out.destination_realm, 4, 64),
+                    (258, 0) => m.one(&mut out.auth_application_id, 5, 64),
+                    (295, 0) => m.one(&mut out.termination_cause, 6, 64),
+                    (293, 0) => m.opt(&mut out.destination_host, 64),
+                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
                     (536, 10415) => {
-                        rt::typed::many(
-                            &mut out.required_access_info,
-                            &avp,
-                            &mut w,
-                            9,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.required_access_info, 9, 128, u32::MAX)
                     }
-                    (25, 0) => {
-                        rt::typed::many(&mut out.class, &avp, &mut w, 10, 64, u32::MAX)
-                    }
-                    (278, 0) => {
-                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
-                    }
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            12,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            13,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (25, 0) => m.many(&mut out.class, 10, 64, u32::MAX),
+                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
+                    (284, 0) => m.many(&mut out.proxy_info, 12, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 13, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -6844,34 +6011,34 @@ impl Clone for SessionTerminationAnswer {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
+            drmp: self.drmp,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
-            result_code: self.result_code.clone(),
+            result_code: self.result_code,
             error_message: self.error_message.clone(),
             error_reporting_host: self.error_reporting_host.clone(),
             oc_supported_features: self.oc_supported_features.clone(),
             oc_olr: self.oc_olr.clone(),
             failed_avp: self.failed_avp.clone(),
             sponsored_connectivity_data: self.sponsored_connectivity_data.clone(),
-            origin_state_id: self.origin_state_id.clone(),
+            origin_state_id: self.origin_state_id,
             tgpp_user_location_info: self.tgpp_user_location_info.clone(),
-            user_location_info_time: self.user_location_info_time.clone(),
+            user_location_info_time: self.user_location_info_time,
             tgpp_ms_timezone: self.tgpp_ms_timezone.clone(),
             ran_nas_release_cause: self.ran_nas_release_cause.clone(),
             n5gs_ran_nas_release_cause: self.n5gs_ran_nas_release_cause.clone(),
             tgpp_sgsn_mcc_mnc: self.tgpp_sgsn_mcc_mnc.clone(),
             nid: self.nid.clone(),
             tgpp_twan_identifier: self.tgpp_twan_identifier.clone(),
-            tcp_source_port: self.tcp_source_port.clone(),
-            udp_source_port: self.udp_source_port.clone(),
+            tcp_source_port: self.tcp_source_port,
+            udp_source_port: self.udp_source_port,
             ue_local_ip_address: self.ue_local_ip_address.clone(),
-            netloc_access_support: self.netloc_access_support.clone(),
+            netloc_access_support: self.netloc_access_support,
             wireline_user_location_info: self.wireline_user_location_info.clone(),
             class: self.class.clone(),
             redirect_host: self.redirect_host.clone(),
-            redirect_host_usage: self.redirect_host_usage.clone(),
-            redirect_max_cache_time: self.redirect_max_cache_time.clone(),
+            redirect_host_usage: self.redirect_host_usage,
+            redirect_max_cache_time: self.redirect_max_cache_time,
             proxy_info: self.proxy_info.clone(),
             load: self.load.clone(),
             extra: self.extra.clone(),
@@ -6963,36 +6130,36 @@ impl Default for SessionTerminationAnswer {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
+            drmp: None,
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            result_code: Default::default(),
-            error_message: Default::default(),
-            error_reporting_host: Default::default(),
-            oc_supported_features: Default::default(),
-            oc_olr: Default::default(),
-            failed_avp: Default::default(),
-            sponsored_connectivity_data: Default::default(),
-            origin_state_id: Default::default(),
-            tgpp_user_location_info: Default::default(),
-            user_location_info_time: Default::default(),
-            tgpp_ms_timezone: Default::default(),
-            ran_nas_release_cause: Default::default(),
-            n5gs_ran_nas_release_cause: Default::default(),
-            tgpp_sgsn_mcc_mnc: Default::default(),
-            nid: Default::default(),
-            tgpp_twan_identifier: Default::default(),
-            tcp_source_port: Default::default(),
-            udp_source_port: Default::default(),
-            ue_local_ip_address: Default::default(),
-            netloc_access_support: Default::default(),
-            wireline_user_location_info: Default::default(),
-            class: Default::default(),
-            redirect_host: Default::default(),
-            redirect_host_usage: Default::default(),
-            redirect_max_cache_time: Default::default(),
-            proxy_info: Default::default(),
-            load: Default::default(),
+            result_code: None,
+            error_message: None,
+            error_reporting_host: None,
+            oc_supported_features: None,
+            oc_olr: None,
+            failed_avp: None,
+            sponsored_connectivity_data: None,
+            origin_state_id: None,
+            tgpp_user_location_info: None,
+            user_location_info_time: None,
+            tgpp_ms_timezone: None,
+            ran_nas_release_cause: Vec::new(),
+            n5gs_ran_nas_release_cause: Vec::new(),
+            tgpp_sgsn_mcc_mnc: None,
+            nid: None,
+            tgpp_twan_identifier: None,
+            tcp_source_port: None,
+            udp_source_port: None,
+            ue_local_ip_address: None,
+            netloc_access_support: None,
+            wireline_user_location_info: None,
+            class: Vec::new(),
+            redirect_host: Vec::new(),
+            redirect_host_usage: None,
+            redirect_max_cache_time: None,
+            proxy_info: Vec::new(),
+            load: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -7057,138 +6224,44 @@ impl rt::typed::Command for SessionTerminationAnswer {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 2, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 3, 64)
-                    }
-                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
-                    (281, 0) => rt::typed::opt(&mut out.error_message, &avp, &mut w, 0),
-                    (294, 0) => {
-                        rt::typed::opt(&mut out.error_reporting_host, &avp, &mut w, 0)
-                    }
-                    (621, 0) => {
-                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
-                    }
-                    (623, 0) => rt::typed::opt(&mut out.oc_olr, &avp, &mut w, 0),
-                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
-                    (530, 10415) => {
-                        rt::typed::opt(
-                            &mut out.sponsored_connectivity_data,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (278, 0) => {
-                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
-                    }
-                    (22, 10415) => {
-                        rt::typed::opt(
-                            &mut out.tgpp_user_location_info,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (2812, 10415) => {
-                        rt::typed::opt(
-                            &mut out.user_location_info_time,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (23, 10415) => {
-                        rt::typed::opt(&mut out.tgpp_ms_timezone, &avp, &mut w, 192)
-                    }
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (264, 0) => m.one(&mut out.origin_host, 2, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 3, 64),
+                    (268, 0) => m.opt(&mut out.result_code, 64),
+                    (281, 0) => m.opt(&mut out.error_message, 0),
+                    (294, 0) => m.opt(&mut out.error_reporting_host, 0),
+                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
+                    (623, 0) => m.opt(&mut out.oc_olr, 0),
+                    (279, 0) => m.opt(&mut out.failed_avp, 64),
+                    (530, 10415) => m.opt(&mut out.sponsored_connectivity_data, 128),
+                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
+                    (22, 10415) => m.opt(&mut out.tgpp_user_location_info, 192),
+                    (2812, 10415) => m.opt(&mut out.user_location_info_time, 128),
+                    (23, 10415) => m.opt(&mut out.tgpp_ms_timezone, 192),
                     (2819, 10415) => {
-                        rt::typed::many(
-                            &mut out.ran_nas_release_cause,
-                            &avp,
-                            &mut w,
-                            15,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.ran_nas_release_cause, 15, 128, u32::MAX)
                     }
                     (572, 10415) => {
-                        rt::typed::many(
-                            &mut out.n5gs_ran_nas_release_cause,
-                            &avp,
-                            &mut w,
-                            16,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.n5gs_ran_nas_release_cause, 16, 128, u32::MAX)
                     }
-                    (18, 10415) => {
-                        rt::typed::opt(&mut out.tgpp_sgsn_mcc_mnc, &avp, &mut w, 192)
-                    }
-                    (569, 10415) => rt::typed::opt(&mut out.nid, &avp, &mut w, 128),
-                    (29, 10415) => {
-                        rt::typed::opt(&mut out.tgpp_twan_identifier, &avp, &mut w, 192)
-                    }
-                    (2843, 10415) => {
-                        rt::typed::opt(&mut out.tcp_source_port, &avp, &mut w, 128)
-                    }
-                    (2806, 10415) => {
-                        rt::typed::opt(&mut out.udp_source_port, &avp, &mut w, 128)
-                    }
-                    (2805, 10415) => {
-                        rt::typed::opt(&mut out.ue_local_ip_address, &avp, &mut w, 128)
-                    }
-                    (2824, 10415) => {
-                        rt::typed::opt(&mut out.netloc_access_support, &avp, &mut w, 128)
-                    }
-                    (578, 10415) => {
-                        rt::typed::opt(
-                            &mut out.wireline_user_location_info,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (25, 0) => {
-                        rt::typed::many(&mut out.class, &avp, &mut w, 25, 64, u32::MAX)
-                    }
-                    (292, 0) => {
-                        rt::typed::many(
-                            &mut out.redirect_host,
-                            &avp,
-                            &mut w,
-                            26,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (261, 0) => {
-                        rt::typed::opt(&mut out.redirect_host_usage, &avp, &mut w, 64)
-                    }
-                    (262, 0) => {
-                        rt::typed::opt(
-                            &mut out.redirect_max_cache_time,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            29,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (650, 0) => {
-                        rt::typed::many(&mut out.load, &avp, &mut w, 30, 0, u32::MAX)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (18, 10415) => m.opt(&mut out.tgpp_sgsn_mcc_mnc, 192),
+                    (569, 10415) => m.opt(&mut out.nid, 128),
+                    (29, 10415) => m.opt(&mut out.tgpp_twan_identifier, 192),
+                    (2843, 10415) => m.opt(&mut out.tcp_source_port, 128),
+                    (2806, 10415) => m.opt(&mut out.udp_source_port, 128),
+                    (2805, 10415) => m.opt(&mut out.ue_local_ip_address, 128),
+                    (2824, 10415) => m.opt(&mut out.netloc_access_support, 128),
+                    (578, 10415) => m.opt(&mut out.wireline_user_location_info, 128),
+                    (25, 0) => m.many(&mut out.class, 25, 64, u32::MAX),
+                    (292, 0) => m.many(&mut out.redirect_host, 26, 64, u32::MAX),
+                    (261, 0) => m.opt(&mut out.redirect_host_usage, 64),
+                    (262, 0) => m.opt(&mut out.redirect_max_cache_time, 64),
+                    (284, 0) => m.many(&mut out.proxy_info, 29, 64, u32::MAX),
+                    (650, 0) => m.many(&mut out.load, 30, 0, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -7219,7 +6292,7 @@ impl rt::typed::RequestCommand for SessionTerminationRequest {
         let mut a = SessionTerminationAnswer::default();
         a.header = rt::typed::answer_header(&self.header, result);
         a.session_id = self.session_id.clone();
-        a.drmp = self.drmp.clone();
+        a.drmp = self.drmp;
         a.proxy_info = self.proxy_info.clone();
         a.origin_host = origin_host.into();
         a.origin_realm = origin_realm.into();
@@ -7324,15 +6397,15 @@ impl Clone for AbortSessionRequest {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
+            drmp: self.drmp,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             destination_realm: self.destination_realm.clone(),
             destination_host: self.destination_host.clone(),
-            auth_application_id: self.auth_application_id.clone(),
+            auth_application_id: self.auth_application_id,
             oc_supported_features: self.oc_supported_features.clone(),
-            abort_cause: self.abort_cause.clone(),
-            origin_state_id: self.origin_state_id.clone(),
+            abort_cause: self.abort_cause,
+            origin_state_id: self.origin_state_id,
             proxy_info: self.proxy_info.clone(),
             route_record: self.route_record.clone(),
             extra: self.extra.clone(),
@@ -7381,17 +6454,17 @@ impl Default for AbortSessionRequest {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
+            drmp: None,
             origin_host: Default::default(),
             origin_realm: Default::default(),
             destination_realm: Default::default(),
             destination_host: Default::default(),
             auth_application_id: Default::default(),
-            oc_supported_features: Default::default(),
+            oc_supported_features: None,
             abort_cause: Default::default(),
-            origin_state_id: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            origin_state_id: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -7491,52 +6564,21 @@ impl rt::typed::Command for AbortSessionRequest {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 2, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 3, 64)
-                    }
-                    (283, 0) => {
-                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 4, 64)
-                    }
-                    (293, 0) => {
-                        rt::typed::one(&mut out.destination_host, &avp, &mut w, 5, 64)
-                    }
-                    (258, 0) => {
-                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 6, 64)
-                    }
-                    (621, 0) => {
-                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
-                    }
-                    (500, 10415) => {
-                        rt::typed::one(&mut out.abort_cause, &avp, &mut w, 8, 192)
-                    }
-                    (278, 0) => {
-                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
-                    }
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            10,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            11,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (264, 0) => m.one(&mut out.origin_host, 2, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 3, 64),
+                    (283, 0) => m.one(&mut out.destination_realm, 4, 64),
+                    (293, 0) => m.one(&mut out.destination_host, 5, 64),
+                    (258, 0) => m.one(&mut out.auth_application_id, 6, 64),
+                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
+                    (500, 10415) => m.one(&mut out.abort_cause, 8, 192),
+                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
+                    (284, 0) => m.many(&mut out.proxy_info, 10, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 11, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -7623,19 +6665,19 @@ impl Clone for AbortSessionAnswer {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
+            drmp: self.drmp,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
-            result_code: self.result_code.clone(),
+            result_code: self.result_code,
             oc_supported_features: self.oc_supported_features.clone(),
             oc_olr: self.oc_olr.clone(),
-            origin_state_id: self.origin_state_id.clone(),
+            origin_state_id: self.origin_state_id,
             error_message: self.error_message.clone(),
             error_reporting_host: self.error_reporting_host.clone(),
             failed_avp: self.failed_avp.clone(),
             redirect_host: self.redirect_host.clone(),
-            redirect_host_usage: self.redirect_host_usage.clone(),
-            redirect_max_cache_time: self.redirect_max_cache_time.clone(),
+            redirect_host_usage: self.redirect_host_usage,
+            redirect_max_cache_time: self.redirect_max_cache_time,
             proxy_info: self.proxy_info.clone(),
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
@@ -7686,20 +6728,20 @@ impl Default for AbortSessionAnswer {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
+            drmp: None,
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            result_code: Default::default(),
-            oc_supported_features: Default::default(),
-            oc_olr: Default::default(),
-            origin_state_id: Default::default(),
-            error_message: Default::default(),
-            error_reporting_host: Default::default(),
-            failed_avp: Default::default(),
-            redirect_host: Default::default(),
-            redirect_host_usage: Default::default(),
-            redirect_max_cache_time: Default::default(),
-            proxy_info: Default::default(),
+            result_code: None,
+            oc_supported_features: None,
+            oc_olr: None,
+            origin_state_id: None,
+            error_message: None,
+            error_reporting_host: None,
+            failed_avp: None,
+            redirect_host: Vec::new(),
+            redirect_host_usage: None,
+            redirect_max_cache_time: None,
+            proxy_info: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -7764,58 +6806,24 @@ impl rt::typed::Command for AbortSessionAnswer {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 2, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 3, 64)
-                    }
-                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
-                    (621, 0) => {
-                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
-                    }
-                    (623, 0) => rt::typed::opt(&mut out.oc_olr, &avp, &mut w, 0),
-                    (278, 0) => {
-                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
-                    }
-                    (281, 0) => rt::typed::opt(&mut out.error_message, &avp, &mut w, 0),
-                    (294, 0) => {
-                        rt::typed::opt(&mut out.error_reporting_host, &avp, &mut w, 0)
-                    }
-                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
-                    (292, 0) => {
-                        rt::typed::many(
-                            &mut out.redirect_host,
-                            &avp,
-                            &mut w,
-                            11,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (261, 0) => {
-                        rt::typed::opt(&mut out.redirect_host_usage, &avp, &mut w, 64)
-                    }
-                    (262, 0) => {
-                        rt::typed::opt(
-                            &mut out.redirect_max_cache_time,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            14,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (264, 0) => m.one(&mut out.origin_host, 2, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 3, 64),
+                    (268, 0) => m.opt(&mut out.result_code, 64),
+                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
+                    (623, 0) => m.opt(&mut out.oc_olr, 0),
+                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
+                    (281, 0) => m.opt(&mut out.error_message, 0),
+                    (294, 0) => m.opt(&mut out.error_reporting_host, 0),
+                    (279, 0) => m.opt(&mut out.failed_avp, 64),
+                    (292, 0) => m.many(&mut out.redirect_host, 11, 64, u32::MAX),
+                    (261, 0) => m.opt(&mut out.redirect_host_usage, 64),
+                    (262, 0) => m.opt(&mut out.redirect_max_cache_time, 64),
+                    (284, 0) => m.many(&mut out.proxy_info, 14, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -7846,7 +6854,7 @@ impl rt::typed::RequestCommand for AbortSessionRequest {
         let mut a = AbortSessionAnswer::default();
         a.header = rt::typed::answer_header(&self.header, result);
         a.session_id = self.session_id.clone();
-        a.drmp = self.drmp.clone();
+        a.drmp = self.drmp;
         a.proxy_info = self.proxy_info.clone();
         a.origin_host = origin_host.into();
         a.origin_realm = origin_realm.into();

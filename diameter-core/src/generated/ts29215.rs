@@ -358,10 +358,10 @@ impl Clone for SubsessionDecisionInfo {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            subsession_id: self.subsession_id.clone(),
+            subsession_id: self.subsession_id,
             an_gw_address: self.an_gw_address.clone(),
-            result_code: self.result_code.clone(),
-            experimental_result_code: self.experimental_result_code.clone(),
+            result_code: self.result_code,
+            experimental_result_code: self.experimental_result_code,
             charging_rule_remove: self.charging_rule_remove.clone(),
             charging_rule_install: self.charging_rule_install.clone(),
             event_report_indication: self.event_report_indication.clone(),
@@ -370,19 +370,19 @@ impl Clone for SubsessionDecisionInfo {
             default_eps_bearer_qos: self.default_eps_bearer_qos.clone(),
             framed_ipv6_prefix: self.framed_ipv6_prefix.clone(),
             usage_monitoring_information: self.usage_monitoring_information.clone(),
-            session_release_cause: self.session_release_cause.clone(),
-            bearer_control_mode: self.bearer_control_mode.clone(),
+            session_release_cause: self.session_release_cause,
+            bearer_control_mode: self.bearer_control_mode,
             event_trigger: self.event_trigger.clone(),
-            revalidation_time: self.revalidation_time.clone(),
-            default_access: self.default_access.clone(),
-            nbifom_support: self.nbifom_support.clone(),
-            nbifom_mode: self.nbifom_mode.clone(),
-            ran_rule_support: self.ran_rule_support.clone(),
+            revalidation_time: self.revalidation_time,
+            default_access: self.default_access,
+            nbifom_support: self.nbifom_support,
+            nbifom_mode: self.nbifom_mode,
+            ran_rule_support: self.ran_rule_support,
             routing_rule_report: self.routing_rule_report.clone(),
-            removal_of_access: self.removal_of_access.clone(),
-            ip_can_type: self.ip_can_type.clone(),
-            online: self.online.clone(),
-            offline: self.offline.clone(),
+            removal_of_access: self.removal_of_access,
+            ip_can_type: self.ip_can_type,
+            online: self.online,
+            offline: self.offline,
             qos_information: self.qos_information.clone(),
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
@@ -452,31 +452,31 @@ impl Default for SubsessionDecisionInfo {
     fn default() -> Self {
         Self {
             subsession_id: Default::default(),
-            an_gw_address: Default::default(),
-            result_code: Default::default(),
-            experimental_result_code: Default::default(),
-            charging_rule_remove: Default::default(),
-            charging_rule_install: Default::default(),
-            event_report_indication: Default::default(),
-            qos_rule_install: Default::default(),
-            qos_rule_remove: Default::default(),
-            default_eps_bearer_qos: Default::default(),
-            framed_ipv6_prefix: Default::default(),
-            usage_monitoring_information: Default::default(),
-            session_release_cause: Default::default(),
-            bearer_control_mode: Default::default(),
-            event_trigger: Default::default(),
-            revalidation_time: Default::default(),
-            default_access: Default::default(),
-            nbifom_support: Default::default(),
-            nbifom_mode: Default::default(),
-            ran_rule_support: Default::default(),
-            routing_rule_report: Default::default(),
-            removal_of_access: Default::default(),
-            ip_can_type: Default::default(),
-            online: Default::default(),
-            offline: Default::default(),
-            qos_information: Default::default(),
+            an_gw_address: Vec::new(),
+            result_code: None,
+            experimental_result_code: None,
+            charging_rule_remove: Vec::new(),
+            charging_rule_install: Vec::new(),
+            event_report_indication: None,
+            qos_rule_install: Vec::new(),
+            qos_rule_remove: Vec::new(),
+            default_eps_bearer_qos: None,
+            framed_ipv6_prefix: None,
+            usage_monitoring_information: Vec::new(),
+            session_release_cause: None,
+            bearer_control_mode: None,
+            event_trigger: Vec::new(),
+            revalidation_time: None,
+            default_access: None,
+            nbifom_support: None,
+            nbifom_mode: None,
+            ran_rule_support: None,
+            routing_rule_report: Vec::new(),
+            removal_of_access: None,
+            ip_can_type: None,
+            online: None,
+            offline: None,
+            qos_information: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -530,156 +530,43 @@ impl rt::typed::Grouped for SubsessionDecisionInfo {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (2202, 10415) => {
-                        rt::typed::one(&mut self.subsession_id, &avp, &mut w, 0, 192)
-                    }
-                    (1050, 10415) => {
-                        rt::typed::many(&mut self.an_gw_address, &avp, &mut w, 1, 128, 2)
-                    }
-                    (268, 0) => rt::typed::opt(&mut self.result_code, &avp, &mut w, 64),
-                    (298, 0) => {
-                        rt::typed::opt(
-                            &mut self.experimental_result_code,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
+                    (2202, 10415) => m.one(&mut self.subsession_id, 0, 192),
+                    (1050, 10415) => m.many(&mut self.an_gw_address, 1, 128, 2),
+                    (268, 0) => m.opt(&mut self.result_code, 64),
+                    (298, 0) => m.opt(&mut self.experimental_result_code, 64),
                     (1002, 10415) => {
-                        rt::typed::many(
-                            &mut self.charging_rule_remove,
-                            &avp,
-                            &mut w,
-                            4,
-                            192,
-                            u32::MAX,
-                        )
+                        m.many(&mut self.charging_rule_remove, 4, 192, u32::MAX)
                     }
                     (1001, 10415) => {
-                        rt::typed::many(
-                            &mut self.charging_rule_install,
-                            &avp,
-                            &mut w,
-                            5,
-                            192,
-                            u32::MAX,
-                        )
+                        m.many(&mut self.charging_rule_install, 5, 192, u32::MAX)
                     }
-                    (1033, 10415) => {
-                        rt::typed::opt(
-                            &mut self.event_report_indication,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (1051, 10415) => {
-                        rt::typed::many(
-                            &mut self.qos_rule_install,
-                            &avp,
-                            &mut w,
-                            7,
-                            192,
-                            u32::MAX,
-                        )
-                    }
-                    (1052, 10415) => {
-                        rt::typed::many(
-                            &mut self.qos_rule_remove,
-                            &avp,
-                            &mut w,
-                            8,
-                            192,
-                            u32::MAX,
-                        )
-                    }
-                    (1049, 10415) => {
-                        rt::typed::opt(
-                            &mut self.default_eps_bearer_qos,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (97, 0) => {
-                        rt::typed::opt(&mut self.framed_ipv6_prefix, &avp, &mut w, 64)
-                    }
+                    (1033, 10415) => m.opt(&mut self.event_report_indication, 128),
+                    (1051, 10415) => m.many(&mut self.qos_rule_install, 7, 192, u32::MAX),
+                    (1052, 10415) => m.many(&mut self.qos_rule_remove, 8, 192, u32::MAX),
+                    (1049, 10415) => m.opt(&mut self.default_eps_bearer_qos, 128),
+                    (97, 0) => m.opt(&mut self.framed_ipv6_prefix, 64),
                     (1067, 10415) => {
-                        rt::typed::many(
-                            &mut self.usage_monitoring_information,
-                            &avp,
-                            &mut w,
-                            11,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut self.usage_monitoring_information, 11, 128, u32::MAX)
                     }
-                    (1045, 10415) => {
-                        rt::typed::opt(
-                            &mut self.session_release_cause,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (1023, 10415) => {
-                        rt::typed::opt(&mut self.bearer_control_mode, &avp, &mut w, 192)
-                    }
-                    (1006, 10415) => {
-                        rt::typed::many(
-                            &mut self.event_trigger,
-                            &avp,
-                            &mut w,
-                            14,
-                            192,
-                            u32::MAX,
-                        )
-                    }
-                    (1042, 10415) => {
-                        rt::typed::opt(&mut self.revalidation_time, &avp, &mut w, 192)
-                    }
-                    (2829, 10415) => {
-                        rt::typed::opt(&mut self.default_access, &avp, &mut w, 128)
-                    }
-                    (2831, 10415) => {
-                        rt::typed::opt(&mut self.nbifom_support, &avp, &mut w, 128)
-                    }
-                    (2830, 10415) => {
-                        rt::typed::opt(&mut self.nbifom_mode, &avp, &mut w, 128)
-                    }
-                    (2832, 10415) => {
-                        rt::typed::opt(&mut self.ran_rule_support, &avp, &mut w, 128)
-                    }
+                    (1045, 10415) => m.opt(&mut self.session_release_cause, 192),
+                    (1023, 10415) => m.opt(&mut self.bearer_control_mode, 192),
+                    (1006, 10415) => m.many(&mut self.event_trigger, 14, 192, u32::MAX),
+                    (1042, 10415) => m.opt(&mut self.revalidation_time, 192),
+                    (2829, 10415) => m.opt(&mut self.default_access, 128),
+                    (2831, 10415) => m.opt(&mut self.nbifom_support, 128),
+                    (2830, 10415) => m.opt(&mut self.nbifom_mode, 128),
+                    (2832, 10415) => m.opt(&mut self.ran_rule_support, 128),
                     (2835, 10415) => {
-                        rt::typed::many(
-                            &mut self.routing_rule_report,
-                            &avp,
-                            &mut w,
-                            20,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut self.routing_rule_report, 20, 128, u32::MAX)
                     }
-                    (2842, 10415) => {
-                        rt::typed::opt(&mut self.removal_of_access, &avp, &mut w, 128)
-                    }
-                    (1027, 10415) => {
-                        rt::typed::opt(&mut self.ip_can_type, &avp, &mut w, 192)
-                    }
-                    (1009, 10415) => rt::typed::opt(&mut self.online, &avp, &mut w, 192),
-                    (1008, 10415) => rt::typed::opt(&mut self.offline, &avp, &mut w, 192),
-                    (1016, 10415) => {
-                        rt::typed::many(
-                            &mut self.qos_information,
-                            &avp,
-                            &mut w,
-                            25,
-                            192,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (2842, 10415) => m.opt(&mut self.removal_of_access, 128),
+                    (1027, 10415) => m.opt(&mut self.ip_can_type, 192),
+                    (1009, 10415) => m.opt(&mut self.online, 192),
+                    (1008, 10415) => m.opt(&mut self.offline, 192),
+                    (1016, 10415) => m.many(&mut self.qos_information, 25, 192, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -885,33 +772,33 @@ impl Clone for SubsessionEnforcementInfo {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            subsession_id: self.subsession_id.clone(),
-            subsession_operation: self.subsession_operation.clone(),
+            subsession_id: self.subsession_id,
+            subsession_operation: self.subsession_operation,
             an_gw_address: self.an_gw_address.clone(),
             bearer_identifier: self.bearer_identifier.clone(),
-            bearer_operation: self.bearer_operation.clone(),
+            bearer_operation: self.bearer_operation,
             packet_filter_information: self.packet_filter_information.clone(),
-            packet_filter_operation: self.packet_filter_operation.clone(),
+            packet_filter_operation: self.packet_filter_operation,
             qos_information: self.qos_information.clone(),
             framed_ip_address: self.framed_ip_address.clone(),
             framed_ipv6_prefix: self.framed_ipv6_prefix.clone(),
             coa_information: self.coa_information.clone(),
             called_station_id: self.called_station_id.clone(),
             pdn_connection_id: self.pdn_connection_id.clone(),
-            bearer_usage: self.bearer_usage.clone(),
+            bearer_usage: self.bearer_usage,
             tft_packet_filter_information: self.tft_packet_filter_information.clone(),
-            online: self.online.clone(),
-            offline: self.offline.clone(),
-            result_code: self.result_code.clone(),
-            experimental_result_code: self.experimental_result_code.clone(),
+            online: self.online,
+            offline: self.offline,
+            result_code: self.result_code,
+            experimental_result_code: self.experimental_result_code,
             charging_rule_report: self.charging_rule_report.clone(),
-            credit_management_status: self.credit_management_status.clone(),
+            credit_management_status: self.credit_management_status,
             qos_rule_report: self.qos_rule_report.clone(),
             application_detection_information: self
                 .application_detection_information
                 .clone(),
-            ip_can_type: self.ip_can_type.clone(),
-            rat_type: self.rat_type.clone(),
+            ip_can_type: self.ip_can_type,
+            rat_type: self.rat_type,
             tgpp_sgsn_mcc_mnc: self.tgpp_sgsn_mcc_mnc.clone(),
             tgpp_sgsn_address: self.tgpp_sgsn_address.clone(),
             tgpp_sgsn_ipv6_address: self.tgpp_sgsn_ipv6_address.clone(),
@@ -920,20 +807,18 @@ impl Clone for SubsessionEnforcementInfo {
             tgpp2_bsid: self.tgpp2_bsid.clone(),
             user_csg_information: self.user_csg_information.clone(),
             default_eps_bearer_qos: self.default_eps_bearer_qos.clone(),
-            default_access: self.default_access.clone(),
-            nbifom_support: self.nbifom_support.clone(),
-            nbifom_mode: self.nbifom_mode.clone(),
-            access_availability_change_reason: self
-                .access_availability_change_reason
-                .clone(),
-            network_request_support: self.network_request_support.clone(),
+            default_access: self.default_access,
+            nbifom_support: self.nbifom_support,
+            nbifom_mode: self.nbifom_mode,
+            access_availability_change_reason: self.access_availability_change_reason,
+            network_request_support: self.network_request_support,
             routing_rule_install: self.routing_rule_install.clone(),
             routing_rule_remove: self.routing_rule_remove.clone(),
-            user_location_info_time: self.user_location_info_time.clone(),
+            user_location_info_time: self.user_location_info_time,
             logical_access_id: self.logical_access_id.clone(),
             physical_access_id: self.physical_access_id.clone(),
             usage_monitoring_information: self.usage_monitoring_information.clone(),
-            multiple_bberf_action: self.multiple_bberf_action.clone(),
+            multiple_bberf_action: self.multiple_bberf_action,
             event_trigger: self.event_trigger.clone(),
             access_network_charging_address: self
                 .access_network_charging_address
@@ -941,12 +826,12 @@ impl Clone for SubsessionEnforcementInfo {
             access_network_charging_identifier_gx: self
                 .access_network_charging_identifier_gx
                 .clone(),
-            session_linking_indicator: self.session_linking_indicator.clone(),
+            session_linking_indicator: self.session_linking_indicator,
             henb_local_ip_address: self.henb_local_ip_address.clone(),
             ue_local_ip_address: self.ue_local_ip_address.clone(),
             ue_local_ipv6_prefix: self.ue_local_ipv6_prefix.clone(),
-            udp_source_port: self.udp_source_port.clone(),
-            an_gw_status: self.an_gw_status.clone(),
+            udp_source_port: self.udp_source_port,
+            an_gw_status: self.an_gw_status,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -1105,59 +990,59 @@ impl Default for SubsessionEnforcementInfo {
     fn default() -> Self {
         Self {
             subsession_id: Default::default(),
-            subsession_operation: Default::default(),
-            an_gw_address: Default::default(),
-            bearer_identifier: Default::default(),
-            bearer_operation: Default::default(),
-            packet_filter_information: Default::default(),
-            packet_filter_operation: Default::default(),
-            qos_information: Default::default(),
-            framed_ip_address: Default::default(),
-            framed_ipv6_prefix: Default::default(),
-            coa_information: Default::default(),
-            called_station_id: Default::default(),
-            pdn_connection_id: Default::default(),
-            bearer_usage: Default::default(),
-            tft_packet_filter_information: Default::default(),
-            online: Default::default(),
-            offline: Default::default(),
-            result_code: Default::default(),
-            experimental_result_code: Default::default(),
-            charging_rule_report: Default::default(),
-            credit_management_status: Default::default(),
-            qos_rule_report: Default::default(),
-            application_detection_information: Default::default(),
-            ip_can_type: Default::default(),
-            rat_type: Default::default(),
-            tgpp_sgsn_mcc_mnc: Default::default(),
-            tgpp_sgsn_address: Default::default(),
-            tgpp_sgsn_ipv6_address: Default::default(),
-            rai: Default::default(),
-            tgpp_user_location_info: Default::default(),
-            tgpp2_bsid: Default::default(),
-            user_csg_information: Default::default(),
-            default_eps_bearer_qos: Default::default(),
-            default_access: Default::default(),
-            nbifom_support: Default::default(),
-            nbifom_mode: Default::default(),
-            access_availability_change_reason: Default::default(),
-            network_request_support: Default::default(),
-            routing_rule_install: Default::default(),
-            routing_rule_remove: Default::default(),
-            user_location_info_time: Default::default(),
-            logical_access_id: Default::default(),
-            physical_access_id: Default::default(),
-            usage_monitoring_information: Default::default(),
-            multiple_bberf_action: Default::default(),
-            event_trigger: Default::default(),
-            access_network_charging_address: Default::default(),
-            access_network_charging_identifier_gx: Default::default(),
-            session_linking_indicator: Default::default(),
-            henb_local_ip_address: Default::default(),
-            ue_local_ip_address: Default::default(),
-            ue_local_ipv6_prefix: Default::default(),
-            udp_source_port: Default::default(),
-            an_gw_status: Default::default(),
+            subsession_operation: None,
+            an_gw_address: Vec::new(),
+            bearer_identifier: None,
+            bearer_operation: None,
+            packet_filter_information: Vec::new(),
+            packet_filter_operation: None,
+            qos_information: None,
+            framed_ip_address: None,
+            framed_ipv6_prefix: None,
+            coa_information: Vec::new(),
+            called_station_id: None,
+            pdn_connection_id: None,
+            bearer_usage: None,
+            tft_packet_filter_information: Vec::new(),
+            online: None,
+            offline: None,
+            result_code: None,
+            experimental_result_code: None,
+            charging_rule_report: Vec::new(),
+            credit_management_status: None,
+            qos_rule_report: Vec::new(),
+            application_detection_information: Vec::new(),
+            ip_can_type: None,
+            rat_type: None,
+            tgpp_sgsn_mcc_mnc: None,
+            tgpp_sgsn_address: None,
+            tgpp_sgsn_ipv6_address: None,
+            rai: None,
+            tgpp_user_location_info: None,
+            tgpp2_bsid: None,
+            user_csg_information: None,
+            default_eps_bearer_qos: None,
+            default_access: None,
+            nbifom_support: None,
+            nbifom_mode: None,
+            access_availability_change_reason: None,
+            network_request_support: None,
+            routing_rule_install: None,
+            routing_rule_remove: None,
+            user_location_info_time: None,
+            logical_access_id: None,
+            physical_access_id: None,
+            usage_monitoring_information: Vec::new(),
+            multiple_bberf_action: None,
+            event_trigger: Vec::new(),
+            access_network_charging_address: None,
+            access_network_charging_identifier_gx: Vec::new(),
+            session_linking_indicator: None,
+            henb_local_ip_address: None,
+            ue_local_ip_address: None,
+            ue_local_ipv6_prefix: None,
+            udp_source_port: None,
+            an_gw_status: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -1211,290 +1096,92 @@ impl rt::typed::Grouped for SubsessionEnforcementInfo {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (2202, 10415) => {
-                        rt::typed::one(&mut self.subsession_id, &avp, &mut w, 0, 192)
-                    }
-                    (2203, 10415) => {
-                        rt::typed::opt(&mut self.subsession_operation, &avp, &mut w, 192)
-                    }
-                    (1050, 10415) => {
-                        rt::typed::many(&mut self.an_gw_address, &avp, &mut w, 2, 128, 2)
-                    }
-                    (1020, 10415) => {
-                        rt::typed::opt(&mut self.bearer_identifier, &avp, &mut w, 192)
-                    }
-                    (1021, 10415) => {
-                        rt::typed::opt(&mut self.bearer_operation, &avp, &mut w, 192)
-                    }
+                    (2202, 10415) => m.one(&mut self.subsession_id, 0, 192),
+                    (2203, 10415) => m.opt(&mut self.subsession_operation, 192),
+                    (1050, 10415) => m.many(&mut self.an_gw_address, 2, 128, 2),
+                    (1020, 10415) => m.opt(&mut self.bearer_identifier, 192),
+                    (1021, 10415) => m.opt(&mut self.bearer_operation, 192),
                     (1061, 10415) => {
-                        rt::typed::many(
-                            &mut self.packet_filter_information,
-                            &avp,
-                            &mut w,
-                            5,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut self.packet_filter_information, 5, 128, u32::MAX)
                     }
-                    (1062, 10415) => {
-                        rt::typed::opt(
-                            &mut self.packet_filter_operation,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (1016, 10415) => {
-                        rt::typed::opt(&mut self.qos_information, &avp, &mut w, 192)
-                    }
-                    (8, 0) => {
-                        rt::typed::opt(&mut self.framed_ip_address, &avp, &mut w, 64)
-                    }
-                    (97, 0) => {
-                        rt::typed::opt(&mut self.framed_ipv6_prefix, &avp, &mut w, 64)
-                    }
-                    (1039, 10415) => {
-                        rt::typed::many(
-                            &mut self.coa_information,
-                            &avp,
-                            &mut w,
-                            10,
-                            128,
-                            u32::MAX,
-                        )
-                    }
-                    (30, 0) => {
-                        rt::typed::opt(&mut self.called_station_id, &avp, &mut w, 64)
-                    }
-                    (1065, 10415) => {
-                        rt::typed::opt(&mut self.pdn_connection_id, &avp, &mut w, 128)
-                    }
-                    (1000, 10415) => {
-                        rt::typed::opt(&mut self.bearer_usage, &avp, &mut w, 192)
-                    }
+                    (1062, 10415) => m.opt(&mut self.packet_filter_operation, 128),
+                    (1016, 10415) => m.opt(&mut self.qos_information, 192),
+                    (8, 0) => m.opt(&mut self.framed_ip_address, 64),
+                    (97, 0) => m.opt(&mut self.framed_ipv6_prefix, 64),
+                    (1039, 10415) => m.many(&mut self.coa_information, 10, 128, u32::MAX),
+                    (30, 0) => m.opt(&mut self.called_station_id, 64),
+                    (1065, 10415) => m.opt(&mut self.pdn_connection_id, 128),
+                    (1000, 10415) => m.opt(&mut self.bearer_usage, 192),
                     (1013, 10415) => {
-                        rt::typed::many(
+                        m.many(
                             &mut self.tft_packet_filter_information,
-                            &avp,
-                            &mut w,
                             14,
                             192,
                             u32::MAX,
                         )
                     }
-                    (1009, 10415) => rt::typed::opt(&mut self.online, &avp, &mut w, 192),
-                    (1008, 10415) => rt::typed::opt(&mut self.offline, &avp, &mut w, 192),
-                    (268, 0) => rt::typed::opt(&mut self.result_code, &avp, &mut w, 64),
-                    (298, 0) => {
-                        rt::typed::opt(
-                            &mut self.experimental_result_code,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
+                    (1009, 10415) => m.opt(&mut self.online, 192),
+                    (1008, 10415) => m.opt(&mut self.offline, 192),
+                    (268, 0) => m.opt(&mut self.result_code, 64),
+                    (298, 0) => m.opt(&mut self.experimental_result_code, 64),
                     (1018, 10415) => {
-                        rt::typed::many(
-                            &mut self.charging_rule_report,
-                            &avp,
-                            &mut w,
-                            19,
-                            192,
-                            u32::MAX,
-                        )
+                        m.many(&mut self.charging_rule_report, 19, 192, u32::MAX)
                     }
-                    (1082, 10415) => {
-                        rt::typed::opt(
-                            &mut self.credit_management_status,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (1055, 10415) => {
-                        rt::typed::many(
-                            &mut self.qos_rule_report,
-                            &avp,
-                            &mut w,
-                            21,
-                            192,
-                            u32::MAX,
-                        )
-                    }
+                    (1082, 10415) => m.opt(&mut self.credit_management_status, 128),
+                    (1055, 10415) => m.many(&mut self.qos_rule_report, 21, 192, u32::MAX),
                     (1098, 10415) => {
-                        rt::typed::many(
+                        m.many(
                             &mut self.application_detection_information,
-                            &avp,
-                            &mut w,
                             22,
                             128,
                             u32::MAX,
                         )
                     }
-                    (1027, 10415) => {
-                        rt::typed::opt(&mut self.ip_can_type, &avp, &mut w, 192)
-                    }
-                    (1032, 10415) => {
-                        rt::typed::opt(&mut self.rat_type, &avp, &mut w, 128)
-                    }
-                    (18, 10415) => {
-                        rt::typed::opt(&mut self.tgpp_sgsn_mcc_mnc, &avp, &mut w, 192)
-                    }
-                    (6, 10415) => {
-                        rt::typed::opt(&mut self.tgpp_sgsn_address, &avp, &mut w, 192)
-                    }
-                    (15, 10415) => {
-                        rt::typed::opt(
-                            &mut self.tgpp_sgsn_ipv6_address,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (909, 10415) => rt::typed::opt(&mut self.rai, &avp, &mut w, 192),
-                    (22, 10415) => {
-                        rt::typed::opt(
-                            &mut self.tgpp_user_location_info,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (9010, 5535) => {
-                        rt::typed::opt(&mut self.tgpp2_bsid, &avp, &mut w, 192)
-                    }
-                    (2319, 10415) => {
-                        rt::typed::opt(&mut self.user_csg_information, &avp, &mut w, 128)
-                    }
-                    (1049, 10415) => {
-                        rt::typed::opt(
-                            &mut self.default_eps_bearer_qos,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (2829, 10415) => {
-                        rt::typed::opt(&mut self.default_access, &avp, &mut w, 128)
-                    }
-                    (2831, 10415) => {
-                        rt::typed::opt(&mut self.nbifom_support, &avp, &mut w, 128)
-                    }
-                    (2830, 10415) => {
-                        rt::typed::opt(&mut self.nbifom_mode, &avp, &mut w, 128)
-                    }
+                    (1027, 10415) => m.opt(&mut self.ip_can_type, 192),
+                    (1032, 10415) => m.opt(&mut self.rat_type, 128),
+                    (18, 10415) => m.opt(&mut self.tgpp_sgsn_mcc_mnc, 192),
+                    (6, 10415) => m.opt(&mut self.tgpp_sgsn_address, 192),
+                    (15, 10415) => m.opt(&mut self.tgpp_sgsn_ipv6_address, 192),
+                    (909, 10415) => m.opt(&mut self.rai, 192),
+                    (22, 10415) => m.opt(&mut self.tgpp_user_location_info, 192),
+                    (9010, 5535) => m.opt(&mut self.tgpp2_bsid, 192),
+                    (2319, 10415) => m.opt(&mut self.user_csg_information, 128),
+                    (1049, 10415) => m.opt(&mut self.default_eps_bearer_qos, 128),
+                    (2829, 10415) => m.opt(&mut self.default_access, 128),
+                    (2831, 10415) => m.opt(&mut self.nbifom_support, 128),
+                    (2830, 10415) => m.opt(&mut self.nbifom_mode, 128),
                     (2833, 10415) => {
-                        rt::typed::opt(
-                            &mut self.access_availability_change_reason,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
+                        m.opt(&mut self.access_availability_change_reason, 128)
                     }
-                    (1024, 10415) => {
-                        rt::typed::opt(
-                            &mut self.network_request_support,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (1081, 10415) => {
-                        rt::typed::opt(&mut self.routing_rule_install, &avp, &mut w, 128)
-                    }
-                    (1075, 10415) => {
-                        rt::typed::opt(&mut self.routing_rule_remove, &avp, &mut w, 128)
-                    }
-                    (2812, 10415) => {
-                        rt::typed::opt(
-                            &mut self.user_location_info_time,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (302, 13019) => {
-                        rt::typed::opt(&mut self.logical_access_id, &avp, &mut w, 192)
-                    }
-                    (313, 13019) => {
-                        rt::typed::opt(&mut self.physical_access_id, &avp, &mut w, 192)
-                    }
+                    (1024, 10415) => m.opt(&mut self.network_request_support, 192),
+                    (1081, 10415) => m.opt(&mut self.routing_rule_install, 128),
+                    (1075, 10415) => m.opt(&mut self.routing_rule_remove, 128),
+                    (2812, 10415) => m.opt(&mut self.user_location_info_time, 128),
+                    (302, 13019) => m.opt(&mut self.logical_access_id, 192),
+                    (313, 13019) => m.opt(&mut self.physical_access_id, 192),
                     (1067, 10415) => {
-                        rt::typed::many(
-                            &mut self.usage_monitoring_information,
-                            &avp,
-                            &mut w,
-                            43,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut self.usage_monitoring_information, 43, 128, u32::MAX)
                     }
-                    (2204, 10415) => {
-                        rt::typed::opt(
-                            &mut self.multiple_bberf_action,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (1006, 10415) => {
-                        rt::typed::many(
-                            &mut self.event_trigger,
-                            &avp,
-                            &mut w,
-                            45,
-                            192,
-                            u32::MAX,
-                        )
-                    }
-                    (501, 10415) => {
-                        rt::typed::opt(
-                            &mut self.access_network_charging_address,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
+                    (2204, 10415) => m.opt(&mut self.multiple_bberf_action, 192),
+                    (1006, 10415) => m.many(&mut self.event_trigger, 45, 192, u32::MAX),
+                    (501, 10415) => m.opt(&mut self.access_network_charging_address, 192),
                     (1022, 10415) => {
-                        rt::typed::many(
+                        m.many(
                             &mut self.access_network_charging_identifier_gx,
-                            &avp,
-                            &mut w,
                             47,
                             192,
                             u32::MAX,
                         )
                     }
-                    (1064, 10415) => {
-                        rt::typed::opt(
-                            &mut self.session_linking_indicator,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (2804, 10415) => {
-                        rt::typed::opt(
-                            &mut self.henb_local_ip_address,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (2805, 10415) => {
-                        rt::typed::opt(&mut self.ue_local_ip_address, &avp, &mut w, 128)
-                    }
-                    (2205, 10415) => {
-                        rt::typed::opt(&mut self.ue_local_ipv6_prefix, &avp, &mut w, 192)
-                    }
-                    (2806, 10415) => {
-                        rt::typed::opt(&mut self.udp_source_port, &avp, &mut w, 128)
-                    }
-                    (2811, 10415) => {
-                        rt::typed::opt(&mut self.an_gw_status, &avp, &mut w, 128)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1064, 10415) => m.opt(&mut self.session_linking_indicator, 192),
+                    (2804, 10415) => m.opt(&mut self.henb_local_ip_address, 128),
+                    (2805, 10415) => m.opt(&mut self.ue_local_ip_address, 128),
+                    (2205, 10415) => m.opt(&mut self.ue_local_ipv6_prefix, 192),
+                    (2806, 10415) => m.opt(&mut self.udp_source_port, 128),
+                    (2811, 10415) => m.opt(&mut self.an_gw_status, 128),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -1658,15 +1345,15 @@ impl Clone for CreditControlRequest {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
-            auth_application_id: self.auth_application_id.clone(),
+            drmp: self.drmp,
+            auth_application_id: self.auth_application_id,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             destination_realm: self.destination_realm.clone(),
-            cc_request_type: self.cc_request_type.clone(),
-            cc_request_number: self.cc_request_number.clone(),
+            cc_request_type: self.cc_request_type,
+            cc_request_number: self.cc_request_number,
             destination_host: self.destination_host.clone(),
-            origin_state_id: self.origin_state_id.clone(),
+            origin_state_id: self.origin_state_id,
             subscription_id: self.subscription_id.clone(),
             framed_ip_address: self.framed_ip_address.clone(),
             framed_ipv6_prefix: self.framed_ipv6_prefix.clone(),
@@ -1675,16 +1362,16 @@ impl Clone for CreditControlRequest {
             qos_information: self.qos_information.clone(),
             qos_rule_report: self.qos_rule_report.clone(),
             an_gw_address: self.an_gw_address.clone(),
-            network_request_support: self.network_request_support.clone(),
+            network_request_support: self.network_request_support,
             packet_filter_information: self.packet_filter_information.clone(),
-            packet_filter_operation: self.packet_filter_operation.clone(),
+            packet_filter_operation: self.packet_filter_operation,
             subsession_enforcement_info: self.subsession_enforcement_info.clone(),
-            ip_can_type: self.ip_can_type.clone(),
-            rat_type: self.rat_type.clone(),
-            termination_cause: self.termination_cause.clone(),
+            ip_can_type: self.ip_can_type,
+            rat_type: self.rat_type,
+            termination_cause: self.termination_cause,
             user_equipment_info: self.user_equipment_info.clone(),
-            qos_negotiation: self.qos_negotiation.clone(),
-            qos_upgrade: self.qos_upgrade.clone(),
+            qos_negotiation: self.qos_negotiation,
+            qos_upgrade: self.qos_upgrade,
             tgpp_sgsn_mcc_mnc: self.tgpp_sgsn_mcc_mnc.clone(),
             tgpp_sgsn_address: self.tgpp_sgsn_address.clone(),
             tgpp_sgsn_ipv6_address: self.tgpp_sgsn_ipv6_address.clone(),
@@ -1693,7 +1380,7 @@ impl Clone for CreditControlRequest {
             tgpp_ms_timezone: self.tgpp_ms_timezone.clone(),
             tgpp2_bsid: self.tgpp2_bsid.clone(),
             event_trigger: self.event_trigger.clone(),
-            multiple_bberf_action: self.multiple_bberf_action.clone(),
+            multiple_bberf_action: self.multiple_bberf_action,
             user_csg_information: self.user_csg_information.clone(),
             proxy_info: self.proxy_info.clone(),
             route_record: self.route_record.clone(),
@@ -1795,45 +1482,45 @@ impl Default for CreditControlRequest {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
+            drmp: None,
             auth_application_id: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
             destination_realm: Default::default(),
             cc_request_type: Default::default(),
             cc_request_number: Default::default(),
-            destination_host: Default::default(),
-            origin_state_id: Default::default(),
-            subscription_id: Default::default(),
-            framed_ip_address: Default::default(),
-            framed_ipv6_prefix: Default::default(),
-            supported_features: Default::default(),
-            oc_supported_features: Default::default(),
-            qos_information: Default::default(),
-            qos_rule_report: Default::default(),
-            an_gw_address: Default::default(),
-            network_request_support: Default::default(),
-            packet_filter_information: Default::default(),
-            packet_filter_operation: Default::default(),
-            subsession_enforcement_info: Default::default(),
-            ip_can_type: Default::default(),
-            rat_type: Default::default(),
-            termination_cause: Default::default(),
-            user_equipment_info: Default::default(),
-            qos_negotiation: Default::default(),
-            qos_upgrade: Default::default(),
-            tgpp_sgsn_mcc_mnc: Default::default(),
-            tgpp_sgsn_address: Default::default(),
-            tgpp_sgsn_ipv6_address: Default::default(),
-            rai: Default::default(),
-            tgpp_user_location_info: Default::default(),
-            tgpp_ms_timezone: Default::default(),
-            tgpp2_bsid: Default::default(),
-            event_trigger: Default::default(),
-            multiple_bberf_action: Default::default(),
-            user_csg_information: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            destination_host: None,
+            origin_state_id: None,
+            subscription_id: Vec::new(),
+            framed_ip_address: None,
+            framed_ipv6_prefix: None,
+            supported_features: Vec::new(),
+            oc_supported_features: None,
+            qos_information: None,
+            qos_rule_report: Vec::new(),
+            an_gw_address: Vec::new(),
+            network_request_support: None,
+            packet_filter_information: Vec::new(),
+            packet_filter_operation: None,
+            subsession_enforcement_info: Vec::new(),
+            ip_can_type: None,
+            rat_type: None,
+            termination_cause: None,
+            user_equipment_info: None,
+            qos_negotiation: None,
+            qos_upgrade: None,
+            tgpp_sgsn_mcc_mnc: None,
+            tgpp_sgsn_address: None,
+            tgpp_sgsn_ipv6_address: None,
+            rai: None,
+            tgpp_user_location_info: None,
+            tgpp_ms_timezone: None,
+            tgpp2_bsid: None,
+            event_trigger: Vec::new(),
+            multiple_bberf_action: None,
+            user_csg_information: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -1930,194 +1617,55 @@ impl rt::typed::Command for CreditControlRequest {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (258, 0) => {
-                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 2, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 3, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 4, 64)
-                    }
-                    (283, 0) => {
-                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 5, 64)
-                    }
-                    (416, 0) => {
-                        rt::typed::one(&mut out.cc_request_type, &avp, &mut w, 6, 64)
-                    }
-                    (415, 0) => {
-                        rt::typed::one(&mut out.cc_request_number, &avp, &mut w, 7, 64)
-                    }
-                    (293, 0) => {
-                        rt::typed::opt(&mut out.destination_host, &avp, &mut w, 64)
-                    }
-                    (278, 0) => {
-                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
-                    }
-                    (443, 0) => {
-                        rt::typed::many(
-                            &mut out.subscription_id,
-                            &avp,
-                            &mut w,
-                            10,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (8, 0) => {
-                        rt::typed::opt(&mut out.framed_ip_address, &avp, &mut w, 64)
-                    }
-                    (97, 0) => {
-                        rt::typed::opt(&mut out.framed_ipv6_prefix, &avp, &mut w, 64)
-                    }
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (258, 0) => m.one(&mut out.auth_application_id, 2, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 3, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 4, 64),
+                    (283, 0) => m.one(&mut out.destination_realm, 5, 64),
+                    (416, 0) => m.one(&mut out.cc_request_type, 6, 64),
+                    (415, 0) => m.one(&mut out.cc_request_number, 7, 64),
+                    (293, 0) => m.opt(&mut out.destination_host, 64),
+                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
+                    (443, 0) => m.many(&mut out.subscription_id, 10, 64, u32::MAX),
+                    (8, 0) => m.opt(&mut out.framed_ip_address, 64),
+                    (97, 0) => m.opt(&mut out.framed_ipv6_prefix, 64),
                     (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            13,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.supported_features, 13, 128, u32::MAX)
                     }
-                    (621, 0) => {
-                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
-                    }
-                    (1016, 10415) => {
-                        rt::typed::opt(&mut out.qos_information, &avp, &mut w, 192)
-                    }
-                    (1055, 10415) => {
-                        rt::typed::many(
-                            &mut out.qos_rule_report,
-                            &avp,
-                            &mut w,
-                            16,
-                            192,
-                            u32::MAX,
-                        )
-                    }
-                    (1050, 10415) => {
-                        rt::typed::many(&mut out.an_gw_address, &avp, &mut w, 17, 128, 2)
-                    }
-                    (1024, 10415) => {
-                        rt::typed::opt(
-                            &mut out.network_request_support,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
+                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
+                    (1016, 10415) => m.opt(&mut out.qos_information, 192),
+                    (1055, 10415) => m.many(&mut out.qos_rule_report, 16, 192, u32::MAX),
+                    (1050, 10415) => m.many(&mut out.an_gw_address, 17, 128, 2),
+                    (1024, 10415) => m.opt(&mut out.network_request_support, 192),
                     (1061, 10415) => {
-                        rt::typed::many(
-                            &mut out.packet_filter_information,
-                            &avp,
-                            &mut w,
-                            19,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.packet_filter_information, 19, 128, u32::MAX)
                     }
-                    (1062, 10415) => {
-                        rt::typed::opt(
-                            &mut out.packet_filter_operation,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
+                    (1062, 10415) => m.opt(&mut out.packet_filter_operation, 128),
                     (2201, 10415) => {
-                        rt::typed::many(
-                            &mut out.subsession_enforcement_info,
-                            &avp,
-                            &mut w,
-                            21,
-                            192,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.subsession_enforcement_info, 21, 192, u32::MAX)
                     }
-                    (1027, 10415) => {
-                        rt::typed::opt(&mut out.ip_can_type, &avp, &mut w, 192)
-                    }
-                    (1032, 10415) => rt::typed::opt(&mut out.rat_type, &avp, &mut w, 128),
-                    (295, 0) => {
-                        rt::typed::opt(&mut out.termination_cause, &avp, &mut w, 64)
-                    }
-                    (458, 0) => {
-                        rt::typed::opt(&mut out.user_equipment_info, &avp, &mut w, 0)
-                    }
-                    (1029, 10415) => {
-                        rt::typed::opt(&mut out.qos_negotiation, &avp, &mut w, 192)
-                    }
-                    (1030, 10415) => {
-                        rt::typed::opt(&mut out.qos_upgrade, &avp, &mut w, 192)
-                    }
-                    (18, 10415) => {
-                        rt::typed::opt(&mut out.tgpp_sgsn_mcc_mnc, &avp, &mut w, 192)
-                    }
-                    (6, 10415) => {
-                        rt::typed::opt(&mut out.tgpp_sgsn_address, &avp, &mut w, 192)
-                    }
-                    (15, 10415) => {
-                        rt::typed::opt(
-                            &mut out.tgpp_sgsn_ipv6_address,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (909, 10415) => rt::typed::opt(&mut out.rai, &avp, &mut w, 192),
-                    (22, 10415) => {
-                        rt::typed::opt(
-                            &mut out.tgpp_user_location_info,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (23, 10415) => {
-                        rt::typed::opt(&mut out.tgpp_ms_timezone, &avp, &mut w, 192)
-                    }
-                    (9010, 5535) => {
-                        rt::typed::opt(&mut out.tgpp2_bsid, &avp, &mut w, 192)
-                    }
-                    (1006, 10415) => {
-                        rt::typed::many(
-                            &mut out.event_trigger,
-                            &avp,
-                            &mut w,
-                            35,
-                            192,
-                            u32::MAX,
-                        )
-                    }
-                    (2204, 10415) => {
-                        rt::typed::opt(&mut out.multiple_bberf_action, &avp, &mut w, 192)
-                    }
-                    (2319, 10415) => {
-                        rt::typed::opt(&mut out.user_csg_information, &avp, &mut w, 128)
-                    }
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            38,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            39,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1027, 10415) => m.opt(&mut out.ip_can_type, 192),
+                    (1032, 10415) => m.opt(&mut out.rat_type, 128),
+                    (295, 0) => m.opt(&mut out.termination_cause, 64),
+                    (458, 0) => m.opt(&mut out.user_equipment_info, 0),
+                    (1029, 10415) => m.opt(&mut out.qos_negotiation, 192),
+                    (1030, 10415) => m.opt(&mut out.qos_upgrade, 192),
+                    (18, 10415) => m.opt(&mut out.tgpp_sgsn_mcc_mnc, 192),
+                    (6, 10415) => m.opt(&mut out.tgpp_sgsn_address, 192),
+                    (15, 10415) => m.opt(&mut out.tgpp_sgsn_ipv6_address, 192),
+                    (909, 10415) => m.opt(&mut out.rai, 192),
+                    (22, 10415) => m.opt(&mut out.tgpp_user_location_info, 192),
+                    (23, 10415) => m.opt(&mut out.tgpp_ms_timezone, 192),
+                    (9010, 5535) => m.opt(&mut out.tgpp2_bsid, 192),
+                    (1006, 10415) => m.many(&mut out.event_trigger, 35, 192, u32::MAX),
+                    (2204, 10415) => m.opt(&mut out.multiple_bberf_action, 192),
+                    (2319, 10415) => m.opt(&mut out.user_csg_information, 128),
+                    (284, 0) => m.many(&mut out.proxy_info, 38, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 39, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -2245,27 +1793,27 @@ impl Clone for CreditControlAnswer {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
-            auth_application_id: self.auth_application_id.clone(),
+            drmp: self.drmp,
+            auth_application_id: self.auth_application_id,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
-            result_code: self.result_code.clone(),
+            result_code: self.result_code,
             experimental_result: self.experimental_result.clone(),
-            cc_request_type: self.cc_request_type.clone(),
-            cc_request_number: self.cc_request_number.clone(),
+            cc_request_type: self.cc_request_type,
+            cc_request_number: self.cc_request_number,
             supported_features: self.supported_features.clone(),
             oc_supported_features: self.oc_supported_features.clone(),
             oc_olr: self.oc_olr.clone(),
             qos_rule_install: self.qos_rule_install.clone(),
             qos_rule_remove: self.qos_rule_remove.clone(),
             qos_information: self.qos_information.clone(),
-            bearer_control_mode: self.bearer_control_mode.clone(),
+            bearer_control_mode: self.bearer_control_mode,
             event_trigger: self.event_trigger.clone(),
             charging_information: self.charging_information.clone(),
             subsession_decision_info: self.subsession_decision_info.clone(),
             csg_information_reporting: self.csg_information_reporting.clone(),
             an_gw_address: self.an_gw_address.clone(),
-            origin_state_id: self.origin_state_id.clone(),
+            origin_state_id: self.origin_state_id,
             error_message: self.error_message.clone(),
             error_reporting_host: self.error_reporting_host.clone(),
             failed_avp: self.failed_avp.clone(),
@@ -2344,33 +1892,33 @@ impl Default for CreditControlAnswer {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
+            drmp: None,
             auth_application_id: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            result_code: Default::default(),
-            experimental_result: Default::default(),
+            result_code: None,
+            experimental_result: None,
             cc_request_type: Default::default(),
             cc_request_number: Default::default(),
-            supported_features: Default::default(),
-            oc_supported_features: Default::default(),
-            oc_olr: Default::default(),
-            qos_rule_install: Default::default(),
-            qos_rule_remove: Default::default(),
-            qos_information: Default::default(),
-            bearer_control_mode: Default::default(),
-            event_trigger: Default::default(),
-            charging_information: Default::default(),
-            subsession_decision_info: Default::default(),
-            csg_information_reporting: Default::default(),
-            an_gw_address: Default::default(),
-            origin_state_id: Default::default(),
-            error_message: Default::default(),
-            error_reporting_host: Default::default(),
-            failed_avp: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
-            load: Default::default(),
+            supported_features: Vec::new(),
+            oc_supported_features: None,
+            oc_olr: None,
+            qos_rule_install: Vec::new(),
+            qos_rule_remove: Vec::new(),
+            qos_information: Vec::new(),
+            bearer_control_mode: None,
+            event_trigger: Vec::new(),
+            charging_information: None,
+            subsession_decision_info: Vec::new(),
+            csg_information_reporting: Vec::new(),
+            an_gw_address: Vec::new(),
+            origin_state_id: None,
+            error_message: None,
+            error_reporting_host: None,
+            failed_avp: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
+            load: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -2459,141 +2007,41 @@ impl rt::typed::Command for CreditControlAnswer {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (258, 0) => {
-                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 2, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 3, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 4, 64)
-                    }
-                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
-                    (297, 0) => {
-                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
-                    }
-                    (416, 0) => {
-                        rt::typed::one(&mut out.cc_request_type, &avp, &mut w, 7, 64)
-                    }
-                    (415, 0) => {
-                        rt::typed::one(&mut out.cc_request_number, &avp, &mut w, 8, 64)
-                    }
-                    (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            9,
-                            128,
-                            u32::MAX,
-                        )
-                    }
-                    (621, 0) => {
-                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
-                    }
-                    (623, 0) => rt::typed::opt(&mut out.oc_olr, &avp, &mut w, 0),
-                    (1051, 10415) => {
-                        rt::typed::many(
-                            &mut out.qos_rule_install,
-                            &avp,
-                            &mut w,
-                            12,
-                            192,
-                            u32::MAX,
-                        )
-                    }
-                    (1052, 10415) => {
-                        rt::typed::many(
-                            &mut out.qos_rule_remove,
-                            &avp,
-                            &mut w,
-                            13,
-                            192,
-                            u32::MAX,
-                        )
-                    }
-                    (1016, 10415) => {
-                        rt::typed::many(
-                            &mut out.qos_information,
-                            &avp,
-                            &mut w,
-                            14,
-                            192,
-                            u32::MAX,
-                        )
-                    }
-                    (1023, 10415) => {
-                        rt::typed::opt(&mut out.bearer_control_mode, &avp, &mut w, 192)
-                    }
-                    (1006, 10415) => {
-                        rt::typed::many(
-                            &mut out.event_trigger,
-                            &avp,
-                            &mut w,
-                            16,
-                            192,
-                            u32::MAX,
-                        )
-                    }
-                    (618, 10415) => {
-                        rt::typed::opt(&mut out.charging_information, &avp, &mut w, 192)
-                    }
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (258, 0) => m.one(&mut out.auth_application_id, 2, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 3, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 4, 64),
+                    (268, 0) => m.opt(&mut out.result_code, 64),
+                    (297, 0) => m.opt(&mut out.experimental_result, 64),
+                    (416, 0) => m.one(&mut out.cc_request_type, 7, 64),
+                    (415, 0) => m.one(&mut out.cc_request_number, 8, 64),
+                    (628, 10415) => m.many(&mut out.supported_features, 9, 128, u32::MAX),
+                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
+                    (623, 0) => m.opt(&mut out.oc_olr, 0),
+                    (1051, 10415) => m.many(&mut out.qos_rule_install, 12, 192, u32::MAX),
+                    (1052, 10415) => m.many(&mut out.qos_rule_remove, 13, 192, u32::MAX),
+                    (1016, 10415) => m.many(&mut out.qos_information, 14, 192, u32::MAX),
+                    (1023, 10415) => m.opt(&mut out.bearer_control_mode, 192),
+                    (1006, 10415) => m.many(&mut out.event_trigger, 16, 192, u32::MAX),
+                    (618, 10415) => m.opt(&mut out.charging_information, 192),
                     (2200, 10415) => {
-                        rt::typed::many(
-                            &mut out.subsession_decision_info,
-                            &avp,
-                            &mut w,
-                            18,
-                            192,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.subsession_decision_info, 18, 192, u32::MAX)
                     }
                     (1071, 10415) => {
-                        rt::typed::many(
-                            &mut out.csg_information_reporting,
-                            &avp,
-                            &mut w,
-                            19,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.csg_information_reporting, 19, 128, u32::MAX)
                     }
-                    (1050, 10415) => {
-                        rt::typed::many(&mut out.an_gw_address, &avp, &mut w, 20, 128, 2)
-                    }
-                    (278, 0) => {
-                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
-                    }
-                    (281, 0) => rt::typed::opt(&mut out.error_message, &avp, &mut w, 0),
-                    (294, 0) => {
-                        rt::typed::opt(&mut out.error_reporting_host, &avp, &mut w, 0)
-                    }
-                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            25,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            26,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (650, 0) => {
-                        rt::typed::many(&mut out.load, &avp, &mut w, 27, 0, u32::MAX)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1050, 10415) => m.many(&mut out.an_gw_address, 20, 128, 2),
+                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
+                    (281, 0) => m.opt(&mut out.error_message, 0),
+                    (294, 0) => m.opt(&mut out.error_reporting_host, 0),
+                    (279, 0) => m.opt(&mut out.failed_avp, 64),
+                    (284, 0) => m.many(&mut out.proxy_info, 25, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 26, 64, u32::MAX),
+                    (650, 0) => m.many(&mut out.load, 27, 0, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -2624,10 +2072,10 @@ impl rt::typed::RequestCommand for CreditControlRequest {
         let mut a = CreditControlAnswer::default();
         a.header = rt::typed::answer_header(&self.header, result);
         a.session_id = self.session_id.clone();
-        a.auth_application_id = self.auth_application_id.clone();
-        a.cc_request_type = self.cc_request_type.clone();
-        a.cc_request_number = self.cc_request_number.clone();
-        a.drmp = self.drmp.clone();
+        a.auth_application_id = self.auth_application_id;
+        a.cc_request_type = self.cc_request_type;
+        a.cc_request_number = self.cc_request_number;
+        a.drmp = self.drmp;
         a.proxy_info = self.proxy_info.clone();
         a.origin_host = origin_host.into();
         a.origin_realm = origin_realm.into();
@@ -2769,14 +2217,14 @@ impl Clone for ReAuthRequest {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
-            auth_application_id: self.auth_application_id.clone(),
+            drmp: self.drmp,
+            auth_application_id: self.auth_application_id,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             destination_realm: self.destination_realm.clone(),
             destination_host: self.destination_host.clone(),
-            re_auth_request_type: self.re_auth_request_type.clone(),
-            origin_state_id: self.origin_state_id.clone(),
+            re_auth_request_type: self.re_auth_request_type,
+            origin_state_id: self.origin_state_id,
             oc_supported_features: self.oc_supported_features.clone(),
             qos_rule_install: self.qos_rule_install.clone(),
             qos_rule_remove: self.qos_rule_remove.clone(),
@@ -2784,10 +2232,10 @@ impl Clone for ReAuthRequest {
             event_trigger: self.event_trigger.clone(),
             subsession_decision_info: self.subsession_decision_info.clone(),
             an_gw_address: self.an_gw_address.clone(),
-            session_release_cause: self.session_release_cause.clone(),
+            session_release_cause: self.session_release_cause,
             henb_local_ip_address: self.henb_local_ip_address.clone(),
             ue_local_ip_address: self.ue_local_ip_address.clone(),
-            udp_source_port: self.udp_source_port.clone(),
+            udp_source_port: self.udp_source_port,
             proxy_info: self.proxy_info.clone(),
             called_station_id: self.called_station_id.clone(),
             route_record: self.route_record.clone(),
@@ -2852,28 +2300,28 @@ impl Default for ReAuthRequest {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
+            drmp: None,
             auth_application_id: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
             destination_realm: Default::default(),
             destination_host: Default::default(),
             re_auth_request_type: Default::default(),
-            origin_state_id: Default::default(),
-            oc_supported_features: Default::default(),
-            qos_rule_install: Default::default(),
-            qos_rule_remove: Default::default(),
-            qos_information: Default::default(),
-            event_trigger: Default::default(),
-            subsession_decision_info: Default::default(),
-            an_gw_address: Default::default(),
-            session_release_cause: Default::default(),
-            henb_local_ip_address: Default::default(),
-            ue_local_ip_address: Default::default(),
-            udp_source_port: Default::default(),
-            proxy_info: Default::default(),
-            called_station_id: Default::default(),
-            route_record: Default::default(),
+            origin_state_id: None,
+            oc_supported_features: None,
+            qos_rule_install: Vec::new(),
+            qos_rule_remove: Vec::new(),
+            qos_information: Vec::new(),
+            event_trigger: Vec::new(),
+            subsession_decision_info: Vec::new(),
+            an_gw_address: Vec::new(),
+            session_release_cause: None,
+            henb_local_ip_address: None,
+            ue_local_ip_address: None,
+            udp_source_port: None,
+            proxy_info: Vec::new(),
+            called_station_id: None,
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -2970,126 +2418,34 @@ impl rt::typed::Command for ReAuthRequest {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (258, 0) => {
-                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 2, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 3, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 4, 64)
-                    }
-                    (283, 0) => {
-                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 5, 64)
-                    }
-                    (293, 0) => {
-                        rt::typed::one(&mut out.destination_host, &avp, &mut w, 6, 64)
-                    }
-                    (285, 0) => {
-                        rt::typed::one(
-                            &mut out.re_auth_request_type,
-                            &avp,
-                            &mut w,
-                            7,
-                            64,
-                        )
-                    }
-                    (278, 0) => {
-                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
-                    }
-                    (621, 0) => {
-                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
-                    }
-                    (1051, 10415) => {
-                        rt::typed::many(
-                            &mut out.qos_rule_install,
-                            &avp,
-                            &mut w,
-                            10,
-                            192,
-                            u32::MAX,
-                        )
-                    }
-                    (1052, 10415) => {
-                        rt::typed::many(
-                            &mut out.qos_rule_remove,
-                            &avp,
-                            &mut w,
-                            11,
-                            192,
-                            u32::MAX,
-                        )
-                    }
-                    (1016, 10415) => {
-                        rt::typed::many(
-                            &mut out.qos_information,
-                            &avp,
-                            &mut w,
-                            12,
-                            192,
-                            u32::MAX,
-                        )
-                    }
-                    (1006, 10415) => {
-                        rt::typed::many(
-                            &mut out.event_trigger,
-                            &avp,
-                            &mut w,
-                            13,
-                            192,
-                            u32::MAX,
-                        )
-                    }
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (258, 0) => m.one(&mut out.auth_application_id, 2, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 3, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 4, 64),
+                    (283, 0) => m.one(&mut out.destination_realm, 5, 64),
+                    (293, 0) => m.one(&mut out.destination_host, 6, 64),
+                    (285, 0) => m.one(&mut out.re_auth_request_type, 7, 64),
+                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
+                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
+                    (1051, 10415) => m.many(&mut out.qos_rule_install, 10, 192, u32::MAX),
+                    (1052, 10415) => m.many(&mut out.qos_rule_remove, 11, 192, u32::MAX),
+                    (1016, 10415) => m.many(&mut out.qos_information, 12, 192, u32::MAX),
+                    (1006, 10415) => m.many(&mut out.event_trigger, 13, 192, u32::MAX),
                     (2200, 10415) => {
-                        rt::typed::many(
-                            &mut out.subsession_decision_info,
-                            &avp,
-                            &mut w,
-                            14,
-                            192,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.subsession_decision_info, 14, 192, u32::MAX)
                     }
-                    (1050, 10415) => {
-                        rt::typed::many(&mut out.an_gw_address, &avp, &mut w, 15, 128, 2)
-                    }
-                    (1045, 10415) => {
-                        rt::typed::opt(&mut out.session_release_cause, &avp, &mut w, 192)
-                    }
-                    (2804, 10415) => {
-                        rt::typed::opt(&mut out.henb_local_ip_address, &avp, &mut w, 128)
-                    }
-                    (2805, 10415) => {
-                        rt::typed::opt(&mut out.ue_local_ip_address, &avp, &mut w, 128)
-                    }
-                    (2806, 10415) => {
-                        rt::typed::opt(&mut out.udp_source_port, &avp, &mut w, 128)
-                    }
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            20,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (30, 0) => {
-                        rt::typed::opt(&mut out.called_station_id, &avp, &mut w, 64)
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            22,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1050, 10415) => m.many(&mut out.an_gw_address, 15, 128, 2),
+                    (1045, 10415) => m.opt(&mut out.session_release_cause, 192),
+                    (2804, 10415) => m.opt(&mut out.henb_local_ip_address, 128),
+                    (2805, 10415) => m.opt(&mut out.ue_local_ip_address, 128),
+                    (2806, 10415) => m.opt(&mut out.udp_source_port, 128),
+                    (284, 0) => m.many(&mut out.proxy_info, 20, 64, u32::MAX),
+                    (30, 0) => m.opt(&mut out.called_station_id, 64),
+                    (282, 0) => m.many(&mut out.route_record, 22, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -3221,16 +2577,16 @@ impl Clone for ReAuthAnswer {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
+            drmp: self.drmp,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
-            result_code: self.result_code.clone(),
+            result_code: self.result_code,
             experimental_result: self.experimental_result.clone(),
-            origin_state_id: self.origin_state_id.clone(),
+            origin_state_id: self.origin_state_id,
             framed_ip_address: self.framed_ip_address.clone(),
             framed_ipv6_prefix: self.framed_ipv6_prefix.clone(),
-            ip_can_type: self.ip_can_type.clone(),
-            rat_type: self.rat_type.clone(),
+            ip_can_type: self.ip_can_type,
+            rat_type: self.rat_type,
             tgpp_sgsn_mcc_mnc: self.tgpp_sgsn_mcc_mnc.clone(),
             tgpp_sgsn_address: self.tgpp_sgsn_address.clone(),
             tgpp_sgsn_ipv6_address: self.tgpp_sgsn_ipv6_address.clone(),
@@ -3320,35 +2676,35 @@ impl Default for ReAuthAnswer {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
+            drmp: None,
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            result_code: Default::default(),
-            experimental_result: Default::default(),
-            origin_state_id: Default::default(),
-            framed_ip_address: Default::default(),
-            framed_ipv6_prefix: Default::default(),
-            ip_can_type: Default::default(),
-            rat_type: Default::default(),
-            tgpp_sgsn_mcc_mnc: Default::default(),
-            tgpp_sgsn_address: Default::default(),
-            tgpp_sgsn_ipv6_address: Default::default(),
-            rai: Default::default(),
-            tgpp_user_location_info: Default::default(),
-            tgpp_ms_timezone: Default::default(),
-            tgpp2_bsid: Default::default(),
-            oc_supported_features: Default::default(),
-            oc_olr: Default::default(),
-            qos_information: Default::default(),
-            qos_rule_report: Default::default(),
-            an_gw_address: Default::default(),
-            subsession_enforcement_info: Default::default(),
-            user_csg_information: Default::default(),
-            error_message: Default::default(),
-            error_reporting_host: Default::default(),
-            failed_avp: Default::default(),
-            proxy_info: Default::default(),
-            load: Default::default(),
+            result_code: None,
+            experimental_result: None,
+            origin_state_id: None,
+            framed_ip_address: None,
+            framed_ipv6_prefix: None,
+            ip_can_type: None,
+            rat_type: None,
+            tgpp_sgsn_mcc_mnc: None,
+            tgpp_sgsn_address: None,
+            tgpp_sgsn_ipv6_address: None,
+            rai: None,
+            tgpp_user_location_info: None,
+            tgpp_ms_timezone: None,
+            tgpp2_bsid: None,
+            oc_supported_features: None,
+            oc_olr: None,
+            qos_information: None,
+            qos_rule_report: Vec::new(),
+            an_gw_address: Vec::new(),
+            subsession_enforcement_info: Vec::new(),
+            user_csg_information: None,
+            error_message: None,
+            error_reporting_host: None,
+            failed_avp: None,
+            proxy_info: Vec::new(),
+            load: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -3413,111 +2769,41 @@ impl rt::typed::Command for ReAuthAnswer {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 2, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 3, 64)
-                    }
-                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
-                    (297, 0) => {
-                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
-                    }
-                    (278, 0) => {
-                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
-                    }
-                    (8, 0) => {
-                        rt::typed::opt(&mut out.framed_ip_address, &avp, &mut w, 64)
-                    }
-                    (97, 0) => {
-                        rt::typed::opt(&mut out.framed_ipv6_prefix, &avp, &mut w, 64)
-                    }
-                    (1027, 10415) => {
-                        rt::typed::opt(&mut out.ip_can_type, &avp, &mut w, 192)
-                    }
-                    (1032, 10415) => rt::typed::opt(&mut out.rat_type, &avp, &mut w, 128),
-                    (18, 10415) => {
-                        rt::typed::opt(&mut out.tgpp_sgsn_mcc_mnc, &avp, &mut w, 192)
-                    }
-                    (6, 10415) => {
-                        rt::typed::opt(&mut out.tgpp_sgsn_address, &avp, &mut w, 192)
-                    }
-                    (15, 10415) => {
-                        rt::typed::opt(
-                            &mut out.tgpp_sgsn_ipv6_address,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (909, 10415) => rt::typed::opt(&mut out.rai, &avp, &mut w, 192),
-                    (22, 10415) => {
-                        rt::typed::opt(
-                            &mut out.tgpp_user_location_info,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (23, 10415) => {
-                        rt::typed::opt(&mut out.tgpp_ms_timezone, &avp, &mut w, 192)
-                    }
-                    (9010, 5535) => {
-                        rt::typed::opt(&mut out.tgpp2_bsid, &avp, &mut w, 192)
-                    }
-                    (621, 0) => {
-                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
-                    }
-                    (623, 0) => rt::typed::opt(&mut out.oc_olr, &avp, &mut w, 0),
-                    (1016, 10415) => {
-                        rt::typed::opt(&mut out.qos_information, &avp, &mut w, 192)
-                    }
-                    (1055, 10415) => {
-                        rt::typed::many(
-                            &mut out.qos_rule_report,
-                            &avp,
-                            &mut w,
-                            21,
-                            192,
-                            u32::MAX,
-                        )
-                    }
-                    (1050, 10415) => {
-                        rt::typed::many(&mut out.an_gw_address, &avp, &mut w, 22, 128, 2)
-                    }
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (264, 0) => m.one(&mut out.origin_host, 2, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 3, 64),
+                    (268, 0) => m.opt(&mut out.result_code, 64),
+                    (297, 0) => m.opt(&mut out.experimental_result, 64),
+                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
+                    (8, 0) => m.opt(&mut out.framed_ip_address, 64),
+                    (97, 0) => m.opt(&mut out.framed_ipv6_prefix, 64),
+                    (1027, 10415) => m.opt(&mut out.ip_can_type, 192),
+                    (1032, 10415) => m.opt(&mut out.rat_type, 128),
+                    (18, 10415) => m.opt(&mut out.tgpp_sgsn_mcc_mnc, 192),
+                    (6, 10415) => m.opt(&mut out.tgpp_sgsn_address, 192),
+                    (15, 10415) => m.opt(&mut out.tgpp_sgsn_ipv6_address, 192),
+                    (909, 10415) => m.opt(&mut out.rai, 192),
+                    (22, 10415) => m.opt(&mut out.tgpp_user_location_info, 192),
+                    (23, 10415) => m.opt(&mut out.tgpp_ms_timezone, 192),
+                    (9010, 5535) => m.opt(&mut out.tgpp2_bsid, 192),
+                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
+                    (623, 0) => m.opt(&mut out.oc_olr, 0),
+                    (1016, 10415) => m.opt(&mut out.qos_information, 192),
+                    (1055, 10415) => m.many(&mut out.qos_rule_report, 21, 192, u32::MAX),
+                    (1050, 10415) => m.many(&mut out.an_gw_address, 22, 128, 2),
                     (2201, 10415) => {
-                        rt::typed::many(
-                            &mut out.subsession_enforcement_info,
-                            &avp,
-                            &mut w,
-                            23,
-                            192,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.subsession_enforcement_info, 23, 192, u32::MAX)
                     }
-                    (2319, 10415) => {
-                        rt::typed::opt(&mut out.user_csg_information, &avp, &mut w, 128)
-                    }
-                    (281, 0) => rt::typed::opt(&mut out.error_message, &avp, &mut w, 0),
-                    (294, 0) => {
-                        rt::typed::opt(&mut out.error_reporting_host, &avp, &mut w, 0)
-                    }
-                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            28,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (650, 0) => {
-                        rt::typed::many(&mut out.load, &avp, &mut w, 29, 0, u32::MAX)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (2319, 10415) => m.opt(&mut out.user_csg_information, 128),
+                    (281, 0) => m.opt(&mut out.error_message, 0),
+                    (294, 0) => m.opt(&mut out.error_reporting_host, 0),
+                    (279, 0) => m.opt(&mut out.failed_avp, 64),
+                    (284, 0) => m.many(&mut out.proxy_info, 28, 64, u32::MAX),
+                    (650, 0) => m.many(&mut out.load, 29, 0, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -3548,7 +2834,7 @@ impl rt::typed::RequestCommand for ReAuthRequest {
         let mut a = ReAuthAnswer::default();
         a.header = rt::typed::answer_header(&self.header, result);
         a.session_id = self.session_id.clone();
-        a.drmp = self.drmp.clone();
+        a.drmp = self.drmp;
         a.proxy_info = self.proxy_info.clone();
         a.origin_host = origin_host.into();
         a.origin_realm = origin_realm.into();
@@ -3678,21 +2964,21 @@ impl Clone for TriggerEstablishmentRequest {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
-            auth_application_id: self.auth_application_id.clone(),
+            drmp: self.drmp,
+            auth_application_id: self.auth_application_id,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             destination_realm: self.destination_realm.clone(),
             destination_host: self.destination_host.clone(),
-            auth_session_state: self.auth_session_state.clone(),
-            origin_state_id: self.origin_state_id.clone(),
+            auth_session_state: self.auth_session_state,
+            origin_state_id: self.origin_state_id,
             subscription_id: self.subscription_id.clone(),
             oc_supported_features: self.oc_supported_features.clone(),
             called_station_id: self.called_station_id.clone(),
             ue_local_ip_address: self.ue_local_ip_address.clone(),
             henb_local_ip_address: self.henb_local_ip_address.clone(),
-            dra_binding: self.dra_binding.clone(),
-            udp_source_port: self.udp_source_port.clone(),
+            dra_binding: self.dra_binding,
+            udp_source_port: self.udp_source_port,
             proxy_info: self.proxy_info.clone(),
             route_record: self.route_record.clone(),
             extra: self.extra.clone(),
@@ -3747,23 +3033,23 @@ impl Default for TriggerEstablishmentRequest {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
+            drmp: None,
             auth_application_id: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
             destination_realm: Default::default(),
             destination_host: Default::default(),
-            auth_session_state: Default::default(),
-            origin_state_id: Default::default(),
-            subscription_id: Default::default(),
-            oc_supported_features: Default::default(),
-            called_station_id: Default::default(),
-            ue_local_ip_address: Default::default(),
-            henb_local_ip_address: Default::default(),
-            dra_binding: Default::default(),
-            udp_source_port: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            auth_session_state: None,
+            origin_state_id: None,
+            subscription_id: None,
+            oc_supported_features: None,
+            called_station_id: None,
+            ue_local_ip_address: None,
+            henb_local_ip_address: None,
+            dra_binding: None,
+            udp_source_port: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -3852,70 +3138,27 @@ impl rt::typed::Command for TriggerEstablishmentRequest {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (258, 0) => {
-                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 2, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 3, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 4, 64)
-                    }
-                    (283, 0) => {
-                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 5, 64)
-                    }
-                    (293, 0) => {
-                        rt::typed::one(&mut out.destination_host, &avp, &mut w, 6, 64)
-                    }
-                    (277, 0) => {
-                        rt::typed::opt(&mut out.auth_session_state, &avp, &mut w, 64)
-                    }
-                    (278, 0) => {
-                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
-                    }
-                    (443, 0) => {
-                        rt::typed::opt(&mut out.subscription_id, &avp, &mut w, 64)
-                    }
-                    (621, 0) => {
-                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
-                    }
-                    (30, 0) => {
-                        rt::typed::opt(&mut out.called_station_id, &avp, &mut w, 64)
-                    }
-                    (2805, 10415) => {
-                        rt::typed::opt(&mut out.ue_local_ip_address, &avp, &mut w, 128)
-                    }
-                    (2804, 10415) => {
-                        rt::typed::opt(&mut out.henb_local_ip_address, &avp, &mut w, 128)
-                    }
-                    (2208, 10415) => {
-                        rt::typed::opt(&mut out.dra_binding, &avp, &mut w, 128)
-                    }
-                    (2806, 10415) => {
-                        rt::typed::opt(&mut out.udp_source_port, &avp, &mut w, 128)
-                    }
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            16,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            17,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (258, 0) => m.one(&mut out.auth_application_id, 2, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 3, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 4, 64),
+                    (283, 0) => m.one(&mut out.destination_realm, 5, 64),
+                    (293, 0) => m.one(&mut out.destination_host, 6, 64),
+                    (277, 0) => m.opt(&mut out.auth_session_state, 64),
+                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
+                    (443, 0) => m.opt(&mut out.subscription_id, 64),
+                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
+                    (30, 0) => m.opt(&mut out.called_station_id, 64),
+                    (2805, 10415) => m.opt(&mut out.ue_local_ip_address, 128),
+                    (2804, 10415) => m.opt(&mut out.henb_local_ip_address, 128),
+                    (2208, 10415) => m.opt(&mut out.dra_binding, 128),
+                    (2806, 10415) => m.opt(&mut out.udp_source_port, 128),
+                    (284, 0) => m.many(&mut out.proxy_info, 16, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 17, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -4002,13 +3245,13 @@ impl Clone for TriggerEstablishmentAnswer {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
+            drmp: self.drmp,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
-            result_code: self.result_code.clone(),
+            result_code: self.result_code,
             experimental_result: self.experimental_result.clone(),
-            origin_state_id: self.origin_state_id.clone(),
-            dra_deployment: self.dra_deployment.clone(),
+            origin_state_id: self.origin_state_id,
+            dra_deployment: self.dra_deployment,
             oc_supported_features: self.oc_supported_features.clone(),
             oc_olr: self.oc_olr.clone(),
             error_message: self.error_message.clone(),
@@ -4065,20 +3308,20 @@ impl Default for TriggerEstablishmentAnswer {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
+            drmp: None,
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            result_code: Default::default(),
-            experimental_result: Default::default(),
-            origin_state_id: Default::default(),
-            dra_deployment: Default::default(),
-            oc_supported_features: Default::default(),
-            oc_olr: Default::default(),
-            error_message: Default::default(),
-            error_reporting_host: Default::default(),
-            failed_avp: Default::default(),
-            proxy_info: Default::default(),
-            load: Default::default(),
+            result_code: None,
+            experimental_result: None,
+            origin_state_id: None,
+            dra_deployment: None,
+            oc_supported_features: None,
+            oc_olr: None,
+            error_message: None,
+            error_reporting_host: None,
+            failed_avp: None,
+            proxy_info: Vec::new(),
+            load: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -4143,46 +3386,24 @@ impl rt::typed::Command for TriggerEstablishmentAnswer {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 2, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 3, 64)
-                    }
-                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
-                    (297, 0) => {
-                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
-                    }
-                    (278, 0) => {
-                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
-                    }
-                    (2206, 10415) => {
-                        rt::typed::opt(&mut out.dra_deployment, &avp, &mut w, 128)
-                    }
-                    (621, 0) => {
-                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
-                    }
-                    (623, 0) => rt::typed::opt(&mut out.oc_olr, &avp, &mut w, 0),
-                    (281, 0) => rt::typed::opt(&mut out.error_message, &avp, &mut w, 0),
-                    (294, 0) => {
-                        rt::typed::opt(&mut out.error_reporting_host, &avp, &mut w, 0)
-                    }
-                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            13,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (650, 0) => {
-                        rt::typed::many(&mut out.load, &avp, &mut w, 14, 0, u32::MAX)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (264, 0) => m.one(&mut out.origin_host, 2, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 3, 64),
+                    (268, 0) => m.opt(&mut out.result_code, 64),
+                    (297, 0) => m.opt(&mut out.experimental_result, 64),
+                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
+                    (2206, 10415) => m.opt(&mut out.dra_deployment, 128),
+                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
+                    (623, 0) => m.opt(&mut out.oc_olr, 0),
+                    (281, 0) => m.opt(&mut out.error_message, 0),
+                    (294, 0) => m.opt(&mut out.error_reporting_host, 0),
+                    (279, 0) => m.opt(&mut out.failed_avp, 64),
+                    (284, 0) => m.many(&mut out.proxy_info, 13, 64, u32::MAX),
+                    (650, 0) => m.many(&mut out.load, 14, 0, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -4213,7 +3434,7 @@ impl rt::typed::RequestCommand for TriggerEstablishmentRequest {
         let mut a = TriggerEstablishmentAnswer::default();
         a.header = rt::typed::answer_header(&self.header, result);
         a.session_id = self.session_id.clone();
-        a.drmp = self.drmp.clone();
+        a.drmp = self.drmp;
         a.proxy_info = self.proxy_info.clone();
         a.origin_host = origin_host.into();
         a.origin_realm = origin_realm.into();

@@ -143,8 +143,8 @@ impl PartialEq for AggregatedCongestionInfo {
 impl Default for AggregatedCongestionInfo {
     fn default() -> Self {
         Self {
-            congestion_location_id: Default::default(),
-            imsi_list: Default::default(),
+            congestion_location_id: None,
+            imsi_list: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -184,19 +184,11 @@ impl rt::typed::Grouped for AggregatedCongestionInfo {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (4006, 10415) => {
-                        rt::typed::opt(
-                            &mut self.congestion_location_id,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (4009, 10415) => {
-                        rt::typed::opt(&mut self.imsi_list, &avp, &mut w, 192)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (4006, 10415) => m.opt(&mut self.congestion_location_id, 128),
+                    (4009, 10415) => m.opt(&mut self.imsi_list, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -250,8 +242,8 @@ impl Clone for AggregatedRuciReport {
         Self {
             aggregated_congestion_info: self.aggregated_congestion_info.clone(),
             called_station_id: self.called_station_id.clone(),
-            congestion_level_value: self.congestion_level_value.clone(),
-            congestion_level_set_id: self.congestion_level_set_id.clone(),
+            congestion_level_value: self.congestion_level_value,
+            congestion_level_set_id: self.congestion_level_set_id,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -299,10 +291,10 @@ impl PartialEq for AggregatedRuciReport {
 impl Default for AggregatedRuciReport {
     fn default() -> Self {
         Self {
-            aggregated_congestion_info: Default::default(),
-            called_station_id: Default::default(),
-            congestion_level_value: Default::default(),
-            congestion_level_set_id: Default::default(),
+            aggregated_congestion_info: Vec::new(),
+            called_station_id: None,
+            congestion_level_value: None,
+            congestion_level_set_id: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -356,37 +348,15 @@ impl rt::typed::Grouped for AggregatedRuciReport {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
                     (4000, 10415) => {
-                        rt::typed::many(
-                            &mut self.aggregated_congestion_info,
-                            &avp,
-                            &mut w,
-                            0,
-                            192,
-                            u32::MAX,
-                        )
+                        m.many(&mut self.aggregated_congestion_info, 0, 192, u32::MAX)
                     }
-                    (30, 0) => {
-                        rt::typed::opt(&mut self.called_station_id, &avp, &mut w, 64)
-                    }
-                    (4005, 10415) => {
-                        rt::typed::opt(
-                            &mut self.congestion_level_value,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (4004, 10415) => {
-                        rt::typed::opt(
-                            &mut self.congestion_level_set_id,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (30, 0) => m.opt(&mut self.called_station_id, 64),
+                    (4005, 10415) => m.opt(&mut self.congestion_level_value, 192),
+                    (4004, 10415) => m.opt(&mut self.congestion_level_set_id, 128),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -425,8 +395,8 @@ impl Clone for CongestionLevelDefinition {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            congestion_level_set_id: self.congestion_level_set_id.clone(),
-            congestion_level_range: self.congestion_level_range.clone(),
+            congestion_level_set_id: self.congestion_level_set_id,
+            congestion_level_range: self.congestion_level_range,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -532,26 +502,11 @@ impl rt::typed::Grouped for CongestionLevelDefinition {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (4004, 10415) => {
-                        rt::typed::one(
-                            &mut self.congestion_level_set_id,
-                            &avp,
-                            &mut w,
-                            0,
-                            128,
-                        )
-                    }
-                    (4003, 10415) => {
-                        rt::typed::one(
-                            &mut self.congestion_level_range,
-                            &avp,
-                            &mut w,
-                            1,
-                            128,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (4004, 10415) => m.one(&mut self.congestion_level_set_id, 0, 128),
+                    (4003, 10415) => m.one(&mut self.congestion_level_range, 1, 128),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -630,9 +585,9 @@ impl PartialEq for CongestionLocationId {
 impl Default for CongestionLocationId {
     fn default() -> Self {
         Self {
-            tgpp_user_location_info: Default::default(),
-            enodeb_id: Default::default(),
-            extended_enodeb_id: Default::default(),
+            tgpp_user_location_info: None,
+            enodeb_id: None,
+            extended_enodeb_id: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -672,22 +627,12 @@ impl rt::typed::Grouped for CongestionLocationId {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (22, 10415) => {
-                        rt::typed::opt(
-                            &mut self.tgpp_user_location_info,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (4008, 10415) => {
-                        rt::typed::opt(&mut self.enodeb_id, &avp, &mut w, 192)
-                    }
-                    (4013, 10415) => {
-                        rt::typed::opt(&mut self.extended_enodeb_id, &avp, &mut w, 128)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (22, 10415) => m.opt(&mut self.tgpp_user_location_info, 192),
+                    (4008, 10415) => m.opt(&mut self.enodeb_id, 192),
+                    (4013, 10415) => m.opt(&mut self.extended_enodeb_id, 128),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -788,18 +733,18 @@ impl Clone for NonAggregatedRuciReportRequest {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
+            drmp: self.drmp,
             vendor_specific_application_id: self.vendor_specific_application_id.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             destination_realm: self.destination_realm.clone(),
             destination_host: self.destination_host.clone(),
-            origin_state_id: self.origin_state_id.clone(),
+            origin_state_id: self.origin_state_id,
             subscription_id: self.subscription_id.clone(),
             called_station_id: self.called_station_id.clone(),
-            congestion_level_value: self.congestion_level_value.clone(),
-            congestion_level_set_id: self.congestion_level_set_id.clone(),
+            congestion_level_value: self.congestion_level_value,
+            congestion_level_set_id: self.congestion_level_set_id,
             congestion_location_id: self.congestion_location_id.clone(),
             oc_supported_features: self.oc_supported_features.clone(),
             rcaf_id: self.rcaf_id.clone(),
@@ -871,24 +816,24 @@ impl Default for NonAggregatedRuciReportRequest {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
+            drmp: None,
             vendor_specific_application_id: Default::default(),
             auth_session_state: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
             destination_realm: Default::default(),
-            destination_host: Default::default(),
-            origin_state_id: Default::default(),
-            subscription_id: Default::default(),
-            called_station_id: Default::default(),
-            congestion_level_value: Default::default(),
-            congestion_level_set_id: Default::default(),
-            congestion_location_id: Default::default(),
-            oc_supported_features: Default::default(),
-            rcaf_id: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
-            supported_features: Default::default(),
+            destination_host: None,
+            origin_state_id: None,
+            subscription_id: None,
+            called_station_id: None,
+            congestion_level_value: None,
+            congestion_level_set_id: None,
+            congestion_location_id: None,
+            oc_supported_features: None,
+            rcaf_id: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
+            supported_features: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -977,99 +922,30 @@ impl rt::typed::Command for NonAggregatedRuciReportRequest {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (260, 0) => {
-                        rt::typed::one(
-                            &mut out.vendor_specific_application_id,
-                            &avp,
-                            &mut w,
-                            2,
-                            64,
-                        )
-                    }
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 3, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 4, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 5, 64)
-                    }
-                    (283, 0) => {
-                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 6, 64)
-                    }
-                    (293, 0) => {
-                        rt::typed::opt(&mut out.destination_host, &avp, &mut w, 64)
-                    }
-                    (278, 0) => {
-                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
-                    }
-                    (443, 0) => {
-                        rt::typed::opt(&mut out.subscription_id, &avp, &mut w, 64)
-                    }
-                    (30, 0) => {
-                        rt::typed::opt(&mut out.called_station_id, &avp, &mut w, 64)
-                    }
-                    (4005, 10415) => {
-                        rt::typed::opt(
-                            &mut out.congestion_level_value,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (4004, 10415) => {
-                        rt::typed::opt(
-                            &mut out.congestion_level_set_id,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (4006, 10415) => {
-                        rt::typed::opt(
-                            &mut out.congestion_location_id,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (621, 0) => {
-                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
-                    }
-                    (4010, 10415) => rt::typed::opt(&mut out.rcaf_id, &avp, &mut w, 192),
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            16,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            17,
-                            64,
-                            u32::MAX,
-                        )
-                    }
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (260, 0) => m.one(&mut out.vendor_specific_application_id, 2, 64),
+                    (277, 0) => m.one(&mut out.auth_session_state, 3, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 4, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 5, 64),
+                    (283, 0) => m.one(&mut out.destination_realm, 6, 64),
+                    (293, 0) => m.opt(&mut out.destination_host, 64),
+                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
+                    (443, 0) => m.opt(&mut out.subscription_id, 64),
+                    (30, 0) => m.opt(&mut out.called_station_id, 64),
+                    (4005, 10415) => m.opt(&mut out.congestion_level_value, 192),
+                    (4004, 10415) => m.opt(&mut out.congestion_level_set_id, 128),
+                    (4006, 10415) => m.opt(&mut out.congestion_location_id, 128),
+                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
+                    (4010, 10415) => m.opt(&mut out.rcaf_id, 192),
+                    (284, 0) => m.many(&mut out.proxy_info, 16, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 17, 64, u32::MAX),
                     (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            18,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.supported_features, 18, 128, u32::MAX)
                     }
-                    _ => rt::typed::other(&avp, &mut w),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -1186,27 +1062,27 @@ impl Clone for NonAggregatedRuciReportAnswer {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
+            drmp: self.drmp,
             vendor_specific_application_id: self.vendor_specific_application_id.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
-            result_code: self.result_code.clone(),
+            result_code: self.result_code,
             experimental_result: self.experimental_result.clone(),
             error_message: self.error_message.clone(),
             error_reporting_host: self.error_reporting_host.clone(),
             failed_avp: self.failed_avp.clone(),
             oc_supported_features: self.oc_supported_features.clone(),
             oc_olr: self.oc_olr.clone(),
-            reporting_restriction: self.reporting_restriction.clone(),
-            conditional_restriction: self.conditional_restriction.clone(),
-            ruci_action: self.ruci_action.clone(),
+            reporting_restriction: self.reporting_restriction,
+            conditional_restriction: self.conditional_restriction,
+            ruci_action: self.ruci_action,
             congestion_level_definition: self.congestion_level_definition.clone(),
             pcrf_address: self.pcrf_address.clone(),
-            origin_state_id: self.origin_state_id.clone(),
+            origin_state_id: self.origin_state_id,
             redirect_host: self.redirect_host.clone(),
-            redirect_host_usage: self.redirect_host_usage.clone(),
-            redirect_max_cache_time: self.redirect_max_cache_time.clone(),
+            redirect_host_usage: self.redirect_host_usage,
+            redirect_max_cache_time: self.redirect_max_cache_time,
             proxy_info: self.proxy_info.clone(),
             supported_features: self.supported_features.clone(),
             load: self.load.clone(),
@@ -1287,30 +1163,30 @@ impl Default for NonAggregatedRuciReportAnswer {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
+            drmp: None,
             vendor_specific_application_id: Default::default(),
             auth_session_state: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            result_code: Default::default(),
-            experimental_result: Default::default(),
-            error_message: Default::default(),
-            error_reporting_host: Default::default(),
-            failed_avp: Default::default(),
-            oc_supported_features: Default::default(),
-            oc_olr: Default::default(),
-            reporting_restriction: Default::default(),
-            conditional_restriction: Default::default(),
-            ruci_action: Default::default(),
-            congestion_level_definition: Default::default(),
-            pcrf_address: Default::default(),
-            origin_state_id: Default::default(),
-            redirect_host: Default::default(),
-            redirect_host_usage: Default::default(),
-            redirect_max_cache_time: Default::default(),
-            proxy_info: Default::default(),
-            supported_features: Default::default(),
-            load: Default::default(),
+            result_code: None,
+            experimental_result: None,
+            error_message: None,
+            error_reporting_host: None,
+            failed_avp: None,
+            oc_supported_features: None,
+            oc_olr: None,
+            reporting_restriction: None,
+            conditional_restriction: None,
+            ruci_action: None,
+            congestion_level_definition: Vec::new(),
+            pcrf_address: None,
+            origin_state_id: None,
+            redirect_host: Vec::new(),
+            redirect_host_usage: None,
+            redirect_max_cache_time: None,
+            proxy_info: Vec::new(),
+            supported_features: Vec::new(),
+            load: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -1391,113 +1267,38 @@ impl rt::typed::Command for NonAggregatedRuciReportAnswer {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (260, 0) => {
-                        rt::typed::one(
-                            &mut out.vendor_specific_application_id,
-                            &avp,
-                            &mut w,
-                            2,
-                            64,
-                        )
-                    }
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 3, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 4, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 5, 64)
-                    }
-                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
-                    (297, 0) => {
-                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
-                    }
-                    (281, 0) => rt::typed::opt(&mut out.error_message, &avp, &mut w, 0),
-                    (294, 0) => {
-                        rt::typed::opt(&mut out.error_reporting_host, &avp, &mut w, 0)
-                    }
-                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
-                    (621, 0) => {
-                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
-                    }
-                    (623, 0) => rt::typed::opt(&mut out.oc_olr, &avp, &mut w, 0),
-                    (4011, 10415) => {
-                        rt::typed::opt(&mut out.reporting_restriction, &avp, &mut w, 128)
-                    }
-                    (4007, 10415) => {
-                        rt::typed::opt(
-                            &mut out.conditional_restriction,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (4012, 10415) => {
-                        rt::typed::opt(&mut out.ruci_action, &avp, &mut w, 128)
-                    }
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (260, 0) => m.one(&mut out.vendor_specific_application_id, 2, 64),
+                    (277, 0) => m.one(&mut out.auth_session_state, 3, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 4, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 5, 64),
+                    (268, 0) => m.opt(&mut out.result_code, 64),
+                    (297, 0) => m.opt(&mut out.experimental_result, 64),
+                    (281, 0) => m.opt(&mut out.error_message, 0),
+                    (294, 0) => m.opt(&mut out.error_reporting_host, 0),
+                    (279, 0) => m.opt(&mut out.failed_avp, 64),
+                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
+                    (623, 0) => m.opt(&mut out.oc_olr, 0),
+                    (4011, 10415) => m.opt(&mut out.reporting_restriction, 128),
+                    (4007, 10415) => m.opt(&mut out.conditional_restriction, 128),
+                    (4012, 10415) => m.opt(&mut out.ruci_action, 128),
                     (4002, 10415) => {
-                        rt::typed::many(
-                            &mut out.congestion_level_definition,
-                            &avp,
-                            &mut w,
-                            16,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.congestion_level_definition, 16, 128, u32::MAX)
                     }
-                    (2207, 10415) => {
-                        rt::typed::opt(&mut out.pcrf_address, &avp, &mut w, 192)
-                    }
-                    (278, 0) => {
-                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
-                    }
-                    (292, 0) => {
-                        rt::typed::many(
-                            &mut out.redirect_host,
-                            &avp,
-                            &mut w,
-                            19,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (261, 0) => {
-                        rt::typed::opt(&mut out.redirect_host_usage, &avp, &mut w, 64)
-                    }
-                    (262, 0) => {
-                        rt::typed::opt(
-                            &mut out.redirect_max_cache_time,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            22,
-                            64,
-                            u32::MAX,
-                        )
-                    }
+                    (2207, 10415) => m.opt(&mut out.pcrf_address, 192),
+                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
+                    (292, 0) => m.many(&mut out.redirect_host, 19, 64, u32::MAX),
+                    (261, 0) => m.opt(&mut out.redirect_host_usage, 64),
+                    (262, 0) => m.opt(&mut out.redirect_max_cache_time, 64),
+                    (284, 0) => m.many(&mut out.proxy_info, 22, 64, u32::MAX),
                     (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            23,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.supported_features, 23, 128, u32::MAX)
                     }
-                    (650, 0) => {
-                        rt::typed::many(&mut out.load, &avp, &mut w, 24, 0, u32::MAX)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (650, 0) => m.many(&mut out.load, 24, 0, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -1529,8 +1330,8 @@ impl rt::typed::RequestCommand for NonAggregatedRuciReportRequest {
         a.header = rt::typed::answer_header(&self.header, result);
         a.session_id = self.session_id.clone();
         a.vendor_specific_application_id = self.vendor_specific_application_id.clone();
-        a.auth_session_state = self.auth_session_state.clone();
-        a.drmp = self.drmp.clone();
+        a.auth_session_state = self.auth_session_state;
+        a.drmp = self.drmp;
         a.proxy_info = self.proxy_info.clone();
         a.origin_host = origin_host.into();
         a.origin_realm = origin_realm.into();
@@ -1654,14 +1455,14 @@ impl Clone for AggregatedRuciReportRequest {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
+            drmp: self.drmp,
             vendor_specific_application_id: self.vendor_specific_application_id.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             destination_realm: self.destination_realm.clone(),
             destination_host: self.destination_host.clone(),
-            origin_state_id: self.origin_state_id.clone(),
+            origin_state_id: self.origin_state_id,
             aggregated_ruci_report: self.aggregated_ruci_report.clone(),
             oc_supported_features: self.oc_supported_features.clone(),
             proxy_info: self.proxy_info.clone(),
@@ -1721,19 +1522,19 @@ impl Default for AggregatedRuciReportRequest {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
+            drmp: None,
             vendor_specific_application_id: Default::default(),
             auth_session_state: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
             destination_realm: Default::default(),
-            destination_host: Default::default(),
-            origin_state_id: Default::default(),
-            aggregated_ruci_report: Default::default(),
-            oc_supported_features: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
-            supported_features: Default::default(),
+            destination_host: None,
+            origin_state_id: None,
+            aggregated_ruci_report: Vec::new(),
+            oc_supported_features: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
+            supported_features: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -1822,78 +1623,27 @@ impl rt::typed::Command for AggregatedRuciReportRequest {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (260, 0) => {
-                        rt::typed::one(
-                            &mut out.vendor_specific_application_id,
-                            &avp,
-                            &mut w,
-                            2,
-                            64,
-                        )
-                    }
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 3, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 4, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 5, 64)
-                    }
-                    (283, 0) => {
-                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 6, 64)
-                    }
-                    (293, 0) => {
-                        rt::typed::opt(&mut out.destination_host, &avp, &mut w, 64)
-                    }
-                    (278, 0) => {
-                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
-                    }
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (260, 0) => m.one(&mut out.vendor_specific_application_id, 2, 64),
+                    (277, 0) => m.one(&mut out.auth_session_state, 3, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 4, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 5, 64),
+                    (283, 0) => m.one(&mut out.destination_realm, 6, 64),
+                    (293, 0) => m.opt(&mut out.destination_host, 64),
+                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
                     (4001, 10415) => {
-                        rt::typed::many(
-                            &mut out.aggregated_ruci_report,
-                            &avp,
-                            &mut w,
-                            9,
-                            192,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.aggregated_ruci_report, 9, 192, u32::MAX)
                     }
-                    (621, 0) => {
-                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
-                    }
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            11,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            12,
-                            64,
-                            u32::MAX,
-                        )
-                    }
+                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
+                    (284, 0) => m.many(&mut out.proxy_info, 11, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 12, 64, u32::MAX),
                     (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            13,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.supported_features, 13, 128, u32::MAX)
                     }
-                    _ => rt::typed::other(&avp, &mut w),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -1995,22 +1745,22 @@ impl Clone for AggregatedRuciReportAnswer {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
+            drmp: self.drmp,
             vendor_specific_application_id: self.vendor_specific_application_id.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
-            result_code: self.result_code.clone(),
+            result_code: self.result_code,
             experimental_result: self.experimental_result.clone(),
             error_message: self.error_message.clone(),
             error_reporting_host: self.error_reporting_host.clone(),
             failed_avp: self.failed_avp.clone(),
-            origin_state_id: self.origin_state_id.clone(),
+            origin_state_id: self.origin_state_id,
             oc_supported_features: self.oc_supported_features.clone(),
             oc_olr: self.oc_olr.clone(),
             redirect_host: self.redirect_host.clone(),
-            redirect_host_usage: self.redirect_host_usage.clone(),
-            redirect_max_cache_time: self.redirect_max_cache_time.clone(),
+            redirect_host_usage: self.redirect_host_usage,
+            redirect_max_cache_time: self.redirect_max_cache_time,
             proxy_info: self.proxy_info.clone(),
             supported_features: self.supported_features.clone(),
             load: self.load.clone(),
@@ -2074,25 +1824,25 @@ impl Default for AggregatedRuciReportAnswer {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
+            drmp: None,
             vendor_specific_application_id: Default::default(),
             auth_session_state: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            result_code: Default::default(),
-            experimental_result: Default::default(),
-            error_message: Default::default(),
-            error_reporting_host: Default::default(),
-            failed_avp: Default::default(),
-            origin_state_id: Default::default(),
-            oc_supported_features: Default::default(),
-            oc_olr: Default::default(),
-            redirect_host: Default::default(),
-            redirect_host_usage: Default::default(),
-            redirect_max_cache_time: Default::default(),
-            proxy_info: Default::default(),
-            supported_features: Default::default(),
-            load: Default::default(),
+            result_code: None,
+            experimental_result: None,
+            error_message: None,
+            error_reporting_host: None,
+            failed_avp: None,
+            origin_state_id: None,
+            oc_supported_features: None,
+            oc_olr: None,
+            redirect_host: Vec::new(),
+            redirect_host_usage: None,
+            redirect_max_cache_time: None,
+            proxy_info: Vec::new(),
+            supported_features: Vec::new(),
+            load: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -2173,86 +1923,31 @@ impl rt::typed::Command for AggregatedRuciReportAnswer {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (260, 0) => {
-                        rt::typed::one(
-                            &mut out.vendor_specific_application_id,
-                            &avp,
-                            &mut w,
-                            2,
-                            64,
-                        )
-                    }
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 3, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 4, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 5, 64)
-                    }
-                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
-                    (297, 0) => {
-                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
-                    }
-                    (281, 0) => rt::typed::opt(&mut out.error_message, &avp, &mut w, 0),
-                    (294, 0) => {
-                        rt::typed::opt(&mut out.error_reporting_host, &avp, &mut w, 0)
-                    }
-                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
-                    (278, 0) => {
-                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
-                    }
-                    (621, 0) => {
-                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
-                    }
-                    (623, 0) => rt::typed::opt(&mut out.oc_olr, &avp, &mut w, 0),
-                    (292, 0) => {
-                        rt::typed::many(
-                            &mut out.redirect_host,
-                            &avp,
-                            &mut w,
-                            14,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (261, 0) => {
-                        rt::typed::opt(&mut out.redirect_host_usage, &avp, &mut w, 64)
-                    }
-                    (262, 0) => {
-                        rt::typed::opt(
-                            &mut out.redirect_max_cache_time,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            17,
-                            64,
-                            u32::MAX,
-                        )
-                    }
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (260, 0) => m.one(&mut out.vendor_specific_application_id, 2, 64),
+                    (277, 0) => m.one(&mut out.auth_session_state, 3, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 4, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 5, 64),
+                    (268, 0) => m.opt(&mut out.result_code, 64),
+                    (297, 0) => m.opt(&mut out.experimental_result, 64),
+                    (281, 0) => m.opt(&mut out.error_message, 0),
+                    (294, 0) => m.opt(&mut out.error_reporting_host, 0),
+                    (279, 0) => m.opt(&mut out.failed_avp, 64),
+                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
+                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
+                    (623, 0) => m.opt(&mut out.oc_olr, 0),
+                    (292, 0) => m.many(&mut out.redirect_host, 14, 64, u32::MAX),
+                    (261, 0) => m.opt(&mut out.redirect_host_usage, 64),
+                    (262, 0) => m.opt(&mut out.redirect_max_cache_time, 64),
+                    (284, 0) => m.many(&mut out.proxy_info, 17, 64, u32::MAX),
                     (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            18,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.supported_features, 18, 128, u32::MAX)
                     }
-                    (650, 0) => {
-                        rt::typed::many(&mut out.load, &avp, &mut w, 19, 0, u32::MAX)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (650, 0) => m.many(&mut out.load, 19, 0, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -2284,8 +1979,8 @@ impl rt::typed::RequestCommand for AggregatedRuciReportRequest {
         a.header = rt::typed::answer_header(&self.header, result);
         a.session_id = self.session_id.clone();
         a.vendor_specific_application_id = self.vendor_specific_application_id.clone();
-        a.auth_session_state = self.auth_session_state.clone();
-        a.drmp = self.drmp.clone();
+        a.auth_session_state = self.auth_session_state;
+        a.drmp = self.drmp;
         a.proxy_info = self.proxy_info.clone();
         a.origin_host = origin_host.into();
         a.origin_realm = origin_realm.into();
@@ -2421,20 +2116,20 @@ impl Clone for ModifyUecontextRequest {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
+            drmp: self.drmp,
             vendor_specific_application_id: self.vendor_specific_application_id.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             destination_realm: self.destination_realm.clone(),
             destination_host: self.destination_host.clone(),
-            origin_state_id: self.origin_state_id.clone(),
+            origin_state_id: self.origin_state_id,
             subscription_id: self.subscription_id.clone(),
             called_station_id: self.called_station_id.clone(),
             oc_supported_features: self.oc_supported_features.clone(),
-            reporting_restriction: self.reporting_restriction.clone(),
-            conditional_restriction: self.conditional_restriction.clone(),
-            ruci_action: self.ruci_action.clone(),
+            reporting_restriction: self.reporting_restriction,
+            conditional_restriction: self.conditional_restriction,
+            ruci_action: self.ruci_action,
             congestion_level_definition: self.congestion_level_definition.clone(),
             proxy_info: self.proxy_info.clone(),
             route_record: self.route_record.clone(),
@@ -2508,23 +2203,23 @@ impl Default for ModifyUecontextRequest {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
+            drmp: None,
             vendor_specific_application_id: Default::default(),
             auth_session_state: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
             destination_realm: Default::default(),
             destination_host: Default::default(),
-            origin_state_id: Default::default(),
-            subscription_id: Default::default(),
-            called_station_id: Default::default(),
-            oc_supported_features: Default::default(),
-            reporting_restriction: Default::default(),
-            conditional_restriction: Default::default(),
-            ruci_action: Default::default(),
-            congestion_level_definition: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            origin_state_id: None,
+            subscription_id: None,
+            called_station_id: None,
+            oc_supported_features: None,
+            reporting_restriction: None,
+            conditional_restriction: None,
+            ruci_action: None,
+            congestion_level_definition: Vec::new(),
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -2621,88 +2316,29 @@ impl rt::typed::Command for ModifyUecontextRequest {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (260, 0) => {
-                        rt::typed::one(
-                            &mut out.vendor_specific_application_id,
-                            &avp,
-                            &mut w,
-                            2,
-                            64,
-                        )
-                    }
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 3, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 4, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 5, 64)
-                    }
-                    (283, 0) => {
-                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 6, 64)
-                    }
-                    (293, 0) => {
-                        rt::typed::one(&mut out.destination_host, &avp, &mut w, 7, 64)
-                    }
-                    (278, 0) => {
-                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
-                    }
-                    (443, 0) => {
-                        rt::typed::opt(&mut out.subscription_id, &avp, &mut w, 64)
-                    }
-                    (30, 0) => {
-                        rt::typed::opt(&mut out.called_station_id, &avp, &mut w, 64)
-                    }
-                    (621, 0) => {
-                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
-                    }
-                    (4011, 10415) => {
-                        rt::typed::opt(&mut out.reporting_restriction, &avp, &mut w, 128)
-                    }
-                    (4007, 10415) => {
-                        rt::typed::opt(
-                            &mut out.conditional_restriction,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (4012, 10415) => {
-                        rt::typed::opt(&mut out.ruci_action, &avp, &mut w, 128)
-                    }
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (260, 0) => m.one(&mut out.vendor_specific_application_id, 2, 64),
+                    (277, 0) => m.one(&mut out.auth_session_state, 3, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 4, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 5, 64),
+                    (283, 0) => m.one(&mut out.destination_realm, 6, 64),
+                    (293, 0) => m.one(&mut out.destination_host, 7, 64),
+                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
+                    (443, 0) => m.opt(&mut out.subscription_id, 64),
+                    (30, 0) => m.opt(&mut out.called_station_id, 64),
+                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
+                    (4011, 10415) => m.opt(&mut out.reporting_restriction, 128),
+                    (4007, 10415) => m.opt(&mut out.conditional_restriction, 128),
+                    (4012, 10415) => m.opt(&mut out.ruci_action, 128),
                     (4002, 10415) => {
-                        rt::typed::many(
-                            &mut out.congestion_level_definition,
-                            &avp,
-                            &mut w,
-                            15,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.congestion_level_definition, 15, 128, u32::MAX)
                     }
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            16,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            17,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (284, 0) => m.many(&mut out.proxy_info, 16, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 17, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -2792,20 +2428,20 @@ impl Clone for ModifyUecontextAnswer {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
+            drmp: self.drmp,
             vendor_specific_application_id: self.vendor_specific_application_id.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
-            result_code: self.result_code.clone(),
+            result_code: self.result_code,
             experimental_result: self.experimental_result.clone(),
             failed_avp: self.failed_avp.clone(),
-            origin_state_id: self.origin_state_id.clone(),
+            origin_state_id: self.origin_state_id,
             oc_supported_features: self.oc_supported_features.clone(),
             oc_olr: self.oc_olr.clone(),
             redirect_host: self.redirect_host.clone(),
-            redirect_host_usage: self.redirect_host_usage.clone(),
-            redirect_max_cache_time: self.redirect_max_cache_time.clone(),
+            redirect_host_usage: self.redirect_host_usage,
+            redirect_max_cache_time: self.redirect_max_cache_time,
             proxy_info: self.proxy_info.clone(),
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
@@ -2863,21 +2499,21 @@ impl Default for ModifyUecontextAnswer {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
+            drmp: None,
             vendor_specific_application_id: Default::default(),
             auth_session_state: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            result_code: Default::default(),
-            experimental_result: Default::default(),
-            failed_avp: Default::default(),
-            origin_state_id: Default::default(),
-            oc_supported_features: Default::default(),
-            oc_olr: Default::default(),
-            redirect_host: Default::default(),
-            redirect_host_usage: Default::default(),
-            redirect_max_cache_time: Default::default(),
-            proxy_info: Default::default(),
+            result_code: None,
+            experimental_result: None,
+            failed_avp: None,
+            origin_state_id: None,
+            oc_supported_features: None,
+            oc_olr: None,
+            redirect_host: Vec::new(),
+            redirect_host_usage: None,
+            redirect_max_cache_time: None,
+            proxy_info: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -2958,69 +2594,25 @@ impl rt::typed::Command for ModifyUecontextAnswer {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (260, 0) => {
-                        rt::typed::one(
-                            &mut out.vendor_specific_application_id,
-                            &avp,
-                            &mut w,
-                            2,
-                            64,
-                        )
-                    }
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 3, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 4, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 5, 64)
-                    }
-                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
-                    (297, 0) => {
-                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
-                    }
-                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
-                    (278, 0) => {
-                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
-                    }
-                    (621, 0) => {
-                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
-                    }
-                    (623, 0) => rt::typed::opt(&mut out.oc_olr, &avp, &mut w, 0),
-                    (292, 0) => {
-                        rt::typed::many(
-                            &mut out.redirect_host,
-                            &avp,
-                            &mut w,
-                            12,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (261, 0) => {
-                        rt::typed::opt(&mut out.redirect_host_usage, &avp, &mut w, 64)
-                    }
-                    (262, 0) => {
-                        rt::typed::opt(
-                            &mut out.redirect_max_cache_time,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            15,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (260, 0) => m.one(&mut out.vendor_specific_application_id, 2, 64),
+                    (277, 0) => m.one(&mut out.auth_session_state, 3, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 4, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 5, 64),
+                    (268, 0) => m.opt(&mut out.result_code, 64),
+                    (297, 0) => m.opt(&mut out.experimental_result, 64),
+                    (279, 0) => m.opt(&mut out.failed_avp, 64),
+                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
+                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
+                    (623, 0) => m.opt(&mut out.oc_olr, 0),
+                    (292, 0) => m.many(&mut out.redirect_host, 12, 64, u32::MAX),
+                    (261, 0) => m.opt(&mut out.redirect_host_usage, 64),
+                    (262, 0) => m.opt(&mut out.redirect_max_cache_time, 64),
+                    (284, 0) => m.many(&mut out.proxy_info, 15, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -3052,8 +2644,8 @@ impl rt::typed::RequestCommand for ModifyUecontextRequest {
         a.header = rt::typed::answer_header(&self.header, result);
         a.session_id = self.session_id.clone();
         a.vendor_specific_application_id = self.vendor_specific_application_id.clone();
-        a.auth_session_state = self.auth_session_state.clone();
-        a.drmp = self.drmp.clone();
+        a.auth_session_state = self.auth_session_state;
+        a.drmp = self.drmp;
         a.proxy_info = self.proxy_info.clone();
         a.origin_host = origin_host.into();
         a.origin_realm = origin_realm.into();

@@ -1106,9 +1106,9 @@ impl PartialEq for ServerCapabilities {
 impl Default for ServerCapabilities {
     fn default() -> Self {
         Self {
-            mandatory_capability: Default::default(),
-            optional_capability: Default::default(),
-            server_name: Default::default(),
+            mandatory_capability: Vec::new(),
+            optional_capability: Vec::new(),
+            server_name: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -1148,38 +1148,16 @@ impl rt::typed::Grouped for ServerCapabilities {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
                     (604, 10415) => {
-                        rt::typed::many(
-                            &mut self.mandatory_capability,
-                            &avp,
-                            &mut w,
-                            0,
-                            192,
-                            u32::MAX,
-                        )
+                        m.many(&mut self.mandatory_capability, 0, 192, u32::MAX)
                     }
                     (605, 10415) => {
-                        rt::typed::many(
-                            &mut self.optional_capability,
-                            &avp,
-                            &mut w,
-                            1,
-                            192,
-                            u32::MAX,
-                        )
+                        m.many(&mut self.optional_capability, 1, 192, u32::MAX)
                     }
-                    (602, 10415) => {
-                        rt::typed::many(
-                            &mut self.server_name,
-                            &avp,
-                            &mut w,
-                            2,
-                            192,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (602, 10415) => m.many(&mut self.server_name, 2, 192, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -1268,7 +1246,7 @@ impl Clone for TgppSipAuthDataItem {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            tgpp_sip_item_number: self.tgpp_sip_item_number.clone(),
+            tgpp_sip_item_number: self.tgpp_sip_item_number,
             tgpp_sip_authentication_scheme: self.tgpp_sip_authentication_scheme.clone(),
             tgpp_sip_authenticate: self.tgpp_sip_authenticate.clone(),
             tgpp_sip_authorization: self.tgpp_sip_authorization.clone(),
@@ -1278,7 +1256,7 @@ impl Clone for TgppSipAuthDataItem {
             sip_digest_authenticate: self.sip_digest_authenticate.clone(),
             framed_ip_address: self.framed_ip_address.clone(),
             framed_ipv6_prefix: self.framed_ipv6_prefix.clone(),
-            framed_interface_id: self.framed_interface_id.clone(),
+            framed_interface_id: self.framed_interface_id,
             line_identifier: self.line_identifier.clone(),
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
@@ -1380,18 +1358,18 @@ impl PartialEq for TgppSipAuthDataItem {
 impl Default for TgppSipAuthDataItem {
     fn default() -> Self {
         Self {
-            tgpp_sip_item_number: Default::default(),
-            tgpp_sip_authentication_scheme: Default::default(),
-            tgpp_sip_authenticate: Default::default(),
-            tgpp_sip_authorization: Default::default(),
-            sip_authentication_context: Default::default(),
-            confidentiality_key: Default::default(),
-            integrity_key: Default::default(),
-            sip_digest_authenticate: Default::default(),
-            framed_ip_address: Default::default(),
-            framed_ipv6_prefix: Default::default(),
-            framed_interface_id: Default::default(),
-            line_identifier: Default::default(),
+            tgpp_sip_item_number: None,
+            tgpp_sip_authentication_scheme: None,
+            tgpp_sip_authenticate: None,
+            tgpp_sip_authorization: None,
+            sip_authentication_context: None,
+            confidentiality_key: None,
+            integrity_key: None,
+            sip_digest_authenticate: None,
+            framed_ip_address: None,
+            framed_ipv6_prefix: None,
+            framed_interface_id: None,
+            line_identifier: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -1458,76 +1436,21 @@ impl rt::typed::Grouped for TgppSipAuthDataItem {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (613, 10415) => {
-                        rt::typed::opt(&mut self.tgpp_sip_item_number, &avp, &mut w, 192)
-                    }
-                    (608, 10415) => {
-                        rt::typed::opt(
-                            &mut self.tgpp_sip_authentication_scheme,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (609, 10415) => {
-                        rt::typed::opt(
-                            &mut self.tgpp_sip_authenticate,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (610, 10415) => {
-                        rt::typed::opt(
-                            &mut self.tgpp_sip_authorization,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (611, 10415) => {
-                        rt::typed::opt(
-                            &mut self.sip_authentication_context,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (625, 10415) => {
-                        rt::typed::opt(&mut self.confidentiality_key, &avp, &mut w, 192)
-                    }
-                    (626, 10415) => {
-                        rt::typed::opt(&mut self.integrity_key, &avp, &mut w, 192)
-                    }
-                    (635, 10415) => {
-                        rt::typed::opt(
-                            &mut self.sip_digest_authenticate,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (8, 0) => {
-                        rt::typed::opt(&mut self.framed_ip_address, &avp, &mut w, 64)
-                    }
-                    (97, 0) => {
-                        rt::typed::opt(&mut self.framed_ipv6_prefix, &avp, &mut w, 64)
-                    }
-                    (96, 0) => {
-                        rt::typed::opt(&mut self.framed_interface_id, &avp, &mut w, 64)
-                    }
-                    (500, 13019) => {
-                        rt::typed::many(
-                            &mut self.line_identifier,
-                            &avp,
-                            &mut w,
-                            11,
-                            192,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (613, 10415) => m.opt(&mut self.tgpp_sip_item_number, 192),
+                    (608, 10415) => m.opt(&mut self.tgpp_sip_authentication_scheme, 192),
+                    (609, 10415) => m.opt(&mut self.tgpp_sip_authenticate, 192),
+                    (610, 10415) => m.opt(&mut self.tgpp_sip_authorization, 192),
+                    (611, 10415) => m.opt(&mut self.sip_authentication_context, 192),
+                    (625, 10415) => m.opt(&mut self.confidentiality_key, 192),
+                    (626, 10415) => m.opt(&mut self.integrity_key, 192),
+                    (635, 10415) => m.opt(&mut self.sip_digest_authenticate, 128),
+                    (8, 0) => m.opt(&mut self.framed_ip_address, 64),
+                    (97, 0) => m.opt(&mut self.framed_ipv6_prefix, 64),
+                    (96, 0) => m.opt(&mut self.framed_interface_id, 64),
+                    (500, 13019) => m.many(&mut self.line_identifier, 11, 192, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -1573,7 +1496,7 @@ impl Clone for DeregistrationReason {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            reason_code: self.reason_code.clone(),
+            reason_code: self.reason_code,
             reason_info: self.reason_info.clone(),
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
@@ -1609,7 +1532,7 @@ impl Default for DeregistrationReason {
     fn default() -> Self {
         Self {
             reason_code: Default::default(),
-            reason_info: Default::default(),
+            reason_info: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -1663,14 +1586,11 @@ impl rt::typed::Grouped for DeregistrationReason {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (616, 10415) => {
-                        rt::typed::one(&mut self.reason_code, &avp, &mut w, 0, 192)
-                    }
-                    (617, 10415) => {
-                        rt::typed::opt(&mut self.reason_info, &avp, &mut w, 192)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (616, 10415) => m.one(&mut self.reason_code, 0, 192),
+                    (617, 10415) => m.opt(&mut self.reason_info, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -1856,10 +1776,10 @@ impl PartialEq for ChargingInformation {
 impl Default for ChargingInformation {
     fn default() -> Self {
         Self {
-            primary_event_charging_function_name: Default::default(),
-            secondary_event_charging_function_name: Default::default(),
-            primary_charging_collection_function_name: Default::default(),
-            secondary_charging_collection_function_name: Default::default(),
+            primary_event_charging_function_name: None,
+            secondary_event_charging_function_name: None,
+            primary_charging_collection_function_name: None,
+            secondary_charging_collection_function_name: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -1929,40 +1849,21 @@ impl rt::typed::Grouped for ChargingInformation {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
                     (619, 10415) => {
-                        rt::typed::opt(
-                            &mut self.primary_event_charging_function_name,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
+                        m.opt(&mut self.primary_event_charging_function_name, 192)
                     }
                     (620, 10415) => {
-                        rt::typed::opt(
-                            &mut self.secondary_event_charging_function_name,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
+                        m.opt(&mut self.secondary_event_charging_function_name, 192)
                     }
                     (621, 10415) => {
-                        rt::typed::opt(
-                            &mut self.primary_charging_collection_function_name,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
+                        m.opt(&mut self.primary_charging_collection_function_name, 192)
                     }
                     (622, 10415) => {
-                        rt::typed::opt(
-                            &mut self.secondary_charging_collection_function_name,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
+                        m.opt(&mut self.secondary_charging_collection_function_name, 192)
                     }
-                    _ => rt::typed::other(&avp, &mut w),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -2117,9 +2018,9 @@ impl Clone for SupportedFeatures {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            vendor_id: self.vendor_id.clone(),
-            feature_list_id: self.feature_list_id.clone(),
-            feature_list: self.feature_list.clone(),
+            vendor_id: self.vendor_id,
+            feature_list_id: self.feature_list_id,
+            feature_list: self.feature_list,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -2653,15 +2554,12 @@ impl rt::typed::Grouped for SupportedFeatures {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (266, 0) => rt::typed::one(&mut self.vendor_id, &avp, &mut w, 0, 64),
-                    (629, 10415) => {
-                        rt::typed::one(&mut self.feature_list_id, &avp, &mut w, 1, 128)
-                    }
-                    (630, 10415) => {
-                        rt::typed::one(&mut self.feature_list, &avp, &mut w, 2, 128)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (266, 0) => m.one(&mut self.vendor_id, 0, 64),
+                    (629, 10415) => m.one(&mut self.feature_list_id, 1, 128),
+                    (630, 10415) => m.one(&mut self.feature_list, 2, 128),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -2746,9 +2644,9 @@ impl PartialEq for SupportedApplications {
 impl Default for SupportedApplications {
     fn default() -> Self {
         Self {
-            auth_application_id: Default::default(),
-            acct_application_id: Default::default(),
-            vendor_specific_application_id: Default::default(),
+            auth_application_id: Vec::new(),
+            acct_application_id: Vec::new(),
+            vendor_specific_application_id: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -2788,38 +2686,14 @@ impl rt::typed::Grouped for SupportedApplications {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (258, 0) => {
-                        rt::typed::many(
-                            &mut self.auth_application_id,
-                            &avp,
-                            &mut w,
-                            0,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (259, 0) => {
-                        rt::typed::many(
-                            &mut self.acct_application_id,
-                            &avp,
-                            &mut w,
-                            1,
-                            64,
-                            u32::MAX,
-                        )
-                    }
+                    (258, 0) => m.many(&mut self.auth_application_id, 0, 64, u32::MAX),
+                    (259, 0) => m.many(&mut self.acct_application_id, 1, 64, u32::MAX),
                     (260, 0) => {
-                        rt::typed::many(
-                            &mut self.vendor_specific_application_id,
-                            &avp,
-                            &mut w,
-                            2,
-                            64,
-                            u32::MAX,
-                        )
+                        m.many(&mut self.vendor_specific_application_id, 2, 64, u32::MAX)
                     }
-                    _ => rt::typed::other(&avp, &mut w),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -2888,7 +2762,7 @@ impl PartialEq for AssociatedIdentities {
 impl Default for AssociatedIdentities {
     fn default() -> Self {
         Self {
-            user_name: Default::default(),
+            user_name: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -2928,18 +2802,10 @@ impl rt::typed::Grouped for AssociatedIdentities {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (1, 0) => {
-                        rt::typed::many(
-                            &mut self.user_name,
-                            &avp,
-                            &mut w,
-                            0,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1, 0) => m.many(&mut self.user_name, 0, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -3103,11 +2969,11 @@ impl Default for SipDigestAuthenticate {
     fn default() -> Self {
         Self {
             digest_realm: Default::default(),
-            digest_algorithm: Default::default(),
+            digest_algorithm: None,
             digest_qop: Default::default(),
             digest_ha1: Default::default(),
-            alternate_digest_algorithm: Default::default(),
-            alternate_digest_ha1: Default::default(),
+            alternate_digest_algorithm: None,
+            alternate_digest_ha1: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -3201,27 +3067,15 @@ impl rt::typed::Grouped for SipDigestAuthenticate {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (104, 0) => {
-                        rt::typed::one(&mut self.digest_realm, &avp, &mut w, 0, 64)
-                    }
-                    (111, 0) => {
-                        rt::typed::opt(&mut self.digest_algorithm, &avp, &mut w, 64)
-                    }
-                    (110, 0) => rt::typed::one(&mut self.digest_qop, &avp, &mut w, 2, 64),
-                    (121, 0) => rt::typed::one(&mut self.digest_ha1, &avp, &mut w, 3, 64),
-                    (662, 10415) => {
-                        rt::typed::opt(
-                            &mut self.alternate_digest_algorithm,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (663, 10415) => {
-                        rt::typed::opt(&mut self.alternate_digest_ha1, &avp, &mut w, 128)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (104, 0) => m.one(&mut self.digest_realm, 0, 64),
+                    (111, 0) => m.opt(&mut self.digest_algorithm, 64),
+                    (110, 0) => m.one(&mut self.digest_qop, 2, 64),
+                    (121, 0) => m.one(&mut self.digest_ha1, 3, 64),
+                    (662, 10415) => m.opt(&mut self.alternate_digest_algorithm, 128),
+                    (663, 10415) => m.opt(&mut self.alternate_digest_ha1, 128),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -3275,7 +3129,7 @@ impl Clone for ScscfRestorationInfo {
         Self {
             user_name: self.user_name.clone(),
             restoration_info: self.restoration_info.clone(),
-            registration_time_out: self.registration_time_out.clone(),
+            registration_time_out: self.registration_time_out,
             tgpp_sip_authentication_scheme: self.tgpp_sip_authentication_scheme.clone(),
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
@@ -3319,9 +3173,9 @@ impl Default for ScscfRestorationInfo {
     fn default() -> Self {
         Self {
             user_name: Default::default(),
-            restoration_info: Default::default(),
-            registration_time_out: Default::default(),
-            tgpp_sip_authentication_scheme: Default::default(),
+            restoration_info: Vec::new(),
+            registration_time_out: None,
+            tgpp_sip_authentication_scheme: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -3383,35 +3237,13 @@ impl rt::typed::Grouped for ScscfRestorationInfo {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (1, 0) => rt::typed::one(&mut self.user_name, &avp, &mut w, 0, 64),
-                    (649, 10415) => {
-                        rt::typed::many(
-                            &mut self.restoration_info,
-                            &avp,
-                            &mut w,
-                            1,
-                            128,
-                            u32::MAX,
-                        )
-                    }
-                    (661, 10415) => {
-                        rt::typed::opt(
-                            &mut self.registration_time_out,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (608, 10415) => {
-                        rt::typed::opt(
-                            &mut self.tgpp_sip_authentication_scheme,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1, 0) => m.one(&mut self.user_name, 0, 64),
+                    (649, 10415) => m.many(&mut self.restoration_info, 1, 128, u32::MAX),
+                    (661, 10415) => m.opt(&mut self.registration_time_out, 128),
+                    (608, 10415) => m.opt(&mut self.tgpp_sip_authentication_scheme, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -3602,29 +3434,14 @@ impl rt::typed::Grouped for SubscriptionInfo {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (643, 10415) => {
-                        rt::typed::one(
-                            &mut self.call_id_sip_header,
-                            &avp,
-                            &mut w,
-                            0,
-                            128,
-                        )
-                    }
-                    (644, 10415) => {
-                        rt::typed::one(&mut self.from_sip_header, &avp, &mut w, 1, 128)
-                    }
-                    (645, 10415) => {
-                        rt::typed::one(&mut self.to_sip_header, &avp, &mut w, 2, 128)
-                    }
-                    (646, 10415) => {
-                        rt::typed::one(&mut self.record_route, &avp, &mut w, 3, 128)
-                    }
-                    (641, 10415) => {
-                        rt::typed::one(&mut self.contact, &avp, &mut w, 4, 128)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (643, 10415) => m.one(&mut self.call_id_sip_header, 0, 128),
+                    (644, 10415) => m.one(&mut self.from_sip_header, 1, 128),
+                    (645, 10415) => m.one(&mut self.to_sip_header, 2, 128),
+                    (646, 10415) => m.one(&mut self.record_route, 3, 128),
+                    (641, 10415) => m.one(&mut self.contact, 4, 128),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -3700,7 +3517,7 @@ impl PartialEq for AssociatedRegisteredIdentities {
 impl Default for AssociatedRegisteredIdentities {
     fn default() -> Self {
         Self {
-            user_name: Default::default(),
+            user_name: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -3740,18 +3557,10 @@ impl rt::typed::Grouped for AssociatedRegisteredIdentities {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (1, 0) => {
-                        rt::typed::many(
-                            &mut self.user_name,
-                            &avp,
-                            &mut w,
-                            0,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1, 0) => m.many(&mut self.user_name, 0, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -3804,7 +3613,7 @@ impl Clone for RestorationInfo {
         Self {
             path: self.path.clone(),
             contact: self.contact.clone(),
-            initial_cseq_sequence_number: self.initial_cseq_sequence_number.clone(),
+            initial_cseq_sequence_number: self.initial_cseq_sequence_number,
             call_id_sip_header: self.call_id_sip_header.clone(),
             subscription_info: self.subscription_info.clone(),
             p_cscf_subscription_info: self.p_cscf_subscription_info.clone(),
@@ -3859,10 +3668,10 @@ impl Default for RestorationInfo {
         Self {
             path: Default::default(),
             contact: Default::default(),
-            initial_cseq_sequence_number: Default::default(),
-            call_id_sip_header: Default::default(),
-            subscription_info: Default::default(),
-            p_cscf_subscription_info: Default::default(),
+            initial_cseq_sequence_number: None,
+            call_id_sip_header: None,
+            subscription_info: None,
+            p_cscf_subscription_info: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -3927,34 +3736,15 @@ impl rt::typed::Grouped for RestorationInfo {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (640, 10415) => rt::typed::one(&mut self.path, &avp, &mut w, 0, 128),
-                    (641, 10415) => {
-                        rt::typed::one(&mut self.contact, &avp, &mut w, 1, 128)
-                    }
-                    (654, 10415) => {
-                        rt::typed::opt(
-                            &mut self.initial_cseq_sequence_number,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (643, 10415) => {
-                        rt::typed::opt(&mut self.call_id_sip_header, &avp, &mut w, 128)
-                    }
-                    (642, 10415) => {
-                        rt::typed::opt(&mut self.subscription_info, &avp, &mut w, 128)
-                    }
-                    (660, 10415) => {
-                        rt::typed::opt(
-                            &mut self.p_cscf_subscription_info,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (640, 10415) => m.one(&mut self.path, 0, 128),
+                    (641, 10415) => m.one(&mut self.contact, 1, 128),
+                    (654, 10415) => m.opt(&mut self.initial_cseq_sequence_number, 128),
+                    (643, 10415) => m.opt(&mut self.call_id_sip_header, 128),
+                    (642, 10415) => m.opt(&mut self.subscription_info, 128),
+                    (660, 10415) => m.opt(&mut self.p_cscf_subscription_info, 128),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -4098,12 +3888,11 @@ impl rt::typed::Grouped for IdentityWithEmergencyRegistration {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (1, 0) => rt::typed::one(&mut self.user_name, &avp, &mut w, 0, 64),
-                    (601, 10415) => {
-                        rt::typed::one(&mut self.public_identity, &avp, &mut w, 1, 192)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1, 0) => m.one(&mut self.user_name, 0, 64),
+                    (601, 10415) => m.one(&mut self.public_identity, 1, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -4193,8 +3982,8 @@ impl PartialEq for AllowedWafWwsfIdentities {
 impl Default for AllowedWafWwsfIdentities {
     fn default() -> Self {
         Self {
-            webrtc_authentication_function_name: Default::default(),
-            webrtc_web_server_function_name: Default::default(),
+            webrtc_authentication_function_name: Vec::new(),
+            webrtc_web_server_function_name: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -4234,28 +4023,25 @@ impl rt::typed::Grouped for AllowedWafWwsfIdentities {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
                     (657, 10415) => {
-                        rt::typed::many(
+                        m.many(
                             &mut self.webrtc_authentication_function_name,
-                            &avp,
-                            &mut w,
                             0,
                             128,
                             u32::MAX,
                         )
                     }
                     (658, 10415) => {
-                        rt::typed::many(
+                        m.many(
                             &mut self.webrtc_web_server_function_name,
-                            &avp,
-                            &mut w,
                             1,
                             128,
                             u32::MAX,
                         )
                     }
-                    _ => rt::typed::other(&avp, &mut w),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -4429,26 +4215,13 @@ impl rt::typed::Grouped for PCscfSubscriptionInfo {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (643, 10415) => {
-                        rt::typed::one(
-                            &mut self.call_id_sip_header,
-                            &avp,
-                            &mut w,
-                            0,
-                            128,
-                        )
-                    }
-                    (644, 10415) => {
-                        rt::typed::one(&mut self.from_sip_header, &avp, &mut w, 1, 128)
-                    }
-                    (645, 10415) => {
-                        rt::typed::one(&mut self.to_sip_header, &avp, &mut w, 2, 128)
-                    }
-                    (641, 10415) => {
-                        rt::typed::one(&mut self.contact, &avp, &mut w, 3, 128)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (643, 10415) => m.one(&mut self.call_id_sip_header, 0, 128),
+                    (644, 10415) => m.one(&mut self.from_sip_header, 1, 128),
+                    (645, 10415) => m.one(&mut self.to_sip_header, 2, 128),
+                    (641, 10415) => m.one(&mut self.contact, 3, 128),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -4529,8 +4302,8 @@ impl PartialEq for FailedPcscf {
 impl Default for FailedPcscf {
     fn default() -> Self {
         Self {
-            pcscf_fqdn: Default::default(),
-            pcscf_ip_address: Default::default(),
+            pcscf_fqdn: None,
+            pcscf_ip_address: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -4570,21 +4343,11 @@ impl rt::typed::Grouped for FailedPcscf {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (665, 10415) => {
-                        rt::typed::opt(&mut self.pcscf_fqdn, &avp, &mut w, 128)
-                    }
-                    (666, 10415) => {
-                        rt::typed::many(
-                            &mut self.pcscf_ip_address,
-                            &avp,
-                            &mut w,
-                            1,
-                            128,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (665, 10415) => m.opt(&mut self.pcscf_fqdn, 128),
+                    (666, 10415) => m.many(&mut self.pcscf_ip_address, 1, 128, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -4672,9 +4435,9 @@ impl Clone for UserAuthorizationRequest {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
+            drmp: self.drmp,
             vendor_specific_application_id: self.vendor_specific_application_id.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             destination_host: self.destination_host.clone(),
@@ -4684,8 +4447,8 @@ impl Clone for UserAuthorizationRequest {
             supported_features: self.supported_features.clone(),
             public_identity: self.public_identity.clone(),
             visited_network_identifier: self.visited_network_identifier.clone(),
-            user_authorization_type: self.user_authorization_type.clone(),
-            uar_flags: self.uar_flags.clone(),
+            user_authorization_type: self.user_authorization_type,
+            uar_flags: self.uar_flags,
             proxy_info: self.proxy_info.clone(),
             route_record: self.route_record.clone(),
             extra: self.extra.clone(),
@@ -4751,22 +4514,22 @@ impl Default for UserAuthorizationRequest {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
+            drmp: None,
             vendor_specific_application_id: Default::default(),
             auth_session_state: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            destination_host: Default::default(),
+            destination_host: None,
             destination_realm: Default::default(),
             user_name: Default::default(),
-            oc_supported_features: Default::default(),
-            supported_features: Default::default(),
+            oc_supported_features: None,
+            supported_features: Vec::new(),
             public_identity: Default::default(),
             visited_network_identifier: Default::default(),
-            user_authorization_type: Default::default(),
-            uar_flags: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            user_authorization_type: None,
+            uar_flags: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -4885,87 +4648,28 @@ impl rt::typed::Command for UserAuthorizationRequest {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (260, 0) => {
-                        rt::typed::one(
-                            &mut out.vendor_specific_application_id,
-                            &avp,
-                            &mut w,
-                            2,
-                            64,
-                        )
-                    }
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 3, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 4, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 5, 64)
-                    }
-                    (293, 0) => {
-                        rt::typed::opt(&mut out.destination_host, &avp, &mut w, 64)
-                    }
-                    (283, 0) => {
-                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 7, 64)
-                    }
-                    (1, 0) => rt::typed::one(&mut out.user_name, &avp, &mut w, 8, 64),
-                    (621, 0) => {
-                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
-                    }
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (260, 0) => m.one(&mut out.vendor_specific_application_id, 2, 64),
+                    (277, 0) => m.one(&mut out.auth_session_state, 3, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 4, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 5, 64),
+                    (293, 0) => m.opt(&mut out.destination_host, 64),
+                    (283, 0) => m.one(&mut out.destination_realm, 7, 64),
+                    (1, 0) => m.one(&mut out.user_name, 8, 64),
+                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
                     (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            10,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.supported_features, 10, 128, u32::MAX)
                     }
-                    (601, 10415) => {
-                        rt::typed::one(&mut out.public_identity, &avp, &mut w, 11, 192)
-                    }
-                    (600, 10415) => {
-                        rt::typed::one(
-                            &mut out.visited_network_identifier,
-                            &avp,
-                            &mut w,
-                            12,
-                            192,
-                        )
-                    }
-                    (623, 10415) => {
-                        rt::typed::opt(
-                            &mut out.user_authorization_type,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (637, 10415) => rt::typed::opt(&mut out.uar_flags, &avp, &mut w, 128),
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            15,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            16,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (601, 10415) => m.one(&mut out.public_identity, 11, 192),
+                    (600, 10415) => m.one(&mut out.visited_network_identifier, 12, 192),
+                    (623, 10415) => m.opt(&mut out.user_authorization_type, 192),
+                    (637, 10415) => m.opt(&mut out.uar_flags, 128),
+                    (284, 0) => m.many(&mut out.proxy_info, 15, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 16, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -5058,11 +4762,11 @@ impl Clone for UserAuthorizationAnswer {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
+            drmp: self.drmp,
             vendor_specific_application_id: self.vendor_specific_application_id.clone(),
-            result_code: self.result_code.clone(),
+            result_code: self.result_code,
             experimental_result: self.experimental_result.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             oc_supported_features: self.oc_supported_features.clone(),
@@ -5131,22 +4835,22 @@ impl Default for UserAuthorizationAnswer {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
+            drmp: None,
             vendor_specific_application_id: Default::default(),
-            result_code: Default::default(),
-            experimental_result: Default::default(),
+            result_code: None,
+            experimental_result: None,
             auth_session_state: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            oc_supported_features: Default::default(),
-            oc_olr: Default::default(),
-            load: Default::default(),
-            supported_features: Default::default(),
-            server_name: Default::default(),
-            server_capabilities: Default::default(),
-            failed_avp: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            oc_supported_features: None,
+            oc_olr: None,
+            load: Vec::new(),
+            supported_features: Vec::new(),
+            server_name: None,
+            server_capabilities: None,
+            failed_avp: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -5227,74 +4931,28 @@ impl rt::typed::Command for UserAuthorizationAnswer {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (260, 0) => {
-                        rt::typed::one(
-                            &mut out.vendor_specific_application_id,
-                            &avp,
-                            &mut w,
-                            2,
-                            64,
-                        )
-                    }
-                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
-                    (297, 0) => {
-                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
-                    }
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 5, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 6, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 7, 64)
-                    }
-                    (621, 0) => {
-                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
-                    }
-                    (623, 0) => rt::typed::opt(&mut out.oc_olr, &avp, &mut w, 0),
-                    (650, 0) => {
-                        rt::typed::many(&mut out.load, &avp, &mut w, 10, 0, u32::MAX)
-                    }
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (260, 0) => m.one(&mut out.vendor_specific_application_id, 2, 64),
+                    (268, 0) => m.opt(&mut out.result_code, 64),
+                    (297, 0) => m.opt(&mut out.experimental_result, 64),
+                    (277, 0) => m.one(&mut out.auth_session_state, 5, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 6, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 7, 64),
+                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
+                    (623, 0) => m.opt(&mut out.oc_olr, 0),
+                    (650, 0) => m.many(&mut out.load, 10, 0, u32::MAX),
                     (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            11,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.supported_features, 11, 128, u32::MAX)
                     }
-                    (602, 10415) => {
-                        rt::typed::opt(&mut out.server_name, &avp, &mut w, 192)
-                    }
-                    (603, 10415) => {
-                        rt::typed::opt(&mut out.server_capabilities, &avp, &mut w, 192)
-                    }
-                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            15,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            16,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (602, 10415) => m.opt(&mut out.server_name, 192),
+                    (603, 10415) => m.opt(&mut out.server_capabilities, 192),
+                    (279, 0) => m.opt(&mut out.failed_avp, 64),
+                    (284, 0) => m.many(&mut out.proxy_info, 15, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 16, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -5326,8 +4984,8 @@ impl rt::typed::RequestCommand for UserAuthorizationRequest {
         a.header = rt::typed::answer_header(&self.header, result);
         a.session_id = self.session_id.clone();
         a.vendor_specific_application_id = self.vendor_specific_application_id.clone();
-        a.auth_session_state = self.auth_session_state.clone();
-        a.drmp = self.drmp.clone();
+        a.auth_session_state = self.auth_session_state;
+        a.drmp = self.drmp;
         a.proxy_info = self.proxy_info.clone();
         a.origin_host = origin_host.into();
         a.origin_realm = origin_realm.into();
@@ -5487,9 +5145,9 @@ impl Clone for ServerAssignmentRequest {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
+            drmp: self.drmp,
             vendor_specific_application_id: self.vendor_specific_application_id.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             destination_host: self.destination_host.clone(),
@@ -5500,14 +5158,12 @@ impl Clone for ServerAssignmentRequest {
             public_identity: self.public_identity.clone(),
             wildcarded_public_identity: self.wildcarded_public_identity.clone(),
             server_name: self.server_name.clone(),
-            server_assignment_type: self.server_assignment_type.clone(),
-            user_data_already_available: self.user_data_already_available.clone(),
+            server_assignment_type: self.server_assignment_type,
+            user_data_already_available: self.user_data_already_available,
             scscf_restoration_info: self.scscf_restoration_info.clone(),
-            multiple_registration_indication: self
-                .multiple_registration_indication
-                .clone(),
-            session_priority: self.session_priority.clone(),
-            sar_flags: self.sar_flags.clone(),
+            multiple_registration_indication: self.multiple_registration_indication,
+            session_priority: self.session_priority,
+            sar_flags: self.sar_flags,
             failed_pcscf: self.failed_pcscf.clone(),
             proxy_info: self.proxy_info.clone(),
             route_record: self.route_record.clone(),
@@ -5592,28 +5248,28 @@ impl Default for ServerAssignmentRequest {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
+            drmp: None,
             vendor_specific_application_id: Default::default(),
             auth_session_state: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            destination_host: Default::default(),
+            destination_host: None,
             destination_realm: Default::default(),
-            user_name: Default::default(),
-            oc_supported_features: Default::default(),
-            supported_features: Default::default(),
-            public_identity: Default::default(),
-            wildcarded_public_identity: Default::default(),
+            user_name: None,
+            oc_supported_features: None,
+            supported_features: Vec::new(),
+            public_identity: Vec::new(),
+            wildcarded_public_identity: None,
             server_name: Default::default(),
             server_assignment_type: Default::default(),
             user_data_already_available: Default::default(),
-            scscf_restoration_info: Default::default(),
-            multiple_registration_indication: Default::default(),
-            session_priority: Default::default(),
-            sar_flags: Default::default(),
-            failed_pcscf: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            scscf_restoration_info: None,
+            multiple_registration_indication: None,
+            session_priority: None,
+            sar_flags: None,
+            failed_pcscf: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -5735,128 +5391,34 @@ impl rt::typed::Command for ServerAssignmentRequest {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (260, 0) => {
-                        rt::typed::one(
-                            &mut out.vendor_specific_application_id,
-                            &avp,
-                            &mut w,
-                            2,
-                            64,
-                        )
-                    }
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 3, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 4, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 5, 64)
-                    }
-                    (293, 0) => {
-                        rt::typed::opt(&mut out.destination_host, &avp, &mut w, 64)
-                    }
-                    (283, 0) => {
-                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 7, 64)
-                    }
-                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
-                    (621, 0) => {
-                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
-                    }
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (260, 0) => m.one(&mut out.vendor_specific_application_id, 2, 64),
+                    (277, 0) => m.one(&mut out.auth_session_state, 3, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 4, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 5, 64),
+                    (293, 0) => m.opt(&mut out.destination_host, 64),
+                    (283, 0) => m.one(&mut out.destination_realm, 7, 64),
+                    (1, 0) => m.opt(&mut out.user_name, 64),
+                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
                     (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            10,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.supported_features, 10, 128, u32::MAX)
                     }
-                    (601, 10415) => {
-                        rt::typed::many(
-                            &mut out.public_identity,
-                            &avp,
-                            &mut w,
-                            11,
-                            192,
-                            u32::MAX,
-                        )
-                    }
-                    (634, 10415) => {
-                        rt::typed::opt(
-                            &mut out.wildcarded_public_identity,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (602, 10415) => {
-                        rt::typed::one(&mut out.server_name, &avp, &mut w, 13, 192)
-                    }
-                    (614, 10415) => {
-                        rt::typed::one(
-                            &mut out.server_assignment_type,
-                            &avp,
-                            &mut w,
-                            14,
-                            192,
-                        )
-                    }
-                    (624, 10415) => {
-                        rt::typed::one(
-                            &mut out.user_data_already_available,
-                            &avp,
-                            &mut w,
-                            15,
-                            192,
-                        )
-                    }
-                    (639, 10415) => {
-                        rt::typed::opt(
-                            &mut out.scscf_restoration_info,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (648, 10415) => {
-                        rt::typed::opt(
-                            &mut out.multiple_registration_indication,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (650, 10415) => {
-                        rt::typed::opt(&mut out.session_priority, &avp, &mut w, 128)
-                    }
-                    (655, 10415) => rt::typed::opt(&mut out.sar_flags, &avp, &mut w, 128),
-                    (664, 10415) => {
-                        rt::typed::opt(&mut out.failed_pcscf, &avp, &mut w, 128)
-                    }
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            21,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            22,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (601, 10415) => m.many(&mut out.public_identity, 11, 192, u32::MAX),
+                    (634, 10415) => m.opt(&mut out.wildcarded_public_identity, 128),
+                    (602, 10415) => m.one(&mut out.server_name, 13, 192),
+                    (614, 10415) => m.one(&mut out.server_assignment_type, 14, 192),
+                    (624, 10415) => m.one(&mut out.user_data_already_available, 15, 192),
+                    (639, 10415) => m.opt(&mut out.scscf_restoration_info, 128),
+                    (648, 10415) => m.opt(&mut out.multiple_registration_indication, 128),
+                    (650, 10415) => m.opt(&mut out.session_priority, 128),
+                    (655, 10415) => m.opt(&mut out.sar_flags, 128),
+                    (664, 10415) => m.opt(&mut out.failed_pcscf, 128),
+                    (284, 0) => m.many(&mut out.proxy_info, 21, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 22, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -5976,11 +5538,11 @@ impl Clone for ServerAssignmentAnswer {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
+            drmp: self.drmp,
             vendor_specific_application_id: self.vendor_specific_application_id.clone(),
-            result_code: self.result_code.clone(),
+            result_code: self.result_code,
             experimental_result: self.experimental_result.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             user_name: self.user_name.clone(),
@@ -5991,14 +5553,14 @@ impl Clone for ServerAssignmentAnswer {
             user_data: self.user_data.clone(),
             charging_information: self.charging_information.clone(),
             associated_identities: self.associated_identities.clone(),
-            loose_route_indication: self.loose_route_indication.clone(),
+            loose_route_indication: self.loose_route_indication,
             scscf_restoration_info: self.scscf_restoration_info.clone(),
             associated_registered_identities: self
                 .associated_registered_identities
                 .clone(),
             server_name: self.server_name.clone(),
             wildcarded_public_identity: self.wildcarded_public_identity.clone(),
-            priviledged_sender_indication: self.priviledged_sender_indication.clone(),
+            priviledged_sender_indication: self.priviledged_sender_indication,
             allowed_waf_wwsf_identities: self.allowed_waf_wwsf_identities.clone(),
             failed_avp: self.failed_avp.clone(),
             proxy_info: self.proxy_info.clone(),
@@ -6093,31 +5655,31 @@ impl Default for ServerAssignmentAnswer {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
+            drmp: None,
             vendor_specific_application_id: Default::default(),
-            result_code: Default::default(),
-            experimental_result: Default::default(),
+            result_code: None,
+            experimental_result: None,
             auth_session_state: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            user_name: Default::default(),
-            oc_supported_features: Default::default(),
-            oc_olr: Default::default(),
-            load: Default::default(),
-            supported_features: Default::default(),
-            user_data: Default::default(),
-            charging_information: Default::default(),
-            associated_identities: Default::default(),
-            loose_route_indication: Default::default(),
-            scscf_restoration_info: Default::default(),
-            associated_registered_identities: Default::default(),
-            server_name: Default::default(),
-            wildcarded_public_identity: Default::default(),
-            priviledged_sender_indication: Default::default(),
-            allowed_waf_wwsf_identities: Default::default(),
-            failed_avp: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            user_name: None,
+            oc_supported_features: None,
+            oc_olr: None,
+            load: Vec::new(),
+            supported_features: Vec::new(),
+            user_data: None,
+            charging_information: None,
+            associated_identities: None,
+            loose_route_indication: None,
+            scscf_restoration_info: Vec::new(),
+            associated_registered_identities: None,
+            server_name: None,
+            wildcarded_public_identity: None,
+            priviledged_sender_indication: None,
+            allowed_waf_wwsf_identities: None,
+            failed_avp: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -6198,129 +5760,39 @@ impl rt::typed::Command for ServerAssignmentAnswer {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (260, 0) => {
-                        rt::typed::one(
-                            &mut out.vendor_specific_application_id,
-                            &avp,
-                            &mut w,
-                            2,
-                            64,
-                        )
-                    }
-                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
-                    (297, 0) => {
-                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
-                    }
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 5, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 6, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 7, 64)
-                    }
-                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
-                    (621, 0) => {
-                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
-                    }
-                    (623, 0) => rt::typed::opt(&mut out.oc_olr, &avp, &mut w, 0),
-                    (650, 0) => {
-                        rt::typed::many(&mut out.load, &avp, &mut w, 11, 0, u32::MAX)
-                    }
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (260, 0) => m.one(&mut out.vendor_specific_application_id, 2, 64),
+                    (268, 0) => m.opt(&mut out.result_code, 64),
+                    (297, 0) => m.opt(&mut out.experimental_result, 64),
+                    (277, 0) => m.one(&mut out.auth_session_state, 5, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 6, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 7, 64),
+                    (1, 0) => m.opt(&mut out.user_name, 64),
+                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
+                    (623, 0) => m.opt(&mut out.oc_olr, 0),
+                    (650, 0) => m.many(&mut out.load, 11, 0, u32::MAX),
                     (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            12,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.supported_features, 12, 128, u32::MAX)
                     }
-                    (606, 10415) => rt::typed::opt(&mut out.user_data, &avp, &mut w, 192),
-                    (618, 10415) => {
-                        rt::typed::opt(&mut out.charging_information, &avp, &mut w, 192)
-                    }
-                    (632, 10415) => {
-                        rt::typed::opt(&mut out.associated_identities, &avp, &mut w, 128)
-                    }
-                    (638, 10415) => {
-                        rt::typed::opt(
-                            &mut out.loose_route_indication,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
+                    (606, 10415) => m.opt(&mut out.user_data, 192),
+                    (618, 10415) => m.opt(&mut out.charging_information, 192),
+                    (632, 10415) => m.opt(&mut out.associated_identities, 128),
+                    (638, 10415) => m.opt(&mut out.loose_route_indication, 128),
                     (639, 10415) => {
-                        rt::typed::many(
-                            &mut out.scscf_restoration_info,
-                            &avp,
-                            &mut w,
-                            17,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.scscf_restoration_info, 17, 128, u32::MAX)
                     }
-                    (647, 10415) => {
-                        rt::typed::opt(
-                            &mut out.associated_registered_identities,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (602, 10415) => {
-                        rt::typed::opt(&mut out.server_name, &avp, &mut w, 192)
-                    }
-                    (634, 10415) => {
-                        rt::typed::opt(
-                            &mut out.wildcarded_public_identity,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (652, 10415) => {
-                        rt::typed::opt(
-                            &mut out.priviledged_sender_indication,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (656, 10415) => {
-                        rt::typed::opt(
-                            &mut out.allowed_waf_wwsf_identities,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            24,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            25,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (647, 10415) => m.opt(&mut out.associated_registered_identities, 128),
+                    (602, 10415) => m.opt(&mut out.server_name, 192),
+                    (634, 10415) => m.opt(&mut out.wildcarded_public_identity, 128),
+                    (652, 10415) => m.opt(&mut out.priviledged_sender_indication, 128),
+                    (656, 10415) => m.opt(&mut out.allowed_waf_wwsf_identities, 128),
+                    (279, 0) => m.opt(&mut out.failed_avp, 64),
+                    (284, 0) => m.many(&mut out.proxy_info, 24, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 25, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -6352,8 +5824,8 @@ impl rt::typed::RequestCommand for ServerAssignmentRequest {
         a.header = rt::typed::answer_header(&self.header, result);
         a.session_id = self.session_id.clone();
         a.vendor_specific_application_id = self.vendor_specific_application_id.clone();
-        a.auth_session_state = self.auth_session_state.clone();
-        a.drmp = self.drmp.clone();
+        a.auth_session_state = self.auth_session_state;
+        a.drmp = self.drmp;
         a.proxy_info = self.proxy_info.clone();
         a.origin_host = origin_host.into();
         a.origin_realm = origin_realm.into();
@@ -6486,19 +5958,19 @@ impl Clone for LocationInfoRequest {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
+            drmp: self.drmp,
             vendor_specific_application_id: self.vendor_specific_application_id.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             destination_host: self.destination_host.clone(),
             destination_realm: self.destination_realm.clone(),
-            originating_request: self.originating_request.clone(),
+            originating_request: self.originating_request,
             oc_supported_features: self.oc_supported_features.clone(),
             supported_features: self.supported_features.clone(),
             public_identity: self.public_identity.clone(),
-            user_authorization_type: self.user_authorization_type.clone(),
-            session_priority: self.session_priority.clone(),
+            user_authorization_type: self.user_authorization_type,
+            session_priority: self.session_priority,
             proxy_info: self.proxy_info.clone(),
             route_record: self.route_record.clone(),
             extra: self.extra.clone(),
@@ -6557,21 +6029,21 @@ impl Default for LocationInfoRequest {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
+            drmp: None,
             vendor_specific_application_id: Default::default(),
             auth_session_state: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            destination_host: Default::default(),
+            destination_host: None,
             destination_realm: Default::default(),
-            originating_request: Default::default(),
-            oc_supported_features: Default::default(),
-            supported_features: Default::default(),
+            originating_request: None,
+            oc_supported_features: None,
+            supported_features: Vec::new(),
             public_identity: Default::default(),
-            user_authorization_type: Default::default(),
-            session_priority: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            user_authorization_type: None,
+            session_priority: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -6671,82 +6143,27 @@ impl rt::typed::Command for LocationInfoRequest {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (260, 0) => {
-                        rt::typed::one(
-                            &mut out.vendor_specific_application_id,
-                            &avp,
-                            &mut w,
-                            2,
-                            64,
-                        )
-                    }
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 3, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 4, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 5, 64)
-                    }
-                    (293, 0) => {
-                        rt::typed::opt(&mut out.destination_host, &avp, &mut w, 64)
-                    }
-                    (283, 0) => {
-                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 7, 64)
-                    }
-                    (633, 10415) => {
-                        rt::typed::opt(&mut out.originating_request, &avp, &mut w, 192)
-                    }
-                    (621, 0) => {
-                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
-                    }
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (260, 0) => m.one(&mut out.vendor_specific_application_id, 2, 64),
+                    (277, 0) => m.one(&mut out.auth_session_state, 3, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 4, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 5, 64),
+                    (293, 0) => m.opt(&mut out.destination_host, 64),
+                    (283, 0) => m.one(&mut out.destination_realm, 7, 64),
+                    (633, 10415) => m.opt(&mut out.originating_request, 192),
+                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
                     (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            10,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.supported_features, 10, 128, u32::MAX)
                     }
-                    (601, 10415) => {
-                        rt::typed::one(&mut out.public_identity, &avp, &mut w, 11, 192)
-                    }
-                    (623, 10415) => {
-                        rt::typed::opt(
-                            &mut out.user_authorization_type,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (650, 10415) => {
-                        rt::typed::opt(&mut out.session_priority, &avp, &mut w, 128)
-                    }
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            14,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            15,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (601, 10415) => m.one(&mut out.public_identity, 11, 192),
+                    (623, 10415) => m.opt(&mut out.user_authorization_type, 192),
+                    (650, 10415) => m.opt(&mut out.session_priority, 128),
+                    (284, 0) => m.many(&mut out.proxy_info, 14, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 15, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -6845,11 +6262,11 @@ impl Clone for LocationInfoAnswer {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
+            drmp: self.drmp,
             vendor_specific_application_id: self.vendor_specific_application_id.clone(),
-            result_code: self.result_code.clone(),
+            result_code: self.result_code,
             experimental_result: self.experimental_result.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             oc_supported_features: self.oc_supported_features.clone(),
@@ -6859,7 +6276,7 @@ impl Clone for LocationInfoAnswer {
             server_name: self.server_name.clone(),
             server_capabilities: self.server_capabilities.clone(),
             wildcarded_public_identity: self.wildcarded_public_identity.clone(),
-            lia_flags: self.lia_flags.clone(),
+            lia_flags: self.lia_flags,
             failed_avp: self.failed_avp.clone(),
             proxy_info: self.proxy_info.clone(),
             route_record: self.route_record.clone(),
@@ -6928,24 +6345,24 @@ impl Default for LocationInfoAnswer {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
+            drmp: None,
             vendor_specific_application_id: Default::default(),
-            result_code: Default::default(),
-            experimental_result: Default::default(),
+            result_code: None,
+            experimental_result: None,
             auth_session_state: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            oc_supported_features: Default::default(),
-            oc_olr: Default::default(),
-            load: Default::default(),
-            supported_features: Default::default(),
-            server_name: Default::default(),
-            server_capabilities: Default::default(),
-            wildcarded_public_identity: Default::default(),
-            lia_flags: Default::default(),
-            failed_avp: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            oc_supported_features: None,
+            oc_olr: None,
+            load: Vec::new(),
+            supported_features: Vec::new(),
+            server_name: None,
+            server_capabilities: None,
+            wildcarded_public_identity: None,
+            lia_flags: None,
+            failed_avp: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -7026,83 +6443,30 @@ impl rt::typed::Command for LocationInfoAnswer {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (260, 0) => {
-                        rt::typed::one(
-                            &mut out.vendor_specific_application_id,
-                            &avp,
-                            &mut w,
-                            2,
-                            64,
-                        )
-                    }
-                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
-                    (297, 0) => {
-                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
-                    }
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 5, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 6, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 7, 64)
-                    }
-                    (621, 0) => {
-                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
-                    }
-                    (623, 0) => rt::typed::opt(&mut out.oc_olr, &avp, &mut w, 0),
-                    (650, 0) => {
-                        rt::typed::many(&mut out.load, &avp, &mut w, 10, 0, u32::MAX)
-                    }
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (260, 0) => m.one(&mut out.vendor_specific_application_id, 2, 64),
+                    (268, 0) => m.opt(&mut out.result_code, 64),
+                    (297, 0) => m.opt(&mut out.experimental_result, 64),
+                    (277, 0) => m.one(&mut out.auth_session_state, 5, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 6, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 7, 64),
+                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
+                    (623, 0) => m.opt(&mut out.oc_olr, 0),
+                    (650, 0) => m.many(&mut out.load, 10, 0, u32::MAX),
                     (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            11,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.supported_features, 11, 128, u32::MAX)
                     }
-                    (602, 10415) => {
-                        rt::typed::opt(&mut out.server_name, &avp, &mut w, 192)
-                    }
-                    (603, 10415) => {
-                        rt::typed::opt(&mut out.server_capabilities, &avp, &mut w, 192)
-                    }
-                    (634, 10415) => {
-                        rt::typed::opt(
-                            &mut out.wildcarded_public_identity,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (653, 10415) => rt::typed::opt(&mut out.lia_flags, &avp, &mut w, 128),
-                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            17,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            18,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (602, 10415) => m.opt(&mut out.server_name, 192),
+                    (603, 10415) => m.opt(&mut out.server_capabilities, 192),
+                    (634, 10415) => m.opt(&mut out.wildcarded_public_identity, 128),
+                    (653, 10415) => m.opt(&mut out.lia_flags, 128),
+                    (279, 0) => m.opt(&mut out.failed_avp, 64),
+                    (284, 0) => m.many(&mut out.proxy_info, 17, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 18, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -7134,8 +6498,8 @@ impl rt::typed::RequestCommand for LocationInfoRequest {
         a.header = rt::typed::answer_header(&self.header, result);
         a.session_id = self.session_id.clone();
         a.vendor_specific_application_id = self.vendor_specific_application_id.clone();
-        a.auth_session_state = self.auth_session_state.clone();
-        a.drmp = self.drmp.clone();
+        a.auth_session_state = self.auth_session_state;
+        a.drmp = self.drmp;
         a.proxy_info = self.proxy_info.clone();
         a.origin_host = origin_host.into();
         a.origin_realm = origin_realm.into();
@@ -7271,9 +6635,9 @@ impl Clone for MultimediaAuthRequest {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
+            drmp: self.drmp,
             vendor_specific_application_id: self.vendor_specific_application_id.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             destination_realm: self.destination_realm.clone(),
@@ -7283,7 +6647,7 @@ impl Clone for MultimediaAuthRequest {
             supported_features: self.supported_features.clone(),
             public_identity: self.public_identity.clone(),
             tgpp_sip_auth_data_item: self.tgpp_sip_auth_data_item.clone(),
-            tgpp_sip_number_auth_items: self.tgpp_sip_number_auth_items.clone(),
+            tgpp_sip_number_auth_items: self.tgpp_sip_number_auth_items,
             server_name: self.server_name.clone(),
             proxy_info: self.proxy_info.clone(),
             route_record: self.route_record.clone(),
@@ -7350,22 +6714,22 @@ impl Default for MultimediaAuthRequest {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
+            drmp: None,
             vendor_specific_application_id: Default::default(),
             auth_session_state: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
             destination_realm: Default::default(),
-            destination_host: Default::default(),
+            destination_host: None,
             user_name: Default::default(),
-            oc_supported_features: Default::default(),
-            supported_features: Default::default(),
+            oc_supported_features: None,
+            supported_features: Vec::new(),
             public_identity: Default::default(),
             tgpp_sip_auth_data_item: Default::default(),
             tgpp_sip_number_auth_items: Default::default(),
             server_name: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -7506,90 +6870,28 @@ impl rt::typed::Command for MultimediaAuthRequest {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (260, 0) => {
-                        rt::typed::one(
-                            &mut out.vendor_specific_application_id,
-                            &avp,
-                            &mut w,
-                            2,
-                            64,
-                        )
-                    }
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 3, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 4, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 5, 64)
-                    }
-                    (283, 0) => {
-                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 6, 64)
-                    }
-                    (293, 0) => {
-                        rt::typed::opt(&mut out.destination_host, &avp, &mut w, 64)
-                    }
-                    (1, 0) => rt::typed::one(&mut out.user_name, &avp, &mut w, 8, 64),
-                    (621, 0) => {
-                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
-                    }
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (260, 0) => m.one(&mut out.vendor_specific_application_id, 2, 64),
+                    (277, 0) => m.one(&mut out.auth_session_state, 3, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 4, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 5, 64),
+                    (283, 0) => m.one(&mut out.destination_realm, 6, 64),
+                    (293, 0) => m.opt(&mut out.destination_host, 64),
+                    (1, 0) => m.one(&mut out.user_name, 8, 64),
+                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
                     (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            10,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.supported_features, 10, 128, u32::MAX)
                     }
-                    (601, 10415) => {
-                        rt::typed::one(&mut out.public_identity, &avp, &mut w, 11, 192)
-                    }
-                    (612, 10415) => {
-                        rt::typed::one(
-                            &mut out.tgpp_sip_auth_data_item,
-                            &avp,
-                            &mut w,
-                            12,
-                            192,
-                        )
-                    }
-                    (607, 10415) => {
-                        rt::typed::one(
-                            &mut out.tgpp_sip_number_auth_items,
-                            &avp,
-                            &mut w,
-                            13,
-                            192,
-                        )
-                    }
-                    (602, 10415) => {
-                        rt::typed::one(&mut out.server_name, &avp, &mut w, 14, 192)
-                    }
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            15,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            16,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (601, 10415) => m.one(&mut out.public_identity, 11, 192),
+                    (612, 10415) => m.one(&mut out.tgpp_sip_auth_data_item, 12, 192),
+                    (607, 10415) => m.one(&mut out.tgpp_sip_number_auth_items, 13, 192),
+                    (602, 10415) => m.one(&mut out.server_name, 14, 192),
+                    (284, 0) => m.many(&mut out.proxy_info, 15, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 16, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -7688,11 +6990,11 @@ impl Clone for MultimediaAuthAnswer {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
+            drmp: self.drmp,
             vendor_specific_application_id: self.vendor_specific_application_id.clone(),
-            result_code: self.result_code.clone(),
+            result_code: self.result_code,
             experimental_result: self.experimental_result.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             user_name: self.user_name.clone(),
@@ -7701,7 +7003,7 @@ impl Clone for MultimediaAuthAnswer {
             load: self.load.clone(),
             supported_features: self.supported_features.clone(),
             public_identity: self.public_identity.clone(),
-            tgpp_sip_number_auth_items: self.tgpp_sip_number_auth_items.clone(),
+            tgpp_sip_number_auth_items: self.tgpp_sip_number_auth_items,
             tgpp_sip_auth_data_item: self.tgpp_sip_auth_data_item.clone(),
             failed_avp: self.failed_avp.clone(),
             proxy_info: self.proxy_info.clone(),
@@ -7771,24 +7073,24 @@ impl Default for MultimediaAuthAnswer {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
+            drmp: None,
             vendor_specific_application_id: Default::default(),
-            result_code: Default::default(),
-            experimental_result: Default::default(),
+            result_code: None,
+            experimental_result: None,
             auth_session_state: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            user_name: Default::default(),
-            oc_supported_features: Default::default(),
-            oc_olr: Default::default(),
-            load: Default::default(),
-            supported_features: Default::default(),
-            public_identity: Default::default(),
-            tgpp_sip_number_auth_items: Default::default(),
-            tgpp_sip_auth_data_item: Default::default(),
-            failed_avp: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            user_name: None,
+            oc_supported_features: None,
+            oc_olr: None,
+            load: Vec::new(),
+            supported_features: Vec::new(),
+            public_identity: None,
+            tgpp_sip_number_auth_items: None,
+            tgpp_sip_auth_data_item: Vec::new(),
+            failed_avp: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -7869,90 +7171,32 @@ impl rt::typed::Command for MultimediaAuthAnswer {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (260, 0) => {
-                        rt::typed::one(
-                            &mut out.vendor_specific_application_id,
-                            &avp,
-                            &mut w,
-                            2,
-                            64,
-                        )
-                    }
-                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
-                    (297, 0) => {
-                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
-                    }
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 5, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 6, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 7, 64)
-                    }
-                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
-                    (621, 0) => {
-                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
-                    }
-                    (623, 0) => rt::typed::opt(&mut out.oc_olr, &avp, &mut w, 0),
-                    (650, 0) => {
-                        rt::typed::many(&mut out.load, &avp, &mut w, 11, 0, u32::MAX)
-                    }
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (260, 0) => m.one(&mut out.vendor_specific_application_id, 2, 64),
+                    (268, 0) => m.opt(&mut out.result_code, 64),
+                    (297, 0) => m.opt(&mut out.experimental_result, 64),
+                    (277, 0) => m.one(&mut out.auth_session_state, 5, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 6, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 7, 64),
+                    (1, 0) => m.opt(&mut out.user_name, 64),
+                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
+                    (623, 0) => m.opt(&mut out.oc_olr, 0),
+                    (650, 0) => m.many(&mut out.load, 11, 0, u32::MAX),
                     (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            12,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.supported_features, 12, 128, u32::MAX)
                     }
-                    (601, 10415) => {
-                        rt::typed::opt(&mut out.public_identity, &avp, &mut w, 192)
-                    }
-                    (607, 10415) => {
-                        rt::typed::opt(
-                            &mut out.tgpp_sip_number_auth_items,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
+                    (601, 10415) => m.opt(&mut out.public_identity, 192),
+                    (607, 10415) => m.opt(&mut out.tgpp_sip_number_auth_items, 192),
                     (612, 10415) => {
-                        rt::typed::many(
-                            &mut out.tgpp_sip_auth_data_item,
-                            &avp,
-                            &mut w,
-                            15,
-                            192,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.tgpp_sip_auth_data_item, 15, 192, u32::MAX)
                     }
-                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            17,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            18,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (279, 0) => m.opt(&mut out.failed_avp, 64),
+                    (284, 0) => m.many(&mut out.proxy_info, 17, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 18, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -7984,8 +7228,8 @@ impl rt::typed::RequestCommand for MultimediaAuthRequest {
         a.header = rt::typed::answer_header(&self.header, result);
         a.session_id = self.session_id.clone();
         a.vendor_specific_application_id = self.vendor_specific_application_id.clone();
-        a.auth_session_state = self.auth_session_state.clone();
-        a.drmp = self.drmp.clone();
+        a.auth_session_state = self.auth_session_state;
+        a.drmp = self.drmp;
         a.proxy_info = self.proxy_info.clone();
         a.origin_host = origin_host.into();
         a.origin_realm = origin_realm.into();
@@ -8124,9 +7368,9 @@ impl Clone for RegistrationTerminationRequest {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
+            drmp: self.drmp,
             vendor_specific_application_id: self.vendor_specific_application_id.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             destination_host: self.destination_host.clone(),
@@ -8136,7 +7380,7 @@ impl Clone for RegistrationTerminationRequest {
             supported_features: self.supported_features.clone(),
             public_identity: self.public_identity.clone(),
             deregistration_reason: self.deregistration_reason.clone(),
-            rtr_flags: self.rtr_flags.clone(),
+            rtr_flags: self.rtr_flags,
             proxy_info: self.proxy_info.clone(),
             route_record: self.route_record.clone(),
             extra: self.extra.clone(),
@@ -8195,7 +7439,7 @@ impl Default for RegistrationTerminationRequest {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
+            drmp: None,
             vendor_specific_application_id: Default::default(),
             auth_session_state: Default::default(),
             origin_host: Default::default(),
@@ -8203,13 +7447,13 @@ impl Default for RegistrationTerminationRequest {
             destination_host: Default::default(),
             destination_realm: Default::default(),
             user_name: Default::default(),
-            associated_identities: Default::default(),
-            supported_features: Default::default(),
-            public_identity: Default::default(),
+            associated_identities: None,
+            supported_features: Vec::new(),
+            public_identity: Vec::new(),
             deregistration_reason: Default::default(),
-            rtr_flags: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            rtr_flags: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -8325,86 +7569,27 @@ impl rt::typed::Command for RegistrationTerminationRequest {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (260, 0) => {
-                        rt::typed::one(
-                            &mut out.vendor_specific_application_id,
-                            &avp,
-                            &mut w,
-                            2,
-                            64,
-                        )
-                    }
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 3, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 4, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 5, 64)
-                    }
-                    (293, 0) => {
-                        rt::typed::one(&mut out.destination_host, &avp, &mut w, 6, 64)
-                    }
-                    (283, 0) => {
-                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 7, 64)
-                    }
-                    (1, 0) => rt::typed::one(&mut out.user_name, &avp, &mut w, 8, 64),
-                    (632, 10415) => {
-                        rt::typed::opt(&mut out.associated_identities, &avp, &mut w, 128)
-                    }
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (260, 0) => m.one(&mut out.vendor_specific_application_id, 2, 64),
+                    (277, 0) => m.one(&mut out.auth_session_state, 3, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 4, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 5, 64),
+                    (293, 0) => m.one(&mut out.destination_host, 6, 64),
+                    (283, 0) => m.one(&mut out.destination_realm, 7, 64),
+                    (1, 0) => m.one(&mut out.user_name, 8, 64),
+                    (632, 10415) => m.opt(&mut out.associated_identities, 128),
                     (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            10,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.supported_features, 10, 128, u32::MAX)
                     }
-                    (601, 10415) => {
-                        rt::typed::many(
-                            &mut out.public_identity,
-                            &avp,
-                            &mut w,
-                            11,
-                            192,
-                            u32::MAX,
-                        )
-                    }
-                    (615, 10415) => {
-                        rt::typed::one(
-                            &mut out.deregistration_reason,
-                            &avp,
-                            &mut w,
-                            12,
-                            192,
-                        )
-                    }
-                    (659, 10415) => rt::typed::opt(&mut out.rtr_flags, &avp, &mut w, 128),
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            14,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            15,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (601, 10415) => m.many(&mut out.public_identity, 11, 192, u32::MAX),
+                    (615, 10415) => m.one(&mut out.deregistration_reason, 12, 192),
+                    (659, 10415) => m.opt(&mut out.rtr_flags, 128),
+                    (284, 0) => m.many(&mut out.proxy_info, 14, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 15, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -8488,11 +7673,11 @@ impl Clone for RegistrationTerminationAnswer {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
+            drmp: self.drmp,
             vendor_specific_application_id: self.vendor_specific_application_id.clone(),
-            result_code: self.result_code.clone(),
+            result_code: self.result_code,
             experimental_result: self.experimental_result.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             associated_identities: self.associated_identities.clone(),
@@ -8563,19 +7748,19 @@ impl Default for RegistrationTerminationAnswer {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
+            drmp: None,
             vendor_specific_application_id: Default::default(),
-            result_code: Default::default(),
-            experimental_result: Default::default(),
+            result_code: None,
+            experimental_result: None,
             auth_session_state: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            associated_identities: Default::default(),
-            supported_features: Default::default(),
-            identity_with_emergency_registration: Default::default(),
-            failed_avp: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            associated_identities: None,
+            supported_features: Vec::new(),
+            identity_with_emergency_registration: Vec::new(),
+            failed_avp: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -8656,74 +7841,30 @@ impl rt::typed::Command for RegistrationTerminationAnswer {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (260, 0) => {
-                        rt::typed::one(
-                            &mut out.vendor_specific_application_id,
-                            &avp,
-                            &mut w,
-                            2,
-                            64,
-                        )
-                    }
-                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
-                    (297, 0) => {
-                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
-                    }
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 5, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 6, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 7, 64)
-                    }
-                    (632, 10415) => {
-                        rt::typed::opt(&mut out.associated_identities, &avp, &mut w, 128)
-                    }
-                    (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            9,
-                            128,
-                            u32::MAX,
-                        )
-                    }
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (260, 0) => m.one(&mut out.vendor_specific_application_id, 2, 64),
+                    (268, 0) => m.opt(&mut out.result_code, 64),
+                    (297, 0) => m.opt(&mut out.experimental_result, 64),
+                    (277, 0) => m.one(&mut out.auth_session_state, 5, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 6, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 7, 64),
+                    (632, 10415) => m.opt(&mut out.associated_identities, 128),
+                    (628, 10415) => m.many(&mut out.supported_features, 9, 128, u32::MAX),
                     (651, 10415) => {
-                        rt::typed::many(
+                        m.many(
                             &mut out.identity_with_emergency_registration,
-                            &avp,
-                            &mut w,
                             10,
                             128,
                             u32::MAX,
                         )
                     }
-                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            12,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            13,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (279, 0) => m.opt(&mut out.failed_avp, 64),
+                    (284, 0) => m.many(&mut out.proxy_info, 12, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 13, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -8755,8 +7896,8 @@ impl rt::typed::RequestCommand for RegistrationTerminationRequest {
         a.header = rt::typed::answer_header(&self.header, result);
         a.session_id = self.session_id.clone();
         a.vendor_specific_application_id = self.vendor_specific_application_id.clone();
-        a.auth_session_state = self.auth_session_state.clone();
-        a.drmp = self.drmp.clone();
+        a.auth_session_state = self.auth_session_state;
+        a.drmp = self.drmp;
         a.proxy_info = self.proxy_info.clone();
         a.origin_host = origin_host.into();
         a.origin_realm = origin_realm.into();
@@ -8892,9 +8033,9 @@ impl Clone for PushProfileRequest {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
+            drmp: self.drmp,
             vendor_specific_application_id: self.vendor_specific_application_id.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             destination_host: self.destination_host.clone(),
@@ -8969,7 +8110,7 @@ impl Default for PushProfileRequest {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
+            drmp: None,
             vendor_specific_application_id: Default::default(),
             auth_session_state: Default::default(),
             origin_host: Default::default(),
@@ -8977,13 +8118,13 @@ impl Default for PushProfileRequest {
             destination_host: Default::default(),
             destination_realm: Default::default(),
             user_name: Default::default(),
-            supported_features: Default::default(),
-            user_data: Default::default(),
-            charging_information: Default::default(),
-            tgpp_sip_auth_data_item: Default::default(),
-            allowed_waf_wwsf_identities: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            supported_features: Vec::new(),
+            user_data: None,
+            charging_information: None,
+            tgpp_sip_auth_data_item: None,
+            allowed_waf_wwsf_identities: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -9088,83 +8229,25 @@ impl rt::typed::Command for PushProfileRequest {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (260, 0) => {
-                        rt::typed::one(
-                            &mut out.vendor_specific_application_id,
-                            &avp,
-                            &mut w,
-                            2,
-                            64,
-                        )
-                    }
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 3, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 4, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 5, 64)
-                    }
-                    (293, 0) => {
-                        rt::typed::one(&mut out.destination_host, &avp, &mut w, 6, 64)
-                    }
-                    (283, 0) => {
-                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 7, 64)
-                    }
-                    (1, 0) => rt::typed::one(&mut out.user_name, &avp, &mut w, 8, 64),
-                    (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            9,
-                            128,
-                            u32::MAX,
-                        )
-                    }
-                    (606, 10415) => rt::typed::opt(&mut out.user_data, &avp, &mut w, 192),
-                    (618, 10415) => {
-                        rt::typed::opt(&mut out.charging_information, &avp, &mut w, 192)
-                    }
-                    (612, 10415) => {
-                        rt::typed::opt(
-                            &mut out.tgpp_sip_auth_data_item,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (656, 10415) => {
-                        rt::typed::opt(
-                            &mut out.allowed_waf_wwsf_identities,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            14,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            15,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (260, 0) => m.one(&mut out.vendor_specific_application_id, 2, 64),
+                    (277, 0) => m.one(&mut out.auth_session_state, 3, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 4, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 5, 64),
+                    (293, 0) => m.one(&mut out.destination_host, 6, 64),
+                    (283, 0) => m.one(&mut out.destination_realm, 7, 64),
+                    (1, 0) => m.one(&mut out.user_name, 8, 64),
+                    (628, 10415) => m.many(&mut out.supported_features, 9, 128, u32::MAX),
+                    (606, 10415) => m.opt(&mut out.user_data, 192),
+                    (618, 10415) => m.opt(&mut out.charging_information, 192),
+                    (612, 10415) => m.opt(&mut out.tgpp_sip_auth_data_item, 192),
+                    (656, 10415) => m.opt(&mut out.allowed_waf_wwsf_identities, 128),
+                    (284, 0) => m.many(&mut out.proxy_info, 14, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 15, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -9242,11 +8325,11 @@ impl Clone for PushProfileAnswer {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
+            drmp: self.drmp,
             vendor_specific_application_id: self.vendor_specific_application_id.clone(),
-            result_code: self.result_code.clone(),
+            result_code: self.result_code,
             experimental_result: self.experimental_result.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             supported_features: self.supported_features.clone(),
@@ -9305,17 +8388,17 @@ impl Default for PushProfileAnswer {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
+            drmp: None,
             vendor_specific_application_id: Default::default(),
-            result_code: Default::default(),
-            experimental_result: Default::default(),
+            result_code: None,
+            experimental_result: None,
             auth_session_state: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            supported_features: Default::default(),
-            failed_avp: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            supported_features: Vec::new(),
+            failed_avp: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -9396,61 +8479,21 @@ impl rt::typed::Command for PushProfileAnswer {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (260, 0) => {
-                        rt::typed::one(
-                            &mut out.vendor_specific_application_id,
-                            &avp,
-                            &mut w,
-                            2,
-                            64,
-                        )
-                    }
-                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
-                    (297, 0) => {
-                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
-                    }
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 5, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 6, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 7, 64)
-                    }
-                    (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            8,
-                            128,
-                            u32::MAX,
-                        )
-                    }
-                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            10,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            11,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (260, 0) => m.one(&mut out.vendor_specific_application_id, 2, 64),
+                    (268, 0) => m.opt(&mut out.result_code, 64),
+                    (297, 0) => m.opt(&mut out.experimental_result, 64),
+                    (277, 0) => m.one(&mut out.auth_session_state, 5, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 6, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 7, 64),
+                    (628, 10415) => m.many(&mut out.supported_features, 8, 128, u32::MAX),
+                    (279, 0) => m.opt(&mut out.failed_avp, 64),
+                    (284, 0) => m.many(&mut out.proxy_info, 10, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 11, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -9482,8 +8525,8 @@ impl rt::typed::RequestCommand for PushProfileRequest {
         a.header = rt::typed::answer_header(&self.header, result);
         a.session_id = self.session_id.clone();
         a.vendor_specific_application_id = self.vendor_specific_application_id.clone();
-        a.auth_session_state = self.auth_session_state.clone();
-        a.drmp = self.drmp.clone();
+        a.auth_session_state = self.auth_session_state;
+        a.drmp = self.drmp;
         a.proxy_info = self.proxy_info.clone();
         a.origin_host = origin_host.into();
         a.origin_realm = origin_realm.into();

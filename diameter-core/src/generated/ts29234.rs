@@ -442,10 +442,10 @@ impl Clone for WlanUserData {
     fn clone(&self) -> Self {
         Self {
             charging_data: self.charging_data.clone(),
-            wlan_access: self.wlan_access.clone(),
-            wlan_3gpp_ip_access: self.wlan_3gpp_ip_access.clone(),
+            wlan_access: self.wlan_access,
+            wlan_3gpp_ip_access: self.wlan_3gpp_ip_access,
             apn_authorized: self.apn_authorized.clone(),
-            maximum_number_accesses: self.maximum_number_accesses.clone(),
+            maximum_number_accesses: self.maximum_number_accesses,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -482,11 +482,11 @@ impl PartialEq for WlanUserData {
 impl Default for WlanUserData {
     fn default() -> Self {
         Self {
-            charging_data: Default::default(),
-            wlan_access: Default::default(),
-            wlan_3gpp_ip_access: Default::default(),
-            apn_authorized: Default::default(),
-            maximum_number_accesses: Default::default(),
+            charging_data: None,
+            wlan_access: None,
+            wlan_3gpp_ip_access: None,
+            apn_authorized: Vec::new(),
+            maximum_number_accesses: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -526,35 +526,14 @@ impl rt::typed::Grouped for WlanUserData {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (304, 10415) => {
-                        rt::typed::opt(&mut self.charging_data, &avp, &mut w, 192)
-                    }
-                    (305, 10415) => {
-                        rt::typed::opt(&mut self.wlan_access, &avp, &mut w, 192)
-                    }
-                    (306, 10415) => {
-                        rt::typed::opt(&mut self.wlan_3gpp_ip_access, &avp, &mut w, 192)
-                    }
-                    (307, 10415) => {
-                        rt::typed::many(
-                            &mut self.apn_authorized,
-                            &avp,
-                            &mut w,
-                            3,
-                            192,
-                            u32::MAX,
-                        )
-                    }
-                    (319, 10415) => {
-                        rt::typed::opt(
-                            &mut self.maximum_number_accesses,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (304, 10415) => m.opt(&mut self.charging_data, 192),
+                    (305, 10415) => m.opt(&mut self.wlan_access, 192),
+                    (306, 10415) => m.opt(&mut self.wlan_3gpp_ip_access, 192),
+                    (307, 10415) => m.many(&mut self.apn_authorized, 3, 192, u32::MAX),
+                    (319, 10415) => m.opt(&mut self.maximum_number_accesses, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -641,8 +620,8 @@ impl PartialEq for ChargingData {
 impl Default for ChargingData {
     fn default() -> Self {
         Self {
-            charging_characteristics: Default::default(),
-            charging_nodes: Default::default(),
+            charging_characteristics: None,
+            charging_nodes: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -682,19 +661,11 @@ impl rt::typed::Grouped for ChargingData {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (314, 10415) => {
-                        rt::typed::opt(
-                            &mut self.charging_characteristics,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (315, 10415) => {
-                        rt::typed::opt(&mut self.charging_nodes, &avp, &mut w, 192)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (314, 10415) => m.opt(&mut self.charging_characteristics, 192),
+                    (315, 10415) => m.opt(&mut self.charging_nodes, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -750,8 +721,8 @@ impl Clone for ApnAuthorized {
     fn clone(&self) -> Self {
         Self {
             service_selection: self.service_selection.clone(),
-            apn_barring_type: self.apn_barring_type.clone(),
-            wlan_direct_ip_access: self.wlan_direct_ip_access.clone(),
+            apn_barring_type: self.apn_barring_type,
+            wlan_direct_ip_access: self.wlan_direct_ip_access,
             routing_policy: self.routing_policy.clone(),
             max_requested_bandwidth: self.max_requested_bandwidth.clone(),
             extra: self.extra.clone(),
@@ -791,10 +762,10 @@ impl Default for ApnAuthorized {
     fn default() -> Self {
         Self {
             service_selection: Default::default(),
-            apn_barring_type: Default::default(),
-            wlan_direct_ip_access: Default::default(),
-            routing_policy: Default::default(),
-            max_requested_bandwidth: Default::default(),
+            apn_barring_type: None,
+            wlan_direct_ip_access: None,
+            routing_policy: None,
+            max_requested_bandwidth: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -845,33 +816,14 @@ impl rt::typed::Grouped for ApnAuthorized {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (493, 0) => {
-                        rt::typed::one(&mut self.service_selection, &avp, &mut w, 0, 64)
-                    }
-                    (309, 10415) => {
-                        rt::typed::opt(&mut self.apn_barring_type, &avp, &mut w, 192)
-                    }
-                    (310, 10415) => {
-                        rt::typed::opt(
-                            &mut self.wlan_direct_ip_access,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (312, 10415) => {
-                        rt::typed::opt(&mut self.routing_policy, &avp, &mut w, 192)
-                    }
-                    (313, 10415) => {
-                        rt::typed::opt(
-                            &mut self.max_requested_bandwidth,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (493, 0) => m.one(&mut self.service_selection, 0, 64),
+                    (309, 10415) => m.opt(&mut self.apn_barring_type, 192),
+                    (310, 10415) => m.opt(&mut self.wlan_direct_ip_access, 192),
+                    (312, 10415) => m.opt(&mut self.routing_policy, 192),
+                    (313, 10415) => m.opt(&mut self.max_requested_bandwidth, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -994,10 +946,10 @@ impl PartialEq for ChargingNodes {
 impl Default for ChargingNodes {
     fn default() -> Self {
         Self {
-            primary_ocs_charging_function_name: Default::default(),
-            secondary_ocs_charging_function_name: Default::default(),
-            primary_charging_collection_function_name: Default::default(),
-            secondary_charging_collection_function_name: Default::default(),
+            primary_ocs_charging_function_name: None,
+            secondary_ocs_charging_function_name: None,
+            primary_charging_collection_function_name: None,
+            secondary_charging_collection_function_name: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -1037,40 +989,21 @@ impl rt::typed::Grouped for ChargingNodes {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
                     (316, 10415) => {
-                        rt::typed::opt(
-                            &mut self.primary_ocs_charging_function_name,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
+                        m.opt(&mut self.primary_ocs_charging_function_name, 192)
                     }
                     (317, 10415) => {
-                        rt::typed::opt(
-                            &mut self.secondary_ocs_charging_function_name,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
+                        m.opt(&mut self.secondary_ocs_charging_function_name, 192)
                     }
                     (621, 10415) => {
-                        rt::typed::opt(
-                            &mut self.primary_charging_collection_function_name,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
+                        m.opt(&mut self.primary_charging_collection_function_name, 192)
                     }
                     (622, 10415) => {
-                        rt::typed::opt(
-                            &mut self.secondary_charging_collection_function_name,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
+                        m.opt(&mut self.secondary_charging_collection_function_name, 192)
                     }
-                    _ => rt::typed::other(&avp, &mut w),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);

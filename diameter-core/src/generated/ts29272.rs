@@ -6277,18 +6277,18 @@ impl Clone for SubscriptionData {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            subscriber_status: self.subscriber_status.clone(),
+            subscriber_status: self.subscriber_status,
             msisdn: self.msisdn.clone(),
             a_msisdn: self.a_msisdn.clone(),
             stn_sr: self.stn_sr.clone(),
-            ics_indicator: self.ics_indicator.clone(),
-            network_access_mode: self.network_access_mode.clone(),
-            operator_determined_barring: self.operator_determined_barring.clone(),
-            hplmn_odb: self.hplmn_odb.clone(),
+            ics_indicator: self.ics_indicator,
+            network_access_mode: self.network_access_mode,
+            operator_determined_barring: self.operator_determined_barring,
+            hplmn_odb: self.hplmn_odb,
             regional_subscription_zone_code: self
                 .regional_subscription_zone_code
                 .clone(),
-            access_restriction_data: self.access_restriction_data.clone(),
+            access_restriction_data: self.access_restriction_data,
             apn_oi_replacement: self.apn_oi_replacement.clone(),
             lcs_info: self.lcs_info.clone(),
             teleservice_list: self.teleservice_list.clone(),
@@ -6297,32 +6297,27 @@ impl Clone for SubscriptionData {
             ambr: self.ambr.clone(),
             apn_configuration_profile: self.apn_configuration_profile.clone(),
             rat_frequency_selection_priority_id: self
-                .rat_frequency_selection_priority_id
-                .clone(),
+                .rat_frequency_selection_priority_id,
             trace_data: self.trace_data.clone(),
             gprs_subscription_data: self.gprs_subscription_data.clone(),
             csg_subscription_data: self.csg_subscription_data.clone(),
             roaming_restricted_due_to_unsupported_feature: self
-                .roaming_restricted_due_to_unsupported_feature
-                .clone(),
-            subscribed_periodic_rau_tau_timer: self
-                .subscribed_periodic_rau_tau_timer
-                .clone(),
-            mps_priority: self.mps_priority.clone(),
-            vplmn_lipa_allowed: self.vplmn_lipa_allowed.clone(),
-            relay_node_indicator: self.relay_node_indicator.clone(),
-            mdt_user_consent: self.mdt_user_consent.clone(),
-            subscribed_vsrvcc: self.subscribed_vsrvcc.clone(),
+                .roaming_restricted_due_to_unsupported_feature,
+            subscribed_periodic_rau_tau_timer: self.subscribed_periodic_rau_tau_timer,
+            mps_priority: self.mps_priority,
+            vplmn_lipa_allowed: self.vplmn_lipa_allowed,
+            relay_node_indicator: self.relay_node_indicator,
+            mdt_user_consent: self.mdt_user_consent,
+            subscribed_vsrvcc: self.subscribed_vsrvcc,
             prose_subscription_data: self.prose_subscription_data.clone(),
-            subscription_data_flags: self.subscription_data_flags.clone(),
+            subscription_data_flags: self.subscription_data_flags,
             adjacent_access_restriction_data: self
                 .adjacent_access_restriction_data
                 .clone(),
             dl_buffering_suggested_packet_count: self
-                .dl_buffering_suggested_packet_count
-                .clone(),
+                .dl_buffering_suggested_packet_count,
             imsi_group_id: self.imsi_group_id.clone(),
-            ue_usage_type: self.ue_usage_type.clone(),
+            ue_usage_type: self.ue_usage_type,
             aese_communication_pattern: self.aese_communication_pattern.clone(),
             monitoring_event_configuration: self.monitoring_event_configuration.clone(),
             emergency_info: self.emergency_info.clone(),
@@ -6330,19 +6325,16 @@ impl Clone for SubscriptionData {
             v2x_subscription_data_nr: self.v2x_subscription_data_nr.clone(),
             edrx_cycle_length: self.edrx_cycle_length.clone(),
             external_identifier: self.external_identifier.clone(),
-            active_time: self.active_time.clone(),
-            service_gap_time: self.service_gap_time.clone(),
+            active_time: self.active_time,
+            service_gap_time: self.service_gap_time,
             broadcast_location_assistance_data_types: self
-                .broadcast_location_assistance_data_types
-                .clone(),
-            aerial_ue_subscription_information: self
-                .aerial_ue_subscription_information
-                .clone(),
-            core_network_restrictions: self.core_network_restrictions.clone(),
+                .broadcast_location_assistance_data_types,
+            aerial_ue_subscription_information: self.aerial_ue_subscription_information,
+            core_network_restrictions: self.core_network_restrictions,
             paging_time_window: self.paging_time_window.clone(),
-            subscribed_arpi: self.subscribed_arpi.clone(),
-            iab_operation_permission: self.iab_operation_permission.clone(),
-            plmn_rat_usage_control: self.plmn_rat_usage_control.clone(),
+            subscribed_arpi: self.subscribed_arpi,
+            iab_operation_permission: self.iab_operation_permission,
+            plmn_rat_usage_control: self.plmn_rat_usage_control,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -6538,56 +6530,56 @@ impl PartialEq for SubscriptionData {
 impl Default for SubscriptionData {
     fn default() -> Self {
         Self {
-            subscriber_status: Default::default(),
-            msisdn: Default::default(),
-            a_msisdn: Default::default(),
-            stn_sr: Default::default(),
-            ics_indicator: Default::default(),
-            network_access_mode: Default::default(),
-            operator_determined_barring: Default::default(),
-            hplmn_odb: Default::default(),
-            regional_subscription_zone_code: Default::default(),
-            access_restriction_data: Default::default(),
-            apn_oi_replacement: Default::default(),
-            lcs_info: Default::default(),
-            teleservice_list: Default::default(),
-            call_barring_info: Default::default(),
-            tgpp_charging_characteristics: Default::default(),
-            ambr: Default::default(),
-            apn_configuration_profile: Default::default(),
-            rat_frequency_selection_priority_id: Default::default(),
-            trace_data: Default::default(),
-            gprs_subscription_data: Default::default(),
-            csg_subscription_data: Default::default(),
-            roaming_restricted_due_to_unsupported_feature: Default::default(),
-            subscribed_periodic_rau_tau_timer: Default::default(),
-            mps_priority: Default::default(),
-            vplmn_lipa_allowed: Default::default(),
-            relay_node_indicator: Default::default(),
-            mdt_user_consent: Default::default(),
-            subscribed_vsrvcc: Default::default(),
-            prose_subscription_data: Default::default(),
-            subscription_data_flags: Default::default(),
-            adjacent_access_restriction_data: Default::default(),
-            dl_buffering_suggested_packet_count: Default::default(),
-            imsi_group_id: Default::default(),
-            ue_usage_type: Default::default(),
-            aese_communication_pattern: Default::default(),
-            monitoring_event_configuration: Default::default(),
-            emergency_info: Default::default(),
-            v2x_subscription_data: Default::default(),
-            v2x_subscription_data_nr: Default::default(),
-            edrx_cycle_length: Default::default(),
-            external_identifier: Default::default(),
-            active_time: Default::default(),
-            service_gap_time: Default::default(),
-            broadcast_location_assistance_data_types: Default::default(),
-            aerial_ue_subscription_information: Default::default(),
-            core_network_restrictions: Default::default(),
-            paging_time_window: Default::default(),
-            subscribed_arpi: Default::default(),
-            iab_operation_permission: Default::default(),
-            plmn_rat_usage_control: Default::default(),
+            subscriber_status: None,
+            msisdn: None,
+            a_msisdn: None,
+            stn_sr: None,
+            ics_indicator: None,
+            network_access_mode: None,
+            operator_determined_barring: None,
+            hplmn_odb: None,
+            regional_subscription_zone_code: Vec::new(),
+            access_restriction_data: None,
+            apn_oi_replacement: None,
+            lcs_info: None,
+            teleservice_list: None,
+            call_barring_info: Vec::new(),
+            tgpp_charging_characteristics: None,
+            ambr: None,
+            apn_configuration_profile: None,
+            rat_frequency_selection_priority_id: None,
+            trace_data: None,
+            gprs_subscription_data: None,
+            csg_subscription_data: Vec::new(),
+            roaming_restricted_due_to_unsupported_feature: None,
+            subscribed_periodic_rau_tau_timer: None,
+            mps_priority: None,
+            vplmn_lipa_allowed: None,
+            relay_node_indicator: None,
+            mdt_user_consent: None,
+            subscribed_vsrvcc: None,
+            prose_subscription_data: None,
+            subscription_data_flags: None,
+            adjacent_access_restriction_data: Vec::new(),
+            dl_buffering_suggested_packet_count: None,
+            imsi_group_id: Vec::new(),
+            ue_usage_type: None,
+            aese_communication_pattern: Vec::new(),
+            monitoring_event_configuration: Vec::new(),
+            emergency_info: None,
+            v2x_subscription_data: None,
+            v2x_subscription_data_nr: None,
+            edrx_cycle_length: Vec::new(),
+            external_identifier: None,
+            active_time: None,
+            service_gap_time: None,
+            broadcast_location_assistance_data_types: None,
+            aerial_ue_subscription_information: None,
+            core_network_restrictions: None,
+            paging_time_window: Vec::new(),
+            subscribed_arpi: None,
+            iab_operation_permission: None,
+            plmn_rat_usage_control: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -6627,305 +6619,100 @@ impl rt::typed::Grouped for SubscriptionData {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (1424, 10415) => {
-                        rt::typed::opt(&mut self.subscriber_status, &avp, &mut w, 192)
-                    }
-                    (701, 10415) => rt::typed::opt(&mut self.msisdn, &avp, &mut w, 192),
-                    (1643, 10415) => {
-                        rt::typed::opt(&mut self.a_msisdn, &avp, &mut w, 128)
-                    }
-                    (1433, 10415) => rt::typed::opt(&mut self.stn_sr, &avp, &mut w, 192),
-                    (1491, 10415) => {
-                        rt::typed::opt(&mut self.ics_indicator, &avp, &mut w, 192)
-                    }
-                    (1417, 10415) => {
-                        rt::typed::opt(&mut self.network_access_mode, &avp, &mut w, 192)
-                    }
-                    (1425, 10415) => {
-                        rt::typed::opt(
-                            &mut self.operator_determined_barring,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (1418, 10415) => {
-                        rt::typed::opt(&mut self.hplmn_odb, &avp, &mut w, 192)
-                    }
+                    (1424, 10415) => m.opt(&mut self.subscriber_status, 192),
+                    (701, 10415) => m.opt(&mut self.msisdn, 192),
+                    (1643, 10415) => m.opt(&mut self.a_msisdn, 128),
+                    (1433, 10415) => m.opt(&mut self.stn_sr, 192),
+                    (1491, 10415) => m.opt(&mut self.ics_indicator, 192),
+                    (1417, 10415) => m.opt(&mut self.network_access_mode, 192),
+                    (1425, 10415) => m.opt(&mut self.operator_determined_barring, 192),
+                    (1418, 10415) => m.opt(&mut self.hplmn_odb, 192),
                     (1446, 10415) => {
-                        rt::typed::many(
-                            &mut self.regional_subscription_zone_code,
-                            &avp,
-                            &mut w,
-                            8,
-                            192,
-                            10,
-                        )
+                        m.many(&mut self.regional_subscription_zone_code, 8, 192, 10)
                     }
-                    (1426, 10415) => {
-                        rt::typed::opt(
-                            &mut self.access_restriction_data,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (1427, 10415) => {
-                        rt::typed::opt(&mut self.apn_oi_replacement, &avp, &mut w, 192)
-                    }
-                    (1473, 10415) => {
-                        rt::typed::opt(&mut self.lcs_info, &avp, &mut w, 192)
-                    }
-                    (1486, 10415) => {
-                        rt::typed::opt(&mut self.teleservice_list, &avp, &mut w, 192)
-                    }
+                    (1426, 10415) => m.opt(&mut self.access_restriction_data, 192),
+                    (1427, 10415) => m.opt(&mut self.apn_oi_replacement, 192),
+                    (1473, 10415) => m.opt(&mut self.lcs_info, 192),
+                    (1486, 10415) => m.opt(&mut self.teleservice_list, 192),
                     (1488, 10415) => {
-                        rt::typed::many(
-                            &mut self.call_barring_info,
-                            &avp,
-                            &mut w,
-                            13,
-                            192,
-                            u32::MAX,
-                        )
+                        m.many(&mut self.call_barring_info, 13, 192, u32::MAX)
                     }
-                    (13, 10415) => {
-                        rt::typed::opt(
-                            &mut self.tgpp_charging_characteristics,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (1435, 10415) => rt::typed::opt(&mut self.ambr, &avp, &mut w, 192),
-                    (1429, 10415) => {
-                        rt::typed::opt(
-                            &mut self.apn_configuration_profile,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
+                    (13, 10415) => m.opt(&mut self.tgpp_charging_characteristics, 192),
+                    (1435, 10415) => m.opt(&mut self.ambr, 192),
+                    (1429, 10415) => m.opt(&mut self.apn_configuration_profile, 192),
                     (1440, 10415) => {
-                        rt::typed::opt(
-                            &mut self.rat_frequency_selection_priority_id,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
+                        m.opt(&mut self.rat_frequency_selection_priority_id, 192)
                     }
-                    (1458, 10415) => {
-                        rt::typed::opt(&mut self.trace_data, &avp, &mut w, 192)
-                    }
-                    (1467, 10415) => {
-                        rt::typed::opt(
-                            &mut self.gprs_subscription_data,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
+                    (1458, 10415) => m.opt(&mut self.trace_data, 192),
+                    (1467, 10415) => m.opt(&mut self.gprs_subscription_data, 192),
                     (1436, 10415) => {
-                        rt::typed::many(
-                            &mut self.csg_subscription_data,
-                            &avp,
-                            &mut w,
-                            20,
-                            192,
-                            u32::MAX,
-                        )
+                        m.many(&mut self.csg_subscription_data, 20, 192, u32::MAX)
                     }
                     (1457, 10415) => {
-                        rt::typed::opt(
+                        m.opt(
                             &mut self.roaming_restricted_due_to_unsupported_feature,
-                            &avp,
-                            &mut w,
                             192,
                         )
                     }
                     (1619, 10415) => {
-                        rt::typed::opt(
-                            &mut self.subscribed_periodic_rau_tau_timer,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
+                        m.opt(&mut self.subscribed_periodic_rau_tau_timer, 192)
                     }
-                    (1616, 10415) => {
-                        rt::typed::opt(&mut self.mps_priority, &avp, &mut w, 192)
-                    }
-                    (1617, 10415) => {
-                        rt::typed::opt(&mut self.vplmn_lipa_allowed, &avp, &mut w, 192)
-                    }
-                    (1633, 10415) => {
-                        rt::typed::opt(&mut self.relay_node_indicator, &avp, &mut w, 128)
-                    }
-                    (1634, 10415) => {
-                        rt::typed::opt(&mut self.mdt_user_consent, &avp, &mut w, 192)
-                    }
-                    (1636, 10415) => {
-                        rt::typed::opt(&mut self.subscribed_vsrvcc, &avp, &mut w, 192)
-                    }
-                    (3701, 10415) => {
-                        rt::typed::opt(
-                            &mut self.prose_subscription_data,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (1654, 10415) => {
-                        rt::typed::opt(
-                            &mut self.subscription_data_flags,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
+                    (1616, 10415) => m.opt(&mut self.mps_priority, 192),
+                    (1617, 10415) => m.opt(&mut self.vplmn_lipa_allowed, 192),
+                    (1633, 10415) => m.opt(&mut self.relay_node_indicator, 128),
+                    (1634, 10415) => m.opt(&mut self.mdt_user_consent, 192),
+                    (1636, 10415) => m.opt(&mut self.subscribed_vsrvcc, 192),
+                    (3701, 10415) => m.opt(&mut self.prose_subscription_data, 192),
+                    (1654, 10415) => m.opt(&mut self.subscription_data_flags, 128),
                     (1673, 10415) => {
-                        rt::typed::many(
+                        m.many(
                             &mut self.adjacent_access_restriction_data,
-                            &avp,
-                            &mut w,
                             30,
                             128,
                             u32::MAX,
                         )
                     }
                     (1674, 10415) => {
-                        rt::typed::opt(
-                            &mut self.dl_buffering_suggested_packet_count,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
+                        m.opt(&mut self.dl_buffering_suggested_packet_count, 128)
                     }
-                    (1675, 10415) => {
-                        rt::typed::many(
-                            &mut self.imsi_group_id,
-                            &avp,
-                            &mut w,
-                            32,
-                            128,
-                            u32::MAX,
-                        )
-                    }
-                    (1680, 10415) => {
-                        rt::typed::opt(&mut self.ue_usage_type, &avp, &mut w, 128)
-                    }
+                    (1675, 10415) => m.many(&mut self.imsi_group_id, 32, 128, u32::MAX),
+                    (1680, 10415) => m.opt(&mut self.ue_usage_type, 128),
                     (3113, 10415) => {
-                        rt::typed::many(
-                            &mut self.aese_communication_pattern,
-                            &avp,
-                            &mut w,
-                            34,
-                            192,
-                            u32::MAX,
-                        )
+                        m.many(&mut self.aese_communication_pattern, 34, 192, u32::MAX)
                     }
                     (3122, 10415) => {
-                        rt::typed::many(
+                        m.many(
                             &mut self.monitoring_event_configuration,
-                            &avp,
-                            &mut w,
                             35,
                             192,
                             u32::MAX,
                         )
                     }
-                    (1687, 10415) => {
-                        rt::typed::opt(&mut self.emergency_info, &avp, &mut w, 192)
-                    }
-                    (1688, 10415) => {
-                        rt::typed::opt(
-                            &mut self.v2x_subscription_data,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (1710, 10415) => {
-                        rt::typed::opt(
-                            &mut self.v2x_subscription_data_nr,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
+                    (1687, 10415) => m.opt(&mut self.emergency_info, 192),
+                    (1688, 10415) => m.opt(&mut self.v2x_subscription_data, 192),
+                    (1710, 10415) => m.opt(&mut self.v2x_subscription_data_nr, 192),
                     (1691, 10415) => {
-                        rt::typed::many(
-                            &mut self.edrx_cycle_length,
-                            &avp,
-                            &mut w,
-                            39,
-                            192,
-                            u32::MAX,
-                        )
+                        m.many(&mut self.edrx_cycle_length, 39, 192, u32::MAX)
                     }
-                    (3111, 10415) => {
-                        rt::typed::opt(&mut self.external_identifier, &avp, &mut w, 192)
-                    }
-                    (4324, 10415) => {
-                        rt::typed::opt(&mut self.active_time, &avp, &mut w, 192)
-                    }
-                    (1698, 10415) => {
-                        rt::typed::opt(&mut self.service_gap_time, &avp, &mut w, 192)
-                    }
+                    (3111, 10415) => m.opt(&mut self.external_identifier, 192),
+                    (4324, 10415) => m.opt(&mut self.active_time, 192),
+                    (1698, 10415) => m.opt(&mut self.service_gap_time, 192),
                     (1700, 10415) => {
-                        rt::typed::opt(
-                            &mut self.broadcast_location_assistance_data_types,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
+                        m.opt(&mut self.broadcast_location_assistance_data_types, 192)
                     }
                     (1699, 10415) => {
-                        rt::typed::opt(
-                            &mut self.aerial_ue_subscription_information,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
+                        m.opt(&mut self.aerial_ue_subscription_information, 192)
                     }
-                    (1704, 10415) => {
-                        rt::typed::opt(
-                            &mut self.core_network_restrictions,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
+                    (1704, 10415) => m.opt(&mut self.core_network_restrictions, 192),
                     (1701, 10415) => {
-                        rt::typed::many(
-                            &mut self.paging_time_window,
-                            &avp,
-                            &mut w,
-                            46,
-                            192,
-                            u32::MAX,
-                        )
+                        m.many(&mut self.paging_time_window, 46, 192, u32::MAX)
                     }
-                    (1708, 10415) => {
-                        rt::typed::opt(&mut self.subscribed_arpi, &avp, &mut w, 192)
-                    }
-                    (1709, 10415) => {
-                        rt::typed::opt(
-                            &mut self.iab_operation_permission,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (1728, 10415) => {
-                        rt::typed::opt(
-                            &mut self.plmn_rat_usage_control,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1708, 10415) => m.opt(&mut self.subscribed_arpi, 192),
+                    (1709, 10415) => m.opt(&mut self.iab_operation_permission, 192),
+                    (1728, 10415) => m.opt(&mut self.plmn_rat_usage_control, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -7102,9 +6889,9 @@ impl PartialEq for TerminalInformation {
 impl Default for TerminalInformation {
     fn default() -> Self {
         Self {
-            imei: Default::default(),
-            tgpp2_meid: Default::default(),
-            software_version: Default::default(),
+            imei: None,
+            tgpp2_meid: None,
+            software_version: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -7183,15 +6970,12 @@ impl rt::typed::Grouped for TerminalInformation {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (1402, 10415) => rt::typed::opt(&mut self.imei, &avp, &mut w, 192),
-                    (1471, 10415) => {
-                        rt::typed::opt(&mut self.tgpp2_meid, &avp, &mut w, 192)
-                    }
-                    (1403, 10415) => {
-                        rt::typed::opt(&mut self.software_version, &avp, &mut w, 192)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1402, 10415) => m.opt(&mut self.imei, 192),
+                    (1471, 10415) => m.opt(&mut self.tgpp2_meid, 192),
+                    (1403, 10415) => m.opt(&mut self.software_version, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -7240,8 +7024,8 @@ impl Clone for RequestedEutranAuthenticationInfo {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            number_of_requested_vectors: self.number_of_requested_vectors.clone(),
-            immediate_response_preferred: self.immediate_response_preferred.clone(),
+            number_of_requested_vectors: self.number_of_requested_vectors,
+            immediate_response_preferred: self.immediate_response_preferred,
             re_synchronization_info: self.re_synchronization_info.clone(),
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
@@ -7295,9 +7079,9 @@ impl PartialEq for RequestedEutranAuthenticationInfo {
 impl Default for RequestedEutranAuthenticationInfo {
     fn default() -> Self {
         Self {
-            number_of_requested_vectors: Default::default(),
-            immediate_response_preferred: Default::default(),
-            re_synchronization_info: Default::default(),
+            number_of_requested_vectors: None,
+            immediate_response_preferred: None,
+            re_synchronization_info: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -7337,32 +7121,12 @@ impl rt::typed::Grouped for RequestedEutranAuthenticationInfo {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (1410, 10415) => {
-                        rt::typed::opt(
-                            &mut self.number_of_requested_vectors,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (1412, 10415) => {
-                        rt::typed::opt(
-                            &mut self.immediate_response_preferred,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (1411, 10415) => {
-                        rt::typed::opt(
-                            &mut self.re_synchronization_info,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1410, 10415) => m.opt(&mut self.number_of_requested_vectors, 192),
+                    (1412, 10415) => m.opt(&mut self.immediate_response_preferred, 192),
+                    (1411, 10415) => m.opt(&mut self.re_synchronization_info, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -7404,8 +7168,8 @@ impl Clone for RequestedUtranGeranAuthenticationInfo {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            number_of_requested_vectors: self.number_of_requested_vectors.clone(),
-            immediate_response_preferred: self.immediate_response_preferred.clone(),
+            number_of_requested_vectors: self.number_of_requested_vectors,
+            immediate_response_preferred: self.immediate_response_preferred,
             re_synchronization_info: self.re_synchronization_info.clone(),
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
@@ -7459,9 +7223,9 @@ impl PartialEq for RequestedUtranGeranAuthenticationInfo {
 impl Default for RequestedUtranGeranAuthenticationInfo {
     fn default() -> Self {
         Self {
-            number_of_requested_vectors: Default::default(),
-            immediate_response_preferred: Default::default(),
-            re_synchronization_info: Default::default(),
+            number_of_requested_vectors: None,
+            immediate_response_preferred: None,
+            re_synchronization_info: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -7501,32 +7265,12 @@ impl rt::typed::Grouped for RequestedUtranGeranAuthenticationInfo {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (1410, 10415) => {
-                        rt::typed::opt(
-                            &mut self.number_of_requested_vectors,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (1412, 10415) => {
-                        rt::typed::opt(
-                            &mut self.immediate_response_preferred,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (1411, 10415) => {
-                        rt::typed::opt(
-                            &mut self.re_synchronization_info,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1410, 10415) => m.opt(&mut self.number_of_requested_vectors, 192),
+                    (1412, 10415) => m.opt(&mut self.immediate_response_preferred, 192),
+                    (1411, 10415) => m.opt(&mut self.re_synchronization_info, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -7605,9 +7349,9 @@ impl PartialEq for AuthenticationInfo {
 impl Default for AuthenticationInfo {
     fn default() -> Self {
         Self {
-            e_utran_vector: Default::default(),
-            utran_vector: Default::default(),
-            geran_vector: Default::default(),
+            e_utran_vector: Vec::new(),
+            utran_vector: Vec::new(),
+            geran_vector: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -7647,38 +7391,12 @@ impl rt::typed::Grouped for AuthenticationInfo {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (1414, 10415) => {
-                        rt::typed::many(
-                            &mut self.e_utran_vector,
-                            &avp,
-                            &mut w,
-                            0,
-                            192,
-                            u32::MAX,
-                        )
-                    }
-                    (1415, 10415) => {
-                        rt::typed::many(
-                            &mut self.utran_vector,
-                            &avp,
-                            &mut w,
-                            1,
-                            192,
-                            u32::MAX,
-                        )
-                    }
-                    (1416, 10415) => {
-                        rt::typed::many(
-                            &mut self.geran_vector,
-                            &avp,
-                            &mut w,
-                            2,
-                            192,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1414, 10415) => m.many(&mut self.e_utran_vector, 0, 192, u32::MAX),
+                    (1415, 10415) => m.many(&mut self.utran_vector, 1, 192, u32::MAX),
+                    (1416, 10415) => m.many(&mut self.geran_vector, 2, 192, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -7726,7 +7444,7 @@ impl Clone for EUtranVector {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            item_number: self.item_number.clone(),
+            item_number: self.item_number,
             rand: self.rand.clone(),
             xres: self.xres.clone(),
             autn: self.autn.clone(),
@@ -7767,7 +7485,7 @@ impl PartialEq for EUtranVector {
 impl Default for EUtranVector {
     fn default() -> Self {
         Self {
-            item_number: Default::default(),
+            item_number: None,
             rand: Default::default(),
             xres: Default::default(),
             autn: Default::default(),
@@ -7858,17 +7576,14 @@ impl rt::typed::Grouped for EUtranVector {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (1419, 10415) => {
-                        rt::typed::opt(&mut self.item_number, &avp, &mut w, 192)
-                    }
-                    (1447, 10415) => rt::typed::one(&mut self.rand, &avp, &mut w, 1, 192),
-                    (1448, 10415) => rt::typed::one(&mut self.xres, &avp, &mut w, 2, 192),
-                    (1449, 10415) => rt::typed::one(&mut self.autn, &avp, &mut w, 3, 192),
-                    (1450, 10415) => {
-                        rt::typed::one(&mut self.kasme, &avp, &mut w, 4, 192)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1419, 10415) => m.opt(&mut self.item_number, 192),
+                    (1447, 10415) => m.one(&mut self.rand, 1, 192),
+                    (1448, 10415) => m.one(&mut self.xres, 2, 192),
+                    (1449, 10415) => m.one(&mut self.autn, 3, 192),
+                    (1450, 10415) => m.one(&mut self.kasme, 4, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -7926,7 +7641,7 @@ impl Clone for UtranVector {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            item_number: self.item_number.clone(),
+            item_number: self.item_number,
             rand: self.rand.clone(),
             xres: self.xres.clone(),
             autn: self.autn.clone(),
@@ -7969,7 +7684,7 @@ impl PartialEq for UtranVector {
 impl Default for UtranVector {
     fn default() -> Self {
         Self {
-            item_number: Default::default(),
+            item_number: None,
             rand: Default::default(),
             xres: Default::default(),
             autn: Default::default(),
@@ -8072,26 +7787,15 @@ impl rt::typed::Grouped for UtranVector {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (1419, 10415) => {
-                        rt::typed::opt(&mut self.item_number, &avp, &mut w, 192)
-                    }
-                    (1447, 10415) => rt::typed::one(&mut self.rand, &avp, &mut w, 1, 192),
-                    (1448, 10415) => rt::typed::one(&mut self.xres, &avp, &mut w, 2, 192),
-                    (1449, 10415) => rt::typed::one(&mut self.autn, &avp, &mut w, 3, 192),
-                    (625, 10415) => {
-                        rt::typed::one(
-                            &mut self.confidentiality_key,
-                            &avp,
-                            &mut w,
-                            4,
-                            192,
-                        )
-                    }
-                    (626, 10415) => {
-                        rt::typed::one(&mut self.integrity_key, &avp, &mut w, 5, 192)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1419, 10415) => m.opt(&mut self.item_number, 192),
+                    (1447, 10415) => m.one(&mut self.rand, 1, 192),
+                    (1448, 10415) => m.one(&mut self.xres, 2, 192),
+                    (1449, 10415) => m.one(&mut self.autn, 3, 192),
+                    (625, 10415) => m.one(&mut self.confidentiality_key, 4, 192),
+                    (626, 10415) => m.one(&mut self.integrity_key, 5, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -8143,7 +7847,7 @@ impl Clone for GeranVector {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            item_number: self.item_number.clone(),
+            item_number: self.item_number,
             rand: self.rand.clone(),
             sres: self.sres.clone(),
             kc: self.kc.clone(),
@@ -8182,7 +7886,7 @@ impl PartialEq for GeranVector {
 impl Default for GeranVector {
     fn default() -> Self {
         Self {
-            item_number: Default::default(),
+            item_number: None,
             rand: Default::default(),
             sres: Default::default(),
             kc: Default::default(),
@@ -8261,14 +7965,13 @@ impl rt::typed::Grouped for GeranVector {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (1419, 10415) => {
-                        rt::typed::opt(&mut self.item_number, &avp, &mut w, 192)
-                    }
-                    (1447, 10415) => rt::typed::one(&mut self.rand, &avp, &mut w, 1, 192),
-                    (1454, 10415) => rt::typed::one(&mut self.sres, &avp, &mut w, 2, 192),
-                    (1453, 10415) => rt::typed::one(&mut self.kc, &avp, &mut w, 3, 192),
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1419, 10415) => m.opt(&mut self.item_number, 192),
+                    (1447, 10415) => m.one(&mut self.rand, 1, 192),
+                    (1454, 10415) => m.one(&mut self.sres, 2, 192),
+                    (1453, 10415) => m.one(&mut self.kc, 3, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -8323,12 +8026,11 @@ impl Clone for ApnConfigurationProfile {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            context_identifier: self.context_identifier.clone(),
-            additional_context_identifier: self.additional_context_identifier.clone(),
-            third_context_identifier: self.third_context_identifier.clone(),
+            context_identifier: self.context_identifier,
+            additional_context_identifier: self.additional_context_identifier,
+            third_context_identifier: self.third_context_identifier,
             all_apn_configurations_included_indicator: self
-                .all_apn_configurations_included_indicator
-                .clone(),
+                .all_apn_configurations_included_indicator,
             apn_configuration: self.apn_configuration.clone(),
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
@@ -8385,10 +8087,10 @@ impl Default for ApnConfigurationProfile {
     fn default() -> Self {
         Self {
             context_identifier: Default::default(),
-            additional_context_identifier: Default::default(),
-            third_context_identifier: Default::default(),
+            additional_context_identifier: None,
+            third_context_identifier: None,
             all_apn_configurations_included_indicator: Default::default(),
-            apn_configuration: Default::default(),
+            apn_configuration: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -8464,52 +8166,22 @@ impl rt::typed::Grouped for ApnConfigurationProfile {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (1423, 10415) => {
-                        rt::typed::one(
-                            &mut self.context_identifier,
-                            &avp,
-                            &mut w,
-                            0,
-                            192,
-                        )
-                    }
-                    (1683, 10415) => {
-                        rt::typed::opt(
-                            &mut self.additional_context_identifier,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (1719, 10415) => {
-                        rt::typed::opt(
-                            &mut self.third_context_identifier,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
+                    (1423, 10415) => m.one(&mut self.context_identifier, 0, 192),
+                    (1683, 10415) => m.opt(&mut self.additional_context_identifier, 192),
+                    (1719, 10415) => m.opt(&mut self.third_context_identifier, 192),
                     (1428, 10415) => {
-                        rt::typed::one(
+                        m.one(
                             &mut self.all_apn_configurations_included_indicator,
-                            &avp,
-                            &mut w,
                             3,
                             192,
                         )
                     }
                     (1430, 10415) => {
-                        rt::typed::many(
-                            &mut self.apn_configuration,
-                            &avp,
-                            &mut w,
-                            4,
-                            192,
-                            u32::MAX,
-                        )
+                        m.many(&mut self.apn_configuration, 4, 192, u32::MAX)
                     }
-                    _ => rt::typed::other(&avp, &mut w),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -8645,33 +8317,33 @@ impl Clone for ApnConfiguration {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            context_identifier: self.context_identifier.clone(),
+            context_identifier: self.context_identifier,
             served_party_ip_address: self.served_party_ip_address.clone(),
-            pdn_type: self.pdn_type.clone(),
+            pdn_type: self.pdn_type,
             service_selection: self.service_selection.clone(),
             eps_subscribed_qos_profile: self.eps_subscribed_qos_profile.clone(),
-            vplmn_dynamic_address_allowed: self.vplmn_dynamic_address_allowed.clone(),
+            vplmn_dynamic_address_allowed: self.vplmn_dynamic_address_allowed,
             mip6_agent_info: self.mip6_agent_info.clone(),
             visited_network_identifier: self.visited_network_identifier.clone(),
-            pdn_gw_allocation_type: self.pdn_gw_allocation_type.clone(),
+            pdn_gw_allocation_type: self.pdn_gw_allocation_type,
             tgpp_charging_characteristics: self.tgpp_charging_characteristics.clone(),
             ambr: self.ambr.clone(),
             specific_apn_info: self.specific_apn_info.clone(),
             apn_oi_replacement: self.apn_oi_replacement.clone(),
-            sipto_permission: self.sipto_permission.clone(),
-            lipa_permission: self.lipa_permission.clone(),
-            restoration_priority: self.restoration_priority.clone(),
-            sipto_local_network_permission: self.sipto_local_network_permission.clone(),
+            sipto_permission: self.sipto_permission,
+            lipa_permission: self.lipa_permission,
+            restoration_priority: self.restoration_priority,
+            sipto_local_network_permission: self.sipto_local_network_permission,
             wlan_offloadability: self.wlan_offloadability.clone(),
-            non_ip_pdn_type_indicator: self.non_ip_pdn_type_indicator.clone(),
-            non_ip_data_delivery_mechanism: self.non_ip_data_delivery_mechanism.clone(),
+            non_ip_pdn_type_indicator: self.non_ip_pdn_type_indicator,
+            non_ip_data_delivery_mechanism: self.non_ip_data_delivery_mechanism,
             scef_id: self.scef_id.clone(),
             scef_realm: self.scef_realm.clone(),
-            preferred_data_mode: self.preferred_data_mode.clone(),
-            pdn_connection_continuity: self.pdn_connection_continuity.clone(),
-            rds_indicator: self.rds_indicator.clone(),
-            interworking_5gs_indicator: self.interworking_5gs_indicator.clone(),
-            ethernet_pdn_type_indicator: self.ethernet_pdn_type_indicator.clone(),
+            preferred_data_mode: self.preferred_data_mode,
+            pdn_connection_continuity: self.pdn_connection_continuity,
+            rds_indicator: self.rds_indicator,
+            interworking_5gs_indicator: self.interworking_5gs_indicator,
+            ethernet_pdn_type_indicator: self.ethernet_pdn_type_indicator,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -8846,32 +8518,32 @@ impl Default for ApnConfiguration {
     fn default() -> Self {
         Self {
             context_identifier: Default::default(),
-            served_party_ip_address: Default::default(),
+            served_party_ip_address: Vec::new(),
             pdn_type: Default::default(),
             service_selection: Default::default(),
-            eps_subscribed_qos_profile: Default::default(),
-            vplmn_dynamic_address_allowed: Default::default(),
-            mip6_agent_info: Default::default(),
-            visited_network_identifier: Default::default(),
-            pdn_gw_allocation_type: Default::default(),
-            tgpp_charging_characteristics: Default::default(),
-            ambr: Default::default(),
-            specific_apn_info: Default::default(),
-            apn_oi_replacement: Default::default(),
-            sipto_permission: Default::default(),
-            lipa_permission: Default::default(),
-            restoration_priority: Default::default(),
-            sipto_local_network_permission: Default::default(),
-            wlan_offloadability: Default::default(),
-            non_ip_pdn_type_indicator: Default::default(),
-            non_ip_data_delivery_mechanism: Default::default(),
-            scef_id: Default::default(),
-            scef_realm: Default::default(),
-            preferred_data_mode: Default::default(),
-            pdn_connection_continuity: Default::default(),
-            rds_indicator: Default::default(),
-            interworking_5gs_indicator: Default::default(),
-            ethernet_pdn_type_indicator: Default::default(),
+            eps_subscribed_qos_profile: None,
+            vplmn_dynamic_address_allowed: None,
+            mip6_agent_info: None,
+            visited_network_identifier: None,
+            pdn_gw_allocation_type: None,
+            tgpp_charging_characteristics: None,
+            ambr: None,
+            specific_apn_info: Vec::new(),
+            apn_oi_replacement: None,
+            sipto_permission: None,
+            lipa_permission: None,
+            restoration_priority: None,
+            sipto_local_network_permission: None,
+            wlan_offloadability: None,
+            non_ip_pdn_type_indicator: None,
+            non_ip_data_delivery_mechanism: None,
+            scef_id: None,
+            scef_realm: None,
+            preferred_data_mode: None,
+            pdn_connection_continuity: None,
+            rds_indicator: None,
+            interworking_5gs_indicator: None,
+            ethernet_pdn_type_indicator: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -8977,160 +8649,38 @@ impl rt::typed::Grouped for ApnConfiguration {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (1423, 10415) => {
-                        rt::typed::one(
-                            &mut self.context_identifier,
-                            &avp,
-                            &mut w,
-                            0,
-                            192,
-                        )
-                    }
-                    (848, 10415) => {
-                        rt::typed::many(
-                            &mut self.served_party_ip_address,
-                            &avp,
-                            &mut w,
-                            1,
-                            192,
-                            2,
-                        )
-                    }
-                    (1456, 10415) => {
-                        rt::typed::one(&mut self.pdn_type, &avp, &mut w, 2, 192)
-                    }
-                    (493, 0) => {
-                        rt::typed::one(&mut self.service_selection, &avp, &mut w, 3, 64)
-                    }
-                    (1431, 10415) => {
-                        rt::typed::opt(
-                            &mut self.eps_subscribed_qos_profile,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (1432, 10415) => {
-                        rt::typed::opt(
-                            &mut self.vplmn_dynamic_address_allowed,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (486, 0) => {
-                        rt::typed::opt(&mut self.mip6_agent_info, &avp, &mut w, 64)
-                    }
-                    (600, 10415) => {
-                        rt::typed::opt(
-                            &mut self.visited_network_identifier,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (1438, 10415) => {
-                        rt::typed::opt(
-                            &mut self.pdn_gw_allocation_type,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (13, 10415) => {
-                        rt::typed::opt(
-                            &mut self.tgpp_charging_characteristics,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (1435, 10415) => rt::typed::opt(&mut self.ambr, &avp, &mut w, 192),
+                    (1423, 10415) => m.one(&mut self.context_identifier, 0, 192),
+                    (848, 10415) => m.many(&mut self.served_party_ip_address, 1, 192, 2),
+                    (1456, 10415) => m.one(&mut self.pdn_type, 2, 192),
+                    (493, 0) => m.one(&mut self.service_selection, 3, 64),
+                    (1431, 10415) => m.opt(&mut self.eps_subscribed_qos_profile, 192),
+                    (1432, 10415) => m.opt(&mut self.vplmn_dynamic_address_allowed, 192),
+                    (486, 0) => m.opt(&mut self.mip6_agent_info, 64),
+                    (600, 10415) => m.opt(&mut self.visited_network_identifier, 192),
+                    (1438, 10415) => m.opt(&mut self.pdn_gw_allocation_type, 192),
+                    (13, 10415) => m.opt(&mut self.tgpp_charging_characteristics, 192),
+                    (1435, 10415) => m.opt(&mut self.ambr, 192),
                     (1472, 10415) => {
-                        rt::typed::many(
-                            &mut self.specific_apn_info,
-                            &avp,
-                            &mut w,
-                            11,
-                            192,
-                            u32::MAX,
-                        )
+                        m.many(&mut self.specific_apn_info, 11, 192, u32::MAX)
                     }
-                    (1427, 10415) => {
-                        rt::typed::opt(&mut self.apn_oi_replacement, &avp, &mut w, 192)
-                    }
-                    (1613, 10415) => {
-                        rt::typed::opt(&mut self.sipto_permission, &avp, &mut w, 192)
-                    }
-                    (1618, 10415) => {
-                        rt::typed::opt(&mut self.lipa_permission, &avp, &mut w, 192)
-                    }
-                    (1663, 10415) => {
-                        rt::typed::opt(&mut self.restoration_priority, &avp, &mut w, 128)
-                    }
-                    (1665, 10415) => {
-                        rt::typed::opt(
-                            &mut self.sipto_local_network_permission,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (1667, 10415) => {
-                        rt::typed::opt(&mut self.wlan_offloadability, &avp, &mut w, 128)
-                    }
-                    (1681, 10415) => {
-                        rt::typed::opt(
-                            &mut self.non_ip_pdn_type_indicator,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (1682, 10415) => {
-                        rt::typed::opt(
-                            &mut self.non_ip_data_delivery_mechanism,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (3125, 10415) => rt::typed::opt(&mut self.scef_id, &avp, &mut w, 192),
-                    (1684, 10415) => {
-                        rt::typed::opt(&mut self.scef_realm, &avp, &mut w, 192)
-                    }
-                    (1686, 10415) => {
-                        rt::typed::opt(&mut self.preferred_data_mode, &avp, &mut w, 192)
-                    }
-                    (1690, 10415) => {
-                        rt::typed::opt(
-                            &mut self.pdn_connection_continuity,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (1697, 10415) => {
-                        rt::typed::opt(&mut self.rds_indicator, &avp, &mut w, 192)
-                    }
-                    (1706, 10415) => {
-                        rt::typed::opt(
-                            &mut self.interworking_5gs_indicator,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (1707, 10415) => {
-                        rt::typed::opt(
-                            &mut self.ethernet_pdn_type_indicator,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1427, 10415) => m.opt(&mut self.apn_oi_replacement, 192),
+                    (1613, 10415) => m.opt(&mut self.sipto_permission, 192),
+                    (1618, 10415) => m.opt(&mut self.lipa_permission, 192),
+                    (1663, 10415) => m.opt(&mut self.restoration_priority, 128),
+                    (1665, 10415) => m.opt(&mut self.sipto_local_network_permission, 128),
+                    (1667, 10415) => m.opt(&mut self.wlan_offloadability, 128),
+                    (1681, 10415) => m.opt(&mut self.non_ip_pdn_type_indicator, 192),
+                    (1682, 10415) => m.opt(&mut self.non_ip_data_delivery_mechanism, 192),
+                    (3125, 10415) => m.opt(&mut self.scef_id, 192),
+                    (1684, 10415) => m.opt(&mut self.scef_realm, 192),
+                    (1686, 10415) => m.opt(&mut self.preferred_data_mode, 192),
+                    (1690, 10415) => m.opt(&mut self.pdn_connection_continuity, 192),
+                    (1697, 10415) => m.opt(&mut self.rds_indicator, 192),
+                    (1706, 10415) => m.opt(&mut self.interworking_5gs_indicator, 192),
+                    (1707, 10415) => m.opt(&mut self.ethernet_pdn_type_indicator, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -9198,7 +8748,7 @@ impl Clone for EpsSubscribedQosProfile {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            qos_class_identifier: self.qos_class_identifier.clone(),
+            qos_class_identifier: self.qos_class_identifier,
             allocation_retention_priority: self.allocation_retention_priority.clone(),
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
@@ -9393,26 +8943,13 @@ impl rt::typed::Grouped for EpsSubscribedQosProfile {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (1028, 10415) => {
-                        rt::typed::one(
-                            &mut self.qos_class_identifier,
-                            &avp,
-                            &mut w,
-                            0,
-                            192,
-                        )
-                    }
+                    (1028, 10415) => m.one(&mut self.qos_class_identifier, 0, 192),
                     (1034, 10415) => {
-                        rt::typed::one(
-                            &mut self.allocation_retention_priority,
-                            &avp,
-                            &mut w,
-                            1,
-                            128,
-                        )
+                        m.one(&mut self.allocation_retention_priority, 1, 128)
                     }
-                    _ => rt::typed::other(&avp, &mut w),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -9479,10 +9016,10 @@ impl Clone for Ambr {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            max_requested_bandwidth_ul: self.max_requested_bandwidth_ul.clone(),
-            max_requested_bandwidth_dl: self.max_requested_bandwidth_dl.clone(),
-            extended_max_requested_bw_ul: self.extended_max_requested_bw_ul.clone(),
-            extended_max_requested_bw_dl: self.extended_max_requested_bw_dl.clone(),
+            max_requested_bandwidth_ul: self.max_requested_bandwidth_ul,
+            max_requested_bandwidth_dl: self.max_requested_bandwidth_dl,
+            extended_max_requested_bw_ul: self.extended_max_requested_bw_ul,
+            extended_max_requested_bw_dl: self.extended_max_requested_bw_dl,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -9599,8 +9136,8 @@ impl Default for Ambr {
         Self {
             max_requested_bandwidth_ul: Default::default(),
             max_requested_bandwidth_dl: Default::default(),
-            extended_max_requested_bw_ul: Default::default(),
-            extended_max_requested_bw_dl: Default::default(),
+            extended_max_requested_bw_ul: None,
+            extended_max_requested_bw_dl: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -9698,42 +9235,13 @@ impl rt::typed::Grouped for Ambr {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (516, 10415) => {
-                        rt::typed::one(
-                            &mut self.max_requested_bandwidth_ul,
-                            &avp,
-                            &mut w,
-                            0,
-                            192,
-                        )
-                    }
-                    (515, 10415) => {
-                        rt::typed::one(
-                            &mut self.max_requested_bandwidth_dl,
-                            &avp,
-                            &mut w,
-                            1,
-                            192,
-                        )
-                    }
-                    (555, 10415) => {
-                        rt::typed::opt(
-                            &mut self.extended_max_requested_bw_ul,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (554, 10415) => {
-                        rt::typed::opt(
-                            &mut self.extended_max_requested_bw_dl,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (516, 10415) => m.one(&mut self.max_requested_bandwidth_ul, 0, 192),
+                    (515, 10415) => m.one(&mut self.max_requested_bandwidth_dl, 1, 192),
+                    (555, 10415) => m.opt(&mut self.extended_max_requested_bw_ul, 128),
+                    (554, 10415) => m.opt(&mut self.extended_max_requested_bw_dl, 128),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -9833,7 +9341,7 @@ impl Clone for TraceData {
     fn clone(&self) -> Self {
         Self {
             trace_reference: self.trace_reference.clone(),
-            trace_depth: self.trace_depth.clone(),
+            trace_depth: self.trace_depth,
             trace_ne_type_list: self.trace_ne_type_list.clone(),
             trace_interface_list: self.trace_interface_list.clone(),
             trace_event_list: self.trace_event_list.clone(),
@@ -9988,13 +9496,13 @@ impl Default for TraceData {
             trace_reference: Default::default(),
             trace_depth: Default::default(),
             trace_ne_type_list: Default::default(),
-            trace_interface_list: Default::default(),
+            trace_interface_list: None,
             trace_event_list: Default::default(),
-            omc_id: Default::default(),
+            omc_id: None,
             trace_collection_entity: Default::default(),
-            mdt_configuration: Default::default(),
-            mdt_configuration_nr: Default::default(),
-            trace_reporting_consumer_uri: Default::default(),
+            mdt_configuration: None,
+            mdt_configuration_nr: None,
+            trace_reporting_consumer_uri: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -10146,53 +9654,19 @@ impl rt::typed::Grouped for TraceData {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (1459, 10415) => {
-                        rt::typed::one(&mut self.trace_reference, &avp, &mut w, 0, 192)
-                    }
-                    (1462, 10415) => {
-                        rt::typed::one(&mut self.trace_depth, &avp, &mut w, 1, 192)
-                    }
-                    (1463, 10415) => {
-                        rt::typed::one(
-                            &mut self.trace_ne_type_list,
-                            &avp,
-                            &mut w,
-                            2,
-                            192,
-                        )
-                    }
-                    (1464, 10415) => {
-                        rt::typed::opt(&mut self.trace_interface_list, &avp, &mut w, 192)
-                    }
-                    (1465, 10415) => {
-                        rt::typed::one(&mut self.trace_event_list, &avp, &mut w, 4, 192)
-                    }
-                    (1466, 10415) => rt::typed::opt(&mut self.omc_id, &avp, &mut w, 192),
-                    (1452, 10415) => {
-                        rt::typed::one(
-                            &mut self.trace_collection_entity,
-                            &avp,
-                            &mut w,
-                            6,
-                            192,
-                        )
-                    }
-                    (1622, 10415) => {
-                        rt::typed::opt(&mut self.mdt_configuration, &avp, &mut w, 192)
-                    }
-                    (1720, 10415) => {
-                        rt::typed::opt(&mut self.mdt_configuration_nr, &avp, &mut w, 192)
-                    }
-                    (1727, 10415) => {
-                        rt::typed::opt(
-                            &mut self.trace_reporting_consumer_uri,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1459, 10415) => m.one(&mut self.trace_reference, 0, 192),
+                    (1462, 10415) => m.one(&mut self.trace_depth, 1, 192),
+                    (1463, 10415) => m.one(&mut self.trace_ne_type_list, 2, 192),
+                    (1464, 10415) => m.opt(&mut self.trace_interface_list, 192),
+                    (1465, 10415) => m.one(&mut self.trace_event_list, 4, 192),
+                    (1466, 10415) => m.opt(&mut self.omc_id, 192),
+                    (1452, 10415) => m.one(&mut self.trace_collection_entity, 6, 192),
+                    (1622, 10415) => m.opt(&mut self.mdt_configuration, 192),
+                    (1720, 10415) => m.opt(&mut self.mdt_configuration_nr, 192),
+                    (1727, 10415) => m.opt(&mut self.trace_reporting_consumer_uri, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -10239,8 +9713,7 @@ impl Clone for GprsSubscriptionData {
     fn clone(&self) -> Self {
         Self {
             complete_data_list_included_indicator: self
-                .complete_data_list_included_indicator
-                .clone(),
+                .complete_data_list_included_indicator,
             pdp_context: self.pdp_context.clone(),
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
@@ -10282,7 +9755,7 @@ impl Default for GprsSubscriptionData {
     fn default() -> Self {
         Self {
             complete_data_list_included_indicator: Default::default(),
-            pdp_context: Default::default(),
+            pdp_context: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -10347,20 +9820,13 @@ impl rt::typed::Grouped for GprsSubscriptionData {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
                     (1468, 10415) => {
-                        rt::typed::one(
-                            &mut self.complete_data_list_included_indicator,
-                            &avp,
-                            &mut w,
-                            0,
-                            192,
-                        )
+                        m.one(&mut self.complete_data_list_included_indicator, 0, 192)
                     }
-                    (1469, 10415) => {
-                        rt::typed::many(&mut self.pdp_context, &avp, &mut w, 1, 192, 50)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1469, 10415) => m.many(&mut self.pdp_context, 1, 192, 50),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -10444,22 +9910,22 @@ impl Clone for PdpContext {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            context_identifier: self.context_identifier.clone(),
+            context_identifier: self.context_identifier,
             pdp_type: self.pdp_type.clone(),
             pdp_address: self.pdp_address.clone(),
             qos_subscribed: self.qos_subscribed.clone(),
-            vplmn_dynamic_address_allowed: self.vplmn_dynamic_address_allowed.clone(),
+            vplmn_dynamic_address_allowed: self.vplmn_dynamic_address_allowed,
             service_selection: self.service_selection.clone(),
             tgpp_charging_characteristics: self.tgpp_charging_characteristics.clone(),
             ext_pdp_type: self.ext_pdp_type.clone(),
             ext_pdp_address: self.ext_pdp_address.clone(),
             ambr: self.ambr.clone(),
             apn_oi_replacement: self.apn_oi_replacement.clone(),
-            sipto_permission: self.sipto_permission.clone(),
-            lipa_permission: self.lipa_permission.clone(),
-            restoration_priority: self.restoration_priority.clone(),
-            sipto_local_network_permission: self.sipto_local_network_permission.clone(),
-            non_ip_data_delivery_mechanism: self.non_ip_data_delivery_mechanism.clone(),
+            sipto_permission: self.sipto_permission,
+            lipa_permission: self.lipa_permission,
+            restoration_priority: self.restoration_priority,
+            sipto_local_network_permission: self.sipto_local_network_permission,
+            non_ip_data_delivery_mechanism: self.non_ip_data_delivery_mechanism,
             scef_id: self.scef_id.clone(),
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
@@ -10535,21 +10001,21 @@ impl Default for PdpContext {
         Self {
             context_identifier: Default::default(),
             pdp_type: Default::default(),
-            pdp_address: Default::default(),
+            pdp_address: None,
             qos_subscribed: Default::default(),
-            vplmn_dynamic_address_allowed: Default::default(),
+            vplmn_dynamic_address_allowed: None,
             service_selection: Default::default(),
-            tgpp_charging_characteristics: Default::default(),
-            ext_pdp_type: Default::default(),
-            ext_pdp_address: Default::default(),
-            ambr: Default::default(),
-            apn_oi_replacement: Default::default(),
-            sipto_permission: Default::default(),
-            lipa_permission: Default::default(),
-            restoration_priority: Default::default(),
-            sipto_local_network_permission: Default::default(),
-            non_ip_data_delivery_mechanism: Default::default(),
-            scef_id: Default::default(),
+            tgpp_charging_characteristics: None,
+            ext_pdp_type: None,
+            ext_pdp_address: None,
+            ambr: None,
+            apn_oi_replacement: None,
+            sipto_permission: None,
+            lipa_permission: None,
+            restoration_priority: None,
+            sipto_local_network_permission: None,
+            non_ip_data_delivery_mechanism: None,
+            scef_id: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -10633,81 +10099,26 @@ impl rt::typed::Grouped for PdpContext {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (1423, 10415) => {
-                        rt::typed::one(
-                            &mut self.context_identifier,
-                            &avp,
-                            &mut w,
-                            0,
-                            192,
-                        )
-                    }
-                    (1470, 10415) => {
-                        rt::typed::one(&mut self.pdp_type, &avp, &mut w, 1, 192)
-                    }
-                    (1227, 10415) => {
-                        rt::typed::opt(&mut self.pdp_address, &avp, &mut w, 128)
-                    }
-                    (1404, 10415) => {
-                        rt::typed::one(&mut self.qos_subscribed, &avp, &mut w, 3, 192)
-                    }
-                    (1432, 10415) => {
-                        rt::typed::opt(
-                            &mut self.vplmn_dynamic_address_allowed,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (493, 0) => {
-                        rt::typed::one(&mut self.service_selection, &avp, &mut w, 5, 64)
-                    }
-                    (13, 10415) => {
-                        rt::typed::opt(
-                            &mut self.tgpp_charging_characteristics,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (1620, 10415) => {
-                        rt::typed::opt(&mut self.ext_pdp_type, &avp, &mut w, 192)
-                    }
-                    (1621, 10415) => {
-                        rt::typed::opt(&mut self.ext_pdp_address, &avp, &mut w, 192)
-                    }
-                    (1435, 10415) => rt::typed::opt(&mut self.ambr, &avp, &mut w, 192),
-                    (1427, 10415) => {
-                        rt::typed::opt(&mut self.apn_oi_replacement, &avp, &mut w, 192)
-                    }
-                    (1613, 10415) => {
-                        rt::typed::opt(&mut self.sipto_permission, &avp, &mut w, 192)
-                    }
-                    (1618, 10415) => {
-                        rt::typed::opt(&mut self.lipa_permission, &avp, &mut w, 192)
-                    }
-                    (1663, 10415) => {
-                        rt::typed::opt(&mut self.restoration_priority, &avp, &mut w, 128)
-                    }
-                    (1665, 10415) => {
-                        rt::typed::opt(
-                            &mut self.sipto_local_network_permission,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (1682, 10415) => {
-                        rt::typed::opt(
-                            &mut self.non_ip_data_delivery_mechanism,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (3125, 10415) => rt::typed::opt(&mut self.scef_id, &avp, &mut w, 192),
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1423, 10415) => m.one(&mut self.context_identifier, 0, 192),
+                    (1470, 10415) => m.one(&mut self.pdp_type, 1, 192),
+                    (1227, 10415) => m.opt(&mut self.pdp_address, 128),
+                    (1404, 10415) => m.one(&mut self.qos_subscribed, 3, 192),
+                    (1432, 10415) => m.opt(&mut self.vplmn_dynamic_address_allowed, 192),
+                    (493, 0) => m.one(&mut self.service_selection, 5, 64),
+                    (13, 10415) => m.opt(&mut self.tgpp_charging_characteristics, 192),
+                    (1620, 10415) => m.opt(&mut self.ext_pdp_type, 192),
+                    (1621, 10415) => m.opt(&mut self.ext_pdp_address, 192),
+                    (1435, 10415) => m.opt(&mut self.ambr, 192),
+                    (1427, 10415) => m.opt(&mut self.apn_oi_replacement, 192),
+                    (1613, 10415) => m.opt(&mut self.sipto_permission, 192),
+                    (1618, 10415) => m.opt(&mut self.lipa_permission, 192),
+                    (1663, 10415) => m.opt(&mut self.restoration_priority, 128),
+                    (1665, 10415) => m.opt(&mut self.sipto_local_network_permission, 128),
+                    (1682, 10415) => m.opt(&mut self.non_ip_data_delivery_mechanism, 192),
+                    (3125, 10415) => m.opt(&mut self.scef_id, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -10759,8 +10170,8 @@ impl Clone for CsgSubscriptionData {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            csg_id: self.csg_id.clone(),
-            expiration_date: self.expiration_date.clone(),
+            csg_id: self.csg_id,
+            expiration_date: self.expiration_date,
             service_selection: self.service_selection.clone(),
             visited_plmn_id: self.visited_plmn_id.clone(),
             extra: self.extra.clone(),
@@ -10799,9 +10210,9 @@ impl Default for CsgSubscriptionData {
     fn default() -> Self {
         Self {
             csg_id: Default::default(),
-            expiration_date: Default::default(),
-            service_selection: Default::default(),
-            visited_plmn_id: Default::default(),
+            expiration_date: None,
+            service_selection: Vec::new(),
+            visited_plmn_id: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -10855,27 +10266,13 @@ impl rt::typed::Grouped for CsgSubscriptionData {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (1437, 10415) => {
-                        rt::typed::one(&mut self.csg_id, &avp, &mut w, 0, 192)
-                    }
-                    (1439, 10415) => {
-                        rt::typed::opt(&mut self.expiration_date, &avp, &mut w, 192)
-                    }
-                    (493, 0) => {
-                        rt::typed::many(
-                            &mut self.service_selection,
-                            &avp,
-                            &mut w,
-                            2,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (1407, 10415) => {
-                        rt::typed::opt(&mut self.visited_plmn_id, &avp, &mut w, 192)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1437, 10415) => m.one(&mut self.csg_id, 0, 192),
+                    (1439, 10415) => m.opt(&mut self.expiration_date, 192),
+                    (493, 0) => m.many(&mut self.service_selection, 2, 64, u32::MAX),
+                    (1407, 10415) => m.opt(&mut self.visited_plmn_id, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -11039,7 +10436,7 @@ impl Default for SpecificApnInfo {
         Self {
             service_selection: Default::default(),
             mip6_agent_info: Default::default(),
-            visited_network_identifier: Default::default(),
+            visited_network_identifier: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -11131,22 +10528,12 @@ impl rt::typed::Grouped for SpecificApnInfo {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (493, 0) => {
-                        rt::typed::one(&mut self.service_selection, &avp, &mut w, 0, 64)
-                    }
-                    (486, 0) => {
-                        rt::typed::one(&mut self.mip6_agent_info, &avp, &mut w, 1, 64)
-                    }
-                    (600, 10415) => {
-                        rt::typed::opt(
-                            &mut self.visited_network_identifier,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (493, 0) => m.one(&mut self.service_selection, 0, 64),
+                    (486, 0) => m.one(&mut self.mip6_agent_info, 1, 64),
+                    (600, 10415) => m.opt(&mut self.visited_network_identifier, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -11232,9 +10619,9 @@ impl PartialEq for LcsInfo {
 impl Default for LcsInfo {
     fn default() -> Self {
         Self {
-            gmlc_number: Default::default(),
-            lcs_privacyexception: Default::default(),
-            mo_lr: Default::default(),
+            gmlc_number: Vec::new(),
+            lcs_privacyexception: Vec::new(),
+            mo_lr: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -11274,31 +10661,14 @@ impl rt::typed::Grouped for LcsInfo {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (1474, 10415) => {
-                        rt::typed::many(
-                            &mut self.gmlc_number,
-                            &avp,
-                            &mut w,
-                            0,
-                            192,
-                            u32::MAX,
-                        )
-                    }
+                    (1474, 10415) => m.many(&mut self.gmlc_number, 0, 192, u32::MAX),
                     (1475, 10415) => {
-                        rt::typed::many(
-                            &mut self.lcs_privacyexception,
-                            &avp,
-                            &mut w,
-                            1,
-                            192,
-                            u32::MAX,
-                        )
+                        m.many(&mut self.lcs_privacyexception, 1, 192, u32::MAX)
                     }
-                    (1485, 10415) => {
-                        rt::typed::many(&mut self.mo_lr, &avp, &mut w, 2, 192, u32::MAX)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1485, 10415) => m.many(&mut self.mo_lr, 2, 192, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -11351,7 +10721,7 @@ impl Clone for LcsPrivacyexception {
         Self {
             ss_code: self.ss_code.clone(),
             ss_status: self.ss_status.clone(),
-            notification_to_ue_user: self.notification_to_ue_user.clone(),
+            notification_to_ue_user: self.notification_to_ue_user,
             external_client: self.external_client.clone(),
             plmn_client: self.plmn_client.clone(),
             tgpp_service_type: self.tgpp_service_type.clone(),
@@ -11400,10 +10770,10 @@ impl Default for LcsPrivacyexception {
         Self {
             ss_code: Default::default(),
             ss_status: Default::default(),
-            notification_to_ue_user: Default::default(),
-            external_client: Default::default(),
-            plmn_client: Default::default(),
-            tgpp_service_type: Default::default(),
+            notification_to_ue_user: None,
+            external_client: Vec::new(),
+            plmn_client: Vec::new(),
+            tgpp_service_type: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -11468,52 +10838,17 @@ impl rt::typed::Grouped for LcsPrivacyexception {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (1476, 10415) => {
-                        rt::typed::one(&mut self.ss_code, &avp, &mut w, 0, 192)
-                    }
-                    (1477, 10415) => {
-                        rt::typed::one(&mut self.ss_status, &avp, &mut w, 1, 192)
-                    }
-                    (1478, 10415) => {
-                        rt::typed::opt(
-                            &mut self.notification_to_ue_user,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (1479, 10415) => {
-                        rt::typed::many(
-                            &mut self.external_client,
-                            &avp,
-                            &mut w,
-                            3,
-                            192,
-                            u32::MAX,
-                        )
-                    }
-                    (1482, 10415) => {
-                        rt::typed::many(
-                            &mut self.plmn_client,
-                            &avp,
-                            &mut w,
-                            4,
-                            192,
-                            u32::MAX,
-                        )
-                    }
+                    (1476, 10415) => m.one(&mut self.ss_code, 0, 192),
+                    (1477, 10415) => m.one(&mut self.ss_status, 1, 192),
+                    (1478, 10415) => m.opt(&mut self.notification_to_ue_user, 192),
+                    (1479, 10415) => m.many(&mut self.external_client, 3, 192, u32::MAX),
+                    (1482, 10415) => m.many(&mut self.plmn_client, 4, 192, u32::MAX),
                     (1483, 10415) => {
-                        rt::typed::many(
-                            &mut self.tgpp_service_type,
-                            &avp,
-                            &mut w,
-                            5,
-                            192,
-                            u32::MAX,
-                        )
+                        m.many(&mut self.tgpp_service_type, 5, 192, u32::MAX)
                     }
-                    _ => rt::typed::other(&avp, &mut w),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -11563,8 +10898,8 @@ impl Clone for ExternalClient {
     fn clone(&self) -> Self {
         Self {
             client_identity: self.client_identity.clone(),
-            gmlc_restriction: self.gmlc_restriction.clone(),
-            notification_to_ue_user: self.notification_to_ue_user.clone(),
+            gmlc_restriction: self.gmlc_restriction,
+            notification_to_ue_user: self.notification_to_ue_user,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -11606,8 +10941,8 @@ impl Default for ExternalClient {
     fn default() -> Self {
         Self {
             client_identity: Default::default(),
-            gmlc_restriction: Default::default(),
-            notification_to_ue_user: Default::default(),
+            gmlc_restriction: None,
+            notification_to_ue_user: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -11661,22 +10996,12 @@ impl rt::typed::Grouped for ExternalClient {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (1480, 10415) => {
-                        rt::typed::one(&mut self.client_identity, &avp, &mut w, 0, 192)
-                    }
-                    (1481, 10415) => {
-                        rt::typed::opt(&mut self.gmlc_restriction, &avp, &mut w, 192)
-                    }
-                    (1478, 10415) => {
-                        rt::typed::opt(
-                            &mut self.notification_to_ue_user,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1480, 10415) => m.one(&mut self.client_identity, 0, 192),
+                    (1481, 10415) => m.opt(&mut self.gmlc_restriction, 192),
+                    (1478, 10415) => m.opt(&mut self.notification_to_ue_user, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -11720,9 +11045,9 @@ impl Clone for TgppServiceType {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            servicetypeidentity: self.servicetypeidentity.clone(),
-            gmlc_restriction: self.gmlc_restriction.clone(),
-            notification_to_ue_user: self.notification_to_ue_user.clone(),
+            servicetypeidentity: self.servicetypeidentity,
+            gmlc_restriction: self.gmlc_restriction,
+            notification_to_ue_user: self.notification_to_ue_user,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -11764,8 +11089,8 @@ impl Default for TgppServiceType {
     fn default() -> Self {
         Self {
             servicetypeidentity: Default::default(),
-            gmlc_restriction: Default::default(),
-            notification_to_ue_user: Default::default(),
+            gmlc_restriction: None,
+            notification_to_ue_user: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -11819,28 +11144,12 @@ impl rt::typed::Grouped for TgppServiceType {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (1484, 10415) => {
-                        rt::typed::one(
-                            &mut self.servicetypeidentity,
-                            &avp,
-                            &mut w,
-                            0,
-                            192,
-                        )
-                    }
-                    (1481, 10415) => {
-                        rt::typed::opt(&mut self.gmlc_restriction, &avp, &mut w, 192)
-                    }
-                    (1478, 10415) => {
-                        rt::typed::opt(
-                            &mut self.notification_to_ue_user,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1484, 10415) => m.one(&mut self.servicetypeidentity, 0, 192),
+                    (1481, 10415) => m.opt(&mut self.gmlc_restriction, 192),
+                    (1478, 10415) => m.opt(&mut self.notification_to_ue_user, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -11980,14 +11289,11 @@ impl rt::typed::Grouped for MoLr {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (1476, 10415) => {
-                        rt::typed::one(&mut self.ss_code, &avp, &mut w, 0, 192)
-                    }
-                    (1477, 10415) => {
-                        rt::typed::one(&mut self.ss_status, &avp, &mut w, 1, 192)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1476, 10415) => m.one(&mut self.ss_code, 0, 192),
+                    (1477, 10415) => m.one(&mut self.ss_status, 1, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -12056,7 +11362,7 @@ impl PartialEq for TeleserviceList {
 impl Default for TeleserviceList {
     fn default() -> Self {
         Self {
-            ts_code: Default::default(),
+            ts_code: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -12110,18 +11416,10 @@ impl rt::typed::Grouped for TeleserviceList {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (1487, 10415) => {
-                        rt::typed::many(
-                            &mut self.ts_code,
-                            &avp,
-                            &mut w,
-                            0,
-                            192,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1487, 10415) => m.many(&mut self.ts_code, 0, 192, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -12261,14 +11559,11 @@ impl rt::typed::Grouped for CallBarringInfo {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (1476, 10415) => {
-                        rt::typed::one(&mut self.ss_code, &avp, &mut w, 0, 192)
-                    }
-                    (1477, 10415) => {
-                        rt::typed::one(&mut self.ss_status, &avp, &mut w, 1, 192)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1476, 10415) => m.one(&mut self.ss_code, 0, 192),
+                    (1477, 10415) => m.one(&mut self.ss_status, 1, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -12342,8 +11637,8 @@ impl PartialEq for EpsUserState {
 impl Default for EpsUserState {
     fn default() -> Self {
         Self {
-            mme_user_state: Default::default(),
-            sgsn_user_state: Default::default(),
+            mme_user_state: None,
+            sgsn_user_state: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -12383,14 +11678,11 @@ impl rt::typed::Grouped for EpsUserState {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (1497, 10415) => {
-                        rt::typed::opt(&mut self.mme_user_state, &avp, &mut w, 192)
-                    }
-                    (1498, 10415) => {
-                        rt::typed::opt(&mut self.sgsn_user_state, &avp, &mut w, 192)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1497, 10415) => m.opt(&mut self.mme_user_state, 192),
+                    (1498, 10415) => m.opt(&mut self.sgsn_user_state, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -12560,8 +11852,8 @@ impl PartialEq for EpsLocationInformation {
 impl Default for EpsLocationInformation {
     fn default() -> Self {
         Self {
-            mme_location_information: Default::default(),
-            sgsn_location_information: Default::default(),
+            mme_location_information: None,
+            sgsn_location_information: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -12634,24 +11926,11 @@ impl rt::typed::Grouped for EpsLocationInformation {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (1600, 10415) => {
-                        rt::typed::opt(
-                            &mut self.mme_location_information,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (1601, 10415) => {
-                        rt::typed::opt(
-                            &mut self.sgsn_location_information,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1600, 10415) => m.opt(&mut self.mme_location_information, 192),
+                    (1601, 10415) => m.opt(&mut self.sgsn_location_information, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -12694,7 +11973,7 @@ impl Clone for MmeUserState {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            user_state: self.user_state.clone(),
+            user_state: self.user_state,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -12727,7 +12006,7 @@ impl PartialEq for MmeUserState {
 impl Default for MmeUserState {
     fn default() -> Self {
         Self {
-            user_state: Default::default(),
+            user_state: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -12767,11 +12046,10 @@ impl rt::typed::Grouped for MmeUserState {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (1499, 10415) => {
-                        rt::typed::opt(&mut self.user_state, &avp, &mut w, 128)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1499, 10415) => m.opt(&mut self.user_state, 128),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -12807,7 +12085,7 @@ impl Clone for SgsnUserState {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            user_state: self.user_state.clone(),
+            user_state: self.user_state,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -12840,7 +12118,7 @@ impl PartialEq for SgsnUserState {
 impl Default for SgsnUserState {
     fn default() -> Self {
         Self {
-            user_state: Default::default(),
+            user_state: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -12880,11 +12158,10 @@ impl rt::typed::Grouped for SgsnUserState {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (1499, 10415) => {
-                        rt::typed::opt(&mut self.user_state, &avp, &mut w, 128)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1499, 10415) => m.opt(&mut self.user_state, 128),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -12970,8 +12247,8 @@ impl Clone for MmeLocationInformation {
             tracking_area_identity: self.tracking_area_identity.clone(),
             geographical_information: self.geographical_information.clone(),
             geodetic_information: self.geodetic_information.clone(),
-            current_location_retrieved: self.current_location_retrieved.clone(),
-            age_of_location_information: self.age_of_location_information.clone(),
+            current_location_retrieved: self.current_location_retrieved,
+            age_of_location_information: self.age_of_location_information,
             user_csg_information: self.user_csg_information.clone(),
             enodeb_id: self.enodeb_id.clone(),
             extended_enodeb_id: self.extended_enodeb_id.clone(),
@@ -13094,15 +12371,15 @@ impl PartialEq for MmeLocationInformation {
 impl Default for MmeLocationInformation {
     fn default() -> Self {
         Self {
-            e_utran_cell_global_identity: Default::default(),
-            tracking_area_identity: Default::default(),
-            geographical_information: Default::default(),
-            geodetic_information: Default::default(),
-            current_location_retrieved: Default::default(),
-            age_of_location_information: Default::default(),
-            user_csg_information: Default::default(),
-            enodeb_id: Default::default(),
-            extended_enodeb_id: Default::default(),
+            e_utran_cell_global_identity: None,
+            tracking_area_identity: None,
+            geographical_information: None,
+            geodetic_information: None,
+            current_location_retrieved: None,
+            age_of_location_information: None,
+            user_csg_information: None,
+            enodeb_id: None,
+            extended_enodeb_id: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -13175,60 +12452,18 @@ impl rt::typed::Grouped for MmeLocationInformation {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (1602, 10415) => {
-                        rt::typed::opt(
-                            &mut self.e_utran_cell_global_identity,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (1603, 10415) => {
-                        rt::typed::opt(
-                            &mut self.tracking_area_identity,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (1608, 10415) => {
-                        rt::typed::opt(
-                            &mut self.geographical_information,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (1609, 10415) => {
-                        rt::typed::opt(&mut self.geodetic_information, &avp, &mut w, 192)
-                    }
-                    (1610, 10415) => {
-                        rt::typed::opt(
-                            &mut self.current_location_retrieved,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (1611, 10415) => {
-                        rt::typed::opt(
-                            &mut self.age_of_location_information,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (2319, 10415) => {
-                        rt::typed::opt(&mut self.user_csg_information, &avp, &mut w, 128)
-                    }
-                    (4008, 10415) => {
-                        rt::typed::opt(&mut self.enodeb_id, &avp, &mut w, 192)
-                    }
-                    (4013, 10415) => {
-                        rt::typed::opt(&mut self.extended_enodeb_id, &avp, &mut w, 128)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1602, 10415) => m.opt(&mut self.e_utran_cell_global_identity, 192),
+                    (1603, 10415) => m.opt(&mut self.tracking_area_identity, 192),
+                    (1608, 10415) => m.opt(&mut self.geographical_information, 192),
+                    (1609, 10415) => m.opt(&mut self.geodetic_information, 192),
+                    (1610, 10415) => m.opt(&mut self.current_location_retrieved, 192),
+                    (1611, 10415) => m.opt(&mut self.age_of_location_information, 192),
+                    (2319, 10415) => m.opt(&mut self.user_csg_information, 128),
+                    (4008, 10415) => m.opt(&mut self.enodeb_id, 192),
+                    (4013, 10415) => m.opt(&mut self.extended_enodeb_id, 128),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -13323,8 +12558,8 @@ impl Clone for SgsnLocationInformation {
             routing_area_identity: self.routing_area_identity.clone(),
             geographical_information: self.geographical_information.clone(),
             geodetic_information: self.geodetic_information.clone(),
-            current_location_retrieved: self.current_location_retrieved.clone(),
-            age_of_location_information: self.age_of_location_information.clone(),
+            current_location_retrieved: self.current_location_retrieved,
+            age_of_location_information: self.age_of_location_information,
             user_csg_information: self.user_csg_information.clone(),
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
@@ -13439,15 +12674,15 @@ impl PartialEq for SgsnLocationInformation {
 impl Default for SgsnLocationInformation {
     fn default() -> Self {
         Self {
-            cell_global_identity: Default::default(),
-            location_area_identity: Default::default(),
-            service_area_identity: Default::default(),
-            routing_area_identity: Default::default(),
-            geographical_information: Default::default(),
-            geodetic_information: Default::default(),
-            current_location_retrieved: Default::default(),
-            age_of_location_information: Default::default(),
-            user_csg_information: Default::default(),
+            cell_global_identity: None,
+            location_area_identity: None,
+            service_area_identity: None,
+            routing_area_identity: None,
+            geographical_information: None,
+            geodetic_information: None,
+            current_location_retrieved: None,
+            age_of_location_information: None,
+            user_csg_information: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -13520,65 +12755,18 @@ impl rt::typed::Grouped for SgsnLocationInformation {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (1604, 10415) => {
-                        rt::typed::opt(&mut self.cell_global_identity, &avp, &mut w, 192)
-                    }
-                    (1606, 10415) => {
-                        rt::typed::opt(
-                            &mut self.location_area_identity,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (1607, 10415) => {
-                        rt::typed::opt(
-                            &mut self.service_area_identity,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (1605, 10415) => {
-                        rt::typed::opt(
-                            &mut self.routing_area_identity,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (1608, 10415) => {
-                        rt::typed::opt(
-                            &mut self.geographical_information,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (1609, 10415) => {
-                        rt::typed::opt(&mut self.geodetic_information, &avp, &mut w, 192)
-                    }
-                    (1610, 10415) => {
-                        rt::typed::opt(
-                            &mut self.current_location_retrieved,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (1611, 10415) => {
-                        rt::typed::opt(
-                            &mut self.age_of_location_information,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (2319, 10415) => {
-                        rt::typed::opt(&mut self.user_csg_information, &avp, &mut w, 128)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1604, 10415) => m.opt(&mut self.cell_global_identity, 192),
+                    (1606, 10415) => m.opt(&mut self.location_area_identity, 192),
+                    (1607, 10415) => m.opt(&mut self.service_area_identity, 192),
+                    (1605, 10415) => m.opt(&mut self.routing_area_identity, 192),
+                    (1608, 10415) => m.opt(&mut self.geographical_information, 192),
+                    (1609, 10415) => m.opt(&mut self.geodetic_information, 192),
+                    (1610, 10415) => m.opt(&mut self.current_location_retrieved, 192),
+                    (1611, 10415) => m.opt(&mut self.age_of_location_information, 192),
+                    (2319, 10415) => m.opt(&mut self.user_csg_information, 128),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -13633,7 +12821,7 @@ impl Clone for ActiveApn {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            context_identifier: self.context_identifier.clone(),
+            context_identifier: self.context_identifier,
             service_selection: self.service_selection.clone(),
             mip6_agent_info: self.mip6_agent_info.clone(),
             visited_network_identifier: self.visited_network_identifier.clone(),
@@ -13681,10 +12869,10 @@ impl Default for ActiveApn {
     fn default() -> Self {
         Self {
             context_identifier: Default::default(),
-            service_selection: Default::default(),
-            mip6_agent_info: Default::default(),
-            visited_network_identifier: Default::default(),
-            specific_apn_info: Default::default(),
+            service_selection: None,
+            mip6_agent_info: None,
+            visited_network_identifier: None,
+            specific_apn_info: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -13738,41 +12926,16 @@ impl rt::typed::Grouped for ActiveApn {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (1423, 10415) => {
-                        rt::typed::one(
-                            &mut self.context_identifier,
-                            &avp,
-                            &mut w,
-                            0,
-                            192,
-                        )
-                    }
-                    (493, 0) => {
-                        rt::typed::opt(&mut self.service_selection, &avp, &mut w, 64)
-                    }
-                    (486, 0) => {
-                        rt::typed::opt(&mut self.mip6_agent_info, &avp, &mut w, 64)
-                    }
-                    (600, 10415) => {
-                        rt::typed::opt(
-                            &mut self.visited_network_identifier,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
+                    (1423, 10415) => m.one(&mut self.context_identifier, 0, 192),
+                    (493, 0) => m.opt(&mut self.service_selection, 64),
+                    (486, 0) => m.opt(&mut self.mip6_agent_info, 64),
+                    (600, 10415) => m.opt(&mut self.visited_network_identifier, 192),
                     (1472, 10415) => {
-                        rt::typed::many(
-                            &mut self.specific_apn_info,
-                            &avp,
-                            &mut w,
-                            4,
-                            192,
-                            u32::MAX,
-                        )
+                        m.many(&mut self.specific_apn_info, 4, 192, u32::MAX)
                     }
-                    _ => rt::typed::other(&avp, &mut w),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -13908,24 +13071,24 @@ impl Clone for MdtConfiguration {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            job_type: self.job_type.clone(),
+            job_type: self.job_type,
             area_scope: self.area_scope.clone(),
-            list_of_measurements: self.list_of_measurements.clone(),
-            reporting_trigger: self.reporting_trigger.clone(),
-            report_interval: self.report_interval.clone(),
-            report_amount: self.report_amount.clone(),
-            event_threshold_rsrp: self.event_threshold_rsrp.clone(),
-            event_threshold_rsrq: self.event_threshold_rsrq.clone(),
-            logging_interval: self.logging_interval.clone(),
-            logging_duration: self.logging_duration.clone(),
-            measurement_period_lte: self.measurement_period_lte.clone(),
-            measurement_period_umts: self.measurement_period_umts.clone(),
-            collection_period_rrm_lte: self.collection_period_rrm_lte.clone(),
-            collection_period_rrm_umts: self.collection_period_rrm_umts.clone(),
+            list_of_measurements: self.list_of_measurements,
+            reporting_trigger: self.reporting_trigger,
+            report_interval: self.report_interval,
+            report_amount: self.report_amount,
+            event_threshold_rsrp: self.event_threshold_rsrp,
+            event_threshold_rsrq: self.event_threshold_rsrq,
+            logging_interval: self.logging_interval,
+            logging_duration: self.logging_duration,
+            measurement_period_lte: self.measurement_period_lte,
+            measurement_period_umts: self.measurement_period_umts,
+            collection_period_rrm_lte: self.collection_period_rrm_lte,
+            collection_period_rrm_umts: self.collection_period_rrm_umts,
             positioning_method: self.positioning_method.clone(),
             measurement_quantity: self.measurement_quantity.clone(),
-            event_threshold_event_1f: self.event_threshold_event_1f.clone(),
-            event_threshold_event_1i: self.event_threshold_event_1i.clone(),
+            event_threshold_event_1f: self.event_threshold_event_1f,
+            event_threshold_event_1i: self.event_threshold_event_1i,
             mdt_allowed_plmn_id: self.mdt_allowed_plmn_id.clone(),
             mbsfn_area: self.mbsfn_area.clone(),
             extra: self.extra.clone(),
@@ -14100,25 +13263,25 @@ impl Default for MdtConfiguration {
     fn default() -> Self {
         Self {
             job_type: Default::default(),
-            area_scope: Default::default(),
-            list_of_measurements: Default::default(),
-            reporting_trigger: Default::default(),
-            report_interval: Default::default(),
-            report_amount: Default::default(),
-            event_threshold_rsrp: Default::default(),
-            event_threshold_rsrq: Default::default(),
-            logging_interval: Default::default(),
-            logging_duration: Default::default(),
-            measurement_period_lte: Default::default(),
-            measurement_period_umts: Default::default(),
-            collection_period_rrm_lte: Default::default(),
-            collection_period_rrm_umts: Default::default(),
-            positioning_method: Default::default(),
-            measurement_quantity: Default::default(),
-            event_threshold_event_1f: Default::default(),
-            event_threshold_event_1i: Default::default(),
-            mdt_allowed_plmn_id: Default::default(),
-            mbsfn_area: Default::default(),
+            area_scope: None,
+            list_of_measurements: None,
+            reporting_trigger: None,
+            report_interval: None,
+            report_amount: None,
+            event_threshold_rsrp: None,
+            event_threshold_rsrq: None,
+            logging_interval: None,
+            logging_duration: None,
+            measurement_period_lte: None,
+            measurement_period_umts: None,
+            collection_period_rrm_lte: None,
+            collection_period_rrm_umts: None,
+            positioning_method: None,
+            measurement_quantity: None,
+            event_threshold_event_1f: None,
+            event_threshold_event_1i: None,
+            mdt_allowed_plmn_id: Vec::new(),
+            mbsfn_area: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -14226,112 +13389,31 @@ impl rt::typed::Grouped for MdtConfiguration {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (1623, 10415) => {
-                        rt::typed::one(&mut self.job_type, &avp, &mut w, 0, 192)
-                    }
-                    (1624, 10415) => {
-                        rt::typed::opt(&mut self.area_scope, &avp, &mut w, 192)
-                    }
-                    (1625, 10415) => {
-                        rt::typed::opt(&mut self.list_of_measurements, &avp, &mut w, 192)
-                    }
-                    (1626, 10415) => {
-                        rt::typed::opt(&mut self.reporting_trigger, &avp, &mut w, 192)
-                    }
-                    (1627, 10415) => {
-                        rt::typed::opt(&mut self.report_interval, &avp, &mut w, 192)
-                    }
-                    (1628, 10415) => {
-                        rt::typed::opt(&mut self.report_amount, &avp, &mut w, 192)
-                    }
-                    (1629, 10415) => {
-                        rt::typed::opt(&mut self.event_threshold_rsrp, &avp, &mut w, 192)
-                    }
-                    (1630, 10415) => {
-                        rt::typed::opt(&mut self.event_threshold_rsrq, &avp, &mut w, 192)
-                    }
-                    (1631, 10415) => {
-                        rt::typed::opt(&mut self.logging_interval, &avp, &mut w, 192)
-                    }
-                    (1632, 10415) => {
-                        rt::typed::opt(&mut self.logging_duration, &avp, &mut w, 192)
-                    }
-                    (1655, 10415) => {
-                        rt::typed::opt(
-                            &mut self.measurement_period_lte,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (1656, 10415) => {
-                        rt::typed::opt(
-                            &mut self.measurement_period_umts,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (1657, 10415) => {
-                        rt::typed::opt(
-                            &mut self.collection_period_rrm_lte,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (1658, 10415) => {
-                        rt::typed::opt(
-                            &mut self.collection_period_rrm_umts,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (1659, 10415) => {
-                        rt::typed::opt(&mut self.positioning_method, &avp, &mut w, 128)
-                    }
-                    (1660, 10415) => {
-                        rt::typed::opt(&mut self.measurement_quantity, &avp, &mut w, 128)
-                    }
-                    (1661, 10415) => {
-                        rt::typed::opt(
-                            &mut self.event_threshold_event_1f,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (1662, 10415) => {
-                        rt::typed::opt(
-                            &mut self.event_threshold_event_1i,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
+                    (1623, 10415) => m.one(&mut self.job_type, 0, 192),
+                    (1624, 10415) => m.opt(&mut self.area_scope, 192),
+                    (1625, 10415) => m.opt(&mut self.list_of_measurements, 192),
+                    (1626, 10415) => m.opt(&mut self.reporting_trigger, 192),
+                    (1627, 10415) => m.opt(&mut self.report_interval, 192),
+                    (1628, 10415) => m.opt(&mut self.report_amount, 192),
+                    (1629, 10415) => m.opt(&mut self.event_threshold_rsrp, 192),
+                    (1630, 10415) => m.opt(&mut self.event_threshold_rsrq, 192),
+                    (1631, 10415) => m.opt(&mut self.logging_interval, 192),
+                    (1632, 10415) => m.opt(&mut self.logging_duration, 192),
+                    (1655, 10415) => m.opt(&mut self.measurement_period_lte, 128),
+                    (1656, 10415) => m.opt(&mut self.measurement_period_umts, 128),
+                    (1657, 10415) => m.opt(&mut self.collection_period_rrm_lte, 128),
+                    (1658, 10415) => m.opt(&mut self.collection_period_rrm_umts, 128),
+                    (1659, 10415) => m.opt(&mut self.positioning_method, 128),
+                    (1660, 10415) => m.opt(&mut self.measurement_quantity, 128),
+                    (1661, 10415) => m.opt(&mut self.event_threshold_event_1f, 128),
+                    (1662, 10415) => m.opt(&mut self.event_threshold_event_1i, 128),
                     (1671, 10415) => {
-                        rt::typed::many(
-                            &mut self.mdt_allowed_plmn_id,
-                            &avp,
-                            &mut w,
-                            18,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut self.mdt_allowed_plmn_id, 18, 128, u32::MAX)
                     }
-                    (1694, 10415) => {
-                        rt::typed::many(
-                            &mut self.mbsfn_area,
-                            &avp,
-                            &mut w,
-                            19,
-                            192,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1694, 10415) => m.many(&mut self.mbsfn_area, 19, 192, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -14570,12 +13652,12 @@ impl PartialEq for AreaScope {
 impl Default for AreaScope {
     fn default() -> Self {
         Self {
-            cell_global_identity: Default::default(),
-            e_utran_cell_global_identity: Default::default(),
-            routing_area_identity: Default::default(),
-            location_area_identity: Default::default(),
-            tracking_area_identity: Default::default(),
-            nr_cell_global_identity: Default::default(),
+            cell_global_identity: Vec::new(),
+            e_utran_cell_global_identity: Vec::new(),
+            routing_area_identity: Vec::new(),
+            location_area_identity: Vec::new(),
+            tracking_area_identity: Vec::new(),
+            nr_cell_global_identity: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -14669,68 +13751,27 @@ impl rt::typed::Grouped for AreaScope {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
                     (1604, 10415) => {
-                        rt::typed::many(
-                            &mut self.cell_global_identity,
-                            &avp,
-                            &mut w,
-                            0,
-                            192,
-                            u32::MAX,
-                        )
+                        m.many(&mut self.cell_global_identity, 0, 192, u32::MAX)
                     }
                     (1602, 10415) => {
-                        rt::typed::many(
-                            &mut self.e_utran_cell_global_identity,
-                            &avp,
-                            &mut w,
-                            1,
-                            192,
-                            u32::MAX,
-                        )
+                        m.many(&mut self.e_utran_cell_global_identity, 1, 192, u32::MAX)
                     }
                     (1605, 10415) => {
-                        rt::typed::many(
-                            &mut self.routing_area_identity,
-                            &avp,
-                            &mut w,
-                            2,
-                            192,
-                            u32::MAX,
-                        )
+                        m.many(&mut self.routing_area_identity, 2, 192, u32::MAX)
                     }
                     (1606, 10415) => {
-                        rt::typed::many(
-                            &mut self.location_area_identity,
-                            &avp,
-                            &mut w,
-                            3,
-                            192,
-                            u32::MAX,
-                        )
+                        m.many(&mut self.location_area_identity, 3, 192, u32::MAX)
                     }
                     (1603, 10415) => {
-                        rt::typed::many(
-                            &mut self.tracking_area_identity,
-                            &avp,
-                            &mut w,
-                            4,
-                            192,
-                            u32::MAX,
-                        )
+                        m.many(&mut self.tracking_area_identity, 4, 192, u32::MAX)
                     }
                     (1726, 10415) => {
-                        rt::typed::many(
-                            &mut self.nr_cell_global_identity,
-                            &avp,
-                            &mut w,
-                            5,
-                            192,
-                            u32::MAX,
-                        )
+                        m.many(&mut self.nr_cell_global_identity, 5, 192, u32::MAX)
                     }
-                    _ => rt::typed::other(&avp, &mut w),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -14806,7 +13847,7 @@ impl PartialEq for EquivalentPlmnList {
 impl Default for EquivalentPlmnList {
     fn default() -> Self {
         Self {
-            visited_plmn_id: Default::default(),
+            visited_plmn_id: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -14860,18 +13901,10 @@ impl rt::typed::Grouped for EquivalentPlmnList {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (1407, 10415) => {
-                        rt::typed::many(
-                            &mut self.visited_plmn_id,
-                            &avp,
-                            &mut w,
-                            0,
-                            192,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1407, 10415) => m.many(&mut self.visited_plmn_id, 0, 192, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -14910,8 +13943,8 @@ impl Clone for VplmnCsgSubscriptionData {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            csg_id: self.csg_id.clone(),
-            expiration_date: self.expiration_date.clone(),
+            csg_id: self.csg_id,
+            expiration_date: self.expiration_date,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -14946,7 +13979,7 @@ impl Default for VplmnCsgSubscriptionData {
     fn default() -> Self {
         Self {
             csg_id: Default::default(),
-            expiration_date: Default::default(),
+            expiration_date: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -15000,14 +14033,11 @@ impl rt::typed::Grouped for VplmnCsgSubscriptionData {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (1437, 10415) => {
-                        rt::typed::one(&mut self.csg_id, &avp, &mut w, 0, 192)
-                    }
-                    (1439, 10415) => {
-                        rt::typed::opt(&mut self.expiration_date, &avp, &mut w, 192)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1437, 10415) => m.one(&mut self.csg_id, 0, 192),
+                    (1439, 10415) => m.opt(&mut self.expiration_date, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -15063,7 +14093,7 @@ impl Clone for LocalTimeZone {
     fn clone(&self) -> Self {
         Self {
             time_zone: self.time_zone.clone(),
-            daylight_saving_time: self.daylight_saving_time.clone(),
+            daylight_saving_time: self.daylight_saving_time,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -15227,20 +14257,11 @@ impl rt::typed::Grouped for LocalTimeZone {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (1642, 10415) => {
-                        rt::typed::one(&mut self.time_zone, &avp, &mut w, 0, 128)
-                    }
-                    (1650, 10415) => {
-                        rt::typed::one(
-                            &mut self.daylight_saving_time,
-                            &avp,
-                            &mut w,
-                            1,
-                            128,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1642, 10415) => m.one(&mut self.time_zone, 0, 128),
+                    (1650, 10415) => m.one(&mut self.daylight_saving_time, 1, 128),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -15301,8 +14322,8 @@ impl Clone for WlanOffloadability {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            wlan_offloadability_eutran: self.wlan_offloadability_eutran.clone(),
-            wlan_offloadability_utran: self.wlan_offloadability_utran.clone(),
+            wlan_offloadability_eutran: self.wlan_offloadability_eutran,
+            wlan_offloadability_utran: self.wlan_offloadability_utran,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -15403,8 +14424,8 @@ impl PartialEq for WlanOffloadability {
 impl Default for WlanOffloadability {
     fn default() -> Self {
         Self {
-            wlan_offloadability_eutran: Default::default(),
-            wlan_offloadability_utran: Default::default(),
+            wlan_offloadability_eutran: None,
+            wlan_offloadability_utran: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -15477,24 +14498,11 @@ impl rt::typed::Grouped for WlanOffloadability {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (1668, 10415) => {
-                        rt::typed::opt(
-                            &mut self.wlan_offloadability_eutran,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (1669, 10415) => {
-                        rt::typed::opt(
-                            &mut self.wlan_offloadability_utran,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1668, 10415) => m.opt(&mut self.wlan_offloadability_eutran, 128),
+                    (1669, 10415) => m.opt(&mut self.wlan_offloadability_utran, 128),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -15563,7 +14571,7 @@ impl PartialEq for AdjacentPlmns {
 impl Default for AdjacentPlmns {
     fn default() -> Self {
         Self {
-            visited_plmn_id: Default::default(),
+            visited_plmn_id: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -15617,18 +14625,10 @@ impl rt::typed::Grouped for AdjacentPlmns {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (1407, 10415) => {
-                        rt::typed::many(
-                            &mut self.visited_plmn_id,
-                            &avp,
-                            &mut w,
-                            0,
-                            192,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1407, 10415) => m.many(&mut self.visited_plmn_id, 0, 192, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -15668,7 +14668,7 @@ impl Clone for AdjacentAccessRestrictionData {
     fn clone(&self) -> Self {
         Self {
             visited_plmn_id: self.visited_plmn_id.clone(),
-            access_restriction_data: self.access_restriction_data.clone(),
+            access_restriction_data: self.access_restriction_data,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -15774,20 +14774,11 @@ impl rt::typed::Grouped for AdjacentAccessRestrictionData {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (1407, 10415) => {
-                        rt::typed::one(&mut self.visited_plmn_id, &avp, &mut w, 0, 192)
-                    }
-                    (1426, 10415) => {
-                        rt::typed::one(
-                            &mut self.access_restriction_data,
-                            &avp,
-                            &mut w,
-                            1,
-                            192,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1407, 10415) => m.one(&mut self.visited_plmn_id, 0, 192),
+                    (1426, 10415) => m.one(&mut self.access_restriction_data, 1, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -15851,7 +14842,7 @@ impl Clone for ImsiGroupId {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            group_service_id: self.group_service_id.clone(),
+            group_service_id: self.group_service_id,
             group_plmn_id: self.group_plmn_id.clone(),
             local_group_id: self.local_group_id.clone(),
             extra: self.extra.clone(),
@@ -16054,17 +15045,12 @@ impl rt::typed::Grouped for ImsiGroupId {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (1676, 10415) => {
-                        rt::typed::one(&mut self.group_service_id, &avp, &mut w, 0, 128)
-                    }
-                    (1677, 10415) => {
-                        rt::typed::one(&mut self.group_plmn_id, &avp, &mut w, 1, 128)
-                    }
-                    (1678, 10415) => {
-                        rt::typed::one(&mut self.local_group_id, &avp, &mut w, 2, 128)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1676, 10415) => m.one(&mut self.group_service_id, 0, 128),
+                    (1677, 10415) => m.one(&mut self.group_plmn_id, 1, 128),
+                    (1678, 10415) => m.one(&mut self.local_group_id, 2, 128),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -16115,7 +15101,7 @@ impl Clone for SubscriptionDataDeletion {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            dsr_flags: self.dsr_flags.clone(),
+            dsr_flags: self.dsr_flags,
             scef_id: self.scef_id.clone(),
             context_identifier: self.context_identifier.clone(),
             trace_reference: self.trace_reference.clone(),
@@ -16159,11 +15145,11 @@ impl Default for SubscriptionDataDeletion {
     fn default() -> Self {
         Self {
             dsr_flags: Default::default(),
-            scef_id: Default::default(),
-            context_identifier: Default::default(),
-            trace_reference: Default::default(),
-            ts_code: Default::default(),
-            ss_code: Default::default(),
+            scef_id: None,
+            context_identifier: Vec::new(),
+            trace_reference: None,
+            ts_code: Vec::new(),
+            ss_code: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -16217,45 +15203,17 @@ impl rt::typed::Grouped for SubscriptionDataDeletion {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (1421, 10415) => {
-                        rt::typed::one(&mut self.dsr_flags, &avp, &mut w, 0, 192)
-                    }
-                    (3125, 10415) => rt::typed::opt(&mut self.scef_id, &avp, &mut w, 192),
+                    (1421, 10415) => m.one(&mut self.dsr_flags, 0, 192),
+                    (3125, 10415) => m.opt(&mut self.scef_id, 192),
                     (1423, 10415) => {
-                        rt::typed::many(
-                            &mut self.context_identifier,
-                            &avp,
-                            &mut w,
-                            2,
-                            192,
-                            u32::MAX,
-                        )
+                        m.many(&mut self.context_identifier, 2, 192, u32::MAX)
                     }
-                    (1459, 10415) => {
-                        rt::typed::opt(&mut self.trace_reference, &avp, &mut w, 192)
-                    }
-                    (1487, 10415) => {
-                        rt::typed::many(
-                            &mut self.ts_code,
-                            &avp,
-                            &mut w,
-                            4,
-                            192,
-                            u32::MAX,
-                        )
-                    }
-                    (1476, 10415) => {
-                        rt::typed::many(
-                            &mut self.ss_code,
-                            &avp,
-                            &mut w,
-                            5,
-                            192,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1459, 10415) => m.opt(&mut self.trace_reference, 192),
+                    (1487, 10415) => m.many(&mut self.ts_code, 4, 192, u32::MAX),
+                    (1476, 10415) => m.many(&mut self.ss_code, 5, 192, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -16401,7 +15359,7 @@ impl PartialEq for EmergencyInfo {
 impl Default for EmergencyInfo {
     fn default() -> Self {
         Self {
-            mip6_agent_info: Default::default(),
+            mip6_agent_info: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -16471,11 +15429,10 @@ impl rt::typed::Grouped for EmergencyInfo {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (486, 0) => {
-                        rt::typed::opt(&mut self.mip6_agent_info, &avp, &mut w, 64)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (486, 0) => m.opt(&mut self.mip6_agent_info, 64),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -16514,8 +15471,8 @@ impl Clone for V2xSubscriptionData {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            v2x_permission: self.v2x_permission.clone(),
-            ue_pc5_ambr: self.ue_pc5_ambr.clone(),
+            v2x_permission: self.v2x_permission,
+            ue_pc5_ambr: self.ue_pc5_ambr,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -16549,8 +15506,8 @@ impl PartialEq for V2xSubscriptionData {
 impl Default for V2xSubscriptionData {
     fn default() -> Self {
         Self {
-            v2x_permission: Default::default(),
-            ue_pc5_ambr: Default::default(),
+            v2x_permission: None,
+            ue_pc5_ambr: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -16590,14 +15547,11 @@ impl rt::typed::Grouped for V2xSubscriptionData {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (1689, 10415) => {
-                        rt::typed::opt(&mut self.v2x_permission, &avp, &mut w, 192)
-                    }
-                    (1693, 10415) => {
-                        rt::typed::opt(&mut self.ue_pc5_ambr, &avp, &mut w, 192)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1689, 10415) => m.opt(&mut self.v2x_permission, 192),
+                    (1693, 10415) => m.opt(&mut self.ue_pc5_ambr, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -16656,7 +15610,7 @@ impl Clone for EdrxCycleLength {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            rat_type: self.rat_type.clone(),
+            rat_type: self.rat_type,
             edrx_cycle_length_value: self.edrx_cycle_length_value.clone(),
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
@@ -16843,20 +15797,11 @@ impl rt::typed::Grouped for EdrxCycleLength {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (1032, 10415) => {
-                        rt::typed::one(&mut self.rat_type, &avp, &mut w, 0, 128)
-                    }
-                    (1692, 10415) => {
-                        rt::typed::one(
-                            &mut self.edrx_cycle_length_value,
-                            &avp,
-                            &mut w,
-                            1,
-                            192,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1032, 10415) => m.one(&mut self.rat_type, 0, 128),
+                    (1692, 10415) => m.one(&mut self.edrx_cycle_length_value, 1, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -16931,8 +15876,8 @@ impl Clone for MbsfnArea {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            mbsfn_area_id: self.mbsfn_area_id.clone(),
-            carrier_frequency: self.carrier_frequency.clone(),
+            mbsfn_area_id: self.mbsfn_area_id,
+            carrier_frequency: self.carrier_frequency,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -17056,8 +16001,8 @@ impl PartialEq for MbsfnArea {
 impl Default for MbsfnArea {
     fn default() -> Self {
         Self {
-            mbsfn_area_id: Default::default(),
-            carrier_frequency: Default::default(),
+            mbsfn_area_id: None,
+            carrier_frequency: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -17151,14 +16096,11 @@ impl rt::typed::Grouped for MbsfnArea {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (1695, 10415) => {
-                        rt::typed::opt(&mut self.mbsfn_area_id, &avp, &mut w, 192)
-                    }
-                    (1696, 10415) => {
-                        rt::typed::opt(&mut self.carrier_frequency, &avp, &mut w, 192)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1695, 10415) => m.opt(&mut self.mbsfn_area_id, 192),
+                    (1696, 10415) => m.opt(&mut self.carrier_frequency, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -17197,7 +16139,7 @@ impl Clone for PagingTimeWindow {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            operation_mode: self.operation_mode.clone(),
+            operation_mode: self.operation_mode,
             paging_time_window_length: self.paging_time_window_length.clone(),
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
@@ -17304,20 +16246,11 @@ impl rt::typed::Grouped for PagingTimeWindow {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (1702, 10415) => {
-                        rt::typed::one(&mut self.operation_mode, &avp, &mut w, 0, 192)
-                    }
-                    (1703, 10415) => {
-                        rt::typed::one(
-                            &mut self.paging_time_window_length,
-                            &avp,
-                            &mut w,
-                            1,
-                            192,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1702, 10415) => m.one(&mut self.operation_mode, 0, 192),
+                    (1703, 10415) => m.one(&mut self.paging_time_window_length, 1, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -17386,7 +16319,7 @@ impl PartialEq for EdrxRelatedRat {
 impl Default for EdrxRelatedRat {
     fn default() -> Self {
         Self {
-            rat_type: Default::default(),
+            rat_type: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -17440,18 +16373,10 @@ impl rt::typed::Grouped for EdrxRelatedRat {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (1032, 10415) => {
-                        rt::typed::many(
-                            &mut self.rat_type,
-                            &avp,
-                            &mut w,
-                            0,
-                            128,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1032, 10415) => m.many(&mut self.rat_type, 0, 128, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -17493,8 +16418,8 @@ impl Clone for V2xSubscriptionDataNr {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            v2x_permission: self.v2x_permission.clone(),
-            ue_pc5_ambr: self.ue_pc5_ambr.clone(),
+            v2x_permission: self.v2x_permission,
+            ue_pc5_ambr: self.ue_pc5_ambr,
             ue_pc5_qos: self.ue_pc5_qos.clone(),
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
@@ -17530,9 +16455,9 @@ impl PartialEq for V2xSubscriptionDataNr {
 impl Default for V2xSubscriptionDataNr {
     fn default() -> Self {
         Self {
-            v2x_permission: Default::default(),
-            ue_pc5_ambr: Default::default(),
-            ue_pc5_qos: Default::default(),
+            v2x_permission: None,
+            ue_pc5_ambr: None,
+            ue_pc5_qos: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -17572,17 +16497,12 @@ impl rt::typed::Grouped for V2xSubscriptionDataNr {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (1689, 10415) => {
-                        rt::typed::opt(&mut self.v2x_permission, &avp, &mut w, 192)
-                    }
-                    (1693, 10415) => {
-                        rt::typed::opt(&mut self.ue_pc5_ambr, &avp, &mut w, 192)
-                    }
-                    (1711, 10415) => {
-                        rt::typed::opt(&mut self.ue_pc5_qos, &avp, &mut w, 192)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1689, 10415) => m.opt(&mut self.v2x_permission, 192),
+                    (1693, 10415) => m.opt(&mut self.ue_pc5_ambr, 192),
+                    (1711, 10415) => m.opt(&mut self.ue_pc5_qos, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -17622,7 +16542,7 @@ impl Clone for UePc5Qos {
     fn clone(&self) -> Self {
         Self {
             pc5_qos_flow: self.pc5_qos_flow.clone(),
-            pc5_link_ambr: self.pc5_link_ambr.clone(),
+            pc5_link_ambr: self.pc5_link_ambr,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -17656,8 +16576,8 @@ impl PartialEq for UePc5Qos {
 impl Default for UePc5Qos {
     fn default() -> Self {
         Self {
-            pc5_qos_flow: Default::default(),
-            pc5_link_ambr: Default::default(),
+            pc5_qos_flow: Vec::new(),
+            pc5_link_ambr: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -17711,21 +16631,11 @@ impl rt::typed::Grouped for UePc5Qos {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (1712, 10415) => {
-                        rt::typed::many(
-                            &mut self.pc5_qos_flow,
-                            &avp,
-                            &mut w,
-                            0,
-                            192,
-                            u32::MAX,
-                        )
-                    }
-                    (1718, 10415) => {
-                        rt::typed::opt(&mut self.pc5_link_ambr, &avp, &mut w, 192)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1712, 10415) => m.many(&mut self.pc5_qos_flow, 0, 192, u32::MAX),
+                    (1718, 10415) => m.opt(&mut self.pc5_link_ambr, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -17767,9 +16677,9 @@ impl Clone for Pc5QosFlow {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            n5qi: self.n5qi.clone(),
+            n5qi: self.n5qi,
             pc5_flow_bitrates: self.pc5_flow_bitrates.clone(),
-            pc5_range: self.pc5_range.clone(),
+            pc5_range: self.pc5_range,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -17805,8 +16715,8 @@ impl Default for Pc5QosFlow {
     fn default() -> Self {
         Self {
             n5qi: Default::default(),
-            pc5_flow_bitrates: Default::default(),
-            pc5_range: Default::default(),
+            pc5_flow_bitrates: None,
+            pc5_range: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -17860,15 +16770,12 @@ impl rt::typed::Grouped for Pc5QosFlow {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (1713, 10415) => rt::typed::one(&mut self.n5qi, &avp, &mut w, 0, 192),
-                    (1714, 10415) => {
-                        rt::typed::opt(&mut self.pc5_flow_bitrates, &avp, &mut w, 192)
-                    }
-                    (1717, 10415) => {
-                        rt::typed::opt(&mut self.pc5_range, &avp, &mut w, 192)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1713, 10415) => m.one(&mut self.n5qi, 0, 192),
+                    (1714, 10415) => m.opt(&mut self.pc5_flow_bitrates, 192),
+                    (1717, 10415) => m.opt(&mut self.pc5_range, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -17907,8 +16814,8 @@ impl Clone for Pc5FlowBitrates {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            guaranteed_flow_bitrates: self.guaranteed_flow_bitrates.clone(),
-            maximum_flow_bitrates: self.maximum_flow_bitrates.clone(),
+            guaranteed_flow_bitrates: self.guaranteed_flow_bitrates,
+            maximum_flow_bitrates: self.maximum_flow_bitrates,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -17948,8 +16855,8 @@ impl PartialEq for Pc5FlowBitrates {
 impl Default for Pc5FlowBitrates {
     fn default() -> Self {
         Self {
-            guaranteed_flow_bitrates: Default::default(),
-            maximum_flow_bitrates: Default::default(),
+            guaranteed_flow_bitrates: None,
+            maximum_flow_bitrates: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -17989,24 +16896,11 @@ impl rt::typed::Grouped for Pc5FlowBitrates {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (1715, 10415) => {
-                        rt::typed::opt(
-                            &mut self.guaranteed_flow_bitrates,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (1716, 10415) => {
-                        rt::typed::opt(
-                            &mut self.maximum_flow_bitrates,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1715, 10415) => m.opt(&mut self.guaranteed_flow_bitrates, 192),
+                    (1716, 10415) => m.opt(&mut self.maximum_flow_bitrates, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -18120,20 +17014,20 @@ impl Clone for MdtConfigurationNr {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            job_type: self.job_type.clone(),
+            job_type: self.job_type,
             area_scope: self.area_scope.clone(),
-            list_of_measurements: self.list_of_measurements.clone(),
-            reporting_trigger: self.reporting_trigger.clone(),
-            report_interval: self.report_interval.clone(),
-            report_amount: self.report_amount.clone(),
-            event_threshold_rsrp: self.event_threshold_rsrp.clone(),
-            event_threshold_rsrq: self.event_threshold_rsrq.clone(),
-            event_threshold_sinr: self.event_threshold_sinr.clone(),
-            collection_period_rrm_nr: self.collection_period_rrm_nr.clone(),
-            collection_period_m6_nr: self.collection_period_m6_nr.clone(),
-            collection_period_m7_nr: self.collection_period_m7_nr.clone(),
+            list_of_measurements: self.list_of_measurements,
+            reporting_trigger: self.reporting_trigger,
+            report_interval: self.report_interval,
+            report_amount: self.report_amount,
+            event_threshold_rsrp: self.event_threshold_rsrp,
+            event_threshold_rsrq: self.event_threshold_rsrq,
+            event_threshold_sinr: self.event_threshold_sinr,
+            collection_period_rrm_nr: self.collection_period_rrm_nr,
+            collection_period_m6_nr: self.collection_period_m6_nr,
+            collection_period_m7_nr: self.collection_period_m7_nr,
             positioning_method: self.positioning_method.clone(),
-            sensor_measurement: self.sensor_measurement.clone(),
+            sensor_measurement: self.sensor_measurement,
             mdt_allowed_plmn_id: self.mdt_allowed_plmn_id.clone(),
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
@@ -18290,20 +17184,20 @@ impl Default for MdtConfigurationNr {
     fn default() -> Self {
         Self {
             job_type: Default::default(),
-            area_scope: Default::default(),
-            list_of_measurements: Default::default(),
-            reporting_trigger: Default::default(),
-            report_interval: Default::default(),
-            report_amount: Default::default(),
-            event_threshold_rsrp: Default::default(),
-            event_threshold_rsrq: Default::default(),
-            event_threshold_sinr: Default::default(),
-            collection_period_rrm_nr: Default::default(),
-            collection_period_m6_nr: Default::default(),
-            collection_period_m7_nr: Default::default(),
-            positioning_method: Default::default(),
-            sensor_measurement: Default::default(),
-            mdt_allowed_plmn_id: Default::default(),
+            area_scope: None,
+            list_of_measurements: None,
+            reporting_trigger: None,
+            report_interval: None,
+            report_amount: None,
+            event_threshold_rsrp: None,
+            event_threshold_rsrq: None,
+            event_threshold_sinr: None,
+            collection_period_rrm_nr: None,
+            collection_period_m6_nr: None,
+            collection_period_m7_nr: None,
+            positioning_method: None,
+            sensor_measurement: None,
+            mdt_allowed_plmn_id: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -18411,75 +17305,26 @@ impl rt::typed::Grouped for MdtConfigurationNr {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (1623, 10415) => {
-                        rt::typed::one(&mut self.job_type, &avp, &mut w, 0, 192)
-                    }
-                    (1624, 10415) => {
-                        rt::typed::opt(&mut self.area_scope, &avp, &mut w, 192)
-                    }
-                    (1625, 10415) => {
-                        rt::typed::opt(&mut self.list_of_measurements, &avp, &mut w, 192)
-                    }
-                    (1626, 10415) => {
-                        rt::typed::opt(&mut self.reporting_trigger, &avp, &mut w, 192)
-                    }
-                    (1627, 10415) => {
-                        rt::typed::opt(&mut self.report_interval, &avp, &mut w, 192)
-                    }
-                    (1628, 10415) => {
-                        rt::typed::opt(&mut self.report_amount, &avp, &mut w, 192)
-                    }
-                    (1629, 10415) => {
-                        rt::typed::opt(&mut self.event_threshold_rsrp, &avp, &mut w, 192)
-                    }
-                    (1630, 10415) => {
-                        rt::typed::opt(&mut self.event_threshold_rsrq, &avp, &mut w, 192)
-                    }
-                    (1721, 10415) => {
-                        rt::typed::opt(&mut self.event_threshold_sinr, &avp, &mut w, 192)
-                    }
-                    (1722, 10415) => {
-                        rt::typed::opt(
-                            &mut self.collection_period_rrm_nr,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (1723, 10415) => {
-                        rt::typed::opt(
-                            &mut self.collection_period_m6_nr,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (1724, 10415) => {
-                        rt::typed::opt(
-                            &mut self.collection_period_m7_nr,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (1659, 10415) => {
-                        rt::typed::opt(&mut self.positioning_method, &avp, &mut w, 128)
-                    }
-                    (1725, 10415) => {
-                        rt::typed::opt(&mut self.sensor_measurement, &avp, &mut w, 192)
-                    }
+                    (1623, 10415) => m.one(&mut self.job_type, 0, 192),
+                    (1624, 10415) => m.opt(&mut self.area_scope, 192),
+                    (1625, 10415) => m.opt(&mut self.list_of_measurements, 192),
+                    (1626, 10415) => m.opt(&mut self.reporting_trigger, 192),
+                    (1627, 10415) => m.opt(&mut self.report_interval, 192),
+                    (1628, 10415) => m.opt(&mut self.report_amount, 192),
+                    (1629, 10415) => m.opt(&mut self.event_threshold_rsrp, 192),
+                    (1630, 10415) => m.opt(&mut self.event_threshold_rsrq, 192),
+                    (1721, 10415) => m.opt(&mut self.event_threshold_sinr, 192),
+                    (1722, 10415) => m.opt(&mut self.collection_period_rrm_nr, 192),
+                    (1723, 10415) => m.opt(&mut self.collection_period_m6_nr, 192),
+                    (1724, 10415) => m.opt(&mut self.collection_period_m7_nr, 192),
+                    (1659, 10415) => m.opt(&mut self.positioning_method, 128),
+                    (1725, 10415) => m.opt(&mut self.sensor_measurement, 192),
                     (1671, 10415) => {
-                        rt::typed::many(
-                            &mut self.mdt_allowed_plmn_id,
-                            &avp,
-                            &mut w,
-                            14,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut self.mdt_allowed_plmn_id, 14, 128, u32::MAX)
                     }
-                    _ => rt::typed::other(&avp, &mut w),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -18618,9 +17463,9 @@ impl Clone for UpdateLocationRequest {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
+            drmp: self.drmp,
             vendor_specific_application_id: self.vendor_specific_application_id.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             destination_host: self.destination_host.clone(),
@@ -18629,25 +17474,24 @@ impl Clone for UpdateLocationRequest {
             oc_supported_features: self.oc_supported_features.clone(),
             supported_features: self.supported_features.clone(),
             terminal_information: self.terminal_information.clone(),
-            rat_type: self.rat_type.clone(),
-            ulr_flags: self.ulr_flags.clone(),
-            ue_srvcc_capability: self.ue_srvcc_capability.clone(),
+            rat_type: self.rat_type,
+            ulr_flags: self.ulr_flags,
+            ue_srvcc_capability: self.ue_srvcc_capability,
             visited_plmn_id: self.visited_plmn_id.clone(),
             sgsn_number: self.sgsn_number.clone(),
             homogeneous_support_of_ims_voice_over_ps_sessions: self
-                .homogeneous_support_of_ims_voice_over_ps_sessions
-                .clone(),
+                .homogeneous_support_of_ims_voice_over_ps_sessions,
             gmlc_address: self.gmlc_address.clone(),
             active_apn: self.active_apn.clone(),
             equivalent_plmn_list: self.equivalent_plmn_list.clone(),
             mme_number_for_mt_sms: self.mme_number_for_mt_sms.clone(),
-            sms_register_request: self.sms_register_request.clone(),
+            sms_register_request: self.sms_register_request,
             sgs_mme_identity: self.sgs_mme_identity.clone(),
             coupled_node_diameter_id: self.coupled_node_diameter_id.clone(),
             adjacent_plmns: self.adjacent_plmns.clone(),
             supported_services: self.supported_services.clone(),
-            sf_ulr_timestamp: self.sf_ulr_timestamp.clone(),
-            sf_provisional_indication: self.sf_provisional_indication.clone(),
+            sf_ulr_timestamp: self.sf_ulr_timestamp,
+            sf_provisional_indication: self.sf_provisional_indication,
             proxy_info: self.proxy_info.clone(),
             route_record: self.route_record.clone(),
             extra: self.extra.clone(),
@@ -18739,36 +17583,36 @@ impl Default for UpdateLocationRequest {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
-            vendor_specific_application_id: Default::default(),
+            drmp: None,
+            vendor_specific_application_id: None,
             auth_session_state: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            destination_host: Default::default(),
+            destination_host: None,
             destination_realm: Default::default(),
             user_name: Default::default(),
-            oc_supported_features: Default::default(),
-            supported_features: Default::default(),
-            terminal_information: Default::default(),
+            oc_supported_features: None,
+            supported_features: Vec::new(),
+            terminal_information: None,
             rat_type: Default::default(),
             ulr_flags: Default::default(),
-            ue_srvcc_capability: Default::default(),
+            ue_srvcc_capability: None,
             visited_plmn_id: Default::default(),
-            sgsn_number: Default::default(),
-            homogeneous_support_of_ims_voice_over_ps_sessions: Default::default(),
-            gmlc_address: Default::default(),
-            active_apn: Default::default(),
-            equivalent_plmn_list: Default::default(),
-            mme_number_for_mt_sms: Default::default(),
-            sms_register_request: Default::default(),
-            sgs_mme_identity: Default::default(),
-            coupled_node_diameter_id: Default::default(),
-            adjacent_plmns: Default::default(),
-            supported_services: Default::default(),
-            sf_ulr_timestamp: Default::default(),
-            sf_provisional_indication: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            sgsn_number: None,
+            homogeneous_support_of_ims_voice_over_ps_sessions: None,
+            gmlc_address: None,
+            active_apn: Vec::new(),
+            equivalent_plmn_list: None,
+            mme_number_for_mt_sms: None,
+            sms_register_request: None,
+            sgs_mme_identity: None,
+            coupled_node_diameter_id: None,
+            adjacent_plmns: None,
+            supported_services: None,
+            sf_ulr_timestamp: None,
+            sf_provisional_indication: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -18890,141 +17734,47 @@ impl rt::typed::Command for UpdateLocationRequest {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (260, 0) => {
-                        rt::typed::opt(
-                            &mut out.vendor_specific_application_id,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 3, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 4, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 5, 64)
-                    }
-                    (293, 0) => {
-                        rt::typed::opt(&mut out.destination_host, &avp, &mut w, 64)
-                    }
-                    (283, 0) => {
-                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 7, 64)
-                    }
-                    (1, 0) => rt::typed::one(&mut out.user_name, &avp, &mut w, 8, 64),
-                    (621, 0) => {
-                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
-                    }
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (260, 0) => m.opt(&mut out.vendor_specific_application_id, 64),
+                    (277, 0) => m.one(&mut out.auth_session_state, 3, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 4, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 5, 64),
+                    (293, 0) => m.opt(&mut out.destination_host, 64),
+                    (283, 0) => m.one(&mut out.destination_realm, 7, 64),
+                    (1, 0) => m.one(&mut out.user_name, 8, 64),
+                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
                     (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            10,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.supported_features, 10, 128, u32::MAX)
                     }
-                    (1401, 10415) => {
-                        rt::typed::opt(&mut out.terminal_information, &avp, &mut w, 192)
-                    }
-                    (1032, 10415) => {
-                        rt::typed::one(&mut out.rat_type, &avp, &mut w, 12, 128)
-                    }
-                    (1405, 10415) => {
-                        rt::typed::one(&mut out.ulr_flags, &avp, &mut w, 13, 192)
-                    }
-                    (1615, 10415) => {
-                        rt::typed::opt(&mut out.ue_srvcc_capability, &avp, &mut w, 192)
-                    }
-                    (1407, 10415) => {
-                        rt::typed::one(&mut out.visited_plmn_id, &avp, &mut w, 15, 192)
-                    }
-                    (1489, 10415) => {
-                        rt::typed::opt(&mut out.sgsn_number, &avp, &mut w, 192)
-                    }
+                    (1401, 10415) => m.opt(&mut out.terminal_information, 192),
+                    (1032, 10415) => m.one(&mut out.rat_type, 12, 128),
+                    (1405, 10415) => m.one(&mut out.ulr_flags, 13, 192),
+                    (1615, 10415) => m.opt(&mut out.ue_srvcc_capability, 192),
+                    (1407, 10415) => m.one(&mut out.visited_plmn_id, 15, 192),
+                    (1489, 10415) => m.opt(&mut out.sgsn_number, 192),
                     (1493, 10415) => {
-                        rt::typed::opt(
+                        m.opt(
                             &mut out.homogeneous_support_of_ims_voice_over_ps_sessions,
-                            &avp,
-                            &mut w,
                             192,
                         )
                     }
-                    (2405, 10415) => {
-                        rt::typed::opt(&mut out.gmlc_address, &avp, &mut w, 128)
-                    }
-                    (1612, 10415) => {
-                        rt::typed::many(
-                            &mut out.active_apn,
-                            &avp,
-                            &mut w,
-                            19,
-                            192,
-                            u32::MAX,
-                        )
-                    }
-                    (1637, 10415) => {
-                        rt::typed::opt(&mut out.equivalent_plmn_list, &avp, &mut w, 192)
-                    }
-                    (1645, 10415) => {
-                        rt::typed::opt(&mut out.mme_number_for_mt_sms, &avp, &mut w, 128)
-                    }
-                    (1648, 10415) => {
-                        rt::typed::opt(&mut out.sms_register_request, &avp, &mut w, 128)
-                    }
-                    (1664, 10415) => {
-                        rt::typed::opt(&mut out.sgs_mme_identity, &avp, &mut w, 128)
-                    }
-                    (1666, 10415) => {
-                        rt::typed::opt(
-                            &mut out.coupled_node_diameter_id,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (1672, 10415) => {
-                        rt::typed::opt(&mut out.adjacent_plmns, &avp, &mut w, 128)
-                    }
-                    (3143, 10415) => {
-                        rt::typed::opt(&mut out.supported_services, &avp, &mut w, 192)
-                    }
-                    (1729, 10415) => {
-                        rt::typed::opt(&mut out.sf_ulr_timestamp, &avp, &mut w, 192)
-                    }
-                    (1730, 10415) => {
-                        rt::typed::opt(
-                            &mut out.sf_provisional_indication,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            29,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            30,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (2405, 10415) => m.opt(&mut out.gmlc_address, 128),
+                    (1612, 10415) => m.many(&mut out.active_apn, 19, 192, u32::MAX),
+                    (1637, 10415) => m.opt(&mut out.equivalent_plmn_list, 192),
+                    (1645, 10415) => m.opt(&mut out.mme_number_for_mt_sms, 128),
+                    (1648, 10415) => m.opt(&mut out.sms_register_request, 128),
+                    (1664, 10415) => m.opt(&mut out.sgs_mme_identity, 128),
+                    (1666, 10415) => m.opt(&mut out.coupled_node_diameter_id, 128),
+                    (1672, 10415) => m.opt(&mut out.adjacent_plmns, 128),
+                    (3143, 10415) => m.opt(&mut out.supported_services, 192),
+                    (1729, 10415) => m.opt(&mut out.sf_ulr_timestamp, 192),
+                    (1730, 10415) => m.opt(&mut out.sf_provisional_indication, 192),
+                    (284, 0) => m.many(&mut out.proxy_info, 29, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 30, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -19123,19 +17873,19 @@ impl Clone for UpdateLocationAnswer {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
+            drmp: self.drmp,
             vendor_specific_application_id: self.vendor_specific_application_id.clone(),
-            result_code: self.result_code.clone(),
+            result_code: self.result_code,
             experimental_result: self.experimental_result.clone(),
-            error_diagnostic: self.error_diagnostic.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            error_diagnostic: self.error_diagnostic,
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             oc_supported_features: self.oc_supported_features.clone(),
             oc_olr: self.oc_olr.clone(),
             load: self.load.clone(),
             supported_features: self.supported_features.clone(),
-            ula_flags: self.ula_flags.clone(),
+            ula_flags: self.ula_flags,
             subscription_data: self.subscription_data.clone(),
             reset_id: self.reset_id.clone(),
             failed_avp: self.failed_avp.clone(),
@@ -19200,24 +17950,24 @@ impl Default for UpdateLocationAnswer {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
-            vendor_specific_application_id: Default::default(),
-            result_code: Default::default(),
-            experimental_result: Default::default(),
-            error_diagnostic: Default::default(),
+            drmp: None,
+            vendor_specific_application_id: None,
+            result_code: None,
+            experimental_result: None,
+            error_diagnostic: None,
             auth_session_state: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            oc_supported_features: Default::default(),
-            oc_olr: Default::default(),
-            load: Default::default(),
-            supported_features: Default::default(),
-            ula_flags: Default::default(),
-            subscription_data: Default::default(),
-            reset_id: Default::default(),
-            failed_avp: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            oc_supported_features: None,
+            oc_olr: None,
+            load: Vec::new(),
+            supported_features: Vec::new(),
+            ula_flags: None,
+            subscription_data: None,
+            reset_id: Vec::new(),
+            failed_avp: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -19290,86 +18040,30 @@ impl rt::typed::Command for UpdateLocationAnswer {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (260, 0) => {
-                        rt::typed::opt(
-                            &mut out.vendor_specific_application_id,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
-                    (297, 0) => {
-                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
-                    }
-                    (1614, 10415) => {
-                        rt::typed::opt(&mut out.error_diagnostic, &avp, &mut w, 192)
-                    }
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 6, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 7, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 8, 64)
-                    }
-                    (621, 0) => {
-                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
-                    }
-                    (623, 0) => rt::typed::opt(&mut out.oc_olr, &avp, &mut w, 0),
-                    (650, 0) => {
-                        rt::typed::many(&mut out.load, &avp, &mut w, 11, 0, u32::MAX)
-                    }
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (260, 0) => m.opt(&mut out.vendor_specific_application_id, 64),
+                    (268, 0) => m.opt(&mut out.result_code, 64),
+                    (297, 0) => m.opt(&mut out.experimental_result, 64),
+                    (1614, 10415) => m.opt(&mut out.error_diagnostic, 192),
+                    (277, 0) => m.one(&mut out.auth_session_state, 6, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 7, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 8, 64),
+                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
+                    (623, 0) => m.opt(&mut out.oc_olr, 0),
+                    (650, 0) => m.many(&mut out.load, 11, 0, u32::MAX),
                     (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            12,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.supported_features, 12, 128, u32::MAX)
                     }
-                    (1406, 10415) => {
-                        rt::typed::opt(&mut out.ula_flags, &avp, &mut w, 192)
-                    }
-                    (1400, 10415) => {
-                        rt::typed::opt(&mut out.subscription_data, &avp, &mut w, 192)
-                    }
-                    (1670, 10415) => {
-                        rt::typed::many(
-                            &mut out.reset_id,
-                            &avp,
-                            &mut w,
-                            15,
-                            128,
-                            u32::MAX,
-                        )
-                    }
-                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            17,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            18,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1406, 10415) => m.opt(&mut out.ula_flags, 192),
+                    (1400, 10415) => m.opt(&mut out.subscription_data, 192),
+                    (1670, 10415) => m.many(&mut out.reset_id, 15, 128, u32::MAX),
+                    (279, 0) => m.opt(&mut out.failed_avp, 64),
+                    (284, 0) => m.many(&mut out.proxy_info, 17, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 18, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -19401,8 +18095,8 @@ impl rt::typed::RequestCommand for UpdateLocationRequest {
         a.header = rt::typed::answer_header(&self.header, result);
         a.session_id = self.session_id.clone();
         a.vendor_specific_application_id = self.vendor_specific_application_id.clone();
-        a.auth_session_state = self.auth_session_state.clone();
-        a.drmp = self.drmp.clone();
+        a.auth_session_state = self.auth_session_state;
+        a.drmp = self.drmp;
         a.proxy_info = self.proxy_info.clone();
         a.origin_host = origin_host.into();
         a.origin_realm = origin_realm.into();
@@ -19543,9 +18237,9 @@ impl Clone for AuthenticationInformationRequest {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
+            drmp: self.drmp,
             vendor_specific_application_id: self.vendor_specific_application_id.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             destination_host: self.destination_host.clone(),
@@ -19560,7 +18254,7 @@ impl Clone for AuthenticationInformationRequest {
                 .requested_utran_geran_authentication_info
                 .clone(),
             visited_plmn_id: self.visited_plmn_id.clone(),
-            air_flags: self.air_flags.clone(),
+            air_flags: self.air_flags,
             proxy_info: self.proxy_info.clone(),
             route_record: self.route_record.clone(),
             extra: self.extra.clone(),
@@ -19632,22 +18326,22 @@ impl Default for AuthenticationInformationRequest {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
-            vendor_specific_application_id: Default::default(),
+            drmp: None,
+            vendor_specific_application_id: None,
             auth_session_state: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            destination_host: Default::default(),
+            destination_host: None,
             destination_realm: Default::default(),
             user_name: Default::default(),
-            oc_supported_features: Default::default(),
-            supported_features: Default::default(),
-            requested_eutran_authentication_info: Default::default(),
-            requested_utran_geran_authentication_info: Default::default(),
+            oc_supported_features: None,
+            supported_features: Vec::new(),
+            requested_eutran_authentication_info: None,
+            requested_utran_geran_authentication_info: None,
             visited_plmn_id: Default::default(),
-            air_flags: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            air_flags: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -19747,87 +18441,32 @@ impl rt::typed::Command for AuthenticationInformationRequest {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (260, 0) => {
-                        rt::typed::opt(
-                            &mut out.vendor_specific_application_id,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 3, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 4, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 5, 64)
-                    }
-                    (293, 0) => {
-                        rt::typed::opt(&mut out.destination_host, &avp, &mut w, 64)
-                    }
-                    (283, 0) => {
-                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 7, 64)
-                    }
-                    (1, 0) => rt::typed::one(&mut out.user_name, &avp, &mut w, 8, 64),
-                    (621, 0) => {
-                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
-                    }
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (260, 0) => m.opt(&mut out.vendor_specific_application_id, 64),
+                    (277, 0) => m.one(&mut out.auth_session_state, 3, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 4, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 5, 64),
+                    (293, 0) => m.opt(&mut out.destination_host, 64),
+                    (283, 0) => m.one(&mut out.destination_realm, 7, 64),
+                    (1, 0) => m.one(&mut out.user_name, 8, 64),
+                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
                     (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            10,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.supported_features, 10, 128, u32::MAX)
                     }
                     (1408, 10415) => {
-                        rt::typed::opt(
-                            &mut out.requested_eutran_authentication_info,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
+                        m.opt(&mut out.requested_eutran_authentication_info, 192)
                     }
                     (1409, 10415) => {
-                        rt::typed::opt(
-                            &mut out.requested_utran_geran_authentication_info,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
+                        m.opt(&mut out.requested_utran_geran_authentication_info, 192)
                     }
-                    (1407, 10415) => {
-                        rt::typed::one(&mut out.visited_plmn_id, &avp, &mut w, 13, 192)
-                    }
-                    (1679, 10415) => {
-                        rt::typed::opt(&mut out.air_flags, &avp, &mut w, 128)
-                    }
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            15,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            16,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1407, 10415) => m.one(&mut out.visited_plmn_id, 13, 192),
+                    (1679, 10415) => m.opt(&mut out.air_flags, 128),
+                    (284, 0) => m.many(&mut out.proxy_info, 15, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 16, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -19923,12 +18562,12 @@ impl Clone for AuthenticationInformationAnswer {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
+            drmp: self.drmp,
             vendor_specific_application_id: self.vendor_specific_application_id.clone(),
-            result_code: self.result_code.clone(),
+            result_code: self.result_code,
             experimental_result: self.experimental_result.clone(),
-            error_diagnostic: self.error_diagnostic.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            error_diagnostic: self.error_diagnostic,
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             oc_supported_features: self.oc_supported_features.clone(),
@@ -19936,7 +18575,7 @@ impl Clone for AuthenticationInformationAnswer {
             load: self.load.clone(),
             supported_features: self.supported_features.clone(),
             authentication_info: self.authentication_info.clone(),
-            ue_usage_type: self.ue_usage_type.clone(),
+            ue_usage_type: self.ue_usage_type,
             failed_avp: self.failed_avp.clone(),
             proxy_info: self.proxy_info.clone(),
             route_record: self.route_record.clone(),
@@ -19998,23 +18637,23 @@ impl Default for AuthenticationInformationAnswer {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
-            vendor_specific_application_id: Default::default(),
-            result_code: Default::default(),
-            experimental_result: Default::default(),
-            error_diagnostic: Default::default(),
+            drmp: None,
+            vendor_specific_application_id: None,
+            result_code: None,
+            experimental_result: None,
+            error_diagnostic: None,
             auth_session_state: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            oc_supported_features: Default::default(),
-            oc_olr: Default::default(),
-            load: Default::default(),
-            supported_features: Default::default(),
-            authentication_info: Default::default(),
-            ue_usage_type: Default::default(),
-            failed_avp: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            oc_supported_features: None,
+            oc_olr: None,
+            load: Vec::new(),
+            supported_features: Vec::new(),
+            authentication_info: None,
+            ue_usage_type: None,
+            failed_avp: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -20087,76 +18726,29 @@ impl rt::typed::Command for AuthenticationInformationAnswer {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (260, 0) => {
-                        rt::typed::opt(
-                            &mut out.vendor_specific_application_id,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
-                    (297, 0) => {
-                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
-                    }
-                    (1614, 10415) => {
-                        rt::typed::opt(&mut out.error_diagnostic, &avp, &mut w, 192)
-                    }
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 6, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 7, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 8, 64)
-                    }
-                    (621, 0) => {
-                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
-                    }
-                    (623, 0) => rt::typed::opt(&mut out.oc_olr, &avp, &mut w, 0),
-                    (650, 0) => {
-                        rt::typed::many(&mut out.load, &avp, &mut w, 11, 0, u32::MAX)
-                    }
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (260, 0) => m.opt(&mut out.vendor_specific_application_id, 64),
+                    (268, 0) => m.opt(&mut out.result_code, 64),
+                    (297, 0) => m.opt(&mut out.experimental_result, 64),
+                    (1614, 10415) => m.opt(&mut out.error_diagnostic, 192),
+                    (277, 0) => m.one(&mut out.auth_session_state, 6, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 7, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 8, 64),
+                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
+                    (623, 0) => m.opt(&mut out.oc_olr, 0),
+                    (650, 0) => m.many(&mut out.load, 11, 0, u32::MAX),
                     (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            12,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.supported_features, 12, 128, u32::MAX)
                     }
-                    (1413, 10415) => {
-                        rt::typed::opt(&mut out.authentication_info, &avp, &mut w, 192)
-                    }
-                    (1680, 10415) => {
-                        rt::typed::opt(&mut out.ue_usage_type, &avp, &mut w, 128)
-                    }
-                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            16,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            17,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1413, 10415) => m.opt(&mut out.authentication_info, 192),
+                    (1680, 10415) => m.opt(&mut out.ue_usage_type, 128),
+                    (279, 0) => m.opt(&mut out.failed_avp, 64),
+                    (284, 0) => m.many(&mut out.proxy_info, 16, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 17, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -20188,8 +18780,8 @@ impl rt::typed::RequestCommand for AuthenticationInformationRequest {
         a.header = rt::typed::answer_header(&self.header, result);
         a.session_id = self.session_id.clone();
         a.vendor_specific_application_id = self.vendor_specific_application_id.clone();
-        a.auth_session_state = self.auth_session_state.clone();
-        a.drmp = self.drmp.clone();
+        a.auth_session_state = self.auth_session_state;
+        a.drmp = self.drmp;
         a.proxy_info = self.proxy_info.clone();
         a.origin_host = origin_host.into();
         a.origin_realm = origin_realm.into();
@@ -20319,17 +18911,17 @@ impl Clone for CancelLocationRequest {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
+            drmp: self.drmp,
             vendor_specific_application_id: self.vendor_specific_application_id.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             destination_host: self.destination_host.clone(),
             destination_realm: self.destination_realm.clone(),
             user_name: self.user_name.clone(),
             supported_features: self.supported_features.clone(),
-            cancellation_type: self.cancellation_type.clone(),
-            clr_flags: self.clr_flags.clone(),
+            cancellation_type: self.cancellation_type,
+            clr_flags: self.clr_flags,
             proxy_info: self.proxy_info.clone(),
             route_record: self.route_record.clone(),
             extra: self.extra.clone(),
@@ -20386,19 +18978,19 @@ impl Default for CancelLocationRequest {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
-            vendor_specific_application_id: Default::default(),
+            drmp: None,
+            vendor_specific_application_id: None,
             auth_session_state: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
             destination_host: Default::default(),
             destination_realm: Default::default(),
             user_name: Default::default(),
-            supported_features: Default::default(),
+            supported_features: Vec::new(),
             cancellation_type: Default::default(),
-            clr_flags: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            clr_flags: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -20506,68 +19098,23 @@ impl rt::typed::Command for CancelLocationRequest {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (260, 0) => {
-                        rt::typed::opt(
-                            &mut out.vendor_specific_application_id,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 3, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 4, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 5, 64)
-                    }
-                    (293, 0) => {
-                        rt::typed::one(&mut out.destination_host, &avp, &mut w, 6, 64)
-                    }
-                    (283, 0) => {
-                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 7, 64)
-                    }
-                    (1, 0) => rt::typed::one(&mut out.user_name, &avp, &mut w, 8, 64),
-                    (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            9,
-                            128,
-                            u32::MAX,
-                        )
-                    }
-                    (1420, 10415) => {
-                        rt::typed::one(&mut out.cancellation_type, &avp, &mut w, 10, 192)
-                    }
-                    (1638, 10415) => {
-                        rt::typed::opt(&mut out.clr_flags, &avp, &mut w, 192)
-                    }
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            12,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            13,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (260, 0) => m.opt(&mut out.vendor_specific_application_id, 64),
+                    (277, 0) => m.one(&mut out.auth_session_state, 3, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 4, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 5, 64),
+                    (293, 0) => m.one(&mut out.destination_host, 6, 64),
+                    (283, 0) => m.one(&mut out.destination_realm, 7, 64),
+                    (1, 0) => m.one(&mut out.user_name, 8, 64),
+                    (628, 10415) => m.many(&mut out.supported_features, 9, 128, u32::MAX),
+                    (1420, 10415) => m.one(&mut out.cancellation_type, 10, 192),
+                    (1638, 10415) => m.opt(&mut out.clr_flags, 192),
+                    (284, 0) => m.many(&mut out.proxy_info, 12, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 13, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -20645,12 +19192,12 @@ impl Clone for CancelLocationAnswer {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
+            drmp: self.drmp,
             vendor_specific_application_id: self.vendor_specific_application_id.clone(),
             supported_features: self.supported_features.clone(),
-            result_code: self.result_code.clone(),
+            result_code: self.result_code,
             experimental_result: self.experimental_result.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             failed_avp: self.failed_avp.clone(),
@@ -20708,17 +19255,17 @@ impl Default for CancelLocationAnswer {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
-            vendor_specific_application_id: Default::default(),
-            supported_features: Default::default(),
-            result_code: Default::default(),
-            experimental_result: Default::default(),
+            drmp: None,
+            vendor_specific_application_id: None,
+            supported_features: Vec::new(),
+            result_code: None,
+            experimental_result: None,
             auth_session_state: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            failed_avp: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            failed_avp: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -20791,60 +19338,21 @@ impl rt::typed::Command for CancelLocationAnswer {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (260, 0) => {
-                        rt::typed::opt(
-                            &mut out.vendor_specific_application_id,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            3,
-                            128,
-                            u32::MAX,
-                        )
-                    }
-                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
-                    (297, 0) => {
-                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
-                    }
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 6, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 7, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 8, 64)
-                    }
-                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            10,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            11,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (260, 0) => m.opt(&mut out.vendor_specific_application_id, 64),
+                    (628, 10415) => m.many(&mut out.supported_features, 3, 128, u32::MAX),
+                    (268, 0) => m.opt(&mut out.result_code, 64),
+                    (297, 0) => m.opt(&mut out.experimental_result, 64),
+                    (277, 0) => m.one(&mut out.auth_session_state, 6, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 7, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 8, 64),
+                    (279, 0) => m.opt(&mut out.failed_avp, 64),
+                    (284, 0) => m.many(&mut out.proxy_info, 10, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 11, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -20876,8 +19384,8 @@ impl rt::typed::RequestCommand for CancelLocationRequest {
         a.header = rt::typed::answer_header(&self.header, result);
         a.session_id = self.session_id.clone();
         a.vendor_specific_application_id = self.vendor_specific_application_id.clone();
-        a.auth_session_state = self.auth_session_state.clone();
-        a.drmp = self.drmp.clone();
+        a.auth_session_state = self.auth_session_state;
+        a.drmp = self.drmp;
         a.proxy_info = self.proxy_info.clone();
         a.origin_host = origin_host.into();
         a.origin_realm = origin_realm.into();
@@ -21010,9 +19518,9 @@ impl Clone for TgppS6aS6dInsertSubscriberDataRequest {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
+            drmp: self.drmp,
             vendor_specific_application_id: self.vendor_specific_application_id.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             destination_host: self.destination_host.clone(),
@@ -21020,7 +19528,7 @@ impl Clone for TgppS6aS6dInsertSubscriberDataRequest {
             user_name: self.user_name.clone(),
             supported_features: self.supported_features.clone(),
             subscription_data: self.subscription_data.clone(),
-            idr_flags: self.idr_flags.clone(),
+            idr_flags: self.idr_flags,
             reset_id: self.reset_id.clone(),
             proxy_info: self.proxy_info.clone(),
             route_record: self.route_record.clone(),
@@ -21079,20 +19587,20 @@ impl Default for TgppS6aS6dInsertSubscriberDataRequest {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
-            vendor_specific_application_id: Default::default(),
+            drmp: None,
+            vendor_specific_application_id: None,
             auth_session_state: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
             destination_host: Default::default(),
             destination_realm: Default::default(),
             user_name: Default::default(),
-            supported_features: Default::default(),
+            supported_features: Vec::new(),
             subscription_data: Default::default(),
-            idr_flags: Default::default(),
-            reset_id: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            idr_flags: None,
+            reset_id: Vec::new(),
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -21200,78 +19708,24 @@ impl rt::typed::Command for TgppS6aS6dInsertSubscriberDataRequest {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (260, 0) => {
-                        rt::typed::opt(
-                            &mut out.vendor_specific_application_id,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 3, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 4, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 5, 64)
-                    }
-                    (293, 0) => {
-                        rt::typed::one(&mut out.destination_host, &avp, &mut w, 6, 64)
-                    }
-                    (283, 0) => {
-                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 7, 64)
-                    }
-                    (1, 0) => rt::typed::one(&mut out.user_name, &avp, &mut w, 8, 64),
-                    (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            9,
-                            128,
-                            u32::MAX,
-                        )
-                    }
-                    (1400, 10415) => {
-                        rt::typed::one(&mut out.subscription_data, &avp, &mut w, 10, 192)
-                    }
-                    (1490, 10415) => {
-                        rt::typed::opt(&mut out.idr_flags, &avp, &mut w, 192)
-                    }
-                    (1670, 10415) => {
-                        rt::typed::many(
-                            &mut out.reset_id,
-                            &avp,
-                            &mut w,
-                            12,
-                            128,
-                            u32::MAX,
-                        )
-                    }
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            13,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            14,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (260, 0) => m.opt(&mut out.vendor_specific_application_id, 64),
+                    (277, 0) => m.one(&mut out.auth_session_state, 3, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 4, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 5, 64),
+                    (293, 0) => m.one(&mut out.destination_host, 6, 64),
+                    (283, 0) => m.one(&mut out.destination_realm, 7, 64),
+                    (1, 0) => m.one(&mut out.user_name, 8, 64),
+                    (628, 10415) => m.many(&mut out.supported_features, 9, 128, u32::MAX),
+                    (1400, 10415) => m.one(&mut out.subscription_data, 10, 192),
+                    (1490, 10415) => m.opt(&mut out.idr_flags, 192),
+                    (1670, 10415) => m.many(&mut out.reset_id, 12, 128, u32::MAX),
+                    (284, 0) => m.many(&mut out.proxy_info, 13, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 14, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -21379,20 +19833,19 @@ impl Clone for TgppS6aS6dInsertSubscriberDataAnswer {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
+            drmp: self.drmp,
             vendor_specific_application_id: self.vendor_specific_application_id.clone(),
             supported_features: self.supported_features.clone(),
-            result_code: self.result_code.clone(),
+            result_code: self.result_code,
             experimental_result: self.experimental_result.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             ims_voice_over_ps_sessions_supported: self
-                .ims_voice_over_ps_sessions_supported
-                .clone(),
-            last_ue_activity_time: self.last_ue_activity_time.clone(),
-            rat_type: self.rat_type.clone(),
-            ida_flags: self.ida_flags.clone(),
+                .ims_voice_over_ps_sessions_supported,
+            last_ue_activity_time: self.last_ue_activity_time,
+            rat_type: self.rat_type,
+            ida_flags: self.ida_flags,
             eps_user_state: self.eps_user_state.clone(),
             eps_location_information: self.eps_location_information.clone(),
             local_time_zone: self.local_time_zone.clone(),
@@ -21488,27 +19941,27 @@ impl Default for TgppS6aS6dInsertSubscriberDataAnswer {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
-            vendor_specific_application_id: Default::default(),
-            supported_features: Default::default(),
-            result_code: Default::default(),
-            experimental_result: Default::default(),
+            drmp: None,
+            vendor_specific_application_id: None,
+            supported_features: Vec::new(),
+            result_code: None,
+            experimental_result: None,
             auth_session_state: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            ims_voice_over_ps_sessions_supported: Default::default(),
-            last_ue_activity_time: Default::default(),
-            rat_type: Default::default(),
-            ida_flags: Default::default(),
-            eps_user_state: Default::default(),
-            eps_location_information: Default::default(),
-            local_time_zone: Default::default(),
-            supported_services: Default::default(),
-            monitoring_event_report: Default::default(),
-            monitoring_event_config_status: Default::default(),
-            failed_avp: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            ims_voice_over_ps_sessions_supported: None,
+            last_ue_activity_time: None,
+            rat_type: None,
+            ida_flags: None,
+            eps_user_state: None,
+            eps_location_information: None,
+            local_time_zone: None,
+            supported_services: None,
+            monitoring_event_report: Vec::new(),
+            monitoring_event_config_status: Vec::new(),
+            failed_avp: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -21581,112 +20034,42 @@ impl rt::typed::Command for TgppS6aS6dInsertSubscriberDataAnswer {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (260, 0) => {
-                        rt::typed::opt(
-                            &mut out.vendor_specific_application_id,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            3,
-                            128,
-                            u32::MAX,
-                        )
-                    }
-                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
-                    (297, 0) => {
-                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
-                    }
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 6, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 7, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 8, 64)
-                    }
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (260, 0) => m.opt(&mut out.vendor_specific_application_id, 64),
+                    (628, 10415) => m.many(&mut out.supported_features, 3, 128, u32::MAX),
+                    (268, 0) => m.opt(&mut out.result_code, 64),
+                    (297, 0) => m.opt(&mut out.experimental_result, 64),
+                    (277, 0) => m.one(&mut out.auth_session_state, 6, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 7, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 8, 64),
                     (1492, 10415) => {
-                        rt::typed::opt(
-                            &mut out.ims_voice_over_ps_sessions_supported,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
+                        m.opt(&mut out.ims_voice_over_ps_sessions_supported, 192)
                     }
-                    (1494, 10415) => {
-                        rt::typed::opt(&mut out.last_ue_activity_time, &avp, &mut w, 192)
-                    }
-                    (1032, 10415) => rt::typed::opt(&mut out.rat_type, &avp, &mut w, 128),
-                    (1441, 10415) => {
-                        rt::typed::opt(&mut out.ida_flags, &avp, &mut w, 192)
-                    }
-                    (1495, 10415) => {
-                        rt::typed::opt(&mut out.eps_user_state, &avp, &mut w, 192)
-                    }
-                    (1496, 10415) => {
-                        rt::typed::opt(
-                            &mut out.eps_location_information,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (1649, 10415) => {
-                        rt::typed::opt(&mut out.local_time_zone, &avp, &mut w, 128)
-                    }
-                    (3143, 10415) => {
-                        rt::typed::opt(&mut out.supported_services, &avp, &mut w, 192)
-                    }
+                    (1494, 10415) => m.opt(&mut out.last_ue_activity_time, 192),
+                    (1032, 10415) => m.opt(&mut out.rat_type, 128),
+                    (1441, 10415) => m.opt(&mut out.ida_flags, 192),
+                    (1495, 10415) => m.opt(&mut out.eps_user_state, 192),
+                    (1496, 10415) => m.opt(&mut out.eps_location_information, 192),
+                    (1649, 10415) => m.opt(&mut out.local_time_zone, 128),
+                    (3143, 10415) => m.opt(&mut out.supported_services, 192),
                     (3123, 10415) => {
-                        rt::typed::many(
-                            &mut out.monitoring_event_report,
-                            &avp,
-                            &mut w,
-                            17,
-                            192,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.monitoring_event_report, 17, 192, u32::MAX)
                     }
                     (3142, 10415) => {
-                        rt::typed::many(
+                        m.many(
                             &mut out.monitoring_event_config_status,
-                            &avp,
-                            &mut w,
                             18,
                             192,
                             u32::MAX,
                         )
                     }
-                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            20,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            21,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (279, 0) => m.opt(&mut out.failed_avp, 64),
+                    (284, 0) => m.many(&mut out.proxy_info, 20, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 21, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -21718,8 +20101,8 @@ impl rt::typed::RequestCommand for TgppS6aS6dInsertSubscriberDataRequest {
         a.header = rt::typed::answer_header(&self.header, result);
         a.session_id = self.session_id.clone();
         a.vendor_specific_application_id = self.vendor_specific_application_id.clone();
-        a.auth_session_state = self.auth_session_state.clone();
-        a.drmp = self.drmp.clone();
+        a.auth_session_state = self.auth_session_state;
+        a.drmp = self.drmp;
         a.proxy_info = self.proxy_info.clone();
         a.origin_host = origin_host.into();
         a.origin_realm = origin_realm.into();
@@ -21861,16 +20244,16 @@ impl Clone for TgppS6aS6dDeleteSubscriberDataRequest {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
+            drmp: self.drmp,
             vendor_specific_application_id: self.vendor_specific_application_id.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             destination_host: self.destination_host.clone(),
             destination_realm: self.destination_realm.clone(),
             user_name: self.user_name.clone(),
             supported_features: self.supported_features.clone(),
-            dsr_flags: self.dsr_flags.clone(),
+            dsr_flags: self.dsr_flags,
             scef_id: self.scef_id.clone(),
             context_identifier: self.context_identifier.clone(),
             trace_reference: self.trace_reference.clone(),
@@ -21936,23 +20319,23 @@ impl Default for TgppS6aS6dDeleteSubscriberDataRequest {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
-            vendor_specific_application_id: Default::default(),
+            drmp: None,
+            vendor_specific_application_id: None,
             auth_session_state: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
             destination_host: Default::default(),
             destination_realm: Default::default(),
             user_name: Default::default(),
-            supported_features: Default::default(),
+            supported_features: Vec::new(),
             dsr_flags: Default::default(),
-            scef_id: Default::default(),
-            context_identifier: Default::default(),
-            trace_reference: Default::default(),
-            ts_code: Default::default(),
-            ss_code: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            scef_id: None,
+            context_identifier: Vec::new(),
+            trace_reference: None,
+            ts_code: Vec::new(),
+            ss_code: Vec::new(),
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -22060,99 +20443,29 @@ impl rt::typed::Command for TgppS6aS6dDeleteSubscriberDataRequest {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (260, 0) => {
-                        rt::typed::opt(
-                            &mut out.vendor_specific_application_id,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 3, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 4, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 5, 64)
-                    }
-                    (293, 0) => {
-                        rt::typed::one(&mut out.destination_host, &avp, &mut w, 6, 64)
-                    }
-                    (283, 0) => {
-                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 7, 64)
-                    }
-                    (1, 0) => rt::typed::one(&mut out.user_name, &avp, &mut w, 8, 64),
-                    (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            9,
-                            128,
-                            u32::MAX,
-                        )
-                    }
-                    (1421, 10415) => {
-                        rt::typed::one(&mut out.dsr_flags, &avp, &mut w, 10, 192)
-                    }
-                    (3125, 10415) => rt::typed::opt(&mut out.scef_id, &avp, &mut w, 192),
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (260, 0) => m.opt(&mut out.vendor_specific_application_id, 64),
+                    (277, 0) => m.one(&mut out.auth_session_state, 3, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 4, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 5, 64),
+                    (293, 0) => m.one(&mut out.destination_host, 6, 64),
+                    (283, 0) => m.one(&mut out.destination_realm, 7, 64),
+                    (1, 0) => m.one(&mut out.user_name, 8, 64),
+                    (628, 10415) => m.many(&mut out.supported_features, 9, 128, u32::MAX),
+                    (1421, 10415) => m.one(&mut out.dsr_flags, 10, 192),
+                    (3125, 10415) => m.opt(&mut out.scef_id, 192),
                     (1423, 10415) => {
-                        rt::typed::many(
-                            &mut out.context_identifier,
-                            &avp,
-                            &mut w,
-                            12,
-                            192,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.context_identifier, 12, 192, u32::MAX)
                     }
-                    (1459, 10415) => {
-                        rt::typed::opt(&mut out.trace_reference, &avp, &mut w, 192)
-                    }
-                    (1487, 10415) => {
-                        rt::typed::many(
-                            &mut out.ts_code,
-                            &avp,
-                            &mut w,
-                            14,
-                            192,
-                            u32::MAX,
-                        )
-                    }
-                    (1476, 10415) => {
-                        rt::typed::many(
-                            &mut out.ss_code,
-                            &avp,
-                            &mut w,
-                            15,
-                            192,
-                            u32::MAX,
-                        )
-                    }
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            16,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            17,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1459, 10415) => m.opt(&mut out.trace_reference, 192),
+                    (1487, 10415) => m.many(&mut out.ts_code, 14, 192, u32::MAX),
+                    (1476, 10415) => m.many(&mut out.ss_code, 15, 192, u32::MAX),
+                    (284, 0) => m.many(&mut out.proxy_info, 16, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 17, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -22233,15 +20546,15 @@ impl Clone for TgppS6aS6dDeleteSubscriberDataAnswer {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
+            drmp: self.drmp,
             vendor_specific_application_id: self.vendor_specific_application_id.clone(),
             supported_features: self.supported_features.clone(),
-            result_code: self.result_code.clone(),
+            result_code: self.result_code,
             experimental_result: self.experimental_result.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
-            dsa_flags: self.dsa_flags.clone(),
+            dsa_flags: self.dsa_flags,
             failed_avp: self.failed_avp.clone(),
             proxy_info: self.proxy_info.clone(),
             route_record: self.route_record.clone(),
@@ -22298,18 +20611,18 @@ impl Default for TgppS6aS6dDeleteSubscriberDataAnswer {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
-            vendor_specific_application_id: Default::default(),
-            supported_features: Default::default(),
-            result_code: Default::default(),
-            experimental_result: Default::default(),
+            drmp: None,
+            vendor_specific_application_id: None,
+            supported_features: Vec::new(),
+            result_code: None,
+            experimental_result: None,
             auth_session_state: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            dsa_flags: Default::default(),
-            failed_avp: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            dsa_flags: None,
+            failed_avp: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -22382,63 +20695,22 @@ impl rt::typed::Command for TgppS6aS6dDeleteSubscriberDataAnswer {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (260, 0) => {
-                        rt::typed::opt(
-                            &mut out.vendor_specific_application_id,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            3,
-                            128,
-                            u32::MAX,
-                        )
-                    }
-                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
-                    (297, 0) => {
-                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
-                    }
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 6, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 7, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 8, 64)
-                    }
-                    (1422, 10415) => {
-                        rt::typed::opt(&mut out.dsa_flags, &avp, &mut w, 192)
-                    }
-                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            11,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            12,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (260, 0) => m.opt(&mut out.vendor_specific_application_id, 64),
+                    (628, 10415) => m.many(&mut out.supported_features, 3, 128, u32::MAX),
+                    (268, 0) => m.opt(&mut out.result_code, 64),
+                    (297, 0) => m.opt(&mut out.experimental_result, 64),
+                    (277, 0) => m.one(&mut out.auth_session_state, 6, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 7, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 8, 64),
+                    (1422, 10415) => m.opt(&mut out.dsa_flags, 192),
+                    (279, 0) => m.opt(&mut out.failed_avp, 64),
+                    (284, 0) => m.many(&mut out.proxy_info, 11, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 12, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -22470,8 +20742,8 @@ impl rt::typed::RequestCommand for TgppS6aS6dDeleteSubscriberDataRequest {
         a.header = rt::typed::answer_header(&self.header, result);
         a.session_id = self.session_id.clone();
         a.vendor_specific_application_id = self.vendor_specific_application_id.clone();
-        a.auth_session_state = self.auth_session_state.clone();
-        a.drmp = self.drmp.clone();
+        a.auth_session_state = self.auth_session_state;
+        a.drmp = self.drmp;
         a.proxy_info = self.proxy_info.clone();
         a.origin_host = origin_host.into();
         a.origin_realm = origin_realm.into();
@@ -22604,16 +20876,16 @@ impl Clone for PurgeUeRequest {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
+            drmp: self.drmp,
             vendor_specific_application_id: self.vendor_specific_application_id.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             destination_host: self.destination_host.clone(),
             destination_realm: self.destination_realm.clone(),
             user_name: self.user_name.clone(),
             oc_supported_features: self.oc_supported_features.clone(),
-            pur_flags: self.pur_flags.clone(),
+            pur_flags: self.pur_flags,
             supported_features: self.supported_features.clone(),
             eps_location_information: self.eps_location_information.clone(),
             proxy_info: self.proxy_info.clone(),
@@ -22679,20 +20951,20 @@ impl Default for PurgeUeRequest {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
-            vendor_specific_application_id: Default::default(),
+            drmp: None,
+            vendor_specific_application_id: None,
             auth_session_state: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            destination_host: Default::default(),
+            destination_host: None,
             destination_realm: Default::default(),
             user_name: Default::default(),
-            oc_supported_features: Default::default(),
-            pur_flags: Default::default(),
-            supported_features: Default::default(),
-            eps_location_information: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            oc_supported_features: None,
+            pur_flags: None,
+            supported_features: Vec::new(),
+            eps_location_information: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -22781,76 +21053,26 @@ impl rt::typed::Command for PurgeUeRequest {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (260, 0) => {
-                        rt::typed::opt(
-                            &mut out.vendor_specific_application_id,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 3, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 4, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 5, 64)
-                    }
-                    (293, 0) => {
-                        rt::typed::opt(&mut out.destination_host, &avp, &mut w, 64)
-                    }
-                    (283, 0) => {
-                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 7, 64)
-                    }
-                    (1, 0) => rt::typed::one(&mut out.user_name, &avp, &mut w, 8, 64),
-                    (621, 0) => {
-                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
-                    }
-                    (1635, 10415) => {
-                        rt::typed::opt(&mut out.pur_flags, &avp, &mut w, 192)
-                    }
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (260, 0) => m.opt(&mut out.vendor_specific_application_id, 64),
+                    (277, 0) => m.one(&mut out.auth_session_state, 3, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 4, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 5, 64),
+                    (293, 0) => m.opt(&mut out.destination_host, 64),
+                    (283, 0) => m.one(&mut out.destination_realm, 7, 64),
+                    (1, 0) => m.one(&mut out.user_name, 8, 64),
+                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
+                    (1635, 10415) => m.opt(&mut out.pur_flags, 192),
                     (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            11,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.supported_features, 11, 128, u32::MAX)
                     }
-                    (1496, 10415) => {
-                        rt::typed::opt(
-                            &mut out.eps_location_information,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            13,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            14,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1496, 10415) => m.opt(&mut out.eps_location_information, 192),
+                    (284, 0) => m.many(&mut out.proxy_info, 13, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 14, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -22940,18 +21162,18 @@ impl Clone for PurgeUeAnswer {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
+            drmp: self.drmp,
             vendor_specific_application_id: self.vendor_specific_application_id.clone(),
             supported_features: self.supported_features.clone(),
-            result_code: self.result_code.clone(),
+            result_code: self.result_code,
             experimental_result: self.experimental_result.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             oc_supported_features: self.oc_supported_features.clone(),
             oc_olr: self.oc_olr.clone(),
             load: self.load.clone(),
-            pua_flags: self.pua_flags.clone(),
+            pua_flags: self.pua_flags,
             failed_avp: self.failed_avp.clone(),
             proxy_info: self.proxy_info.clone(),
             route_record: self.route_record.clone(),
@@ -23011,21 +21233,21 @@ impl Default for PurgeUeAnswer {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
-            vendor_specific_application_id: Default::default(),
-            supported_features: Default::default(),
-            result_code: Default::default(),
-            experimental_result: Default::default(),
+            drmp: None,
+            vendor_specific_application_id: None,
+            supported_features: Vec::new(),
+            result_code: None,
+            experimental_result: None,
             auth_session_state: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            oc_supported_features: Default::default(),
-            oc_olr: Default::default(),
-            load: Default::default(),
-            pua_flags: Default::default(),
-            failed_avp: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            oc_supported_features: None,
+            oc_olr: None,
+            load: Vec::new(),
+            pua_flags: None,
+            failed_avp: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -23098,70 +21320,25 @@ impl rt::typed::Command for PurgeUeAnswer {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (260, 0) => {
-                        rt::typed::opt(
-                            &mut out.vendor_specific_application_id,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            3,
-                            128,
-                            u32::MAX,
-                        )
-                    }
-                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
-                    (297, 0) => {
-                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
-                    }
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 6, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 7, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 8, 64)
-                    }
-                    (621, 0) => {
-                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
-                    }
-                    (623, 0) => rt::typed::opt(&mut out.oc_olr, &avp, &mut w, 0),
-                    (650, 0) => {
-                        rt::typed::many(&mut out.load, &avp, &mut w, 11, 0, u32::MAX)
-                    }
-                    (1442, 10415) => {
-                        rt::typed::opt(&mut out.pua_flags, &avp, &mut w, 192)
-                    }
-                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            14,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            15,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (260, 0) => m.opt(&mut out.vendor_specific_application_id, 64),
+                    (628, 10415) => m.many(&mut out.supported_features, 3, 128, u32::MAX),
+                    (268, 0) => m.opt(&mut out.result_code, 64),
+                    (297, 0) => m.opt(&mut out.experimental_result, 64),
+                    (277, 0) => m.one(&mut out.auth_session_state, 6, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 7, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 8, 64),
+                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
+                    (623, 0) => m.opt(&mut out.oc_olr, 0),
+                    (650, 0) => m.many(&mut out.load, 11, 0, u32::MAX),
+                    (1442, 10415) => m.opt(&mut out.pua_flags, 192),
+                    (279, 0) => m.opt(&mut out.failed_avp, 64),
+                    (284, 0) => m.many(&mut out.proxy_info, 14, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 15, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -23193,8 +21370,8 @@ impl rt::typed::RequestCommand for PurgeUeRequest {
         a.header = rt::typed::answer_header(&self.header, result);
         a.session_id = self.session_id.clone();
         a.vendor_specific_application_id = self.vendor_specific_application_id.clone();
-        a.auth_session_state = self.auth_session_state.clone();
-        a.drmp = self.drmp.clone();
+        a.auth_session_state = self.auth_session_state;
+        a.drmp = self.drmp;
         a.proxy_info = self.proxy_info.clone();
         a.origin_host = origin_host.into();
         a.origin_realm = origin_realm.into();
@@ -23324,9 +21501,9 @@ impl Clone for TgppS6aS6dResetRequest {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
+            drmp: self.drmp,
             vendor_specific_application_id: self.vendor_specific_application_id.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             destination_host: self.destination_host.clone(),
@@ -23399,20 +21576,20 @@ impl Default for TgppS6aS6dResetRequest {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
-            vendor_specific_application_id: Default::default(),
+            drmp: None,
+            vendor_specific_application_id: None,
             auth_session_state: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
             destination_host: Default::default(),
             destination_realm: Default::default(),
-            supported_features: Default::default(),
-            user_id: Default::default(),
-            reset_id: Default::default(),
-            subscription_data: Default::default(),
-            subscription_data_deletion: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            supported_features: Vec::new(),
+            user_id: Vec::new(),
+            reset_id: Vec::new(),
+            subscription_data: None,
+            subscription_data_deletion: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -23501,85 +21678,24 @@ impl rt::typed::Command for TgppS6aS6dResetRequest {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (260, 0) => {
-                        rt::typed::opt(
-                            &mut out.vendor_specific_application_id,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 3, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 4, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 5, 64)
-                    }
-                    (293, 0) => {
-                        rt::typed::one(&mut out.destination_host, &avp, &mut w, 6, 64)
-                    }
-                    (283, 0) => {
-                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 7, 64)
-                    }
-                    (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            8,
-                            128,
-                            u32::MAX,
-                        )
-                    }
-                    (1444, 10415) => {
-                        rt::typed::many(&mut out.user_id, &avp, &mut w, 9, 192, u32::MAX)
-                    }
-                    (1670, 10415) => {
-                        rt::typed::many(
-                            &mut out.reset_id,
-                            &avp,
-                            &mut w,
-                            10,
-                            128,
-                            u32::MAX,
-                        )
-                    }
-                    (1400, 10415) => {
-                        rt::typed::opt(&mut out.subscription_data, &avp, &mut w, 192)
-                    }
-                    (1685, 10415) => {
-                        rt::typed::opt(
-                            &mut out.subscription_data_deletion,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            13,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            14,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (260, 0) => m.opt(&mut out.vendor_specific_application_id, 64),
+                    (277, 0) => m.one(&mut out.auth_session_state, 3, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 4, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 5, 64),
+                    (293, 0) => m.one(&mut out.destination_host, 6, 64),
+                    (283, 0) => m.one(&mut out.destination_realm, 7, 64),
+                    (628, 10415) => m.many(&mut out.supported_features, 8, 128, u32::MAX),
+                    (1444, 10415) => m.many(&mut out.user_id, 9, 192, u32::MAX),
+                    (1670, 10415) => m.many(&mut out.reset_id, 10, 128, u32::MAX),
+                    (1400, 10415) => m.opt(&mut out.subscription_data, 192),
+                    (1685, 10415) => m.opt(&mut out.subscription_data_deletion, 192),
+                    (284, 0) => m.many(&mut out.proxy_info, 13, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 14, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -23657,12 +21773,12 @@ impl Clone for TgppS6aS6dResetAnswer {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
+            drmp: self.drmp,
             vendor_specific_application_id: self.vendor_specific_application_id.clone(),
             supported_features: self.supported_features.clone(),
-            result_code: self.result_code.clone(),
+            result_code: self.result_code,
             experimental_result: self.experimental_result.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             failed_avp: self.failed_avp.clone(),
@@ -23720,17 +21836,17 @@ impl Default for TgppS6aS6dResetAnswer {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
-            vendor_specific_application_id: Default::default(),
-            supported_features: Default::default(),
-            result_code: Default::default(),
-            experimental_result: Default::default(),
+            drmp: None,
+            vendor_specific_application_id: None,
+            supported_features: Vec::new(),
+            result_code: None,
+            experimental_result: None,
             auth_session_state: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            failed_avp: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            failed_avp: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -23803,60 +21919,21 @@ impl rt::typed::Command for TgppS6aS6dResetAnswer {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (260, 0) => {
-                        rt::typed::opt(
-                            &mut out.vendor_specific_application_id,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            3,
-                            128,
-                            u32::MAX,
-                        )
-                    }
-                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
-                    (297, 0) => {
-                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
-                    }
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 6, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 7, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 8, 64)
-                    }
-                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            10,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            11,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (260, 0) => m.opt(&mut out.vendor_specific_application_id, 64),
+                    (628, 10415) => m.many(&mut out.supported_features, 3, 128, u32::MAX),
+                    (268, 0) => m.opt(&mut out.result_code, 64),
+                    (297, 0) => m.opt(&mut out.experimental_result, 64),
+                    (277, 0) => m.one(&mut out.auth_session_state, 6, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 7, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 8, 64),
+                    (279, 0) => m.opt(&mut out.failed_avp, 64),
+                    (284, 0) => m.many(&mut out.proxy_info, 10, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 11, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -23888,8 +21965,8 @@ impl rt::typed::RequestCommand for TgppS6aS6dResetRequest {
         a.header = rt::typed::answer_header(&self.header, result);
         a.session_id = self.session_id.clone();
         a.vendor_specific_application_id = self.vendor_specific_application_id.clone();
-        a.auth_session_state = self.auth_session_state.clone();
-        a.drmp = self.drmp.clone();
+        a.auth_session_state = self.auth_session_state;
+        a.drmp = self.drmp;
         a.proxy_info = self.proxy_info.clone();
         a.origin_host = origin_host.into();
         a.origin_realm = origin_realm.into();
@@ -24051,9 +22128,9 @@ impl Clone for NotifyRequest {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
+            drmp: self.drmp,
             vendor_specific_application_id: self.vendor_specific_application_id.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             destination_host: self.destination_host.clone(),
@@ -24064,17 +22141,16 @@ impl Clone for NotifyRequest {
             terminal_information: self.terminal_information.clone(),
             mip6_agent_info: self.mip6_agent_info.clone(),
             visited_network_identifier: self.visited_network_identifier.clone(),
-            context_identifier: self.context_identifier.clone(),
+            context_identifier: self.context_identifier,
             service_selection: self.service_selection.clone(),
-            alert_reason: self.alert_reason.clone(),
-            ue_srvcc_capability: self.ue_srvcc_capability.clone(),
-            nor_flags: self.nor_flags.clone(),
+            alert_reason: self.alert_reason,
+            ue_srvcc_capability: self.ue_srvcc_capability,
+            nor_flags: self.nor_flags,
             homogeneous_support_of_ims_voice_over_ps_sessions: self
-                .homogeneous_support_of_ims_voice_over_ps_sessions
-                .clone(),
-            maximum_ue_availability_time: self.maximum_ue_availability_time.clone(),
+                .homogeneous_support_of_ims_voice_over_ps_sessions,
+            maximum_ue_availability_time: self.maximum_ue_availability_time,
             monitoring_event_config_status: self.monitoring_event_config_status.clone(),
-            emergency_services: self.emergency_services.clone(),
+            emergency_services: self.emergency_services,
             proxy_info: self.proxy_info.clone(),
             route_record: self.route_record.clone(),
             extra: self.extra.clone(),
@@ -24166,30 +22242,30 @@ impl Default for NotifyRequest {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
-            vendor_specific_application_id: Default::default(),
+            drmp: None,
+            vendor_specific_application_id: None,
             auth_session_state: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            destination_host: Default::default(),
+            destination_host: None,
             destination_realm: Default::default(),
             user_name: Default::default(),
-            oc_supported_features: Default::default(),
-            supported_features: Default::default(),
-            terminal_information: Default::default(),
-            mip6_agent_info: Default::default(),
-            visited_network_identifier: Default::default(),
-            context_identifier: Default::default(),
-            service_selection: Default::default(),
-            alert_reason: Default::default(),
-            ue_srvcc_capability: Default::default(),
-            nor_flags: Default::default(),
-            homogeneous_support_of_ims_voice_over_ps_sessions: Default::default(),
-            maximum_ue_availability_time: Default::default(),
-            monitoring_event_config_status: Default::default(),
-            emergency_services: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            oc_supported_features: None,
+            supported_features: Vec::new(),
+            terminal_information: None,
+            mip6_agent_info: None,
+            visited_network_identifier: None,
+            context_identifier: None,
+            service_selection: None,
+            alert_reason: None,
+            ue_srvcc_capability: None,
+            nor_flags: None,
+            homogeneous_support_of_ims_voice_over_ps_sessions: None,
+            maximum_ue_availability_time: None,
+            monitoring_event_config_status: Vec::new(),
+            emergency_services: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -24278,123 +22354,48 @@ impl rt::typed::Command for NotifyRequest {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (260, 0) => {
-                        rt::typed::opt(
-                            &mut out.vendor_specific_application_id,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 3, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 4, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 5, 64)
-                    }
-                    (293, 0) => {
-                        rt::typed::opt(&mut out.destination_host, &avp, &mut w, 64)
-                    }
-                    (283, 0) => {
-                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 7, 64)
-                    }
-                    (1, 0) => rt::typed::one(&mut out.user_name, &avp, &mut w, 8, 64),
-                    (621, 0) => {
-                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
-                    }
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (260, 0) => m.opt(&mut out.vendor_specific_application_id, 64),
+                    (277, 0) => m.one(&mut out.auth_session_state, 3, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 4, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 5, 64),
+                    (293, 0) => m.opt(&mut out.destination_host, 64),
+                    (283, 0) => m.one(&mut out.destination_realm, 7, 64),
+                    (1, 0) => m.one(&mut out.user_name, 8, 64),
+                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
                     (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            10,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.supported_features, 10, 128, u32::MAX)
                     }
-                    (1401, 10415) => {
-                        rt::typed::opt(&mut out.terminal_information, &avp, &mut w, 192)
-                    }
-                    (486, 0) => {
-                        rt::typed::opt(&mut out.mip6_agent_info, &avp, &mut w, 64)
-                    }
-                    (600, 10415) => {
-                        rt::typed::opt(
-                            &mut out.visited_network_identifier,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (1423, 10415) => {
-                        rt::typed::opt(&mut out.context_identifier, &avp, &mut w, 192)
-                    }
-                    (493, 0) => {
-                        rt::typed::opt(&mut out.service_selection, &avp, &mut w, 64)
-                    }
-                    (1434, 10415) => {
-                        rt::typed::opt(&mut out.alert_reason, &avp, &mut w, 192)
-                    }
-                    (1615, 10415) => {
-                        rt::typed::opt(&mut out.ue_srvcc_capability, &avp, &mut w, 192)
-                    }
-                    (1443, 10415) => {
-                        rt::typed::opt(&mut out.nor_flags, &avp, &mut w, 192)
-                    }
+                    (1401, 10415) => m.opt(&mut out.terminal_information, 192),
+                    (486, 0) => m.opt(&mut out.mip6_agent_info, 64),
+                    (600, 10415) => m.opt(&mut out.visited_network_identifier, 192),
+                    (1423, 10415) => m.opt(&mut out.context_identifier, 192),
+                    (493, 0) => m.opt(&mut out.service_selection, 64),
+                    (1434, 10415) => m.opt(&mut out.alert_reason, 192),
+                    (1615, 10415) => m.opt(&mut out.ue_srvcc_capability, 192),
+                    (1443, 10415) => m.opt(&mut out.nor_flags, 192),
                     (1493, 10415) => {
-                        rt::typed::opt(
+                        m.opt(
                             &mut out.homogeneous_support_of_ims_voice_over_ps_sessions,
-                            &avp,
-                            &mut w,
                             192,
                         )
                     }
-                    (3329, 10415) => {
-                        rt::typed::opt(
-                            &mut out.maximum_ue_availability_time,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
+                    (3329, 10415) => m.opt(&mut out.maximum_ue_availability_time, 192),
                     (3142, 10415) => {
-                        rt::typed::many(
+                        m.many(
                             &mut out.monitoring_event_config_status,
-                            &avp,
-                            &mut w,
                             21,
                             192,
                             u32::MAX,
                         )
                     }
-                    (1538, 10415) => {
-                        rt::typed::opt(&mut out.emergency_services, &avp, &mut w, 192)
-                    }
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            23,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            24,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1538, 10415) => m.opt(&mut out.emergency_services, 192),
+                    (284, 0) => m.many(&mut out.proxy_info, 23, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 24, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -24481,11 +22482,11 @@ impl Clone for NotifyAnswer {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
+            drmp: self.drmp,
             vendor_specific_application_id: self.vendor_specific_application_id.clone(),
-            result_code: self.result_code.clone(),
+            result_code: self.result_code,
             experimental_result: self.experimental_result.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             oc_supported_features: self.oc_supported_features.clone(),
@@ -24550,20 +22551,20 @@ impl Default for NotifyAnswer {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
-            vendor_specific_application_id: Default::default(),
-            result_code: Default::default(),
-            experimental_result: Default::default(),
+            drmp: None,
+            vendor_specific_application_id: None,
+            result_code: None,
+            experimental_result: None,
             auth_session_state: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            oc_supported_features: Default::default(),
-            oc_olr: Default::default(),
-            load: Default::default(),
-            supported_features: Default::default(),
-            failed_avp: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            oc_supported_features: None,
+            oc_olr: None,
+            load: Vec::new(),
+            supported_features: Vec::new(),
+            failed_avp: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -24636,67 +22637,26 @@ impl rt::typed::Command for NotifyAnswer {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (260, 0) => {
-                        rt::typed::opt(
-                            &mut out.vendor_specific_application_id,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
-                    (297, 0) => {
-                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
-                    }
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 5, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 6, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 7, 64)
-                    }
-                    (621, 0) => {
-                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
-                    }
-                    (623, 0) => rt::typed::opt(&mut out.oc_olr, &avp, &mut w, 0),
-                    (650, 0) => {
-                        rt::typed::many(&mut out.load, &avp, &mut w, 10, 0, u32::MAX)
-                    }
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (260, 0) => m.opt(&mut out.vendor_specific_application_id, 64),
+                    (268, 0) => m.opt(&mut out.result_code, 64),
+                    (297, 0) => m.opt(&mut out.experimental_result, 64),
+                    (277, 0) => m.one(&mut out.auth_session_state, 5, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 6, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 7, 64),
+                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
+                    (623, 0) => m.opt(&mut out.oc_olr, 0),
+                    (650, 0) => m.many(&mut out.load, 10, 0, u32::MAX),
                     (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            11,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.supported_features, 11, 128, u32::MAX)
                     }
-                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            13,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            14,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (279, 0) => m.opt(&mut out.failed_avp, 64),
+                    (284, 0) => m.many(&mut out.proxy_info, 13, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 14, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -24728,8 +22688,8 @@ impl rt::typed::RequestCommand for NotifyRequest {
         a.header = rt::typed::answer_header(&self.header, result);
         a.session_id = self.session_id.clone();
         a.vendor_specific_application_id = self.vendor_specific_application_id.clone();
-        a.auth_session_state = self.auth_session_state.clone();
-        a.drmp = self.drmp.clone();
+        a.auth_session_state = self.auth_session_state;
+        a.drmp = self.drmp;
         a.proxy_info = self.proxy_info.clone();
         a.origin_host = origin_host.into();
         a.origin_realm = origin_realm.into();
@@ -24850,9 +22810,9 @@ impl Clone for MeIdentityCheckRequest {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
+            drmp: self.drmp,
             vendor_specific_application_id: self.vendor_specific_application_id.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             destination_host: self.destination_host.clone(),
@@ -24913,17 +22873,17 @@ impl Default for MeIdentityCheckRequest {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
-            vendor_specific_application_id: Default::default(),
+            drmp: None,
+            vendor_specific_application_id: None,
             auth_session_state: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            destination_host: Default::default(),
+            destination_host: None,
             destination_realm: Default::default(),
             terminal_information: Default::default(),
-            user_name: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            user_name: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -25015,61 +22975,21 @@ impl rt::typed::Command for MeIdentityCheckRequest {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (260, 0) => {
-                        rt::typed::opt(
-                            &mut out.vendor_specific_application_id,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 3, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 4, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 5, 64)
-                    }
-                    (293, 0) => {
-                        rt::typed::opt(&mut out.destination_host, &avp, &mut w, 64)
-                    }
-                    (283, 0) => {
-                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 7, 64)
-                    }
-                    (1401, 10415) => {
-                        rt::typed::one(
-                            &mut out.terminal_information,
-                            &avp,
-                            &mut w,
-                            8,
-                            192,
-                        )
-                    }
-                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            10,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            11,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (260, 0) => m.opt(&mut out.vendor_specific_application_id, 64),
+                    (277, 0) => m.one(&mut out.auth_session_state, 3, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 4, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 5, 64),
+                    (293, 0) => m.opt(&mut out.destination_host, 64),
+                    (283, 0) => m.one(&mut out.destination_realm, 7, 64),
+                    (1401, 10415) => m.one(&mut out.terminal_information, 8, 192),
+                    (1, 0) => m.opt(&mut out.user_name, 64),
+                    (284, 0) => m.many(&mut out.proxy_info, 10, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 11, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -25147,14 +23067,14 @@ impl Clone for MeIdentityCheckAnswer {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
+            drmp: self.drmp,
             vendor_specific_application_id: self.vendor_specific_application_id.clone(),
-            result_code: self.result_code.clone(),
+            result_code: self.result_code,
             experimental_result: self.experimental_result.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
-            equipment_status: self.equipment_status.clone(),
+            equipment_status: self.equipment_status,
             failed_avp: self.failed_avp.clone(),
             proxy_info: self.proxy_info.clone(),
             route_record: self.route_record.clone(),
@@ -25210,17 +23130,17 @@ impl Default for MeIdentityCheckAnswer {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
-            vendor_specific_application_id: Default::default(),
-            result_code: Default::default(),
-            experimental_result: Default::default(),
+            drmp: None,
+            vendor_specific_application_id: None,
+            result_code: None,
+            experimental_result: None,
             auth_session_state: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            equipment_status: Default::default(),
-            failed_avp: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            equipment_status: None,
+            failed_avp: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -25293,53 +23213,21 @@ impl rt::typed::Command for MeIdentityCheckAnswer {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (260, 0) => {
-                        rt::typed::opt(
-                            &mut out.vendor_specific_application_id,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
-                    (297, 0) => {
-                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
-                    }
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 5, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 6, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 7, 64)
-                    }
-                    (1445, 10415) => {
-                        rt::typed::opt(&mut out.equipment_status, &avp, &mut w, 192)
-                    }
-                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            10,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            11,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (260, 0) => m.opt(&mut out.vendor_specific_application_id, 64),
+                    (268, 0) => m.opt(&mut out.result_code, 64),
+                    (297, 0) => m.opt(&mut out.experimental_result, 64),
+                    (277, 0) => m.one(&mut out.auth_session_state, 5, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 6, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 7, 64),
+                    (1445, 10415) => m.opt(&mut out.equipment_status, 192),
+                    (279, 0) => m.opt(&mut out.failed_avp, 64),
+                    (284, 0) => m.many(&mut out.proxy_info, 10, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 11, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -25371,8 +23259,8 @@ impl rt::typed::RequestCommand for MeIdentityCheckRequest {
         a.header = rt::typed::answer_header(&self.header, result);
         a.session_id = self.session_id.clone();
         a.vendor_specific_application_id = self.vendor_specific_application_id.clone();
-        a.auth_session_state = self.auth_session_state.clone();
-        a.drmp = self.drmp.clone();
+        a.auth_session_state = self.auth_session_state;
+        a.drmp = self.drmp;
         a.proxy_info = self.proxy_info.clone();
         a.origin_host = origin_host.into();
         a.origin_realm = origin_realm.into();
@@ -25499,9 +23387,9 @@ impl Clone for UpdateVcsgLocationRequest {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
+            drmp: self.drmp,
             vendor_specific_application_id: self.vendor_specific_application_id.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             destination_host: self.destination_host.clone(),
@@ -25510,7 +23398,7 @@ impl Clone for UpdateVcsgLocationRequest {
             msisdn: self.msisdn.clone(),
             sgsn_number: self.sgsn_number.clone(),
             supported_features: self.supported_features.clone(),
-            uvr_flags: self.uvr_flags.clone(),
+            uvr_flags: self.uvr_flags,
             proxy_info: self.proxy_info.clone(),
             route_record: self.route_record.clone(),
             extra: self.extra.clone(),
@@ -25568,20 +23456,20 @@ impl Default for UpdateVcsgLocationRequest {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
-            vendor_specific_application_id: Default::default(),
+            drmp: None,
+            vendor_specific_application_id: None,
             auth_session_state: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            destination_host: Default::default(),
+            destination_host: None,
             destination_realm: Default::default(),
             user_name: Default::default(),
-            msisdn: Default::default(),
-            sgsn_number: Default::default(),
-            supported_features: Default::default(),
+            msisdn: None,
+            sgsn_number: None,
+            supported_features: Vec::new(),
             uvr_flags: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -25681,69 +23569,26 @@ impl rt::typed::Command for UpdateVcsgLocationRequest {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (260, 0) => {
-                        rt::typed::opt(
-                            &mut out.vendor_specific_application_id,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 3, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 4, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 5, 64)
-                    }
-                    (293, 0) => {
-                        rt::typed::opt(&mut out.destination_host, &avp, &mut w, 64)
-                    }
-                    (283, 0) => {
-                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 7, 64)
-                    }
-                    (1, 0) => rt::typed::one(&mut out.user_name, &avp, &mut w, 8, 64),
-                    (701, 10415) => rt::typed::opt(&mut out.msisdn, &avp, &mut w, 192),
-                    (1489, 10415) => {
-                        rt::typed::opt(&mut out.sgsn_number, &avp, &mut w, 192)
-                    }
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (260, 0) => m.opt(&mut out.vendor_specific_application_id, 64),
+                    (277, 0) => m.one(&mut out.auth_session_state, 3, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 4, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 5, 64),
+                    (293, 0) => m.opt(&mut out.destination_host, 64),
+                    (283, 0) => m.one(&mut out.destination_realm, 7, 64),
+                    (1, 0) => m.one(&mut out.user_name, 8, 64),
+                    (701, 10415) => m.opt(&mut out.msisdn, 192),
+                    (1489, 10415) => m.opt(&mut out.sgsn_number, 192),
                     (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            11,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.supported_features, 11, 128, u32::MAX)
                     }
-                    (1639, 10415) => {
-                        rt::typed::one(&mut out.uvr_flags, &avp, &mut w, 12, 128)
-                    }
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            13,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            14,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1639, 10415) => m.one(&mut out.uvr_flags, 12, 128),
+                    (284, 0) => m.many(&mut out.proxy_info, 13, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 14, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -25830,17 +23675,17 @@ impl Clone for UpdateVcsgLocationAnswer {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
+            drmp: self.drmp,
             vendor_specific_application_id: self.vendor_specific_application_id.clone(),
-            result_code: self.result_code.clone(),
+            result_code: self.result_code,
             experimental_result: self.experimental_result.clone(),
-            error_diagnostic: self.error_diagnostic.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            error_diagnostic: self.error_diagnostic,
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             supported_features: self.supported_features.clone(),
             vplmn_csg_subscription_data: self.vplmn_csg_subscription_data.clone(),
-            uva_flags: self.uva_flags.clone(),
+            uva_flags: self.uva_flags,
             failed_avp: self.failed_avp.clone(),
             proxy_info: self.proxy_info.clone(),
             route_record: self.route_record.clone(),
@@ -25905,20 +23750,20 @@ impl Default for UpdateVcsgLocationAnswer {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
-            vendor_specific_application_id: Default::default(),
-            result_code: Default::default(),
-            experimental_result: Default::default(),
-            error_diagnostic: Default::default(),
+            drmp: None,
+            vendor_specific_application_id: None,
+            result_code: None,
+            experimental_result: None,
+            error_diagnostic: None,
             auth_session_state: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            supported_features: Default::default(),
-            vplmn_csg_subscription_data: Default::default(),
-            uva_flags: Default::default(),
-            failed_avp: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            supported_features: Vec::new(),
+            vplmn_csg_subscription_data: Vec::new(),
+            uva_flags: None,
+            failed_avp: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -25991,76 +23836,26 @@ impl rt::typed::Command for UpdateVcsgLocationAnswer {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (260, 0) => {
-                        rt::typed::opt(
-                            &mut out.vendor_specific_application_id,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
-                    (297, 0) => {
-                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
-                    }
-                    (1614, 10415) => {
-                        rt::typed::opt(&mut out.error_diagnostic, &avp, &mut w, 192)
-                    }
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 6, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 7, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 8, 64)
-                    }
-                    (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            9,
-                            128,
-                            u32::MAX,
-                        )
-                    }
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (260, 0) => m.opt(&mut out.vendor_specific_application_id, 64),
+                    (268, 0) => m.opt(&mut out.result_code, 64),
+                    (297, 0) => m.opt(&mut out.experimental_result, 64),
+                    (1614, 10415) => m.opt(&mut out.error_diagnostic, 192),
+                    (277, 0) => m.one(&mut out.auth_session_state, 6, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 7, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 8, 64),
+                    (628, 10415) => m.many(&mut out.supported_features, 9, 128, u32::MAX),
                     (1641, 10415) => {
-                        rt::typed::many(
-                            &mut out.vplmn_csg_subscription_data,
-                            &avp,
-                            &mut w,
-                            10,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.vplmn_csg_subscription_data, 10, 128, u32::MAX)
                     }
-                    (1640, 10415) => {
-                        rt::typed::opt(&mut out.uva_flags, &avp, &mut w, 128)
-                    }
-                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            13,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            14,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1640, 10415) => m.opt(&mut out.uva_flags, 128),
+                    (279, 0) => m.opt(&mut out.failed_avp, 64),
+                    (284, 0) => m.many(&mut out.proxy_info, 13, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 14, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -26092,8 +23887,8 @@ impl rt::typed::RequestCommand for UpdateVcsgLocationRequest {
         a.header = rt::typed::answer_header(&self.header, result);
         a.session_id = self.session_id.clone();
         a.vendor_specific_application_id = self.vendor_specific_application_id.clone();
-        a.auth_session_state = self.auth_session_state.clone();
-        a.drmp = self.drmp.clone();
+        a.auth_session_state = self.auth_session_state;
+        a.drmp = self.drmp;
         a.proxy_info = self.proxy_info.clone();
         a.origin_host = origin_host.into();
         a.origin_realm = origin_realm.into();
@@ -26217,16 +24012,16 @@ impl Clone for CancelVcsgLocationRequest {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
+            drmp: self.drmp,
             vendor_specific_application_id: self.vendor_specific_application_id.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             destination_host: self.destination_host.clone(),
             destination_realm: self.destination_realm.clone(),
             user_name: self.user_name.clone(),
             supported_features: self.supported_features.clone(),
-            cancellation_type: self.cancellation_type.clone(),
+            cancellation_type: self.cancellation_type,
             proxy_info: self.proxy_info.clone(),
             route_record: self.route_record.clone(),
             extra: self.extra.clone(),
@@ -26282,18 +24077,18 @@ impl Default for CancelVcsgLocationRequest {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
-            vendor_specific_application_id: Default::default(),
+            drmp: None,
+            vendor_specific_application_id: None,
             auth_session_state: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
             destination_host: Default::default(),
             destination_realm: Default::default(),
             user_name: Default::default(),
-            supported_features: Default::default(),
+            supported_features: Vec::new(),
             cancellation_type: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -26401,65 +24196,22 @@ impl rt::typed::Command for CancelVcsgLocationRequest {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (260, 0) => {
-                        rt::typed::opt(
-                            &mut out.vendor_specific_application_id,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 3, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 4, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 5, 64)
-                    }
-                    (293, 0) => {
-                        rt::typed::one(&mut out.destination_host, &avp, &mut w, 6, 64)
-                    }
-                    (283, 0) => {
-                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 7, 64)
-                    }
-                    (1, 0) => rt::typed::one(&mut out.user_name, &avp, &mut w, 8, 64),
-                    (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            9,
-                            128,
-                            u32::MAX,
-                        )
-                    }
-                    (1420, 10415) => {
-                        rt::typed::one(&mut out.cancellation_type, &avp, &mut w, 10, 192)
-                    }
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            11,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            12,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (260, 0) => m.opt(&mut out.vendor_specific_application_id, 64),
+                    (277, 0) => m.one(&mut out.auth_session_state, 3, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 4, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 5, 64),
+                    (293, 0) => m.one(&mut out.destination_host, 6, 64),
+                    (283, 0) => m.one(&mut out.destination_realm, 7, 64),
+                    (1, 0) => m.one(&mut out.user_name, 8, 64),
+                    (628, 10415) => m.many(&mut out.supported_features, 9, 128, u32::MAX),
+                    (1420, 10415) => m.one(&mut out.cancellation_type, 10, 192),
+                    (284, 0) => m.many(&mut out.proxy_info, 11, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 12, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -26537,12 +24289,12 @@ impl Clone for CancelVcsgLocationAnswer {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
+            drmp: self.drmp,
             vendor_specific_application_id: self.vendor_specific_application_id.clone(),
             supported_features: self.supported_features.clone(),
-            result_code: self.result_code.clone(),
+            result_code: self.result_code,
             experimental_result: self.experimental_result.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             failed_avp: self.failed_avp.clone(),
@@ -26600,17 +24352,17 @@ impl Default for CancelVcsgLocationAnswer {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
-            vendor_specific_application_id: Default::default(),
-            supported_features: Default::default(),
-            result_code: Default::default(),
-            experimental_result: Default::default(),
+            drmp: None,
+            vendor_specific_application_id: None,
+            supported_features: Vec::new(),
+            result_code: None,
+            experimental_result: None,
             auth_session_state: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            failed_avp: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            failed_avp: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -26683,60 +24435,21 @@ impl rt::typed::Command for CancelVcsgLocationAnswer {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (260, 0) => {
-                        rt::typed::opt(
-                            &mut out.vendor_specific_application_id,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            3,
-                            128,
-                            u32::MAX,
-                        )
-                    }
-                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
-                    (297, 0) => {
-                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
-                    }
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 6, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 7, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 8, 64)
-                    }
-                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            10,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            11,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (260, 0) => m.opt(&mut out.vendor_specific_application_id, 64),
+                    (628, 10415) => m.many(&mut out.supported_features, 3, 128, u32::MAX),
+                    (268, 0) => m.opt(&mut out.result_code, 64),
+                    (297, 0) => m.opt(&mut out.experimental_result, 64),
+                    (277, 0) => m.one(&mut out.auth_session_state, 6, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 7, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 8, 64),
+                    (279, 0) => m.opt(&mut out.failed_avp, 64),
+                    (284, 0) => m.many(&mut out.proxy_info, 10, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 11, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -26768,8 +24481,8 @@ impl rt::typed::RequestCommand for CancelVcsgLocationRequest {
         a.header = rt::typed::answer_header(&self.header, result);
         a.session_id = self.session_id.clone();
         a.vendor_specific_application_id = self.vendor_specific_application_id.clone();
-        a.auth_session_state = self.auth_session_state.clone();
-        a.drmp = self.drmp.clone();
+        a.auth_session_state = self.auth_session_state;
+        a.drmp = self.drmp;
         a.proxy_info = self.proxy_info.clone();
         a.origin_host = origin_host.into();
         a.origin_realm = origin_realm.into();
@@ -26902,9 +24615,9 @@ impl Clone for TgppS7aS7dInsertSubscriberDataRequest {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
+            drmp: self.drmp,
             vendor_specific_application_id: self.vendor_specific_application_id.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             destination_host: self.destination_host.clone(),
@@ -26912,7 +24625,7 @@ impl Clone for TgppS7aS7dInsertSubscriberDataRequest {
             user_name: self.user_name.clone(),
             supported_features: self.supported_features.clone(),
             subscription_data: self.subscription_data.clone(),
-            idr_flags: self.idr_flags.clone(),
+            idr_flags: self.idr_flags,
             reset_id: self.reset_id.clone(),
             proxy_info: self.proxy_info.clone(),
             route_record: self.route_record.clone(),
@@ -26971,20 +24684,20 @@ impl Default for TgppS7aS7dInsertSubscriberDataRequest {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
-            vendor_specific_application_id: Default::default(),
+            drmp: None,
+            vendor_specific_application_id: None,
             auth_session_state: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
             destination_host: Default::default(),
             destination_realm: Default::default(),
             user_name: Default::default(),
-            supported_features: Default::default(),
+            supported_features: Vec::new(),
             subscription_data: Default::default(),
-            idr_flags: Default::default(),
-            reset_id: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            idr_flags: None,
+            reset_id: Vec::new(),
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -27092,78 +24805,24 @@ impl rt::typed::Command for TgppS7aS7dInsertSubscriberDataRequest {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (260, 0) => {
-                        rt::typed::opt(
-                            &mut out.vendor_specific_application_id,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 3, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 4, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 5, 64)
-                    }
-                    (293, 0) => {
-                        rt::typed::one(&mut out.destination_host, &avp, &mut w, 6, 64)
-                    }
-                    (283, 0) => {
-                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 7, 64)
-                    }
-                    (1, 0) => rt::typed::one(&mut out.user_name, &avp, &mut w, 8, 64),
-                    (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            9,
-                            128,
-                            u32::MAX,
-                        )
-                    }
-                    (1400, 10415) => {
-                        rt::typed::one(&mut out.subscription_data, &avp, &mut w, 10, 192)
-                    }
-                    (1490, 10415) => {
-                        rt::typed::opt(&mut out.idr_flags, &avp, &mut w, 192)
-                    }
-                    (1670, 10415) => {
-                        rt::typed::many(
-                            &mut out.reset_id,
-                            &avp,
-                            &mut w,
-                            12,
-                            128,
-                            u32::MAX,
-                        )
-                    }
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            13,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            14,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (260, 0) => m.opt(&mut out.vendor_specific_application_id, 64),
+                    (277, 0) => m.one(&mut out.auth_session_state, 3, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 4, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 5, 64),
+                    (293, 0) => m.one(&mut out.destination_host, 6, 64),
+                    (283, 0) => m.one(&mut out.destination_realm, 7, 64),
+                    (1, 0) => m.one(&mut out.user_name, 8, 64),
+                    (628, 10415) => m.many(&mut out.supported_features, 9, 128, u32::MAX),
+                    (1400, 10415) => m.one(&mut out.subscription_data, 10, 192),
+                    (1490, 10415) => m.opt(&mut out.idr_flags, 192),
+                    (1670, 10415) => m.many(&mut out.reset_id, 12, 128, u32::MAX),
+                    (284, 0) => m.many(&mut out.proxy_info, 13, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 14, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -27271,20 +24930,19 @@ impl Clone for TgppS7aS7dInsertSubscriberDataAnswer {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
+            drmp: self.drmp,
             vendor_specific_application_id: self.vendor_specific_application_id.clone(),
             supported_features: self.supported_features.clone(),
-            result_code: self.result_code.clone(),
+            result_code: self.result_code,
             experimental_result: self.experimental_result.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             ims_voice_over_ps_sessions_supported: self
-                .ims_voice_over_ps_sessions_supported
-                .clone(),
-            last_ue_activity_time: self.last_ue_activity_time.clone(),
-            rat_type: self.rat_type.clone(),
-            ida_flags: self.ida_flags.clone(),
+                .ims_voice_over_ps_sessions_supported,
+            last_ue_activity_time: self.last_ue_activity_time,
+            rat_type: self.rat_type,
+            ida_flags: self.ida_flags,
             eps_user_state: self.eps_user_state.clone(),
             eps_location_information: self.eps_location_information.clone(),
             local_time_zone: self.local_time_zone.clone(),
@@ -27380,27 +25038,27 @@ impl Default for TgppS7aS7dInsertSubscriberDataAnswer {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
-            vendor_specific_application_id: Default::default(),
-            supported_features: Default::default(),
-            result_code: Default::default(),
-            experimental_result: Default::default(),
+            drmp: None,
+            vendor_specific_application_id: None,
+            supported_features: Vec::new(),
+            result_code: None,
+            experimental_result: None,
             auth_session_state: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            ims_voice_over_ps_sessions_supported: Default::default(),
-            last_ue_activity_time: Default::default(),
-            rat_type: Default::default(),
-            ida_flags: Default::default(),
-            eps_user_state: Default::default(),
-            eps_location_information: Default::default(),
-            local_time_zone: Default::default(),
-            supported_services: Default::default(),
-            monitoring_event_report: Default::default(),
-            monitoring_event_config_status: Default::default(),
-            failed_avp: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            ims_voice_over_ps_sessions_supported: None,
+            last_ue_activity_time: None,
+            rat_type: None,
+            ida_flags: None,
+            eps_user_state: None,
+            eps_location_information: None,
+            local_time_zone: None,
+            supported_services: None,
+            monitoring_event_report: Vec::new(),
+            monitoring_event_config_status: Vec::new(),
+            failed_avp: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -27473,112 +25131,42 @@ impl rt::typed::Command for TgppS7aS7dInsertSubscriberDataAnswer {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (260, 0) => {
-                        rt::typed::opt(
-                            &mut out.vendor_specific_application_id,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            3,
-                            128,
-                            u32::MAX,
-                        )
-                    }
-                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
-                    (297, 0) => {
-                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
-                    }
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 6, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 7, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 8, 64)
-                    }
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (260, 0) => m.opt(&mut out.vendor_specific_application_id, 64),
+                    (628, 10415) => m.many(&mut out.supported_features, 3, 128, u32::MAX),
+                    (268, 0) => m.opt(&mut out.result_code, 64),
+                    (297, 0) => m.opt(&mut out.experimental_result, 64),
+                    (277, 0) => m.one(&mut out.auth_session_state, 6, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 7, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 8, 64),
                     (1492, 10415) => {
-                        rt::typed::opt(
-                            &mut out.ims_voice_over_ps_sessions_supported,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
+                        m.opt(&mut out.ims_voice_over_ps_sessions_supported, 192)
                     }
-                    (1494, 10415) => {
-                        rt::typed::opt(&mut out.last_ue_activity_time, &avp, &mut w, 192)
-                    }
-                    (1032, 10415) => rt::typed::opt(&mut out.rat_type, &avp, &mut w, 128),
-                    (1441, 10415) => {
-                        rt::typed::opt(&mut out.ida_flags, &avp, &mut w, 192)
-                    }
-                    (1495, 10415) => {
-                        rt::typed::opt(&mut out.eps_user_state, &avp, &mut w, 192)
-                    }
-                    (1496, 10415) => {
-                        rt::typed::opt(
-                            &mut out.eps_location_information,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (1649, 10415) => {
-                        rt::typed::opt(&mut out.local_time_zone, &avp, &mut w, 128)
-                    }
-                    (3143, 10415) => {
-                        rt::typed::opt(&mut out.supported_services, &avp, &mut w, 192)
-                    }
+                    (1494, 10415) => m.opt(&mut out.last_ue_activity_time, 192),
+                    (1032, 10415) => m.opt(&mut out.rat_type, 128),
+                    (1441, 10415) => m.opt(&mut out.ida_flags, 192),
+                    (1495, 10415) => m.opt(&mut out.eps_user_state, 192),
+                    (1496, 10415) => m.opt(&mut out.eps_location_information, 192),
+                    (1649, 10415) => m.opt(&mut out.local_time_zone, 128),
+                    (3143, 10415) => m.opt(&mut out.supported_services, 192),
                     (3123, 10415) => {
-                        rt::typed::many(
-                            &mut out.monitoring_event_report,
-                            &avp,
-                            &mut w,
-                            17,
-                            192,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.monitoring_event_report, 17, 192, u32::MAX)
                     }
                     (3142, 10415) => {
-                        rt::typed::many(
+                        m.many(
                             &mut out.monitoring_event_config_status,
-                            &avp,
-                            &mut w,
                             18,
                             192,
                             u32::MAX,
                         )
                     }
-                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            20,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            21,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (279, 0) => m.opt(&mut out.failed_avp, 64),
+                    (284, 0) => m.many(&mut out.proxy_info, 20, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 21, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -27610,8 +25198,8 @@ impl rt::typed::RequestCommand for TgppS7aS7dInsertSubscriberDataRequest {
         a.header = rt::typed::answer_header(&self.header, result);
         a.session_id = self.session_id.clone();
         a.vendor_specific_application_id = self.vendor_specific_application_id.clone();
-        a.auth_session_state = self.auth_session_state.clone();
-        a.drmp = self.drmp.clone();
+        a.auth_session_state = self.auth_session_state;
+        a.drmp = self.drmp;
         a.proxy_info = self.proxy_info.clone();
         a.origin_host = origin_host.into();
         a.origin_realm = origin_realm.into();
@@ -27753,16 +25341,16 @@ impl Clone for TgppS7aS7dDeleteSubscriberDataRequest {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
+            drmp: self.drmp,
             vendor_specific_application_id: self.vendor_specific_application_id.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             destination_host: self.destination_host.clone(),
             destination_realm: self.destination_realm.clone(),
             user_name: self.user_name.clone(),
             supported_features: self.supported_features.clone(),
-            dsr_flags: self.dsr_flags.clone(),
+            dsr_flags: self.dsr_flags,
             scef_id: self.scef_id.clone(),
             context_identifier: self.context_identifier.clone(),
             trace_reference: self.trace_reference.clone(),
@@ -27828,23 +25416,23 @@ impl Default for TgppS7aS7dDeleteSubscriberDataRequest {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
-            vendor_specific_application_id: Default::default(),
+            drmp: None,
+            vendor_specific_application_id: None,
             auth_session_state: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
             destination_host: Default::default(),
             destination_realm: Default::default(),
             user_name: Default::default(),
-            supported_features: Default::default(),
+            supported_features: Vec::new(),
             dsr_flags: Default::default(),
-            scef_id: Default::default(),
-            context_identifier: Default::default(),
-            trace_reference: Default::default(),
-            ts_code: Default::default(),
-            ss_code: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            scef_id: None,
+            context_identifier: Vec::new(),
+            trace_reference: None,
+            ts_code: Vec::new(),
+            ss_code: Vec::new(),
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -27952,99 +25540,29 @@ impl rt::typed::Command for TgppS7aS7dDeleteSubscriberDataRequest {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (260, 0) => {
-                        rt::typed::opt(
-                            &mut out.vendor_specific_application_id,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 3, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 4, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 5, 64)
-                    }
-                    (293, 0) => {
-                        rt::typed::one(&mut out.destination_host, &avp, &mut w, 6, 64)
-                    }
-                    (283, 0) => {
-                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 7, 64)
-                    }
-                    (1, 0) => rt::typed::one(&mut out.user_name, &avp, &mut w, 8, 64),
-                    (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            9,
-                            128,
-                            u32::MAX,
-                        )
-                    }
-                    (1421, 10415) => {
-                        rt::typed::one(&mut out.dsr_flags, &avp, &mut w, 10, 192)
-                    }
-                    (3125, 10415) => rt::typed::opt(&mut out.scef_id, &avp, &mut w, 192),
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (260, 0) => m.opt(&mut out.vendor_specific_application_id, 64),
+                    (277, 0) => m.one(&mut out.auth_session_state, 3, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 4, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 5, 64),
+                    (293, 0) => m.one(&mut out.destination_host, 6, 64),
+                    (283, 0) => m.one(&mut out.destination_realm, 7, 64),
+                    (1, 0) => m.one(&mut out.user_name, 8, 64),
+                    (628, 10415) => m.many(&mut out.supported_features, 9, 128, u32::MAX),
+                    (1421, 10415) => m.one(&mut out.dsr_flags, 10, 192),
+                    (3125, 10415) => m.opt(&mut out.scef_id, 192),
                     (1423, 10415) => {
-                        rt::typed::many(
-                            &mut out.context_identifier,
-                            &avp,
-                            &mut w,
-                            12,
-                            192,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.context_identifier, 12, 192, u32::MAX)
                     }
-                    (1459, 10415) => {
-                        rt::typed::opt(&mut out.trace_reference, &avp, &mut w, 192)
-                    }
-                    (1487, 10415) => {
-                        rt::typed::many(
-                            &mut out.ts_code,
-                            &avp,
-                            &mut w,
-                            14,
-                            192,
-                            u32::MAX,
-                        )
-                    }
-                    (1476, 10415) => {
-                        rt::typed::many(
-                            &mut out.ss_code,
-                            &avp,
-                            &mut w,
-                            15,
-                            192,
-                            u32::MAX,
-                        )
-                    }
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            16,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            17,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1459, 10415) => m.opt(&mut out.trace_reference, 192),
+                    (1487, 10415) => m.many(&mut out.ts_code, 14, 192, u32::MAX),
+                    (1476, 10415) => m.many(&mut out.ss_code, 15, 192, u32::MAX),
+                    (284, 0) => m.many(&mut out.proxy_info, 16, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 17, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -28125,15 +25643,15 @@ impl Clone for TgppS7aS7dDeleteSubscriberDataAnswer {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
+            drmp: self.drmp,
             vendor_specific_application_id: self.vendor_specific_application_id.clone(),
             supported_features: self.supported_features.clone(),
-            result_code: self.result_code.clone(),
+            result_code: self.result_code,
             experimental_result: self.experimental_result.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
-            dsa_flags: self.dsa_flags.clone(),
+            dsa_flags: self.dsa_flags,
             failed_avp: self.failed_avp.clone(),
             proxy_info: self.proxy_info.clone(),
             route_record: self.route_record.clone(),
@@ -28190,18 +25708,18 @@ impl Default for TgppS7aS7dDeleteSubscriberDataAnswer {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
-            vendor_specific_application_id: Default::default(),
-            supported_features: Default::default(),
-            result_code: Default::default(),
-            experimental_result: Default::default(),
+            drmp: None,
+            vendor_specific_application_id: None,
+            supported_features: Vec::new(),
+            result_code: None,
+            experimental_result: None,
             auth_session_state: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            dsa_flags: Default::default(),
-            failed_avp: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            dsa_flags: None,
+            failed_avp: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -28274,63 +25792,22 @@ impl rt::typed::Command for TgppS7aS7dDeleteSubscriberDataAnswer {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (260, 0) => {
-                        rt::typed::opt(
-                            &mut out.vendor_specific_application_id,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            3,
-                            128,
-                            u32::MAX,
-                        )
-                    }
-                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
-                    (297, 0) => {
-                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
-                    }
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 6, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 7, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 8, 64)
-                    }
-                    (1422, 10415) => {
-                        rt::typed::opt(&mut out.dsa_flags, &avp, &mut w, 192)
-                    }
-                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            11,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            12,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (260, 0) => m.opt(&mut out.vendor_specific_application_id, 64),
+                    (628, 10415) => m.many(&mut out.supported_features, 3, 128, u32::MAX),
+                    (268, 0) => m.opt(&mut out.result_code, 64),
+                    (297, 0) => m.opt(&mut out.experimental_result, 64),
+                    (277, 0) => m.one(&mut out.auth_session_state, 6, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 7, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 8, 64),
+                    (1422, 10415) => m.opt(&mut out.dsa_flags, 192),
+                    (279, 0) => m.opt(&mut out.failed_avp, 64),
+                    (284, 0) => m.many(&mut out.proxy_info, 11, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 12, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -28362,8 +25839,8 @@ impl rt::typed::RequestCommand for TgppS7aS7dDeleteSubscriberDataRequest {
         a.header = rt::typed::answer_header(&self.header, result);
         a.session_id = self.session_id.clone();
         a.vendor_specific_application_id = self.vendor_specific_application_id.clone();
-        a.auth_session_state = self.auth_session_state.clone();
-        a.drmp = self.drmp.clone();
+        a.auth_session_state = self.auth_session_state;
+        a.drmp = self.drmp;
         a.proxy_info = self.proxy_info.clone();
         a.origin_host = origin_host.into();
         a.origin_realm = origin_realm.into();
@@ -28496,9 +25973,9 @@ impl Clone for TgppS7aS7dResetRequest {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
+            drmp: self.drmp,
             vendor_specific_application_id: self.vendor_specific_application_id.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             destination_host: self.destination_host.clone(),
@@ -28571,20 +26048,20 @@ impl Default for TgppS7aS7dResetRequest {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
-            vendor_specific_application_id: Default::default(),
+            drmp: None,
+            vendor_specific_application_id: None,
             auth_session_state: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
             destination_host: Default::default(),
             destination_realm: Default::default(),
-            supported_features: Default::default(),
-            user_id: Default::default(),
-            reset_id: Default::default(),
-            subscription_data: Default::default(),
-            subscription_data_deletion: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            supported_features: Vec::new(),
+            user_id: Vec::new(),
+            reset_id: Vec::new(),
+            subscription_data: None,
+            subscription_data_deletion: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -28673,85 +26150,24 @@ impl rt::typed::Command for TgppS7aS7dResetRequest {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (260, 0) => {
-                        rt::typed::opt(
-                            &mut out.vendor_specific_application_id,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 3, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 4, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 5, 64)
-                    }
-                    (293, 0) => {
-                        rt::typed::one(&mut out.destination_host, &avp, &mut w, 6, 64)
-                    }
-                    (283, 0) => {
-                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 7, 64)
-                    }
-                    (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            8,
-                            128,
-                            u32::MAX,
-                        )
-                    }
-                    (1444, 10415) => {
-                        rt::typed::many(&mut out.user_id, &avp, &mut w, 9, 192, u32::MAX)
-                    }
-                    (1670, 10415) => {
-                        rt::typed::many(
-                            &mut out.reset_id,
-                            &avp,
-                            &mut w,
-                            10,
-                            128,
-                            u32::MAX,
-                        )
-                    }
-                    (1400, 10415) => {
-                        rt::typed::opt(&mut out.subscription_data, &avp, &mut w, 192)
-                    }
-                    (1685, 10415) => {
-                        rt::typed::opt(
-                            &mut out.subscription_data_deletion,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            13,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            14,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (260, 0) => m.opt(&mut out.vendor_specific_application_id, 64),
+                    (277, 0) => m.one(&mut out.auth_session_state, 3, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 4, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 5, 64),
+                    (293, 0) => m.one(&mut out.destination_host, 6, 64),
+                    (283, 0) => m.one(&mut out.destination_realm, 7, 64),
+                    (628, 10415) => m.many(&mut out.supported_features, 8, 128, u32::MAX),
+                    (1444, 10415) => m.many(&mut out.user_id, 9, 192, u32::MAX),
+                    (1670, 10415) => m.many(&mut out.reset_id, 10, 128, u32::MAX),
+                    (1400, 10415) => m.opt(&mut out.subscription_data, 192),
+                    (1685, 10415) => m.opt(&mut out.subscription_data_deletion, 192),
+                    (284, 0) => m.many(&mut out.proxy_info, 13, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 14, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -28829,12 +26245,12 @@ impl Clone for TgppS7aS7dResetAnswer {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
+            drmp: self.drmp,
             vendor_specific_application_id: self.vendor_specific_application_id.clone(),
             supported_features: self.supported_features.clone(),
-            result_code: self.result_code.clone(),
+            result_code: self.result_code,
             experimental_result: self.experimental_result.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             failed_avp: self.failed_avp.clone(),
@@ -28892,17 +26308,17 @@ impl Default for TgppS7aS7dResetAnswer {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
-            vendor_specific_application_id: Default::default(),
-            supported_features: Default::default(),
-            result_code: Default::default(),
-            experimental_result: Default::default(),
+            drmp: None,
+            vendor_specific_application_id: None,
+            supported_features: Vec::new(),
+            result_code: None,
+            experimental_result: None,
             auth_session_state: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            failed_avp: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            failed_avp: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -28975,60 +26391,21 @@ impl rt::typed::Command for TgppS7aS7dResetAnswer {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (260, 0) => {
-                        rt::typed::opt(
-                            &mut out.vendor_specific_application_id,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            3,
-                            128,
-                            u32::MAX,
-                        )
-                    }
-                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
-                    (297, 0) => {
-                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
-                    }
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 6, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 7, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 8, 64)
-                    }
-                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            10,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            11,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (260, 0) => m.opt(&mut out.vendor_specific_application_id, 64),
+                    (628, 10415) => m.many(&mut out.supported_features, 3, 128, u32::MAX),
+                    (268, 0) => m.opt(&mut out.result_code, 64),
+                    (297, 0) => m.opt(&mut out.experimental_result, 64),
+                    (277, 0) => m.one(&mut out.auth_session_state, 6, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 7, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 8, 64),
+                    (279, 0) => m.opt(&mut out.failed_avp, 64),
+                    (284, 0) => m.many(&mut out.proxy_info, 10, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 11, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -29060,8 +26437,8 @@ impl rt::typed::RequestCommand for TgppS7aS7dResetRequest {
         a.header = rt::typed::answer_header(&self.header, result);
         a.session_id = self.session_id.clone();
         a.vendor_specific_application_id = self.vendor_specific_application_id.clone();
-        a.auth_session_state = self.auth_session_state.clone();
-        a.drmp = self.drmp.clone();
+        a.auth_session_state = self.auth_session_state;
+        a.drmp = self.drmp;
         a.proxy_info = self.proxy_info.clone();
         a.origin_host = origin_host.into();
         a.origin_realm = origin_realm.into();

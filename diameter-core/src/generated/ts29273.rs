@@ -629,23 +629,23 @@ impl Clone for Non3gppUserData {
     fn clone(&self) -> Self {
         Self {
             subscription_id: self.subscription_id.clone(),
-            non_3gpp_ip_access: self.non_3gpp_ip_access.clone(),
-            non_3gpp_ip_access_apn: self.non_3gpp_ip_access_apn.clone(),
+            non_3gpp_ip_access: self.non_3gpp_ip_access,
+            non_3gpp_ip_access_apn: self.non_3gpp_ip_access_apn,
             rat_type: self.rat_type.clone(),
-            session_timeout: self.session_timeout.clone(),
-            mip6_feature_vector: self.mip6_feature_vector.clone(),
+            session_timeout: self.session_timeout,
+            mip6_feature_vector: self.mip6_feature_vector,
             ambr: self.ambr.clone(),
             tgpp_charging_characteristics: self.tgpp_charging_characteristics.clone(),
-            context_identifier: self.context_identifier.clone(),
+            context_identifier: self.context_identifier,
             apn_oi_replacement: self.apn_oi_replacement.clone(),
             apn_configuration: self.apn_configuration.clone(),
             trace_info: self.trace_info.clone(),
-            twan_default_apn_context_id: self.twan_default_apn_context_id.clone(),
+            twan_default_apn_context_id: self.twan_default_apn_context_id,
             twan_access_info: self.twan_access_info.clone(),
-            ue_usage_type: self.ue_usage_type.clone(),
+            ue_usage_type: self.ue_usage_type,
             emergency_info: self.emergency_info.clone(),
-            erp_authorization: self.erp_authorization.clone(),
-            core_network_restrictions: self.core_network_restrictions.clone(),
+            erp_authorization: self.erp_authorization,
+            core_network_restrictions: self.core_network_restrictions,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -713,24 +713,24 @@ impl PartialEq for Non3gppUserData {
 impl Default for Non3gppUserData {
     fn default() -> Self {
         Self {
-            subscription_id: Default::default(),
-            non_3gpp_ip_access: Default::default(),
-            non_3gpp_ip_access_apn: Default::default(),
-            rat_type: Default::default(),
-            session_timeout: Default::default(),
-            mip6_feature_vector: Default::default(),
-            ambr: Default::default(),
-            tgpp_charging_characteristics: Default::default(),
-            context_identifier: Default::default(),
-            apn_oi_replacement: Default::default(),
-            apn_configuration: Default::default(),
-            trace_info: Default::default(),
-            twan_default_apn_context_id: Default::default(),
-            twan_access_info: Default::default(),
-            ue_usage_type: Default::default(),
-            emergency_info: Default::default(),
-            erp_authorization: Default::default(),
-            core_network_restrictions: Default::default(),
+            subscription_id: None,
+            non_3gpp_ip_access: None,
+            non_3gpp_ip_access_apn: None,
+            rat_type: Vec::new(),
+            session_timeout: None,
+            mip6_feature_vector: None,
+            ambr: None,
+            tgpp_charging_characteristics: None,
+            context_identifier: None,
+            apn_oi_replacement: None,
+            apn_configuration: Vec::new(),
+            trace_info: None,
+            twan_default_apn_context_id: None,
+            twan_access_info: Vec::new(),
+            ue_usage_type: None,
+            emergency_info: None,
+            erp_authorization: None,
+            core_network_restrictions: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -770,101 +770,31 @@ impl rt::typed::Grouped for Non3gppUserData {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (443, 0) => {
-                        rt::typed::opt(&mut self.subscription_id, &avp, &mut w, 64)
-                    }
-                    (1501, 10415) => {
-                        rt::typed::opt(&mut self.non_3gpp_ip_access, &avp, &mut w, 192)
-                    }
-                    (1502, 10415) => {
-                        rt::typed::opt(
-                            &mut self.non_3gpp_ip_access_apn,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (1032, 10415) => {
-                        rt::typed::many(
-                            &mut self.rat_type,
-                            &avp,
-                            &mut w,
-                            3,
-                            128,
-                            u32::MAX,
-                        )
-                    }
-                    (27, 0) => {
-                        rt::typed::opt(&mut self.session_timeout, &avp, &mut w, 64)
-                    }
-                    (124, 0) => {
-                        rt::typed::opt(&mut self.mip6_feature_vector, &avp, &mut w, 64)
-                    }
-                    (1435, 10415) => rt::typed::opt(&mut self.ambr, &avp, &mut w, 192),
-                    (13, 10415) => {
-                        rt::typed::opt(
-                            &mut self.tgpp_charging_characteristics,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (1423, 10415) => {
-                        rt::typed::opt(&mut self.context_identifier, &avp, &mut w, 192)
-                    }
-                    (1427, 10415) => {
-                        rt::typed::opt(&mut self.apn_oi_replacement, &avp, &mut w, 192)
-                    }
+                    (443, 0) => m.opt(&mut self.subscription_id, 64),
+                    (1501, 10415) => m.opt(&mut self.non_3gpp_ip_access, 192),
+                    (1502, 10415) => m.opt(&mut self.non_3gpp_ip_access_apn, 192),
+                    (1032, 10415) => m.many(&mut self.rat_type, 3, 128, u32::MAX),
+                    (27, 0) => m.opt(&mut self.session_timeout, 64),
+                    (124, 0) => m.opt(&mut self.mip6_feature_vector, 64),
+                    (1435, 10415) => m.opt(&mut self.ambr, 192),
+                    (13, 10415) => m.opt(&mut self.tgpp_charging_characteristics, 192),
+                    (1423, 10415) => m.opt(&mut self.context_identifier, 192),
+                    (1427, 10415) => m.opt(&mut self.apn_oi_replacement, 192),
                     (1430, 10415) => {
-                        rt::typed::many(
-                            &mut self.apn_configuration,
-                            &avp,
-                            &mut w,
-                            10,
-                            192,
-                            u32::MAX,
-                        )
+                        m.many(&mut self.apn_configuration, 10, 192, u32::MAX)
                     }
-                    (1505, 10415) => {
-                        rt::typed::opt(&mut self.trace_info, &avp, &mut w, 128)
-                    }
-                    (1512, 10415) => {
-                        rt::typed::opt(
-                            &mut self.twan_default_apn_context_id,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
+                    (1505, 10415) => m.opt(&mut self.trace_info, 128),
+                    (1512, 10415) => m.opt(&mut self.twan_default_apn_context_id, 192),
                     (1510, 10415) => {
-                        rt::typed::many(
-                            &mut self.twan_access_info,
-                            &avp,
-                            &mut w,
-                            13,
-                            192,
-                            u32::MAX,
-                        )
+                        m.many(&mut self.twan_access_info, 13, 192, u32::MAX)
                     }
-                    (1680, 10415) => {
-                        rt::typed::opt(&mut self.ue_usage_type, &avp, &mut w, 128)
-                    }
-                    (1687, 10415) => {
-                        rt::typed::opt(&mut self.emergency_info, &avp, &mut w, 192)
-                    }
-                    (1541, 10415) => {
-                        rt::typed::opt(&mut self.erp_authorization, &avp, &mut w, 192)
-                    }
-                    (1704, 10415) => {
-                        rt::typed::opt(
-                            &mut self.core_network_restrictions,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1680, 10415) => m.opt(&mut self.ue_usage_type, 128),
+                    (1687, 10415) => m.opt(&mut self.emergency_info, 192),
+                    (1541, 10415) => m.opt(&mut self.erp_authorization, 192),
+                    (1704, 10415) => m.opt(&mut self.core_network_restrictions, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -1001,8 +931,8 @@ impl PartialEq for TraceInfo {
 impl Default for TraceInfo {
     fn default() -> Self {
         Self {
-            trace_data: Default::default(),
-            trace_reference: Default::default(),
+            trace_data: None,
+            trace_reference: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -1066,14 +996,11 @@ impl rt::typed::Grouped for TraceInfo {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (1458, 10415) => {
-                        rt::typed::opt(&mut self.trace_data, &avp, &mut w, 192)
-                    }
-                    (1459, 10415) => {
-                        rt::typed::opt(&mut self.trace_reference, &avp, &mut w, 192)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1458, 10415) => m.opt(&mut self.trace_data, 192),
+                    (1459, 10415) => m.opt(&mut self.trace_reference, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -1154,8 +1081,8 @@ impl PartialEq for WlanIdentifier {
 impl Default for WlanIdentifier {
     fn default() -> Self {
         Self {
-            ssid: Default::default(),
-            hessid: Default::default(),
+            ssid: None,
+            hessid: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -1195,10 +1122,11 @@ impl rt::typed::Grouped for WlanIdentifier {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (1524, 10415) => rt::typed::opt(&mut self.ssid, &avp, &mut w, 192),
-                    (1525, 10415) => rt::typed::opt(&mut self.hessid, &avp, &mut w, 192),
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1524, 10415) => m.opt(&mut self.ssid, 192),
+                    (1525, 10415) => m.opt(&mut self.hessid, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -1237,7 +1165,7 @@ impl Clone for TwanAccessInfo {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            access_authorization_flags: self.access_authorization_flags.clone(),
+            access_authorization_flags: self.access_authorization_flags,
             wlan_identifier: self.wlan_identifier.clone(),
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
@@ -1278,8 +1206,8 @@ impl PartialEq for TwanAccessInfo {
 impl Default for TwanAccessInfo {
     fn default() -> Self {
         Self {
-            access_authorization_flags: Default::default(),
-            wlan_identifier: Default::default(),
+            access_authorization_flags: None,
+            wlan_identifier: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -1319,19 +1247,11 @@ impl rt::typed::Grouped for TwanAccessInfo {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (1511, 10415) => {
-                        rt::typed::opt(
-                            &mut self.access_authorization_flags,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (1509, 10415) => {
-                        rt::typed::opt(&mut self.wlan_identifier, &avp, &mut w, 192)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1511, 10415) => m.opt(&mut self.access_authorization_flags, 192),
+                    (1509, 10415) => m.opt(&mut self.wlan_identifier, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -1432,12 +1352,12 @@ impl PartialEq for AccessNetworkInfo {
 impl Default for AccessNetworkInfo {
     fn default() -> Self {
         Self {
-            ssid: Default::default(),
-            bssid: Default::default(),
-            location_information: Default::default(),
-            location_data: Default::default(),
-            operator_name: Default::default(),
-            logical_access_id: Default::default(),
+            ssid: None,
+            bssid: None,
+            location_information: None,
+            location_data: None,
+            operator_name: None,
+            logical_access_id: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -1477,18 +1397,15 @@ impl rt::typed::Grouped for AccessNetworkInfo {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (1524, 10415) => rt::typed::opt(&mut self.ssid, &avp, &mut w, 192),
-                    (2716, 10415) => rt::typed::opt(&mut self.bssid, &avp, &mut w, 192),
-                    (127, 0) => {
-                        rt::typed::opt(&mut self.location_information, &avp, &mut w, 64)
-                    }
-                    (128, 0) => rt::typed::opt(&mut self.location_data, &avp, &mut w, 64),
-                    (126, 0) => rt::typed::opt(&mut self.operator_name, &avp, &mut w, 64),
-                    (302, 13019) => {
-                        rt::typed::opt(&mut self.logical_access_id, &avp, &mut w, 192)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1524, 10415) => m.opt(&mut self.ssid, 192),
+                    (2716, 10415) => m.opt(&mut self.bssid, 192),
+                    (127, 0) => m.opt(&mut self.location_information, 64),
+                    (128, 0) => m.opt(&mut self.location_data, 64),
+                    (126, 0) => m.opt(&mut self.operator_name, 64),
+                    (302, 13019) => m.opt(&mut self.logical_access_id, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -1552,14 +1469,14 @@ impl Clone for TwanConnectivityParameters {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            connectivity_flags: self.connectivity_flags.clone(),
+            connectivity_flags: self.connectivity_flags,
             service_selection: self.service_selection.clone(),
-            pdn_type: self.pdn_type.clone(),
+            pdn_type: self.pdn_type,
             served_party_ip_address: self.served_party_ip_address.clone(),
             twan_pco: self.twan_pco.clone(),
             twag_up_address: self.twag_up_address.clone(),
-            twan_s2a_failure_cause: self.twan_s2a_failure_cause.clone(),
-            sm_back_off_timer: self.sm_back_off_timer.clone(),
+            twan_s2a_failure_cause: self.twan_s2a_failure_cause,
+            sm_back_off_timer: self.sm_back_off_timer,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -1599,14 +1516,14 @@ impl PartialEq for TwanConnectivityParameters {
 impl Default for TwanConnectivityParameters {
     fn default() -> Self {
         Self {
-            connectivity_flags: Default::default(),
-            service_selection: Default::default(),
-            pdn_type: Default::default(),
-            served_party_ip_address: Default::default(),
-            twan_pco: Default::default(),
-            twag_up_address: Default::default(),
-            twan_s2a_failure_cause: Default::default(),
-            sm_back_off_timer: Default::default(),
+            connectivity_flags: None,
+            service_selection: None,
+            pdn_type: None,
+            served_party_ip_address: Vec::new(),
+            twan_pco: None,
+            twag_up_address: None,
+            twan_s2a_failure_cause: None,
+            sm_back_off_timer: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -1646,44 +1563,17 @@ impl rt::typed::Grouped for TwanConnectivityParameters {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (1529, 10415) => {
-                        rt::typed::opt(&mut self.connectivity_flags, &avp, &mut w, 192)
-                    }
-                    (493, 0) => {
-                        rt::typed::opt(&mut self.service_selection, &avp, &mut w, 64)
-                    }
-                    (1456, 10415) => {
-                        rt::typed::opt(&mut self.pdn_type, &avp, &mut w, 192)
-                    }
-                    (848, 10415) => {
-                        rt::typed::many(
-                            &mut self.served_party_ip_address,
-                            &avp,
-                            &mut w,
-                            3,
-                            192,
-                            2,
-                        )
-                    }
-                    (1530, 10415) => {
-                        rt::typed::opt(&mut self.twan_pco, &avp, &mut w, 192)
-                    }
-                    (1532, 10415) => {
-                        rt::typed::opt(&mut self.twag_up_address, &avp, &mut w, 192)
-                    }
-                    (1533, 10415) => {
-                        rt::typed::opt(
-                            &mut self.twan_s2a_failure_cause,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (1534, 10415) => {
-                        rt::typed::opt(&mut self.sm_back_off_timer, &avp, &mut w, 192)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1529, 10415) => m.opt(&mut self.connectivity_flags, 192),
+                    (493, 0) => m.opt(&mut self.service_selection, 64),
+                    (1456, 10415) => m.opt(&mut self.pdn_type, 192),
+                    (848, 10415) => m.many(&mut self.served_party_ip_address, 3, 192, 2),
+                    (1530, 10415) => m.opt(&mut self.twan_pco, 192),
+                    (1532, 10415) => m.opt(&mut self.twag_up_address, 192),
+                    (1533, 10415) => m.opt(&mut self.twan_s2a_failure_cause, 192),
+                    (1534, 10415) => m.opt(&mut self.sm_back_off_timer, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -1816,31 +1706,31 @@ impl Clone for TgppStaDiameterEapRequest {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
-            auth_application_id: self.auth_application_id.clone(),
+            drmp: self.drmp,
+            auth_application_id: self.auth_application_id,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             destination_realm: self.destination_realm.clone(),
             destination_host: self.destination_host.clone(),
-            auth_request_type: self.auth_request_type.clone(),
+            auth_request_type: self.auth_request_type,
             eap_payload: self.eap_payload.clone(),
             user_name: self.user_name.clone(),
             calling_station_id: self.calling_station_id.clone(),
-            rat_type: self.rat_type.clone(),
+            rat_type: self.rat_type,
             anid: self.anid.clone(),
             full_network_name: self.full_network_name.clone(),
             short_network_name: self.short_network_name.clone(),
             qos_capability: self.qos_capability.clone(),
-            mip6_feature_vector: self.mip6_feature_vector.clone(),
+            mip6_feature_vector: self.mip6_feature_vector,
             visited_network_identifier: self.visited_network_identifier.clone(),
             service_selection: self.service_selection.clone(),
             terminal_information: self.terminal_information.clone(),
             oc_supported_features: self.oc_supported_features.clone(),
             supported_features: self.supported_features.clone(),
-            aaa_failure_indication: self.aaa_failure_indication.clone(),
+            aaa_failure_indication: self.aaa_failure_indication,
             wlan_identifier: self.wlan_identifier.clone(),
-            der_flags: self.der_flags.clone(),
-            twan_connection_mode: self.twan_connection_mode.clone(),
+            der_flags: self.der_flags,
+            twan_connection_mode: self.twan_connection_mode,
             twan_connectivity_parameters: self.twan_connectivity_parameters.clone(),
             twag_cp_address: self.twag_cp_address.clone(),
             erp_rk_request: self.erp_rk_request.clone(),
@@ -1919,34 +1809,34 @@ impl Default for TgppStaDiameterEapRequest {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
+            drmp: None,
             auth_application_id: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
             destination_realm: Default::default(),
-            destination_host: Default::default(),
+            destination_host: None,
             auth_request_type: Default::default(),
             eap_payload: Default::default(),
-            user_name: Default::default(),
-            calling_station_id: Default::default(),
-            rat_type: Default::default(),
-            anid: Default::default(),
-            full_network_name: Default::default(),
-            short_network_name: Default::default(),
-            qos_capability: Default::default(),
-            mip6_feature_vector: Default::default(),
-            visited_network_identifier: Default::default(),
-            service_selection: Default::default(),
-            terminal_information: Default::default(),
-            oc_supported_features: Default::default(),
-            supported_features: Default::default(),
-            aaa_failure_indication: Default::default(),
-            wlan_identifier: Default::default(),
-            der_flags: Default::default(),
-            twan_connection_mode: Default::default(),
-            twan_connectivity_parameters: Default::default(),
-            twag_cp_address: Default::default(),
-            erp_rk_request: Default::default(),
+            user_name: None,
+            calling_station_id: None,
+            rat_type: None,
+            anid: None,
+            full_network_name: None,
+            short_network_name: None,
+            qos_capability: None,
+            mip6_feature_vector: None,
+            visited_network_identifier: None,
+            service_selection: None,
+            terminal_information: None,
+            oc_supported_features: None,
+            supported_features: Vec::new(),
+            aaa_failure_indication: None,
+            wlan_identifier: None,
+            der_flags: None,
+            twan_connection_mode: None,
+            twan_connectivity_parameters: None,
+            twag_cp_address: Vec::new(),
+            erp_rk_request: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -2043,106 +1933,40 @@ impl rt::typed::Command for TgppStaDiameterEapRequest {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (258, 0) => {
-                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 2, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 3, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 4, 64)
-                    }
-                    (283, 0) => {
-                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 5, 64)
-                    }
-                    (293, 0) => {
-                        rt::typed::opt(&mut out.destination_host, &avp, &mut w, 64)
-                    }
-                    (274, 0) => {
-                        rt::typed::one(&mut out.auth_request_type, &avp, &mut w, 7, 64)
-                    }
-                    (462, 0) => rt::typed::one(&mut out.eap_payload, &avp, &mut w, 8, 0),
-                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
-                    (31, 0) => {
-                        rt::typed::opt(&mut out.calling_station_id, &avp, &mut w, 64)
-                    }
-                    (1032, 10415) => rt::typed::opt(&mut out.rat_type, &avp, &mut w, 128),
-                    (1504, 10415) => rt::typed::opt(&mut out.anid, &avp, &mut w, 192),
-                    (1516, 10415) => {
-                        rt::typed::opt(&mut out.full_network_name, &avp, &mut w, 192)
-                    }
-                    (1517, 10415) => {
-                        rt::typed::opt(&mut out.short_network_name, &avp, &mut w, 192)
-                    }
-                    (578, 0) => rt::typed::opt(&mut out.qos_capability, &avp, &mut w, 64),
-                    (124, 0) => {
-                        rt::typed::opt(&mut out.mip6_feature_vector, &avp, &mut w, 64)
-                    }
-                    (600, 10415) => {
-                        rt::typed::opt(
-                            &mut out.visited_network_identifier,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (493, 0) => {
-                        rt::typed::opt(&mut out.service_selection, &avp, &mut w, 64)
-                    }
-                    (1401, 10415) => {
-                        rt::typed::opt(&mut out.terminal_information, &avp, &mut w, 192)
-                    }
-                    (621, 0) => {
-                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
-                    }
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (258, 0) => m.one(&mut out.auth_application_id, 2, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 3, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 4, 64),
+                    (283, 0) => m.one(&mut out.destination_realm, 5, 64),
+                    (293, 0) => m.opt(&mut out.destination_host, 64),
+                    (274, 0) => m.one(&mut out.auth_request_type, 7, 64),
+                    (462, 0) => m.one(&mut out.eap_payload, 8, 0),
+                    (1, 0) => m.opt(&mut out.user_name, 64),
+                    (31, 0) => m.opt(&mut out.calling_station_id, 64),
+                    (1032, 10415) => m.opt(&mut out.rat_type, 128),
+                    (1504, 10415) => m.opt(&mut out.anid, 192),
+                    (1516, 10415) => m.opt(&mut out.full_network_name, 192),
+                    (1517, 10415) => m.opt(&mut out.short_network_name, 192),
+                    (578, 0) => m.opt(&mut out.qos_capability, 64),
+                    (124, 0) => m.opt(&mut out.mip6_feature_vector, 64),
+                    (600, 10415) => m.opt(&mut out.visited_network_identifier, 192),
+                    (493, 0) => m.opt(&mut out.service_selection, 64),
+                    (1401, 10415) => m.opt(&mut out.terminal_information, 192),
+                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
                     (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            21,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.supported_features, 21, 128, u32::MAX)
                     }
-                    (1518, 10415) => {
-                        rt::typed::opt(
-                            &mut out.aaa_failure_indication,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (1509, 10415) => {
-                        rt::typed::opt(&mut out.wlan_identifier, &avp, &mut w, 192)
-                    }
-                    (1520, 10415) => {
-                        rt::typed::opt(&mut out.der_flags, &avp, &mut w, 192)
-                    }
-                    (1527, 10415) => {
-                        rt::typed::opt(&mut out.twan_connection_mode, &avp, &mut w, 192)
-                    }
-                    (1528, 10415) => {
-                        rt::typed::opt(
-                            &mut out.twan_connectivity_parameters,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (1531, 10415) => {
-                        rt::typed::many(
-                            &mut out.twag_cp_address,
-                            &avp,
-                            &mut w,
-                            27,
-                            192,
-                            2,
-                        )
-                    }
-                    (618, 0) => rt::typed::opt(&mut out.erp_rk_request, &avp, &mut w, 0),
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1518, 10415) => m.opt(&mut out.aaa_failure_indication, 192),
+                    (1509, 10415) => m.opt(&mut out.wlan_identifier, 192),
+                    (1520, 10415) => m.opt(&mut out.der_flags, 192),
+                    (1527, 10415) => m.opt(&mut out.twan_connection_mode, 192),
+                    (1528, 10415) => m.opt(&mut out.twan_connectivity_parameters, 192),
+                    (1531, 10415) => m.many(&mut out.twag_cp_address, 27, 192, 2),
+                    (618, 0) => m.opt(&mut out.erp_rk_request, 0),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -2315,28 +2139,28 @@ impl Clone for TgppStaDiameterEapAnswer {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
-            auth_application_id: self.auth_application_id.clone(),
-            result_code: self.result_code.clone(),
+            drmp: self.drmp,
+            auth_application_id: self.auth_application_id,
+            result_code: self.result_code,
             experimental_result: self.experimental_result.clone(),
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
-            auth_request_type: self.auth_request_type.clone(),
+            auth_request_type: self.auth_request_type,
             eap_payload: self.eap_payload.clone(),
             user_name: self.user_name.clone(),
-            session_timeout: self.session_timeout.clone(),
-            acct_interim_interval: self.acct_interim_interval.clone(),
+            session_timeout: self.session_timeout,
+            acct_interim_interval: self.acct_interim_interval,
             eap_master_session_key: self.eap_master_session_key.clone(),
-            context_identifier: self.context_identifier.clone(),
+            context_identifier: self.context_identifier,
             apn_oi_replacement: self.apn_oi_replacement.clone(),
             apn_configuration: self.apn_configuration.clone(),
             mip6_agent_info: self.mip6_agent_info.clone(),
-            mip6_feature_vector: self.mip6_feature_vector.clone(),
+            mip6_feature_vector: self.mip6_feature_vector,
             mobile_node_identifier: self.mobile_node_identifier.clone(),
             tgpp_charging_characteristics: self.tgpp_charging_characteristics.clone(),
             ambr: self.ambr.clone(),
             redirect_host: self.redirect_host.clone(),
-            an_trusted: self.an_trusted.clone(),
+            an_trusted: self.an_trusted,
             trace_info: self.trace_info.clone(),
             subscription_id: self.subscription_id.clone(),
             oc_supported_features: self.oc_supported_features.clone(),
@@ -2344,19 +2168,19 @@ impl Clone for TgppStaDiameterEapAnswer {
             load: self.load.clone(),
             supported_features: self.supported_features.clone(),
             mip_fa_rk: self.mip_fa_rk.clone(),
-            mip_fa_rk_spi: self.mip_fa_rk_spi.clone(),
-            dea_flags: self.dea_flags.clone(),
-            twan_connection_mode: self.twan_connection_mode.clone(),
+            mip_fa_rk_spi: self.mip_fa_rk_spi,
+            dea_flags: self.dea_flags,
+            twan_connection_mode: self.twan_connection_mode,
             twan_connectivity_parameters: self.twan_connectivity_parameters.clone(),
             wlcp_key: self.wlcp_key.clone(),
             terminal_information: self.terminal_information.clone(),
-            ue_usage_type: self.ue_usage_type.clone(),
-            emergency_services: self.emergency_services.clone(),
+            ue_usage_type: self.ue_usage_type,
+            emergency_services: self.emergency_services,
             emergency_info: self.emergency_info.clone(),
             key: self.key.clone(),
             erp_realm: self.erp_realm.clone(),
-            imei_check_in_vplmn_result: self.imei_check_in_vplmn_result.clone(),
-            high_priority_access_info: self.high_priority_access_info.clone(),
+            imei_check_in_vplmn_result: self.imei_check_in_vplmn_result,
+            high_priority_access_info: self.high_priority_access_info,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -2458,48 +2282,48 @@ impl Default for TgppStaDiameterEapAnswer {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
+            drmp: None,
             auth_application_id: Default::default(),
             result_code: Default::default(),
-            experimental_result: Default::default(),
+            experimental_result: None,
             origin_host: Default::default(),
             origin_realm: Default::default(),
             auth_request_type: Default::default(),
-            eap_payload: Default::default(),
-            user_name: Default::default(),
-            session_timeout: Default::default(),
-            acct_interim_interval: Default::default(),
-            eap_master_session_key: Default::default(),
-            context_identifier: Default::default(),
-            apn_oi_replacement: Default::default(),
-            apn_configuration: Default::default(),
-            mip6_agent_info: Default::default(),
-            mip6_feature_vector: Default::default(),
-            mobile_node_identifier: Default::default(),
-            tgpp_charging_characteristics: Default::default(),
-            ambr: Default::default(),
-            redirect_host: Default::default(),
-            an_trusted: Default::default(),
-            trace_info: Default::default(),
-            subscription_id: Default::default(),
-            oc_supported_features: Default::default(),
-            oc_olr: Default::default(),
-            load: Default::default(),
-            supported_features: Default::default(),
-            mip_fa_rk: Default::default(),
-            mip_fa_rk_spi: Default::default(),
-            dea_flags: Default::default(),
-            twan_connection_mode: Default::default(),
-            twan_connectivity_parameters: Default::default(),
-            wlcp_key: Default::default(),
-            terminal_information: Default::default(),
-            ue_usage_type: Default::default(),
-            emergency_services: Default::default(),
-            emergency_info: Default::default(),
-            key: Default::default(),
-            erp_realm: Default::default(),
-            imei_check_in_vplmn_result: Default::default(),
-            high_priority_access_info: Default::default(),
+            eap_payload: None,
+            user_name: None,
+            session_timeout: None,
+            acct_interim_interval: None,
+            eap_master_session_key: None,
+            context_identifier: None,
+            apn_oi_replacement: None,
+            apn_configuration: Vec::new(),
+            mip6_agent_info: None,
+            mip6_feature_vector: None,
+            mobile_node_identifier: None,
+            tgpp_charging_characteristics: None,
+            ambr: None,
+            redirect_host: Vec::new(),
+            an_trusted: None,
+            trace_info: None,
+            subscription_id: None,
+            oc_supported_features: None,
+            oc_olr: None,
+            load: Vec::new(),
+            supported_features: Vec::new(),
+            mip_fa_rk: None,
+            mip_fa_rk_spi: None,
+            dea_flags: None,
+            twan_connection_mode: None,
+            twan_connectivity_parameters: None,
+            wlcp_key: None,
+            terminal_information: None,
+            ue_usage_type: None,
+            emergency_services: None,
+            emergency_info: None,
+            key: None,
+            erp_realm: None,
+            imei_check_in_vplmn_result: None,
+            high_priority_access_info: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -2588,154 +2412,56 @@ impl rt::typed::Command for TgppStaDiameterEapAnswer {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (258, 0) => {
-                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 2, 64)
-                    }
-                    (268, 0) => rt::typed::one(&mut out.result_code, &avp, &mut w, 3, 64),
-                    (297, 0) => {
-                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 5, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 6, 64)
-                    }
-                    (274, 0) => {
-                        rt::typed::one(&mut out.auth_request_type, &avp, &mut w, 7, 64)
-                    }
-                    (462, 0) => rt::typed::opt(&mut out.eap_payload, &avp, &mut w, 0),
-                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
-                    (27, 0) => rt::typed::opt(&mut out.session_timeout, &avp, &mut w, 64),
-                    (85, 0) => {
-                        rt::typed::opt(&mut out.acct_interim_interval, &avp, &mut w, 64)
-                    }
-                    (464, 0) => {
-                        rt::typed::opt(&mut out.eap_master_session_key, &avp, &mut w, 0)
-                    }
-                    (1423, 10415) => {
-                        rt::typed::opt(&mut out.context_identifier, &avp, &mut w, 192)
-                    }
-                    (1427, 10415) => {
-                        rt::typed::opt(&mut out.apn_oi_replacement, &avp, &mut w, 192)
-                    }
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (258, 0) => m.one(&mut out.auth_application_id, 2, 64),
+                    (268, 0) => m.one(&mut out.result_code, 3, 64),
+                    (297, 0) => m.opt(&mut out.experimental_result, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 5, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 6, 64),
+                    (274, 0) => m.one(&mut out.auth_request_type, 7, 64),
+                    (462, 0) => m.opt(&mut out.eap_payload, 0),
+                    (1, 0) => m.opt(&mut out.user_name, 64),
+                    (27, 0) => m.opt(&mut out.session_timeout, 64),
+                    (85, 0) => m.opt(&mut out.acct_interim_interval, 64),
+                    (464, 0) => m.opt(&mut out.eap_master_session_key, 0),
+                    (1423, 10415) => m.opt(&mut out.context_identifier, 192),
+                    (1427, 10415) => m.opt(&mut out.apn_oi_replacement, 192),
                     (1430, 10415) => {
-                        rt::typed::many(
-                            &mut out.apn_configuration,
-                            &avp,
-                            &mut w,
-                            15,
-                            192,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.apn_configuration, 15, 192, u32::MAX)
                     }
-                    (486, 0) => {
-                        rt::typed::opt(&mut out.mip6_agent_info, &avp, &mut w, 64)
-                    }
-                    (124, 0) => {
-                        rt::typed::opt(&mut out.mip6_feature_vector, &avp, &mut w, 64)
-                    }
-                    (506, 0) => {
-                        rt::typed::opt(&mut out.mobile_node_identifier, &avp, &mut w, 0)
-                    }
-                    (13, 10415) => {
-                        rt::typed::opt(
-                            &mut out.tgpp_charging_characteristics,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (1435, 10415) => rt::typed::opt(&mut out.ambr, &avp, &mut w, 192),
-                    (292, 0) => {
-                        rt::typed::many(
-                            &mut out.redirect_host,
-                            &avp,
-                            &mut w,
-                            21,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (1503, 10415) => {
-                        rt::typed::opt(&mut out.an_trusted, &avp, &mut w, 192)
-                    }
-                    (1505, 10415) => {
-                        rt::typed::opt(&mut out.trace_info, &avp, &mut w, 128)
-                    }
-                    (443, 0) => {
-                        rt::typed::opt(&mut out.subscription_id, &avp, &mut w, 64)
-                    }
-                    (621, 0) => {
-                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
-                    }
-                    (623, 0) => rt::typed::opt(&mut out.oc_olr, &avp, &mut w, 0),
-                    (650, 0) => {
-                        rt::typed::many(&mut out.load, &avp, &mut w, 27, 0, u32::MAX)
-                    }
+                    (486, 0) => m.opt(&mut out.mip6_agent_info, 64),
+                    (124, 0) => m.opt(&mut out.mip6_feature_vector, 64),
+                    (506, 0) => m.opt(&mut out.mobile_node_identifier, 0),
+                    (13, 10415) => m.opt(&mut out.tgpp_charging_characteristics, 192),
+                    (1435, 10415) => m.opt(&mut out.ambr, 192),
+                    (292, 0) => m.many(&mut out.redirect_host, 21, 64, u32::MAX),
+                    (1503, 10415) => m.opt(&mut out.an_trusted, 192),
+                    (1505, 10415) => m.opt(&mut out.trace_info, 128),
+                    (443, 0) => m.opt(&mut out.subscription_id, 64),
+                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
+                    (623, 0) => m.opt(&mut out.oc_olr, 0),
+                    (650, 0) => m.many(&mut out.load, 27, 0, u32::MAX),
                     (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            28,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.supported_features, 28, 128, u32::MAX)
                     }
-                    (1506, 10415) => {
-                        rt::typed::opt(&mut out.mip_fa_rk, &avp, &mut w, 192)
-                    }
-                    (1507, 10415) => {
-                        rt::typed::opt(&mut out.mip_fa_rk_spi, &avp, &mut w, 192)
-                    }
-                    (1521, 10415) => {
-                        rt::typed::opt(&mut out.dea_flags, &avp, &mut w, 192)
-                    }
-                    (1527, 10415) => {
-                        rt::typed::opt(&mut out.twan_connection_mode, &avp, &mut w, 192)
-                    }
-                    (1528, 10415) => {
-                        rt::typed::opt(
-                            &mut out.twan_connectivity_parameters,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (1535, 10415) => rt::typed::opt(&mut out.wlcp_key, &avp, &mut w, 192),
-                    (1401, 10415) => {
-                        rt::typed::opt(&mut out.terminal_information, &avp, &mut w, 192)
-                    }
-                    (1680, 10415) => {
-                        rt::typed::opt(&mut out.ue_usage_type, &avp, &mut w, 128)
-                    }
-                    (1538, 10415) => {
-                        rt::typed::opt(&mut out.emergency_services, &avp, &mut w, 192)
-                    }
-                    (1687, 10415) => {
-                        rt::typed::opt(&mut out.emergency_info, &avp, &mut w, 192)
-                    }
-                    (581, 0) => rt::typed::opt(&mut out.key, &avp, &mut w, 0),
-                    (619, 0) => rt::typed::opt(&mut out.erp_realm, &avp, &mut w, 0),
-                    (1540, 10415) => {
-                        rt::typed::opt(
-                            &mut out.imei_check_in_vplmn_result,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (1542, 10415) => {
-                        rt::typed::opt(
-                            &mut out.high_priority_access_info,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1506, 10415) => m.opt(&mut out.mip_fa_rk, 192),
+                    (1507, 10415) => m.opt(&mut out.mip_fa_rk_spi, 192),
+                    (1521, 10415) => m.opt(&mut out.dea_flags, 192),
+                    (1527, 10415) => m.opt(&mut out.twan_connection_mode, 192),
+                    (1528, 10415) => m.opt(&mut out.twan_connectivity_parameters, 192),
+                    (1535, 10415) => m.opt(&mut out.wlcp_key, 192),
+                    (1401, 10415) => m.opt(&mut out.terminal_information, 192),
+                    (1680, 10415) => m.opt(&mut out.ue_usage_type, 128),
+                    (1538, 10415) => m.opt(&mut out.emergency_services, 192),
+                    (1687, 10415) => m.opt(&mut out.emergency_info, 192),
+                    (581, 0) => m.opt(&mut out.key, 0),
+                    (619, 0) => m.opt(&mut out.erp_realm, 0),
+                    (1540, 10415) => m.opt(&mut out.imei_check_in_vplmn_result, 192),
+                    (1542, 10415) => m.opt(&mut out.high_priority_access_info, 128),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -2766,8 +2492,8 @@ impl rt::typed::RequestCommand for TgppStaDiameterEapRequest {
         let mut a = TgppStaDiameterEapAnswer::default();
         a.header = rt::typed::answer_header(&self.header, result);
         a.session_id = self.session_id.clone();
-        a.auth_application_id = self.auth_application_id.clone();
-        a.drmp = self.drmp.clone();
+        a.auth_application_id = self.auth_application_id;
+        a.drmp = self.drmp;
         a.origin_host = origin_host.into();
         a.origin_realm = origin_realm.into();
         match result {
@@ -2890,19 +2616,19 @@ impl Clone for TgppStaAaRequest {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
-            auth_application_id: self.auth_application_id.clone(),
+            drmp: self.drmp,
+            auth_application_id: self.auth_application_id,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             destination_realm: self.destination_realm.clone(),
             destination_host: self.destination_host.clone(),
-            auth_request_type: self.auth_request_type.clone(),
+            auth_request_type: self.auth_request_type,
             user_name: self.user_name.clone(),
             visited_network_identifier: self.visited_network_identifier.clone(),
             service_selection: self.service_selection.clone(),
             oc_supported_features: self.oc_supported_features.clone(),
             supported_features: self.supported_features.clone(),
-            twan_connection_mode: self.twan_connection_mode.clone(),
+            twan_connection_mode: self.twan_connection_mode,
             twan_connectivity_parameters: self.twan_connectivity_parameters.clone(),
             twag_cp_address: self.twag_cp_address.clone(),
             extra: self.extra.clone(),
@@ -2967,21 +2693,21 @@ impl Default for TgppStaAaRequest {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
+            drmp: None,
             auth_application_id: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
             destination_realm: Default::default(),
-            destination_host: Default::default(),
+            destination_host: None,
             auth_request_type: Default::default(),
-            user_name: Default::default(),
-            visited_network_identifier: Default::default(),
-            service_selection: Default::default(),
-            oc_supported_features: Default::default(),
-            supported_features: Default::default(),
-            twan_connection_mode: Default::default(),
-            twan_connectivity_parameters: Default::default(),
-            twag_cp_address: Default::default(),
+            user_name: None,
+            visited_network_identifier: None,
+            service_selection: None,
+            oc_supported_features: None,
+            supported_features: Vec::new(),
+            twan_connection_mode: None,
+            twan_connectivity_parameters: None,
+            twag_cp_address: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -3070,72 +2796,27 @@ impl rt::typed::Command for TgppStaAaRequest {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (258, 0) => {
-                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 2, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 3, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 4, 64)
-                    }
-                    (283, 0) => {
-                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 5, 64)
-                    }
-                    (293, 0) => {
-                        rt::typed::opt(&mut out.destination_host, &avp, &mut w, 64)
-                    }
-                    (274, 0) => {
-                        rt::typed::one(&mut out.auth_request_type, &avp, &mut w, 7, 64)
-                    }
-                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
-                    (600, 10415) => {
-                        rt::typed::opt(
-                            &mut out.visited_network_identifier,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (493, 0) => {
-                        rt::typed::opt(&mut out.service_selection, &avp, &mut w, 64)
-                    }
-                    (621, 0) => {
-                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
-                    }
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (258, 0) => m.one(&mut out.auth_application_id, 2, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 3, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 4, 64),
+                    (283, 0) => m.one(&mut out.destination_realm, 5, 64),
+                    (293, 0) => m.opt(&mut out.destination_host, 64),
+                    (274, 0) => m.one(&mut out.auth_request_type, 7, 64),
+                    (1, 0) => m.opt(&mut out.user_name, 64),
+                    (600, 10415) => m.opt(&mut out.visited_network_identifier, 192),
+                    (493, 0) => m.opt(&mut out.service_selection, 64),
+                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
                     (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            12,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.supported_features, 12, 128, u32::MAX)
                     }
-                    (1527, 10415) => {
-                        rt::typed::opt(&mut out.twan_connection_mode, &avp, &mut w, 192)
-                    }
-                    (1528, 10415) => {
-                        rt::typed::opt(
-                            &mut out.twan_connectivity_parameters,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (1531, 10415) => {
-                        rt::typed::many(
-                            &mut out.twag_cp_address,
-                            &avp,
-                            &mut w,
-                            15,
-                            192,
-                            2,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1527, 10415) => m.opt(&mut out.twan_connection_mode, 192),
+                    (1528, 10415) => m.opt(&mut out.twan_connectivity_parameters, 192),
+                    (1531, 10415) => m.many(&mut out.twag_cp_address, 15, 192, 2),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -3246,16 +2927,16 @@ impl Clone for TgppStaAaAnswer {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
-            auth_application_id: self.auth_application_id.clone(),
-            auth_request_type: self.auth_request_type.clone(),
-            result_code: self.result_code.clone(),
+            drmp: self.drmp,
+            auth_application_id: self.auth_application_id,
+            auth_request_type: self.auth_request_type,
+            result_code: self.result_code,
             experimental_result: self.experimental_result.clone(),
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             user_name: self.user_name.clone(),
-            session_timeout: self.session_timeout.clone(),
-            context_identifier: self.context_identifier.clone(),
+            session_timeout: self.session_timeout,
+            context_identifier: self.context_identifier,
             apn_oi_replacement: self.apn_oi_replacement.clone(),
             apn_configuration: self.apn_configuration.clone(),
             tgpp_charging_characteristics: self.tgpp_charging_characteristics.clone(),
@@ -3265,9 +2946,9 @@ impl Clone for TgppStaAaAnswer {
             oc_olr: self.oc_olr.clone(),
             load: self.load.clone(),
             supported_features: self.supported_features.clone(),
-            twan_connection_mode: self.twan_connection_mode.clone(),
+            twan_connection_mode: self.twan_connection_mode,
             twan_connectivity_parameters: self.twan_connectivity_parameters.clone(),
-            ue_usage_type: self.ue_usage_type.clone(),
+            ue_usage_type: self.ue_usage_type,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -3337,28 +3018,28 @@ impl Default for TgppStaAaAnswer {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
+            drmp: None,
             auth_application_id: Default::default(),
             auth_request_type: Default::default(),
             result_code: Default::default(),
-            experimental_result: Default::default(),
+            experimental_result: None,
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            user_name: Default::default(),
-            session_timeout: Default::default(),
-            context_identifier: Default::default(),
-            apn_oi_replacement: Default::default(),
-            apn_configuration: Default::default(),
-            tgpp_charging_characteristics: Default::default(),
-            ambr: Default::default(),
-            trace_info: Default::default(),
-            oc_supported_features: Default::default(),
-            oc_olr: Default::default(),
-            load: Default::default(),
-            supported_features: Default::default(),
-            twan_connection_mode: Default::default(),
-            twan_connectivity_parameters: Default::default(),
-            ue_usage_type: Default::default(),
+            user_name: None,
+            session_timeout: None,
+            context_identifier: None,
+            apn_oi_replacement: None,
+            apn_configuration: Vec::new(),
+            tgpp_charging_characteristics: None,
+            ambr: None,
+            trace_info: None,
+            oc_supported_features: None,
+            oc_olr: None,
+            load: Vec::new(),
+            supported_features: Vec::new(),
+            twan_connection_mode: None,
+            twan_connectivity_parameters: None,
+            ue_usage_type: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -3447,85 +3128,36 @@ impl rt::typed::Command for TgppStaAaAnswer {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (258, 0) => {
-                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 2, 64)
-                    }
-                    (274, 0) => {
-                        rt::typed::one(&mut out.auth_request_type, &avp, &mut w, 3, 64)
-                    }
-                    (268, 0) => rt::typed::one(&mut out.result_code, &avp, &mut w, 4, 64),
-                    (297, 0) => {
-                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 6, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 7, 64)
-                    }
-                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
-                    (27, 0) => rt::typed::opt(&mut out.session_timeout, &avp, &mut w, 64),
-                    (1423, 10415) => {
-                        rt::typed::opt(&mut out.context_identifier, &avp, &mut w, 192)
-                    }
-                    (1427, 10415) => {
-                        rt::typed::opt(&mut out.apn_oi_replacement, &avp, &mut w, 192)
-                    }
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (258, 0) => m.one(&mut out.auth_application_id, 2, 64),
+                    (274, 0) => m.one(&mut out.auth_request_type, 3, 64),
+                    (268, 0) => m.one(&mut out.result_code, 4, 64),
+                    (297, 0) => m.opt(&mut out.experimental_result, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 6, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 7, 64),
+                    (1, 0) => m.opt(&mut out.user_name, 64),
+                    (27, 0) => m.opt(&mut out.session_timeout, 64),
+                    (1423, 10415) => m.opt(&mut out.context_identifier, 192),
+                    (1427, 10415) => m.opt(&mut out.apn_oi_replacement, 192),
                     (1430, 10415) => {
-                        rt::typed::many(
-                            &mut out.apn_configuration,
-                            &avp,
-                            &mut w,
-                            12,
-                            192,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.apn_configuration, 12, 192, u32::MAX)
                     }
-                    (13, 10415) => {
-                        rt::typed::opt(
-                            &mut out.tgpp_charging_characteristics,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (1435, 10415) => rt::typed::opt(&mut out.ambr, &avp, &mut w, 192),
-                    (1505, 10415) => {
-                        rt::typed::opt(&mut out.trace_info, &avp, &mut w, 128)
-                    }
-                    (621, 0) => {
-                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
-                    }
-                    (623, 0) => rt::typed::opt(&mut out.oc_olr, &avp, &mut w, 0),
-                    (650, 0) => {
-                        rt::typed::many(&mut out.load, &avp, &mut w, 18, 0, u32::MAX)
-                    }
+                    (13, 10415) => m.opt(&mut out.tgpp_charging_characteristics, 192),
+                    (1435, 10415) => m.opt(&mut out.ambr, 192),
+                    (1505, 10415) => m.opt(&mut out.trace_info, 128),
+                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
+                    (623, 0) => m.opt(&mut out.oc_olr, 0),
+                    (650, 0) => m.many(&mut out.load, 18, 0, u32::MAX),
                     (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            19,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.supported_features, 19, 128, u32::MAX)
                     }
-                    (1527, 10415) => {
-                        rt::typed::opt(&mut out.twan_connection_mode, &avp, &mut w, 192)
-                    }
-                    (1528, 10415) => {
-                        rt::typed::opt(
-                            &mut out.twan_connectivity_parameters,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (1680, 10415) => {
-                        rt::typed::opt(&mut out.ue_usage_type, &avp, &mut w, 128)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1527, 10415) => m.opt(&mut out.twan_connection_mode, 192),
+                    (1528, 10415) => m.opt(&mut out.twan_connectivity_parameters, 192),
+                    (1680, 10415) => m.opt(&mut out.ue_usage_type, 128),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -3556,8 +3188,8 @@ impl rt::typed::RequestCommand for TgppStaAaRequest {
         let mut a = TgppStaAaAnswer::default();
         a.header = rt::typed::answer_header(&self.header, result);
         a.session_id = self.session_id.clone();
-        a.auth_application_id = self.auth_application_id.clone();
-        a.drmp = self.drmp.clone();
+        a.auth_application_id = self.auth_application_id;
+        a.drmp = self.drmp;
         a.origin_host = origin_host.into();
         a.origin_realm = origin_realm.into();
         match result {
@@ -3656,12 +3288,12 @@ impl Clone for TgppStaSessionTerminationRequest {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
+            drmp: self.drmp,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             destination_realm: self.destination_realm.clone(),
-            auth_application_id: self.auth_application_id.clone(),
-            termination_cause: self.termination_cause.clone(),
+            auth_application_id: self.auth_application_id,
+            termination_cause: self.termination_cause,
             destination_host: self.destination_host.clone(),
             user_name: self.user_name.clone(),
             extra: self.extra.clone(),
@@ -3707,14 +3339,14 @@ impl Default for TgppStaSessionTerminationRequest {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
+            drmp: None,
             origin_host: Default::default(),
             origin_realm: Default::default(),
             destination_realm: Default::default(),
             auth_application_id: Default::default(),
             termination_cause: Default::default(),
-            destination_host: Default::default(),
-            user_name: Default::default(),
+            destination_host: None,
+            user_name: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -3803,27 +3435,18 @@ impl rt::typed::Command for TgppStaSessionTerminationRequest {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 2, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 3, 64)
-                    }
-                    (283, 0) => {
-                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 4, 64)
-                    }
-                    (258, 0) => {
-                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 5, 64)
-                    }
-                    (295, 0) => {
-                        rt::typed::one(&mut out.termination_cause, &avp, &mut w, 6, 64)
-                    }
-                    (293, 0) => {
-                        rt::typed::opt(&mut out.destination_host, &avp, &mut w, 64)
-                    }
-                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
-                    _ => rt::typed::other(&avp, &mut w),
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (264, 0) => m.one(&mut out.origin_host, 2, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 3, 64),
+                    (283, 0) => m.one(&mut out.destination_realm, 4, 64),
+                    (258, 0) => m.one(&mut out.auth_application_id, 5, 64),
+                    (295, 0) => m.one(&mut out.termination_cause, 6, 64),
+                    (293, 0) => m.opt(&mut out.destination_host, 64),
+                    (1, 0) => m.opt(&mut out.user_name, 64),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -3883,8 +3506,8 @@ impl Clone for TgppStaSessionTerminationAnswer {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
-            result_code: self.result_code.clone(),
+            drmp: self.drmp,
+            result_code: self.result_code,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             user_name: self.user_name.clone(),
@@ -3928,11 +3551,11 @@ impl Default for TgppStaSessionTerminationAnswer {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
+            drmp: None,
             result_code: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            user_name: Default::default(),
+            user_name: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -4005,16 +3628,15 @@ impl rt::typed::Command for TgppStaSessionTerminationAnswer {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (268, 0) => rt::typed::one(&mut out.result_code, &avp, &mut w, 2, 64),
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 3, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 4, 64)
-                    }
-                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
-                    _ => rt::typed::other(&avp, &mut w),
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (268, 0) => m.one(&mut out.result_code, 2, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 3, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 4, 64),
+                    (1, 0) => m.opt(&mut out.user_name, 64),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -4045,7 +3667,7 @@ impl rt::typed::RequestCommand for TgppStaSessionTerminationRequest {
         let mut a = TgppStaSessionTerminationAnswer::default();
         a.header = rt::typed::answer_header(&self.header, result);
         a.session_id = self.session_id.clone();
-        a.drmp = self.drmp.clone();
+        a.drmp = self.drmp;
         a.origin_host = origin_host.into();
         a.origin_realm = origin_realm.into();
         match result {
@@ -4140,14 +3762,14 @@ impl Clone for TgppStaAbortSessionRequest {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
+            drmp: self.drmp,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             destination_realm: self.destination_realm.clone(),
             destination_host: self.destination_host.clone(),
-            auth_application_id: self.auth_application_id.clone(),
+            auth_application_id: self.auth_application_id,
             user_name: self.user_name.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            auth_session_state: self.auth_session_state,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -4191,14 +3813,14 @@ impl Default for TgppStaAbortSessionRequest {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
+            drmp: None,
             origin_host: Default::default(),
             origin_realm: Default::default(),
             destination_realm: Default::default(),
             destination_host: Default::default(),
             auth_application_id: Default::default(),
-            user_name: Default::default(),
-            auth_session_state: Default::default(),
+            user_name: None,
+            auth_session_state: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -4287,27 +3909,18 @@ impl rt::typed::Command for TgppStaAbortSessionRequest {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 2, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 3, 64)
-                    }
-                    (283, 0) => {
-                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 4, 64)
-                    }
-                    (293, 0) => {
-                        rt::typed::one(&mut out.destination_host, &avp, &mut w, 5, 64)
-                    }
-                    (258, 0) => {
-                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 6, 64)
-                    }
-                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
-                    (277, 0) => {
-                        rt::typed::opt(&mut out.auth_session_state, &avp, &mut w, 64)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (264, 0) => m.one(&mut out.origin_host, 2, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 3, 64),
+                    (283, 0) => m.one(&mut out.destination_realm, 4, 64),
+                    (293, 0) => m.one(&mut out.destination_host, 5, 64),
+                    (258, 0) => m.one(&mut out.auth_application_id, 6, 64),
+                    (1, 0) => m.opt(&mut out.user_name, 64),
+                    (277, 0) => m.opt(&mut out.auth_session_state, 64),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -4367,8 +3980,8 @@ impl Clone for TgppStaAbortSessionAnswer {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
-            result_code: self.result_code.clone(),
+            drmp: self.drmp,
+            result_code: self.result_code,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             user_name: self.user_name.clone(),
@@ -4412,11 +4025,11 @@ impl Default for TgppStaAbortSessionAnswer {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
+            drmp: None,
             result_code: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            user_name: Default::default(),
+            user_name: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -4489,16 +4102,15 @@ impl rt::typed::Command for TgppStaAbortSessionAnswer {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (268, 0) => rt::typed::one(&mut out.result_code, &avp, &mut w, 2, 64),
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 3, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 4, 64)
-                    }
-                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
-                    _ => rt::typed::other(&avp, &mut w),
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (268, 0) => m.one(&mut out.result_code, 2, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 3, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 4, 64),
+                    (1, 0) => m.opt(&mut out.user_name, 64),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -4529,7 +4141,7 @@ impl rt::typed::RequestCommand for TgppStaAbortSessionRequest {
         let mut a = TgppStaAbortSessionAnswer::default();
         a.header = rt::typed::answer_header(&self.header, result);
         a.session_id = self.session_id.clone();
-        a.drmp = self.drmp.clone();
+        a.drmp = self.drmp;
         a.origin_host = origin_host.into();
         a.origin_realm = origin_realm.into();
         match result {
@@ -4627,13 +4239,13 @@ impl Clone for TgppStaReAuthRequest {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
-            auth_application_id: self.auth_application_id.clone(),
+            drmp: self.drmp,
+            auth_application_id: self.auth_application_id,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             destination_realm: self.destination_realm.clone(),
             destination_host: self.destination_host.clone(),
-            re_auth_request_type: self.re_auth_request_type.clone(),
+            re_auth_request_type: self.re_auth_request_type,
             user_name: self.user_name.clone(),
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
@@ -4678,14 +4290,14 @@ impl Default for TgppStaReAuthRequest {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
+            drmp: None,
             auth_application_id: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
             destination_realm: Default::default(),
             destination_host: Default::default(),
             re_auth_request_type: Default::default(),
-            user_name: Default::default(),
+            user_name: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -4782,33 +4394,18 @@ impl rt::typed::Command for TgppStaReAuthRequest {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (258, 0) => {
-                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 2, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 3, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 4, 64)
-                    }
-                    (283, 0) => {
-                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 5, 64)
-                    }
-                    (293, 0) => {
-                        rt::typed::one(&mut out.destination_host, &avp, &mut w, 6, 64)
-                    }
-                    (285, 0) => {
-                        rt::typed::one(
-                            &mut out.re_auth_request_type,
-                            &avp,
-                            &mut w,
-                            7,
-                            64,
-                        )
-                    }
-                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
-                    _ => rt::typed::other(&avp, &mut w),
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (258, 0) => m.one(&mut out.auth_application_id, 2, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 3, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 4, 64),
+                    (283, 0) => m.one(&mut out.destination_realm, 5, 64),
+                    (293, 0) => m.one(&mut out.destination_host, 6, 64),
+                    (285, 0) => m.one(&mut out.re_auth_request_type, 7, 64),
+                    (1, 0) => m.opt(&mut out.user_name, 64),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -4868,10 +4465,10 @@ impl Clone for TgppStaReAuthAnswer {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
+            drmp: self.drmp,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
-            result_code: self.result_code.clone(),
+            result_code: self.result_code,
             user_name: self.user_name.clone(),
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
@@ -4913,11 +4510,11 @@ impl Default for TgppStaReAuthAnswer {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
+            drmp: None,
             origin_host: Default::default(),
             origin_realm: Default::default(),
             result_code: Default::default(),
-            user_name: Default::default(),
+            user_name: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -4990,16 +4587,15 @@ impl rt::typed::Command for TgppStaReAuthAnswer {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 2, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 3, 64)
-                    }
-                    (268, 0) => rt::typed::one(&mut out.result_code, &avp, &mut w, 4, 64),
-                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
-                    _ => rt::typed::other(&avp, &mut w),
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (264, 0) => m.one(&mut out.origin_host, 2, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 3, 64),
+                    (268, 0) => m.one(&mut out.result_code, 4, 64),
+                    (1, 0) => m.opt(&mut out.user_name, 64),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -5030,7 +4626,7 @@ impl rt::typed::RequestCommand for TgppStaReAuthRequest {
         let mut a = TgppStaReAuthAnswer::default();
         a.header = rt::typed::answer_header(&self.header, result);
         a.session_id = self.session_id.clone();
-        a.drmp = self.drmp.clone();
+        a.drmp = self.drmp;
         a.origin_host = origin_host.into();
         a.origin_realm = origin_realm.into();
         match result {
@@ -5161,25 +4757,25 @@ impl Clone for TgppSwmDiameterEapRequest {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
-            auth_application_id: self.auth_application_id.clone(),
+            drmp: self.drmp,
+            auth_application_id: self.auth_application_id,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             destination_realm: self.destination_realm.clone(),
             destination_host: self.destination_host.clone(),
-            auth_request_type: self.auth_request_type.clone(),
+            auth_request_type: self.auth_request_type,
             eap_payload: self.eap_payload.clone(),
             user_name: self.user_name.clone(),
-            rat_type: self.rat_type.clone(),
+            rat_type: self.rat_type,
             service_selection: self.service_selection.clone(),
-            mip6_feature_vector: self.mip6_feature_vector.clone(),
+            mip6_feature_vector: self.mip6_feature_vector,
             qos_capability: self.qos_capability.clone(),
             visited_network_identifier: self.visited_network_identifier.clone(),
-            aaa_failure_indication: self.aaa_failure_indication.clone(),
+            aaa_failure_indication: self.aaa_failure_indication,
             oc_supported_features: self.oc_supported_features.clone(),
             supported_features: self.supported_features.clone(),
             ue_local_ip_address: self.ue_local_ip_address.clone(),
-            high_priority_access_info: self.high_priority_access_info.clone(),
+            high_priority_access_info: self.high_priority_access_info,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -5246,25 +4842,25 @@ impl Default for TgppSwmDiameterEapRequest {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
+            drmp: None,
             auth_application_id: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
             destination_realm: Default::default(),
-            destination_host: Default::default(),
+            destination_host: None,
             auth_request_type: Default::default(),
             eap_payload: Default::default(),
-            user_name: Default::default(),
-            rat_type: Default::default(),
-            service_selection: Default::default(),
-            mip6_feature_vector: Default::default(),
-            qos_capability: Default::default(),
-            visited_network_identifier: Default::default(),
-            aaa_failure_indication: Default::default(),
-            oc_supported_features: Default::default(),
-            supported_features: Default::default(),
-            ue_local_ip_address: Default::default(),
-            high_priority_access_info: Default::default(),
+            user_name: None,
+            rat_type: None,
+            service_selection: None,
+            mip6_feature_vector: None,
+            qos_capability: None,
+            visited_network_identifier: None,
+            aaa_failure_indication: None,
+            oc_supported_features: None,
+            supported_features: Vec::new(),
+            ue_local_ip_address: None,
+            high_priority_access_info: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -5361,76 +4957,31 @@ impl rt::typed::Command for TgppSwmDiameterEapRequest {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (258, 0) => {
-                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 2, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 3, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 4, 64)
-                    }
-                    (283, 0) => {
-                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 5, 64)
-                    }
-                    (293, 0) => {
-                        rt::typed::opt(&mut out.destination_host, &avp, &mut w, 64)
-                    }
-                    (274, 0) => {
-                        rt::typed::one(&mut out.auth_request_type, &avp, &mut w, 7, 64)
-                    }
-                    (462, 0) => rt::typed::one(&mut out.eap_payload, &avp, &mut w, 8, 0),
-                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
-                    (1032, 10415) => rt::typed::opt(&mut out.rat_type, &avp, &mut w, 128),
-                    (493, 0) => {
-                        rt::typed::opt(&mut out.service_selection, &avp, &mut w, 64)
-                    }
-                    (124, 0) => {
-                        rt::typed::opt(&mut out.mip6_feature_vector, &avp, &mut w, 64)
-                    }
-                    (578, 0) => rt::typed::opt(&mut out.qos_capability, &avp, &mut w, 64),
-                    (600, 10415) => {
-                        rt::typed::opt(
-                            &mut out.visited_network_identifier,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (1518, 10415) => {
-                        rt::typed::opt(
-                            &mut out.aaa_failure_indication,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (621, 0) => {
-                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
-                    }
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (258, 0) => m.one(&mut out.auth_application_id, 2, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 3, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 4, 64),
+                    (283, 0) => m.one(&mut out.destination_realm, 5, 64),
+                    (293, 0) => m.opt(&mut out.destination_host, 64),
+                    (274, 0) => m.one(&mut out.auth_request_type, 7, 64),
+                    (462, 0) => m.one(&mut out.eap_payload, 8, 0),
+                    (1, 0) => m.opt(&mut out.user_name, 64),
+                    (1032, 10415) => m.opt(&mut out.rat_type, 128),
+                    (493, 0) => m.opt(&mut out.service_selection, 64),
+                    (124, 0) => m.opt(&mut out.mip6_feature_vector, 64),
+                    (578, 0) => m.opt(&mut out.qos_capability, 64),
+                    (600, 10415) => m.opt(&mut out.visited_network_identifier, 192),
+                    (1518, 10415) => m.opt(&mut out.aaa_failure_indication, 192),
+                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
                     (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            17,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.supported_features, 17, 128, u32::MAX)
                     }
-                    (2805, 10415) => {
-                        rt::typed::opt(&mut out.ue_local_ip_address, &avp, &mut w, 128)
-                    }
-                    (1542, 10415) => {
-                        rt::typed::opt(
-                            &mut out.high_priority_access_info,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (2805, 10415) => m.opt(&mut out.ue_local_ip_address, 128),
+                    (1542, 10415) => m.opt(&mut out.high_priority_access_info, 128),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -5556,22 +5107,22 @@ impl Clone for TgppSwmDiameterEapAnswer {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
-            auth_application_id: self.auth_application_id.clone(),
-            result_code: self.result_code.clone(),
+            drmp: self.drmp,
+            auth_application_id: self.auth_application_id,
+            result_code: self.result_code,
             experimental_result: self.experimental_result.clone(),
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
-            auth_request_type: self.auth_request_type.clone(),
+            auth_request_type: self.auth_request_type,
             eap_payload: self.eap_payload.clone(),
             user_name: self.user_name.clone(),
-            session_timeout: self.session_timeout.clone(),
-            acct_interim_interval: self.acct_interim_interval.clone(),
+            session_timeout: self.session_timeout,
+            acct_interim_interval: self.acct_interim_interval,
             eap_master_session_key: self.eap_master_session_key.clone(),
-            context_identifier: self.context_identifier.clone(),
+            context_identifier: self.context_identifier,
             apn_oi_replacement: self.apn_oi_replacement.clone(),
             apn_configuration: self.apn_configuration.clone(),
-            mip6_feature_vector: self.mip6_feature_vector.clone(),
+            mip6_feature_vector: self.mip6_feature_vector,
             mobile_node_identifier: self.mobile_node_identifier.clone(),
             trace_info: self.trace_info.clone(),
             subscription_id: self.subscription_id.clone(),
@@ -5580,9 +5131,9 @@ impl Clone for TgppSwmDiameterEapAnswer {
             oc_olr: self.oc_olr.clone(),
             load: self.load.clone(),
             supported_features: self.supported_features.clone(),
-            ue_usage_type: self.ue_usage_type.clone(),
+            ue_usage_type: self.ue_usage_type,
             emergency_info: self.emergency_info.clone(),
-            core_network_restrictions: self.core_network_restrictions.clone(),
+            core_network_restrictions: self.core_network_restrictions,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -5651,33 +5202,33 @@ impl Default for TgppSwmDiameterEapAnswer {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
+            drmp: None,
             auth_application_id: Default::default(),
             result_code: Default::default(),
-            experimental_result: Default::default(),
+            experimental_result: None,
             origin_host: Default::default(),
             origin_realm: Default::default(),
             auth_request_type: Default::default(),
-            eap_payload: Default::default(),
-            user_name: Default::default(),
-            session_timeout: Default::default(),
-            acct_interim_interval: Default::default(),
-            eap_master_session_key: Default::default(),
-            context_identifier: Default::default(),
-            apn_oi_replacement: Default::default(),
-            apn_configuration: Default::default(),
-            mip6_feature_vector: Default::default(),
-            mobile_node_identifier: Default::default(),
-            trace_info: Default::default(),
-            subscription_id: Default::default(),
-            redirect_host: Default::default(),
-            oc_supported_features: Default::default(),
-            oc_olr: Default::default(),
-            load: Default::default(),
-            supported_features: Default::default(),
-            ue_usage_type: Default::default(),
-            emergency_info: Default::default(),
-            core_network_restrictions: Default::default(),
+            eap_payload: None,
+            user_name: None,
+            session_timeout: None,
+            acct_interim_interval: None,
+            eap_master_session_key: None,
+            context_identifier: None,
+            apn_oi_replacement: None,
+            apn_configuration: Vec::new(),
+            mip6_feature_vector: None,
+            mobile_node_identifier: None,
+            trace_info: None,
+            subscription_id: None,
+            redirect_host: Vec::new(),
+            oc_supported_features: None,
+            oc_olr: None,
+            load: Vec::new(),
+            supported_features: Vec::new(),
+            ue_usage_type: None,
+            emergency_info: None,
+            core_network_restrictions: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -5766,102 +5317,41 @@ impl rt::typed::Command for TgppSwmDiameterEapAnswer {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (258, 0) => {
-                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 2, 64)
-                    }
-                    (268, 0) => rt::typed::one(&mut out.result_code, &avp, &mut w, 3, 64),
-                    (297, 0) => {
-                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 5, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 6, 64)
-                    }
-                    (274, 0) => {
-                        rt::typed::one(&mut out.auth_request_type, &avp, &mut w, 7, 64)
-                    }
-                    (462, 0) => rt::typed::opt(&mut out.eap_payload, &avp, &mut w, 0),
-                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
-                    (27, 0) => rt::typed::opt(&mut out.session_timeout, &avp, &mut w, 64),
-                    (85, 0) => {
-                        rt::typed::opt(&mut out.acct_interim_interval, &avp, &mut w, 64)
-                    }
-                    (464, 0) => {
-                        rt::typed::opt(&mut out.eap_master_session_key, &avp, &mut w, 0)
-                    }
-                    (1423, 10415) => {
-                        rt::typed::opt(&mut out.context_identifier, &avp, &mut w, 192)
-                    }
-                    (1427, 10415) => {
-                        rt::typed::opt(&mut out.apn_oi_replacement, &avp, &mut w, 192)
-                    }
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (258, 0) => m.one(&mut out.auth_application_id, 2, 64),
+                    (268, 0) => m.one(&mut out.result_code, 3, 64),
+                    (297, 0) => m.opt(&mut out.experimental_result, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 5, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 6, 64),
+                    (274, 0) => m.one(&mut out.auth_request_type, 7, 64),
+                    (462, 0) => m.opt(&mut out.eap_payload, 0),
+                    (1, 0) => m.opt(&mut out.user_name, 64),
+                    (27, 0) => m.opt(&mut out.session_timeout, 64),
+                    (85, 0) => m.opt(&mut out.acct_interim_interval, 64),
+                    (464, 0) => m.opt(&mut out.eap_master_session_key, 0),
+                    (1423, 10415) => m.opt(&mut out.context_identifier, 192),
+                    (1427, 10415) => m.opt(&mut out.apn_oi_replacement, 192),
                     (1430, 10415) => {
-                        rt::typed::many(
-                            &mut out.apn_configuration,
-                            &avp,
-                            &mut w,
-                            15,
-                            192,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.apn_configuration, 15, 192, u32::MAX)
                     }
-                    (124, 0) => {
-                        rt::typed::opt(&mut out.mip6_feature_vector, &avp, &mut w, 64)
-                    }
-                    (506, 0) => {
-                        rt::typed::opt(&mut out.mobile_node_identifier, &avp, &mut w, 0)
-                    }
-                    (1505, 10415) => {
-                        rt::typed::opt(&mut out.trace_info, &avp, &mut w, 128)
-                    }
-                    (443, 0) => {
-                        rt::typed::opt(&mut out.subscription_id, &avp, &mut w, 64)
-                    }
-                    (292, 0) => {
-                        rt::typed::many(
-                            &mut out.redirect_host,
-                            &avp,
-                            &mut w,
-                            20,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (621, 0) => {
-                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
-                    }
-                    (623, 0) => rt::typed::opt(&mut out.oc_olr, &avp, &mut w, 0),
-                    (650, 0) => {
-                        rt::typed::many(&mut out.load, &avp, &mut w, 23, 0, u32::MAX)
-                    }
+                    (124, 0) => m.opt(&mut out.mip6_feature_vector, 64),
+                    (506, 0) => m.opt(&mut out.mobile_node_identifier, 0),
+                    (1505, 10415) => m.opt(&mut out.trace_info, 128),
+                    (443, 0) => m.opt(&mut out.subscription_id, 64),
+                    (292, 0) => m.many(&mut out.redirect_host, 20, 64, u32::MAX),
+                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
+                    (623, 0) => m.opt(&mut out.oc_olr, 0),
+                    (650, 0) => m.many(&mut out.load, 23, 0, u32::MAX),
                     (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            24,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.supported_features, 24, 128, u32::MAX)
                     }
-                    (1680, 10415) => {
-                        rt::typed::opt(&mut out.ue_usage_type, &avp, &mut w, 128)
-                    }
-                    (1687, 10415) => {
-                        rt::typed::opt(&mut out.emergency_info, &avp, &mut w, 192)
-                    }
-                    (1704, 10415) => {
-                        rt::typed::opt(
-                            &mut out.core_network_restrictions,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1680, 10415) => m.opt(&mut out.ue_usage_type, 128),
+                    (1687, 10415) => m.opt(&mut out.emergency_info, 192),
+                    (1704, 10415) => m.opt(&mut out.core_network_restrictions, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -5892,8 +5382,8 @@ impl rt::typed::RequestCommand for TgppSwmDiameterEapRequest {
         let mut a = TgppSwmDiameterEapAnswer::default();
         a.header = rt::typed::answer_header(&self.header, result);
         a.session_id = self.session_id.clone();
-        a.auth_application_id = self.auth_application_id.clone();
-        a.drmp = self.drmp.clone();
+        a.auth_application_id = self.auth_application_id;
+        a.drmp = self.drmp;
         a.origin_host = origin_host.into();
         a.origin_realm = origin_realm.into();
         match result {
@@ -6010,19 +5500,19 @@ impl Clone for TgppSwmAaRequest {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
-            auth_application_id: self.auth_application_id.clone(),
+            drmp: self.drmp,
+            auth_application_id: self.auth_application_id,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             destination_realm: self.destination_realm.clone(),
             destination_host: self.destination_host.clone(),
-            auth_request_type: self.auth_request_type.clone(),
+            auth_request_type: self.auth_request_type,
             user_name: self.user_name.clone(),
-            aar_flags: self.aar_flags.clone(),
+            aar_flags: self.aar_flags,
             ue_local_ip_address: self.ue_local_ip_address.clone(),
             oc_supported_features: self.oc_supported_features.clone(),
             supported_features: self.supported_features.clone(),
-            emergency_services: self.emergency_services.clone(),
+            emergency_services: self.emergency_services,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -6071,19 +5561,19 @@ impl Default for TgppSwmAaRequest {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
+            drmp: None,
             auth_application_id: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
             destination_realm: Default::default(),
-            destination_host: Default::default(),
+            destination_host: None,
             auth_request_type: Default::default(),
             user_name: Default::default(),
-            aar_flags: Default::default(),
-            ue_local_ip_address: Default::default(),
-            oc_supported_features: Default::default(),
-            supported_features: Default::default(),
-            emergency_services: Default::default(),
+            aar_flags: None,
+            ue_local_ip_address: None,
+            oc_supported_features: None,
+            supported_features: Vec::new(),
+            emergency_services: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -6180,49 +5670,25 @@ impl rt::typed::Command for TgppSwmAaRequest {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (258, 0) => {
-                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 2, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 3, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 4, 64)
-                    }
-                    (283, 0) => {
-                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 5, 64)
-                    }
-                    (293, 0) => {
-                        rt::typed::opt(&mut out.destination_host, &avp, &mut w, 64)
-                    }
-                    (274, 0) => {
-                        rt::typed::one(&mut out.auth_request_type, &avp, &mut w, 7, 64)
-                    }
-                    (1, 0) => rt::typed::one(&mut out.user_name, &avp, &mut w, 8, 64),
-                    (1539, 10415) => {
-                        rt::typed::opt(&mut out.aar_flags, &avp, &mut w, 192)
-                    }
-                    (2805, 10415) => {
-                        rt::typed::opt(&mut out.ue_local_ip_address, &avp, &mut w, 128)
-                    }
-                    (621, 0) => {
-                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
-                    }
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (258, 0) => m.one(&mut out.auth_application_id, 2, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 3, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 4, 64),
+                    (283, 0) => m.one(&mut out.destination_realm, 5, 64),
+                    (293, 0) => m.opt(&mut out.destination_host, 64),
+                    (274, 0) => m.one(&mut out.auth_request_type, 7, 64),
+                    (1, 0) => m.one(&mut out.user_name, 8, 64),
+                    (1539, 10415) => m.opt(&mut out.aar_flags, 192),
+                    (2805, 10415) => m.opt(&mut out.ue_local_ip_address, 128),
+                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
                     (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            12,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.supported_features, 12, 128, u32::MAX)
                     }
-                    (1538, 10415) => {
-                        rt::typed::opt(&mut out.emergency_services, &avp, &mut w, 192)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1538, 10415) => m.opt(&mut out.emergency_services, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -6327,15 +5793,15 @@ impl Clone for TgppSwmAaAnswer {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
-            auth_application_id: self.auth_application_id.clone(),
-            auth_request_type: self.auth_request_type.clone(),
-            result_code: self.result_code.clone(),
+            drmp: self.drmp,
+            auth_application_id: self.auth_application_id,
+            auth_request_type: self.auth_request_type,
+            result_code: self.result_code,
             experimental_result: self.experimental_result.clone(),
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             user_name: self.user_name.clone(),
-            session_timeout: self.session_timeout.clone(),
+            session_timeout: self.session_timeout,
             apn_oi_replacement: self.apn_oi_replacement.clone(),
             apn_configuration: self.apn_configuration.clone(),
             trace_info: self.trace_info.clone(),
@@ -6344,9 +5810,9 @@ impl Clone for TgppSwmAaAnswer {
             oc_olr: self.oc_olr.clone(),
             load: self.load.clone(),
             supported_features: self.supported_features.clone(),
-            ue_usage_type: self.ue_usage_type.clone(),
+            ue_usage_type: self.ue_usage_type,
             emergency_info: self.emergency_info.clone(),
-            core_network_restrictions: self.core_network_restrictions.clone(),
+            core_network_restrictions: self.core_network_restrictions,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -6408,26 +5874,26 @@ impl Default for TgppSwmAaAnswer {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
+            drmp: None,
             auth_application_id: Default::default(),
             auth_request_type: Default::default(),
             result_code: Default::default(),
-            experimental_result: Default::default(),
+            experimental_result: None,
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            user_name: Default::default(),
-            session_timeout: Default::default(),
-            apn_oi_replacement: Default::default(),
-            apn_configuration: Default::default(),
-            trace_info: Default::default(),
-            subscription_id: Default::default(),
-            oc_supported_features: Default::default(),
-            oc_olr: Default::default(),
-            load: Default::default(),
-            supported_features: Default::default(),
-            ue_usage_type: Default::default(),
-            emergency_info: Default::default(),
-            core_network_restrictions: Default::default(),
+            user_name: None,
+            session_timeout: None,
+            apn_oi_replacement: None,
+            apn_configuration: Vec::new(),
+            trace_info: None,
+            subscription_id: None,
+            oc_supported_features: None,
+            oc_olr: None,
+            load: Vec::new(),
+            supported_features: Vec::new(),
+            ue_usage_type: None,
+            emergency_info: None,
+            core_network_restrictions: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -6516,76 +5982,34 @@ impl rt::typed::Command for TgppSwmAaAnswer {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (258, 0) => {
-                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 2, 64)
-                    }
-                    (274, 0) => {
-                        rt::typed::one(&mut out.auth_request_type, &avp, &mut w, 3, 64)
-                    }
-                    (268, 0) => rt::typed::one(&mut out.result_code, &avp, &mut w, 4, 64),
-                    (297, 0) => {
-                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 6, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 7, 64)
-                    }
-                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
-                    (27, 0) => rt::typed::opt(&mut out.session_timeout, &avp, &mut w, 64),
-                    (1427, 10415) => {
-                        rt::typed::opt(&mut out.apn_oi_replacement, &avp, &mut w, 192)
-                    }
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (258, 0) => m.one(&mut out.auth_application_id, 2, 64),
+                    (274, 0) => m.one(&mut out.auth_request_type, 3, 64),
+                    (268, 0) => m.one(&mut out.result_code, 4, 64),
+                    (297, 0) => m.opt(&mut out.experimental_result, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 6, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 7, 64),
+                    (1, 0) => m.opt(&mut out.user_name, 64),
+                    (27, 0) => m.opt(&mut out.session_timeout, 64),
+                    (1427, 10415) => m.opt(&mut out.apn_oi_replacement, 192),
                     (1430, 10415) => {
-                        rt::typed::many(
-                            &mut out.apn_configuration,
-                            &avp,
-                            &mut w,
-                            11,
-                            192,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.apn_configuration, 11, 192, u32::MAX)
                     }
-                    (1505, 10415) => {
-                        rt::typed::opt(&mut out.trace_info, &avp, &mut w, 128)
-                    }
-                    (443, 0) => {
-                        rt::typed::opt(&mut out.subscription_id, &avp, &mut w, 64)
-                    }
-                    (621, 0) => {
-                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
-                    }
-                    (623, 0) => rt::typed::opt(&mut out.oc_olr, &avp, &mut w, 0),
-                    (650, 0) => {
-                        rt::typed::many(&mut out.load, &avp, &mut w, 16, 0, u32::MAX)
-                    }
+                    (1505, 10415) => m.opt(&mut out.trace_info, 128),
+                    (443, 0) => m.opt(&mut out.subscription_id, 64),
+                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
+                    (623, 0) => m.opt(&mut out.oc_olr, 0),
+                    (650, 0) => m.many(&mut out.load, 16, 0, u32::MAX),
                     (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            17,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.supported_features, 17, 128, u32::MAX)
                     }
-                    (1680, 10415) => {
-                        rt::typed::opt(&mut out.ue_usage_type, &avp, &mut w, 128)
-                    }
-                    (1687, 10415) => {
-                        rt::typed::opt(&mut out.emergency_info, &avp, &mut w, 192)
-                    }
-                    (1704, 10415) => {
-                        rt::typed::opt(
-                            &mut out.core_network_restrictions,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1680, 10415) => m.opt(&mut out.ue_usage_type, 128),
+                    (1687, 10415) => m.opt(&mut out.emergency_info, 192),
+                    (1704, 10415) => m.opt(&mut out.core_network_restrictions, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -6616,8 +6040,8 @@ impl rt::typed::RequestCommand for TgppSwmAaRequest {
         let mut a = TgppSwmAaAnswer::default();
         a.header = rt::typed::answer_header(&self.header, result);
         a.session_id = self.session_id.clone();
-        a.auth_application_id = self.auth_application_id.clone();
-        a.drmp = self.drmp.clone();
+        a.auth_application_id = self.auth_application_id;
+        a.drmp = self.drmp;
         a.origin_host = origin_host.into();
         a.origin_realm = origin_realm.into();
         match result {
@@ -6719,12 +6143,12 @@ impl Clone for TgppSwmSessionTerminationRequest {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
+            drmp: self.drmp,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             destination_realm: self.destination_realm.clone(),
-            auth_application_id: self.auth_application_id.clone(),
-            termination_cause: self.termination_cause.clone(),
+            auth_application_id: self.auth_application_id,
+            termination_cause: self.termination_cause,
             destination_host: self.destination_host.clone(),
             user_name: self.user_name.clone(),
             extra: self.extra.clone(),
@@ -6770,14 +6194,14 @@ impl Default for TgppSwmSessionTerminationRequest {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
+            drmp: None,
             origin_host: Default::default(),
             origin_realm: Default::default(),
             destination_realm: Default::default(),
             auth_application_id: Default::default(),
             termination_cause: Default::default(),
-            destination_host: Default::default(),
-            user_name: Default::default(),
+            destination_host: None,
+            user_name: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -6866,27 +6290,18 @@ impl rt::typed::Command for TgppSwmSessionTerminationRequest {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 2, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 3, 64)
-                    }
-                    (283, 0) => {
-                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 4, 64)
-                    }
-                    (258, 0) => {
-                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 5, 64)
-                    }
-                    (295, 0) => {
-                        rt::typed::one(&mut out.termination_cause, &avp, &mut w, 6, 64)
-                    }
-                    (293, 0) => {
-                        rt::typed::opt(&mut out.destination_host, &avp, &mut w, 64)
-                    }
-                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
-                    _ => rt::typed::other(&avp, &mut w),
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (264, 0) => m.one(&mut out.origin_host, 2, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 3, 64),
+                    (283, 0) => m.one(&mut out.destination_realm, 4, 64),
+                    (258, 0) => m.one(&mut out.auth_application_id, 5, 64),
+                    (295, 0) => m.one(&mut out.termination_cause, 6, 64),
+                    (293, 0) => m.opt(&mut out.destination_host, 64),
+                    (1, 0) => m.opt(&mut out.user_name, 64),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -6946,8 +6361,8 @@ impl Clone for TgppSwmSessionTerminationAnswer {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
-            result_code: self.result_code.clone(),
+            drmp: self.drmp,
+            result_code: self.result_code,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             user_name: self.user_name.clone(),
@@ -6991,11 +6406,11 @@ impl Default for TgppSwmSessionTerminationAnswer {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
+            drmp: None,
             result_code: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            user_name: Default::default(),
+            user_name: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -7068,16 +6483,15 @@ impl rt::typed::Command for TgppSwmSessionTerminationAnswer {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (268, 0) => rt::typed::one(&mut out.result_code, &avp, &mut w, 2, 64),
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 3, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 4, 64)
-                    }
-                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
-                    _ => rt::typed::other(&avp, &mut w),
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (268, 0) => m.one(&mut out.result_code, 2, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 3, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 4, 64),
+                    (1, 0) => m.opt(&mut out.user_name, 64),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -7108,7 +6522,7 @@ impl rt::typed::RequestCommand for TgppSwmSessionTerminationRequest {
         let mut a = TgppSwmSessionTerminationAnswer::default();
         a.header = rt::typed::answer_header(&self.header, result);
         a.session_id = self.session_id.clone();
-        a.drmp = self.drmp.clone();
+        a.drmp = self.drmp;
         a.origin_host = origin_host.into();
         a.origin_realm = origin_realm.into();
         match result {
@@ -7203,14 +6617,14 @@ impl Clone for TgppSwmAbortSessionRequest {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
+            drmp: self.drmp,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             destination_realm: self.destination_realm.clone(),
             destination_host: self.destination_host.clone(),
-            auth_application_id: self.auth_application_id.clone(),
+            auth_application_id: self.auth_application_id,
             user_name: self.user_name.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            auth_session_state: self.auth_session_state,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -7254,14 +6668,14 @@ impl Default for TgppSwmAbortSessionRequest {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
+            drmp: None,
             origin_host: Default::default(),
             origin_realm: Default::default(),
             destination_realm: Default::default(),
             destination_host: Default::default(),
             auth_application_id: Default::default(),
-            user_name: Default::default(),
-            auth_session_state: Default::default(),
+            user_name: None,
+            auth_session_state: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -7350,27 +6764,18 @@ impl rt::typed::Command for TgppSwmAbortSessionRequest {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 2, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 3, 64)
-                    }
-                    (283, 0) => {
-                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 4, 64)
-                    }
-                    (293, 0) => {
-                        rt::typed::one(&mut out.destination_host, &avp, &mut w, 5, 64)
-                    }
-                    (258, 0) => {
-                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 6, 64)
-                    }
-                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
-                    (277, 0) => {
-                        rt::typed::opt(&mut out.auth_session_state, &avp, &mut w, 64)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (264, 0) => m.one(&mut out.origin_host, 2, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 3, 64),
+                    (283, 0) => m.one(&mut out.destination_realm, 4, 64),
+                    (293, 0) => m.one(&mut out.destination_host, 5, 64),
+                    (258, 0) => m.one(&mut out.auth_application_id, 6, 64),
+                    (1, 0) => m.opt(&mut out.user_name, 64),
+                    (277, 0) => m.opt(&mut out.auth_session_state, 64),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -7430,8 +6835,8 @@ impl Clone for TgppSwmAbortSessionAnswer {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
-            result_code: self.result_code.clone(),
+            drmp: self.drmp,
+            result_code: self.result_code,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             user_name: self.user_name.clone(),
@@ -7475,11 +6880,11 @@ impl Default for TgppSwmAbortSessionAnswer {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
+            drmp: None,
             result_code: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            user_name: Default::default(),
+            user_name: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -7552,16 +6957,15 @@ impl rt::typed::Command for TgppSwmAbortSessionAnswer {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (268, 0) => rt::typed::one(&mut out.result_code, &avp, &mut w, 2, 64),
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 3, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 4, 64)
-                    }
-                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
-                    _ => rt::typed::other(&avp, &mut w),
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (268, 0) => m.one(&mut out.result_code, 2, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 3, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 4, 64),
+                    (1, 0) => m.opt(&mut out.user_name, 64),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -7592,7 +6996,7 @@ impl rt::typed::RequestCommand for TgppSwmAbortSessionRequest {
         let mut a = TgppSwmAbortSessionAnswer::default();
         a.header = rt::typed::answer_header(&self.header, result);
         a.session_id = self.session_id.clone();
-        a.drmp = self.drmp.clone();
+        a.drmp = self.drmp;
         a.origin_host = origin_host.into();
         a.origin_realm = origin_realm.into();
         match result {
@@ -7690,13 +7094,13 @@ impl Clone for TgppSwmReAuthRequest {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
-            auth_application_id: self.auth_application_id.clone(),
+            drmp: self.drmp,
+            auth_application_id: self.auth_application_id,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             destination_realm: self.destination_realm.clone(),
             destination_host: self.destination_host.clone(),
-            re_auth_request_type: self.re_auth_request_type.clone(),
+            re_auth_request_type: self.re_auth_request_type,
             user_name: self.user_name.clone(),
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
@@ -7741,14 +7145,14 @@ impl Default for TgppSwmReAuthRequest {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
+            drmp: None,
             auth_application_id: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
             destination_realm: Default::default(),
             destination_host: Default::default(),
             re_auth_request_type: Default::default(),
-            user_name: Default::default(),
+            user_name: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -7845,33 +7249,18 @@ impl rt::typed::Command for TgppSwmReAuthRequest {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (258, 0) => {
-                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 2, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 3, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 4, 64)
-                    }
-                    (283, 0) => {
-                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 5, 64)
-                    }
-                    (293, 0) => {
-                        rt::typed::one(&mut out.destination_host, &avp, &mut w, 6, 64)
-                    }
-                    (285, 0) => {
-                        rt::typed::one(
-                            &mut out.re_auth_request_type,
-                            &avp,
-                            &mut w,
-                            7,
-                            64,
-                        )
-                    }
-                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
-                    _ => rt::typed::other(&avp, &mut w),
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (258, 0) => m.one(&mut out.auth_application_id, 2, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 3, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 4, 64),
+                    (283, 0) => m.one(&mut out.destination_realm, 5, 64),
+                    (293, 0) => m.one(&mut out.destination_host, 6, 64),
+                    (285, 0) => m.one(&mut out.re_auth_request_type, 7, 64),
+                    (1, 0) => m.opt(&mut out.user_name, 64),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -7931,10 +7320,10 @@ impl Clone for TgppSwmReAuthAnswer {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
+            drmp: self.drmp,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
-            result_code: self.result_code.clone(),
+            result_code: self.result_code,
             user_name: self.user_name.clone(),
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
@@ -7976,11 +7365,11 @@ impl Default for TgppSwmReAuthAnswer {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
+            drmp: None,
             origin_host: Default::default(),
             origin_realm: Default::default(),
             result_code: Default::default(),
-            user_name: Default::default(),
+            user_name: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -8053,16 +7442,15 @@ impl rt::typed::Command for TgppSwmReAuthAnswer {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 2, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 3, 64)
-                    }
-                    (268, 0) => rt::typed::one(&mut out.result_code, &avp, &mut w, 4, 64),
-                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
-                    _ => rt::typed::other(&avp, &mut w),
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (264, 0) => m.one(&mut out.origin_host, 2, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 3, 64),
+                    (268, 0) => m.one(&mut out.result_code, 4, 64),
+                    (1, 0) => m.opt(&mut out.user_name, 64),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -8093,7 +7481,7 @@ impl rt::typed::RequestCommand for TgppSwmReAuthRequest {
         let mut a = TgppSwmReAuthAnswer::default();
         a.header = rt::typed::answer_header(&self.header, result);
         a.session_id = self.session_id.clone();
-        a.drmp = self.drmp.clone();
+        a.drmp = self.drmp;
         a.origin_host = origin_host.into();
         a.origin_realm = origin_realm.into();
         match result {
@@ -8229,22 +7617,22 @@ impl Clone for MultimediaAuthRequest {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
+            drmp: self.drmp,
             vendor_specific_application_id: self.vendor_specific_application_id.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             destination_realm: self.destination_realm.clone(),
             destination_host: self.destination_host.clone(),
             user_name: self.user_name.clone(),
-            rat_type: self.rat_type.clone(),
-            an_trusted: self.an_trusted.clone(),
+            rat_type: self.rat_type,
+            an_trusted: self.an_trusted,
             anid: self.anid.clone(),
             visited_network_identifier: self.visited_network_identifier.clone(),
             terminal_information: self.terminal_information.clone(),
             tgpp_sip_auth_data_item: self.tgpp_sip_auth_data_item.clone(),
-            tgpp_sip_number_auth_items: self.tgpp_sip_number_auth_items.clone(),
-            aaa_failure_indication: self.aaa_failure_indication.clone(),
+            tgpp_sip_number_auth_items: self.tgpp_sip_number_auth_items,
+            aaa_failure_indication: self.aaa_failure_indication,
             oc_supported_features: self.oc_supported_features.clone(),
             supported_features: self.supported_features.clone(),
             proxy_info: self.proxy_info.clone(),
@@ -8322,26 +7710,26 @@ impl Default for MultimediaAuthRequest {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
+            drmp: None,
             vendor_specific_application_id: Default::default(),
             auth_session_state: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
             destination_realm: Default::default(),
-            destination_host: Default::default(),
+            destination_host: None,
             user_name: Default::default(),
-            rat_type: Default::default(),
-            an_trusted: Default::default(),
-            anid: Default::default(),
-            visited_network_identifier: Default::default(),
-            terminal_information: Default::default(),
+            rat_type: None,
+            an_trusted: None,
+            anid: None,
+            visited_network_identifier: None,
+            terminal_information: None,
             tgpp_sip_auth_data_item: Default::default(),
             tgpp_sip_number_auth_items: Default::default(),
-            aaa_failure_indication: Default::default(),
-            oc_supported_features: Default::default(),
-            supported_features: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            aaa_failure_indication: None,
+            oc_supported_features: None,
+            supported_features: Vec::new(),
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -8460,108 +7848,32 @@ impl rt::typed::Command for MultimediaAuthRequest {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (260, 0) => {
-                        rt::typed::one(
-                            &mut out.vendor_specific_application_id,
-                            &avp,
-                            &mut w,
-                            2,
-                            64,
-                        )
-                    }
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 3, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 4, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 5, 64)
-                    }
-                    (283, 0) => {
-                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 6, 64)
-                    }
-                    (293, 0) => {
-                        rt::typed::opt(&mut out.destination_host, &avp, &mut w, 64)
-                    }
-                    (1, 0) => rt::typed::one(&mut out.user_name, &avp, &mut w, 8, 64),
-                    (1032, 10415) => rt::typed::opt(&mut out.rat_type, &avp, &mut w, 128),
-                    (1503, 10415) => {
-                        rt::typed::opt(&mut out.an_trusted, &avp, &mut w, 192)
-                    }
-                    (1504, 10415) => rt::typed::opt(&mut out.anid, &avp, &mut w, 192),
-                    (600, 10415) => {
-                        rt::typed::opt(
-                            &mut out.visited_network_identifier,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (1401, 10415) => {
-                        rt::typed::opt(&mut out.terminal_information, &avp, &mut w, 192)
-                    }
-                    (612, 10415) => {
-                        rt::typed::one(
-                            &mut out.tgpp_sip_auth_data_item,
-                            &avp,
-                            &mut w,
-                            14,
-                            192,
-                        )
-                    }
-                    (607, 10415) => {
-                        rt::typed::one(
-                            &mut out.tgpp_sip_number_auth_items,
-                            &avp,
-                            &mut w,
-                            15,
-                            192,
-                        )
-                    }
-                    (1518, 10415) => {
-                        rt::typed::opt(
-                            &mut out.aaa_failure_indication,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (621, 0) => {
-                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
-                    }
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (260, 0) => m.one(&mut out.vendor_specific_application_id, 2, 64),
+                    (277, 0) => m.one(&mut out.auth_session_state, 3, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 4, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 5, 64),
+                    (283, 0) => m.one(&mut out.destination_realm, 6, 64),
+                    (293, 0) => m.opt(&mut out.destination_host, 64),
+                    (1, 0) => m.one(&mut out.user_name, 8, 64),
+                    (1032, 10415) => m.opt(&mut out.rat_type, 128),
+                    (1503, 10415) => m.opt(&mut out.an_trusted, 192),
+                    (1504, 10415) => m.opt(&mut out.anid, 192),
+                    (600, 10415) => m.opt(&mut out.visited_network_identifier, 192),
+                    (1401, 10415) => m.opt(&mut out.terminal_information, 192),
+                    (612, 10415) => m.one(&mut out.tgpp_sip_auth_data_item, 14, 192),
+                    (607, 10415) => m.one(&mut out.tgpp_sip_number_auth_items, 15, 192),
+                    (1518, 10415) => m.opt(&mut out.aaa_failure_indication, 192),
+                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
                     (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            18,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.supported_features, 18, 128, u32::MAX)
                     }
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            19,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            20,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (284, 0) => m.many(&mut out.proxy_info, 19, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 20, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -8660,15 +7972,15 @@ impl Clone for MultimediaAuthAnswer {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
+            drmp: self.drmp,
             vendor_specific_application_id: self.vendor_specific_application_id.clone(),
-            result_code: self.result_code.clone(),
+            result_code: self.result_code,
             experimental_result: self.experimental_result.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             user_name: self.user_name.clone(),
-            tgpp_sip_number_auth_items: self.tgpp_sip_number_auth_items.clone(),
+            tgpp_sip_number_auth_items: self.tgpp_sip_number_auth_items,
             tgpp_sip_auth_data_item: self.tgpp_sip_auth_data_item.clone(),
             tgpp_aaa_server_name: self.tgpp_aaa_server_name.clone(),
             oc_supported_features: self.oc_supported_features.clone(),
@@ -8743,24 +8055,24 @@ impl Default for MultimediaAuthAnswer {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
+            drmp: None,
             vendor_specific_application_id: Default::default(),
-            result_code: Default::default(),
-            experimental_result: Default::default(),
+            result_code: None,
+            experimental_result: None,
             auth_session_state: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
             user_name: Default::default(),
-            tgpp_sip_number_auth_items: Default::default(),
-            tgpp_sip_auth_data_item: Default::default(),
-            tgpp_aaa_server_name: Default::default(),
-            oc_supported_features: Default::default(),
-            oc_olr: Default::default(),
-            load: Default::default(),
-            supported_features: Default::default(),
-            failed_avp: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            tgpp_sip_number_auth_items: None,
+            tgpp_sip_auth_data_item: Vec::new(),
+            tgpp_aaa_server_name: None,
+            oc_supported_features: None,
+            oc_olr: None,
+            load: Vec::new(),
+            supported_features: Vec::new(),
+            failed_avp: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -8849,90 +8161,32 @@ impl rt::typed::Command for MultimediaAuthAnswer {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (260, 0) => {
-                        rt::typed::one(
-                            &mut out.vendor_specific_application_id,
-                            &avp,
-                            &mut w,
-                            2,
-                            64,
-                        )
-                    }
-                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
-                    (297, 0) => {
-                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
-                    }
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 5, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 6, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 7, 64)
-                    }
-                    (1, 0) => rt::typed::one(&mut out.user_name, &avp, &mut w, 8, 64),
-                    (607, 10415) => {
-                        rt::typed::opt(
-                            &mut out.tgpp_sip_number_auth_items,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (260, 0) => m.one(&mut out.vendor_specific_application_id, 2, 64),
+                    (268, 0) => m.opt(&mut out.result_code, 64),
+                    (297, 0) => m.opt(&mut out.experimental_result, 64),
+                    (277, 0) => m.one(&mut out.auth_session_state, 5, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 6, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 7, 64),
+                    (1, 0) => m.one(&mut out.user_name, 8, 64),
+                    (607, 10415) => m.opt(&mut out.tgpp_sip_number_auth_items, 192),
                     (612, 10415) => {
-                        rt::typed::many(
-                            &mut out.tgpp_sip_auth_data_item,
-                            &avp,
-                            &mut w,
-                            10,
-                            192,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.tgpp_sip_auth_data_item, 10, 192, u32::MAX)
                     }
-                    (318, 10415) => {
-                        rt::typed::opt(&mut out.tgpp_aaa_server_name, &avp, &mut w, 192)
-                    }
-                    (621, 0) => {
-                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
-                    }
-                    (623, 0) => rt::typed::opt(&mut out.oc_olr, &avp, &mut w, 0),
-                    (650, 0) => {
-                        rt::typed::many(&mut out.load, &avp, &mut w, 14, 0, u32::MAX)
-                    }
+                    (318, 10415) => m.opt(&mut out.tgpp_aaa_server_name, 192),
+                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
+                    (623, 0) => m.opt(&mut out.oc_olr, 0),
+                    (650, 0) => m.many(&mut out.load, 14, 0, u32::MAX),
                     (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            15,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.supported_features, 15, 128, u32::MAX)
                     }
-                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            17,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            18,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (279, 0) => m.opt(&mut out.failed_avp, 64),
+                    (284, 0) => m.many(&mut out.proxy_info, 17, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 18, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -8964,8 +8218,8 @@ impl rt::typed::RequestCommand for MultimediaAuthRequest {
         a.header = rt::typed::answer_header(&self.header, result);
         a.session_id = self.session_id.clone();
         a.vendor_specific_application_id = self.vendor_specific_application_id.clone();
-        a.auth_session_state = self.auth_session_state.clone();
-        a.drmp = self.drmp.clone();
+        a.auth_session_state = self.auth_session_state;
+        a.drmp = self.drmp;
         a.proxy_info = self.proxy_info.clone();
         a.origin_host = origin_host.into();
         a.origin_realm = origin_realm.into();
@@ -9115,24 +8369,24 @@ impl Clone for ServerAssignmentRequest {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
+            drmp: self.drmp,
             vendor_specific_application_id: self.vendor_specific_application_id.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             destination_host: self.destination_host.clone(),
             destination_realm: self.destination_realm.clone(),
             service_selection: self.service_selection.clone(),
-            context_identifier: self.context_identifier.clone(),
+            context_identifier: self.context_identifier,
             mip6_agent_info: self.mip6_agent_info.clone(),
             visited_network_identifier: self.visited_network_identifier.clone(),
             user_name: self.user_name.clone(),
-            server_assignment_type: self.server_assignment_type.clone(),
+            server_assignment_type: self.server_assignment_type,
             active_apn: self.active_apn.clone(),
             oc_supported_features: self.oc_supported_features.clone(),
             supported_features: self.supported_features.clone(),
             terminal_information: self.terminal_information.clone(),
-            emergency_services: self.emergency_services.clone(),
+            emergency_services: self.emergency_services,
             proxy_info: self.proxy_info.clone(),
             route_record: self.route_record.clone(),
             extra: self.extra.clone(),
@@ -9202,26 +8456,26 @@ impl Default for ServerAssignmentRequest {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
+            drmp: None,
             vendor_specific_application_id: Default::default(),
             auth_session_state: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            destination_host: Default::default(),
+            destination_host: None,
             destination_realm: Default::default(),
-            service_selection: Default::default(),
-            context_identifier: Default::default(),
-            mip6_agent_info: Default::default(),
-            visited_network_identifier: Default::default(),
+            service_selection: None,
+            context_identifier: None,
+            mip6_agent_info: None,
+            visited_network_identifier: None,
             user_name: Default::default(),
             server_assignment_type: Default::default(),
-            active_apn: Default::default(),
-            oc_supported_features: Default::default(),
-            supported_features: Default::default(),
-            terminal_information: Default::default(),
-            emergency_services: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            active_apn: Vec::new(),
+            oc_supported_features: None,
+            supported_features: Vec::new(),
+            terminal_information: None,
+            emergency_services: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -9329,108 +8583,32 @@ impl rt::typed::Command for ServerAssignmentRequest {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (260, 0) => {
-                        rt::typed::one(
-                            &mut out.vendor_specific_application_id,
-                            &avp,
-                            &mut w,
-                            2,
-                            64,
-                        )
-                    }
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 3, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 4, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 5, 64)
-                    }
-                    (293, 0) => {
-                        rt::typed::opt(&mut out.destination_host, &avp, &mut w, 64)
-                    }
-                    (283, 0) => {
-                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 7, 64)
-                    }
-                    (493, 0) => {
-                        rt::typed::opt(&mut out.service_selection, &avp, &mut w, 64)
-                    }
-                    (1423, 10415) => {
-                        rt::typed::opt(&mut out.context_identifier, &avp, &mut w, 192)
-                    }
-                    (486, 0) => {
-                        rt::typed::opt(&mut out.mip6_agent_info, &avp, &mut w, 64)
-                    }
-                    (600, 10415) => {
-                        rt::typed::opt(
-                            &mut out.visited_network_identifier,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (1, 0) => rt::typed::one(&mut out.user_name, &avp, &mut w, 12, 64),
-                    (614, 10415) => {
-                        rt::typed::one(
-                            &mut out.server_assignment_type,
-                            &avp,
-                            &mut w,
-                            13,
-                            192,
-                        )
-                    }
-                    (1612, 10415) => {
-                        rt::typed::many(
-                            &mut out.active_apn,
-                            &avp,
-                            &mut w,
-                            14,
-                            192,
-                            u32::MAX,
-                        )
-                    }
-                    (621, 0) => {
-                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
-                    }
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (260, 0) => m.one(&mut out.vendor_specific_application_id, 2, 64),
+                    (277, 0) => m.one(&mut out.auth_session_state, 3, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 4, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 5, 64),
+                    (293, 0) => m.opt(&mut out.destination_host, 64),
+                    (283, 0) => m.one(&mut out.destination_realm, 7, 64),
+                    (493, 0) => m.opt(&mut out.service_selection, 64),
+                    (1423, 10415) => m.opt(&mut out.context_identifier, 192),
+                    (486, 0) => m.opt(&mut out.mip6_agent_info, 64),
+                    (600, 10415) => m.opt(&mut out.visited_network_identifier, 192),
+                    (1, 0) => m.one(&mut out.user_name, 12, 64),
+                    (614, 10415) => m.one(&mut out.server_assignment_type, 13, 192),
+                    (1612, 10415) => m.many(&mut out.active_apn, 14, 192, u32::MAX),
+                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
                     (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            16,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.supported_features, 16, 128, u32::MAX)
                     }
-                    (1401, 10415) => {
-                        rt::typed::opt(&mut out.terminal_information, &avp, &mut w, 192)
-                    }
-                    (1538, 10415) => {
-                        rt::typed::opt(&mut out.emergency_services, &avp, &mut w, 192)
-                    }
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            19,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            20,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1401, 10415) => m.opt(&mut out.terminal_information, 192),
+                    (1538, 10415) => m.opt(&mut out.emergency_services, 192),
+                    (284, 0) => m.many(&mut out.proxy_info, 19, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 20, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -9526,11 +8704,11 @@ impl Clone for ServerAssignmentAnswer {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
+            drmp: self.drmp,
             vendor_specific_application_id: self.vendor_specific_application_id.clone(),
-            result_code: self.result_code.clone(),
+            result_code: self.result_code,
             experimental_result: self.experimental_result.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             user_name: self.user_name.clone(),
@@ -9601,23 +8779,23 @@ impl Default for ServerAssignmentAnswer {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
+            drmp: None,
             vendor_specific_application_id: Default::default(),
-            result_code: Default::default(),
-            experimental_result: Default::default(),
+            result_code: None,
+            experimental_result: None,
             auth_session_state: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
             user_name: Default::default(),
-            non_3gpp_user_data: Default::default(),
-            tgpp_aaa_server_name: Default::default(),
-            oc_supported_features: Default::default(),
-            oc_olr: Default::default(),
-            load: Default::default(),
-            supported_features: Default::default(),
-            failed_avp: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            non_3gpp_user_data: None,
+            tgpp_aaa_server_name: None,
+            oc_supported_features: None,
+            oc_olr: None,
+            load: Vec::new(),
+            supported_features: Vec::new(),
+            failed_avp: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -9706,75 +8884,29 @@ impl rt::typed::Command for ServerAssignmentAnswer {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (260, 0) => {
-                        rt::typed::one(
-                            &mut out.vendor_specific_application_id,
-                            &avp,
-                            &mut w,
-                            2,
-                            64,
-                        )
-                    }
-                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
-                    (297, 0) => {
-                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
-                    }
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 5, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 6, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 7, 64)
-                    }
-                    (1, 0) => rt::typed::one(&mut out.user_name, &avp, &mut w, 8, 64),
-                    (1500, 10415) => {
-                        rt::typed::opt(&mut out.non_3gpp_user_data, &avp, &mut w, 128)
-                    }
-                    (318, 10415) => {
-                        rt::typed::opt(&mut out.tgpp_aaa_server_name, &avp, &mut w, 192)
-                    }
-                    (621, 0) => {
-                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
-                    }
-                    (623, 0) => rt::typed::opt(&mut out.oc_olr, &avp, &mut w, 0),
-                    (650, 0) => {
-                        rt::typed::many(&mut out.load, &avp, &mut w, 13, 0, u32::MAX)
-                    }
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (260, 0) => m.one(&mut out.vendor_specific_application_id, 2, 64),
+                    (268, 0) => m.opt(&mut out.result_code, 64),
+                    (297, 0) => m.opt(&mut out.experimental_result, 64),
+                    (277, 0) => m.one(&mut out.auth_session_state, 5, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 6, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 7, 64),
+                    (1, 0) => m.one(&mut out.user_name, 8, 64),
+                    (1500, 10415) => m.opt(&mut out.non_3gpp_user_data, 128),
+                    (318, 10415) => m.opt(&mut out.tgpp_aaa_server_name, 192),
+                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
+                    (623, 0) => m.opt(&mut out.oc_olr, 0),
+                    (650, 0) => m.many(&mut out.load, 13, 0, u32::MAX),
                     (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            14,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.supported_features, 14, 128, u32::MAX)
                     }
-                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            16,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            17,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (279, 0) => m.opt(&mut out.failed_avp, 64),
+                    (284, 0) => m.many(&mut out.proxy_info, 16, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 17, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -9806,8 +8938,8 @@ impl rt::typed::RequestCommand for ServerAssignmentRequest {
         a.header = rt::typed::answer_header(&self.header, result);
         a.session_id = self.session_id.clone();
         a.vendor_specific_application_id = self.vendor_specific_application_id.clone();
-        a.auth_session_state = self.auth_session_state.clone();
-        a.drmp = self.drmp.clone();
+        a.auth_session_state = self.auth_session_state;
+        a.drmp = self.drmp;
         a.proxy_info = self.proxy_info.clone();
         a.origin_host = origin_host.into();
         a.origin_realm = origin_realm.into();
@@ -9931,9 +9063,9 @@ impl Clone for RegistrationTerminationRequest {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
+            drmp: self.drmp,
             vendor_specific_application_id: self.vendor_specific_application_id.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             destination_host: self.destination_host.clone(),
@@ -9996,7 +9128,7 @@ impl Default for RegistrationTerminationRequest {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
+            drmp: None,
             vendor_specific_application_id: Default::default(),
             auth_session_state: Default::default(),
             origin_host: Default::default(),
@@ -10005,9 +9137,9 @@ impl Default for RegistrationTerminationRequest {
             destination_realm: Default::default(),
             user_name: Default::default(),
             deregistration_reason: Default::default(),
-            supported_features: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            supported_features: Vec::new(),
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -10123,72 +9255,24 @@ impl rt::typed::Command for RegistrationTerminationRequest {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (260, 0) => {
-                        rt::typed::one(
-                            &mut out.vendor_specific_application_id,
-                            &avp,
-                            &mut w,
-                            2,
-                            64,
-                        )
-                    }
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 3, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 4, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 5, 64)
-                    }
-                    (293, 0) => {
-                        rt::typed::one(&mut out.destination_host, &avp, &mut w, 6, 64)
-                    }
-                    (283, 0) => {
-                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 7, 64)
-                    }
-                    (1, 0) => rt::typed::one(&mut out.user_name, &avp, &mut w, 8, 64),
-                    (615, 10415) => {
-                        rt::typed::one(
-                            &mut out.deregistration_reason,
-                            &avp,
-                            &mut w,
-                            9,
-                            192,
-                        )
-                    }
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (260, 0) => m.one(&mut out.vendor_specific_application_id, 2, 64),
+                    (277, 0) => m.one(&mut out.auth_session_state, 3, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 4, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 5, 64),
+                    (293, 0) => m.one(&mut out.destination_host, 6, 64),
+                    (283, 0) => m.one(&mut out.destination_realm, 7, 64),
+                    (1, 0) => m.one(&mut out.user_name, 8, 64),
+                    (615, 10415) => m.one(&mut out.deregistration_reason, 9, 192),
                     (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            10,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.supported_features, 10, 128, u32::MAX)
                     }
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            11,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            12,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (284, 0) => m.many(&mut out.proxy_info, 11, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 12, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -10266,11 +9350,11 @@ impl Clone for RegistrationTerminationAnswer {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
+            drmp: self.drmp,
             vendor_specific_application_id: self.vendor_specific_application_id.clone(),
-            result_code: self.result_code.clone(),
+            result_code: self.result_code,
             experimental_result: self.experimental_result.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             supported_features: self.supported_features.clone(),
@@ -10329,17 +9413,17 @@ impl Default for RegistrationTerminationAnswer {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
+            drmp: None,
             vendor_specific_application_id: Default::default(),
-            result_code: Default::default(),
-            experimental_result: Default::default(),
+            result_code: None,
+            experimental_result: None,
             auth_session_state: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            supported_features: Default::default(),
-            failed_avp: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            supported_features: Vec::new(),
+            failed_avp: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -10420,61 +9504,21 @@ impl rt::typed::Command for RegistrationTerminationAnswer {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (260, 0) => {
-                        rt::typed::one(
-                            &mut out.vendor_specific_application_id,
-                            &avp,
-                            &mut w,
-                            2,
-                            64,
-                        )
-                    }
-                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
-                    (297, 0) => {
-                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
-                    }
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 5, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 6, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 7, 64)
-                    }
-                    (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            8,
-                            128,
-                            u32::MAX,
-                        )
-                    }
-                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            10,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            11,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (260, 0) => m.one(&mut out.vendor_specific_application_id, 2, 64),
+                    (268, 0) => m.opt(&mut out.result_code, 64),
+                    (297, 0) => m.opt(&mut out.experimental_result, 64),
+                    (277, 0) => m.one(&mut out.auth_session_state, 5, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 6, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 7, 64),
+                    (628, 10415) => m.many(&mut out.supported_features, 8, 128, u32::MAX),
+                    (279, 0) => m.opt(&mut out.failed_avp, 64),
+                    (284, 0) => m.many(&mut out.proxy_info, 10, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 11, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -10506,8 +9550,8 @@ impl rt::typed::RequestCommand for RegistrationTerminationRequest {
         a.header = rt::typed::answer_header(&self.header, result);
         a.session_id = self.session_id.clone();
         a.vendor_specific_application_id = self.vendor_specific_application_id.clone();
-        a.auth_session_state = self.auth_session_state.clone();
-        a.drmp = self.drmp.clone();
+        a.auth_session_state = self.auth_session_state;
+        a.drmp = self.drmp;
         a.proxy_info = self.proxy_info.clone();
         a.origin_host = origin_host.into();
         a.origin_realm = origin_realm.into();
@@ -10637,16 +9681,16 @@ impl Clone for PushProfileRequest {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
+            drmp: self.drmp,
             vendor_specific_application_id: self.vendor_specific_application_id.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             destination_host: self.destination_host.clone(),
             destination_realm: self.destination_realm.clone(),
             user_name: self.user_name.clone(),
             non_3gpp_user_data: self.non_3gpp_user_data.clone(),
-            ppr_flags: self.ppr_flags.clone(),
+            ppr_flags: self.ppr_flags,
             supported_features: self.supported_features.clone(),
             proxy_info: self.proxy_info.clone(),
             route_record: self.route_record.clone(),
@@ -10704,7 +9748,7 @@ impl Default for PushProfileRequest {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
+            drmp: None,
             vendor_specific_application_id: Default::default(),
             auth_session_state: Default::default(),
             origin_host: Default::default(),
@@ -10712,11 +9756,11 @@ impl Default for PushProfileRequest {
             destination_host: Default::default(),
             destination_realm: Default::default(),
             user_name: Default::default(),
-            non_3gpp_user_data: Default::default(),
-            ppr_flags: Default::default(),
-            supported_features: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            non_3gpp_user_data: None,
+            ppr_flags: None,
+            supported_features: Vec::new(),
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -10821,69 +9865,25 @@ impl rt::typed::Command for PushProfileRequest {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (260, 0) => {
-                        rt::typed::one(
-                            &mut out.vendor_specific_application_id,
-                            &avp,
-                            &mut w,
-                            2,
-                            64,
-                        )
-                    }
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 3, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 4, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 5, 64)
-                    }
-                    (293, 0) => {
-                        rt::typed::one(&mut out.destination_host, &avp, &mut w, 6, 64)
-                    }
-                    (283, 0) => {
-                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 7, 64)
-                    }
-                    (1, 0) => rt::typed::one(&mut out.user_name, &avp, &mut w, 8, 64),
-                    (1500, 10415) => {
-                        rt::typed::opt(&mut out.non_3gpp_user_data, &avp, &mut w, 128)
-                    }
-                    (1508, 10415) => {
-                        rt::typed::opt(&mut out.ppr_flags, &avp, &mut w, 192)
-                    }
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (260, 0) => m.one(&mut out.vendor_specific_application_id, 2, 64),
+                    (277, 0) => m.one(&mut out.auth_session_state, 3, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 4, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 5, 64),
+                    (293, 0) => m.one(&mut out.destination_host, 6, 64),
+                    (283, 0) => m.one(&mut out.destination_realm, 7, 64),
+                    (1, 0) => m.one(&mut out.user_name, 8, 64),
+                    (1500, 10415) => m.opt(&mut out.non_3gpp_user_data, 128),
+                    (1508, 10415) => m.opt(&mut out.ppr_flags, 192),
                     (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            11,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.supported_features, 11, 128, u32::MAX)
                     }
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            12,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            13,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (284, 0) => m.many(&mut out.proxy_info, 12, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 13, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -10967,11 +9967,11 @@ impl Clone for PushProfileAnswer {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
+            drmp: self.drmp,
             vendor_specific_application_id: self.vendor_specific_application_id.clone(),
-            result_code: self.result_code.clone(),
+            result_code: self.result_code,
             experimental_result: self.experimental_result.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             access_network_info: self.access_network_info.clone(),
@@ -11034,19 +10034,19 @@ impl Default for PushProfileAnswer {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
+            drmp: None,
             vendor_specific_application_id: Default::default(),
-            result_code: Default::default(),
-            experimental_result: Default::default(),
+            result_code: None,
+            experimental_result: None,
             auth_session_state: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            access_network_info: Default::default(),
-            local_time_zone: Default::default(),
-            supported_features: Default::default(),
-            failed_avp: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            access_network_info: None,
+            local_time_zone: None,
+            supported_features: Vec::new(),
+            failed_avp: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -11127,67 +10127,25 @@ impl rt::typed::Command for PushProfileAnswer {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (260, 0) => {
-                        rt::typed::one(
-                            &mut out.vendor_specific_application_id,
-                            &avp,
-                            &mut w,
-                            2,
-                            64,
-                        )
-                    }
-                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
-                    (297, 0) => {
-                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
-                    }
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 5, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 6, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 7, 64)
-                    }
-                    (1526, 10415) => {
-                        rt::typed::opt(&mut out.access_network_info, &avp, &mut w, 192)
-                    }
-                    (1649, 10415) => {
-                        rt::typed::opt(&mut out.local_time_zone, &avp, &mut w, 128)
-                    }
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (260, 0) => m.one(&mut out.vendor_specific_application_id, 2, 64),
+                    (268, 0) => m.opt(&mut out.result_code, 64),
+                    (297, 0) => m.opt(&mut out.experimental_result, 64),
+                    (277, 0) => m.one(&mut out.auth_session_state, 5, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 6, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 7, 64),
+                    (1526, 10415) => m.opt(&mut out.access_network_info, 192),
+                    (1649, 10415) => m.opt(&mut out.local_time_zone, 128),
                     (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            10,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.supported_features, 10, 128, u32::MAX)
                     }
-                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            12,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            13,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (279, 0) => m.opt(&mut out.failed_avp, 64),
+                    (284, 0) => m.many(&mut out.proxy_info, 12, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 13, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -11219,8 +10177,8 @@ impl rt::typed::RequestCommand for PushProfileRequest {
         a.header = rt::typed::answer_header(&self.header, result);
         a.session_id = self.session_id.clone();
         a.vendor_specific_application_id = self.vendor_specific_application_id.clone();
-        a.auth_session_state = self.auth_session_state.clone();
-        a.drmp = self.drmp.clone();
+        a.auth_session_state = self.auth_session_state;
+        a.drmp = self.drmp;
         a.proxy_info = self.proxy_info.clone();
         a.origin_host = origin_host.into();
         a.origin_realm = origin_realm.into();
@@ -11362,23 +10320,23 @@ impl Clone for TgppS6bDiameterEapRequest {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
-            auth_application_id: self.auth_application_id.clone(),
+            drmp: self.drmp,
+            auth_application_id: self.auth_application_id,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             destination_realm: self.destination_realm.clone(),
             destination_host: self.destination_host.clone(),
-            auth_request_type: self.auth_request_type.clone(),
+            auth_request_type: self.auth_request_type,
             eap_payload: self.eap_payload.clone(),
             user_name: self.user_name.clone(),
-            rat_type: self.rat_type.clone(),
+            rat_type: self.rat_type,
             service_selection: self.service_selection.clone(),
-            mip6_feature_vector: self.mip6_feature_vector.clone(),
+            mip6_feature_vector: self.mip6_feature_vector,
             qos_capability: self.qos_capability.clone(),
             visited_network_identifier: self.visited_network_identifier.clone(),
             oc_supported_features: self.oc_supported_features.clone(),
             supported_features: self.supported_features.clone(),
-            der_s6b_flags: self.der_s6b_flags.clone(),
+            der_s6b_flags: self.der_s6b_flags,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -11437,23 +10395,23 @@ impl Default for TgppS6bDiameterEapRequest {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
+            drmp: None,
             auth_application_id: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
             destination_realm: Default::default(),
-            destination_host: Default::default(),
+            destination_host: None,
             auth_request_type: Default::default(),
             eap_payload: Default::default(),
-            user_name: Default::default(),
-            rat_type: Default::default(),
-            service_selection: Default::default(),
-            mip6_feature_vector: Default::default(),
-            qos_capability: Default::default(),
-            visited_network_identifier: Default::default(),
-            oc_supported_features: Default::default(),
-            supported_features: Default::default(),
-            der_s6b_flags: Default::default(),
+            user_name: None,
+            rat_type: None,
+            service_selection: None,
+            mip6_feature_vector: None,
+            qos_capability: None,
+            visited_network_identifier: None,
+            oc_supported_features: None,
+            supported_features: Vec::new(),
+            der_s6b_flags: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -11550,60 +10508,29 @@ impl rt::typed::Command for TgppS6bDiameterEapRequest {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (258, 0) => {
-                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 2, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 3, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 4, 64)
-                    }
-                    (283, 0) => {
-                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 5, 64)
-                    }
-                    (293, 0) => {
-                        rt::typed::opt(&mut out.destination_host, &avp, &mut w, 64)
-                    }
-                    (274, 0) => {
-                        rt::typed::one(&mut out.auth_request_type, &avp, &mut w, 7, 64)
-                    }
-                    (462, 0) => rt::typed::one(&mut out.eap_payload, &avp, &mut w, 8, 0),
-                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
-                    (1032, 10415) => rt::typed::opt(&mut out.rat_type, &avp, &mut w, 128),
-                    (493, 0) => {
-                        rt::typed::opt(&mut out.service_selection, &avp, &mut w, 64)
-                    }
-                    (124, 0) => {
-                        rt::typed::opt(&mut out.mip6_feature_vector, &avp, &mut w, 64)
-                    }
-                    (578, 0) => rt::typed::opt(&mut out.qos_capability, &avp, &mut w, 64),
-                    (600, 10415) => {
-                        rt::typed::opt(
-                            &mut out.visited_network_identifier,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (621, 0) => {
-                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
-                    }
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (258, 0) => m.one(&mut out.auth_application_id, 2, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 3, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 4, 64),
+                    (283, 0) => m.one(&mut out.destination_realm, 5, 64),
+                    (293, 0) => m.opt(&mut out.destination_host, 64),
+                    (274, 0) => m.one(&mut out.auth_request_type, 7, 64),
+                    (462, 0) => m.one(&mut out.eap_payload, 8, 0),
+                    (1, 0) => m.opt(&mut out.user_name, 64),
+                    (1032, 10415) => m.opt(&mut out.rat_type, 128),
+                    (493, 0) => m.opt(&mut out.service_selection, 64),
+                    (124, 0) => m.opt(&mut out.mip6_feature_vector, 64),
+                    (578, 0) => m.opt(&mut out.qos_capability, 64),
+                    (600, 10415) => m.opt(&mut out.visited_network_identifier, 192),
+                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
                     (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            16,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.supported_features, 16, 128, u32::MAX)
                     }
-                    (1523, 10415) => {
-                        rt::typed::opt(&mut out.der_s6b_flags, &avp, &mut w, 192)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1523, 10415) => m.opt(&mut out.der_s6b_flags, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -11714,20 +10641,20 @@ impl Clone for TgppS6bDiameterEapAnswer {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
-            auth_application_id: self.auth_application_id.clone(),
-            result_code: self.result_code.clone(),
+            drmp: self.drmp,
+            auth_application_id: self.auth_application_id,
+            result_code: self.result_code,
             experimental_result: self.experimental_result.clone(),
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
-            auth_request_type: self.auth_request_type.clone(),
+            auth_request_type: self.auth_request_type,
             eap_payload: self.eap_payload.clone(),
             user_name: self.user_name.clone(),
             eap_master_session_key: self.eap_master_session_key.clone(),
             mobile_node_identifier: self.mobile_node_identifier.clone(),
-            mip6_feature_vector: self.mip6_feature_vector.clone(),
+            mip6_feature_vector: self.mip6_feature_vector,
             mip6_agent_info: self.mip6_agent_info.clone(),
-            session_timeout: self.session_timeout.clone(),
+            session_timeout: self.session_timeout,
             apn_configuration: self.apn_configuration.clone(),
             qos_resources: self.qos_resources.clone(),
             redirect_host: self.redirect_host.clone(),
@@ -11793,28 +10720,28 @@ impl Default for TgppS6bDiameterEapAnswer {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
+            drmp: None,
             auth_application_id: Default::default(),
             result_code: Default::default(),
-            experimental_result: Default::default(),
+            experimental_result: None,
             origin_host: Default::default(),
             origin_realm: Default::default(),
             auth_request_type: Default::default(),
-            eap_payload: Default::default(),
-            user_name: Default::default(),
-            eap_master_session_key: Default::default(),
-            mobile_node_identifier: Default::default(),
-            mip6_feature_vector: Default::default(),
-            mip6_agent_info: Default::default(),
-            session_timeout: Default::default(),
-            apn_configuration: Default::default(),
-            qos_resources: Default::default(),
-            redirect_host: Default::default(),
-            trace_info: Default::default(),
-            oc_supported_features: Default::default(),
-            oc_olr: Default::default(),
-            load: Default::default(),
-            supported_features: Default::default(),
+            eap_payload: None,
+            user_name: None,
+            eap_master_session_key: None,
+            mobile_node_identifier: None,
+            mip6_feature_vector: None,
+            mip6_agent_info: None,
+            session_timeout: None,
+            apn_configuration: None,
+            qos_resources: None,
+            redirect_host: Vec::new(),
+            trace_info: None,
+            oc_supported_features: None,
+            oc_olr: None,
+            load: Vec::new(),
+            supported_features: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -11903,73 +10830,34 @@ impl rt::typed::Command for TgppS6bDiameterEapAnswer {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (258, 0) => {
-                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 2, 64)
-                    }
-                    (268, 0) => rt::typed::one(&mut out.result_code, &avp, &mut w, 3, 64),
-                    (297, 0) => {
-                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 5, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 6, 64)
-                    }
-                    (274, 0) => {
-                        rt::typed::one(&mut out.auth_request_type, &avp, &mut w, 7, 64)
-                    }
-                    (462, 0) => rt::typed::opt(&mut out.eap_payload, &avp, &mut w, 0),
-                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
-                    (464, 0) => {
-                        rt::typed::opt(&mut out.eap_master_session_key, &avp, &mut w, 0)
-                    }
-                    (506, 0) => {
-                        rt::typed::opt(&mut out.mobile_node_identifier, &avp, &mut w, 0)
-                    }
-                    (124, 0) => {
-                        rt::typed::opt(&mut out.mip6_feature_vector, &avp, &mut w, 64)
-                    }
-                    (486, 0) => {
-                        rt::typed::opt(&mut out.mip6_agent_info, &avp, &mut w, 64)
-                    }
-                    (27, 0) => rt::typed::opt(&mut out.session_timeout, &avp, &mut w, 64),
-                    (1430, 10415) => {
-                        rt::typed::opt(&mut out.apn_configuration, &avp, &mut w, 192)
-                    }
-                    (508, 0) => rt::typed::opt(&mut out.qos_resources, &avp, &mut w, 64),
-                    (292, 0) => {
-                        rt::typed::many(
-                            &mut out.redirect_host,
-                            &avp,
-                            &mut w,
-                            17,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (1505, 10415) => {
-                        rt::typed::opt(&mut out.trace_info, &avp, &mut w, 128)
-                    }
-                    (621, 0) => {
-                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
-                    }
-                    (623, 0) => rt::typed::opt(&mut out.oc_olr, &avp, &mut w, 0),
-                    (650, 0) => {
-                        rt::typed::many(&mut out.load, &avp, &mut w, 21, 0, u32::MAX)
-                    }
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (258, 0) => m.one(&mut out.auth_application_id, 2, 64),
+                    (268, 0) => m.one(&mut out.result_code, 3, 64),
+                    (297, 0) => m.opt(&mut out.experimental_result, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 5, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 6, 64),
+                    (274, 0) => m.one(&mut out.auth_request_type, 7, 64),
+                    (462, 0) => m.opt(&mut out.eap_payload, 0),
+                    (1, 0) => m.opt(&mut out.user_name, 64),
+                    (464, 0) => m.opt(&mut out.eap_master_session_key, 0),
+                    (506, 0) => m.opt(&mut out.mobile_node_identifier, 0),
+                    (124, 0) => m.opt(&mut out.mip6_feature_vector, 64),
+                    (486, 0) => m.opt(&mut out.mip6_agent_info, 64),
+                    (27, 0) => m.opt(&mut out.session_timeout, 64),
+                    (1430, 10415) => m.opt(&mut out.apn_configuration, 192),
+                    (508, 0) => m.opt(&mut out.qos_resources, 64),
+                    (292, 0) => m.many(&mut out.redirect_host, 17, 64, u32::MAX),
+                    (1505, 10415) => m.opt(&mut out.trace_info, 128),
+                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
+                    (623, 0) => m.opt(&mut out.oc_olr, 0),
+                    (650, 0) => m.many(&mut out.load, 21, 0, u32::MAX),
                     (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            22,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.supported_features, 22, 128, u32::MAX)
                     }
-                    _ => rt::typed::other(&avp, &mut w),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -12000,8 +10888,8 @@ impl rt::typed::RequestCommand for TgppS6bDiameterEapRequest {
         let mut a = TgppS6bDiameterEapAnswer::default();
         a.header = rt::typed::answer_header(&self.header, result);
         a.session_id = self.session_id.clone();
-        a.auth_application_id = self.auth_application_id.clone();
-        a.drmp = self.drmp.clone();
+        a.auth_application_id = self.auth_application_id;
+        a.drmp = self.drmp;
         a.origin_host = origin_host.into();
         a.origin_realm = origin_realm.into();
         match result {
@@ -12133,24 +11021,24 @@ impl Clone for TgppS6bAaRequest {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
-            auth_application_id: self.auth_application_id.clone(),
+            drmp: self.drmp,
+            auth_application_id: self.auth_application_id,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             destination_realm: self.destination_realm.clone(),
             destination_host: self.destination_host.clone(),
-            auth_request_type: self.auth_request_type.clone(),
+            auth_request_type: self.auth_request_type,
             user_name: self.user_name.clone(),
             mip6_agent_info: self.mip6_agent_info.clone(),
-            mip6_feature_vector: self.mip6_feature_vector.clone(),
+            mip6_feature_vector: self.mip6_feature_vector,
             visited_network_identifier: self.visited_network_identifier.clone(),
             qos_capability: self.qos_capability.clone(),
             service_selection: self.service_selection.clone(),
             oc_supported_features: self.oc_supported_features.clone(),
-            origination_time_stamp: self.origination_time_stamp.clone(),
-            maximum_wait_time: self.maximum_wait_time.clone(),
+            origination_time_stamp: self.origination_time_stamp,
+            maximum_wait_time: self.maximum_wait_time,
             supported_features: self.supported_features.clone(),
-            emergency_services: self.emergency_services.clone(),
+            emergency_services: self.emergency_services,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -12210,24 +11098,24 @@ impl Default for TgppS6bAaRequest {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
+            drmp: None,
             auth_application_id: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
             destination_realm: Default::default(),
-            destination_host: Default::default(),
+            destination_host: None,
             auth_request_type: Default::default(),
-            user_name: Default::default(),
-            mip6_agent_info: Default::default(),
-            mip6_feature_vector: Default::default(),
-            visited_network_identifier: Default::default(),
-            qos_capability: Default::default(),
-            service_selection: Default::default(),
-            oc_supported_features: Default::default(),
-            origination_time_stamp: Default::default(),
-            maximum_wait_time: Default::default(),
-            supported_features: Default::default(),
-            emergency_services: Default::default(),
+            user_name: None,
+            mip6_agent_info: None,
+            mip6_feature_vector: None,
+            visited_network_identifier: None,
+            qos_capability: None,
+            service_selection: None,
+            oc_supported_features: None,
+            origination_time_stamp: None,
+            maximum_wait_time: None,
+            supported_features: Vec::new(),
+            emergency_services: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -12316,72 +11204,30 @@ impl rt::typed::Command for TgppS6bAaRequest {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (258, 0) => {
-                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 2, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 3, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 4, 64)
-                    }
-                    (283, 0) => {
-                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 5, 64)
-                    }
-                    (293, 0) => {
-                        rt::typed::opt(&mut out.destination_host, &avp, &mut w, 64)
-                    }
-                    (274, 0) => {
-                        rt::typed::one(&mut out.auth_request_type, &avp, &mut w, 7, 64)
-                    }
-                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
-                    (486, 0) => {
-                        rt::typed::opt(&mut out.mip6_agent_info, &avp, &mut w, 64)
-                    }
-                    (124, 0) => {
-                        rt::typed::opt(&mut out.mip6_feature_vector, &avp, &mut w, 64)
-                    }
-                    (600, 10415) => {
-                        rt::typed::opt(
-                            &mut out.visited_network_identifier,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (578, 0) => rt::typed::opt(&mut out.qos_capability, &avp, &mut w, 64),
-                    (493, 0) => {
-                        rt::typed::opt(&mut out.service_selection, &avp, &mut w, 64)
-                    }
-                    (621, 0) => {
-                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
-                    }
-                    (1536, 10415) => {
-                        rt::typed::opt(
-                            &mut out.origination_time_stamp,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (1537, 10415) => {
-                        rt::typed::opt(&mut out.maximum_wait_time, &avp, &mut w, 192)
-                    }
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (258, 0) => m.one(&mut out.auth_application_id, 2, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 3, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 4, 64),
+                    (283, 0) => m.one(&mut out.destination_realm, 5, 64),
+                    (293, 0) => m.opt(&mut out.destination_host, 64),
+                    (274, 0) => m.one(&mut out.auth_request_type, 7, 64),
+                    (1, 0) => m.opt(&mut out.user_name, 64),
+                    (486, 0) => m.opt(&mut out.mip6_agent_info, 64),
+                    (124, 0) => m.opt(&mut out.mip6_feature_vector, 64),
+                    (600, 10415) => m.opt(&mut out.visited_network_identifier, 192),
+                    (578, 0) => m.opt(&mut out.qos_capability, 64),
+                    (493, 0) => m.opt(&mut out.service_selection, 64),
+                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
+                    (1536, 10415) => m.opt(&mut out.origination_time_stamp, 192),
+                    (1537, 10415) => m.opt(&mut out.maximum_wait_time, 192),
                     (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            17,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.supported_features, 17, 128, u32::MAX)
                     }
-                    (1538, 10415) => {
-                        rt::typed::opt(&mut out.emergency_services, &avp, &mut w, 192)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1538, 10415) => m.opt(&mut out.emergency_services, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -12489,21 +11335,21 @@ impl Clone for TgppS6bAaAnswer {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
-            auth_application_id: self.auth_application_id.clone(),
-            auth_request_type: self.auth_request_type.clone(),
-            result_code: self.result_code.clone(),
+            drmp: self.drmp,
+            auth_application_id: self.auth_application_id,
+            auth_request_type: self.auth_request_type,
+            result_code: self.result_code,
             experimental_result: self.experimental_result.clone(),
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             user_name: self.user_name.clone(),
             mobile_node_identifier: self.mobile_node_identifier.clone(),
             mip6_agent_info: self.mip6_agent_info.clone(),
-            mip6_feature_vector: self.mip6_feature_vector.clone(),
-            session_timeout: self.session_timeout.clone(),
+            mip6_feature_vector: self.mip6_feature_vector,
+            session_timeout: self.session_timeout,
             apn_configuration: self.apn_configuration.clone(),
             qos_resources: self.qos_resources.clone(),
-            an_trusted: self.an_trusted.clone(),
+            an_trusted: self.an_trusted,
             redirect_host: self.redirect_host.clone(),
             trace_info: self.trace_info.clone(),
             oc_supported_features: self.oc_supported_features.clone(),
@@ -12566,27 +11412,27 @@ impl Default for TgppS6bAaAnswer {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
+            drmp: None,
             auth_application_id: Default::default(),
             auth_request_type: Default::default(),
             result_code: Default::default(),
-            experimental_result: Default::default(),
+            experimental_result: None,
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            user_name: Default::default(),
-            mobile_node_identifier: Default::default(),
-            mip6_agent_info: Default::default(),
-            mip6_feature_vector: Default::default(),
-            session_timeout: Default::default(),
-            apn_configuration: Default::default(),
-            qos_resources: Default::default(),
-            an_trusted: Default::default(),
-            redirect_host: Default::default(),
-            trace_info: Default::default(),
-            oc_supported_features: Default::default(),
-            oc_olr: Default::default(),
-            load: Default::default(),
-            supported_features: Default::default(),
+            user_name: None,
+            mobile_node_identifier: None,
+            mip6_agent_info: None,
+            mip6_feature_vector: None,
+            session_timeout: None,
+            apn_configuration: None,
+            qos_resources: None,
+            an_trusted: None,
+            redirect_host: Vec::new(),
+            trace_info: None,
+            oc_supported_features: None,
+            oc_olr: None,
+            load: Vec::new(),
+            supported_features: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -12675,72 +11521,33 @@ impl rt::typed::Command for TgppS6bAaAnswer {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (258, 0) => {
-                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 2, 64)
-                    }
-                    (274, 0) => {
-                        rt::typed::one(&mut out.auth_request_type, &avp, &mut w, 3, 64)
-                    }
-                    (268, 0) => rt::typed::one(&mut out.result_code, &avp, &mut w, 4, 64),
-                    (297, 0) => {
-                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 6, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 7, 64)
-                    }
-                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
-                    (506, 0) => {
-                        rt::typed::opt(&mut out.mobile_node_identifier, &avp, &mut w, 0)
-                    }
-                    (486, 0) => {
-                        rt::typed::opt(&mut out.mip6_agent_info, &avp, &mut w, 64)
-                    }
-                    (124, 0) => {
-                        rt::typed::opt(&mut out.mip6_feature_vector, &avp, &mut w, 64)
-                    }
-                    (27, 0) => rt::typed::opt(&mut out.session_timeout, &avp, &mut w, 64),
-                    (1430, 10415) => {
-                        rt::typed::opt(&mut out.apn_configuration, &avp, &mut w, 192)
-                    }
-                    (508, 0) => rt::typed::opt(&mut out.qos_resources, &avp, &mut w, 64),
-                    (1503, 10415) => {
-                        rt::typed::opt(&mut out.an_trusted, &avp, &mut w, 192)
-                    }
-                    (292, 0) => {
-                        rt::typed::many(
-                            &mut out.redirect_host,
-                            &avp,
-                            &mut w,
-                            16,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (1505, 10415) => {
-                        rt::typed::opt(&mut out.trace_info, &avp, &mut w, 128)
-                    }
-                    (621, 0) => {
-                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
-                    }
-                    (623, 0) => rt::typed::opt(&mut out.oc_olr, &avp, &mut w, 0),
-                    (650, 0) => {
-                        rt::typed::many(&mut out.load, &avp, &mut w, 20, 0, u32::MAX)
-                    }
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (258, 0) => m.one(&mut out.auth_application_id, 2, 64),
+                    (274, 0) => m.one(&mut out.auth_request_type, 3, 64),
+                    (268, 0) => m.one(&mut out.result_code, 4, 64),
+                    (297, 0) => m.opt(&mut out.experimental_result, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 6, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 7, 64),
+                    (1, 0) => m.opt(&mut out.user_name, 64),
+                    (506, 0) => m.opt(&mut out.mobile_node_identifier, 0),
+                    (486, 0) => m.opt(&mut out.mip6_agent_info, 64),
+                    (124, 0) => m.opt(&mut out.mip6_feature_vector, 64),
+                    (27, 0) => m.opt(&mut out.session_timeout, 64),
+                    (1430, 10415) => m.opt(&mut out.apn_configuration, 192),
+                    (508, 0) => m.opt(&mut out.qos_resources, 64),
+                    (1503, 10415) => m.opt(&mut out.an_trusted, 192),
+                    (292, 0) => m.many(&mut out.redirect_host, 16, 64, u32::MAX),
+                    (1505, 10415) => m.opt(&mut out.trace_info, 128),
+                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
+                    (623, 0) => m.opt(&mut out.oc_olr, 0),
+                    (650, 0) => m.many(&mut out.load, 20, 0, u32::MAX),
                     (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            21,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.supported_features, 21, 128, u32::MAX)
                     }
-                    _ => rt::typed::other(&avp, &mut w),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -12771,8 +11578,8 @@ impl rt::typed::RequestCommand for TgppS6bAaRequest {
         let mut a = TgppS6bAaAnswer::default();
         a.header = rt::typed::answer_header(&self.header, result);
         a.session_id = self.session_id.clone();
-        a.auth_application_id = self.auth_application_id.clone();
-        a.drmp = self.drmp.clone();
+        a.auth_application_id = self.auth_application_id;
+        a.drmp = self.drmp;
         a.origin_host = origin_host.into();
         a.origin_realm = origin_realm.into();
         match result {
@@ -12874,12 +11681,12 @@ impl Clone for TgppS6bSessionTerminationRequest {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
+            drmp: self.drmp,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             destination_realm: self.destination_realm.clone(),
-            auth_application_id: self.auth_application_id.clone(),
-            termination_cause: self.termination_cause.clone(),
+            auth_application_id: self.auth_application_id,
+            termination_cause: self.termination_cause,
             destination_host: self.destination_host.clone(),
             user_name: self.user_name.clone(),
             oc_supported_features: self.oc_supported_features.clone(),
@@ -12927,15 +11734,15 @@ impl Default for TgppS6bSessionTerminationRequest {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
+            drmp: None,
             origin_host: Default::default(),
             origin_realm: Default::default(),
             destination_realm: Default::default(),
             auth_application_id: Default::default(),
             termination_cause: Default::default(),
-            destination_host: Default::default(),
-            user_name: Default::default(),
-            oc_supported_features: Default::default(),
+            destination_host: None,
+            user_name: None,
+            oc_supported_features: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -13024,30 +11831,19 @@ impl rt::typed::Command for TgppS6bSessionTerminationRequest {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 2, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 3, 64)
-                    }
-                    (283, 0) => {
-                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 4, 64)
-                    }
-                    (258, 0) => {
-                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 5, 64)
-                    }
-                    (295, 0) => {
-                        rt::typed::one(&mut out.termination_cause, &avp, &mut w, 6, 64)
-                    }
-                    (293, 0) => {
-                        rt::typed::opt(&mut out.destination_host, &avp, &mut w, 64)
-                    }
-                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
-                    (621, 0) => {
-                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (264, 0) => m.one(&mut out.origin_host, 2, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 3, 64),
+                    (283, 0) => m.one(&mut out.destination_realm, 4, 64),
+                    (258, 0) => m.one(&mut out.auth_application_id, 5, 64),
+                    (295, 0) => m.one(&mut out.termination_cause, 6, 64),
+                    (293, 0) => m.opt(&mut out.destination_host, 64),
+                    (1, 0) => m.opt(&mut out.user_name, 64),
+                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -13116,8 +11912,8 @@ impl Clone for TgppS6bSessionTerminationAnswer {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
-            result_code: self.result_code.clone(),
+            drmp: self.drmp,
+            result_code: self.result_code,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             user_name: self.user_name.clone(),
@@ -13167,14 +11963,14 @@ impl Default for TgppS6bSessionTerminationAnswer {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
+            drmp: None,
             result_code: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            user_name: Default::default(),
-            oc_supported_features: Default::default(),
-            oc_olr: Default::default(),
-            load: Default::default(),
+            user_name: None,
+            oc_supported_features: None,
+            oc_olr: None,
+            load: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -13247,23 +12043,18 @@ impl rt::typed::Command for TgppS6bSessionTerminationAnswer {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (268, 0) => rt::typed::one(&mut out.result_code, &avp, &mut w, 2, 64),
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 3, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 4, 64)
-                    }
-                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
-                    (621, 0) => {
-                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
-                    }
-                    (623, 0) => rt::typed::opt(&mut out.oc_olr, &avp, &mut w, 0),
-                    (650, 0) => {
-                        rt::typed::many(&mut out.load, &avp, &mut w, 8, 0, u32::MAX)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (268, 0) => m.one(&mut out.result_code, 2, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 3, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 4, 64),
+                    (1, 0) => m.opt(&mut out.user_name, 64),
+                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
+                    (623, 0) => m.opt(&mut out.oc_olr, 0),
+                    (650, 0) => m.many(&mut out.load, 8, 0, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -13294,7 +12085,7 @@ impl rt::typed::RequestCommand for TgppS6bSessionTerminationRequest {
         let mut a = TgppS6bSessionTerminationAnswer::default();
         a.header = rt::typed::answer_header(&self.header, result);
         a.session_id = self.session_id.clone();
-        a.drmp = self.drmp.clone();
+        a.drmp = self.drmp;
         a.origin_host = origin_host.into();
         a.origin_realm = origin_realm.into();
         match result {
@@ -13389,14 +12180,14 @@ impl Clone for TgppS6bAbortSessionRequest {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
+            drmp: self.drmp,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             destination_realm: self.destination_realm.clone(),
             destination_host: self.destination_host.clone(),
-            auth_application_id: self.auth_application_id.clone(),
+            auth_application_id: self.auth_application_id,
             user_name: self.user_name.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            auth_session_state: self.auth_session_state,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -13440,14 +12231,14 @@ impl Default for TgppS6bAbortSessionRequest {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
+            drmp: None,
             origin_host: Default::default(),
             origin_realm: Default::default(),
             destination_realm: Default::default(),
             destination_host: Default::default(),
             auth_application_id: Default::default(),
-            user_name: Default::default(),
-            auth_session_state: Default::default(),
+            user_name: None,
+            auth_session_state: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -13536,27 +12327,18 @@ impl rt::typed::Command for TgppS6bAbortSessionRequest {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 2, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 3, 64)
-                    }
-                    (283, 0) => {
-                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 4, 64)
-                    }
-                    (293, 0) => {
-                        rt::typed::one(&mut out.destination_host, &avp, &mut w, 5, 64)
-                    }
-                    (258, 0) => {
-                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 6, 64)
-                    }
-                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
-                    (277, 0) => {
-                        rt::typed::opt(&mut out.auth_session_state, &avp, &mut w, 64)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (264, 0) => m.one(&mut out.origin_host, 2, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 3, 64),
+                    (283, 0) => m.one(&mut out.destination_realm, 4, 64),
+                    (293, 0) => m.one(&mut out.destination_host, 5, 64),
+                    (258, 0) => m.one(&mut out.auth_application_id, 6, 64),
+                    (1, 0) => m.opt(&mut out.user_name, 64),
+                    (277, 0) => m.opt(&mut out.auth_session_state, 64),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -13616,8 +12398,8 @@ impl Clone for TgppS6bAbortSessionAnswer {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
-            result_code: self.result_code.clone(),
+            drmp: self.drmp,
+            result_code: self.result_code,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             user_name: self.user_name.clone(),
@@ -13661,11 +12443,11 @@ impl Default for TgppS6bAbortSessionAnswer {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
+            drmp: None,
             result_code: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            user_name: Default::default(),
+            user_name: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -13738,16 +12520,15 @@ impl rt::typed::Command for TgppS6bAbortSessionAnswer {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (268, 0) => rt::typed::one(&mut out.result_code, &avp, &mut w, 2, 64),
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 3, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 4, 64)
-                    }
-                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
-                    _ => rt::typed::other(&avp, &mut w),
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (268, 0) => m.one(&mut out.result_code, 2, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 3, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 4, 64),
+                    (1, 0) => m.opt(&mut out.user_name, 64),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -13778,7 +12559,7 @@ impl rt::typed::RequestCommand for TgppS6bAbortSessionRequest {
         let mut a = TgppS6bAbortSessionAnswer::default();
         a.header = rt::typed::answer_header(&self.header, result);
         a.session_id = self.session_id.clone();
-        a.drmp = self.drmp.clone();
+        a.drmp = self.drmp;
         a.origin_host = origin_host.into();
         a.origin_realm = origin_realm.into();
         match result {
@@ -13882,16 +12663,16 @@ impl Clone for TgppS6bReAuthRequest {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
-            auth_application_id: self.auth_application_id.clone(),
+            drmp: self.drmp,
+            auth_application_id: self.auth_application_id,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             destination_realm: self.destination_realm.clone(),
             destination_host: self.destination_host.clone(),
-            re_auth_request_type: self.re_auth_request_type.clone(),
+            re_auth_request_type: self.re_auth_request_type,
             user_name: self.user_name.clone(),
-            rar_flags: self.rar_flags.clone(),
-            trust_relationship_update: self.trust_relationship_update.clone(),
+            rar_flags: self.rar_flags,
+            trust_relationship_update: self.trust_relationship_update,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -13943,16 +12724,16 @@ impl Default for TgppS6bReAuthRequest {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
+            drmp: None,
             auth_application_id: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
             destination_realm: Default::default(),
             destination_host: Default::default(),
             re_auth_request_type: Default::default(),
-            user_name: Default::default(),
-            rar_flags: Default::default(),
-            trust_relationship_update: Default::default(),
+            user_name: None,
+            rar_flags: None,
+            trust_relationship_update: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -14049,44 +12830,20 @@ impl rt::typed::Command for TgppS6bReAuthRequest {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (258, 0) => {
-                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 2, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 3, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 4, 64)
-                    }
-                    (283, 0) => {
-                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 5, 64)
-                    }
-                    (293, 0) => {
-                        rt::typed::one(&mut out.destination_host, &avp, &mut w, 6, 64)
-                    }
-                    (285, 0) => {
-                        rt::typed::one(
-                            &mut out.re_auth_request_type,
-                            &avp,
-                            &mut w,
-                            7,
-                            64,
-                        )
-                    }
-                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
-                    (1522, 10415) => {
-                        rt::typed::opt(&mut out.rar_flags, &avp, &mut w, 192)
-                    }
-                    (1515, 10415) => {
-                        rt::typed::opt(
-                            &mut out.trust_relationship_update,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (258, 0) => m.one(&mut out.auth_application_id, 2, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 3, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 4, 64),
+                    (283, 0) => m.one(&mut out.destination_realm, 5, 64),
+                    (293, 0) => m.one(&mut out.destination_host, 6, 64),
+                    (285, 0) => m.one(&mut out.re_auth_request_type, 7, 64),
+                    (1, 0) => m.opt(&mut out.user_name, 64),
+                    (1522, 10415) => m.opt(&mut out.rar_flags, 192),
+                    (1515, 10415) => m.opt(&mut out.trust_relationship_update, 128),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -14146,10 +12903,10 @@ impl Clone for TgppS6bReAuthAnswer {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
+            drmp: self.drmp,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
-            result_code: self.result_code.clone(),
+            result_code: self.result_code,
             user_name: self.user_name.clone(),
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
@@ -14191,11 +12948,11 @@ impl Default for TgppS6bReAuthAnswer {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
+            drmp: None,
             origin_host: Default::default(),
             origin_realm: Default::default(),
             result_code: Default::default(),
-            user_name: Default::default(),
+            user_name: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -14268,16 +13025,15 @@ impl rt::typed::Command for TgppS6bReAuthAnswer {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 2, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 3, 64)
-                    }
-                    (268, 0) => rt::typed::one(&mut out.result_code, &avp, &mut w, 4, 64),
-                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
-                    _ => rt::typed::other(&avp, &mut w),
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (264, 0) => m.one(&mut out.origin_host, 2, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 3, 64),
+                    (268, 0) => m.one(&mut out.result_code, 4, 64),
+                    (1, 0) => m.opt(&mut out.user_name, 64),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -14308,7 +13064,7 @@ impl rt::typed::RequestCommand for TgppS6bReAuthRequest {
         let mut a = TgppS6bReAuthAnswer::default();
         a.header = rt::typed::answer_header(&self.header, result);
         a.session_id = self.session_id.clone();
-        a.drmp = self.drmp.clone();
+        a.drmp = self.drmp;
         a.origin_host = origin_host.into();
         a.origin_realm = origin_realm.into();
         match result {

@@ -825,9 +825,9 @@ impl PartialEq for UserIdentity {
 impl Default for UserIdentity {
     fn default() -> Self {
         Self {
-            public_identity: Default::default(),
-            msisdn: Default::default(),
-            external_identifier: Default::default(),
+            public_identity: None,
+            msisdn: None,
+            external_identifier: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -867,15 +867,12 @@ impl rt::typed::Grouped for UserIdentity {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (601, 10415) => {
-                        rt::typed::opt(&mut self.public_identity, &avp, &mut w, 192)
-                    }
-                    (701, 10415) => rt::typed::opt(&mut self.msisdn, &avp, &mut w, 192),
-                    (3111, 10415) => {
-                        rt::typed::opt(&mut self.external_identifier, &avp, &mut w, 192)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (601, 10415) => m.opt(&mut self.public_identity, 192),
+                    (701, 10415) => m.opt(&mut self.msisdn, 192),
+                    (3111, 10415) => m.opt(&mut self.external_identifier, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -922,7 +919,7 @@ impl Clone for RepositoryDataId {
     fn clone(&self) -> Self {
         Self {
             service_indication: self.service_indication.clone(),
-            sequence_number: self.sequence_number.clone(),
+            sequence_number: self.sequence_number,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -1022,20 +1019,11 @@ impl rt::typed::Grouped for RepositoryDataId {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (704, 10415) => {
-                        rt::typed::one(
-                            &mut self.service_indication,
-                            &avp,
-                            &mut w,
-                            0,
-                            192,
-                        )
-                    }
-                    (716, 10415) => {
-                        rt::typed::one(&mut self.sequence_number, &avp, &mut w, 1, 128)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (704, 10415) => m.one(&mut self.service_indication, 0, 192),
+                    (716, 10415) => m.one(&mut self.sequence_number, 1, 128),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -1175,20 +1163,11 @@ impl rt::typed::Grouped for CallReferenceInfo {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (721, 10415) => {
-                        rt::typed::one(
-                            &mut self.call_reference_number,
-                            &avp,
-                            &mut w,
-                            0,
-                            128,
-                        )
-                    }
-                    (722, 10415) => {
-                        rt::typed::one(&mut self.as_number, &avp, &mut w, 1, 128)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (721, 10415) => m.one(&mut self.call_reference_number, 0, 128),
+                    (722, 10415) => m.one(&mut self.as_number, 1, 128),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -1315,9 +1294,9 @@ impl Clone for UserDataRequest {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
+            drmp: self.drmp,
             vendor_specific_application_id: self.vendor_specific_application_id.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             destination_host: self.destination_host.clone(),
@@ -1330,16 +1309,16 @@ impl Clone for UserDataRequest {
             service_indication: self.service_indication.clone(),
             data_reference: self.data_reference.clone(),
             identity_set: self.identity_set.clone(),
-            requested_domain: self.requested_domain.clone(),
-            current_location: self.current_location.clone(),
+            requested_domain: self.requested_domain,
+            current_location: self.current_location,
             dsai_tag: self.dsai_tag.clone(),
-            session_priority: self.session_priority.clone(),
+            session_priority: self.session_priority,
             user_name: self.user_name.clone(),
-            requested_nodes: self.requested_nodes.clone(),
-            serving_node_indication: self.serving_node_indication.clone(),
-            pre_paging_supported: self.pre_paging_supported.clone(),
-            local_time_zone_indication: self.local_time_zone_indication.clone(),
-            udr_flags: self.udr_flags.clone(),
+            requested_nodes: self.requested_nodes,
+            serving_node_indication: self.serving_node_indication,
+            pre_paging_supported: self.pre_paging_supported,
+            local_time_zone_indication: self.local_time_zone_indication,
+            udr_flags: self.udr_flags,
             call_reference_info: self.call_reference_info.clone(),
             oc_supported_features: self.oc_supported_features.clone(),
             proxy_info: self.proxy_info.clone(),
@@ -1426,35 +1405,35 @@ impl Default for UserDataRequest {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
+            drmp: None,
             vendor_specific_application_id: Default::default(),
             auth_session_state: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            destination_host: Default::default(),
+            destination_host: None,
             destination_realm: Default::default(),
-            supported_features: Default::default(),
+            supported_features: Vec::new(),
             user_identity: Default::default(),
-            wildcarded_public_identity: Default::default(),
-            wildcarded_impu: Default::default(),
-            server_name: Default::default(),
-            service_indication: Default::default(),
-            data_reference: Default::default(),
-            identity_set: Default::default(),
-            requested_domain: Default::default(),
-            current_location: Default::default(),
-            dsai_tag: Default::default(),
-            session_priority: Default::default(),
-            user_name: Default::default(),
-            requested_nodes: Default::default(),
-            serving_node_indication: Default::default(),
-            pre_paging_supported: Default::default(),
-            local_time_zone_indication: Default::default(),
-            udr_flags: Default::default(),
-            call_reference_info: Default::default(),
-            oc_supported_features: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            wildcarded_public_identity: None,
+            wildcarded_impu: None,
+            server_name: None,
+            service_indication: Vec::new(),
+            data_reference: Vec::new(),
+            identity_set: Vec::new(),
+            requested_domain: None,
+            current_location: None,
+            dsai_tag: Vec::new(),
+            session_priority: None,
+            user_name: None,
+            requested_nodes: None,
+            serving_node_indication: None,
+            pre_paging_supported: None,
+            local_time_zone_indication: None,
+            udr_flags: None,
+            call_reference_info: None,
+            oc_supported_features: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -1565,158 +1544,41 @@ impl rt::typed::Command for UserDataRequest {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (260, 0) => {
-                        rt::typed::one(
-                            &mut out.vendor_specific_application_id,
-                            &avp,
-                            &mut w,
-                            2,
-                            64,
-                        )
-                    }
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 3, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 4, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 5, 64)
-                    }
-                    (293, 0) => {
-                        rt::typed::opt(&mut out.destination_host, &avp, &mut w, 64)
-                    }
-                    (283, 0) => {
-                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 7, 64)
-                    }
-                    (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            8,
-                            128,
-                            u32::MAX,
-                        )
-                    }
-                    (700, 10415) => {
-                        rt::typed::one(&mut out.user_identity, &avp, &mut w, 9, 192)
-                    }
-                    (634, 10415) => {
-                        rt::typed::opt(
-                            &mut out.wildcarded_public_identity,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (636, 10415) => {
-                        rt::typed::opt(&mut out.wildcarded_impu, &avp, &mut w, 128)
-                    }
-                    (602, 10415) => {
-                        rt::typed::opt(&mut out.server_name, &avp, &mut w, 192)
-                    }
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (260, 0) => m.one(&mut out.vendor_specific_application_id, 2, 64),
+                    (277, 0) => m.one(&mut out.auth_session_state, 3, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 4, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 5, 64),
+                    (293, 0) => m.opt(&mut out.destination_host, 64),
+                    (283, 0) => m.one(&mut out.destination_realm, 7, 64),
+                    (628, 10415) => m.many(&mut out.supported_features, 8, 128, u32::MAX),
+                    (700, 10415) => m.one(&mut out.user_identity, 9, 192),
+                    (634, 10415) => m.opt(&mut out.wildcarded_public_identity, 128),
+                    (636, 10415) => m.opt(&mut out.wildcarded_impu, 128),
+                    (602, 10415) => m.opt(&mut out.server_name, 192),
                     (704, 10415) => {
-                        rt::typed::many(
-                            &mut out.service_indication,
-                            &avp,
-                            &mut w,
-                            13,
-                            192,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.service_indication, 13, 192, u32::MAX)
                     }
-                    (703, 10415) => {
-                        rt::typed::many(
-                            &mut out.data_reference,
-                            &avp,
-                            &mut w,
-                            14,
-                            192,
-                            u32::MAX,
-                        )
-                    }
-                    (708, 10415) => {
-                        rt::typed::many(
-                            &mut out.identity_set,
-                            &avp,
-                            &mut w,
-                            15,
-                            128,
-                            u32::MAX,
-                        )
-                    }
-                    (706, 10415) => {
-                        rt::typed::opt(&mut out.requested_domain, &avp, &mut w, 192)
-                    }
-                    (707, 10415) => {
-                        rt::typed::opt(&mut out.current_location, &avp, &mut w, 192)
-                    }
-                    (711, 10415) => {
-                        rt::typed::many(
-                            &mut out.dsai_tag,
-                            &avp,
-                            &mut w,
-                            18,
-                            128,
-                            u32::MAX,
-                        )
-                    }
-                    (650, 10415) => {
-                        rt::typed::opt(&mut out.session_priority, &avp, &mut w, 128)
-                    }
-                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
-                    (713, 10415) => {
-                        rt::typed::opt(&mut out.requested_nodes, &avp, &mut w, 128)
-                    }
-                    (714, 10415) => {
-                        rt::typed::opt(
-                            &mut out.serving_node_indication,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (717, 10415) => {
-                        rt::typed::opt(&mut out.pre_paging_supported, &avp, &mut w, 128)
-                    }
-                    (718, 10415) => {
-                        rt::typed::opt(
-                            &mut out.local_time_zone_indication,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (719, 10415) => rt::typed::opt(&mut out.udr_flags, &avp, &mut w, 128),
-                    (720, 10415) => {
-                        rt::typed::opt(&mut out.call_reference_info, &avp, &mut w, 128)
-                    }
-                    (621, 0) => {
-                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
-                    }
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            28,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            29,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (703, 10415) => m.many(&mut out.data_reference, 14, 192, u32::MAX),
+                    (708, 10415) => m.many(&mut out.identity_set, 15, 128, u32::MAX),
+                    (706, 10415) => m.opt(&mut out.requested_domain, 192),
+                    (707, 10415) => m.opt(&mut out.current_location, 192),
+                    (711, 10415) => m.many(&mut out.dsai_tag, 18, 128, u32::MAX),
+                    (650, 10415) => m.opt(&mut out.session_priority, 128),
+                    (1, 0) => m.opt(&mut out.user_name, 64),
+                    (713, 10415) => m.opt(&mut out.requested_nodes, 128),
+                    (714, 10415) => m.opt(&mut out.serving_node_indication, 128),
+                    (717, 10415) => m.opt(&mut out.pre_paging_supported, 128),
+                    (718, 10415) => m.opt(&mut out.local_time_zone_indication, 128),
+                    (719, 10415) => m.opt(&mut out.udr_flags, 128),
+                    (720, 10415) => m.opt(&mut out.call_reference_info, 128),
+                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
+                    (284, 0) => m.many(&mut out.proxy_info, 28, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 29, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -1812,11 +1674,11 @@ impl Clone for UserDataAnswer {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
+            drmp: self.drmp,
             vendor_specific_application_id: self.vendor_specific_application_id.clone(),
-            result_code: self.result_code.clone(),
+            result_code: self.result_code,
             experimental_result: self.experimental_result.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             supported_features: self.supported_features.clone(),
@@ -1893,23 +1755,23 @@ impl Default for UserDataAnswer {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
+            drmp: None,
             vendor_specific_application_id: Default::default(),
-            result_code: Default::default(),
-            experimental_result: Default::default(),
+            result_code: None,
+            experimental_result: None,
             auth_session_state: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            supported_features: Default::default(),
-            wildcarded_public_identity: Default::default(),
-            wildcarded_impu: Default::default(),
-            sh_user_data: Default::default(),
-            oc_supported_features: Default::default(),
-            oc_olr: Default::default(),
-            load: Default::default(),
-            failed_avp: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            supported_features: Vec::new(),
+            wildcarded_public_identity: None,
+            wildcarded_impu: None,
+            sh_user_data: None,
+            oc_supported_features: None,
+            oc_olr: None,
+            load: Vec::new(),
+            failed_avp: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -1990,82 +1852,27 @@ impl rt::typed::Command for UserDataAnswer {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (260, 0) => {
-                        rt::typed::one(
-                            &mut out.vendor_specific_application_id,
-                            &avp,
-                            &mut w,
-                            2,
-                            64,
-                        )
-                    }
-                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
-                    (297, 0) => {
-                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
-                    }
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 5, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 6, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 7, 64)
-                    }
-                    (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            8,
-                            128,
-                            u32::MAX,
-                        )
-                    }
-                    (634, 10415) => {
-                        rt::typed::opt(
-                            &mut out.wildcarded_public_identity,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (636, 10415) => {
-                        rt::typed::opt(&mut out.wildcarded_impu, &avp, &mut w, 128)
-                    }
-                    (702, 10415) => {
-                        rt::typed::opt(&mut out.sh_user_data, &avp, &mut w, 192)
-                    }
-                    (621, 0) => {
-                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
-                    }
-                    (623, 0) => rt::typed::opt(&mut out.oc_olr, &avp, &mut w, 0),
-                    (650, 0) => {
-                        rt::typed::many(&mut out.load, &avp, &mut w, 14, 0, u32::MAX)
-                    }
-                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            16,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            17,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (260, 0) => m.one(&mut out.vendor_specific_application_id, 2, 64),
+                    (268, 0) => m.opt(&mut out.result_code, 64),
+                    (297, 0) => m.opt(&mut out.experimental_result, 64),
+                    (277, 0) => m.one(&mut out.auth_session_state, 5, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 6, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 7, 64),
+                    (628, 10415) => m.many(&mut out.supported_features, 8, 128, u32::MAX),
+                    (634, 10415) => m.opt(&mut out.wildcarded_public_identity, 128),
+                    (636, 10415) => m.opt(&mut out.wildcarded_impu, 128),
+                    (702, 10415) => m.opt(&mut out.sh_user_data, 192),
+                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
+                    (623, 0) => m.opt(&mut out.oc_olr, 0),
+                    (650, 0) => m.many(&mut out.load, 14, 0, u32::MAX),
+                    (279, 0) => m.opt(&mut out.failed_avp, 64),
+                    (284, 0) => m.many(&mut out.proxy_info, 16, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 17, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -2097,8 +1904,8 @@ impl rt::typed::RequestCommand for UserDataRequest {
         a.header = rt::typed::answer_header(&self.header, result);
         a.session_id = self.session_id.clone();
         a.vendor_specific_application_id = self.vendor_specific_application_id.clone();
-        a.auth_session_state = self.auth_session_state.clone();
-        a.drmp = self.drmp.clone();
+        a.auth_session_state = self.auth_session_state;
+        a.drmp = self.drmp;
         a.proxy_info = self.proxy_info.clone();
         a.origin_host = origin_host.into();
         a.origin_realm = origin_realm.into();
@@ -2237,9 +2044,9 @@ impl Clone for ProfileUpdateRequest {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
+            drmp: self.drmp,
             vendor_specific_application_id: self.vendor_specific_application_id.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             destination_host: self.destination_host.clone(),
@@ -2318,23 +2125,23 @@ impl Default for ProfileUpdateRequest {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
+            drmp: None,
             vendor_specific_application_id: Default::default(),
             auth_session_state: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            destination_host: Default::default(),
+            destination_host: None,
             destination_realm: Default::default(),
-            supported_features: Default::default(),
+            supported_features: Vec::new(),
             user_identity: Default::default(),
-            wildcarded_public_identity: Default::default(),
-            wildcarded_impu: Default::default(),
-            user_name: Default::default(),
-            data_reference: Default::default(),
+            wildcarded_public_identity: None,
+            wildcarded_impu: None,
+            user_name: None,
+            data_reference: Vec::new(),
             sh_user_data: Default::default(),
-            oc_supported_features: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            oc_supported_features: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -2456,93 +2263,27 @@ impl rt::typed::Command for ProfileUpdateRequest {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (260, 0) => {
-                        rt::typed::one(
-                            &mut out.vendor_specific_application_id,
-                            &avp,
-                            &mut w,
-                            2,
-                            64,
-                        )
-                    }
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 3, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 4, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 5, 64)
-                    }
-                    (293, 0) => {
-                        rt::typed::opt(&mut out.destination_host, &avp, &mut w, 64)
-                    }
-                    (283, 0) => {
-                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 7, 64)
-                    }
-                    (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            8,
-                            128,
-                            u32::MAX,
-                        )
-                    }
-                    (700, 10415) => {
-                        rt::typed::one(&mut out.user_identity, &avp, &mut w, 9, 192)
-                    }
-                    (634, 10415) => {
-                        rt::typed::opt(
-                            &mut out.wildcarded_public_identity,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (636, 10415) => {
-                        rt::typed::opt(&mut out.wildcarded_impu, &avp, &mut w, 128)
-                    }
-                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
-                    (703, 10415) => {
-                        rt::typed::many(
-                            &mut out.data_reference,
-                            &avp,
-                            &mut w,
-                            13,
-                            192,
-                            u32::MAX,
-                        )
-                    }
-                    (702, 10415) => {
-                        rt::typed::one(&mut out.sh_user_data, &avp, &mut w, 14, 192)
-                    }
-                    (621, 0) => {
-                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
-                    }
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            16,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            17,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (260, 0) => m.one(&mut out.vendor_specific_application_id, 2, 64),
+                    (277, 0) => m.one(&mut out.auth_session_state, 3, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 4, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 5, 64),
+                    (293, 0) => m.opt(&mut out.destination_host, 64),
+                    (283, 0) => m.one(&mut out.destination_realm, 7, 64),
+                    (628, 10415) => m.many(&mut out.supported_features, 8, 128, u32::MAX),
+                    (700, 10415) => m.one(&mut out.user_identity, 9, 192),
+                    (634, 10415) => m.opt(&mut out.wildcarded_public_identity, 128),
+                    (636, 10415) => m.opt(&mut out.wildcarded_impu, 128),
+                    (1, 0) => m.opt(&mut out.user_name, 64),
+                    (703, 10415) => m.many(&mut out.data_reference, 13, 192, u32::MAX),
+                    (702, 10415) => m.one(&mut out.sh_user_data, 14, 192),
+                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
+                    (284, 0) => m.many(&mut out.proxy_info, 16, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 17, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -2641,17 +2382,17 @@ impl Clone for ProfileUpdateAnswer {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
+            drmp: self.drmp,
             vendor_specific_application_id: self.vendor_specific_application_id.clone(),
-            result_code: self.result_code.clone(),
+            result_code: self.result_code,
             experimental_result: self.experimental_result.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             wildcarded_public_identity: self.wildcarded_public_identity.clone(),
             wildcarded_impu: self.wildcarded_impu.clone(),
             repository_data_id: self.repository_data_id.clone(),
-            data_reference: self.data_reference.clone(),
+            data_reference: self.data_reference,
             supported_features: self.supported_features.clone(),
             oc_supported_features: self.oc_supported_features.clone(),
             oc_olr: self.oc_olr.clone(),
@@ -2724,24 +2465,24 @@ impl Default for ProfileUpdateAnswer {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
+            drmp: None,
             vendor_specific_application_id: Default::default(),
-            result_code: Default::default(),
-            experimental_result: Default::default(),
+            result_code: None,
+            experimental_result: None,
             auth_session_state: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            wildcarded_public_identity: Default::default(),
-            wildcarded_impu: Default::default(),
-            repository_data_id: Default::default(),
-            data_reference: Default::default(),
-            supported_features: Default::default(),
-            oc_supported_features: Default::default(),
-            oc_olr: Default::default(),
-            load: Default::default(),
-            failed_avp: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            wildcarded_public_identity: None,
+            wildcarded_impu: None,
+            repository_data_id: None,
+            data_reference: None,
+            supported_features: Vec::new(),
+            oc_supported_features: None,
+            oc_olr: None,
+            load: Vec::new(),
+            failed_avp: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -2822,85 +2563,30 @@ impl rt::typed::Command for ProfileUpdateAnswer {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (260, 0) => {
-                        rt::typed::one(
-                            &mut out.vendor_specific_application_id,
-                            &avp,
-                            &mut w,
-                            2,
-                            64,
-                        )
-                    }
-                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
-                    (297, 0) => {
-                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
-                    }
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 5, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 6, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 7, 64)
-                    }
-                    (634, 10415) => {
-                        rt::typed::opt(
-                            &mut out.wildcarded_public_identity,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (636, 10415) => {
-                        rt::typed::opt(&mut out.wildcarded_impu, &avp, &mut w, 128)
-                    }
-                    (715, 10415) => {
-                        rt::typed::opt(&mut out.repository_data_id, &avp, &mut w, 128)
-                    }
-                    (703, 10415) => {
-                        rt::typed::opt(&mut out.data_reference, &avp, &mut w, 192)
-                    }
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (260, 0) => m.one(&mut out.vendor_specific_application_id, 2, 64),
+                    (268, 0) => m.opt(&mut out.result_code, 64),
+                    (297, 0) => m.opt(&mut out.experimental_result, 64),
+                    (277, 0) => m.one(&mut out.auth_session_state, 5, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 6, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 7, 64),
+                    (634, 10415) => m.opt(&mut out.wildcarded_public_identity, 128),
+                    (636, 10415) => m.opt(&mut out.wildcarded_impu, 128),
+                    (715, 10415) => m.opt(&mut out.repository_data_id, 128),
+                    (703, 10415) => m.opt(&mut out.data_reference, 192),
                     (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            12,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.supported_features, 12, 128, u32::MAX)
                     }
-                    (621, 0) => {
-                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
-                    }
-                    (623, 0) => rt::typed::opt(&mut out.oc_olr, &avp, &mut w, 0),
-                    (650, 0) => {
-                        rt::typed::many(&mut out.load, &avp, &mut w, 15, 0, u32::MAX)
-                    }
-                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            17,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            18,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
+                    (623, 0) => m.opt(&mut out.oc_olr, 0),
+                    (650, 0) => m.many(&mut out.load, 15, 0, u32::MAX),
+                    (279, 0) => m.opt(&mut out.failed_avp, 64),
+                    (284, 0) => m.many(&mut out.proxy_info, 17, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 18, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -2932,8 +2618,8 @@ impl rt::typed::RequestCommand for ProfileUpdateRequest {
         a.header = rt::typed::answer_header(&self.header, result);
         a.session_id = self.session_id.clone();
         a.vendor_specific_application_id = self.vendor_specific_application_id.clone();
-        a.auth_session_state = self.auth_session_state.clone();
-        a.drmp = self.drmp.clone();
+        a.auth_session_state = self.auth_session_state;
+        a.drmp = self.drmp;
         a.proxy_info = self.proxy_info.clone();
         a.origin_host = origin_host.into();
         a.origin_realm = origin_realm.into();
@@ -3096,9 +2782,9 @@ impl Clone for SubscribeNotificationsRequest {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
+            drmp: self.drmp,
             vendor_specific_application_id: self.vendor_specific_application_id.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             destination_host: self.destination_host.clone(),
@@ -3108,14 +2794,14 @@ impl Clone for SubscribeNotificationsRequest {
             wildcarded_public_identity: self.wildcarded_public_identity.clone(),
             wildcarded_impu: self.wildcarded_impu.clone(),
             service_indication: self.service_indication.clone(),
-            send_data_indication: self.send_data_indication.clone(),
+            send_data_indication: self.send_data_indication,
             server_name: self.server_name.clone(),
-            subs_req_type: self.subs_req_type.clone(),
+            subs_req_type: self.subs_req_type,
             data_reference: self.data_reference.clone(),
             identity_set: self.identity_set.clone(),
-            expiry_time: self.expiry_time.clone(),
+            expiry_time: self.expiry_time,
             dsai_tag: self.dsai_tag.clone(),
-            one_time_notification: self.one_time_notification.clone(),
+            one_time_notification: self.one_time_notification,
             user_name: self.user_name.clone(),
             oc_supported_features: self.oc_supported_features.clone(),
             proxy_info: self.proxy_info.clone(),
@@ -3191,30 +2877,30 @@ impl Default for SubscribeNotificationsRequest {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
+            drmp: None,
             vendor_specific_application_id: Default::default(),
             auth_session_state: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            destination_host: Default::default(),
+            destination_host: None,
             destination_realm: Default::default(),
-            supported_features: Default::default(),
+            supported_features: Vec::new(),
             user_identity: Default::default(),
-            wildcarded_public_identity: Default::default(),
-            wildcarded_impu: Default::default(),
-            service_indication: Default::default(),
-            send_data_indication: Default::default(),
-            server_name: Default::default(),
+            wildcarded_public_identity: None,
+            wildcarded_impu: None,
+            service_indication: Vec::new(),
+            send_data_indication: None,
+            server_name: None,
             subs_req_type: Default::default(),
-            data_reference: Default::default(),
-            identity_set: Default::default(),
-            expiry_time: Default::default(),
-            dsai_tag: Default::default(),
-            one_time_notification: Default::default(),
-            user_name: Default::default(),
-            oc_supported_features: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            data_reference: Vec::new(),
+            identity_set: Vec::new(),
+            expiry_time: None,
+            dsai_tag: Vec::new(),
+            one_time_notification: None,
+            user_name: None,
+            oc_supported_features: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -3336,135 +3022,36 @@ impl rt::typed::Command for SubscribeNotificationsRequest {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (260, 0) => {
-                        rt::typed::one(
-                            &mut out.vendor_specific_application_id,
-                            &avp,
-                            &mut w,
-                            2,
-                            64,
-                        )
-                    }
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 3, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 4, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 5, 64)
-                    }
-                    (293, 0) => {
-                        rt::typed::opt(&mut out.destination_host, &avp, &mut w, 64)
-                    }
-                    (283, 0) => {
-                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 7, 64)
-                    }
-                    (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            8,
-                            128,
-                            u32::MAX,
-                        )
-                    }
-                    (700, 10415) => {
-                        rt::typed::one(&mut out.user_identity, &avp, &mut w, 9, 192)
-                    }
-                    (634, 10415) => {
-                        rt::typed::opt(
-                            &mut out.wildcarded_public_identity,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (636, 10415) => {
-                        rt::typed::opt(&mut out.wildcarded_impu, &avp, &mut w, 128)
-                    }
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (260, 0) => m.one(&mut out.vendor_specific_application_id, 2, 64),
+                    (277, 0) => m.one(&mut out.auth_session_state, 3, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 4, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 5, 64),
+                    (293, 0) => m.opt(&mut out.destination_host, 64),
+                    (283, 0) => m.one(&mut out.destination_realm, 7, 64),
+                    (628, 10415) => m.many(&mut out.supported_features, 8, 128, u32::MAX),
+                    (700, 10415) => m.one(&mut out.user_identity, 9, 192),
+                    (634, 10415) => m.opt(&mut out.wildcarded_public_identity, 128),
+                    (636, 10415) => m.opt(&mut out.wildcarded_impu, 128),
                     (704, 10415) => {
-                        rt::typed::many(
-                            &mut out.service_indication,
-                            &avp,
-                            &mut w,
-                            12,
-                            192,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.service_indication, 12, 192, u32::MAX)
                     }
-                    (710, 10415) => {
-                        rt::typed::opt(&mut out.send_data_indication, &avp, &mut w, 128)
-                    }
-                    (602, 10415) => {
-                        rt::typed::opt(&mut out.server_name, &avp, &mut w, 192)
-                    }
-                    (705, 10415) => {
-                        rt::typed::one(&mut out.subs_req_type, &avp, &mut w, 15, 192)
-                    }
-                    (703, 10415) => {
-                        rt::typed::many(
-                            &mut out.data_reference,
-                            &avp,
-                            &mut w,
-                            16,
-                            192,
-                            u32::MAX,
-                        )
-                    }
-                    (708, 10415) => {
-                        rt::typed::many(
-                            &mut out.identity_set,
-                            &avp,
-                            &mut w,
-                            17,
-                            128,
-                            u32::MAX,
-                        )
-                    }
-                    (709, 10415) => {
-                        rt::typed::opt(&mut out.expiry_time, &avp, &mut w, 128)
-                    }
-                    (711, 10415) => {
-                        rt::typed::many(
-                            &mut out.dsai_tag,
-                            &avp,
-                            &mut w,
-                            19,
-                            128,
-                            u32::MAX,
-                        )
-                    }
-                    (712, 10415) => {
-                        rt::typed::opt(&mut out.one_time_notification, &avp, &mut w, 128)
-                    }
-                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
-                    (621, 0) => {
-                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
-                    }
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            23,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            24,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (710, 10415) => m.opt(&mut out.send_data_indication, 128),
+                    (602, 10415) => m.opt(&mut out.server_name, 192),
+                    (705, 10415) => m.one(&mut out.subs_req_type, 15, 192),
+                    (703, 10415) => m.many(&mut out.data_reference, 16, 192, u32::MAX),
+                    (708, 10415) => m.many(&mut out.identity_set, 17, 128, u32::MAX),
+                    (709, 10415) => m.opt(&mut out.expiry_time, 128),
+                    (711, 10415) => m.many(&mut out.dsai_tag, 19, 128, u32::MAX),
+                    (712, 10415) => m.opt(&mut out.one_time_notification, 128),
+                    (1, 0) => m.opt(&mut out.user_name, 64),
+                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
+                    (284, 0) => m.many(&mut out.proxy_info, 23, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 24, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -3563,10 +3150,10 @@ impl Clone for SubscribeNotificationsAnswer {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
+            drmp: self.drmp,
             vendor_specific_application_id: self.vendor_specific_application_id.clone(),
-            auth_session_state: self.auth_session_state.clone(),
-            result_code: self.result_code.clone(),
+            auth_session_state: self.auth_session_state,
+            result_code: self.result_code,
             experimental_result: self.experimental_result.clone(),
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
@@ -3574,7 +3161,7 @@ impl Clone for SubscribeNotificationsAnswer {
             wildcarded_impu: self.wildcarded_impu.clone(),
             supported_features: self.supported_features.clone(),
             sh_user_data: self.sh_user_data.clone(),
-            expiry_time: self.expiry_time.clone(),
+            expiry_time: self.expiry_time,
             oc_supported_features: self.oc_supported_features.clone(),
             oc_olr: self.oc_olr.clone(),
             load: self.load.clone(),
@@ -3646,24 +3233,24 @@ impl Default for SubscribeNotificationsAnswer {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
+            drmp: None,
             vendor_specific_application_id: Default::default(),
             auth_session_state: Default::default(),
-            result_code: Default::default(),
-            experimental_result: Default::default(),
+            result_code: None,
+            experimental_result: None,
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            wildcarded_public_identity: Default::default(),
-            wildcarded_impu: Default::default(),
-            supported_features: Default::default(),
-            sh_user_data: Default::default(),
-            expiry_time: Default::default(),
-            oc_supported_features: Default::default(),
-            oc_olr: Default::default(),
-            load: Default::default(),
-            failed_avp: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            wildcarded_public_identity: None,
+            wildcarded_impu: None,
+            supported_features: Vec::new(),
+            sh_user_data: None,
+            expiry_time: None,
+            oc_supported_features: None,
+            oc_olr: None,
+            load: Vec::new(),
+            failed_avp: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -3744,85 +3331,30 @@ impl rt::typed::Command for SubscribeNotificationsAnswer {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (260, 0) => {
-                        rt::typed::one(
-                            &mut out.vendor_specific_application_id,
-                            &avp,
-                            &mut w,
-                            2,
-                            64,
-                        )
-                    }
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 3, 64)
-                    }
-                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
-                    (297, 0) => {
-                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 6, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 7, 64)
-                    }
-                    (634, 10415) => {
-                        rt::typed::opt(
-                            &mut out.wildcarded_public_identity,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (636, 10415) => {
-                        rt::typed::opt(&mut out.wildcarded_impu, &avp, &mut w, 128)
-                    }
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (260, 0) => m.one(&mut out.vendor_specific_application_id, 2, 64),
+                    (277, 0) => m.one(&mut out.auth_session_state, 3, 64),
+                    (268, 0) => m.opt(&mut out.result_code, 64),
+                    (297, 0) => m.opt(&mut out.experimental_result, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 6, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 7, 64),
+                    (634, 10415) => m.opt(&mut out.wildcarded_public_identity, 128),
+                    (636, 10415) => m.opt(&mut out.wildcarded_impu, 128),
                     (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            10,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.supported_features, 10, 128, u32::MAX)
                     }
-                    (702, 10415) => {
-                        rt::typed::opt(&mut out.sh_user_data, &avp, &mut w, 192)
-                    }
-                    (709, 10415) => {
-                        rt::typed::opt(&mut out.expiry_time, &avp, &mut w, 128)
-                    }
-                    (621, 0) => {
-                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
-                    }
-                    (623, 0) => rt::typed::opt(&mut out.oc_olr, &avp, &mut w, 0),
-                    (650, 0) => {
-                        rt::typed::many(&mut out.load, &avp, &mut w, 15, 0, u32::MAX)
-                    }
-                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            17,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            18,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (702, 10415) => m.opt(&mut out.sh_user_data, 192),
+                    (709, 10415) => m.opt(&mut out.expiry_time, 128),
+                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
+                    (623, 0) => m.opt(&mut out.oc_olr, 0),
+                    (650, 0) => m.many(&mut out.load, 15, 0, u32::MAX),
+                    (279, 0) => m.opt(&mut out.failed_avp, 64),
+                    (284, 0) => m.many(&mut out.proxy_info, 17, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 18, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -3854,8 +3386,8 @@ impl rt::typed::RequestCommand for SubscribeNotificationsRequest {
         a.header = rt::typed::answer_header(&self.header, result);
         a.session_id = self.session_id.clone();
         a.vendor_specific_application_id = self.vendor_specific_application_id.clone();
-        a.auth_session_state = self.auth_session_state.clone();
-        a.drmp = self.drmp.clone();
+        a.auth_session_state = self.auth_session_state;
+        a.drmp = self.drmp;
         a.proxy_info = self.proxy_info.clone();
         a.origin_host = origin_host.into();
         a.origin_realm = origin_realm.into();
@@ -3988,9 +3520,9 @@ impl Clone for PushNotificationRequest {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
+            drmp: self.drmp,
             vendor_specific_application_id: self.vendor_specific_application_id.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             destination_host: self.destination_host.clone(),
@@ -4065,21 +3597,21 @@ impl Default for PushNotificationRequest {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
+            drmp: None,
             vendor_specific_application_id: Default::default(),
             auth_session_state: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
             destination_host: Default::default(),
             destination_realm: Default::default(),
-            supported_features: Default::default(),
+            supported_features: Vec::new(),
             user_identity: Default::default(),
-            wildcarded_public_identity: Default::default(),
-            wildcarded_impu: Default::default(),
-            user_name: Default::default(),
+            wildcarded_public_identity: None,
+            wildcarded_impu: None,
+            user_name: None,
             sh_user_data: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -4198,80 +3730,25 @@ impl rt::typed::Command for PushNotificationRequest {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (260, 0) => {
-                        rt::typed::one(
-                            &mut out.vendor_specific_application_id,
-                            &avp,
-                            &mut w,
-                            2,
-                            64,
-                        )
-                    }
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 3, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 4, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 5, 64)
-                    }
-                    (293, 0) => {
-                        rt::typed::one(&mut out.destination_host, &avp, &mut w, 6, 64)
-                    }
-                    (283, 0) => {
-                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 7, 64)
-                    }
-                    (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            8,
-                            128,
-                            u32::MAX,
-                        )
-                    }
-                    (700, 10415) => {
-                        rt::typed::one(&mut out.user_identity, &avp, &mut w, 9, 192)
-                    }
-                    (634, 10415) => {
-                        rt::typed::opt(
-                            &mut out.wildcarded_public_identity,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (636, 10415) => {
-                        rt::typed::opt(&mut out.wildcarded_impu, &avp, &mut w, 128)
-                    }
-                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
-                    (702, 10415) => {
-                        rt::typed::one(&mut out.sh_user_data, &avp, &mut w, 13, 192)
-                    }
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            14,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            15,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (260, 0) => m.one(&mut out.vendor_specific_application_id, 2, 64),
+                    (277, 0) => m.one(&mut out.auth_session_state, 3, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 4, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 5, 64),
+                    (293, 0) => m.one(&mut out.destination_host, 6, 64),
+                    (283, 0) => m.one(&mut out.destination_realm, 7, 64),
+                    (628, 10415) => m.many(&mut out.supported_features, 8, 128, u32::MAX),
+                    (700, 10415) => m.one(&mut out.user_identity, 9, 192),
+                    (634, 10415) => m.opt(&mut out.wildcarded_public_identity, 128),
+                    (636, 10415) => m.opt(&mut out.wildcarded_impu, 128),
+                    (1, 0) => m.opt(&mut out.user_name, 64),
+                    (702, 10415) => m.one(&mut out.sh_user_data, 13, 192),
+                    (284, 0) => m.many(&mut out.proxy_info, 14, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 15, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -4349,11 +3826,11 @@ impl Clone for PushNotificationAnswer {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
+            drmp: self.drmp,
             vendor_specific_application_id: self.vendor_specific_application_id.clone(),
-            result_code: self.result_code.clone(),
+            result_code: self.result_code,
             experimental_result: self.experimental_result.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             supported_features: self.supported_features.clone(),
@@ -4412,17 +3889,17 @@ impl Default for PushNotificationAnswer {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
+            drmp: None,
             vendor_specific_application_id: Default::default(),
-            result_code: Default::default(),
-            experimental_result: Default::default(),
+            result_code: None,
+            experimental_result: None,
             auth_session_state: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            supported_features: Default::default(),
-            failed_avp: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            supported_features: Vec::new(),
+            failed_avp: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -4503,61 +3980,21 @@ impl rt::typed::Command for PushNotificationAnswer {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (260, 0) => {
-                        rt::typed::one(
-                            &mut out.vendor_specific_application_id,
-                            &avp,
-                            &mut w,
-                            2,
-                            64,
-                        )
-                    }
-                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
-                    (297, 0) => {
-                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
-                    }
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 5, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 6, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 7, 64)
-                    }
-                    (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            8,
-                            128,
-                            u32::MAX,
-                        )
-                    }
-                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            10,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            11,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (260, 0) => m.one(&mut out.vendor_specific_application_id, 2, 64),
+                    (268, 0) => m.opt(&mut out.result_code, 64),
+                    (297, 0) => m.opt(&mut out.experimental_result, 64),
+                    (277, 0) => m.one(&mut out.auth_session_state, 5, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 6, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 7, 64),
+                    (628, 10415) => m.many(&mut out.supported_features, 8, 128, u32::MAX),
+                    (279, 0) => m.opt(&mut out.failed_avp, 64),
+                    (284, 0) => m.many(&mut out.proxy_info, 10, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 11, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -4589,8 +4026,8 @@ impl rt::typed::RequestCommand for PushNotificationRequest {
         a.header = rt::typed::answer_header(&self.header, result);
         a.session_id = self.session_id.clone();
         a.vendor_specific_application_id = self.vendor_specific_application_id.clone();
-        a.auth_session_state = self.auth_session_state.clone();
-        a.drmp = self.drmp.clone();
+        a.auth_session_state = self.auth_session_state;
+        a.drmp = self.drmp;
         a.proxy_info = self.proxy_info.clone();
         a.origin_host = origin_host.into();
         a.origin_realm = origin_realm.into();

@@ -668,7 +668,7 @@ impl Clone for UserIdentifier {
             user_name: self.user_name.clone(),
             msisdn: self.msisdn.clone(),
             external_identifier: self.external_identifier.clone(),
-            type_of_external_identifier: self.type_of_external_identifier.clone(),
+            type_of_external_identifier: self.type_of_external_identifier,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -765,10 +765,10 @@ impl PartialEq for UserIdentifier {
 impl Default for UserIdentifier {
     fn default() -> Self {
         Self {
-            user_name: Default::default(),
-            msisdn: Default::default(),
-            external_identifier: Default::default(),
-            type_of_external_identifier: Default::default(),
+            user_name: None,
+            msisdn: None,
+            external_identifier: None,
+            type_of_external_identifier: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -841,21 +841,13 @@ impl rt::typed::Grouped for UserIdentifier {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (1, 0) => rt::typed::opt(&mut self.user_name, &avp, &mut w, 64),
-                    (701, 10415) => rt::typed::opt(&mut self.msisdn, &avp, &mut w, 192),
-                    (3111, 10415) => {
-                        rt::typed::opt(&mut self.external_identifier, &avp, &mut w, 192)
-                    }
-                    (3168, 10415) => {
-                        rt::typed::opt(
-                            &mut self.type_of_external_identifier,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1, 0) => m.opt(&mut self.user_name, 64),
+                    (701, 10415) => m.opt(&mut self.msisdn, 192),
+                    (3111, 10415) => m.opt(&mut self.external_identifier, 192),
+                    (3168, 10415) => m.opt(&mut self.type_of_external_identifier, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -902,7 +894,7 @@ impl Clone for ServiceParameters {
     fn clone(&self) -> Self {
         Self {
             t4_parameters: self.t4_parameters.clone(),
-            application_port_identifier: self.application_port_identifier.clone(),
+            application_port_identifier: self.application_port_identifier,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -942,8 +934,8 @@ impl PartialEq for ServiceParameters {
 impl Default for ServiceParameters {
     fn default() -> Self {
         Self {
-            t4_parameters: Default::default(),
-            application_port_identifier: Default::default(),
+            t4_parameters: None,
+            application_port_identifier: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -983,19 +975,11 @@ impl rt::typed::Grouped for ServiceParameters {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (3106, 10415) => {
-                        rt::typed::opt(&mut self.t4_parameters, &avp, &mut w, 192)
-                    }
-                    (3010, 10415) => {
-                        rt::typed::opt(
-                            &mut self.application_port_identifier,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (3106, 10415) => m.opt(&mut self.t4_parameters, 192),
+                    (3010, 10415) => m.opt(&mut self.application_port_identifier, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -1034,7 +1018,7 @@ impl Clone for T4Parameters {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            priority_indication: self.priority_indication.clone(),
+            priority_indication: self.priority_indication,
             sm_rp_smea: self.sm_rp_smea.clone(),
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
@@ -1069,8 +1053,8 @@ impl PartialEq for T4Parameters {
 impl Default for T4Parameters {
     fn default() -> Self {
         Self {
-            priority_indication: Default::default(),
-            sm_rp_smea: Default::default(),
+            priority_indication: None,
+            sm_rp_smea: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -1110,14 +1094,11 @@ impl rt::typed::Grouped for T4Parameters {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (3006, 10415) => {
-                        rt::typed::opt(&mut self.priority_indication, &avp, &mut w, 192)
-                    }
-                    (3309, 10415) => {
-                        rt::typed::opt(&mut self.sm_rp_smea, &avp, &mut w, 192)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (3006, 10415) => m.opt(&mut self.priority_indication, 192),
+                    (3309, 10415) => m.opt(&mut self.sm_rp_smea, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -1186,7 +1167,7 @@ impl PartialEq for ServiceData {
 impl Default for ServiceData {
     fn default() -> Self {
         Self {
-            t4_data: Default::default(),
+            t4_data: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -1226,9 +1207,10 @@ impl rt::typed::Grouped for ServiceData {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (3108, 10415) => rt::typed::opt(&mut self.t4_data, &avp, &mut w, 192),
-                    _ => rt::typed::other(&avp, &mut w),
+                    (3108, 10415) => m.opt(&mut self.t4_data, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -1277,7 +1259,7 @@ impl Clone for T4Data {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            hss_cause: self.hss_cause.clone(),
+            hss_cause: self.hss_cause,
             serving_node: self.serving_node.clone(),
             additional_serving_node: self.additional_serving_node.clone(),
             extra: self.extra.clone(),
@@ -1320,9 +1302,9 @@ impl PartialEq for T4Data {
 impl Default for T4Data {
     fn default() -> Self {
         Self {
-            hss_cause: Default::default(),
-            serving_node: Default::default(),
-            additional_serving_node: Default::default(),
+            hss_cause: None,
+            serving_node: None,
+            additional_serving_node: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -1362,24 +1344,14 @@ impl rt::typed::Grouped for T4Data {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (3109, 10415) => {
-                        rt::typed::opt(&mut self.hss_cause, &avp, &mut w, 192)
-                    }
-                    (2401, 10415) => {
-                        rt::typed::opt(&mut self.serving_node, &avp, &mut w, 128)
-                    }
+                    (3109, 10415) => m.opt(&mut self.hss_cause, 192),
+                    (2401, 10415) => m.opt(&mut self.serving_node, 128),
                     (2406, 10415) => {
-                        rt::typed::many(
-                            &mut self.additional_serving_node,
-                            &avp,
-                            &mut w,
-                            2,
-                            192,
-                            u32::MAX,
-                        )
+                        m.many(&mut self.additional_serving_node, 2, 192, u32::MAX)
                     }
-                    _ => rt::typed::other(&avp, &mut w),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -1449,8 +1421,8 @@ impl Clone for AeseCommunicationPattern {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            scef_reference_id: self.scef_reference_id.clone(),
-            scef_reference_id_ext: self.scef_reference_id_ext.clone(),
+            scef_reference_id: self.scef_reference_id,
+            scef_reference_id_ext: self.scef_reference_id_ext,
             scef_id: self.scef_id.clone(),
             scef_reference_id_for_deletion: self.scef_reference_id_for_deletion.clone(),
             scef_reference_id_for_deletion_ext: self
@@ -1554,13 +1526,13 @@ impl PartialEq for AeseCommunicationPattern {
 impl Default for AeseCommunicationPattern {
     fn default() -> Self {
         Self {
-            scef_reference_id: Default::default(),
-            scef_reference_id_ext: Default::default(),
+            scef_reference_id: None,
+            scef_reference_id_ext: None,
             scef_id: Default::default(),
-            scef_reference_id_for_deletion: Default::default(),
-            scef_reference_id_for_deletion_ext: Default::default(),
-            communication_pattern_set: Default::default(),
-            mtc_provider_info: Default::default(),
+            scef_reference_id_for_deletion: Vec::new(),
+            scef_reference_id_for_deletion_ext: Vec::new(),
+            communication_pattern_set: Vec::new(),
+            mtc_provider_info: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -1638,55 +1610,32 @@ impl rt::typed::Grouped for AeseCommunicationPattern {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (3124, 10415) => {
-                        rt::typed::opt(&mut self.scef_reference_id, &avp, &mut w, 192)
-                    }
-                    (3186, 10415) => {
-                        rt::typed::opt(
-                            &mut self.scef_reference_id_ext,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (3125, 10415) => {
-                        rt::typed::one(&mut self.scef_id, &avp, &mut w, 2, 192)
-                    }
+                    (3124, 10415) => m.opt(&mut self.scef_reference_id, 192),
+                    (3186, 10415) => m.opt(&mut self.scef_reference_id_ext, 192),
+                    (3125, 10415) => m.one(&mut self.scef_id, 2, 192),
                     (3126, 10415) => {
-                        rt::typed::many(
+                        m.many(
                             &mut self.scef_reference_id_for_deletion,
-                            &avp,
-                            &mut w,
                             3,
                             192,
                             u32::MAX,
                         )
                     }
                     (3187, 10415) => {
-                        rt::typed::many(
+                        m.many(
                             &mut self.scef_reference_id_for_deletion_ext,
-                            &avp,
-                            &mut w,
                             4,
                             192,
                             u32::MAX,
                         )
                     }
                     (3114, 10415) => {
-                        rt::typed::many(
-                            &mut self.communication_pattern_set,
-                            &avp,
-                            &mut w,
-                            5,
-                            192,
-                            u32::MAX,
-                        )
+                        m.many(&mut self.communication_pattern_set, 5, 192, u32::MAX)
                     }
-                    (3178, 10415) => {
-                        rt::typed::opt(&mut self.mtc_provider_info, &avp, &mut w, 192)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (3178, 10415) => m.opt(&mut self.mtc_provider_info, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -1766,16 +1715,14 @@ impl Clone for CommunicationPatternSet {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            periodic_communication_indicator: self
-                .periodic_communication_indicator
-                .clone(),
-            communication_duration_time: self.communication_duration_time.clone(),
-            periodic_time: self.periodic_time.clone(),
+            periodic_communication_indicator: self.periodic_communication_indicator,
+            communication_duration_time: self.communication_duration_time,
+            periodic_time: self.periodic_time,
             scheduled_communication_time: self.scheduled_communication_time.clone(),
-            stationary_indication: self.stationary_indication.clone(),
-            reference_id_validity_time: self.reference_id_validity_time.clone(),
-            traffic_profile: self.traffic_profile.clone(),
-            battery_indicator: self.battery_indicator.clone(),
+            stationary_indication: self.stationary_indication,
+            reference_id_validity_time: self.reference_id_validity_time,
+            traffic_profile: self.traffic_profile,
+            battery_indicator: self.battery_indicator,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -1879,14 +1826,14 @@ impl PartialEq for CommunicationPatternSet {
 impl Default for CommunicationPatternSet {
     fn default() -> Self {
         Self {
-            periodic_communication_indicator: Default::default(),
-            communication_duration_time: Default::default(),
-            periodic_time: Default::default(),
-            scheduled_communication_time: Default::default(),
-            stationary_indication: Default::default(),
-            reference_id_validity_time: Default::default(),
-            traffic_profile: Default::default(),
-            battery_indicator: Default::default(),
+            periodic_communication_indicator: None,
+            communication_duration_time: None,
+            periodic_time: None,
+            scheduled_communication_time: Vec::new(),
+            stationary_indication: None,
+            reference_id_validity_time: None,
+            traffic_profile: None,
+            battery_indicator: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -1950,59 +1897,21 @@ impl rt::typed::Grouped for CommunicationPatternSet {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
                     (3115, 10415) => {
-                        rt::typed::opt(
-                            &mut self.periodic_communication_indicator,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
+                        m.opt(&mut self.periodic_communication_indicator, 192)
                     }
-                    (3116, 10415) => {
-                        rt::typed::opt(
-                            &mut self.communication_duration_time,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (3117, 10415) => {
-                        rt::typed::opt(&mut self.periodic_time, &avp, &mut w, 192)
-                    }
+                    (3116, 10415) => m.opt(&mut self.communication_duration_time, 192),
+                    (3117, 10415) => m.opt(&mut self.periodic_time, 192),
                     (3118, 10415) => {
-                        rt::typed::many(
-                            &mut self.scheduled_communication_time,
-                            &avp,
-                            &mut w,
-                            3,
-                            192,
-                            u32::MAX,
-                        )
+                        m.many(&mut self.scheduled_communication_time, 3, 192, u32::MAX)
                     }
-                    (3119, 10415) => {
-                        rt::typed::opt(
-                            &mut self.stationary_indication,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (3148, 10415) => {
-                        rt::typed::opt(
-                            &mut self.reference_id_validity_time,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (3183, 10415) => {
-                        rt::typed::opt(&mut self.traffic_profile, &avp, &mut w, 192)
-                    }
-                    (3185, 10415) => {
-                        rt::typed::opt(&mut self.battery_indicator, &avp, &mut w, 192)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (3119, 10415) => m.opt(&mut self.stationary_indication, 192),
+                    (3148, 10415) => m.opt(&mut self.reference_id_validity_time, 192),
+                    (3183, 10415) => m.opt(&mut self.traffic_profile, 192),
+                    (3185, 10415) => m.opt(&mut self.battery_indicator, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -2060,9 +1969,9 @@ impl Clone for ScheduledCommunicationTime {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            day_of_week_mask: self.day_of_week_mask.clone(),
-            time_of_day_start: self.time_of_day_start.clone(),
-            time_of_day_end: self.time_of_day_end.clone(),
+            day_of_week_mask: self.day_of_week_mask,
+            time_of_day_start: self.time_of_day_start,
+            time_of_day_end: self.time_of_day_end,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -2137,9 +2046,9 @@ impl PartialEq for ScheduledCommunicationTime {
 impl Default for ScheduledCommunicationTime {
     fn default() -> Self {
         Self {
-            day_of_week_mask: Default::default(),
-            time_of_day_start: Default::default(),
-            time_of_day_end: Default::default(),
+            day_of_week_mask: None,
+            time_of_day_start: None,
+            time_of_day_end: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -2203,17 +2112,12 @@ impl rt::typed::Grouped for ScheduledCommunicationTime {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (563, 0) => {
-                        rt::typed::opt(&mut self.day_of_week_mask, &avp, &mut w, 64)
-                    }
-                    (561, 0) => {
-                        rt::typed::opt(&mut self.time_of_day_start, &avp, &mut w, 64)
-                    }
-                    (562, 0) => {
-                        rt::typed::opt(&mut self.time_of_day_end, &avp, &mut w, 64)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (563, 0) => m.opt(&mut self.day_of_week_mask, 64),
+                    (561, 0) => m.opt(&mut self.time_of_day_start, 64),
+                    (562, 0) => m.opt(&mut self.time_of_day_end, 64),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -2258,8 +2162,8 @@ impl Clone for AeseCommunicationPatternConfigStatus {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            scef_reference_id: self.scef_reference_id.clone(),
-            scef_reference_id_ext: self.scef_reference_id_ext.clone(),
+            scef_reference_id: self.scef_reference_id,
+            scef_reference_id_ext: self.scef_reference_id_ext,
             scef_id: self.scef_id.clone(),
             aese_error_report: self.aese_error_report.clone(),
             extra: self.extra.clone(),
@@ -2298,9 +2202,9 @@ impl Default for AeseCommunicationPatternConfigStatus {
     fn default() -> Self {
         Self {
             scef_reference_id: Default::default(),
-            scef_reference_id_ext: Default::default(),
-            scef_id: Default::default(),
-            aese_error_report: Default::default(),
+            scef_reference_id_ext: None,
+            scef_id: None,
+            aese_error_report: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -2354,23 +2258,13 @@ impl rt::typed::Grouped for AeseCommunicationPatternConfigStatus {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (3124, 10415) => {
-                        rt::typed::one(&mut self.scef_reference_id, &avp, &mut w, 0, 192)
-                    }
-                    (3186, 10415) => {
-                        rt::typed::opt(
-                            &mut self.scef_reference_id_ext,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (3125, 10415) => rt::typed::opt(&mut self.scef_id, &avp, &mut w, 192),
-                    (3121, 10415) => {
-                        rt::typed::opt(&mut self.aese_error_report, &avp, &mut w, 192)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (3124, 10415) => m.one(&mut self.scef_reference_id, 0, 192),
+                    (3186, 10415) => m.opt(&mut self.scef_reference_id_ext, 192),
+                    (3125, 10415) => m.opt(&mut self.scef_id, 192),
+                    (3121, 10415) => m.opt(&mut self.aese_error_report, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -2446,7 +2340,7 @@ impl PartialEq for AeseErrorReport {
 impl Default for AeseErrorReport {
     fn default() -> Self {
         Self {
-            service_result: Default::default(),
+            service_result: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -2486,11 +2380,10 @@ impl rt::typed::Grouped for AeseErrorReport {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (3146, 10415) => {
-                        rt::typed::opt(&mut self.service_result, &avp, &mut w, 192)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (3146, 10415) => m.opt(&mut self.service_result, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -2601,26 +2494,25 @@ impl Clone for MonitoringEventConfiguration {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            scef_reference_id: self.scef_reference_id.clone(),
-            scef_reference_id_ext: self.scef_reference_id_ext.clone(),
+            scef_reference_id: self.scef_reference_id,
+            scef_reference_id_ext: self.scef_reference_id_ext,
             scef_id: self.scef_id.clone(),
-            monitoring_type: self.monitoring_type.clone(),
+            monitoring_type: self.monitoring_type,
             scef_reference_id_for_deletion: self.scef_reference_id_for_deletion.clone(),
             scef_reference_id_for_deletion_ext: self
                 .scef_reference_id_for_deletion_ext
                 .clone(),
-            maximum_number_of_reports: self.maximum_number_of_reports.clone(),
-            monitoring_duration: self.monitoring_duration.clone(),
+            maximum_number_of_reports: self.maximum_number_of_reports,
+            monitoring_duration: self.monitoring_duration,
             charged_party: self.charged_party.clone(),
-            maximum_detection_time: self.maximum_detection_time.clone(),
+            maximum_detection_time: self.maximum_detection_time,
             ue_reachability_configuration: self.ue_reachability_configuration.clone(),
             location_information_configuration: self
                 .location_information_configuration
                 .clone(),
-            association_type: self.association_type.clone(),
+            association_type: self.association_type,
             dl_buffering_suggested_packet_count: self
-                .dl_buffering_suggested_packet_count
-                .clone(),
+                .dl_buffering_suggested_packet_count,
             plmn_id_requested: self.plmn_id_requested.clone(),
             mtc_provider_info: self.mtc_provider_info.clone(),
             pdn_connectivity_status_configuration: self
@@ -2776,24 +2668,24 @@ impl PartialEq for MonitoringEventConfiguration {
 impl Default for MonitoringEventConfiguration {
     fn default() -> Self {
         Self {
-            scef_reference_id: Default::default(),
-            scef_reference_id_ext: Default::default(),
+            scef_reference_id: None,
+            scef_reference_id_ext: None,
             scef_id: Default::default(),
             monitoring_type: Default::default(),
-            scef_reference_id_for_deletion: Default::default(),
-            scef_reference_id_for_deletion_ext: Default::default(),
-            maximum_number_of_reports: Default::default(),
-            monitoring_duration: Default::default(),
-            charged_party: Default::default(),
-            maximum_detection_time: Default::default(),
-            ue_reachability_configuration: Default::default(),
-            location_information_configuration: Default::default(),
-            association_type: Default::default(),
-            dl_buffering_suggested_packet_count: Default::default(),
-            plmn_id_requested: Default::default(),
-            mtc_provider_info: Default::default(),
-            pdn_connectivity_status_configuration: Default::default(),
-            number_of_ue_per_location_configuration: Default::default(),
+            scef_reference_id_for_deletion: Vec::new(),
+            scef_reference_id_for_deletion_ext: Vec::new(),
+            maximum_number_of_reports: None,
+            monitoring_duration: None,
+            charged_party: None,
+            maximum_detection_time: None,
+            ue_reachability_configuration: None,
+            location_information_configuration: None,
+            association_type: None,
+            dl_buffering_suggested_packet_count: None,
+            plmn_id_requested: Vec::new(),
+            mtc_provider_info: None,
+            pdn_connectivity_status_configuration: None,
+            number_of_ue_per_location_configuration: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -2888,125 +2780,56 @@ impl rt::typed::Grouped for MonitoringEventConfiguration {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (3124, 10415) => {
-                        rt::typed::opt(&mut self.scef_reference_id, &avp, &mut w, 192)
-                    }
-                    (3186, 10415) => {
-                        rt::typed::opt(
-                            &mut self.scef_reference_id_ext,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (3125, 10415) => {
-                        rt::typed::one(&mut self.scef_id, &avp, &mut w, 2, 192)
-                    }
-                    (3127, 10415) => {
-                        rt::typed::one(&mut self.monitoring_type, &avp, &mut w, 3, 192)
-                    }
+                    (3124, 10415) => m.opt(&mut self.scef_reference_id, 192),
+                    (3186, 10415) => m.opt(&mut self.scef_reference_id_ext, 192),
+                    (3125, 10415) => m.one(&mut self.scef_id, 2, 192),
+                    (3127, 10415) => m.one(&mut self.monitoring_type, 3, 192),
                     (3126, 10415) => {
-                        rt::typed::many(
+                        m.many(
                             &mut self.scef_reference_id_for_deletion,
-                            &avp,
-                            &mut w,
                             4,
                             192,
                             u32::MAX,
                         )
                     }
                     (3187, 10415) => {
-                        rt::typed::many(
+                        m.many(
                             &mut self.scef_reference_id_for_deletion_ext,
-                            &avp,
-                            &mut w,
                             5,
                             192,
                             u32::MAX,
                         )
                     }
-                    (3128, 10415) => {
-                        rt::typed::opt(
-                            &mut self.maximum_number_of_reports,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (3130, 10415) => {
-                        rt::typed::opt(&mut self.monitoring_duration, &avp, &mut w, 192)
-                    }
-                    (857, 10415) => {
-                        rt::typed::opt(&mut self.charged_party, &avp, &mut w, 192)
-                    }
-                    (3131, 10415) => {
-                        rt::typed::opt(
-                            &mut self.maximum_detection_time,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (3129, 10415) => {
-                        rt::typed::opt(
-                            &mut self.ue_reachability_configuration,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
+                    (3128, 10415) => m.opt(&mut self.maximum_number_of_reports, 192),
+                    (3130, 10415) => m.opt(&mut self.monitoring_duration, 192),
+                    (857, 10415) => m.opt(&mut self.charged_party, 192),
+                    (3131, 10415) => m.opt(&mut self.maximum_detection_time, 192),
+                    (3129, 10415) => m.opt(&mut self.ue_reachability_configuration, 192),
                     (3135, 10415) => {
-                        rt::typed::opt(
-                            &mut self.location_information_configuration,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
+                        m.opt(&mut self.location_information_configuration, 192)
                     }
-                    (3138, 10415) => {
-                        rt::typed::opt(&mut self.association_type, &avp, &mut w, 192)
-                    }
+                    (3138, 10415) => m.opt(&mut self.association_type, 192),
                     (1674, 10415) => {
-                        rt::typed::opt(
-                            &mut self.dl_buffering_suggested_packet_count,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
+                        m.opt(&mut self.dl_buffering_suggested_packet_count, 128)
                     }
                     (3172, 10415) => {
-                        rt::typed::many(
-                            &mut self.plmn_id_requested,
-                            &avp,
-                            &mut w,
-                            14,
-                            192,
-                            u32::MAX,
-                        )
+                        m.many(&mut self.plmn_id_requested, 14, 192, u32::MAX)
                     }
-                    (3178, 10415) => {
-                        rt::typed::opt(&mut self.mtc_provider_info, &avp, &mut w, 192)
-                    }
+                    (3178, 10415) => m.opt(&mut self.mtc_provider_info, 192),
                     (3180, 10415) => {
-                        rt::typed::opt(
-                            &mut self.pdn_connectivity_status_configuration,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
+                        m.opt(&mut self.pdn_connectivity_status_configuration, 192)
                     }
                     (4306, 10415) => {
-                        rt::typed::many(
+                        m.many(
                             &mut self.number_of_ue_per_location_configuration,
-                            &avp,
-                            &mut w,
                             17,
                             192,
                             u32::MAX,
                         )
                     }
-                    _ => rt::typed::other(&avp, &mut w),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -3113,16 +2936,16 @@ impl Clone for MonitoringEventReport {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            scef_reference_id: self.scef_reference_id.clone(),
-            scef_reference_id_ext: self.scef_reference_id_ext.clone(),
+            scef_reference_id: self.scef_reference_id,
+            scef_reference_id_ext: self.scef_reference_id_ext,
             scef_id: self.scef_id.clone(),
-            reachability_information: self.reachability_information.clone(),
-            reachability_cause: self.reachability_cause.clone(),
+            reachability_information: self.reachability_information,
+            reachability_cause: self.reachability_cause,
             eps_location_information: self.eps_location_information.clone(),
-            monitoring_type: self.monitoring_type.clone(),
-            loss_of_connectivity_reason: self.loss_of_connectivity_reason.clone(),
+            monitoring_type: self.monitoring_type,
+            loss_of_connectivity_reason: self.loss_of_connectivity_reason,
             idle_status_indication: self.idle_status_indication.clone(),
-            maximum_ue_availability_time: self.maximum_ue_availability_time.clone(),
+            maximum_ue_availability_time: self.maximum_ue_availability_time,
             communication_failure_information: self
                 .communication_failure_information
                 .clone(),
@@ -3267,18 +3090,18 @@ impl Default for MonitoringEventReport {
     fn default() -> Self {
         Self {
             scef_reference_id: Default::default(),
-            scef_reference_id_ext: Default::default(),
-            scef_id: Default::default(),
-            reachability_information: Default::default(),
-            reachability_cause: Default::default(),
-            eps_location_information: Default::default(),
-            monitoring_type: Default::default(),
-            loss_of_connectivity_reason: Default::default(),
-            idle_status_indication: Default::default(),
-            maximum_ue_availability_time: Default::default(),
-            communication_failure_information: Default::default(),
-            number_of_ue_per_location_report: Default::default(),
-            pdn_connectivity_status_report: Default::default(),
+            scef_reference_id_ext: None,
+            scef_id: None,
+            reachability_information: None,
+            reachability_cause: None,
+            eps_location_information: None,
+            monitoring_type: None,
+            loss_of_connectivity_reason: None,
+            idle_status_indication: None,
+            maximum_ue_availability_time: None,
+            communication_failure_information: None,
+            number_of_ue_per_location_report: Vec::new(),
+            pdn_connectivity_status_report: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -3362,92 +3185,31 @@ impl rt::typed::Grouped for MonitoringEventReport {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (3124, 10415) => {
-                        rt::typed::one(&mut self.scef_reference_id, &avp, &mut w, 0, 192)
-                    }
-                    (3186, 10415) => {
-                        rt::typed::opt(
-                            &mut self.scef_reference_id_ext,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (3125, 10415) => rt::typed::opt(&mut self.scef_id, &avp, &mut w, 192),
-                    (3140, 10415) => {
-                        rt::typed::opt(
-                            &mut self.reachability_information,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (4325, 10415) => {
-                        rt::typed::opt(&mut self.reachability_cause, &avp, &mut w, 192)
-                    }
-                    (1496, 10415) => {
-                        rt::typed::opt(
-                            &mut self.eps_location_information,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (3127, 10415) => {
-                        rt::typed::opt(&mut self.monitoring_type, &avp, &mut w, 192)
-                    }
-                    (3162, 10415) => {
-                        rt::typed::opt(
-                            &mut self.loss_of_connectivity_reason,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (4322, 10415) => {
-                        rt::typed::opt(
-                            &mut self.idle_status_indication,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (3329, 10415) => {
-                        rt::typed::opt(
-                            &mut self.maximum_ue_availability_time,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
+                    (3124, 10415) => m.one(&mut self.scef_reference_id, 0, 192),
+                    (3186, 10415) => m.opt(&mut self.scef_reference_id_ext, 192),
+                    (3125, 10415) => m.opt(&mut self.scef_id, 192),
+                    (3140, 10415) => m.opt(&mut self.reachability_information, 192),
+                    (4325, 10415) => m.opt(&mut self.reachability_cause, 192),
+                    (1496, 10415) => m.opt(&mut self.eps_location_information, 192),
+                    (3127, 10415) => m.opt(&mut self.monitoring_type, 192),
+                    (3162, 10415) => m.opt(&mut self.loss_of_connectivity_reason, 192),
+                    (4322, 10415) => m.opt(&mut self.idle_status_indication, 192),
+                    (3329, 10415) => m.opt(&mut self.maximum_ue_availability_time, 192),
                     (4300, 10415) => {
-                        rt::typed::opt(
-                            &mut self.communication_failure_information,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
+                        m.opt(&mut self.communication_failure_information, 192)
                     }
                     (4307, 10415) => {
-                        rt::typed::many(
+                        m.many(
                             &mut self.number_of_ue_per_location_report,
-                            &avp,
-                            &mut w,
                             11,
                             192,
                             u32::MAX,
                         )
                     }
-                    (3181, 10415) => {
-                        rt::typed::opt(
-                            &mut self.pdn_connectivity_status_report,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (3181, 10415) => m.opt(&mut self.pdn_connectivity_status_report, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -3518,9 +3280,9 @@ impl Clone for UeReachabilityConfiguration {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            reachability_type: self.reachability_type.clone(),
-            maximum_latency: self.maximum_latency.clone(),
-            maximum_response_time: self.maximum_response_time.clone(),
+            reachability_type: self.reachability_type,
+            maximum_latency: self.maximum_latency,
+            maximum_response_time: self.maximum_response_time,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -3610,9 +3372,9 @@ impl PartialEq for UeReachabilityConfiguration {
 impl Default for UeReachabilityConfiguration {
     fn default() -> Self {
         Self {
-            reachability_type: Default::default(),
-            maximum_latency: Default::default(),
-            maximum_response_time: Default::default(),
+            reachability_type: None,
+            maximum_latency: None,
+            maximum_response_time: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -3685,22 +3447,12 @@ impl rt::typed::Grouped for UeReachabilityConfiguration {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (3132, 10415) => {
-                        rt::typed::opt(&mut self.reachability_type, &avp, &mut w, 192)
-                    }
-                    (3133, 10415) => {
-                        rt::typed::opt(&mut self.maximum_latency, &avp, &mut w, 192)
-                    }
-                    (3134, 10415) => {
-                        rt::typed::opt(
-                            &mut self.maximum_response_time,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (3132, 10415) => m.opt(&mut self.reachability_type, 192),
+                    (3133, 10415) => m.opt(&mut self.maximum_latency, 192),
+                    (3134, 10415) => m.opt(&mut self.maximum_response_time, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -3766,9 +3518,9 @@ impl Clone for LocationInformationConfiguration {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            monte_location_type: self.monte_location_type.clone(),
-            accuracy: self.accuracy.clone(),
-            periodic_time: self.periodic_time.clone(),
+            monte_location_type: self.monte_location_type,
+            accuracy: self.accuracy,
+            periodic_time: self.periodic_time,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -3863,9 +3615,9 @@ impl PartialEq for LocationInformationConfiguration {
 impl Default for LocationInformationConfiguration {
     fn default() -> Self {
         Self {
-            monte_location_type: Default::default(),
-            accuracy: Default::default(),
-            periodic_time: Default::default(),
+            monte_location_type: None,
+            accuracy: None,
+            periodic_time: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -3941,17 +3693,12 @@ impl rt::typed::Grouped for LocationInformationConfiguration {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (3136, 10415) => {
-                        rt::typed::opt(&mut self.monte_location_type, &avp, &mut w, 192)
-                    }
-                    (3137, 10415) => {
-                        rt::typed::opt(&mut self.accuracy, &avp, &mut w, 192)
-                    }
-                    (3117, 10415) => {
-                        rt::typed::opt(&mut self.periodic_time, &avp, &mut w, 192)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (3136, 10415) => m.opt(&mut self.monte_location_type, 192),
+                    (3137, 10415) => m.opt(&mut self.accuracy, 192),
+                    (3117, 10415) => m.opt(&mut self.periodic_time, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -4017,8 +3764,8 @@ impl Clone for MonitoringEventConfigStatus {
     fn clone(&self) -> Self {
         Self {
             service_report: self.service_report.clone(),
-            scef_reference_id: self.scef_reference_id.clone(),
-            scef_reference_id_ext: self.scef_reference_id_ext.clone(),
+            scef_reference_id: self.scef_reference_id,
+            scef_reference_id_ext: self.scef_reference_id_ext,
             scef_id: self.scef_id.clone(),
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
@@ -4105,10 +3852,10 @@ impl PartialEq for MonitoringEventConfigStatus {
 impl Default for MonitoringEventConfigStatus {
     fn default() -> Self {
         Self {
-            service_report: Default::default(),
+            service_report: Vec::new(),
             scef_reference_id: Default::default(),
-            scef_reference_id_ext: Default::default(),
-            scef_id: Default::default(),
+            scef_reference_id_ext: None,
+            scef_id: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -4192,30 +3939,13 @@ impl rt::typed::Grouped for MonitoringEventConfigStatus {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (3152, 10415) => {
-                        rt::typed::many(
-                            &mut self.service_report,
-                            &avp,
-                            &mut w,
-                            0,
-                            192,
-                            u32::MAX,
-                        )
-                    }
-                    (3124, 10415) => {
-                        rt::typed::one(&mut self.scef_reference_id, &avp, &mut w, 1, 192)
-                    }
-                    (3186, 10415) => {
-                        rt::typed::opt(
-                            &mut self.scef_reference_id_ext,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (3125, 10415) => rt::typed::opt(&mut self.scef_id, &avp, &mut w, 192),
-                    _ => rt::typed::other(&avp, &mut w),
+                    (3152, 10415) => m.many(&mut self.service_report, 0, 192, u32::MAX),
+                    (3124, 10415) => m.one(&mut self.scef_reference_id, 1, 192),
+                    (3186, 10415) => m.opt(&mut self.scef_reference_id_ext, 192),
+                    (3125, 10415) => m.opt(&mut self.scef_id, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -4270,8 +4000,8 @@ impl Clone for SupportedServices {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            supported_monitoring_events: self.supported_monitoring_events.clone(),
-            node_type: self.node_type.clone(),
+            supported_monitoring_events: self.supported_monitoring_events,
+            node_type: self.node_type,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -4351,8 +4081,8 @@ impl PartialEq for SupportedServices {
 impl Default for SupportedServices {
     fn default() -> Self {
         Self {
-            supported_monitoring_events: Default::default(),
-            node_type: Default::default(),
+            supported_monitoring_events: None,
+            node_type: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -4416,19 +4146,11 @@ impl rt::typed::Grouped for SupportedServices {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (3144, 10415) => {
-                        rt::typed::opt(
-                            &mut self.supported_monitoring_events,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (3153, 10415) => {
-                        rt::typed::opt(&mut self.node_type, &avp, &mut w, 192)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (3144, 10415) => m.opt(&mut self.supported_monitoring_events, 192),
+                    (3153, 10415) => m.opt(&mut self.node_type, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -4491,8 +4213,8 @@ impl Clone for ServiceResult {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            vendor_id: self.vendor_id.clone(),
-            service_result_code: self.service_result_code.clone(),
+            vendor_id: self.vendor_id,
+            service_result_code: self.service_result_code,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -4586,8 +4308,8 @@ impl PartialEq for ServiceResult {
 impl Default for ServiceResult {
     fn default() -> Self {
         Self {
-            vendor_id: Default::default(),
-            service_result_code: Default::default(),
+            vendor_id: None,
+            service_result_code: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -4663,12 +4385,11 @@ impl rt::typed::Grouped for ServiceResult {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (266, 0) => rt::typed::opt(&mut self.vendor_id, &avp, &mut w, 64),
-                    (3147, 10415) => {
-                        rt::typed::opt(&mut self.service_result_code, &avp, &mut w, 192)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (266, 0) => m.opt(&mut self.vendor_id, 64),
+                    (3147, 10415) => m.opt(&mut self.service_result_code, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -4708,7 +4429,7 @@ impl Clone for NiddAuthorizationRequest {
     fn clone(&self) -> Self {
         Self {
             service_selection: self.service_selection.clone(),
-            requested_validity_time: self.requested_validity_time.clone(),
+            requested_validity_time: self.requested_validity_time,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -4748,8 +4469,8 @@ impl PartialEq for NiddAuthorizationRequest {
 impl Default for NiddAuthorizationRequest {
     fn default() -> Self {
         Self {
-            service_selection: Default::default(),
-            requested_validity_time: Default::default(),
+            service_selection: None,
+            requested_validity_time: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -4789,19 +4510,11 @@ impl rt::typed::Grouped for NiddAuthorizationRequest {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (493, 0) => {
-                        rt::typed::opt(&mut self.service_selection, &avp, &mut w, 64)
-                    }
-                    (3159, 10415) => {
-                        rt::typed::opt(
-                            &mut self.requested_validity_time,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (493, 0) => m.opt(&mut self.service_selection, 64),
+                    (3159, 10415) => m.opt(&mut self.requested_validity_time, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -4849,7 +4562,7 @@ impl Clone for NiddAuthorizationResponse {
             msisdn: self.msisdn.clone(),
             user_name: self.user_name.clone(),
             external_identifier: self.external_identifier.clone(),
-            granted_validity_time: self.granted_validity_time.clone(),
+            granted_validity_time: self.granted_validity_time,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -4885,10 +4598,10 @@ impl PartialEq for NiddAuthorizationResponse {
 impl Default for NiddAuthorizationResponse {
     fn default() -> Self {
         Self {
-            msisdn: Default::default(),
-            user_name: Default::default(),
-            external_identifier: Default::default(),
-            granted_validity_time: Default::default(),
+            msisdn: None,
+            user_name: None,
+            external_identifier: None,
+            granted_validity_time: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -4928,21 +4641,13 @@ impl rt::typed::Grouped for NiddAuthorizationResponse {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (701, 10415) => rt::typed::opt(&mut self.msisdn, &avp, &mut w, 192),
-                    (1, 0) => rt::typed::opt(&mut self.user_name, &avp, &mut w, 64),
-                    (3111, 10415) => {
-                        rt::typed::opt(&mut self.external_identifier, &avp, &mut w, 192)
-                    }
-                    (3160, 10415) => {
-                        rt::typed::opt(
-                            &mut self.granted_validity_time,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (701, 10415) => m.opt(&mut self.msisdn, 192),
+                    (1, 0) => m.opt(&mut self.user_name, 64),
+                    (3111, 10415) => m.opt(&mut self.external_identifier, 192),
+                    (3160, 10415) => m.opt(&mut self.granted_validity_time, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -5009,7 +4714,7 @@ impl Clone for ServiceReport {
     fn clone(&self) -> Self {
         Self {
             service_result: self.service_result.clone(),
-            node_type: self.node_type.clone(),
+            node_type: self.node_type,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -5093,8 +4798,8 @@ impl PartialEq for ServiceReport {
 impl Default for ServiceReport {
     fn default() -> Self {
         Self {
-            service_result: Default::default(),
-            node_type: Default::default(),
+            service_result: None,
+            node_type: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -5164,14 +4869,11 @@ impl rt::typed::Grouped for ServiceReport {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (3146, 10415) => {
-                        rt::typed::opt(&mut self.service_result, &avp, &mut w, 192)
-                    }
-                    (3153, 10415) => {
-                        rt::typed::opt(&mut self.node_type, &avp, &mut w, 192)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (3146, 10415) => m.opt(&mut self.service_result, 192),
+                    (3153, 10415) => m.opt(&mut self.node_type, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -5245,8 +4947,8 @@ impl PartialEq for EnhancedCoverageRestriction {
 impl Default for EnhancedCoverageRestriction {
     fn default() -> Self {
         Self {
-            restricted_plmn_list: Default::default(),
-            allowed_plmn_list: Default::default(),
+            restricted_plmn_list: None,
+            allowed_plmn_list: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -5286,14 +4988,11 @@ impl rt::typed::Grouped for EnhancedCoverageRestriction {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (3157, 10415) => {
-                        rt::typed::opt(&mut self.restricted_plmn_list, &avp, &mut w, 192)
-                    }
-                    (3158, 10415) => {
-                        rt::typed::opt(&mut self.allowed_plmn_list, &avp, &mut w, 192)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (3157, 10415) => m.opt(&mut self.restricted_plmn_list, 192),
+                    (3158, 10415) => m.opt(&mut self.allowed_plmn_list, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -5381,7 +5080,7 @@ impl Default for EnhancedCoverageRestrictionData {
     fn default() -> Self {
         Self {
             enhanced_coverage_restriction: Default::default(),
-            visited_plmn_id: Default::default(),
+            visited_plmn_id: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -5435,20 +5134,13 @@ impl rt::typed::Grouped for EnhancedCoverageRestrictionData {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
                     (3155, 10415) => {
-                        rt::typed::one(
-                            &mut self.enhanced_coverage_restriction,
-                            &avp,
-                            &mut w,
-                            0,
-                            192,
-                        )
+                        m.one(&mut self.enhanced_coverage_restriction, 0, 192)
                     }
-                    (1407, 10415) => {
-                        rt::typed::opt(&mut self.visited_plmn_id, &avp, &mut w, 192)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1407, 10415) => m.opt(&mut self.visited_plmn_id, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -5524,7 +5216,7 @@ impl PartialEq for RestrictedPlmnList {
 impl Default for RestrictedPlmnList {
     fn default() -> Self {
         Self {
-            visited_plmn_id: Default::default(),
+            visited_plmn_id: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -5564,18 +5256,10 @@ impl rt::typed::Grouped for RestrictedPlmnList {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (1407, 10415) => {
-                        rt::typed::many(
-                            &mut self.visited_plmn_id,
-                            &avp,
-                            &mut w,
-                            0,
-                            192,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1407, 10415) => m.many(&mut self.visited_plmn_id, 0, 192, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -5644,7 +5328,7 @@ impl PartialEq for AllowedPlmnList {
 impl Default for AllowedPlmnList {
     fn default() -> Self {
         Self {
-            visited_plmn_id: Default::default(),
+            visited_plmn_id: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -5684,18 +5368,10 @@ impl rt::typed::Grouped for AllowedPlmnList {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (1407, 10415) => {
-                        rt::typed::many(
-                            &mut self.visited_plmn_id,
-                            &avp,
-                            &mut w,
-                            0,
-                            192,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1407, 10415) => m.many(&mut self.visited_plmn_id, 0, 192, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -5764,7 +5440,7 @@ impl PartialEq for NiddAuthorizationUpdate {
 impl Default for NiddAuthorizationUpdate {
     fn default() -> Self {
         Self {
-            apn_validity_time: Default::default(),
+            apn_validity_time: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -5804,18 +5480,12 @@ impl rt::typed::Grouped for NiddAuthorizationUpdate {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
                     (3169, 10415) => {
-                        rt::typed::many(
-                            &mut self.apn_validity_time,
-                            &avp,
-                            &mut w,
-                            0,
-                            192,
-                            u32::MAX,
-                        )
+                        m.many(&mut self.apn_validity_time, 0, 192, u32::MAX)
                     }
-                    _ => rt::typed::other(&avp, &mut w),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -5860,8 +5530,8 @@ impl Clone for GroupMonitoringEventReport {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            scef_reference_id: self.scef_reference_id.clone(),
-            scef_reference_id_ext: self.scef_reference_id_ext.clone(),
+            scef_reference_id: self.scef_reference_id,
+            scef_reference_id_ext: self.scef_reference_id_ext,
             scef_id: self.scef_id.clone(),
             group_monitoring_event_report_item: self
                 .group_monitoring_event_report_item
@@ -5908,9 +5578,9 @@ impl Default for GroupMonitoringEventReport {
     fn default() -> Self {
         Self {
             scef_reference_id: Default::default(),
-            scef_reference_id_ext: Default::default(),
-            scef_id: Default::default(),
-            group_monitoring_event_report_item: Default::default(),
+            scef_reference_id_ext: None,
+            scef_id: None,
+            group_monitoring_event_report_item: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -5964,30 +5634,20 @@ impl rt::typed::Grouped for GroupMonitoringEventReport {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (3124, 10415) => {
-                        rt::typed::one(&mut self.scef_reference_id, &avp, &mut w, 0, 192)
-                    }
-                    (3186, 10415) => {
-                        rt::typed::opt(
-                            &mut self.scef_reference_id_ext,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (3125, 10415) => rt::typed::opt(&mut self.scef_id, &avp, &mut w, 192),
+                    (3124, 10415) => m.one(&mut self.scef_reference_id, 0, 192),
+                    (3186, 10415) => m.opt(&mut self.scef_reference_id_ext, 192),
+                    (3125, 10415) => m.opt(&mut self.scef_id, 192),
                     (3166, 10415) => {
-                        rt::typed::many(
+                        m.many(
                             &mut self.group_monitoring_event_report_item,
-                            &avp,
-                            &mut w,
                             3,
                             192,
                             u32::MAX,
                         )
                     }
-                    _ => rt::typed::other(&avp, &mut w),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -6054,14 +5714,14 @@ impl Clone for GroupMonitoringEventReportItem {
         Self {
             user_identifier: self.user_identifier.clone(),
             visited_plmn_id: self.visited_plmn_id.clone(),
-            roaming_information: self.roaming_information.clone(),
-            imei_change: self.imei_change.clone(),
-            reachability_information: self.reachability_information.clone(),
-            maximum_ue_availability_time: self.maximum_ue_availability_time.clone(),
+            roaming_information: self.roaming_information,
+            imei_change: self.imei_change,
+            reachability_information: self.reachability_information,
+            maximum_ue_availability_time: self.maximum_ue_availability_time,
             eps_location_information: self.eps_location_information.clone(),
-            monitoring_type: self.monitoring_type.clone(),
+            monitoring_type: self.monitoring_type,
             service_report: self.service_report.clone(),
-            s6t_hss_cause: self.s6t_hss_cause.clone(),
+            s6t_hss_cause: self.s6t_hss_cause,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -6121,16 +5781,16 @@ impl PartialEq for GroupMonitoringEventReportItem {
 impl Default for GroupMonitoringEventReportItem {
     fn default() -> Self {
         Self {
-            user_identifier: Default::default(),
-            visited_plmn_id: Default::default(),
-            roaming_information: Default::default(),
-            imei_change: Default::default(),
-            reachability_information: Default::default(),
-            maximum_ue_availability_time: Default::default(),
-            eps_location_information: Default::default(),
-            monitoring_type: Default::default(),
-            service_report: Default::default(),
-            s6t_hss_cause: Default::default(),
+            user_identifier: None,
+            visited_plmn_id: None,
+            roaming_information: None,
+            imei_change: None,
+            reachability_information: None,
+            maximum_ue_availability_time: None,
+            eps_location_information: None,
+            monitoring_type: None,
+            service_report: None,
+            s6t_hss_cause: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -6170,53 +5830,19 @@ impl rt::typed::Grouped for GroupMonitoringEventReportItem {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (3102, 10415) => {
-                        rt::typed::opt(&mut self.user_identifier, &avp, &mut w, 192)
-                    }
-                    (1407, 10415) => {
-                        rt::typed::opt(&mut self.visited_plmn_id, &avp, &mut w, 192)
-                    }
-                    (3139, 10415) => {
-                        rt::typed::opt(&mut self.roaming_information, &avp, &mut w, 192)
-                    }
-                    (3141, 10415) => {
-                        rt::typed::opt(&mut self.imei_change, &avp, &mut w, 192)
-                    }
-                    (3140, 10415) => {
-                        rt::typed::opt(
-                            &mut self.reachability_information,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (3329, 10415) => {
-                        rt::typed::opt(
-                            &mut self.maximum_ue_availability_time,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (1496, 10415) => {
-                        rt::typed::opt(
-                            &mut self.eps_location_information,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (3127, 10415) => {
-                        rt::typed::opt(&mut self.monitoring_type, &avp, &mut w, 192)
-                    }
-                    (3152, 10415) => {
-                        rt::typed::opt(&mut self.service_report, &avp, &mut w, 192)
-                    }
-                    (3154, 10415) => {
-                        rt::typed::opt(&mut self.s6t_hss_cause, &avp, &mut w, 192)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (3102, 10415) => m.opt(&mut self.user_identifier, 192),
+                    (1407, 10415) => m.opt(&mut self.visited_plmn_id, 192),
+                    (3139, 10415) => m.opt(&mut self.roaming_information, 192),
+                    (3141, 10415) => m.opt(&mut self.imei_change, 192),
+                    (3140, 10415) => m.opt(&mut self.reachability_information, 192),
+                    (3329, 10415) => m.opt(&mut self.maximum_ue_availability_time, 192),
+                    (1496, 10415) => m.opt(&mut self.eps_location_information, 192),
+                    (3127, 10415) => m.opt(&mut self.monitoring_type, 192),
+                    (3152, 10415) => m.opt(&mut self.service_report, 192),
+                    (3154, 10415) => m.opt(&mut self.s6t_hss_cause, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -6262,7 +5888,7 @@ impl Clone for ApnValidityTime {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            granted_validity_time: self.granted_validity_time.clone(),
+            granted_validity_time: self.granted_validity_time,
             service_selection: self.service_selection.clone(),
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
@@ -6297,8 +5923,8 @@ impl PartialEq for ApnValidityTime {
 impl Default for ApnValidityTime {
     fn default() -> Self {
         Self {
-            granted_validity_time: Default::default(),
-            service_selection: Default::default(),
+            granted_validity_time: None,
+            service_selection: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -6338,19 +5964,11 @@ impl rt::typed::Grouped for ApnValidityTime {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (3160, 10415) => {
-                        rt::typed::opt(
-                            &mut self.granted_validity_time,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (493, 0) => {
-                        rt::typed::opt(&mut self.service_selection, &avp, &mut w, 64)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (3160, 10415) => m.opt(&mut self.granted_validity_time, 192),
+                    (493, 0) => m.opt(&mut self.service_selection, 64),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -6407,20 +6025,17 @@ impl Clone for SuggestedNetworkConfiguration {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            scef_reference_id: self.scef_reference_id.clone(),
-            scef_reference_id_ext: self.scef_reference_id_ext.clone(),
+            scef_reference_id: self.scef_reference_id,
+            scef_reference_id_ext: self.scef_reference_id_ext,
             scef_id: self.scef_id.clone(),
             scef_reference_id_for_deletion: self.scef_reference_id_for_deletion.clone(),
             scef_reference_id_for_deletion_ext: self
                 .scef_reference_id_for_deletion_ext
                 .clone(),
-            subscribed_periodic_rau_tau_timer: self
-                .subscribed_periodic_rau_tau_timer
-                .clone(),
-            active_time: self.active_time.clone(),
+            subscribed_periodic_rau_tau_timer: self.subscribed_periodic_rau_tau_timer,
+            active_time: self.active_time,
             dl_buffering_suggested_packet_count: self
-                .dl_buffering_suggested_packet_count
-                .clone(),
+                .dl_buffering_suggested_packet_count,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -6484,14 +6099,14 @@ impl PartialEq for SuggestedNetworkConfiguration {
 impl Default for SuggestedNetworkConfiguration {
     fn default() -> Self {
         Self {
-            scef_reference_id: Default::default(),
-            scef_reference_id_ext: Default::default(),
+            scef_reference_id: None,
+            scef_reference_id_ext: None,
             scef_id: Default::default(),
-            scef_reference_id_for_deletion: Default::default(),
-            scef_reference_id_for_deletion_ext: Default::default(),
-            subscribed_periodic_rau_tau_timer: Default::default(),
-            active_time: Default::default(),
-            dl_buffering_suggested_packet_count: Default::default(),
+            scef_reference_id_for_deletion: Vec::new(),
+            scef_reference_id_for_deletion_ext: Vec::new(),
+            subscribed_periodic_rau_tau_timer: None,
+            active_time: None,
+            dl_buffering_suggested_packet_count: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -6545,61 +6160,35 @@ impl rt::typed::Grouped for SuggestedNetworkConfiguration {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (3124, 10415) => {
-                        rt::typed::opt(&mut self.scef_reference_id, &avp, &mut w, 192)
-                    }
-                    (3186, 10415) => {
-                        rt::typed::opt(
-                            &mut self.scef_reference_id_ext,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (3125, 10415) => {
-                        rt::typed::one(&mut self.scef_id, &avp, &mut w, 2, 192)
-                    }
+                    (3124, 10415) => m.opt(&mut self.scef_reference_id, 192),
+                    (3186, 10415) => m.opt(&mut self.scef_reference_id_ext, 192),
+                    (3125, 10415) => m.one(&mut self.scef_id, 2, 192),
                     (3126, 10415) => {
-                        rt::typed::many(
+                        m.many(
                             &mut self.scef_reference_id_for_deletion,
-                            &avp,
-                            &mut w,
                             3,
                             192,
                             u32::MAX,
                         )
                     }
                     (3187, 10415) => {
-                        rt::typed::many(
+                        m.many(
                             &mut self.scef_reference_id_for_deletion_ext,
-                            &avp,
-                            &mut w,
                             4,
                             192,
                             u32::MAX,
                         )
                     }
                     (1619, 10415) => {
-                        rt::typed::opt(
-                            &mut self.subscribed_periodic_rau_tau_timer,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
+                        m.opt(&mut self.subscribed_periodic_rau_tau_timer, 192)
                     }
-                    (4324, 10415) => {
-                        rt::typed::opt(&mut self.active_time, &avp, &mut w, 192)
-                    }
+                    (4324, 10415) => m.opt(&mut self.active_time, 192),
                     (1674, 10415) => {
-                        rt::typed::opt(
-                            &mut self.dl_buffering_suggested_packet_count,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
+                        m.opt(&mut self.dl_buffering_suggested_packet_count, 128)
                     }
-                    _ => rt::typed::other(&avp, &mut w),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -6651,8 +6240,8 @@ impl Clone for MonitoringEventReportStatus {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            scef_reference_id: self.scef_reference_id.clone(),
-            scef_reference_id_ext: self.scef_reference_id_ext.clone(),
+            scef_reference_id: self.scef_reference_id,
+            scef_reference_id_ext: self.scef_reference_id_ext,
             scef_id: self.scef_id.clone(),
             service_report: self.service_report.clone(),
             extra: self.extra.clone(),
@@ -6690,10 +6279,10 @@ impl PartialEq for MonitoringEventReportStatus {
 impl Default for MonitoringEventReportStatus {
     fn default() -> Self {
         Self {
-            scef_reference_id: Default::default(),
-            scef_reference_id_ext: Default::default(),
-            scef_id: Default::default(),
-            service_report: Default::default(),
+            scef_reference_id: None,
+            scef_reference_id_ext: None,
+            scef_id: None,
+            service_report: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -6733,23 +6322,13 @@ impl rt::typed::Grouped for MonitoringEventReportStatus {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (3124, 10415) => {
-                        rt::typed::opt(&mut self.scef_reference_id, &avp, &mut w, 192)
-                    }
-                    (3186, 10415) => {
-                        rt::typed::opt(
-                            &mut self.scef_reference_id_ext,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (3125, 10415) => rt::typed::opt(&mut self.scef_id, &avp, &mut w, 192),
-                    (3152, 10415) => {
-                        rt::typed::opt(&mut self.service_report, &avp, &mut w, 192)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (3124, 10415) => m.opt(&mut self.scef_reference_id, 192),
+                    (3186, 10415) => m.opt(&mut self.scef_reference_id_ext, 192),
+                    (3125, 10415) => m.opt(&mut self.scef_id, 192),
+                    (3152, 10415) => m.opt(&mut self.service_report, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -6825,7 +6404,7 @@ impl PartialEq for Additionalidentifiers {
 impl Default for Additionalidentifiers {
     fn default() -> Self {
         Self {
-            external_identifier: Default::default(),
+            external_identifier: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -6865,18 +6444,12 @@ impl rt::typed::Grouped for Additionalidentifiers {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
                     (3111, 10415) => {
-                        rt::typed::many(
-                            &mut self.external_identifier,
-                            &avp,
-                            &mut w,
-                            0,
-                            192,
-                            u32::MAX,
-                        )
+                        m.many(&mut self.external_identifier, 0, 192, u32::MAX)
                     }
-                    _ => rt::typed::other(&avp, &mut w),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -6955,9 +6528,9 @@ impl PartialEq for GroupUserIdentifier {
 impl Default for GroupUserIdentifier {
     fn default() -> Self {
         Self {
-            user_name: Default::default(),
-            msisdn: Default::default(),
-            external_identifier: Default::default(),
+            user_name: None,
+            msisdn: None,
+            external_identifier: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -6997,13 +6570,12 @@ impl rt::typed::Grouped for GroupUserIdentifier {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (1, 0) => rt::typed::opt(&mut self.user_name, &avp, &mut w, 64),
-                    (701, 10415) => rt::typed::opt(&mut self.msisdn, &avp, &mut w, 192),
-                    (3111, 10415) => {
-                        rt::typed::opt(&mut self.external_identifier, &avp, &mut w, 192)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1, 0) => m.opt(&mut self.user_name, 64),
+                    (701, 10415) => m.opt(&mut self.msisdn, 192),
+                    (3111, 10415) => m.opt(&mut self.external_identifier, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -7149,7 +6721,7 @@ impl PartialEq for MtcProviderInfo {
 impl Default for MtcProviderInfo {
     fn default() -> Self {
         Self {
-            mtc_provider_id: Default::default(),
+            mtc_provider_id: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -7219,11 +6791,10 @@ impl rt::typed::Grouped for MtcProviderInfo {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (3179, 10415) => {
-                        rt::typed::opt(&mut self.mtc_provider_id, &avp, &mut w, 192)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (3179, 10415) => m.opt(&mut self.mtc_provider_id, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -7362,7 +6933,7 @@ impl PartialEq for PdnConnectivityStatusConfiguration {
 impl Default for PdnConnectivityStatusConfiguration {
     fn default() -> Self {
         Self {
-            service_selection: Default::default(),
+            service_selection: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -7432,11 +7003,10 @@ impl rt::typed::Grouped for PdnConnectivityStatusConfiguration {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (493, 0) => {
-                        rt::typed::opt(&mut self.service_selection, &avp, &mut w, 64)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (493, 0) => m.opt(&mut self.service_selection, 64),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -7505,9 +7075,9 @@ impl Clone for PdnConnectivityStatusReport {
     fn clone(&self) -> Self {
         Self {
             service_selection: self.service_selection.clone(),
-            pdn_connectivity_status_type: self.pdn_connectivity_status_type.clone(),
-            pdn_type: self.pdn_type.clone(),
-            non_ip_pdn_type_indicator: self.non_ip_pdn_type_indicator.clone(),
+            pdn_connectivity_status_type: self.pdn_connectivity_status_type,
+            pdn_type: self.pdn_type,
+            non_ip_pdn_type_indicator: self.non_ip_pdn_type_indicator,
             served_party_ip_address: self.served_party_ip_address.clone(),
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
@@ -7609,9 +7179,9 @@ impl Default for PdnConnectivityStatusReport {
         Self {
             service_selection: Default::default(),
             pdn_connectivity_status_type: Default::default(),
-            pdn_type: Default::default(),
-            non_ip_pdn_type_indicator: Default::default(),
-            served_party_ip_address: Default::default(),
+            pdn_type: None,
+            non_ip_pdn_type_indicator: None,
+            served_party_ip_address: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -7703,41 +7273,16 @@ impl rt::typed::Grouped for PdnConnectivityStatusReport {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (493, 0) => {
-                        rt::typed::one(&mut self.service_selection, &avp, &mut w, 0, 64)
-                    }
+                    (493, 0) => m.one(&mut self.service_selection, 0, 64),
                     (3182, 10415) => {
-                        rt::typed::one(
-                            &mut self.pdn_connectivity_status_type,
-                            &avp,
-                            &mut w,
-                            1,
-                            192,
-                        )
+                        m.one(&mut self.pdn_connectivity_status_type, 1, 192)
                     }
-                    (1456, 10415) => {
-                        rt::typed::opt(&mut self.pdn_type, &avp, &mut w, 192)
-                    }
-                    (1681, 10415) => {
-                        rt::typed::opt(
-                            &mut self.non_ip_pdn_type_indicator,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (848, 10415) => {
-                        rt::typed::many(
-                            &mut self.served_party_ip_address,
-                            &avp,
-                            &mut w,
-                            4,
-                            192,
-                            2,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1456, 10415) => m.opt(&mut self.pdn_type, 192),
+                    (1681, 10415) => m.opt(&mut self.non_ip_pdn_type_indicator, 192),
+                    (848, 10415) => m.many(&mut self.served_party_ip_address, 4, 192, 2),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -7825,18 +7370,18 @@ impl Clone for SubscriberInformationRequest {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
+            drmp: self.drmp,
             vendor_specific_application_id: self.vendor_specific_application_id.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             destination_host: self.destination_host.clone(),
             destination_realm: self.destination_realm.clone(),
             user_identifier: self.user_identifier.clone(),
-            s6_service_id: self.s6_service_id.clone(),
+            s6_service_id: self.s6_service_id,
             scs_identity: self.scs_identity.clone(),
             service_parameters: self.service_parameters.clone(),
-            sir_flags: self.sir_flags.clone(),
+            sir_flags: self.sir_flags,
             oc_supported_features: self.oc_supported_features.clone(),
             supported_features: self.supported_features.clone(),
             proxy_info: self.proxy_info.clone(),
@@ -7898,22 +7443,22 @@ impl Default for SubscriberInformationRequest {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
-            vendor_specific_application_id: Default::default(),
+            drmp: None,
+            vendor_specific_application_id: None,
             auth_session_state: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            destination_host: Default::default(),
+            destination_host: None,
             destination_realm: Default::default(),
             user_identifier: Default::default(),
-            s6_service_id: Default::default(),
-            scs_identity: Default::default(),
-            service_parameters: Default::default(),
+            s6_service_id: None,
+            scs_identity: None,
+            service_parameters: None,
             sir_flags: Default::default(),
-            oc_supported_features: Default::default(),
-            supported_features: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            oc_supported_features: None,
+            supported_features: Vec::new(),
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -8016,79 +7561,28 @@ impl rt::typed::Command for SubscriberInformationRequest {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (260, 0) => {
-                        rt::typed::opt(
-                            &mut out.vendor_specific_application_id,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 3, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 4, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 5, 64)
-                    }
-                    (293, 0) => {
-                        rt::typed::opt(&mut out.destination_host, &avp, &mut w, 64)
-                    }
-                    (283, 0) => {
-                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 7, 64)
-                    }
-                    (3102, 10415) => {
-                        rt::typed::one(&mut out.user_identifier, &avp, &mut w, 8, 192)
-                    }
-                    (3103, 10415) => {
-                        rt::typed::opt(&mut out.s6_service_id, &avp, &mut w, 192)
-                    }
-                    (3104, 10415) => {
-                        rt::typed::opt(&mut out.scs_identity, &avp, &mut w, 192)
-                    }
-                    (3105, 10415) => {
-                        rt::typed::opt(&mut out.service_parameters, &avp, &mut w, 192)
-                    }
-                    (3110, 10415) => {
-                        rt::typed::one(&mut out.sir_flags, &avp, &mut w, 12, 192)
-                    }
-                    (621, 0) => {
-                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
-                    }
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (260, 0) => m.opt(&mut out.vendor_specific_application_id, 64),
+                    (277, 0) => m.one(&mut out.auth_session_state, 3, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 4, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 5, 64),
+                    (293, 0) => m.opt(&mut out.destination_host, 64),
+                    (283, 0) => m.one(&mut out.destination_realm, 7, 64),
+                    (3102, 10415) => m.one(&mut out.user_identifier, 8, 192),
+                    (3103, 10415) => m.opt(&mut out.s6_service_id, 192),
+                    (3104, 10415) => m.opt(&mut out.scs_identity, 192),
+                    (3105, 10415) => m.opt(&mut out.service_parameters, 192),
+                    (3110, 10415) => m.one(&mut out.sir_flags, 12, 192),
+                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
                     (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            14,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.supported_features, 14, 128, u32::MAX)
                     }
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            15,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            16,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (284, 0) => m.many(&mut out.proxy_info, 15, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 16, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -8181,10 +7675,10 @@ impl Clone for SubscriberInformationAnswer {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
+            drmp: self.drmp,
             vendor_specific_application_id: self.vendor_specific_application_id.clone(),
-            auth_session_state: self.auth_session_state.clone(),
-            result_code: self.result_code.clone(),
+            auth_session_state: self.auth_session_state,
+            result_code: self.result_code,
             experimental_result: self.experimental_result.clone(),
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
@@ -8254,22 +7748,22 @@ impl Default for SubscriberInformationAnswer {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
-            vendor_specific_application_id: Default::default(),
+            drmp: None,
+            vendor_specific_application_id: None,
             auth_session_state: Default::default(),
-            result_code: Default::default(),
-            experimental_result: Default::default(),
+            result_code: None,
+            experimental_result: None,
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            user_identifier: Default::default(),
-            service_data: Default::default(),
-            oc_supported_features: Default::default(),
-            oc_olr: Default::default(),
-            load: Default::default(),
-            supported_features: Default::default(),
-            failed_avp: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            user_identifier: None,
+            service_data: None,
+            oc_supported_features: None,
+            oc_olr: None,
+            load: Vec::new(),
+            supported_features: Vec::new(),
+            failed_avp: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -8342,73 +7836,28 @@ impl rt::typed::Command for SubscriberInformationAnswer {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (260, 0) => {
-                        rt::typed::opt(
-                            &mut out.vendor_specific_application_id,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 3, 64)
-                    }
-                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
-                    (297, 0) => {
-                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 6, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 7, 64)
-                    }
-                    (3102, 10415) => {
-                        rt::typed::opt(&mut out.user_identifier, &avp, &mut w, 192)
-                    }
-                    (3107, 10415) => {
-                        rt::typed::opt(&mut out.service_data, &avp, &mut w, 192)
-                    }
-                    (621, 0) => {
-                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
-                    }
-                    (623, 0) => rt::typed::opt(&mut out.oc_olr, &avp, &mut w, 0),
-                    (650, 0) => {
-                        rt::typed::many(&mut out.load, &avp, &mut w, 12, 0, u32::MAX)
-                    }
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (260, 0) => m.opt(&mut out.vendor_specific_application_id, 64),
+                    (277, 0) => m.one(&mut out.auth_session_state, 3, 64),
+                    (268, 0) => m.opt(&mut out.result_code, 64),
+                    (297, 0) => m.opt(&mut out.experimental_result, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 6, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 7, 64),
+                    (3102, 10415) => m.opt(&mut out.user_identifier, 192),
+                    (3107, 10415) => m.opt(&mut out.service_data, 192),
+                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
+                    (623, 0) => m.opt(&mut out.oc_olr, 0),
+                    (650, 0) => m.many(&mut out.load, 12, 0, u32::MAX),
                     (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            13,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.supported_features, 13, 128, u32::MAX)
                     }
-                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            15,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            16,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (279, 0) => m.opt(&mut out.failed_avp, 64),
+                    (284, 0) => m.many(&mut out.proxy_info, 15, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 16, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -8440,8 +7889,8 @@ impl rt::typed::RequestCommand for SubscriberInformationRequest {
         a.header = rt::typed::answer_header(&self.header, result);
         a.session_id = self.session_id.clone();
         a.vendor_specific_application_id = self.vendor_specific_application_id.clone();
-        a.auth_session_state = self.auth_session_state.clone();
-        a.drmp = self.drmp.clone();
+        a.auth_session_state = self.auth_session_state;
+        a.drmp = self.drmp;
         a.proxy_info = self.proxy_info.clone();
         a.origin_host = origin_host.into();
         a.origin_realm = origin_realm.into();
@@ -8579,8 +8028,8 @@ impl Clone for ConfigurationInformationRequest {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            drmp: self.drmp,
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             destination_host: self.destination_host.clone(),
@@ -8589,10 +8038,10 @@ impl Clone for ConfigurationInformationRequest {
             oc_supported_features: self.oc_supported_features.clone(),
             supported_features: self.supported_features.clone(),
             monitoring_event_configuration: self.monitoring_event_configuration.clone(),
-            cir_flags: self.cir_flags.clone(),
+            cir_flags: self.cir_flags,
             aese_communication_pattern: self.aese_communication_pattern.clone(),
             enhanced_coverage_restriction: self.enhanced_coverage_restriction.clone(),
-            group_reporting_guard_timer: self.group_reporting_guard_timer.clone(),
+            group_reporting_guard_timer: self.group_reporting_guard_timer,
             suggested_network_configuration: self
                 .suggested_network_configuration
                 .clone(),
@@ -8680,23 +8129,23 @@ impl Default for ConfigurationInformationRequest {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
+            drmp: None,
             auth_session_state: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            destination_host: Default::default(),
+            destination_host: None,
             destination_realm: Default::default(),
             user_identifier: Default::default(),
-            oc_supported_features: Default::default(),
-            supported_features: Default::default(),
-            monitoring_event_configuration: Default::default(),
-            cir_flags: Default::default(),
-            aese_communication_pattern: Default::default(),
-            enhanced_coverage_restriction: Default::default(),
-            group_reporting_guard_timer: Default::default(),
-            suggested_network_configuration: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            oc_supported_features: None,
+            supported_features: Vec::new(),
+            monitoring_event_configuration: Vec::new(),
+            cir_flags: None,
+            aese_communication_pattern: Vec::new(),
+            enhanced_coverage_restriction: None,
+            group_reporting_guard_timer: None,
+            suggested_network_configuration: Vec::new(),
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -8788,108 +8237,43 @@ impl rt::typed::Command for ConfigurationInformationRequest {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 2, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 3, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 4, 64)
-                    }
-                    (293, 0) => {
-                        rt::typed::opt(&mut out.destination_host, &avp, &mut w, 64)
-                    }
-                    (283, 0) => {
-                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 6, 64)
-                    }
-                    (3102, 10415) => {
-                        rt::typed::one(&mut out.user_identifier, &avp, &mut w, 7, 192)
-                    }
-                    (621, 0) => {
-                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
-                    }
-                    (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            9,
-                            128,
-                            u32::MAX,
-                        )
-                    }
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (277, 0) => m.one(&mut out.auth_session_state, 2, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 3, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 4, 64),
+                    (293, 0) => m.opt(&mut out.destination_host, 64),
+                    (283, 0) => m.one(&mut out.destination_realm, 6, 64),
+                    (3102, 10415) => m.one(&mut out.user_identifier, 7, 192),
+                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
+                    (628, 10415) => m.many(&mut out.supported_features, 9, 128, u32::MAX),
                     (3122, 10415) => {
-                        rt::typed::many(
+                        m.many(
                             &mut out.monitoring_event_configuration,
-                            &avp,
-                            &mut w,
                             10,
                             192,
                             u32::MAX,
                         )
                     }
-                    (3145, 10415) => {
-                        rt::typed::opt(&mut out.cir_flags, &avp, &mut w, 192)
-                    }
+                    (3145, 10415) => m.opt(&mut out.cir_flags, 192),
                     (3113, 10415) => {
-                        rt::typed::many(
-                            &mut out.aese_communication_pattern,
-                            &avp,
-                            &mut w,
-                            12,
-                            192,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.aese_communication_pattern, 12, 192, u32::MAX)
                     }
-                    (3155, 10415) => {
-                        rt::typed::opt(
-                            &mut out.enhanced_coverage_restriction,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (3163, 10415) => {
-                        rt::typed::opt(
-                            &mut out.group_reporting_guard_timer,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
+                    (3155, 10415) => m.opt(&mut out.enhanced_coverage_restriction, 192),
+                    (3163, 10415) => m.opt(&mut out.group_reporting_guard_timer, 192),
                     (3170, 10415) => {
-                        rt::typed::many(
+                        m.many(
                             &mut out.suggested_network_configuration,
-                            &avp,
-                            &mut w,
                             15,
                             192,
                             u32::MAX,
                         )
                     }
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            16,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            17,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (284, 0) => m.many(&mut out.proxy_info, 16, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 17, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -8996,10 +8380,10 @@ impl Clone for ConfigurationInformationAnswer {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
-            result_code: self.result_code.clone(),
+            drmp: self.drmp,
+            result_code: self.result_code,
             experimental_result: self.experimental_result.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             oc_supported_features: self.oc_supported_features.clone(),
@@ -9013,8 +8397,8 @@ impl Clone for ConfigurationInformationAnswer {
                 .aese_communication_pattern_config_status
                 .clone(),
             supported_services: self.supported_services.clone(),
-            s6t_hss_cause: self.s6t_hss_cause.clone(),
-            cia_flags: self.cia_flags.clone(),
+            s6t_hss_cause: self.s6t_hss_cause,
+            cia_flags: self.cia_flags,
             failed_avp: self.failed_avp.clone(),
             proxy_info: self.proxy_info.clone(),
             route_record: self.route_record.clone(),
@@ -9091,26 +8475,26 @@ impl Default for ConfigurationInformationAnswer {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
-            result_code: Default::default(),
-            experimental_result: Default::default(),
+            drmp: None,
+            result_code: None,
+            experimental_result: None,
             auth_session_state: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            oc_supported_features: Default::default(),
-            oc_olr: Default::default(),
-            load: Default::default(),
-            supported_features: Default::default(),
-            user_identifier: Default::default(),
-            monitoring_event_report: Default::default(),
-            monitoring_event_config_status: Default::default(),
-            aese_communication_pattern_config_status: Default::default(),
-            supported_services: Default::default(),
-            s6t_hss_cause: Default::default(),
-            cia_flags: Default::default(),
-            failed_avp: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            oc_supported_features: None,
+            oc_olr: None,
+            load: Vec::new(),
+            supported_features: Vec::new(),
+            user_identifier: None,
+            monitoring_event_report: Vec::new(),
+            monitoring_event_config_status: Vec::new(),
+            aese_communication_pattern_config_status: Vec::new(),
+            supported_services: Vec::new(),
+            s6t_hss_cause: None,
+            cia_flags: None,
+            failed_avp: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -9183,108 +8567,50 @@ impl rt::typed::Command for ConfigurationInformationAnswer {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
-                    (297, 0) => {
-                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
-                    }
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 4, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 5, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 6, 64)
-                    }
-                    (621, 0) => {
-                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
-                    }
-                    (623, 0) => rt::typed::opt(&mut out.oc_olr, &avp, &mut w, 0),
-                    (650, 0) => {
-                        rt::typed::many(&mut out.load, &avp, &mut w, 9, 0, u32::MAX)
-                    }
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (268, 0) => m.opt(&mut out.result_code, 64),
+                    (297, 0) => m.opt(&mut out.experimental_result, 64),
+                    (277, 0) => m.one(&mut out.auth_session_state, 4, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 5, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 6, 64),
+                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
+                    (623, 0) => m.opt(&mut out.oc_olr, 0),
+                    (650, 0) => m.many(&mut out.load, 9, 0, u32::MAX),
                     (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            10,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.supported_features, 10, 128, u32::MAX)
                     }
-                    (3102, 10415) => {
-                        rt::typed::opt(&mut out.user_identifier, &avp, &mut w, 192)
-                    }
+                    (3102, 10415) => m.opt(&mut out.user_identifier, 192),
                     (3123, 10415) => {
-                        rt::typed::many(
-                            &mut out.monitoring_event_report,
-                            &avp,
-                            &mut w,
-                            12,
-                            192,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.monitoring_event_report, 12, 192, u32::MAX)
                     }
                     (3142, 10415) => {
-                        rt::typed::many(
+                        m.many(
                             &mut out.monitoring_event_config_status,
-                            &avp,
-                            &mut w,
                             13,
                             192,
                             u32::MAX,
                         )
                     }
                     (3120, 10415) => {
-                        rt::typed::many(
+                        m.many(
                             &mut out.aese_communication_pattern_config_status,
-                            &avp,
-                            &mut w,
                             14,
                             192,
                             u32::MAX,
                         )
                     }
                     (3143, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_services,
-                            &avp,
-                            &mut w,
-                            15,
-                            192,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.supported_services, 15, 192, u32::MAX)
                     }
-                    (3154, 10415) => {
-                        rt::typed::opt(&mut out.s6t_hss_cause, &avp, &mut w, 192)
-                    }
-                    (3164, 10415) => {
-                        rt::typed::opt(&mut out.cia_flags, &avp, &mut w, 192)
-                    }
-                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            19,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            20,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (3154, 10415) => m.opt(&mut out.s6t_hss_cause, 192),
+                    (3164, 10415) => m.opt(&mut out.cia_flags, 192),
+                    (279, 0) => m.opt(&mut out.failed_avp, 64),
+                    (284, 0) => m.many(&mut out.proxy_info, 19, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 20, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -9315,8 +8641,8 @@ impl rt::typed::RequestCommand for ConfigurationInformationRequest {
         let mut a = ConfigurationInformationAnswer::default();
         a.header = rt::typed::answer_header(&self.header, result);
         a.session_id = self.session_id.clone();
-        a.auth_session_state = self.auth_session_state.clone();
-        a.drmp = self.drmp.clone();
+        a.auth_session_state = self.auth_session_state;
+        a.drmp = self.drmp;
         a.proxy_info = self.proxy_info.clone();
         a.origin_host = origin_host.into();
         a.origin_realm = origin_realm.into();
@@ -9431,15 +8757,15 @@ impl Clone for ReportingInformationRequest {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            drmp: self.drmp,
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             destination_host: self.destination_host.clone(),
             destination_realm: self.destination_realm.clone(),
             oc_supported_features: self.oc_supported_features.clone(),
             supported_features: self.supported_features.clone(),
-            rir_flags: self.rir_flags.clone(),
+            rir_flags: self.rir_flags,
             monitoring_event_report: self.monitoring_event_report.clone(),
             group_monitoring_event_report: self.group_monitoring_event_report.clone(),
             proxy_info: self.proxy_info.clone(),
@@ -9504,19 +8830,19 @@ impl Default for ReportingInformationRequest {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
+            drmp: None,
             auth_session_state: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
             destination_host: Default::default(),
             destination_realm: Default::default(),
-            oc_supported_features: Default::default(),
-            supported_features: Default::default(),
-            rir_flags: Default::default(),
-            monitoring_event_report: Default::default(),
-            group_monitoring_event_report: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            oc_supported_features: None,
+            supported_features: Vec::new(),
+            rir_flags: None,
+            monitoring_event_report: Vec::new(),
+            group_monitoring_event_report: Vec::new(),
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -9605,79 +8931,27 @@ impl rt::typed::Command for ReportingInformationRequest {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 2, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 3, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 4, 64)
-                    }
-                    (293, 0) => {
-                        rt::typed::one(&mut out.destination_host, &avp, &mut w, 5, 64)
-                    }
-                    (283, 0) => {
-                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 6, 64)
-                    }
-                    (621, 0) => {
-                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
-                    }
-                    (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            8,
-                            128,
-                            u32::MAX,
-                        )
-                    }
-                    (3167, 10415) => {
-                        rt::typed::opt(&mut out.rir_flags, &avp, &mut w, 192)
-                    }
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (277, 0) => m.one(&mut out.auth_session_state, 2, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 3, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 4, 64),
+                    (293, 0) => m.one(&mut out.destination_host, 5, 64),
+                    (283, 0) => m.one(&mut out.destination_realm, 6, 64),
+                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
+                    (628, 10415) => m.many(&mut out.supported_features, 8, 128, u32::MAX),
+                    (3167, 10415) => m.opt(&mut out.rir_flags, 192),
                     (3123, 10415) => {
-                        rt::typed::many(
-                            &mut out.monitoring_event_report,
-                            &avp,
-                            &mut w,
-                            10,
-                            192,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.monitoring_event_report, 10, 192, u32::MAX)
                     }
                     (3165, 10415) => {
-                        rt::typed::many(
-                            &mut out.group_monitoring_event_report,
-                            &avp,
-                            &mut w,
-                            11,
-                            192,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.group_monitoring_event_report, 11, 192, u32::MAX)
                     }
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            12,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            13,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (284, 0) => m.many(&mut out.proxy_info, 12, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 13, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -9764,10 +9038,10 @@ impl Clone for ReportingInformationAnswer {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
-            result_code: self.result_code.clone(),
+            drmp: self.drmp,
+            result_code: self.result_code,
             experimental_result: self.experimental_result.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             oc_supported_features: self.oc_supported_features.clone(),
@@ -9833,20 +9107,20 @@ impl Default for ReportingInformationAnswer {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
-            result_code: Default::default(),
-            experimental_result: Default::default(),
+            drmp: None,
+            result_code: None,
+            experimental_result: None,
             auth_session_state: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            oc_supported_features: Default::default(),
-            oc_olr: Default::default(),
-            load: Default::default(),
-            supported_features: Default::default(),
-            monitoring_event_report_status: Default::default(),
-            failed_avp: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            oc_supported_features: None,
+            oc_olr: None,
+            load: Vec::new(),
+            supported_features: Vec::new(),
+            monitoring_event_report_status: Vec::new(),
+            failed_avp: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -9919,69 +9193,33 @@ impl rt::typed::Command for ReportingInformationAnswer {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
-                    (297, 0) => {
-                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
-                    }
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 4, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 5, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 6, 64)
-                    }
-                    (621, 0) => {
-                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
-                    }
-                    (623, 0) => rt::typed::opt(&mut out.oc_olr, &avp, &mut w, 0),
-                    (650, 0) => {
-                        rt::typed::many(&mut out.load, &avp, &mut w, 9, 0, u32::MAX)
-                    }
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (268, 0) => m.opt(&mut out.result_code, 64),
+                    (297, 0) => m.opt(&mut out.experimental_result, 64),
+                    (277, 0) => m.one(&mut out.auth_session_state, 4, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 5, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 6, 64),
+                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
+                    (623, 0) => m.opt(&mut out.oc_olr, 0),
+                    (650, 0) => m.many(&mut out.load, 9, 0, u32::MAX),
                     (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            10,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.supported_features, 10, 128, u32::MAX)
                     }
                     (3171, 10415) => {
-                        rt::typed::many(
+                        m.many(
                             &mut out.monitoring_event_report_status,
-                            &avp,
-                            &mut w,
                             11,
                             192,
                             u32::MAX,
                         )
                     }
-                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            13,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            14,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (279, 0) => m.opt(&mut out.failed_avp, 64),
+                    (284, 0) => m.many(&mut out.proxy_info, 13, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 14, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -10012,8 +9250,8 @@ impl rt::typed::RequestCommand for ReportingInformationRequest {
         let mut a = ReportingInformationAnswer::default();
         a.header = rt::typed::answer_header(&self.header, result);
         a.session_id = self.session_id.clone();
-        a.auth_session_state = self.auth_session_state.clone();
-        a.drmp = self.drmp.clone();
+        a.auth_session_state = self.auth_session_state;
+        a.drmp = self.drmp;
         a.proxy_info = self.proxy_info.clone();
         a.origin_host = origin_host.into();
         a.origin_realm = origin_realm.into();
@@ -10137,8 +9375,8 @@ impl Clone for NiddInformationRequest {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            drmp: self.drmp,
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             destination_host: self.destination_host.clone(),
@@ -10148,7 +9386,7 @@ impl Clone for NiddInformationRequest {
             supported_features: self.supported_features.clone(),
             nidd_authorization_request: self.nidd_authorization_request.clone(),
             nidd_authorization_update: self.nidd_authorization_update.clone(),
-            nir_flags: self.nir_flags.clone(),
+            nir_flags: self.nir_flags,
             group_user_identifier: self.group_user_identifier.clone(),
             proxy_info: self.proxy_info.clone(),
             route_record: self.route_record.clone(),
@@ -10214,21 +9452,21 @@ impl Default for NiddInformationRequest {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
+            drmp: None,
             auth_session_state: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            destination_host: Default::default(),
+            destination_host: None,
             destination_realm: Default::default(),
-            user_identifier: Default::default(),
-            oc_supported_features: Default::default(),
-            supported_features: Default::default(),
-            nidd_authorization_request: Default::default(),
-            nidd_authorization_update: Default::default(),
-            nir_flags: Default::default(),
-            group_user_identifier: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            user_identifier: None,
+            oc_supported_features: None,
+            supported_features: Vec::new(),
+            nidd_authorization_request: None,
+            nidd_authorization_update: None,
+            nir_flags: None,
+            group_user_identifier: Vec::new(),
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -10309,88 +9547,27 @@ impl rt::typed::Command for NiddInformationRequest {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 2, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 3, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 4, 64)
-                    }
-                    (293, 0) => {
-                        rt::typed::opt(&mut out.destination_host, &avp, &mut w, 64)
-                    }
-                    (283, 0) => {
-                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 6, 64)
-                    }
-                    (3102, 10415) => {
-                        rt::typed::opt(&mut out.user_identifier, &avp, &mut w, 192)
-                    }
-                    (621, 0) => {
-                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
-                    }
-                    (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            9,
-                            128,
-                            u32::MAX,
-                        )
-                    }
-                    (3150, 10415) => {
-                        rt::typed::opt(
-                            &mut out.nidd_authorization_request,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (3161, 10415) => {
-                        rt::typed::opt(
-                            &mut out.nidd_authorization_update,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (3174, 10415) => {
-                        rt::typed::opt(&mut out.nir_flags, &avp, &mut w, 192)
-                    }
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (277, 0) => m.one(&mut out.auth_session_state, 2, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 3, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 4, 64),
+                    (293, 0) => m.opt(&mut out.destination_host, 64),
+                    (283, 0) => m.one(&mut out.destination_realm, 6, 64),
+                    (3102, 10415) => m.opt(&mut out.user_identifier, 192),
+                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
+                    (628, 10415) => m.many(&mut out.supported_features, 9, 128, u32::MAX),
+                    (3150, 10415) => m.opt(&mut out.nidd_authorization_request, 192),
+                    (3161, 10415) => m.opt(&mut out.nidd_authorization_update, 192),
+                    (3174, 10415) => m.opt(&mut out.nir_flags, 192),
                     (3177, 10415) => {
-                        rt::typed::many(
-                            &mut out.group_user_identifier,
-                            &avp,
-                            &mut w,
-                            13,
-                            192,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.group_user_identifier, 13, 192, u32::MAX)
                     }
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            14,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            15,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (284, 0) => m.many(&mut out.proxy_info, 14, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 15, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -10483,10 +9660,10 @@ impl Clone for NiddInformationAnswer {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
-            result_code: self.result_code.clone(),
+            drmp: self.drmp,
+            result_code: self.result_code,
             experimental_result: self.experimental_result.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             oc_supported_features: self.oc_supported_features.clone(),
@@ -10494,7 +9671,7 @@ impl Clone for NiddInformationAnswer {
             load: self.load.clone(),
             supported_features: self.supported_features.clone(),
             nidd_authorization_response: self.nidd_authorization_response.clone(),
-            nia_flags: self.nia_flags.clone(),
+            nia_flags: self.nia_flags,
             group_user_identifier: self.group_user_identifier.clone(),
             failed_avp: self.failed_avp.clone(),
             proxy_info: self.proxy_info.clone(),
@@ -10556,22 +9733,22 @@ impl Default for NiddInformationAnswer {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
-            result_code: Default::default(),
-            experimental_result: Default::default(),
+            drmp: None,
+            result_code: None,
+            experimental_result: None,
             auth_session_state: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            oc_supported_features: Default::default(),
-            oc_olr: Default::default(),
-            load: Default::default(),
-            supported_features: Default::default(),
-            nidd_authorization_response: Default::default(),
-            nia_flags: Default::default(),
-            group_user_identifier: Default::default(),
-            failed_avp: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            oc_supported_features: None,
+            oc_olr: None,
+            load: Vec::new(),
+            supported_features: Vec::new(),
+            nidd_authorization_response: None,
+            nia_flags: None,
+            group_user_identifier: Vec::new(),
+            failed_avp: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -10644,80 +9821,30 @@ impl rt::typed::Command for NiddInformationAnswer {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
-                    (297, 0) => {
-                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
-                    }
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 4, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 5, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 6, 64)
-                    }
-                    (621, 0) => {
-                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
-                    }
-                    (623, 0) => rt::typed::opt(&mut out.oc_olr, &avp, &mut w, 0),
-                    (650, 0) => {
-                        rt::typed::many(&mut out.load, &avp, &mut w, 9, 0, u32::MAX)
-                    }
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (268, 0) => m.opt(&mut out.result_code, 64),
+                    (297, 0) => m.opt(&mut out.experimental_result, 64),
+                    (277, 0) => m.one(&mut out.auth_session_state, 4, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 5, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 6, 64),
+                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
+                    (623, 0) => m.opt(&mut out.oc_olr, 0),
+                    (650, 0) => m.many(&mut out.load, 9, 0, u32::MAX),
                     (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            10,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.supported_features, 10, 128, u32::MAX)
                     }
-                    (3151, 10415) => {
-                        rt::typed::opt(
-                            &mut out.nidd_authorization_response,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (3176, 10415) => {
-                        rt::typed::opt(&mut out.nia_flags, &avp, &mut w, 192)
-                    }
+                    (3151, 10415) => m.opt(&mut out.nidd_authorization_response, 192),
+                    (3176, 10415) => m.opt(&mut out.nia_flags, 192),
                     (3177, 10415) => {
-                        rt::typed::many(
-                            &mut out.group_user_identifier,
-                            &avp,
-                            &mut w,
-                            13,
-                            192,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.group_user_identifier, 13, 192, u32::MAX)
                     }
-                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            15,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            16,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (279, 0) => m.opt(&mut out.failed_avp, 64),
+                    (284, 0) => m.many(&mut out.proxy_info, 15, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 16, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -10748,8 +9875,8 @@ impl rt::typed::RequestCommand for NiddInformationRequest {
         let mut a = NiddInformationAnswer::default();
         a.header = rt::typed::answer_header(&self.header, result);
         a.session_id = self.session_id.clone();
-        a.auth_session_state = self.auth_session_state.clone();
-        a.drmp = self.drmp.clone();
+        a.auth_session_state = self.auth_session_state;
+        a.drmp = self.drmp;
         a.proxy_info = self.proxy_info.clone();
         a.origin_host = origin_host.into();
         a.origin_realm = origin_realm.into();

@@ -489,8 +489,7 @@ impl Clone for SmDeliveryFailureCause {
     fn clone(&self) -> Self {
         Self {
             sm_enumerated_delivery_failure_cause: self
-                .sm_enumerated_delivery_failure_cause
-                .clone(),
+                .sm_enumerated_delivery_failure_cause,
             sm_diagnostic_info: self.sm_diagnostic_info.clone(),
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
@@ -532,7 +531,7 @@ impl Default for SmDeliveryFailureCause {
     fn default() -> Self {
         Self {
             sm_enumerated_delivery_failure_cause: Default::default(),
-            sm_diagnostic_info: Default::default(),
+            sm_diagnostic_info: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -586,20 +585,13 @@ impl rt::typed::Grouped for SmDeliveryFailureCause {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
                     (3304, 10415) => {
-                        rt::typed::one(
-                            &mut self.sm_enumerated_delivery_failure_cause,
-                            &avp,
-                            &mut w,
-                            0,
-                            192,
-                        )
+                        m.one(&mut self.sm_enumerated_delivery_failure_cause, 0, 192)
                     }
-                    (3305, 10415) => {
-                        rt::typed::opt(&mut self.sm_diagnostic_info, &avp, &mut w, 192)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (3305, 10415) => m.opt(&mut self.sm_diagnostic_info, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -731,12 +723,12 @@ impl PartialEq for SmDeliveryOutcome {
 impl Default for SmDeliveryOutcome {
     fn default() -> Self {
         Self {
-            mme_sm_delivery_outcome: Default::default(),
-            msc_sm_delivery_outcome: Default::default(),
-            sgsn_sm_delivery_outcome: Default::default(),
-            ip_sm_gw_sm_delivery_outcome: Default::default(),
-            smsf_3gpp_sm_delivery_outcome: Default::default(),
-            smsf_non_3gpp_sm_delivery_outcome: Default::default(),
+            mme_sm_delivery_outcome: None,
+            msc_sm_delivery_outcome: None,
+            sgsn_sm_delivery_outcome: None,
+            ip_sm_gw_sm_delivery_outcome: None,
+            smsf_3gpp_sm_delivery_outcome: None,
+            smsf_non_3gpp_sm_delivery_outcome: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -776,56 +768,17 @@ impl rt::typed::Grouped for SmDeliveryOutcome {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (3317, 10415) => {
-                        rt::typed::opt(
-                            &mut self.mme_sm_delivery_outcome,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (3318, 10415) => {
-                        rt::typed::opt(
-                            &mut self.msc_sm_delivery_outcome,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (3319, 10415) => {
-                        rt::typed::opt(
-                            &mut self.sgsn_sm_delivery_outcome,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (3320, 10415) => {
-                        rt::typed::opt(
-                            &mut self.ip_sm_gw_sm_delivery_outcome,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (3336, 10415) => {
-                        rt::typed::opt(
-                            &mut self.smsf_3gpp_sm_delivery_outcome,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
+                    (3317, 10415) => m.opt(&mut self.mme_sm_delivery_outcome, 192),
+                    (3318, 10415) => m.opt(&mut self.msc_sm_delivery_outcome, 192),
+                    (3319, 10415) => m.opt(&mut self.sgsn_sm_delivery_outcome, 192),
+                    (3320, 10415) => m.opt(&mut self.ip_sm_gw_sm_delivery_outcome, 192),
+                    (3336, 10415) => m.opt(&mut self.smsf_3gpp_sm_delivery_outcome, 192),
                     (3337, 10415) => {
-                        rt::typed::opt(
-                            &mut self.smsf_non_3gpp_sm_delivery_outcome,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
+                        m.opt(&mut self.smsf_non_3gpp_sm_delivery_outcome, 192)
                     }
-                    _ => rt::typed::other(&avp, &mut w),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -871,8 +824,8 @@ impl Clone for MmeSmDeliveryOutcome {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            sm_delivery_cause: self.sm_delivery_cause.clone(),
-            absent_user_diagnostic_sm: self.absent_user_diagnostic_sm.clone(),
+            sm_delivery_cause: self.sm_delivery_cause,
+            absent_user_diagnostic_sm: self.absent_user_diagnostic_sm,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -912,8 +865,8 @@ impl PartialEq for MmeSmDeliveryOutcome {
 impl Default for MmeSmDeliveryOutcome {
     fn default() -> Self {
         Self {
-            sm_delivery_cause: Default::default(),
-            absent_user_diagnostic_sm: Default::default(),
+            sm_delivery_cause: None,
+            absent_user_diagnostic_sm: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -953,19 +906,11 @@ impl rt::typed::Grouped for MmeSmDeliveryOutcome {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (3321, 10415) => {
-                        rt::typed::opt(&mut self.sm_delivery_cause, &avp, &mut w, 192)
-                    }
-                    (3322, 10415) => {
-                        rt::typed::opt(
-                            &mut self.absent_user_diagnostic_sm,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (3321, 10415) => m.opt(&mut self.sm_delivery_cause, 192),
+                    (3322, 10415) => m.opt(&mut self.absent_user_diagnostic_sm, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -1004,8 +949,8 @@ impl Clone for MscSmDeliveryOutcome {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            sm_delivery_cause: self.sm_delivery_cause.clone(),
-            absent_user_diagnostic_sm: self.absent_user_diagnostic_sm.clone(),
+            sm_delivery_cause: self.sm_delivery_cause,
+            absent_user_diagnostic_sm: self.absent_user_diagnostic_sm,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -1045,8 +990,8 @@ impl PartialEq for MscSmDeliveryOutcome {
 impl Default for MscSmDeliveryOutcome {
     fn default() -> Self {
         Self {
-            sm_delivery_cause: Default::default(),
-            absent_user_diagnostic_sm: Default::default(),
+            sm_delivery_cause: None,
+            absent_user_diagnostic_sm: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -1086,19 +1031,11 @@ impl rt::typed::Grouped for MscSmDeliveryOutcome {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (3321, 10415) => {
-                        rt::typed::opt(&mut self.sm_delivery_cause, &avp, &mut w, 192)
-                    }
-                    (3322, 10415) => {
-                        rt::typed::opt(
-                            &mut self.absent_user_diagnostic_sm,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (3321, 10415) => m.opt(&mut self.sm_delivery_cause, 192),
+                    (3322, 10415) => m.opt(&mut self.absent_user_diagnostic_sm, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -1137,8 +1074,8 @@ impl Clone for SgsnSmDeliveryOutcome {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            sm_delivery_cause: self.sm_delivery_cause.clone(),
-            absent_user_diagnostic_sm: self.absent_user_diagnostic_sm.clone(),
+            sm_delivery_cause: self.sm_delivery_cause,
+            absent_user_diagnostic_sm: self.absent_user_diagnostic_sm,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -1178,8 +1115,8 @@ impl PartialEq for SgsnSmDeliveryOutcome {
 impl Default for SgsnSmDeliveryOutcome {
     fn default() -> Self {
         Self {
-            sm_delivery_cause: Default::default(),
-            absent_user_diagnostic_sm: Default::default(),
+            sm_delivery_cause: None,
+            absent_user_diagnostic_sm: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -1219,19 +1156,11 @@ impl rt::typed::Grouped for SgsnSmDeliveryOutcome {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (3321, 10415) => {
-                        rt::typed::opt(&mut self.sm_delivery_cause, &avp, &mut w, 192)
-                    }
-                    (3322, 10415) => {
-                        rt::typed::opt(
-                            &mut self.absent_user_diagnostic_sm,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (3321, 10415) => m.opt(&mut self.sm_delivery_cause, 192),
+                    (3322, 10415) => m.opt(&mut self.absent_user_diagnostic_sm, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -1270,8 +1199,8 @@ impl Clone for IpSmGwSmDeliveryOutcome {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            sm_delivery_cause: self.sm_delivery_cause.clone(),
-            absent_user_diagnostic_sm: self.absent_user_diagnostic_sm.clone(),
+            sm_delivery_cause: self.sm_delivery_cause,
+            absent_user_diagnostic_sm: self.absent_user_diagnostic_sm,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -1311,8 +1240,8 @@ impl PartialEq for IpSmGwSmDeliveryOutcome {
 impl Default for IpSmGwSmDeliveryOutcome {
     fn default() -> Self {
         Self {
-            sm_delivery_cause: Default::default(),
-            absent_user_diagnostic_sm: Default::default(),
+            sm_delivery_cause: None,
+            absent_user_diagnostic_sm: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -1352,19 +1281,11 @@ impl rt::typed::Grouped for IpSmGwSmDeliveryOutcome {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (3321, 10415) => {
-                        rt::typed::opt(&mut self.sm_delivery_cause, &avp, &mut w, 192)
-                    }
-                    (3322, 10415) => {
-                        rt::typed::opt(
-                            &mut self.absent_user_diagnostic_sm,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (3321, 10415) => m.opt(&mut self.sm_delivery_cause, 192),
+                    (3322, 10415) => m.opt(&mut self.absent_user_diagnostic_sm, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -1443,9 +1364,9 @@ impl PartialEq for SmsmiCorrelationId {
 impl Default for SmsmiCorrelationId {
     fn default() -> Self {
         Self {
-            hss_id: Default::default(),
-            originating_sip_uri: Default::default(),
-            destination_sip_uri: Default::default(),
+            hss_id: None,
+            originating_sip_uri: None,
+            destination_sip_uri: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -1485,15 +1406,12 @@ impl rt::typed::Grouped for SmsmiCorrelationId {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (3325, 10415) => rt::typed::opt(&mut self.hss_id, &avp, &mut w, 128),
-                    (3326, 10415) => {
-                        rt::typed::opt(&mut self.originating_sip_uri, &avp, &mut w, 128)
-                    }
-                    (3327, 10415) => {
-                        rt::typed::opt(&mut self.destination_sip_uri, &avp, &mut w, 128)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (3325, 10415) => m.opt(&mut self.hss_id, 128),
+                    (3326, 10415) => m.opt(&mut self.originating_sip_uri, 128),
+                    (3327, 10415) => m.opt(&mut self.destination_sip_uri, 128),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -1539,8 +1457,8 @@ impl Clone for Smsf3gppSmDeliveryOutcome {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            sm_delivery_cause: self.sm_delivery_cause.clone(),
-            absent_user_diagnostic_sm: self.absent_user_diagnostic_sm.clone(),
+            sm_delivery_cause: self.sm_delivery_cause,
+            absent_user_diagnostic_sm: self.absent_user_diagnostic_sm,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -1580,8 +1498,8 @@ impl PartialEq for Smsf3gppSmDeliveryOutcome {
 impl Default for Smsf3gppSmDeliveryOutcome {
     fn default() -> Self {
         Self {
-            sm_delivery_cause: Default::default(),
-            absent_user_diagnostic_sm: Default::default(),
+            sm_delivery_cause: None,
+            absent_user_diagnostic_sm: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -1621,19 +1539,11 @@ impl rt::typed::Grouped for Smsf3gppSmDeliveryOutcome {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (3321, 10415) => {
-                        rt::typed::opt(&mut self.sm_delivery_cause, &avp, &mut w, 192)
-                    }
-                    (3322, 10415) => {
-                        rt::typed::opt(
-                            &mut self.absent_user_diagnostic_sm,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (3321, 10415) => m.opt(&mut self.sm_delivery_cause, 192),
+                    (3322, 10415) => m.opt(&mut self.absent_user_diagnostic_sm, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -1672,8 +1582,8 @@ impl Clone for SmsfNon3gppSmDeliveryOutcome {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            sm_delivery_cause: self.sm_delivery_cause.clone(),
-            absent_user_diagnostic_sm: self.absent_user_diagnostic_sm.clone(),
+            sm_delivery_cause: self.sm_delivery_cause,
+            absent_user_diagnostic_sm: self.absent_user_diagnostic_sm,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -1713,8 +1623,8 @@ impl PartialEq for SmsfNon3gppSmDeliveryOutcome {
 impl Default for SmsfNon3gppSmDeliveryOutcome {
     fn default() -> Self {
         Self {
-            sm_delivery_cause: Default::default(),
-            absent_user_diagnostic_sm: Default::default(),
+            sm_delivery_cause: None,
+            absent_user_diagnostic_sm: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -1754,19 +1664,11 @@ impl rt::typed::Grouped for SmsfNon3gppSmDeliveryOutcome {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (3321, 10415) => {
-                        rt::typed::opt(&mut self.sm_delivery_cause, &avp, &mut w, 192)
-                    }
-                    (3322, 10415) => {
-                        rt::typed::opt(
-                            &mut self.absent_user_diagnostic_sm,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (3321, 10415) => m.opt(&mut self.sm_delivery_cause, 192),
+                    (3322, 10415) => m.opt(&mut self.absent_user_diagnostic_sm, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -1845,9 +1747,9 @@ impl PartialEq for Smsf3gppAddress {
 impl Default for Smsf3gppAddress {
     fn default() -> Self {
         Self {
-            smsf_3gpp_number: Default::default(),
-            smsf_3gpp_name: Default::default(),
-            smsf_3gpp_realm: Default::default(),
+            smsf_3gpp_number: None,
+            smsf_3gpp_name: None,
+            smsf_3gpp_realm: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -1887,17 +1789,12 @@ impl rt::typed::Grouped for Smsf3gppAddress {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (3338, 10415) => {
-                        rt::typed::opt(&mut self.smsf_3gpp_number, &avp, &mut w, 192)
-                    }
-                    (3340, 10415) => {
-                        rt::typed::opt(&mut self.smsf_3gpp_name, &avp, &mut w, 192)
-                    }
-                    (3342, 10415) => {
-                        rt::typed::opt(&mut self.smsf_3gpp_realm, &avp, &mut w, 192)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (3338, 10415) => m.opt(&mut self.smsf_3gpp_number, 192),
+                    (3340, 10415) => m.opt(&mut self.smsf_3gpp_name, 192),
+                    (3342, 10415) => m.opt(&mut self.smsf_3gpp_realm, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -1983,9 +1880,9 @@ impl PartialEq for SmsfNon3gppAddress {
 impl Default for SmsfNon3gppAddress {
     fn default() -> Self {
         Self {
-            smsf_non_3gpp_number: Default::default(),
-            smsf_non_3gpp_name: Default::default(),
-            smsf_non_3gpp_realm: Default::default(),
+            smsf_non_3gpp_number: None,
+            smsf_non_3gpp_name: None,
+            smsf_non_3gpp_realm: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -2025,17 +1922,12 @@ impl rt::typed::Grouped for SmsfNon3gppAddress {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (3339, 10415) => {
-                        rt::typed::opt(&mut self.smsf_non_3gpp_number, &avp, &mut w, 192)
-                    }
-                    (3341, 10415) => {
-                        rt::typed::opt(&mut self.smsf_non_3gpp_name, &avp, &mut w, 192)
-                    }
-                    (3343, 10415) => {
-                        rt::typed::opt(&mut self.smsf_non_3gpp_realm, &avp, &mut w, 192)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (3339, 10415) => m.opt(&mut self.smsf_non_3gpp_number, 192),
+                    (3341, 10415) => m.opt(&mut self.smsf_non_3gpp_name, 192),
+                    (3343, 10415) => m.opt(&mut self.smsf_non_3gpp_realm, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -2136,9 +2028,9 @@ impl Clone for SendRoutingInfoForSmRequest {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
+            drmp: self.drmp,
             vendor_specific_application_id: self.vendor_specific_application_id.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             destination_host: self.destination_host.clone(),
@@ -2148,10 +2040,10 @@ impl Clone for SendRoutingInfoForSmRequest {
             smsmi_correlation_id: self.smsmi_correlation_id.clone(),
             supported_features: self.supported_features.clone(),
             sc_address: self.sc_address.clone(),
-            sm_rp_mti: self.sm_rp_mti.clone(),
+            sm_rp_mti: self.sm_rp_mti,
             sm_rp_smea: self.sm_rp_smea.clone(),
-            srr_flags: self.srr_flags.clone(),
-            sm_delivery_not_intended: self.sm_delivery_not_intended.clone(),
+            srr_flags: self.srr_flags,
+            sm_delivery_not_intended: self.sm_delivery_not_intended,
             proxy_info: self.proxy_info.clone(),
             route_record: self.route_record.clone(),
             extra: self.extra.clone(),
@@ -2219,24 +2111,24 @@ impl Default for SendRoutingInfoForSmRequest {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
-            vendor_specific_application_id: Default::default(),
+            drmp: None,
+            vendor_specific_application_id: None,
             auth_session_state: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            destination_host: Default::default(),
+            destination_host: None,
             destination_realm: Default::default(),
-            msisdn: Default::default(),
-            user_name: Default::default(),
-            smsmi_correlation_id: Default::default(),
-            supported_features: Default::default(),
-            sc_address: Default::default(),
-            sm_rp_mti: Default::default(),
-            sm_rp_smea: Default::default(),
-            srr_flags: Default::default(),
-            sm_delivery_not_intended: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            msisdn: None,
+            user_name: None,
+            smsmi_correlation_id: None,
+            supported_features: Vec::new(),
+            sc_address: None,
+            sm_rp_mti: None,
+            sm_rp_smea: None,
+            srr_flags: None,
+            sm_delivery_not_intended: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -2317,86 +2209,30 @@ impl rt::typed::Command for SendRoutingInfoForSmRequest {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (260, 0) => {
-                        rt::typed::opt(
-                            &mut out.vendor_specific_application_id,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 3, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 4, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 5, 64)
-                    }
-                    (293, 0) => {
-                        rt::typed::opt(&mut out.destination_host, &avp, &mut w, 64)
-                    }
-                    (283, 0) => {
-                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 7, 64)
-                    }
-                    (701, 10415) => rt::typed::opt(&mut out.msisdn, &avp, &mut w, 192),
-                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
-                    (3324, 10415) => {
-                        rt::typed::opt(&mut out.smsmi_correlation_id, &avp, &mut w, 128)
-                    }
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (260, 0) => m.opt(&mut out.vendor_specific_application_id, 64),
+                    (277, 0) => m.one(&mut out.auth_session_state, 3, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 4, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 5, 64),
+                    (293, 0) => m.opt(&mut out.destination_host, 64),
+                    (283, 0) => m.one(&mut out.destination_realm, 7, 64),
+                    (701, 10415) => m.opt(&mut out.msisdn, 192),
+                    (1, 0) => m.opt(&mut out.user_name, 64),
+                    (3324, 10415) => m.opt(&mut out.smsmi_correlation_id, 128),
                     (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            11,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.supported_features, 11, 128, u32::MAX)
                     }
-                    (3300, 10415) => {
-                        rt::typed::opt(&mut out.sc_address, &avp, &mut w, 192)
-                    }
-                    (3308, 10415) => {
-                        rt::typed::opt(&mut out.sm_rp_mti, &avp, &mut w, 192)
-                    }
-                    (3309, 10415) => {
-                        rt::typed::opt(&mut out.sm_rp_smea, &avp, &mut w, 192)
-                    }
-                    (3310, 10415) => {
-                        rt::typed::opt(&mut out.srr_flags, &avp, &mut w, 192)
-                    }
-                    (3311, 10415) => {
-                        rt::typed::opt(
-                            &mut out.sm_delivery_not_intended,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            17,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            18,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (3300, 10415) => m.opt(&mut out.sc_address, 192),
+                    (3308, 10415) => m.opt(&mut out.sm_rp_mti, 192),
+                    (3309, 10415) => m.opt(&mut out.sm_rp_smea, 192),
+                    (3310, 10415) => m.opt(&mut out.srr_flags, 192),
+                    (3311, 10415) => m.opt(&mut out.sm_delivery_not_intended, 192),
+                    (284, 0) => m.many(&mut out.proxy_info, 17, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 18, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -2515,11 +2351,11 @@ impl Clone for SendRoutingInfoForSmAnswer {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
+            drmp: self.drmp,
             vendor_specific_application_id: self.vendor_specific_application_id.clone(),
-            result_code: self.result_code.clone(),
+            result_code: self.result_code,
             experimental_result: self.experimental_result.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             user_name: self.user_name.clone(),
@@ -2530,16 +2366,14 @@ impl Clone for SendRoutingInfoForSmAnswer {
             smsf_non_3gpp_address: self.smsf_non_3gpp_address.clone(),
             lmsi: self.lmsi.clone(),
             user_identifier: self.user_identifier.clone(),
-            mwd_status: self.mwd_status.clone(),
-            mme_absent_user_diagnostic_sm: self.mme_absent_user_diagnostic_sm.clone(),
-            msc_absent_user_diagnostic_sm: self.msc_absent_user_diagnostic_sm.clone(),
-            sgsn_absent_user_diagnostic_sm: self.sgsn_absent_user_diagnostic_sm.clone(),
+            mwd_status: self.mwd_status,
+            mme_absent_user_diagnostic_sm: self.mme_absent_user_diagnostic_sm,
+            msc_absent_user_diagnostic_sm: self.msc_absent_user_diagnostic_sm,
+            sgsn_absent_user_diagnostic_sm: self.sgsn_absent_user_diagnostic_sm,
             smsf_3gpp_absent_user_diagnostic_sm: self
-                .smsf_3gpp_absent_user_diagnostic_sm
-                .clone(),
+                .smsf_3gpp_absent_user_diagnostic_sm,
             smsf_non_3gpp_absent_user_diagnostic_sm: self
-                .smsf_non_3gpp_absent_user_diagnostic_sm
-                .clone(),
+                .smsf_non_3gpp_absent_user_diagnostic_sm,
             failed_avp: self.failed_avp.clone(),
             proxy_info: self.proxy_info.clone(),
             route_record: self.route_record.clone(),
@@ -2644,30 +2478,30 @@ impl Default for SendRoutingInfoForSmAnswer {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
-            vendor_specific_application_id: Default::default(),
-            result_code: Default::default(),
-            experimental_result: Default::default(),
+            drmp: None,
+            vendor_specific_application_id: None,
+            result_code: None,
+            experimental_result: None,
             auth_session_state: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            user_name: Default::default(),
-            supported_features: Default::default(),
-            serving_node: Default::default(),
-            additional_serving_node: Default::default(),
-            smsf_3gpp_address: Default::default(),
-            smsf_non_3gpp_address: Default::default(),
-            lmsi: Default::default(),
-            user_identifier: Default::default(),
-            mwd_status: Default::default(),
-            mme_absent_user_diagnostic_sm: Default::default(),
-            msc_absent_user_diagnostic_sm: Default::default(),
-            sgsn_absent_user_diagnostic_sm: Default::default(),
-            smsf_3gpp_absent_user_diagnostic_sm: Default::default(),
-            smsf_non_3gpp_absent_user_diagnostic_sm: Default::default(),
-            failed_avp: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            user_name: None,
+            supported_features: Vec::new(),
+            serving_node: None,
+            additional_serving_node: None,
+            smsf_3gpp_address: None,
+            smsf_non_3gpp_address: None,
+            lmsi: None,
+            user_identifier: None,
+            mwd_status: None,
+            mme_absent_user_diagnostic_sm: None,
+            msc_absent_user_diagnostic_sm: None,
+            sgsn_absent_user_diagnostic_sm: None,
+            smsf_3gpp_absent_user_diagnostic_sm: None,
+            smsf_non_3gpp_absent_user_diagnostic_sm: None,
+            failed_avp: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -2740,125 +2574,38 @@ impl rt::typed::Command for SendRoutingInfoForSmAnswer {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (260, 0) => {
-                        rt::typed::opt(
-                            &mut out.vendor_specific_application_id,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
-                    (297, 0) => {
-                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
-                    }
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 5, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 6, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 7, 64)
-                    }
-                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
-                    (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            9,
-                            128,
-                            u32::MAX,
-                        )
-                    }
-                    (2401, 10415) => {
-                        rt::typed::opt(&mut out.serving_node, &avp, &mut w, 128)
-                    }
-                    (2406, 10415) => {
-                        rt::typed::opt(
-                            &mut out.additional_serving_node,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (3344, 10415) => {
-                        rt::typed::opt(&mut out.smsf_3gpp_address, &avp, &mut w, 192)
-                    }
-                    (3345, 10415) => {
-                        rt::typed::opt(&mut out.smsf_non_3gpp_address, &avp, &mut w, 192)
-                    }
-                    (2400, 10415) => rt::typed::opt(&mut out.lmsi, &avp, &mut w, 128),
-                    (3102, 10415) => {
-                        rt::typed::opt(&mut out.user_identifier, &avp, &mut w, 192)
-                    }
-                    (3312, 10415) => {
-                        rt::typed::opt(&mut out.mwd_status, &avp, &mut w, 192)
-                    }
-                    (3313, 10415) => {
-                        rt::typed::opt(
-                            &mut out.mme_absent_user_diagnostic_sm,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (3314, 10415) => {
-                        rt::typed::opt(
-                            &mut out.msc_absent_user_diagnostic_sm,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (3315, 10415) => {
-                        rt::typed::opt(
-                            &mut out.sgsn_absent_user_diagnostic_sm,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (260, 0) => m.opt(&mut out.vendor_specific_application_id, 64),
+                    (268, 0) => m.opt(&mut out.result_code, 64),
+                    (297, 0) => m.opt(&mut out.experimental_result, 64),
+                    (277, 0) => m.one(&mut out.auth_session_state, 5, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 6, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 7, 64),
+                    (1, 0) => m.opt(&mut out.user_name, 64),
+                    (628, 10415) => m.many(&mut out.supported_features, 9, 128, u32::MAX),
+                    (2401, 10415) => m.opt(&mut out.serving_node, 128),
+                    (2406, 10415) => m.opt(&mut out.additional_serving_node, 192),
+                    (3344, 10415) => m.opt(&mut out.smsf_3gpp_address, 192),
+                    (3345, 10415) => m.opt(&mut out.smsf_non_3gpp_address, 192),
+                    (2400, 10415) => m.opt(&mut out.lmsi, 128),
+                    (3102, 10415) => m.opt(&mut out.user_identifier, 192),
+                    (3312, 10415) => m.opt(&mut out.mwd_status, 192),
+                    (3313, 10415) => m.opt(&mut out.mme_absent_user_diagnostic_sm, 192),
+                    (3314, 10415) => m.opt(&mut out.msc_absent_user_diagnostic_sm, 192),
+                    (3315, 10415) => m.opt(&mut out.sgsn_absent_user_diagnostic_sm, 192),
                     (3334, 10415) => {
-                        rt::typed::opt(
-                            &mut out.smsf_3gpp_absent_user_diagnostic_sm,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
+                        m.opt(&mut out.smsf_3gpp_absent_user_diagnostic_sm, 192)
                     }
                     (3335, 10415) => {
-                        rt::typed::opt(
-                            &mut out.smsf_non_3gpp_absent_user_diagnostic_sm,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
+                        m.opt(&mut out.smsf_non_3gpp_absent_user_diagnostic_sm, 192)
                     }
-                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            23,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            24,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (279, 0) => m.opt(&mut out.failed_avp, 64),
+                    (284, 0) => m.many(&mut out.proxy_info, 23, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 24, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -2890,8 +2637,8 @@ impl rt::typed::RequestCommand for SendRoutingInfoForSmRequest {
         a.header = rt::typed::answer_header(&self.header, result);
         a.session_id = self.session_id.clone();
         a.vendor_specific_application_id = self.vendor_specific_application_id.clone();
-        a.auth_session_state = self.auth_session_state.clone();
-        a.drmp = self.drmp.clone();
+        a.auth_session_state = self.auth_session_state;
+        a.drmp = self.drmp;
         a.proxy_info = self.proxy_info.clone();
         a.origin_host = origin_host.into();
         a.origin_realm = origin_realm.into();
@@ -3024,9 +2771,9 @@ impl Clone for AlertServiceCentreRequest {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
+            drmp: self.drmp,
             vendor_specific_application_id: self.vendor_specific_application_id.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             destination_host: self.destination_host.clone(),
@@ -3034,8 +2781,8 @@ impl Clone for AlertServiceCentreRequest {
             sc_address: self.sc_address.clone(),
             user_identifier: self.user_identifier.clone(),
             smsmi_correlation_id: self.smsmi_correlation_id.clone(),
-            maximum_ue_availability_time: self.maximum_ue_availability_time.clone(),
-            sms_gmsc_alert_event: self.sms_gmsc_alert_event.clone(),
+            maximum_ue_availability_time: self.maximum_ue_availability_time,
+            sms_gmsc_alert_event: self.sms_gmsc_alert_event,
             serving_node: self.serving_node.clone(),
             supported_features: self.supported_features.clone(),
             proxy_info: self.proxy_info.clone(),
@@ -3103,8 +2850,8 @@ impl Default for AlertServiceCentreRequest {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
-            vendor_specific_application_id: Default::default(),
+            drmp: None,
+            vendor_specific_application_id: None,
             auth_session_state: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
@@ -3112,13 +2859,13 @@ impl Default for AlertServiceCentreRequest {
             destination_realm: Default::default(),
             sc_address: Default::default(),
             user_identifier: Default::default(),
-            smsmi_correlation_id: Default::default(),
-            maximum_ue_availability_time: Default::default(),
-            sms_gmsc_alert_event: Default::default(),
-            serving_node: Default::default(),
-            supported_features: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            smsmi_correlation_id: None,
+            maximum_ue_availability_time: None,
+            sms_gmsc_alert_event: None,
+            serving_node: None,
+            supported_features: Vec::new(),
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -3229,84 +2976,28 @@ impl rt::typed::Command for AlertServiceCentreRequest {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (260, 0) => {
-                        rt::typed::opt(
-                            &mut out.vendor_specific_application_id,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 3, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 4, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 5, 64)
-                    }
-                    (293, 0) => {
-                        rt::typed::one(&mut out.destination_host, &avp, &mut w, 6, 64)
-                    }
-                    (283, 0) => {
-                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 7, 64)
-                    }
-                    (3300, 10415) => {
-                        rt::typed::one(&mut out.sc_address, &avp, &mut w, 8, 192)
-                    }
-                    (3102, 10415) => {
-                        rt::typed::one(&mut out.user_identifier, &avp, &mut w, 9, 192)
-                    }
-                    (3324, 10415) => {
-                        rt::typed::opt(&mut out.smsmi_correlation_id, &avp, &mut w, 128)
-                    }
-                    (3329, 10415) => {
-                        rt::typed::opt(
-                            &mut out.maximum_ue_availability_time,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (3333, 10415) => {
-                        rt::typed::opt(&mut out.sms_gmsc_alert_event, &avp, &mut w, 192)
-                    }
-                    (2401, 10415) => {
-                        rt::typed::opt(&mut out.serving_node, &avp, &mut w, 128)
-                    }
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (260, 0) => m.opt(&mut out.vendor_specific_application_id, 64),
+                    (277, 0) => m.one(&mut out.auth_session_state, 3, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 4, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 5, 64),
+                    (293, 0) => m.one(&mut out.destination_host, 6, 64),
+                    (283, 0) => m.one(&mut out.destination_realm, 7, 64),
+                    (3300, 10415) => m.one(&mut out.sc_address, 8, 192),
+                    (3102, 10415) => m.one(&mut out.user_identifier, 9, 192),
+                    (3324, 10415) => m.opt(&mut out.smsmi_correlation_id, 128),
+                    (3329, 10415) => m.opt(&mut out.maximum_ue_availability_time, 192),
+                    (3333, 10415) => m.opt(&mut out.sms_gmsc_alert_event, 192),
+                    (2401, 10415) => m.opt(&mut out.serving_node, 128),
                     (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            14,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.supported_features, 14, 128, u32::MAX)
                     }
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            15,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            16,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (284, 0) => m.many(&mut out.proxy_info, 15, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 16, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -3384,11 +3075,11 @@ impl Clone for AlertServiceCentreAnswer {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
+            drmp: self.drmp,
             vendor_specific_application_id: self.vendor_specific_application_id.clone(),
-            result_code: self.result_code.clone(),
+            result_code: self.result_code,
             experimental_result: self.experimental_result.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             supported_features: self.supported_features.clone(),
@@ -3447,17 +3138,17 @@ impl Default for AlertServiceCentreAnswer {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
-            vendor_specific_application_id: Default::default(),
-            result_code: Default::default(),
-            experimental_result: Default::default(),
+            drmp: None,
+            vendor_specific_application_id: None,
+            result_code: None,
+            experimental_result: None,
             auth_session_state: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            supported_features: Default::default(),
-            failed_avp: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            supported_features: Vec::new(),
+            failed_avp: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -3530,60 +3221,21 @@ impl rt::typed::Command for AlertServiceCentreAnswer {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (260, 0) => {
-                        rt::typed::opt(
-                            &mut out.vendor_specific_application_id,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
-                    (297, 0) => {
-                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
-                    }
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 5, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 6, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 7, 64)
-                    }
-                    (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            8,
-                            128,
-                            u32::MAX,
-                        )
-                    }
-                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            10,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            11,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (260, 0) => m.opt(&mut out.vendor_specific_application_id, 64),
+                    (268, 0) => m.opt(&mut out.result_code, 64),
+                    (297, 0) => m.opt(&mut out.experimental_result, 64),
+                    (277, 0) => m.one(&mut out.auth_session_state, 5, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 6, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 7, 64),
+                    (628, 10415) => m.many(&mut out.supported_features, 8, 128, u32::MAX),
+                    (279, 0) => m.opt(&mut out.failed_avp, 64),
+                    (284, 0) => m.many(&mut out.proxy_info, 10, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 11, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -3615,8 +3267,8 @@ impl rt::typed::RequestCommand for AlertServiceCentreRequest {
         a.header = rt::typed::answer_header(&self.header, result);
         a.session_id = self.session_id.clone();
         a.vendor_specific_application_id = self.vendor_specific_application_id.clone();
-        a.auth_session_state = self.auth_session_state.clone();
-        a.drmp = self.drmp.clone();
+        a.auth_session_state = self.auth_session_state;
+        a.drmp = self.drmp;
         a.proxy_info = self.proxy_info.clone();
         a.origin_host = origin_host.into();
         a.origin_realm = origin_realm.into();
@@ -3752,9 +3404,9 @@ impl Clone for ReportSmDeliveryStatusRequest {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
+            drmp: self.drmp,
             vendor_specific_application_id: self.vendor_specific_application_id.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             destination_host: self.destination_host.clone(),
@@ -3764,7 +3416,7 @@ impl Clone for ReportSmDeliveryStatusRequest {
             smsmi_correlation_id: self.smsmi_correlation_id.clone(),
             sc_address: self.sc_address.clone(),
             sm_delivery_outcome: self.sm_delivery_outcome.clone(),
-            rdr_flags: self.rdr_flags.clone(),
+            rdr_flags: self.rdr_flags,
             proxy_info: self.proxy_info.clone(),
             route_record: self.route_record.clone(),
             extra: self.extra.clone(),
@@ -3823,21 +3475,21 @@ impl Default for ReportSmDeliveryStatusRequest {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
-            vendor_specific_application_id: Default::default(),
+            drmp: None,
+            vendor_specific_application_id: None,
             auth_session_state: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            destination_host: Default::default(),
+            destination_host: None,
             destination_realm: Default::default(),
-            supported_features: Default::default(),
+            supported_features: Vec::new(),
             user_identifier: Default::default(),
-            smsmi_correlation_id: Default::default(),
+            smsmi_correlation_id: None,
             sc_address: Default::default(),
             sm_delivery_outcome: Default::default(),
-            rdr_flags: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            rdr_flags: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -3951,82 +3603,25 @@ impl rt::typed::Command for ReportSmDeliveryStatusRequest {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (260, 0) => {
-                        rt::typed::opt(
-                            &mut out.vendor_specific_application_id,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 3, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 4, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 5, 64)
-                    }
-                    (293, 0) => {
-                        rt::typed::opt(&mut out.destination_host, &avp, &mut w, 64)
-                    }
-                    (283, 0) => {
-                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 7, 64)
-                    }
-                    (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            8,
-                            128,
-                            u32::MAX,
-                        )
-                    }
-                    (3102, 10415) => {
-                        rt::typed::one(&mut out.user_identifier, &avp, &mut w, 9, 192)
-                    }
-                    (3324, 10415) => {
-                        rt::typed::opt(&mut out.smsmi_correlation_id, &avp, &mut w, 128)
-                    }
-                    (3300, 10415) => {
-                        rt::typed::one(&mut out.sc_address, &avp, &mut w, 11, 192)
-                    }
-                    (3316, 10415) => {
-                        rt::typed::one(
-                            &mut out.sm_delivery_outcome,
-                            &avp,
-                            &mut w,
-                            12,
-                            192,
-                        )
-                    }
-                    (3323, 10415) => {
-                        rt::typed::opt(&mut out.rdr_flags, &avp, &mut w, 192)
-                    }
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            14,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            15,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (260, 0) => m.opt(&mut out.vendor_specific_application_id, 64),
+                    (277, 0) => m.one(&mut out.auth_session_state, 3, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 4, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 5, 64),
+                    (293, 0) => m.opt(&mut out.destination_host, 64),
+                    (283, 0) => m.one(&mut out.destination_realm, 7, 64),
+                    (628, 10415) => m.many(&mut out.supported_features, 8, 128, u32::MAX),
+                    (3102, 10415) => m.one(&mut out.user_identifier, 9, 192),
+                    (3324, 10415) => m.opt(&mut out.smsmi_correlation_id, 128),
+                    (3300, 10415) => m.one(&mut out.sc_address, 11, 192),
+                    (3316, 10415) => m.one(&mut out.sm_delivery_outcome, 12, 192),
+                    (3323, 10415) => m.opt(&mut out.rdr_flags, 192),
+                    (284, 0) => m.many(&mut out.proxy_info, 14, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 15, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -4107,11 +3702,11 @@ impl Clone for ReportSmDeliveryStatusAnswer {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
+            drmp: self.drmp,
             vendor_specific_application_id: self.vendor_specific_application_id.clone(),
-            result_code: self.result_code.clone(),
+            result_code: self.result_code,
             experimental_result: self.experimental_result.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             supported_features: self.supported_features.clone(),
@@ -4172,18 +3767,18 @@ impl Default for ReportSmDeliveryStatusAnswer {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
-            vendor_specific_application_id: Default::default(),
-            result_code: Default::default(),
-            experimental_result: Default::default(),
+            drmp: None,
+            vendor_specific_application_id: None,
+            result_code: None,
+            experimental_result: None,
             auth_session_state: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            supported_features: Default::default(),
-            user_identifier: Default::default(),
-            failed_avp: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            supported_features: Vec::new(),
+            user_identifier: None,
+            failed_avp: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -4256,63 +3851,22 @@ impl rt::typed::Command for ReportSmDeliveryStatusAnswer {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (260, 0) => {
-                        rt::typed::opt(
-                            &mut out.vendor_specific_application_id,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
-                    (297, 0) => {
-                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
-                    }
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 5, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 6, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 7, 64)
-                    }
-                    (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            8,
-                            128,
-                            u32::MAX,
-                        )
-                    }
-                    (3102, 10415) => {
-                        rt::typed::opt(&mut out.user_identifier, &avp, &mut w, 192)
-                    }
-                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            11,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            12,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (260, 0) => m.opt(&mut out.vendor_specific_application_id, 64),
+                    (268, 0) => m.opt(&mut out.result_code, 64),
+                    (297, 0) => m.opt(&mut out.experimental_result, 64),
+                    (277, 0) => m.one(&mut out.auth_session_state, 5, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 6, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 7, 64),
+                    (628, 10415) => m.many(&mut out.supported_features, 8, 128, u32::MAX),
+                    (3102, 10415) => m.opt(&mut out.user_identifier, 192),
+                    (279, 0) => m.opt(&mut out.failed_avp, 64),
+                    (284, 0) => m.many(&mut out.proxy_info, 11, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 12, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -4344,8 +3898,8 @@ impl rt::typed::RequestCommand for ReportSmDeliveryStatusRequest {
         a.header = rt::typed::answer_header(&self.header, result);
         a.session_id = self.session_id.clone();
         a.vendor_specific_application_id = self.vendor_specific_application_id.clone();
-        a.auth_session_state = self.auth_session_state.clone();
-        a.drmp = self.drmp.clone();
+        a.auth_session_state = self.auth_session_state;
+        a.drmp = self.drmp;
         a.proxy_info = self.proxy_info.clone();
         a.origin_host = origin_host.into();
         a.origin_realm = origin_realm.into();
@@ -4481,15 +4035,15 @@ impl Clone for MoForwardShortMessageRequest {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
+            drmp: self.drmp,
             vendor_specific_application_id: self.vendor_specific_application_id.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             destination_host: self.destination_host.clone(),
             destination_realm: self.destination_realm.clone(),
             sc_address: self.sc_address.clone(),
-            ofr_flags: self.ofr_flags.clone(),
+            ofr_flags: self.ofr_flags,
             supported_features: self.supported_features.clone(),
             user_identifier: self.user_identifier.clone(),
             sm_rp_ui: self.sm_rp_ui.clone(),
@@ -4554,22 +4108,22 @@ impl Default for MoForwardShortMessageRequest {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
-            vendor_specific_application_id: Default::default(),
+            drmp: None,
+            vendor_specific_application_id: None,
             auth_session_state: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            destination_host: Default::default(),
+            destination_host: None,
             destination_realm: Default::default(),
             sc_address: Default::default(),
-            ofr_flags: Default::default(),
-            supported_features: Default::default(),
+            ofr_flags: None,
+            supported_features: Vec::new(),
             user_identifier: Default::default(),
             sm_rp_ui: Default::default(),
-            smsmi_correlation_id: Default::default(),
-            sm_delivery_outcome: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            smsmi_correlation_id: None,
+            sm_delivery_outcome: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -4683,79 +4237,28 @@ impl rt::typed::Command for MoForwardShortMessageRequest {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (260, 0) => {
-                        rt::typed::opt(
-                            &mut out.vendor_specific_application_id,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 3, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 4, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 5, 64)
-                    }
-                    (293, 0) => {
-                        rt::typed::opt(&mut out.destination_host, &avp, &mut w, 64)
-                    }
-                    (283, 0) => {
-                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 7, 64)
-                    }
-                    (3300, 10415) => {
-                        rt::typed::one(&mut out.sc_address, &avp, &mut w, 8, 192)
-                    }
-                    (3328, 10415) => {
-                        rt::typed::opt(&mut out.ofr_flags, &avp, &mut w, 128)
-                    }
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (260, 0) => m.opt(&mut out.vendor_specific_application_id, 64),
+                    (277, 0) => m.one(&mut out.auth_session_state, 3, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 4, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 5, 64),
+                    (293, 0) => m.opt(&mut out.destination_host, 64),
+                    (283, 0) => m.one(&mut out.destination_realm, 7, 64),
+                    (3300, 10415) => m.one(&mut out.sc_address, 8, 192),
+                    (3328, 10415) => m.opt(&mut out.ofr_flags, 128),
                     (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            10,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.supported_features, 10, 128, u32::MAX)
                     }
-                    (3102, 10415) => {
-                        rt::typed::one(&mut out.user_identifier, &avp, &mut w, 11, 192)
-                    }
-                    (3301, 10415) => {
-                        rt::typed::one(&mut out.sm_rp_ui, &avp, &mut w, 12, 192)
-                    }
-                    (3324, 10415) => {
-                        rt::typed::opt(&mut out.smsmi_correlation_id, &avp, &mut w, 128)
-                    }
-                    (3316, 10415) => {
-                        rt::typed::opt(&mut out.sm_delivery_outcome, &avp, &mut w, 192)
-                    }
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            15,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            16,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (3102, 10415) => m.one(&mut out.user_identifier, 11, 192),
+                    (3301, 10415) => m.one(&mut out.sm_rp_ui, 12, 192),
+                    (3324, 10415) => m.opt(&mut out.smsmi_correlation_id, 128),
+                    (3316, 10415) => m.opt(&mut out.sm_delivery_outcome, 192),
+                    (284, 0) => m.many(&mut out.proxy_info, 15, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 16, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -4839,11 +4342,11 @@ impl Clone for MoForwardShortMessageAnswer {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
+            drmp: self.drmp,
             vendor_specific_application_id: self.vendor_specific_application_id.clone(),
-            result_code: self.result_code.clone(),
+            result_code: self.result_code,
             experimental_result: self.experimental_result.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             supported_features: self.supported_features.clone(),
@@ -4912,19 +4415,19 @@ impl Default for MoForwardShortMessageAnswer {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
-            vendor_specific_application_id: Default::default(),
-            result_code: Default::default(),
-            experimental_result: Default::default(),
+            drmp: None,
+            vendor_specific_application_id: None,
+            result_code: None,
+            experimental_result: None,
             auth_session_state: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            supported_features: Default::default(),
-            sm_delivery_failure_cause: Default::default(),
-            sm_rp_ui: Default::default(),
-            failed_avp: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            supported_features: Vec::new(),
+            sm_delivery_failure_cause: None,
+            sm_rp_ui: None,
+            failed_avp: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -4997,69 +4500,23 @@ impl rt::typed::Command for MoForwardShortMessageAnswer {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (260, 0) => {
-                        rt::typed::opt(
-                            &mut out.vendor_specific_application_id,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
-                    (297, 0) => {
-                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
-                    }
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 5, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 6, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 7, 64)
-                    }
-                    (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            8,
-                            128,
-                            u32::MAX,
-                        )
-                    }
-                    (3303, 10415) => {
-                        rt::typed::opt(
-                            &mut out.sm_delivery_failure_cause,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (3301, 10415) => rt::typed::opt(&mut out.sm_rp_ui, &avp, &mut w, 192),
-                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            12,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            13,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (260, 0) => m.opt(&mut out.vendor_specific_application_id, 64),
+                    (268, 0) => m.opt(&mut out.result_code, 64),
+                    (297, 0) => m.opt(&mut out.experimental_result, 64),
+                    (277, 0) => m.one(&mut out.auth_session_state, 5, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 6, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 7, 64),
+                    (628, 10415) => m.many(&mut out.supported_features, 8, 128, u32::MAX),
+                    (3303, 10415) => m.opt(&mut out.sm_delivery_failure_cause, 192),
+                    (3301, 10415) => m.opt(&mut out.sm_rp_ui, 192),
+                    (279, 0) => m.opt(&mut out.failed_avp, 64),
+                    (284, 0) => m.many(&mut out.proxy_info, 12, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 13, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -5091,8 +4548,8 @@ impl rt::typed::RequestCommand for MoForwardShortMessageRequest {
         a.header = rt::typed::answer_header(&self.header, result);
         a.session_id = self.session_id.clone();
         a.vendor_specific_application_id = self.vendor_specific_application_id.clone();
-        a.auth_session_state = self.auth_session_state.clone();
-        a.drmp = self.drmp.clone();
+        a.auth_session_state = self.auth_session_state;
+        a.drmp = self.drmp;
         a.proxy_info = self.proxy_info.clone();
         a.origin_host = origin_host.into();
         a.origin_realm = origin_realm.into();
@@ -5246,9 +4703,9 @@ impl Clone for MtForwardShortMessageRequest {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
+            drmp: self.drmp,
             vendor_specific_application_id: self.vendor_specific_application_id.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             destination_host: self.destination_host.clone(),
@@ -5260,10 +4717,10 @@ impl Clone for MtForwardShortMessageRequest {
             sm_rp_ui: self.sm_rp_ui.clone(),
             mme_number_for_mt_sms: self.mme_number_for_mt_sms.clone(),
             sgsn_number: self.sgsn_number.clone(),
-            tfr_flags: self.tfr_flags.clone(),
-            sm_delivery_timer: self.sm_delivery_timer.clone(),
-            sm_delivery_start_time: self.sm_delivery_start_time.clone(),
-            maximum_retransmission_time: self.maximum_retransmission_time.clone(),
+            tfr_flags: self.tfr_flags,
+            sm_delivery_timer: self.sm_delivery_timer,
+            sm_delivery_start_time: self.sm_delivery_start_time,
+            maximum_retransmission_time: self.maximum_retransmission_time,
             sms_gmsc_address: self.sms_gmsc_address.clone(),
             proxy_info: self.proxy_info.clone(),
             route_record: self.route_record.clone(),
@@ -5335,27 +4792,27 @@ impl Default for MtForwardShortMessageRequest {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
-            vendor_specific_application_id: Default::default(),
+            drmp: None,
+            vendor_specific_application_id: None,
             auth_session_state: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
             destination_host: Default::default(),
             destination_realm: Default::default(),
             user_name: Default::default(),
-            supported_features: Default::default(),
-            smsmi_correlation_id: Default::default(),
+            supported_features: Vec::new(),
+            smsmi_correlation_id: None,
             sc_address: Default::default(),
             sm_rp_ui: Default::default(),
-            mme_number_for_mt_sms: Default::default(),
-            sgsn_number: Default::default(),
-            tfr_flags: Default::default(),
-            sm_delivery_timer: Default::default(),
-            sm_delivery_start_time: Default::default(),
-            maximum_retransmission_time: Default::default(),
-            sms_gmsc_address: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            mme_number_for_mt_sms: None,
+            sgsn_number: None,
+            tfr_flags: None,
+            sm_delivery_timer: None,
+            sm_delivery_start_time: None,
+            maximum_retransmission_time: None,
+            sms_gmsc_address: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -5474,102 +4931,31 @@ impl rt::typed::Command for MtForwardShortMessageRequest {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (260, 0) => {
-                        rt::typed::opt(
-                            &mut out.vendor_specific_application_id,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 3, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 4, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 5, 64)
-                    }
-                    (293, 0) => {
-                        rt::typed::one(&mut out.destination_host, &avp, &mut w, 6, 64)
-                    }
-                    (283, 0) => {
-                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 7, 64)
-                    }
-                    (1, 0) => rt::typed::one(&mut out.user_name, &avp, &mut w, 8, 64),
-                    (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            9,
-                            128,
-                            u32::MAX,
-                        )
-                    }
-                    (3324, 10415) => {
-                        rt::typed::opt(&mut out.smsmi_correlation_id, &avp, &mut w, 128)
-                    }
-                    (3300, 10415) => {
-                        rt::typed::one(&mut out.sc_address, &avp, &mut w, 11, 192)
-                    }
-                    (3301, 10415) => {
-                        rt::typed::one(&mut out.sm_rp_ui, &avp, &mut w, 12, 192)
-                    }
-                    (1645, 10415) => {
-                        rt::typed::opt(&mut out.mme_number_for_mt_sms, &avp, &mut w, 128)
-                    }
-                    (1489, 10415) => {
-                        rt::typed::opt(&mut out.sgsn_number, &avp, &mut w, 192)
-                    }
-                    (3302, 10415) => {
-                        rt::typed::opt(&mut out.tfr_flags, &avp, &mut w, 192)
-                    }
-                    (3306, 10415) => {
-                        rt::typed::opt(&mut out.sm_delivery_timer, &avp, &mut w, 192)
-                    }
-                    (3307, 10415) => {
-                        rt::typed::opt(
-                            &mut out.sm_delivery_start_time,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (3330, 10415) => {
-                        rt::typed::opt(
-                            &mut out.maximum_retransmission_time,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (3332, 10415) => {
-                        rt::typed::opt(&mut out.sms_gmsc_address, &avp, &mut w, 192)
-                    }
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            20,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            21,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (260, 0) => m.opt(&mut out.vendor_specific_application_id, 64),
+                    (277, 0) => m.one(&mut out.auth_session_state, 3, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 4, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 5, 64),
+                    (293, 0) => m.one(&mut out.destination_host, 6, 64),
+                    (283, 0) => m.one(&mut out.destination_realm, 7, 64),
+                    (1, 0) => m.one(&mut out.user_name, 8, 64),
+                    (628, 10415) => m.many(&mut out.supported_features, 9, 128, u32::MAX),
+                    (3324, 10415) => m.opt(&mut out.smsmi_correlation_id, 128),
+                    (3300, 10415) => m.one(&mut out.sc_address, 11, 192),
+                    (3301, 10415) => m.one(&mut out.sm_rp_ui, 12, 192),
+                    (1645, 10415) => m.opt(&mut out.mme_number_for_mt_sms, 128),
+                    (1489, 10415) => m.opt(&mut out.sgsn_number, 192),
+                    (3302, 10415) => m.opt(&mut out.tfr_flags, 192),
+                    (3306, 10415) => m.opt(&mut out.sm_delivery_timer, 192),
+                    (3307, 10415) => m.opt(&mut out.sm_delivery_start_time, 192),
+                    (3330, 10415) => m.opt(&mut out.maximum_retransmission_time, 192),
+                    (3332, 10415) => m.opt(&mut out.sms_gmsc_address, 192),
+                    (284, 0) => m.many(&mut out.proxy_info, 20, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 21, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -5662,18 +5048,18 @@ impl Clone for MtForwardShortMessageAnswer {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
+            drmp: self.drmp,
             vendor_specific_application_id: self.vendor_specific_application_id.clone(),
-            result_code: self.result_code.clone(),
+            result_code: self.result_code,
             experimental_result: self.experimental_result.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             supported_features: self.supported_features.clone(),
-            absent_user_diagnostic_sm: self.absent_user_diagnostic_sm.clone(),
+            absent_user_diagnostic_sm: self.absent_user_diagnostic_sm,
             sm_delivery_failure_cause: self.sm_delivery_failure_cause.clone(),
             sm_rp_ui: self.sm_rp_ui.clone(),
-            requested_retransmission_time: self.requested_retransmission_time.clone(),
+            requested_retransmission_time: self.requested_retransmission_time,
             user_identifier: self.user_identifier.clone(),
             failed_avp: self.failed_avp.clone(),
             proxy_info: self.proxy_info.clone(),
@@ -5753,22 +5139,22 @@ impl Default for MtForwardShortMessageAnswer {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
-            vendor_specific_application_id: Default::default(),
-            result_code: Default::default(),
-            experimental_result: Default::default(),
+            drmp: None,
+            vendor_specific_application_id: None,
+            result_code: None,
+            experimental_result: None,
             auth_session_state: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            supported_features: Default::default(),
-            absent_user_diagnostic_sm: Default::default(),
-            sm_delivery_failure_cause: Default::default(),
-            sm_rp_ui: Default::default(),
-            requested_retransmission_time: Default::default(),
-            user_identifier: Default::default(),
-            failed_avp: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            supported_features: Vec::new(),
+            absent_user_diagnostic_sm: None,
+            sm_delivery_failure_cause: None,
+            sm_rp_ui: None,
+            requested_retransmission_time: None,
+            user_identifier: None,
+            failed_avp: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -5841,88 +5227,26 @@ impl rt::typed::Command for MtForwardShortMessageAnswer {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (260, 0) => {
-                        rt::typed::opt(
-                            &mut out.vendor_specific_application_id,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
-                    (297, 0) => {
-                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
-                    }
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 5, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 6, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 7, 64)
-                    }
-                    (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            8,
-                            128,
-                            u32::MAX,
-                        )
-                    }
-                    (3322, 10415) => {
-                        rt::typed::opt(
-                            &mut out.absent_user_diagnostic_sm,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (3303, 10415) => {
-                        rt::typed::opt(
-                            &mut out.sm_delivery_failure_cause,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (3301, 10415) => rt::typed::opt(&mut out.sm_rp_ui, &avp, &mut w, 192),
-                    (3331, 10415) => {
-                        rt::typed::opt(
-                            &mut out.requested_retransmission_time,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (3102, 10415) => {
-                        rt::typed::opt(&mut out.user_identifier, &avp, &mut w, 192)
-                    }
-                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            15,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            16,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (260, 0) => m.opt(&mut out.vendor_specific_application_id, 64),
+                    (268, 0) => m.opt(&mut out.result_code, 64),
+                    (297, 0) => m.opt(&mut out.experimental_result, 64),
+                    (277, 0) => m.one(&mut out.auth_session_state, 5, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 6, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 7, 64),
+                    (628, 10415) => m.many(&mut out.supported_features, 8, 128, u32::MAX),
+                    (3322, 10415) => m.opt(&mut out.absent_user_diagnostic_sm, 192),
+                    (3303, 10415) => m.opt(&mut out.sm_delivery_failure_cause, 192),
+                    (3301, 10415) => m.opt(&mut out.sm_rp_ui, 192),
+                    (3331, 10415) => m.opt(&mut out.requested_retransmission_time, 192),
+                    (3102, 10415) => m.opt(&mut out.user_identifier, 192),
+                    (279, 0) => m.opt(&mut out.failed_avp, 64),
+                    (284, 0) => m.many(&mut out.proxy_info, 15, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 16, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -5954,8 +5278,8 @@ impl rt::typed::RequestCommand for MtForwardShortMessageRequest {
         a.header = rt::typed::answer_header(&self.header, result);
         a.session_id = self.session_id.clone();
         a.vendor_specific_application_id = self.vendor_specific_application_id.clone();
-        a.auth_session_state = self.auth_session_state.clone();
-        a.drmp = self.drmp.clone();
+        a.auth_session_state = self.auth_session_state;
+        a.drmp = self.drmp;
         a.proxy_info = self.proxy_info.clone();
         a.origin_host = origin_host.into();
         a.origin_realm = origin_realm.into();

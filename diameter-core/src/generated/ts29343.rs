@@ -111,7 +111,7 @@ impl Clone for MonitorTarget {
         Self {
             target_rpauid: self.target_rpauid.clone(),
             pduid: self.pduid.clone(),
-            metadata_indicator: self.metadata_indicator.clone(),
+            metadata_indicator: self.metadata_indicator,
             prose_code_suffix_mask: self.prose_code_suffix_mask.clone(),
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
@@ -150,8 +150,8 @@ impl Default for MonitorTarget {
         Self {
             target_rpauid: Default::default(),
             pduid: Default::default(),
-            metadata_indicator: Default::default(),
-            prose_code_suffix_mask: Default::default(),
+            metadata_indicator: None,
+            prose_code_suffix_mask: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -216,27 +216,15 @@ impl rt::typed::Grouped for MonitorTarget {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (3844, 10415) => {
-                        rt::typed::one(&mut self.target_rpauid, &avp, &mut w, 0, 128)
-                    }
-                    (3604, 10415) => {
-                        rt::typed::one(&mut self.pduid, &avp, &mut w, 1, 128)
-                    }
-                    (3612, 10415) => {
-                        rt::typed::opt(&mut self.metadata_indicator, &avp, &mut w, 128)
-                    }
+                    (3844, 10415) => m.one(&mut self.target_rpauid, 0, 128),
+                    (3604, 10415) => m.one(&mut self.pduid, 1, 128),
+                    (3612, 10415) => m.opt(&mut self.metadata_indicator, 128),
                     (3608, 10415) => {
-                        rt::typed::many(
-                            &mut self.prose_code_suffix_mask,
-                            &avp,
-                            &mut w,
-                            3,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut self.prose_code_suffix_mask, 3, 128, u32::MAX)
                     }
-                    _ => rt::typed::other(&avp, &mut w),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -311,7 +299,7 @@ impl Default for ProseCodeSuffixMask {
     fn default() -> Self {
         Self {
             suffix_code: Default::default(),
-            suffix_mask: Default::default(),
+            suffix_mask: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -376,21 +364,11 @@ impl rt::typed::Grouped for ProseCodeSuffixMask {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (3609, 10415) => {
-                        rt::typed::one(&mut self.suffix_code, &avp, &mut w, 0, 128)
-                    }
-                    (3610, 10415) => {
-                        rt::typed::many(
-                            &mut self.suffix_mask,
-                            &avp,
-                            &mut w,
-                            1,
-                            128,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (3609, 10415) => m.one(&mut self.suffix_code, 0, 128),
+                    (3610, 10415) => m.many(&mut self.suffix_mask, 1, 128, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -530,14 +508,11 @@ impl rt::typed::Grouped for BannedUserTarget {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (3844, 10415) => {
-                        rt::typed::one(&mut self.target_rpauid, &avp, &mut w, 0, 128)
-                    }
-                    (3845, 10415) => {
-                        rt::typed::one(&mut self.target_pduid, &avp, &mut w, 1, 128)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (3844, 10415) => m.one(&mut self.target_rpauid, 0, 128),
+                    (3845, 10415) => m.one(&mut self.target_pduid, 1, 128),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -639,16 +614,16 @@ impl Clone for ProximityActionRequest {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            auth_application_id: self.auth_application_id.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            auth_application_id: self.auth_application_id,
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             destination_realm: self.destination_realm.clone(),
             destination_host: self.destination_host.clone(),
-            origin_state_id: self.origin_state_id.clone(),
+            origin_state_id: self.origin_state_id,
             proxy_info: self.proxy_info.clone(),
             route_record: self.route_record.clone(),
-            prose_request_type: self.prose_request_type.clone(),
+            prose_request_type: self.prose_request_type,
             origin_app_layer_user_id: self.origin_app_layer_user_id.clone(),
             target_app_layer_user_id: self.target_app_layer_user_id.clone(),
             requesting_epuid: self.requesting_epuid.clone(),
@@ -656,7 +631,7 @@ impl Clone for ProximityActionRequest {
             requesting_rpauid: self.requesting_rpauid.clone(),
             prose_app_id: self.prose_app_id.clone(),
             application_data: self.application_data.clone(),
-            allowed_suffixes_number: self.allowed_suffixes_number.clone(),
+            allowed_suffixes_number: self.allowed_suffixes_number,
             target_rpauid: self.target_rpauid.clone(),
             banned_user_target: self.banned_user_target.clone(),
             extra: self.extra.clone(),
@@ -737,21 +712,21 @@ impl Default for ProximityActionRequest {
             origin_host: Default::default(),
             origin_realm: Default::default(),
             destination_realm: Default::default(),
-            destination_host: Default::default(),
-            origin_state_id: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            destination_host: None,
+            origin_state_id: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             prose_request_type: Default::default(),
-            origin_app_layer_user_id: Default::default(),
-            target_app_layer_user_id: Default::default(),
-            requesting_epuid: Default::default(),
-            prose_function_id: Default::default(),
-            requesting_rpauid: Default::default(),
-            prose_app_id: Default::default(),
-            application_data: Default::default(),
-            allowed_suffixes_number: Default::default(),
-            target_rpauid: Default::default(),
-            banned_user_target: Default::default(),
+            origin_app_layer_user_id: None,
+            target_app_layer_user_id: None,
+            requesting_epuid: None,
+            prose_function_id: None,
+            requesting_rpauid: None,
+            prose_app_id: None,
+            application_data: None,
+            allowed_suffixes_number: None,
+            target_rpauid: None,
+            banned_user_target: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -851,109 +826,32 @@ impl rt::typed::Command for ProximityActionRequest {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (258, 0) => {
-                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 1, 64)
-                    }
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 2, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 3, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 4, 64)
-                    }
-                    (283, 0) => {
-                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 5, 64)
-                    }
-                    (293, 0) => {
-                        rt::typed::opt(&mut out.destination_host, &avp, &mut w, 64)
-                    }
-                    (278, 0) => {
-                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
-                    }
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            8,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            9,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (3603, 10415) => {
-                        rt::typed::one(
-                            &mut out.prose_request_type,
-                            &avp,
-                            &mut w,
-                            10,
-                            192,
-                        )
-                    }
-                    (3600, 10415) => {
-                        rt::typed::opt(
-                            &mut out.origin_app_layer_user_id,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (3601, 10415) => {
-                        rt::typed::opt(
-                            &mut out.target_app_layer_user_id,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (3816, 10415) => {
-                        rt::typed::opt(&mut out.requesting_epuid, &avp, &mut w, 192)
-                    }
-                    (3602, 10415) => {
-                        rt::typed::opt(&mut out.prose_function_id, &avp, &mut w, 192)
-                    }
-                    (3843, 10415) => {
-                        rt::typed::opt(&mut out.requesting_rpauid, &avp, &mut w, 128)
-                    }
-                    (3811, 10415) => {
-                        rt::typed::opt(&mut out.prose_app_id, &avp, &mut w, 192)
-                    }
-                    (3605, 10415) => {
-                        rt::typed::opt(&mut out.application_data, &avp, &mut w, 128)
-                    }
-                    (3606, 10415) => {
-                        rt::typed::opt(
-                            &mut out.allowed_suffixes_number,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (3844, 10415) => {
-                        rt::typed::opt(&mut out.target_rpauid, &avp, &mut w, 128)
-                    }
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (258, 0) => m.one(&mut out.auth_application_id, 1, 64),
+                    (277, 0) => m.one(&mut out.auth_session_state, 2, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 3, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 4, 64),
+                    (283, 0) => m.one(&mut out.destination_realm, 5, 64),
+                    (293, 0) => m.opt(&mut out.destination_host, 64),
+                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
+                    (284, 0) => m.many(&mut out.proxy_info, 8, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 9, 64, u32::MAX),
+                    (3603, 10415) => m.one(&mut out.prose_request_type, 10, 192),
+                    (3600, 10415) => m.opt(&mut out.origin_app_layer_user_id, 192),
+                    (3601, 10415) => m.opt(&mut out.target_app_layer_user_id, 192),
+                    (3816, 10415) => m.opt(&mut out.requesting_epuid, 192),
+                    (3602, 10415) => m.opt(&mut out.prose_function_id, 192),
+                    (3843, 10415) => m.opt(&mut out.requesting_rpauid, 128),
+                    (3811, 10415) => m.opt(&mut out.prose_app_id, 192),
+                    (3605, 10415) => m.opt(&mut out.application_data, 128),
+                    (3606, 10415) => m.opt(&mut out.allowed_suffixes_number, 128),
+                    (3844, 10415) => m.opt(&mut out.target_rpauid, 128),
                     (3611, 10415) => {
-                        rt::typed::many(
-                            &mut out.banned_user_target,
-                            &avp,
-                            &mut w,
-                            20,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.banned_user_target, 20, 128, u32::MAX)
                     }
-                    _ => rt::typed::other(&avp, &mut w),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -1078,21 +976,21 @@ impl Clone for ProximityActionAnswer {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            auth_application_id: self.auth_application_id.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            auth_application_id: self.auth_application_id,
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
-            result_code: self.result_code.clone(),
+            result_code: self.result_code,
             experimental_result: self.experimental_result.clone(),
             error_message: self.error_message.clone(),
             error_reporting_host: self.error_reporting_host.clone(),
             failed_avp: self.failed_avp.clone(),
-            origin_state_id: self.origin_state_id.clone(),
+            origin_state_id: self.origin_state_id,
             redirect_host: self.redirect_host.clone(),
-            redirect_host_usage: self.redirect_host_usage.clone(),
-            redirect_max_cache_time: self.redirect_max_cache_time.clone(),
+            redirect_host_usage: self.redirect_host_usage,
+            redirect_max_cache_time: self.redirect_max_cache_time,
             proxy_info: self.proxy_info.clone(),
-            prose_request_type: self.prose_request_type.clone(),
+            prose_request_type: self.prose_request_type,
             targeted_epuid: self.targeted_epuid.clone(),
             prose_function_id: self.prose_function_id.clone(),
             pduid: self.pduid.clone(),
@@ -1189,28 +1087,28 @@ impl Default for ProximityActionAnswer {
             auth_session_state: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            result_code: Default::default(),
-            experimental_result: Default::default(),
-            error_message: Default::default(),
-            error_reporting_host: Default::default(),
-            failed_avp: Default::default(),
-            origin_state_id: Default::default(),
-            redirect_host: Default::default(),
-            redirect_host_usage: Default::default(),
-            redirect_max_cache_time: Default::default(),
-            proxy_info: Default::default(),
+            result_code: None,
+            experimental_result: None,
+            error_message: None,
+            error_reporting_host: None,
+            failed_avp: None,
+            origin_state_id: None,
+            redirect_host: Vec::new(),
+            redirect_host_usage: None,
+            redirect_max_cache_time: None,
+            proxy_info: Vec::new(),
             prose_request_type: Default::default(),
-            targeted_epuid: Default::default(),
-            prose_function_id: Default::default(),
-            pduid: Default::default(),
-            prose_restricted_code_suffix_range: Default::default(),
-            prose_app_code_suffix_range: Default::default(),
-            prose_code_suffix_mask: Default::default(),
-            monitor_target: Default::default(),
-            target_pduid: Default::default(),
-            prose_application_metadata: Default::default(),
-            application_data: Default::default(),
-            load: Default::default(),
+            targeted_epuid: None,
+            prose_function_id: None,
+            pduid: Vec::new(),
+            prose_restricted_code_suffix_range: Vec::new(),
+            prose_app_code_suffix_range: Vec::new(),
+            prose_code_suffix_mask: Vec::new(),
+            monitor_target: Vec::new(),
+            target_pduid: Vec::new(),
+            prose_application_metadata: None,
+            application_data: None,
+            load: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -1302,144 +1200,47 @@ impl rt::typed::Command for ProximityActionAnswer {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (258, 0) => {
-                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 1, 64)
-                    }
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 2, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 3, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 4, 64)
-                    }
-                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
-                    (297, 0) => {
-                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
-                    }
-                    (281, 0) => rt::typed::opt(&mut out.error_message, &avp, &mut w, 0),
-                    (294, 0) => {
-                        rt::typed::opt(&mut out.error_reporting_host, &avp, &mut w, 0)
-                    }
-                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
-                    (278, 0) => {
-                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
-                    }
-                    (292, 0) => {
-                        rt::typed::many(
-                            &mut out.redirect_host,
-                            &avp,
-                            &mut w,
-                            11,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (261, 0) => {
-                        rt::typed::opt(&mut out.redirect_host_usage, &avp, &mut w, 64)
-                    }
-                    (262, 0) => {
-                        rt::typed::opt(
-                            &mut out.redirect_max_cache_time,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            14,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (3603, 10415) => {
-                        rt::typed::one(
-                            &mut out.prose_request_type,
-                            &avp,
-                            &mut w,
-                            15,
-                            192,
-                        )
-                    }
-                    (3817, 10415) => {
-                        rt::typed::opt(&mut out.targeted_epuid, &avp, &mut w, 192)
-                    }
-                    (3602, 10415) => {
-                        rt::typed::opt(&mut out.prose_function_id, &avp, &mut w, 192)
-                    }
-                    (3604, 10415) => {
-                        rt::typed::many(&mut out.pduid, &avp, &mut w, 18, 128, u32::MAX)
-                    }
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (258, 0) => m.one(&mut out.auth_application_id, 1, 64),
+                    (277, 0) => m.one(&mut out.auth_session_state, 2, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 3, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 4, 64),
+                    (268, 0) => m.opt(&mut out.result_code, 64),
+                    (297, 0) => m.opt(&mut out.experimental_result, 64),
+                    (281, 0) => m.opt(&mut out.error_message, 0),
+                    (294, 0) => m.opt(&mut out.error_reporting_host, 0),
+                    (279, 0) => m.opt(&mut out.failed_avp, 64),
+                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
+                    (292, 0) => m.many(&mut out.redirect_host, 11, 64, u32::MAX),
+                    (261, 0) => m.opt(&mut out.redirect_host_usage, 64),
+                    (262, 0) => m.opt(&mut out.redirect_max_cache_time, 64),
+                    (284, 0) => m.many(&mut out.proxy_info, 14, 64, u32::MAX),
+                    (3603, 10415) => m.one(&mut out.prose_request_type, 15, 192),
+                    (3817, 10415) => m.opt(&mut out.targeted_epuid, 192),
+                    (3602, 10415) => m.opt(&mut out.prose_function_id, 192),
+                    (3604, 10415) => m.many(&mut out.pduid, 18, 128, u32::MAX),
                     (3847, 10415) => {
-                        rt::typed::many(
+                        m.many(
                             &mut out.prose_restricted_code_suffix_range,
-                            &avp,
-                            &mut w,
                             19,
                             128,
                             u32::MAX,
                         )
                     }
                     (3867, 10415) => {
-                        rt::typed::many(
-                            &mut out.prose_app_code_suffix_range,
-                            &avp,
-                            &mut w,
-                            20,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.prose_app_code_suffix_range, 20, 128, u32::MAX)
                     }
                     (3608, 10415) => {
-                        rt::typed::many(
-                            &mut out.prose_code_suffix_mask,
-                            &avp,
-                            &mut w,
-                            21,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.prose_code_suffix_mask, 21, 128, u32::MAX)
                     }
-                    (3607, 10415) => {
-                        rt::typed::many(
-                            &mut out.monitor_target,
-                            &avp,
-                            &mut w,
-                            22,
-                            128,
-                            u32::MAX,
-                        )
-                    }
-                    (3845, 10415) => {
-                        rt::typed::many(
-                            &mut out.target_pduid,
-                            &avp,
-                            &mut w,
-                            23,
-                            128,
-                            u32::MAX,
-                        )
-                    }
-                    (3853, 10415) => {
-                        rt::typed::opt(
-                            &mut out.prose_application_metadata,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (3605, 10415) => {
-                        rt::typed::opt(&mut out.application_data, &avp, &mut w, 128)
-                    }
-                    (650, 0) => {
-                        rt::typed::many(&mut out.load, &avp, &mut w, 26, 0, u32::MAX)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (3607, 10415) => m.many(&mut out.monitor_target, 22, 128, u32::MAX),
+                    (3845, 10415) => m.many(&mut out.target_pduid, 23, 128, u32::MAX),
+                    (3853, 10415) => m.opt(&mut out.prose_application_metadata, 192),
+                    (3605, 10415) => m.opt(&mut out.application_data, 128),
+                    (650, 0) => m.many(&mut out.load, 26, 0, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -1470,8 +1271,8 @@ impl rt::typed::RequestCommand for ProximityActionRequest {
         let mut a = ProximityActionAnswer::default();
         a.header = rt::typed::answer_header(&self.header, result);
         a.session_id = self.session_id.clone();
-        a.auth_application_id = self.auth_application_id.clone();
-        a.auth_session_state = self.auth_session_state.clone();
+        a.auth_application_id = self.auth_application_id;
+        a.auth_session_state = self.auth_session_state;
         a.proxy_info = self.proxy_info.clone();
         a.origin_host = origin_host.into();
         a.origin_realm = origin_realm.into();
@@ -1583,16 +1384,16 @@ impl Clone for ProximityApplicationRequest {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            auth_application_id: self.auth_application_id.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            auth_application_id: self.auth_application_id,
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             destination_realm: self.destination_realm.clone(),
             destination_host: self.destination_host.clone(),
-            origin_state_id: self.origin_state_id.clone(),
+            origin_state_id: self.origin_state_id,
             proxy_info: self.proxy_info.clone(),
             route_record: self.route_record.clone(),
-            prose_request_type: self.prose_request_type.clone(),
+            prose_request_type: self.prose_request_type,
             requesting_rpauid: self.requesting_rpauid.clone(),
             banned_user_target: self.banned_user_target.clone(),
             extra: self.extra.clone(),
@@ -1647,13 +1448,13 @@ impl Default for ProximityApplicationRequest {
             origin_host: Default::default(),
             origin_realm: Default::default(),
             destination_realm: Default::default(),
-            destination_host: Default::default(),
-            origin_state_id: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            destination_host: None,
+            origin_state_id: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             prose_request_type: Default::default(),
-            requesting_rpauid: Default::default(),
-            banned_user_target: Default::default(),
+            requesting_rpauid: None,
+            banned_user_target: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -1753,70 +1554,24 @@ impl rt::typed::Command for ProximityApplicationRequest {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (258, 0) => {
-                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 1, 64)
-                    }
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 2, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 3, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 4, 64)
-                    }
-                    (283, 0) => {
-                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 5, 64)
-                    }
-                    (293, 0) => {
-                        rt::typed::opt(&mut out.destination_host, &avp, &mut w, 64)
-                    }
-                    (278, 0) => {
-                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
-                    }
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            8,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            9,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (3603, 10415) => {
-                        rt::typed::one(
-                            &mut out.prose_request_type,
-                            &avp,
-                            &mut w,
-                            10,
-                            192,
-                        )
-                    }
-                    (3843, 10415) => {
-                        rt::typed::opt(&mut out.requesting_rpauid, &avp, &mut w, 128)
-                    }
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (258, 0) => m.one(&mut out.auth_application_id, 1, 64),
+                    (277, 0) => m.one(&mut out.auth_session_state, 2, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 3, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 4, 64),
+                    (283, 0) => m.one(&mut out.destination_realm, 5, 64),
+                    (293, 0) => m.opt(&mut out.destination_host, 64),
+                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
+                    (284, 0) => m.many(&mut out.proxy_info, 8, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 9, 64, u32::MAX),
+                    (3603, 10415) => m.one(&mut out.prose_request_type, 10, 192),
+                    (3843, 10415) => m.opt(&mut out.requesting_rpauid, 128),
                     (3611, 10415) => {
-                        rt::typed::many(
-                            &mut out.banned_user_target,
-                            &avp,
-                            &mut w,
-                            12,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.banned_user_target, 12, 128, u32::MAX)
                     }
-                    _ => rt::typed::other(&avp, &mut w),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -1906,21 +1661,21 @@ impl Clone for ProximityApplicationAnswer {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            auth_application_id: self.auth_application_id.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            auth_application_id: self.auth_application_id,
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
-            result_code: self.result_code.clone(),
+            result_code: self.result_code,
             experimental_result: self.experimental_result.clone(),
             error_message: self.error_message.clone(),
             error_reporting_host: self.error_reporting_host.clone(),
             failed_avp: self.failed_avp.clone(),
-            origin_state_id: self.origin_state_id.clone(),
+            origin_state_id: self.origin_state_id,
             redirect_host: self.redirect_host.clone(),
-            redirect_host_usage: self.redirect_host_usage.clone(),
-            redirect_max_cache_time: self.redirect_max_cache_time.clone(),
+            redirect_host_usage: self.redirect_host_usage,
+            redirect_max_cache_time: self.redirect_max_cache_time,
             proxy_info: self.proxy_info.clone(),
-            prose_request_type: self.prose_request_type.clone(),
+            prose_request_type: self.prose_request_type,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -1975,16 +1730,16 @@ impl Default for ProximityApplicationAnswer {
             auth_session_state: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            result_code: Default::default(),
-            experimental_result: Default::default(),
-            error_message: Default::default(),
-            error_reporting_host: Default::default(),
-            failed_avp: Default::default(),
-            origin_state_id: Default::default(),
-            redirect_host: Default::default(),
-            redirect_host_usage: Default::default(),
-            redirect_max_cache_time: Default::default(),
-            proxy_info: Default::default(),
+            result_code: None,
+            experimental_result: None,
+            error_message: None,
+            error_reporting_host: None,
+            failed_avp: None,
+            origin_state_id: None,
+            redirect_host: Vec::new(),
+            redirect_host_usage: None,
+            redirect_max_cache_time: None,
+            proxy_info: Vec::new(),
             prose_request_type: Default::default(),
             extra: Vec::new(),
             avp_flags: Default::default(),
@@ -2077,71 +1832,25 @@ impl rt::typed::Command for ProximityApplicationAnswer {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (258, 0) => {
-                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 1, 64)
-                    }
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 2, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 3, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 4, 64)
-                    }
-                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
-                    (297, 0) => {
-                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
-                    }
-                    (281, 0) => rt::typed::opt(&mut out.error_message, &avp, &mut w, 0),
-                    (294, 0) => {
-                        rt::typed::opt(&mut out.error_reporting_host, &avp, &mut w, 0)
-                    }
-                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
-                    (278, 0) => {
-                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
-                    }
-                    (292, 0) => {
-                        rt::typed::many(
-                            &mut out.redirect_host,
-                            &avp,
-                            &mut w,
-                            11,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (261, 0) => {
-                        rt::typed::opt(&mut out.redirect_host_usage, &avp, &mut w, 64)
-                    }
-                    (262, 0) => {
-                        rt::typed::opt(
-                            &mut out.redirect_max_cache_time,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            14,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (3603, 10415) => {
-                        rt::typed::one(
-                            &mut out.prose_request_type,
-                            &avp,
-                            &mut w,
-                            15,
-                            192,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (258, 0) => m.one(&mut out.auth_application_id, 1, 64),
+                    (277, 0) => m.one(&mut out.auth_session_state, 2, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 3, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 4, 64),
+                    (268, 0) => m.opt(&mut out.result_code, 64),
+                    (297, 0) => m.opt(&mut out.experimental_result, 64),
+                    (281, 0) => m.opt(&mut out.error_message, 0),
+                    (294, 0) => m.opt(&mut out.error_reporting_host, 0),
+                    (279, 0) => m.opt(&mut out.failed_avp, 64),
+                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
+                    (292, 0) => m.many(&mut out.redirect_host, 11, 64, u32::MAX),
+                    (261, 0) => m.opt(&mut out.redirect_host_usage, 64),
+                    (262, 0) => m.opt(&mut out.redirect_max_cache_time, 64),
+                    (284, 0) => m.many(&mut out.proxy_info, 14, 64, u32::MAX),
+                    (3603, 10415) => m.one(&mut out.prose_request_type, 15, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -2172,8 +1881,8 @@ impl rt::typed::RequestCommand for ProximityApplicationRequest {
         let mut a = ProximityApplicationAnswer::default();
         a.header = rt::typed::answer_header(&self.header, result);
         a.session_id = self.session_id.clone();
-        a.auth_application_id = self.auth_application_id.clone();
-        a.auth_session_state = self.auth_session_state.clone();
+        a.auth_application_id = self.auth_application_id;
+        a.auth_session_state = self.auth_session_state;
         a.proxy_info = self.proxy_info.clone();
         a.origin_host = origin_host.into();
         a.origin_realm = origin_realm.into();

@@ -458,7 +458,7 @@ impl PartialEq for AssistanceInfo {
 impl Default for AssistanceInfo {
     fn default() -> Self {
         Self {
-            wlan_assistance_info: Default::default(),
+            wlan_assistance_info: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -498,11 +498,10 @@ impl rt::typed::Grouped for AssistanceInfo {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (3820, 10415) => {
-                        rt::typed::opt(&mut self.wlan_assistance_info, &avp, &mut w, 192)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (3820, 10415) => m.opt(&mut self.wlan_assistance_info, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -566,12 +565,12 @@ impl Clone for MatchReport {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            discovery_type: self.discovery_type.clone(),
+            discovery_type: self.discovery_type,
             prose_app_code: self.prose_app_code.clone(),
             prose_metadata_index_mask: self.prose_metadata_index_mask.clone(),
             prose_app_id: self.prose_app_id.clone(),
-            prose_validity_timer: self.prose_validity_timer.clone(),
-            prose_match_refresh_timer: self.prose_match_refresh_timer.clone(),
+            prose_validity_timer: self.prose_validity_timer,
+            prose_match_refresh_timer: self.prose_match_refresh_timer,
             prose_application_metadata: self.prose_application_metadata.clone(),
             pc5_tech: self.pc5_tech.clone(),
             extra: self.extra.clone(),
@@ -632,13 +631,13 @@ impl Default for MatchReport {
     fn default() -> Self {
         Self {
             discovery_type: Default::default(),
-            prose_app_code: Default::default(),
-            prose_metadata_index_mask: Default::default(),
-            prose_app_id: Default::default(),
-            prose_validity_timer: Default::default(),
-            prose_match_refresh_timer: Default::default(),
-            prose_application_metadata: Default::default(),
-            pc5_tech: Default::default(),
+            prose_app_code: None,
+            prose_metadata_index_mask: None,
+            prose_app_id: None,
+            prose_validity_timer: None,
+            prose_match_refresh_timer: None,
+            prose_application_metadata: None,
+            pc5_tech: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -692,47 +691,17 @@ impl rt::typed::Grouped for MatchReport {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (3804, 10415) => {
-                        rt::typed::one(&mut self.discovery_type, &avp, &mut w, 0, 192)
-                    }
-                    (3810, 10415) => {
-                        rt::typed::opt(&mut self.prose_app_code, &avp, &mut w, 192)
-                    }
-                    (3839, 10415) => {
-                        rt::typed::opt(
-                            &mut self.prose_metadata_index_mask,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (3811, 10415) => {
-                        rt::typed::opt(&mut self.prose_app_id, &avp, &mut w, 192)
-                    }
-                    (3815, 10415) => {
-                        rt::typed::opt(&mut self.prose_validity_timer, &avp, &mut w, 192)
-                    }
-                    (3838, 10415) => {
-                        rt::typed::opt(
-                            &mut self.prose_match_refresh_timer,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (3853, 10415) => {
-                        rt::typed::opt(
-                            &mut self.prose_application_metadata,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (3868, 10415) => {
-                        rt::typed::opt(&mut self.pc5_tech, &avp, &mut w, 128)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (3804, 10415) => m.one(&mut self.discovery_type, 0, 192),
+                    (3810, 10415) => m.opt(&mut self.prose_app_code, 192),
+                    (3839, 10415) => m.opt(&mut self.prose_metadata_index_mask, 128),
+                    (3811, 10415) => m.opt(&mut self.prose_app_id, 192),
+                    (3815, 10415) => m.opt(&mut self.prose_validity_timer, 192),
+                    (3838, 10415) => m.opt(&mut self.prose_match_refresh_timer, 192),
+                    (3853, 10415) => m.opt(&mut self.prose_application_metadata, 192),
+                    (3868, 10415) => m.opt(&mut self.pc5_tech, 128),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -789,7 +758,7 @@ impl Clone for ProseDiscoveryFilter {
         Self {
             tgpp_filter_id: self.tgpp_filter_id.clone(),
             prose_app_id: self.prose_app_id.clone(),
-            prose_validity_timer: self.prose_validity_timer.clone(),
+            prose_validity_timer: self.prose_validity_timer,
             prose_app_code: self.prose_app_code.clone(),
             prose_app_mask: self.prose_app_mask.clone(),
             extra: self.extra.clone(),
@@ -832,7 +801,7 @@ impl Default for ProseDiscoveryFilter {
             prose_app_id: Default::default(),
             prose_validity_timer: Default::default(),
             prose_app_code: Default::default(),
-            prose_app_mask: Default::default(),
+            prose_app_mask: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -919,36 +888,14 @@ impl rt::typed::Grouped for ProseDiscoveryFilter {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (3805, 10415) => {
-                        rt::typed::one(&mut self.tgpp_filter_id, &avp, &mut w, 0, 192)
-                    }
-                    (3811, 10415) => {
-                        rt::typed::one(&mut self.prose_app_id, &avp, &mut w, 1, 192)
-                    }
-                    (3815, 10415) => {
-                        rt::typed::one(
-                            &mut self.prose_validity_timer,
-                            &avp,
-                            &mut w,
-                            2,
-                            192,
-                        )
-                    }
-                    (3810, 10415) => {
-                        rt::typed::one(&mut self.prose_app_code, &avp, &mut w, 3, 192)
-                    }
-                    (3812, 10415) => {
-                        rt::typed::many(
-                            &mut self.prose_app_mask,
-                            &avp,
-                            &mut w,
-                            4,
-                            192,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (3805, 10415) => m.one(&mut self.tgpp_filter_id, 0, 192),
+                    (3811, 10415) => m.one(&mut self.prose_app_id, 1, 192),
+                    (3815, 10415) => m.one(&mut self.prose_validity_timer, 2, 192),
+                    (3810, 10415) => m.one(&mut self.prose_app_code, 3, 192),
+                    (3812, 10415) => m.many(&mut self.prose_app_mask, 4, 192, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -1013,11 +960,11 @@ impl Clone for WifiP2pAssistanceInfo {
         Self {
             ssid: self.ssid.clone(),
             eap_master_session_key: self.eap_master_session_key.clone(),
-            p2p_features: self.p2p_features.clone(),
+            p2p_features: self.p2p_features,
             wlan_link_layer_id: self.wlan_link_layer_id.clone(),
             wlan_link_layer_id_list: self.wlan_link_layer_id_list.clone(),
-            operating_channel: self.operating_channel.clone(),
-            assistance_info_validity_timer: self.assistance_info_validity_timer.clone(),
+            operating_channel: self.operating_channel,
+            assistance_info_validity_timer: self.assistance_info_validity_timer,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -1068,13 +1015,13 @@ impl PartialEq for WifiP2pAssistanceInfo {
 impl Default for WifiP2pAssistanceInfo {
     fn default() -> Self {
         Self {
-            ssid: Default::default(),
-            eap_master_session_key: Default::default(),
-            p2p_features: Default::default(),
-            wlan_link_layer_id: Default::default(),
-            wlan_link_layer_id_list: Default::default(),
-            operating_channel: Default::default(),
-            assistance_info_validity_timer: Default::default(),
+            ssid: None,
+            eap_master_session_key: None,
+            p2p_features: None,
+            wlan_link_layer_id: None,
+            wlan_link_layer_id_list: None,
+            operating_channel: None,
+            assistance_info_validity_timer: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -1114,37 +1061,16 @@ impl rt::typed::Grouped for WifiP2pAssistanceInfo {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (1524, 10415) => rt::typed::opt(&mut self.ssid, &avp, &mut w, 192),
-                    (464, 0) => {
-                        rt::typed::opt(&mut self.eap_master_session_key, &avp, &mut w, 0)
-                    }
-                    (3809, 10415) => {
-                        rt::typed::opt(&mut self.p2p_features, &avp, &mut w, 192)
-                    }
-                    (3821, 10415) => {
-                        rt::typed::opt(&mut self.wlan_link_layer_id, &avp, &mut w, 192)
-                    }
-                    (3822, 10415) => {
-                        rt::typed::opt(
-                            &mut self.wlan_link_layer_id_list,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (3808, 10415) => {
-                        rt::typed::opt(&mut self.operating_channel, &avp, &mut w, 192)
-                    }
-                    (3803, 10415) => {
-                        rt::typed::opt(
-                            &mut self.assistance_info_validity_timer,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1524, 10415) => m.opt(&mut self.ssid, 192),
+                    (464, 0) => m.opt(&mut self.eap_master_session_key, 0),
+                    (3809, 10415) => m.opt(&mut self.p2p_features, 192),
+                    (3821, 10415) => m.opt(&mut self.wlan_link_layer_id, 192),
+                    (3822, 10415) => m.opt(&mut self.wlan_link_layer_id_list, 192),
+                    (3808, 10415) => m.opt(&mut self.operating_channel, 192),
+                    (3803, 10415) => m.opt(&mut self.assistance_info_validity_timer, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -1226,7 +1152,7 @@ impl PartialEq for WlanAssistanceInfo {
 impl Default for WlanAssistanceInfo {
     fn default() -> Self {
         Self {
-            wifi_p2p_assistance_info: Default::default(),
+            wifi_p2p_assistance_info: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -1266,16 +1192,10 @@ impl rt::typed::Grouped for WlanAssistanceInfo {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (3819, 10415) => {
-                        rt::typed::opt(
-                            &mut self.wifi_p2p_assistance_info,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (3819, 10415) => m.opt(&mut self.wifi_p2p_assistance_info, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -1344,7 +1264,7 @@ impl PartialEq for WlanLinkLayerIdList {
 impl Default for WlanLinkLayerIdList {
     fn default() -> Self {
         Self {
-            wlan_link_layer_id: Default::default(),
+            wlan_link_layer_id: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -1384,18 +1304,12 @@ impl rt::typed::Grouped for WlanLinkLayerIdList {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
                     (3821, 10415) => {
-                        rt::typed::many(
-                            &mut self.wlan_link_layer_id,
-                            &avp,
-                            &mut w,
-                            0,
-                            192,
-                            u32::MAX,
-                        )
+                        m.many(&mut self.wlan_link_layer_id, 0, 192, u32::MAX)
                     }
-                    _ => rt::typed::other(&avp, &mut w),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -1439,7 +1353,7 @@ impl Clone for ProseAppCodeInfo {
         Self {
             prose_app_code: self.prose_app_code.clone(),
             mic: self.mic.clone(),
-            utc_based_counter: self.utc_based_counter.clone(),
+            utc_based_counter: self.utc_based_counter,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -1552,15 +1466,12 @@ impl rt::typed::Grouped for ProseAppCodeInfo {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (3810, 10415) => {
-                        rt::typed::one(&mut self.prose_app_code, &avp, &mut w, 0, 192)
-                    }
-                    (3836, 10415) => rt::typed::one(&mut self.mic, &avp, &mut w, 1, 192),
-                    (3837, 10415) => {
-                        rt::typed::one(&mut self.utc_based_counter, &avp, &mut w, 2, 192)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (3810, 10415) => m.one(&mut self.prose_app_code, 0, 192),
+                    (3836, 10415) => m.one(&mut self.mic, 1, 192),
+                    (3837, 10415) => m.one(&mut self.utc_based_counter, 2, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -1602,7 +1513,7 @@ impl Clone for LocationUpdateTrigger {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            location_update_event_type: self.location_update_event_type.clone(),
+            location_update_event_type: self.location_update_event_type,
             change_of_area_type: self.change_of_area_type.clone(),
             periodic_location_type: self.periodic_location_type.clone(),
             extra: self.extra.clone(),
@@ -1646,8 +1557,8 @@ impl Default for LocationUpdateTrigger {
     fn default() -> Self {
         Self {
             location_update_event_type: Default::default(),
-            change_of_area_type: Default::default(),
-            periodic_location_type: Default::default(),
+            change_of_area_type: None,
+            periodic_location_type: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -1701,28 +1612,12 @@ impl rt::typed::Grouped for LocationUpdateTrigger {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (3824, 10415) => {
-                        rt::typed::one(
-                            &mut self.location_update_event_type,
-                            &avp,
-                            &mut w,
-                            0,
-                            192,
-                        )
-                    }
-                    (3825, 10415) => {
-                        rt::typed::opt(&mut self.change_of_area_type, &avp, &mut w, 192)
-                    }
-                    (3829, 10415) => {
-                        rt::typed::opt(
-                            &mut self.periodic_location_type,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (3824, 10415) => m.one(&mut self.location_update_event_type, 0, 192),
+                    (3825, 10415) => m.opt(&mut self.change_of_area_type, 192),
+                    (3829, 10415) => m.opt(&mut self.periodic_location_type, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -1771,9 +1666,9 @@ impl Clone for ChangeOfAreaType {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            location_update_event_trigger: self.location_update_event_trigger.clone(),
-            report_cardinality: self.report_cardinality.clone(),
-            minimum_interval_time: self.minimum_interval_time.clone(),
+            location_update_event_trigger: self.location_update_event_trigger,
+            report_cardinality: self.report_cardinality,
+            minimum_interval_time: self.minimum_interval_time,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -1816,7 +1711,7 @@ impl Default for ChangeOfAreaType {
         Self {
             location_update_event_trigger: Default::default(),
             report_cardinality: Default::default(),
-            minimum_interval_time: Default::default(),
+            minimum_interval_time: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -1881,34 +1776,14 @@ impl rt::typed::Grouped for ChangeOfAreaType {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
                     (3826, 10415) => {
-                        rt::typed::one(
-                            &mut self.location_update_event_trigger,
-                            &avp,
-                            &mut w,
-                            0,
-                            192,
-                        )
+                        m.one(&mut self.location_update_event_trigger, 0, 192)
                     }
-                    (3827, 10415) => {
-                        rt::typed::one(
-                            &mut self.report_cardinality,
-                            &avp,
-                            &mut w,
-                            1,
-                            192,
-                        )
-                    }
-                    (3828, 10415) => {
-                        rt::typed::opt(
-                            &mut self.minimum_interval_time,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (3827, 10415) => m.one(&mut self.report_cardinality, 1, 192),
+                    (3828, 10415) => m.opt(&mut self.minimum_interval_time, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -1947,8 +1822,8 @@ impl Clone for PeriodicLocationType {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            location_report_interval_time: self.location_report_interval_time.clone(),
-            total_number_of_reports: self.total_number_of_reports.clone(),
+            location_report_interval_time: self.location_report_interval_time,
+            total_number_of_reports: self.total_number_of_reports,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -2060,26 +1935,13 @@ impl rt::typed::Grouped for PeriodicLocationType {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
                     (3830, 10415) => {
-                        rt::typed::one(
-                            &mut self.location_report_interval_time,
-                            &avp,
-                            &mut w,
-                            0,
-                            192,
-                        )
+                        m.one(&mut self.location_report_interval_time, 0, 192)
                     }
-                    (3831, 10415) => {
-                        rt::typed::one(
-                            &mut self.total_number_of_reports,
-                            &avp,
-                            &mut w,
-                            1,
-                            192,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (3831, 10415) => m.one(&mut self.total_number_of_reports, 1, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -2162,12 +2024,12 @@ impl Clone for DiscoveryAuthRequest {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            discovery_type: self.discovery_type.clone(),
+            discovery_type: self.discovery_type,
             user_identity: self.user_identity.clone(),
             prose_app_id: self.prose_app_id.clone(),
             prose_app_code: self.prose_app_code.clone(),
             prose_app_code_suffix_range: self.prose_app_code_suffix_range.clone(),
-            prose_validity_timer: self.prose_validity_timer.clone(),
+            prose_validity_timer: self.prose_validity_timer,
             app_identifier: self.app_identifier.clone(),
             requesting_rpauid: self.requesting_rpauid.clone(),
             target_rpauid: self.target_rpauid.clone(),
@@ -2240,21 +2102,21 @@ impl Default for DiscoveryAuthRequest {
     fn default() -> Self {
         Self {
             discovery_type: Default::default(),
-            user_identity: Default::default(),
-            prose_app_id: Default::default(),
-            prose_app_code: Default::default(),
-            prose_app_code_suffix_range: Default::default(),
-            prose_validity_timer: Default::default(),
-            app_identifier: Default::default(),
-            requesting_rpauid: Default::default(),
-            target_rpauid: Default::default(),
-            target_pduid: Default::default(),
-            prose_restricted_code: Default::default(),
-            prose_restricted_code_suffix_range: Default::default(),
-            banned_rpauid: Default::default(),
-            banned_pduid: Default::default(),
-            service_result: Default::default(),
-            pc5_tech: Default::default(),
+            user_identity: None,
+            prose_app_id: None,
+            prose_app_code: None,
+            prose_app_code_suffix_range: None,
+            prose_validity_timer: None,
+            app_identifier: None,
+            requesting_rpauid: None,
+            target_rpauid: None,
+            target_pduid: None,
+            prose_restricted_code: None,
+            prose_restricted_code_suffix_range: Vec::new(),
+            banned_rpauid: None,
+            banned_pduid: None,
+            service_result: None,
+            pc5_tech: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -2308,73 +2170,32 @@ impl rt::typed::Grouped for DiscoveryAuthRequest {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (3804, 10415) => {
-                        rt::typed::one(&mut self.discovery_type, &avp, &mut w, 0, 192)
-                    }
-                    (700, 10415) => {
-                        rt::typed::opt(&mut self.user_identity, &avp, &mut w, 192)
-                    }
-                    (3811, 10415) => {
-                        rt::typed::opt(&mut self.prose_app_id, &avp, &mut w, 192)
-                    }
-                    (3810, 10415) => {
-                        rt::typed::opt(&mut self.prose_app_code, &avp, &mut w, 192)
-                    }
-                    (3867, 10415) => {
-                        rt::typed::opt(
-                            &mut self.prose_app_code_suffix_range,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (3815, 10415) => {
-                        rt::typed::opt(&mut self.prose_validity_timer, &avp, &mut w, 192)
-                    }
-                    (3840, 10415) => {
-                        rt::typed::opt(&mut self.app_identifier, &avp, &mut w, 128)
-                    }
-                    (3843, 10415) => {
-                        rt::typed::opt(&mut self.requesting_rpauid, &avp, &mut w, 128)
-                    }
-                    (3844, 10415) => {
-                        rt::typed::opt(&mut self.target_rpauid, &avp, &mut w, 128)
-                    }
-                    (3845, 10415) => {
-                        rt::typed::opt(&mut self.target_pduid, &avp, &mut w, 128)
-                    }
-                    (3846, 10415) => {
-                        rt::typed::opt(
-                            &mut self.prose_restricted_code,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
+                    (3804, 10415) => m.one(&mut self.discovery_type, 0, 192),
+                    (700, 10415) => m.opt(&mut self.user_identity, 192),
+                    (3811, 10415) => m.opt(&mut self.prose_app_id, 192),
+                    (3810, 10415) => m.opt(&mut self.prose_app_code, 192),
+                    (3867, 10415) => m.opt(&mut self.prose_app_code_suffix_range, 128),
+                    (3815, 10415) => m.opt(&mut self.prose_validity_timer, 192),
+                    (3840, 10415) => m.opt(&mut self.app_identifier, 128),
+                    (3843, 10415) => m.opt(&mut self.requesting_rpauid, 128),
+                    (3844, 10415) => m.opt(&mut self.target_rpauid, 128),
+                    (3845, 10415) => m.opt(&mut self.target_pduid, 128),
+                    (3846, 10415) => m.opt(&mut self.prose_restricted_code, 128),
                     (3847, 10415) => {
-                        rt::typed::many(
+                        m.many(
                             &mut self.prose_restricted_code_suffix_range,
-                            &avp,
-                            &mut w,
                             11,
                             128,
                             u32::MAX,
                         )
                     }
-                    (3858, 10415) => {
-                        rt::typed::opt(&mut self.banned_rpauid, &avp, &mut w, 128)
-                    }
-                    (3859, 10415) => {
-                        rt::typed::opt(&mut self.banned_pduid, &avp, &mut w, 128)
-                    }
-                    (3146, 10415) => {
-                        rt::typed::opt(&mut self.service_result, &avp, &mut w, 192)
-                    }
-                    (3868, 10415) => {
-                        rt::typed::opt(&mut self.pc5_tech, &avp, &mut w, 128)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (3858, 10415) => m.opt(&mut self.banned_rpauid, 128),
+                    (3859, 10415) => m.opt(&mut self.banned_pduid, 128),
+                    (3146, 10415) => m.opt(&mut self.service_result, 192),
+                    (3868, 10415) => m.opt(&mut self.pc5_tech, 128),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -2447,11 +2268,11 @@ impl Clone for DiscoveryAuthResponse {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            discovery_type: self.discovery_type.clone(),
+            discovery_type: self.discovery_type,
             prose_discovery_filter: self.prose_discovery_filter.clone(),
             visited_plmn_id: self.visited_plmn_id.clone(),
             prose_restricted_code: self.prose_restricted_code.clone(),
-            prose_validity_timer: self.prose_validity_timer.clone(),
+            prose_validity_timer: self.prose_validity_timer,
             code_sending_security_material: self.code_sending_security_material.clone(),
             code_receiving_security_material: self
                 .code_receiving_security_material
@@ -2511,14 +2332,14 @@ impl Default for DiscoveryAuthResponse {
     fn default() -> Self {
         Self {
             discovery_type: Default::default(),
-            prose_discovery_filter: Default::default(),
-            visited_plmn_id: Default::default(),
-            prose_restricted_code: Default::default(),
-            prose_validity_timer: Default::default(),
-            code_sending_security_material: Default::default(),
-            code_receiving_security_material: Default::default(),
-            duik: Default::default(),
-            pc5_tech: Default::default(),
+            prose_discovery_filter: Vec::new(),
+            visited_plmn_id: None,
+            prose_restricted_code: None,
+            prose_validity_timer: None,
+            code_sending_security_material: None,
+            code_receiving_security_material: None,
+            duik: None,
+            pc5_tech: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -2572,55 +2393,22 @@ impl rt::typed::Grouped for DiscoveryAuthResponse {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (3804, 10415) => {
-                        rt::typed::one(&mut self.discovery_type, &avp, &mut w, 0, 192)
-                    }
+                    (3804, 10415) => m.one(&mut self.discovery_type, 0, 192),
                     (3813, 10415) => {
-                        rt::typed::many(
-                            &mut self.prose_discovery_filter,
-                            &avp,
-                            &mut w,
-                            1,
-                            192,
-                            u32::MAX,
-                        )
+                        m.many(&mut self.prose_discovery_filter, 1, 192, u32::MAX)
                     }
-                    (1407, 10415) => {
-                        rt::typed::opt(&mut self.visited_plmn_id, &avp, &mut w, 192)
-                    }
-                    (3846, 10415) => {
-                        rt::typed::opt(
-                            &mut self.prose_restricted_code,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (3815, 10415) => {
-                        rt::typed::opt(&mut self.prose_validity_timer, &avp, &mut w, 192)
-                    }
-                    (3861, 10415) => {
-                        rt::typed::opt(
-                            &mut self.code_sending_security_material,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
+                    (1407, 10415) => m.opt(&mut self.visited_plmn_id, 192),
+                    (3846, 10415) => m.opt(&mut self.prose_restricted_code, 128),
+                    (3815, 10415) => m.opt(&mut self.prose_validity_timer, 192),
+                    (3861, 10415) => m.opt(&mut self.code_sending_security_material, 128),
                     (3860, 10415) => {
-                        rt::typed::opt(
-                            &mut self.code_receiving_security_material,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
+                        m.opt(&mut self.code_receiving_security_material, 128)
                     }
-                    (3863, 10415) => rt::typed::opt(&mut self.duik, &avp, &mut w, 128),
-                    (3868, 10415) => {
-                        rt::typed::opt(&mut self.pc5_tech, &avp, &mut w, 128)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (3863, 10415) => m.opt(&mut self.duik, 128),
+                    (3868, 10415) => m.opt(&mut self.pc5_tech, 128),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -2675,7 +2463,7 @@ impl Clone for MatchRequest {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            discovery_type: self.discovery_type.clone(),
+            discovery_type: self.discovery_type,
             user_identity: self.user_identity.clone(),
             visited_plmn_id: self.visited_plmn_id.clone(),
             prose_app_code_info: self.prose_app_code_info.clone(),
@@ -2717,10 +2505,10 @@ impl Default for MatchRequest {
     fn default() -> Self {
         Self {
             discovery_type: Default::default(),
-            user_identity: Default::default(),
-            visited_plmn_id: Default::default(),
-            prose_app_code_info: Default::default(),
-            pc5_tech: Default::default(),
+            user_identity: None,
+            visited_plmn_id: None,
+            prose_app_code_info: Vec::new(),
+            pc5_tech: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -2774,30 +2562,16 @@ impl rt::typed::Grouped for MatchRequest {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (3804, 10415) => {
-                        rt::typed::one(&mut self.discovery_type, &avp, &mut w, 0, 192)
-                    }
-                    (700, 10415) => {
-                        rt::typed::opt(&mut self.user_identity, &avp, &mut w, 192)
-                    }
-                    (1407, 10415) => {
-                        rt::typed::opt(&mut self.visited_plmn_id, &avp, &mut w, 192)
-                    }
+                    (3804, 10415) => m.one(&mut self.discovery_type, 0, 192),
+                    (700, 10415) => m.opt(&mut self.user_identity, 192),
+                    (1407, 10415) => m.opt(&mut self.visited_plmn_id, 192),
                     (3835, 10415) => {
-                        rt::typed::many(
-                            &mut self.prose_app_code_info,
-                            &avp,
-                            &mut w,
-                            3,
-                            192,
-                            u32::MAX,
-                        )
+                        m.many(&mut self.prose_app_code_info, 3, 192, u32::MAX)
                     }
-                    (3868, 10415) => {
-                        rt::typed::opt(&mut self.pc5_tech, &avp, &mut w, 128)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (3868, 10415) => m.opt(&mut self.pc5_tech, 128),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -2846,7 +2620,7 @@ impl Clone for MatchReportInfo {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            discovery_type: self.discovery_type.clone(),
+            discovery_type: self.discovery_type,
             user_identity: self.user_identity.clone(),
             prose_app_id: self.prose_app_id.clone(),
             extra: self.extra.clone(),
@@ -2884,8 +2658,8 @@ impl Default for MatchReportInfo {
     fn default() -> Self {
         Self {
             discovery_type: Default::default(),
-            user_identity: Default::default(),
-            prose_app_id: Default::default(),
+            user_identity: None,
+            prose_app_id: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -2939,24 +2713,12 @@ impl rt::typed::Grouped for MatchReportInfo {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (3804, 10415) => {
-                        rt::typed::one(&mut self.discovery_type, &avp, &mut w, 0, 192)
-                    }
-                    (700, 10415) => {
-                        rt::typed::opt(&mut self.user_identity, &avp, &mut w, 192)
-                    }
-                    (3811, 10415) => {
-                        rt::typed::many(
-                            &mut self.prose_app_id,
-                            &avp,
-                            &mut w,
-                            2,
-                            192,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (3804, 10415) => m.one(&mut self.discovery_type, 0, 192),
+                    (700, 10415) => m.opt(&mut self.user_identity, 192),
+                    (3811, 10415) => m.many(&mut self.prose_app_id, 2, 192, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -3096,14 +2858,11 @@ impl rt::typed::Grouped for AppIdentifier {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (3841, 10415) => {
-                        rt::typed::one(&mut self.os_id, &avp, &mut w, 0, 128)
-                    }
-                    (3842, 10415) => {
-                        rt::typed::one(&mut self.os_app_id, &avp, &mut w, 1, 128)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (3841, 10415) => m.one(&mut self.os_id, 0, 128),
+                    (3842, 10415) => m.one(&mut self.os_app_id, 1, 128),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -3153,7 +2912,7 @@ impl Clone for CodeReceivingSecurityMaterial {
         Self {
             dusk: self.dusk.clone(),
             duik: self.duik.clone(),
-            mic_check_indicator: self.mic_check_indicator.clone(),
+            mic_check_indicator: self.mic_check_indicator,
             duck: self.duck.clone(),
             encrypted_bitmask: self.encrypted_bitmask.clone(),
             extra: self.extra.clone(),
@@ -3192,11 +2951,11 @@ impl PartialEq for CodeReceivingSecurityMaterial {
 impl Default for CodeReceivingSecurityMaterial {
     fn default() -> Self {
         Self {
-            dusk: Default::default(),
-            duik: Default::default(),
-            mic_check_indicator: Default::default(),
-            duck: Default::default(),
-            encrypted_bitmask: Default::default(),
+            dusk: None,
+            duik: None,
+            mic_check_indicator: None,
+            duck: None,
+            encrypted_bitmask: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -3236,17 +2995,14 @@ impl rt::typed::Grouped for CodeReceivingSecurityMaterial {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (3862, 10415) => rt::typed::opt(&mut self.dusk, &avp, &mut w, 128),
-                    (3863, 10415) => rt::typed::opt(&mut self.duik, &avp, &mut w, 128),
-                    (3865, 10415) => {
-                        rt::typed::opt(&mut self.mic_check_indicator, &avp, &mut w, 128)
-                    }
-                    (3864, 10415) => rt::typed::opt(&mut self.duck, &avp, &mut w, 128),
-                    (3866, 10415) => {
-                        rt::typed::opt(&mut self.encrypted_bitmask, &avp, &mut w, 128)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (3862, 10415) => m.opt(&mut self.dusk, 128),
+                    (3863, 10415) => m.opt(&mut self.duik, 128),
+                    (3865, 10415) => m.opt(&mut self.mic_check_indicator, 128),
+                    (3864, 10415) => m.opt(&mut self.duck, 128),
+                    (3866, 10415) => m.opt(&mut self.encrypted_bitmask, 128),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -3337,10 +3093,10 @@ impl PartialEq for CodeSendingSecurityMaterial {
 impl Default for CodeSendingSecurityMaterial {
     fn default() -> Self {
         Self {
-            dusk: Default::default(),
-            duik: Default::default(),
-            duck: Default::default(),
-            encrypted_bitmask: Default::default(),
+            dusk: None,
+            duik: None,
+            duck: None,
+            encrypted_bitmask: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -3380,14 +3136,13 @@ impl rt::typed::Grouped for CodeSendingSecurityMaterial {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (3862, 10415) => rt::typed::opt(&mut self.dusk, &avp, &mut w, 128),
-                    (3863, 10415) => rt::typed::opt(&mut self.duik, &avp, &mut w, 128),
-                    (3864, 10415) => rt::typed::opt(&mut self.duck, &avp, &mut w, 128),
-                    (3866, 10415) => {
-                        rt::typed::opt(&mut self.encrypted_bitmask, &avp, &mut w, 128)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (3862, 10415) => m.opt(&mut self.dusk, 128),
+                    (3863, 10415) => m.opt(&mut self.duik, 128),
+                    (3864, 10415) => m.opt(&mut self.duck, 128),
+                    (3866, 10415) => m.opt(&mut self.encrypted_bitmask, 128),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -3473,9 +3228,9 @@ impl Clone for ProseAuthorizationRequest {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
+            drmp: self.drmp,
             vendor_specific_application_id: self.vendor_specific_application_id.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             destination_host: self.destination_host.clone(),
@@ -3540,19 +3295,19 @@ impl Default for ProseAuthorizationRequest {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
-            vendor_specific_application_id: Default::default(),
+            drmp: None,
+            vendor_specific_application_id: None,
             auth_session_state: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            destination_host: Default::default(),
+            destination_host: None,
             destination_realm: Default::default(),
-            supported_features: Default::default(),
-            oc_supported_features: Default::default(),
+            supported_features: Vec::new(),
+            oc_supported_features: None,
             user_identity: Default::default(),
             visited_plmn_id: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -3655,70 +3410,23 @@ impl rt::typed::Command for ProseAuthorizationRequest {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (260, 0) => {
-                        rt::typed::opt(
-                            &mut out.vendor_specific_application_id,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 3, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 4, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 5, 64)
-                    }
-                    (293, 0) => {
-                        rt::typed::opt(&mut out.destination_host, &avp, &mut w, 64)
-                    }
-                    (283, 0) => {
-                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 7, 64)
-                    }
-                    (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            8,
-                            128,
-                            u32::MAX,
-                        )
-                    }
-                    (621, 0) => {
-                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
-                    }
-                    (700, 10415) => {
-                        rt::typed::one(&mut out.user_identity, &avp, &mut w, 10, 192)
-                    }
-                    (1407, 10415) => {
-                        rt::typed::one(&mut out.visited_plmn_id, &avp, &mut w, 11, 192)
-                    }
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            12,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            13,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (260, 0) => m.opt(&mut out.vendor_specific_application_id, 64),
+                    (277, 0) => m.one(&mut out.auth_session_state, 3, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 4, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 5, 64),
+                    (293, 0) => m.opt(&mut out.destination_host, 64),
+                    (283, 0) => m.one(&mut out.destination_realm, 7, 64),
+                    (628, 10415) => m.many(&mut out.supported_features, 8, 128, u32::MAX),
+                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
+                    (700, 10415) => m.one(&mut out.user_identity, 10, 192),
+                    (1407, 10415) => m.one(&mut out.visited_plmn_id, 11, 192),
+                    (284, 0) => m.many(&mut out.proxy_info, 12, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 13, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -3820,22 +3528,22 @@ impl Clone for ProseAuthorizationAnswer {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
+            drmp: self.drmp,
             vendor_specific_application_id: self.vendor_specific_application_id.clone(),
-            result_code: self.result_code.clone(),
+            result_code: self.result_code,
             experimental_result: self.experimental_result.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             supported_features: self.supported_features.clone(),
             oc_supported_features: self.oc_supported_features.clone(),
             oc_olr: self.oc_olr.clone(),
             load: self.load.clone(),
-            prose_direct_allowed: self.prose_direct_allowed.clone(),
-            validity_time_announce: self.validity_time_announce.clone(),
-            validity_time_monitor: self.validity_time_monitor.clone(),
-            validity_time_communication: self.validity_time_communication.clone(),
-            authorized_discovery_range: self.authorized_discovery_range.clone(),
+            prose_direct_allowed: self.prose_direct_allowed,
+            validity_time_announce: self.validity_time_announce,
+            validity_time_monitor: self.validity_time_monitor,
+            validity_time_communication: self.validity_time_communication,
+            authorized_discovery_range: self.authorized_discovery_range,
             failed_avp: self.failed_avp.clone(),
             proxy_info: self.proxy_info.clone(),
             route_record: self.route_record.clone(),
@@ -3911,25 +3619,25 @@ impl Default for ProseAuthorizationAnswer {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
-            vendor_specific_application_id: Default::default(),
-            result_code: Default::default(),
-            experimental_result: Default::default(),
+            drmp: None,
+            vendor_specific_application_id: None,
+            result_code: None,
+            experimental_result: None,
             auth_session_state: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            supported_features: Default::default(),
-            oc_supported_features: Default::default(),
-            oc_olr: Default::default(),
-            load: Default::default(),
-            prose_direct_allowed: Default::default(),
-            validity_time_announce: Default::default(),
-            validity_time_monitor: Default::default(),
-            validity_time_communication: Default::default(),
-            authorized_discovery_range: Default::default(),
-            failed_avp: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            supported_features: Vec::new(),
+            oc_supported_features: None,
+            oc_olr: None,
+            load: Vec::new(),
+            prose_direct_allowed: None,
+            validity_time_announce: None,
+            validity_time_monitor: None,
+            validity_time_communication: None,
+            authorized_discovery_range: None,
+            failed_avp: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -4002,97 +3710,29 @@ impl rt::typed::Command for ProseAuthorizationAnswer {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (260, 0) => {
-                        rt::typed::opt(
-                            &mut out.vendor_specific_application_id,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
-                    (297, 0) => {
-                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
-                    }
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 5, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 6, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 7, 64)
-                    }
-                    (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            8,
-                            128,
-                            u32::MAX,
-                        )
-                    }
-                    (621, 0) => {
-                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
-                    }
-                    (623, 0) => rt::typed::opt(&mut out.oc_olr, &avp, &mut w, 0),
-                    (650, 0) => {
-                        rt::typed::many(&mut out.load, &avp, &mut w, 11, 0, u32::MAX)
-                    }
-                    (3704, 10415) => {
-                        rt::typed::opt(&mut out.prose_direct_allowed, &avp, &mut w, 192)
-                    }
-                    (3832, 10415) => {
-                        rt::typed::opt(
-                            &mut out.validity_time_announce,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (3833, 10415) => {
-                        rt::typed::opt(&mut out.validity_time_monitor, &avp, &mut w, 192)
-                    }
-                    (3834, 10415) => {
-                        rt::typed::opt(
-                            &mut out.validity_time_communication,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (3708, 10415) => {
-                        rt::typed::opt(
-                            &mut out.authorized_discovery_range,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            18,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            19,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (260, 0) => m.opt(&mut out.vendor_specific_application_id, 64),
+                    (268, 0) => m.opt(&mut out.result_code, 64),
+                    (297, 0) => m.opt(&mut out.experimental_result, 64),
+                    (277, 0) => m.one(&mut out.auth_session_state, 5, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 6, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 7, 64),
+                    (628, 10415) => m.many(&mut out.supported_features, 8, 128, u32::MAX),
+                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
+                    (623, 0) => m.opt(&mut out.oc_olr, 0),
+                    (650, 0) => m.many(&mut out.load, 11, 0, u32::MAX),
+                    (3704, 10415) => m.opt(&mut out.prose_direct_allowed, 192),
+                    (3832, 10415) => m.opt(&mut out.validity_time_announce, 192),
+                    (3833, 10415) => m.opt(&mut out.validity_time_monitor, 192),
+                    (3834, 10415) => m.opt(&mut out.validity_time_communication, 192),
+                    (3708, 10415) => m.opt(&mut out.authorized_discovery_range, 192),
+                    (279, 0) => m.opt(&mut out.failed_avp, 64),
+                    (284, 0) => m.many(&mut out.proxy_info, 18, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 19, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -4124,8 +3764,8 @@ impl rt::typed::RequestCommand for ProseAuthorizationRequest {
         a.header = rt::typed::answer_header(&self.header, result);
         a.session_id = self.session_id.clone();
         a.vendor_specific_application_id = self.vendor_specific_application_id.clone();
-        a.auth_session_state = self.auth_session_state.clone();
-        a.drmp = self.drmp.clone();
+        a.auth_session_state = self.auth_session_state;
+        a.drmp = self.drmp;
         a.proxy_info = self.proxy_info.clone();
         a.origin_host = origin_host.into();
         a.origin_realm = origin_realm.into();
@@ -4252,9 +3892,9 @@ impl Clone for ProseDiscoveryRequest {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
+            drmp: self.drmp,
             vendor_specific_application_id: self.vendor_specific_application_id.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             destination_host: self.destination_host.clone(),
@@ -4262,7 +3902,7 @@ impl Clone for ProseDiscoveryRequest {
             supported_features: self.supported_features.clone(),
             oc_supported_features: self.oc_supported_features.clone(),
             discovery_auth_request: self.discovery_auth_request.clone(),
-            discovery_entry_id: self.discovery_entry_id.clone(),
+            discovery_entry_id: self.discovery_entry_id,
             proxy_info: self.proxy_info.clone(),
             route_record: self.route_record.clone(),
             extra: self.extra.clone(),
@@ -4319,19 +3959,19 @@ impl Default for ProseDiscoveryRequest {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
-            vendor_specific_application_id: Default::default(),
+            drmp: None,
+            vendor_specific_application_id: None,
             auth_session_state: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            destination_host: Default::default(),
+            destination_host: None,
             destination_realm: Default::default(),
-            supported_features: Default::default(),
-            oc_supported_features: Default::default(),
+            supported_features: Vec::new(),
+            oc_supported_features: None,
             discovery_auth_request: Default::default(),
-            discovery_entry_id: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            discovery_entry_id: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -4423,76 +4063,23 @@ impl rt::typed::Command for ProseDiscoveryRequest {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (260, 0) => {
-                        rt::typed::opt(
-                            &mut out.vendor_specific_application_id,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 3, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 4, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 5, 64)
-                    }
-                    (293, 0) => {
-                        rt::typed::opt(&mut out.destination_host, &avp, &mut w, 64)
-                    }
-                    (283, 0) => {
-                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 7, 64)
-                    }
-                    (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            8,
-                            128,
-                            u32::MAX,
-                        )
-                    }
-                    (621, 0) => {
-                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
-                    }
-                    (3854, 10415) => {
-                        rt::typed::one(
-                            &mut out.discovery_auth_request,
-                            &avp,
-                            &mut w,
-                            10,
-                            192,
-                        )
-                    }
-                    (3850, 10415) => {
-                        rt::typed::opt(&mut out.discovery_entry_id, &avp, &mut w, 128)
-                    }
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            12,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            13,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (260, 0) => m.opt(&mut out.vendor_specific_application_id, 64),
+                    (277, 0) => m.one(&mut out.auth_session_state, 3, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 4, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 5, 64),
+                    (293, 0) => m.opt(&mut out.destination_host, 64),
+                    (283, 0) => m.one(&mut out.destination_realm, 7, 64),
+                    (628, 10415) => m.many(&mut out.supported_features, 8, 128, u32::MAX),
+                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
+                    (3854, 10415) => m.one(&mut out.discovery_auth_request, 10, 192),
+                    (3850, 10415) => m.opt(&mut out.discovery_entry_id, 128),
+                    (284, 0) => m.many(&mut out.proxy_info, 12, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 13, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -4585,11 +4172,11 @@ impl Clone for ProseDiscoveryAnswer {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
+            drmp: self.drmp,
             vendor_specific_application_id: self.vendor_specific_application_id.clone(),
-            result_code: self.result_code.clone(),
+            result_code: self.result_code,
             experimental_result: self.experimental_result.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             supported_features: self.supported_features.clone(),
@@ -4597,7 +4184,7 @@ impl Clone for ProseDiscoveryAnswer {
             oc_olr: self.oc_olr.clone(),
             load: self.load.clone(),
             discovery_auth_response: self.discovery_auth_response.clone(),
-            discovery_entry_id: self.discovery_entry_id.clone(),
+            discovery_entry_id: self.discovery_entry_id,
             failed_avp: self.failed_avp.clone(),
             proxy_info: self.proxy_info.clone(),
             route_record: self.route_record.clone(),
@@ -4664,22 +4251,22 @@ impl Default for ProseDiscoveryAnswer {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
-            vendor_specific_application_id: Default::default(),
-            result_code: Default::default(),
-            experimental_result: Default::default(),
+            drmp: None,
+            vendor_specific_application_id: None,
+            result_code: None,
+            experimental_result: None,
             auth_session_state: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            supported_features: Default::default(),
-            oc_supported_features: Default::default(),
-            oc_olr: Default::default(),
-            load: Default::default(),
-            discovery_auth_response: Default::default(),
-            discovery_entry_id: Default::default(),
-            failed_avp: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            supported_features: Vec::new(),
+            oc_supported_features: None,
+            oc_olr: None,
+            load: Vec::new(),
+            discovery_auth_response: None,
+            discovery_entry_id: None,
+            failed_avp: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -4752,78 +4339,26 @@ impl rt::typed::Command for ProseDiscoveryAnswer {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (260, 0) => {
-                        rt::typed::opt(
-                            &mut out.vendor_specific_application_id,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
-                    (297, 0) => {
-                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
-                    }
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 5, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 6, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 7, 64)
-                    }
-                    (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            8,
-                            128,
-                            u32::MAX,
-                        )
-                    }
-                    (621, 0) => {
-                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
-                    }
-                    (623, 0) => rt::typed::opt(&mut out.oc_olr, &avp, &mut w, 0),
-                    (650, 0) => {
-                        rt::typed::many(&mut out.load, &avp, &mut w, 11, 0, u32::MAX)
-                    }
-                    (3855, 10415) => {
-                        rt::typed::opt(
-                            &mut out.discovery_auth_response,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (3850, 10415) => {
-                        rt::typed::opt(&mut out.discovery_entry_id, &avp, &mut w, 128)
-                    }
-                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            15,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            16,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (260, 0) => m.opt(&mut out.vendor_specific_application_id, 64),
+                    (268, 0) => m.opt(&mut out.result_code, 64),
+                    (297, 0) => m.opt(&mut out.experimental_result, 64),
+                    (277, 0) => m.one(&mut out.auth_session_state, 5, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 6, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 7, 64),
+                    (628, 10415) => m.many(&mut out.supported_features, 8, 128, u32::MAX),
+                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
+                    (623, 0) => m.opt(&mut out.oc_olr, 0),
+                    (650, 0) => m.many(&mut out.load, 11, 0, u32::MAX),
+                    (3855, 10415) => m.opt(&mut out.discovery_auth_response, 192),
+                    (3850, 10415) => m.opt(&mut out.discovery_entry_id, 128),
+                    (279, 0) => m.opt(&mut out.failed_avp, 64),
+                    (284, 0) => m.many(&mut out.proxy_info, 15, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 16, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -4855,8 +4390,8 @@ impl rt::typed::RequestCommand for ProseDiscoveryRequest {
         a.header = rt::typed::answer_header(&self.header, result);
         a.session_id = self.session_id.clone();
         a.vendor_specific_application_id = self.vendor_specific_application_id.clone();
-        a.auth_session_state = self.auth_session_state.clone();
-        a.drmp = self.drmp.clone();
+        a.auth_session_state = self.auth_session_state;
+        a.drmp = self.drmp;
         a.proxy_info = self.proxy_info.clone();
         a.origin_host = origin_host.into();
         a.origin_realm = origin_realm.into();
@@ -4980,9 +4515,9 @@ impl Clone for ProseMatchRequest {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
+            drmp: self.drmp,
             vendor_specific_application_id: self.vendor_specific_application_id.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             destination_host: self.destination_host.clone(),
@@ -4990,7 +4525,7 @@ impl Clone for ProseMatchRequest {
             supported_features: self.supported_features.clone(),
             oc_supported_features: self.oc_supported_features.clone(),
             match_request: self.match_request.clone(),
-            pmr_flags: self.pmr_flags.clone(),
+            pmr_flags: self.pmr_flags,
             proxy_info: self.proxy_info.clone(),
             route_record: self.route_record.clone(),
             extra: self.extra.clone(),
@@ -5047,19 +4582,19 @@ impl Default for ProseMatchRequest {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
-            vendor_specific_application_id: Default::default(),
+            drmp: None,
+            vendor_specific_application_id: None,
             auth_session_state: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            destination_host: Default::default(),
+            destination_host: None,
             destination_realm: Default::default(),
-            supported_features: Default::default(),
-            oc_supported_features: Default::default(),
+            supported_features: Vec::new(),
+            oc_supported_features: None,
             match_request: Default::default(),
-            pmr_flags: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            pmr_flags: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -5151,70 +4686,23 @@ impl rt::typed::Command for ProseMatchRequest {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (260, 0) => {
-                        rt::typed::opt(
-                            &mut out.vendor_specific_application_id,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 3, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 4, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 5, 64)
-                    }
-                    (293, 0) => {
-                        rt::typed::opt(&mut out.destination_host, &avp, &mut w, 64)
-                    }
-                    (283, 0) => {
-                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 7, 64)
-                    }
-                    (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            8,
-                            128,
-                            u32::MAX,
-                        )
-                    }
-                    (621, 0) => {
-                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
-                    }
-                    (3856, 10415) => {
-                        rt::typed::one(&mut out.match_request, &avp, &mut w, 10, 192)
-                    }
-                    (3852, 10415) => {
-                        rt::typed::opt(&mut out.pmr_flags, &avp, &mut w, 192)
-                    }
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            12,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            13,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (260, 0) => m.opt(&mut out.vendor_specific_application_id, 64),
+                    (277, 0) => m.one(&mut out.auth_session_state, 3, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 4, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 5, 64),
+                    (293, 0) => m.opt(&mut out.destination_host, 64),
+                    (283, 0) => m.one(&mut out.destination_realm, 7, 64),
+                    (628, 10415) => m.many(&mut out.supported_features, 8, 128, u32::MAX),
+                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
+                    (3856, 10415) => m.one(&mut out.match_request, 10, 192),
+                    (3852, 10415) => m.opt(&mut out.pmr_flags, 192),
+                    (284, 0) => m.many(&mut out.proxy_info, 12, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 13, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -5304,11 +4792,11 @@ impl Clone for ProseMatchAnswer {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
+            drmp: self.drmp,
             vendor_specific_application_id: self.vendor_specific_application_id.clone(),
-            result_code: self.result_code.clone(),
+            result_code: self.result_code,
             experimental_result: self.experimental_result.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             supported_features: self.supported_features.clone(),
@@ -5375,21 +4863,21 @@ impl Default for ProseMatchAnswer {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
-            vendor_specific_application_id: Default::default(),
-            result_code: Default::default(),
-            experimental_result: Default::default(),
+            drmp: None,
+            vendor_specific_application_id: None,
+            result_code: None,
+            experimental_result: None,
             auth_session_state: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            supported_features: Default::default(),
-            oc_supported_features: Default::default(),
-            oc_olr: Default::default(),
-            load: Default::default(),
-            match_report: Default::default(),
-            failed_avp: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            supported_features: Vec::new(),
+            oc_supported_features: None,
+            oc_olr: None,
+            load: Vec::new(),
+            match_report: Vec::new(),
+            failed_avp: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -5462,77 +4950,25 @@ impl rt::typed::Command for ProseMatchAnswer {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (260, 0) => {
-                        rt::typed::opt(
-                            &mut out.vendor_specific_application_id,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
-                    (297, 0) => {
-                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
-                    }
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 5, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 6, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 7, 64)
-                    }
-                    (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            8,
-                            128,
-                            u32::MAX,
-                        )
-                    }
-                    (621, 0) => {
-                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
-                    }
-                    (623, 0) => rt::typed::opt(&mut out.oc_olr, &avp, &mut w, 0),
-                    (650, 0) => {
-                        rt::typed::many(&mut out.load, &avp, &mut w, 11, 0, u32::MAX)
-                    }
-                    (3807, 10415) => {
-                        rt::typed::many(
-                            &mut out.match_report,
-                            &avp,
-                            &mut w,
-                            12,
-                            192,
-                            u32::MAX,
-                        )
-                    }
-                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            14,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            15,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (260, 0) => m.opt(&mut out.vendor_specific_application_id, 64),
+                    (268, 0) => m.opt(&mut out.result_code, 64),
+                    (297, 0) => m.opt(&mut out.experimental_result, 64),
+                    (277, 0) => m.one(&mut out.auth_session_state, 5, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 6, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 7, 64),
+                    (628, 10415) => m.many(&mut out.supported_features, 8, 128, u32::MAX),
+                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
+                    (623, 0) => m.opt(&mut out.oc_olr, 0),
+                    (650, 0) => m.many(&mut out.load, 11, 0, u32::MAX),
+                    (3807, 10415) => m.many(&mut out.match_report, 12, 192, u32::MAX),
+                    (279, 0) => m.opt(&mut out.failed_avp, 64),
+                    (284, 0) => m.many(&mut out.proxy_info, 14, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 15, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -5564,8 +5000,8 @@ impl rt::typed::RequestCommand for ProseMatchRequest {
         a.header = rt::typed::answer_header(&self.header, result);
         a.session_id = self.session_id.clone();
         a.vendor_specific_application_id = self.vendor_specific_application_id.clone();
-        a.auth_session_state = self.auth_session_state.clone();
-        a.drmp = self.drmp.clone();
+        a.auth_session_state = self.auth_session_state;
+        a.drmp = self.drmp;
         a.proxy_info = self.proxy_info.clone();
         a.origin_host = origin_host.into();
         a.origin_realm = origin_realm.into();
@@ -5686,9 +5122,9 @@ impl Clone for ProseMatchReportInfoRequest {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
+            drmp: self.drmp,
             vendor_specific_application_id: self.vendor_specific_application_id.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             destination_host: self.destination_host.clone(),
@@ -5751,18 +5187,18 @@ impl Default for ProseMatchReportInfoRequest {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
-            vendor_specific_application_id: Default::default(),
+            drmp: None,
+            vendor_specific_application_id: None,
             auth_session_state: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            destination_host: Default::default(),
+            destination_host: None,
             destination_realm: Default::default(),
-            supported_features: Default::default(),
-            oc_supported_features: Default::default(),
+            supported_features: Vec::new(),
+            oc_supported_features: None,
             match_report_info: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -5854,67 +5290,22 @@ impl rt::typed::Command for ProseMatchReportInfoRequest {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (260, 0) => {
-                        rt::typed::opt(
-                            &mut out.vendor_specific_application_id,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 3, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 4, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 5, 64)
-                    }
-                    (293, 0) => {
-                        rt::typed::opt(&mut out.destination_host, &avp, &mut w, 64)
-                    }
-                    (283, 0) => {
-                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 7, 64)
-                    }
-                    (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            8,
-                            128,
-                            u32::MAX,
-                        )
-                    }
-                    (621, 0) => {
-                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
-                    }
-                    (3857, 10415) => {
-                        rt::typed::one(&mut out.match_report_info, &avp, &mut w, 10, 192)
-                    }
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            11,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            12,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (260, 0) => m.opt(&mut out.vendor_specific_application_id, 64),
+                    (277, 0) => m.one(&mut out.auth_session_state, 3, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 4, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 5, 64),
+                    (293, 0) => m.opt(&mut out.destination_host, 64),
+                    (283, 0) => m.one(&mut out.destination_realm, 7, 64),
+                    (628, 10415) => m.many(&mut out.supported_features, 8, 128, u32::MAX),
+                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
+                    (3857, 10415) => m.one(&mut out.match_report_info, 10, 192),
+                    (284, 0) => m.many(&mut out.proxy_info, 11, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 12, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -6001,11 +5392,11 @@ impl Clone for ProseMatchReportInfoAnswer {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
+            drmp: self.drmp,
             vendor_specific_application_id: self.vendor_specific_application_id.clone(),
-            result_code: self.result_code.clone(),
+            result_code: self.result_code,
             experimental_result: self.experimental_result.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             supported_features: self.supported_features.clone(),
@@ -6070,20 +5461,20 @@ impl Default for ProseMatchReportInfoAnswer {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
-            vendor_specific_application_id: Default::default(),
-            result_code: Default::default(),
-            experimental_result: Default::default(),
+            drmp: None,
+            vendor_specific_application_id: None,
+            result_code: None,
+            experimental_result: None,
             auth_session_state: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            supported_features: Default::default(),
-            oc_supported_features: Default::default(),
-            oc_olr: Default::default(),
-            load: Default::default(),
-            failed_avp: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            supported_features: Vec::new(),
+            oc_supported_features: None,
+            oc_olr: None,
+            load: Vec::new(),
+            failed_avp: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -6156,67 +5547,24 @@ impl rt::typed::Command for ProseMatchReportInfoAnswer {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (260, 0) => {
-                        rt::typed::opt(
-                            &mut out.vendor_specific_application_id,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
-                    (297, 0) => {
-                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
-                    }
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 5, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 6, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 7, 64)
-                    }
-                    (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            8,
-                            128,
-                            u32::MAX,
-                        )
-                    }
-                    (621, 0) => {
-                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
-                    }
-                    (623, 0) => rt::typed::opt(&mut out.oc_olr, &avp, &mut w, 0),
-                    (650, 0) => {
-                        rt::typed::many(&mut out.load, &avp, &mut w, 11, 0, u32::MAX)
-                    }
-                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            13,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            14,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (260, 0) => m.opt(&mut out.vendor_specific_application_id, 64),
+                    (268, 0) => m.opt(&mut out.result_code, 64),
+                    (297, 0) => m.opt(&mut out.experimental_result, 64),
+                    (277, 0) => m.one(&mut out.auth_session_state, 5, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 6, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 7, 64),
+                    (628, 10415) => m.many(&mut out.supported_features, 8, 128, u32::MAX),
+                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
+                    (623, 0) => m.opt(&mut out.oc_olr, 0),
+                    (650, 0) => m.many(&mut out.load, 11, 0, u32::MAX),
+                    (279, 0) => m.opt(&mut out.failed_avp, 64),
+                    (284, 0) => m.many(&mut out.proxy_info, 13, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 14, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -6248,8 +5596,8 @@ impl rt::typed::RequestCommand for ProseMatchReportInfoRequest {
         a.header = rt::typed::answer_header(&self.header, result);
         a.session_id = self.session_id.clone();
         a.vendor_specific_application_id = self.vendor_specific_application_id.clone();
-        a.auth_session_state = self.auth_session_state.clone();
-        a.drmp = self.drmp.clone();
+        a.auth_session_state = self.auth_session_state;
+        a.drmp = self.drmp;
         a.proxy_info = self.proxy_info.clone();
         a.origin_host = origin_host.into();
         a.origin_realm = origin_realm.into();
@@ -6385,19 +5733,19 @@ impl Clone for ProseProximityRequest {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
+            drmp: self.drmp,
             vendor_specific_application_id: self.vendor_specific_application_id.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             destination_host: self.destination_host.clone(),
             destination_realm: self.destination_realm.clone(),
             supported_features: self.supported_features.clone(),
             oc_supported_features: self.oc_supported_features.clone(),
-            prr_flags: self.prr_flags.clone(),
+            prr_flags: self.prr_flags,
             requesting_epuid: self.requesting_epuid.clone(),
             targeted_epuid: self.targeted_epuid.clone(),
-            time_window: self.time_window.clone(),
+            time_window: self.time_window,
             location_estimate: self.location_estimate.clone(),
             location_update_trigger: self.location_update_trigger.clone(),
             proxy_info: self.proxy_info.clone(),
@@ -6466,23 +5814,23 @@ impl Default for ProseProximityRequest {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
-            vendor_specific_application_id: Default::default(),
+            drmp: None,
+            vendor_specific_application_id: None,
             auth_session_state: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            destination_host: Default::default(),
+            destination_host: None,
             destination_realm: Default::default(),
-            supported_features: Default::default(),
-            oc_supported_features: Default::default(),
+            supported_features: Vec::new(),
+            oc_supported_features: None,
             prr_flags: Default::default(),
             requesting_epuid: Default::default(),
             targeted_epuid: Default::default(),
             time_window: Default::default(),
             location_estimate: Default::default(),
-            location_update_trigger: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            location_update_trigger: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -6618,87 +5966,27 @@ impl rt::typed::Command for ProseProximityRequest {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (260, 0) => {
-                        rt::typed::opt(
-                            &mut out.vendor_specific_application_id,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 3, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 4, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 5, 64)
-                    }
-                    (293, 0) => {
-                        rt::typed::opt(&mut out.destination_host, &avp, &mut w, 64)
-                    }
-                    (283, 0) => {
-                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 7, 64)
-                    }
-                    (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            8,
-                            128,
-                            u32::MAX,
-                        )
-                    }
-                    (621, 0) => {
-                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
-                    }
-                    (3814, 10415) => {
-                        rt::typed::one(&mut out.prr_flags, &avp, &mut w, 10, 192)
-                    }
-                    (3816, 10415) => {
-                        rt::typed::one(&mut out.requesting_epuid, &avp, &mut w, 11, 192)
-                    }
-                    (3817, 10415) => {
-                        rt::typed::one(&mut out.targeted_epuid, &avp, &mut w, 12, 192)
-                    }
-                    (3818, 10415) => {
-                        rt::typed::one(&mut out.time_window, &avp, &mut w, 13, 192)
-                    }
-                    (1242, 10415) => {
-                        rt::typed::one(&mut out.location_estimate, &avp, &mut w, 14, 192)
-                    }
-                    (3823, 10415) => {
-                        rt::typed::opt(
-                            &mut out.location_update_trigger,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            16,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            17,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (260, 0) => m.opt(&mut out.vendor_specific_application_id, 64),
+                    (277, 0) => m.one(&mut out.auth_session_state, 3, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 4, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 5, 64),
+                    (293, 0) => m.opt(&mut out.destination_host, 64),
+                    (283, 0) => m.one(&mut out.destination_realm, 7, 64),
+                    (628, 10415) => m.many(&mut out.supported_features, 8, 128, u32::MAX),
+                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
+                    (3814, 10415) => m.one(&mut out.prr_flags, 10, 192),
+                    (3816, 10415) => m.one(&mut out.requesting_epuid, 11, 192),
+                    (3817, 10415) => m.one(&mut out.targeted_epuid, 12, 192),
+                    (3818, 10415) => m.one(&mut out.time_window, 13, 192),
+                    (1242, 10415) => m.one(&mut out.location_estimate, 14, 192),
+                    (3823, 10415) => m.opt(&mut out.location_update_trigger, 192),
+                    (284, 0) => m.many(&mut out.proxy_info, 16, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 17, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -6791,11 +6079,11 @@ impl Clone for ProseProximityAnswer {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
+            drmp: self.drmp,
             vendor_specific_application_id: self.vendor_specific_application_id.clone(),
-            result_code: self.result_code.clone(),
+            result_code: self.result_code,
             experimental_result: self.experimental_result.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             supported_features: self.supported_features.clone(),
@@ -6864,22 +6152,22 @@ impl Default for ProseProximityAnswer {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
-            vendor_specific_application_id: Default::default(),
-            result_code: Default::default(),
-            experimental_result: Default::default(),
+            drmp: None,
+            vendor_specific_application_id: None,
+            result_code: None,
+            experimental_result: None,
             auth_session_state: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            supported_features: Default::default(),
-            oc_supported_features: Default::default(),
-            oc_olr: Default::default(),
-            load: Default::default(),
-            location_estimate: Default::default(),
-            wlan_link_layer_id: Default::default(),
-            failed_avp: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            supported_features: Vec::new(),
+            oc_supported_features: None,
+            oc_olr: None,
+            load: Vec::new(),
+            location_estimate: None,
+            wlan_link_layer_id: None,
+            failed_avp: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -6952,73 +6240,26 @@ impl rt::typed::Command for ProseProximityAnswer {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (260, 0) => {
-                        rt::typed::opt(
-                            &mut out.vendor_specific_application_id,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
-                    (297, 0) => {
-                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
-                    }
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 5, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 6, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 7, 64)
-                    }
-                    (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            8,
-                            128,
-                            u32::MAX,
-                        )
-                    }
-                    (621, 0) => {
-                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
-                    }
-                    (623, 0) => rt::typed::opt(&mut out.oc_olr, &avp, &mut w, 0),
-                    (650, 0) => {
-                        rt::typed::many(&mut out.load, &avp, &mut w, 11, 0, u32::MAX)
-                    }
-                    (1242, 10415) => {
-                        rt::typed::opt(&mut out.location_estimate, &avp, &mut w, 192)
-                    }
-                    (3821, 10415) => {
-                        rt::typed::opt(&mut out.wlan_link_layer_id, &avp, &mut w, 192)
-                    }
-                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            15,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            16,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (260, 0) => m.opt(&mut out.vendor_specific_application_id, 64),
+                    (268, 0) => m.opt(&mut out.result_code, 64),
+                    (297, 0) => m.opt(&mut out.experimental_result, 64),
+                    (277, 0) => m.one(&mut out.auth_session_state, 5, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 6, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 7, 64),
+                    (628, 10415) => m.many(&mut out.supported_features, 8, 128, u32::MAX),
+                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
+                    (623, 0) => m.opt(&mut out.oc_olr, 0),
+                    (650, 0) => m.many(&mut out.load, 11, 0, u32::MAX),
+                    (1242, 10415) => m.opt(&mut out.location_estimate, 192),
+                    (3821, 10415) => m.opt(&mut out.wlan_link_layer_id, 192),
+                    (279, 0) => m.opt(&mut out.failed_avp, 64),
+                    (284, 0) => m.many(&mut out.proxy_info, 15, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 16, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -7050,8 +6291,8 @@ impl rt::typed::RequestCommand for ProseProximityRequest {
         a.header = rt::typed::answer_header(&self.header, result);
         a.session_id = self.session_id.clone();
         a.vendor_specific_application_id = self.vendor_specific_application_id.clone();
-        a.auth_session_state = self.auth_session_state.clone();
-        a.drmp = self.drmp.clone();
+        a.auth_session_state = self.auth_session_state;
+        a.drmp = self.drmp;
         a.proxy_info = self.proxy_info.clone();
         a.origin_host = origin_host.into();
         a.origin_realm = origin_realm.into();
@@ -7184,9 +6425,9 @@ impl Clone for ProseLocationUpdateRequest {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
+            drmp: self.drmp,
             vendor_specific_application_id: self.vendor_specific_application_id.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             destination_host: self.destination_host.clone(),
@@ -7251,19 +6492,19 @@ impl Default for ProseLocationUpdateRequest {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
-            vendor_specific_application_id: Default::default(),
+            drmp: None,
+            vendor_specific_application_id: None,
             auth_session_state: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            destination_host: Default::default(),
+            destination_host: None,
             destination_realm: Default::default(),
-            supported_features: Default::default(),
-            oc_supported_features: Default::default(),
+            supported_features: Vec::new(),
+            oc_supported_features: None,
             targeted_epuid: Default::default(),
             location_estimate: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -7366,70 +6607,23 @@ impl rt::typed::Command for ProseLocationUpdateRequest {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (260, 0) => {
-                        rt::typed::opt(
-                            &mut out.vendor_specific_application_id,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 3, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 4, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 5, 64)
-                    }
-                    (293, 0) => {
-                        rt::typed::opt(&mut out.destination_host, &avp, &mut w, 64)
-                    }
-                    (283, 0) => {
-                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 7, 64)
-                    }
-                    (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            8,
-                            128,
-                            u32::MAX,
-                        )
-                    }
-                    (621, 0) => {
-                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
-                    }
-                    (3817, 10415) => {
-                        rt::typed::one(&mut out.targeted_epuid, &avp, &mut w, 10, 192)
-                    }
-                    (1242, 10415) => {
-                        rt::typed::one(&mut out.location_estimate, &avp, &mut w, 11, 192)
-                    }
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            12,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            13,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (260, 0) => m.opt(&mut out.vendor_specific_application_id, 64),
+                    (277, 0) => m.one(&mut out.auth_session_state, 3, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 4, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 5, 64),
+                    (293, 0) => m.opt(&mut out.destination_host, 64),
+                    (283, 0) => m.one(&mut out.destination_realm, 7, 64),
+                    (628, 10415) => m.many(&mut out.supported_features, 8, 128, u32::MAX),
+                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
+                    (3817, 10415) => m.one(&mut out.targeted_epuid, 10, 192),
+                    (1242, 10415) => m.one(&mut out.location_estimate, 11, 192),
+                    (284, 0) => m.many(&mut out.proxy_info, 12, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 13, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -7516,11 +6710,11 @@ impl Clone for ProseLocationUpdateAnswer {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
+            drmp: self.drmp,
             vendor_specific_application_id: self.vendor_specific_application_id.clone(),
-            result_code: self.result_code.clone(),
+            result_code: self.result_code,
             experimental_result: self.experimental_result.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             supported_features: self.supported_features.clone(),
@@ -7585,20 +6779,20 @@ impl Default for ProseLocationUpdateAnswer {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
-            vendor_specific_application_id: Default::default(),
-            result_code: Default::default(),
-            experimental_result: Default::default(),
+            drmp: None,
+            vendor_specific_application_id: None,
+            result_code: None,
+            experimental_result: None,
             auth_session_state: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            supported_features: Default::default(),
-            oc_supported_features: Default::default(),
-            oc_olr: Default::default(),
-            load: Default::default(),
-            failed_avp: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            supported_features: Vec::new(),
+            oc_supported_features: None,
+            oc_olr: None,
+            load: Vec::new(),
+            failed_avp: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -7671,67 +6865,24 @@ impl rt::typed::Command for ProseLocationUpdateAnswer {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (260, 0) => {
-                        rt::typed::opt(
-                            &mut out.vendor_specific_application_id,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
-                    (297, 0) => {
-                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
-                    }
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 5, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 6, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 7, 64)
-                    }
-                    (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            8,
-                            128,
-                            u32::MAX,
-                        )
-                    }
-                    (621, 0) => {
-                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
-                    }
-                    (623, 0) => rt::typed::opt(&mut out.oc_olr, &avp, &mut w, 0),
-                    (650, 0) => {
-                        rt::typed::many(&mut out.load, &avp, &mut w, 11, 0, u32::MAX)
-                    }
-                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            13,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            14,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (260, 0) => m.opt(&mut out.vendor_specific_application_id, 64),
+                    (268, 0) => m.opt(&mut out.result_code, 64),
+                    (297, 0) => m.opt(&mut out.experimental_result, 64),
+                    (277, 0) => m.one(&mut out.auth_session_state, 5, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 6, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 7, 64),
+                    (628, 10415) => m.many(&mut out.supported_features, 8, 128, u32::MAX),
+                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
+                    (623, 0) => m.opt(&mut out.oc_olr, 0),
+                    (650, 0) => m.many(&mut out.load, 11, 0, u32::MAX),
+                    (279, 0) => m.opt(&mut out.failed_avp, 64),
+                    (284, 0) => m.many(&mut out.proxy_info, 13, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 14, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -7763,8 +6914,8 @@ impl rt::typed::RequestCommand for ProseLocationUpdateRequest {
         a.header = rt::typed::answer_header(&self.header, result);
         a.session_id = self.session_id.clone();
         a.vendor_specific_application_id = self.vendor_specific_application_id.clone();
-        a.auth_session_state = self.auth_session_state.clone();
-        a.drmp = self.drmp.clone();
+        a.auth_session_state = self.auth_session_state;
+        a.drmp = self.drmp;
         a.proxy_info = self.proxy_info.clone();
         a.origin_host = origin_host.into();
         a.origin_realm = origin_realm.into();
@@ -7897,9 +7048,9 @@ impl Clone for ProseAlertRequest {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
+            drmp: self.drmp,
             vendor_specific_application_id: self.vendor_specific_application_id.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             destination_host: self.destination_host.clone(),
@@ -7966,20 +7117,20 @@ impl Default for ProseAlertRequest {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
-            vendor_specific_application_id: Default::default(),
+            drmp: None,
+            vendor_specific_application_id: None,
             auth_session_state: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            destination_host: Default::default(),
+            destination_host: None,
             destination_realm: Default::default(),
-            supported_features: Default::default(),
-            oc_supported_features: Default::default(),
+            supported_features: Vec::new(),
+            oc_supported_features: None,
             app_layer_user_id: Default::default(),
             targeted_epuid: Default::default(),
-            assistance_info: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            assistance_info: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -8082,73 +7233,24 @@ impl rt::typed::Command for ProseAlertRequest {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (260, 0) => {
-                        rt::typed::opt(
-                            &mut out.vendor_specific_application_id,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 3, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 4, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 5, 64)
-                    }
-                    (293, 0) => {
-                        rt::typed::opt(&mut out.destination_host, &avp, &mut w, 64)
-                    }
-                    (283, 0) => {
-                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 7, 64)
-                    }
-                    (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            8,
-                            128,
-                            u32::MAX,
-                        )
-                    }
-                    (621, 0) => {
-                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
-                    }
-                    (3801, 10415) => {
-                        rt::typed::one(&mut out.app_layer_user_id, &avp, &mut w, 10, 192)
-                    }
-                    (3817, 10415) => {
-                        rt::typed::one(&mut out.targeted_epuid, &avp, &mut w, 11, 192)
-                    }
-                    (3802, 10415) => {
-                        rt::typed::opt(&mut out.assistance_info, &avp, &mut w, 192)
-                    }
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            13,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            14,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (260, 0) => m.opt(&mut out.vendor_specific_application_id, 64),
+                    (277, 0) => m.one(&mut out.auth_session_state, 3, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 4, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 5, 64),
+                    (293, 0) => m.opt(&mut out.destination_host, 64),
+                    (283, 0) => m.one(&mut out.destination_realm, 7, 64),
+                    (628, 10415) => m.many(&mut out.supported_features, 8, 128, u32::MAX),
+                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
+                    (3801, 10415) => m.one(&mut out.app_layer_user_id, 10, 192),
+                    (3817, 10415) => m.one(&mut out.targeted_epuid, 11, 192),
+                    (3802, 10415) => m.opt(&mut out.assistance_info, 192),
+                    (284, 0) => m.many(&mut out.proxy_info, 13, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 14, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -8235,11 +7337,11 @@ impl Clone for ProseAlertAnswer {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
+            drmp: self.drmp,
             vendor_specific_application_id: self.vendor_specific_application_id.clone(),
-            result_code: self.result_code.clone(),
+            result_code: self.result_code,
             experimental_result: self.experimental_result.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             supported_features: self.supported_features.clone(),
@@ -8304,20 +7406,20 @@ impl Default for ProseAlertAnswer {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
-            vendor_specific_application_id: Default::default(),
-            result_code: Default::default(),
-            experimental_result: Default::default(),
+            drmp: None,
+            vendor_specific_application_id: None,
+            result_code: None,
+            experimental_result: None,
             auth_session_state: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            supported_features: Default::default(),
-            oc_supported_features: Default::default(),
-            oc_olr: Default::default(),
-            load: Default::default(),
-            failed_avp: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            supported_features: Vec::new(),
+            oc_supported_features: None,
+            oc_olr: None,
+            load: Vec::new(),
+            failed_avp: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -8390,67 +7492,24 @@ impl rt::typed::Command for ProseAlertAnswer {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (260, 0) => {
-                        rt::typed::opt(
-                            &mut out.vendor_specific_application_id,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
-                    (297, 0) => {
-                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
-                    }
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 5, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 6, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 7, 64)
-                    }
-                    (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            8,
-                            128,
-                            u32::MAX,
-                        )
-                    }
-                    (621, 0) => {
-                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
-                    }
-                    (623, 0) => rt::typed::opt(&mut out.oc_olr, &avp, &mut w, 0),
-                    (650, 0) => {
-                        rt::typed::many(&mut out.load, &avp, &mut w, 11, 0, u32::MAX)
-                    }
-                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            13,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            14,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (260, 0) => m.opt(&mut out.vendor_specific_application_id, 64),
+                    (268, 0) => m.opt(&mut out.result_code, 64),
+                    (297, 0) => m.opt(&mut out.experimental_result, 64),
+                    (277, 0) => m.one(&mut out.auth_session_state, 5, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 6, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 7, 64),
+                    (628, 10415) => m.many(&mut out.supported_features, 8, 128, u32::MAX),
+                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
+                    (623, 0) => m.opt(&mut out.oc_olr, 0),
+                    (650, 0) => m.many(&mut out.load, 11, 0, u32::MAX),
+                    (279, 0) => m.opt(&mut out.failed_avp, 64),
+                    (284, 0) => m.many(&mut out.proxy_info, 13, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 14, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -8482,8 +7541,8 @@ impl rt::typed::RequestCommand for ProseAlertRequest {
         a.header = rt::typed::answer_header(&self.header, result);
         a.session_id = self.session_id.clone();
         a.vendor_specific_application_id = self.vendor_specific_application_id.clone();
-        a.auth_session_state = self.auth_session_state.clone();
-        a.drmp = self.drmp.clone();
+        a.auth_session_state = self.auth_session_state;
+        a.drmp = self.drmp;
         a.proxy_info = self.proxy_info.clone();
         a.origin_host = origin_host.into();
         a.origin_realm = origin_realm.into();
@@ -8613,9 +7672,9 @@ impl Clone for ProseCancellationRequest {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
+            drmp: self.drmp,
             vendor_specific_application_id: self.vendor_specific_application_id.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             destination_host: self.destination_host.clone(),
@@ -8680,19 +7739,19 @@ impl Default for ProseCancellationRequest {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
-            vendor_specific_application_id: Default::default(),
+            drmp: None,
+            vendor_specific_application_id: None,
             auth_session_state: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            destination_host: Default::default(),
+            destination_host: None,
             destination_realm: Default::default(),
-            supported_features: Default::default(),
-            oc_supported_features: Default::default(),
+            supported_features: Vec::new(),
+            oc_supported_features: None,
             requesting_epuid: Default::default(),
             targeted_epuid: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -8795,70 +7854,23 @@ impl rt::typed::Command for ProseCancellationRequest {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (260, 0) => {
-                        rt::typed::opt(
-                            &mut out.vendor_specific_application_id,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 3, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 4, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 5, 64)
-                    }
-                    (293, 0) => {
-                        rt::typed::opt(&mut out.destination_host, &avp, &mut w, 64)
-                    }
-                    (283, 0) => {
-                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 7, 64)
-                    }
-                    (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            8,
-                            128,
-                            u32::MAX,
-                        )
-                    }
-                    (621, 0) => {
-                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
-                    }
-                    (3816, 10415) => {
-                        rt::typed::one(&mut out.requesting_epuid, &avp, &mut w, 10, 192)
-                    }
-                    (3817, 10415) => {
-                        rt::typed::one(&mut out.targeted_epuid, &avp, &mut w, 11, 192)
-                    }
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            12,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            13,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (260, 0) => m.opt(&mut out.vendor_specific_application_id, 64),
+                    (277, 0) => m.one(&mut out.auth_session_state, 3, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 4, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 5, 64),
+                    (293, 0) => m.opt(&mut out.destination_host, 64),
+                    (283, 0) => m.one(&mut out.destination_realm, 7, 64),
+                    (628, 10415) => m.many(&mut out.supported_features, 8, 128, u32::MAX),
+                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
+                    (3816, 10415) => m.one(&mut out.requesting_epuid, 10, 192),
+                    (3817, 10415) => m.one(&mut out.targeted_epuid, 11, 192),
+                    (284, 0) => m.many(&mut out.proxy_info, 12, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 13, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -8945,11 +7957,11 @@ impl Clone for ProseCancellationAnswer {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
+            drmp: self.drmp,
             vendor_specific_application_id: self.vendor_specific_application_id.clone(),
-            result_code: self.result_code.clone(),
+            result_code: self.result_code,
             experimental_result: self.experimental_result.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             supported_features: self.supported_features.clone(),
@@ -9014,20 +8026,20 @@ impl Default for ProseCancellationAnswer {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
-            vendor_specific_application_id: Default::default(),
-            result_code: Default::default(),
-            experimental_result: Default::default(),
+            drmp: None,
+            vendor_specific_application_id: None,
+            result_code: None,
+            experimental_result: None,
             auth_session_state: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            supported_features: Default::default(),
-            oc_supported_features: Default::default(),
-            oc_olr: Default::default(),
-            load: Default::default(),
-            failed_avp: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            supported_features: Vec::new(),
+            oc_supported_features: None,
+            oc_olr: None,
+            load: Vec::new(),
+            failed_avp: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -9100,67 +8112,24 @@ impl rt::typed::Command for ProseCancellationAnswer {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (260, 0) => {
-                        rt::typed::opt(
-                            &mut out.vendor_specific_application_id,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
-                    (297, 0) => {
-                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
-                    }
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 5, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 6, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 7, 64)
-                    }
-                    (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            8,
-                            128,
-                            u32::MAX,
-                        )
-                    }
-                    (621, 0) => {
-                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
-                    }
-                    (623, 0) => rt::typed::opt(&mut out.oc_olr, &avp, &mut w, 0),
-                    (650, 0) => {
-                        rt::typed::many(&mut out.load, &avp, &mut w, 11, 0, u32::MAX)
-                    }
-                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            13,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            14,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (260, 0) => m.opt(&mut out.vendor_specific_application_id, 64),
+                    (268, 0) => m.opt(&mut out.result_code, 64),
+                    (297, 0) => m.opt(&mut out.experimental_result, 64),
+                    (277, 0) => m.one(&mut out.auth_session_state, 5, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 6, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 7, 64),
+                    (628, 10415) => m.many(&mut out.supported_features, 8, 128, u32::MAX),
+                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
+                    (623, 0) => m.opt(&mut out.oc_olr, 0),
+                    (650, 0) => m.many(&mut out.load, 11, 0, u32::MAX),
+                    (279, 0) => m.opt(&mut out.failed_avp, 64),
+                    (284, 0) => m.many(&mut out.proxy_info, 13, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 14, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -9192,8 +8161,8 @@ impl rt::typed::RequestCommand for ProseCancellationRequest {
         a.header = rt::typed::answer_header(&self.header, result);
         a.session_id = self.session_id.clone();
         a.vendor_specific_application_id = self.vendor_specific_application_id.clone();
-        a.auth_session_state = self.auth_session_state.clone();
-        a.drmp = self.drmp.clone();
+        a.auth_session_state = self.auth_session_state;
+        a.drmp = self.drmp;
         a.proxy_info = self.proxy_info.clone();
         a.origin_host = origin_host.into();
         a.origin_realm = origin_realm.into();

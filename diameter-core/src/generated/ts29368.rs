@@ -350,11 +350,11 @@ impl Clone for DeviceAction {
             external_identifier: self.external_identifier.clone(),
             msisdn: self.msisdn.clone(),
             scs_identity: self.scs_identity.clone(),
-            reference_number: self.reference_number.clone(),
-            old_reference_number: self.old_reference_number.clone(),
-            action_type: self.action_type.clone(),
+            reference_number: self.reference_number,
+            old_reference_number: self.old_reference_number,
+            action_type: self.action_type,
             trigger_data: self.trigger_data.clone(),
-            validity_time: self.validity_time.clone(),
+            validity_time: self.validity_time,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -394,14 +394,14 @@ impl PartialEq for DeviceAction {
 impl Default for DeviceAction {
     fn default() -> Self {
         Self {
-            external_identifier: Default::default(),
-            msisdn: Default::default(),
-            scs_identity: Default::default(),
+            external_identifier: None,
+            msisdn: None,
+            scs_identity: None,
             reference_number: Default::default(),
-            old_reference_number: Default::default(),
+            old_reference_number: None,
             action_type: Default::default(),
-            trigger_data: Default::default(),
-            validity_time: Default::default(),
+            trigger_data: None,
+            validity_time: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -466,28 +466,17 @@ impl rt::typed::Grouped for DeviceAction {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (3111, 10415) => {
-                        rt::typed::opt(&mut self.external_identifier, &avp, &mut w, 192)
-                    }
-                    (701, 10415) => rt::typed::opt(&mut self.msisdn, &avp, &mut w, 192),
-                    (3104, 10415) => {
-                        rt::typed::opt(&mut self.scs_identity, &avp, &mut w, 192)
-                    }
-                    (3007, 10415) => {
-                        rt::typed::one(&mut self.reference_number, &avp, &mut w, 3, 192)
-                    }
-                    (3011, 10415) => {
-                        rt::typed::opt(&mut self.old_reference_number, &avp, &mut w, 192)
-                    }
-                    (3005, 10415) => {
-                        rt::typed::one(&mut self.action_type, &avp, &mut w, 5, 192)
-                    }
-                    (3003, 10415) => {
-                        rt::typed::opt(&mut self.trigger_data, &avp, &mut w, 192)
-                    }
-                    (448, 0) => rt::typed::opt(&mut self.validity_time, &avp, &mut w, 64),
-                    _ => rt::typed::other(&avp, &mut w),
+                    (3111, 10415) => m.opt(&mut self.external_identifier, 192),
+                    (701, 10415) => m.opt(&mut self.msisdn, 192),
+                    (3104, 10415) => m.opt(&mut self.scs_identity, 192),
+                    (3007, 10415) => m.one(&mut self.reference_number, 3, 192),
+                    (3011, 10415) => m.opt(&mut self.old_reference_number, 192),
+                    (3005, 10415) => m.one(&mut self.action_type, 5, 192),
+                    (3003, 10415) => m.opt(&mut self.trigger_data, 192),
+                    (448, 0) => m.opt(&mut self.validity_time, 64),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -554,11 +543,11 @@ impl Clone for DeviceNotification {
             external_identifier: self.external_identifier.clone(),
             msisdn: self.msisdn.clone(),
             scs_identity: self.scs_identity.clone(),
-            reference_number: self.reference_number.clone(),
-            action_type: self.action_type.clone(),
-            request_status: self.request_status.clone(),
-            mtc_error_diagnostic: self.mtc_error_diagnostic.clone(),
-            delivery_outcome: self.delivery_outcome.clone(),
+            reference_number: self.reference_number,
+            action_type: self.action_type,
+            request_status: self.request_status,
+            mtc_error_diagnostic: self.mtc_error_diagnostic,
+            delivery_outcome: self.delivery_outcome,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -598,14 +587,14 @@ impl PartialEq for DeviceNotification {
 impl Default for DeviceNotification {
     fn default() -> Self {
         Self {
-            external_identifier: Default::default(),
-            msisdn: Default::default(),
-            scs_identity: Default::default(),
-            reference_number: Default::default(),
+            external_identifier: None,
+            msisdn: None,
+            scs_identity: None,
+            reference_number: None,
             action_type: Default::default(),
-            request_status: Default::default(),
-            mtc_error_diagnostic: Default::default(),
-            delivery_outcome: Default::default(),
+            request_status: None,
+            mtc_error_diagnostic: None,
+            delivery_outcome: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -659,30 +648,17 @@ impl rt::typed::Grouped for DeviceNotification {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (3111, 10415) => {
-                        rt::typed::opt(&mut self.external_identifier, &avp, &mut w, 192)
-                    }
-                    (701, 10415) => rt::typed::opt(&mut self.msisdn, &avp, &mut w, 192),
-                    (3104, 10415) => {
-                        rt::typed::opt(&mut self.scs_identity, &avp, &mut w, 192)
-                    }
-                    (3007, 10415) => {
-                        rt::typed::opt(&mut self.reference_number, &avp, &mut w, 192)
-                    }
-                    (3005, 10415) => {
-                        rt::typed::one(&mut self.action_type, &avp, &mut w, 4, 192)
-                    }
-                    (3008, 10415) => {
-                        rt::typed::opt(&mut self.request_status, &avp, &mut w, 192)
-                    }
-                    (3203, 10415) => {
-                        rt::typed::opt(&mut self.mtc_error_diagnostic, &avp, &mut w, 192)
-                    }
-                    (3009, 10415) => {
-                        rt::typed::opt(&mut self.delivery_outcome, &avp, &mut w, 192)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (3111, 10415) => m.opt(&mut self.external_identifier, 192),
+                    (701, 10415) => m.opt(&mut self.msisdn, 192),
+                    (3104, 10415) => m.opt(&mut self.scs_identity, 192),
+                    (3007, 10415) => m.opt(&mut self.reference_number, 192),
+                    (3005, 10415) => m.one(&mut self.action_type, 4, 192),
+                    (3008, 10415) => m.opt(&mut self.request_status, 192),
+                    (3203, 10415) => m.opt(&mut self.mtc_error_diagnostic, 192),
+                    (3009, 10415) => m.opt(&mut self.delivery_outcome, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -732,8 +708,8 @@ impl Clone for TriggerData {
     fn clone(&self) -> Self {
         Self {
             payload: self.payload.clone(),
-            priority_indication: self.priority_indication.clone(),
-            application_port_identifier: self.application_port_identifier.clone(),
+            priority_indication: self.priority_indication,
+            application_port_identifier: self.application_port_identifier,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -775,8 +751,8 @@ impl Default for TriggerData {
     fn default() -> Self {
         Self {
             payload: Default::default(),
-            priority_indication: Default::default(),
-            application_port_identifier: Default::default(),
+            priority_indication: None,
+            application_port_identifier: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -830,22 +806,12 @@ impl rt::typed::Grouped for TriggerData {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (3004, 10415) => {
-                        rt::typed::one(&mut self.payload, &avp, &mut w, 0, 192)
-                    }
-                    (3006, 10415) => {
-                        rt::typed::opt(&mut self.priority_indication, &avp, &mut w, 192)
-                    }
-                    (3010, 10415) => {
-                        rt::typed::opt(
-                            &mut self.application_port_identifier,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (3004, 10415) => m.one(&mut self.payload, 0, 192),
+                    (3006, 10415) => m.opt(&mut self.priority_indication, 192),
+                    (3010, 10415) => m.opt(&mut self.application_port_identifier, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -918,8 +884,8 @@ impl Clone for DeviceActionRequest {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            drmp: self.drmp,
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             destination_host: self.destination_host.clone(),
@@ -975,17 +941,17 @@ impl Default for DeviceActionRequest {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
+            drmp: None,
             auth_session_state: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            destination_host: Default::default(),
+            destination_host: None,
             destination_realm: Default::default(),
-            oc_supported_features: Default::default(),
+            oc_supported_features: None,
             device_action: Default::default(),
-            supported_features: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            supported_features: Vec::new(),
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -1077,59 +1043,21 @@ impl rt::typed::Command for DeviceActionRequest {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 2, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 3, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 4, 64)
-                    }
-                    (293, 0) => {
-                        rt::typed::opt(&mut out.destination_host, &avp, &mut w, 64)
-                    }
-                    (283, 0) => {
-                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 6, 64)
-                    }
-                    (621, 0) => {
-                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
-                    }
-                    (3001, 10415) => {
-                        rt::typed::one(&mut out.device_action, &avp, &mut w, 8, 192)
-                    }
-                    (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            9,
-                            128,
-                            u32::MAX,
-                        )
-                    }
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            10,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            11,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (277, 0) => m.one(&mut out.auth_session_state, 2, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 3, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 4, 64),
+                    (293, 0) => m.opt(&mut out.destination_host, 64),
+                    (283, 0) => m.one(&mut out.destination_realm, 6, 64),
+                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
+                    (3001, 10415) => m.one(&mut out.device_action, 8, 192),
+                    (628, 10415) => m.many(&mut out.supported_features, 9, 128, u32::MAX),
+                    (284, 0) => m.many(&mut out.proxy_info, 10, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 11, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -1213,10 +1141,10 @@ impl Clone for DeviceActionAnswer {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
-            result_code: self.result_code.clone(),
+            drmp: self.drmp,
+            result_code: self.result_code,
             experimental_result: self.experimental_result.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             oc_supported_features: self.oc_supported_features.clone(),
@@ -1274,19 +1202,19 @@ impl Default for DeviceActionAnswer {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
-            result_code: Default::default(),
-            experimental_result: Default::default(),
+            drmp: None,
+            result_code: None,
+            experimental_result: None,
             auth_session_state: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            oc_supported_features: Default::default(),
-            oc_olr: Default::default(),
-            load: Default::default(),
-            device_notification: Default::default(),
-            supported_features: Default::default(),
-            failed_avp: Default::default(),
-            proxy_info: Default::default(),
+            oc_supported_features: None,
+            oc_olr: None,
+            load: Vec::new(),
+            device_notification: None,
+            supported_features: Vec::new(),
+            failed_avp: None,
+            proxy_info: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -1359,52 +1287,25 @@ impl rt::typed::Command for DeviceActionAnswer {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
-                    (297, 0) => {
-                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
-                    }
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 4, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 5, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 6, 64)
-                    }
-                    (621, 0) => {
-                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
-                    }
-                    (623, 0) => rt::typed::opt(&mut out.oc_olr, &avp, &mut w, 0),
-                    (650, 0) => {
-                        rt::typed::many(&mut out.load, &avp, &mut w, 9, 0, u32::MAX)
-                    }
-                    (3002, 10415) => {
-                        rt::typed::opt(&mut out.device_notification, &avp, &mut w, 192)
-                    }
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (268, 0) => m.opt(&mut out.result_code, 64),
+                    (297, 0) => m.opt(&mut out.experimental_result, 64),
+                    (277, 0) => m.one(&mut out.auth_session_state, 4, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 5, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 6, 64),
+                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
+                    (623, 0) => m.opt(&mut out.oc_olr, 0),
+                    (650, 0) => m.many(&mut out.load, 9, 0, u32::MAX),
+                    (3002, 10415) => m.opt(&mut out.device_notification, 192),
                     (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            11,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.supported_features, 11, 128, u32::MAX)
                     }
-                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            13,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (279, 0) => m.opt(&mut out.failed_avp, 64),
+                    (284, 0) => m.many(&mut out.proxy_info, 13, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -1435,8 +1336,8 @@ impl rt::typed::RequestCommand for DeviceActionRequest {
         let mut a = DeviceActionAnswer::default();
         a.header = rt::typed::answer_header(&self.header, result);
         a.session_id = self.session_id.clone();
-        a.auth_session_state = self.auth_session_state.clone();
-        a.drmp = self.drmp.clone();
+        a.auth_session_state = self.auth_session_state;
+        a.drmp = self.drmp;
         a.proxy_info = self.proxy_info.clone();
         a.origin_host = origin_host.into();
         a.origin_realm = origin_realm.into();
@@ -1545,8 +1446,8 @@ impl Clone for DeviceNotificationRequest {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            drmp: self.drmp,
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             destination_host: self.destination_host.clone(),
@@ -1602,17 +1503,17 @@ impl Default for DeviceNotificationRequest {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
+            drmp: None,
             auth_session_state: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
             destination_host: Default::default(),
             destination_realm: Default::default(),
-            oc_supported_features: Default::default(),
+            oc_supported_features: None,
             device_notification: Default::default(),
-            supported_features: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
+            supported_features: Vec::new(),
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -1712,65 +1613,21 @@ impl rt::typed::Command for DeviceNotificationRequest {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 2, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 3, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 4, 64)
-                    }
-                    (293, 0) => {
-                        rt::typed::one(&mut out.destination_host, &avp, &mut w, 5, 64)
-                    }
-                    (283, 0) => {
-                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 6, 64)
-                    }
-                    (621, 0) => {
-                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
-                    }
-                    (3002, 10415) => {
-                        rt::typed::one(
-                            &mut out.device_notification,
-                            &avp,
-                            &mut w,
-                            8,
-                            192,
-                        )
-                    }
-                    (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            9,
-                            128,
-                            u32::MAX,
-                        )
-                    }
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            10,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            11,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (277, 0) => m.one(&mut out.auth_session_state, 2, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 3, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 4, 64),
+                    (293, 0) => m.one(&mut out.destination_host, 5, 64),
+                    (283, 0) => m.one(&mut out.destination_realm, 6, 64),
+                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
+                    (3002, 10415) => m.one(&mut out.device_notification, 8, 192),
+                    (628, 10415) => m.many(&mut out.supported_features, 9, 128, u32::MAX),
+                    (284, 0) => m.many(&mut out.proxy_info, 10, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 11, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -1851,10 +1708,10 @@ impl Clone for DeviceNotificationAnswer {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
-            result_code: self.result_code.clone(),
+            drmp: self.drmp,
+            result_code: self.result_code,
             experimental_result: self.experimental_result.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             oc_supported_features: self.oc_supported_features.clone(),
@@ -1910,18 +1767,18 @@ impl Default for DeviceNotificationAnswer {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
-            result_code: Default::default(),
-            experimental_result: Default::default(),
+            drmp: None,
+            result_code: None,
+            experimental_result: None,
             auth_session_state: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            oc_supported_features: Default::default(),
-            oc_olr: Default::default(),
-            load: Default::default(),
-            supported_features: Default::default(),
-            failed_avp: Default::default(),
-            proxy_info: Default::default(),
+            oc_supported_features: None,
+            oc_olr: None,
+            load: Vec::new(),
+            supported_features: Vec::new(),
+            failed_avp: None,
+            proxy_info: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -1994,49 +1851,24 @@ impl rt::typed::Command for DeviceNotificationAnswer {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
-                    (297, 0) => {
-                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
-                    }
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 4, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 5, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 6, 64)
-                    }
-                    (621, 0) => {
-                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
-                    }
-                    (623, 0) => rt::typed::opt(&mut out.oc_olr, &avp, &mut w, 0),
-                    (650, 0) => {
-                        rt::typed::many(&mut out.load, &avp, &mut w, 9, 0, u32::MAX)
-                    }
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (268, 0) => m.opt(&mut out.result_code, 64),
+                    (297, 0) => m.opt(&mut out.experimental_result, 64),
+                    (277, 0) => m.one(&mut out.auth_session_state, 4, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 5, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 6, 64),
+                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
+                    (623, 0) => m.opt(&mut out.oc_olr, 0),
+                    (650, 0) => m.many(&mut out.load, 9, 0, u32::MAX),
                     (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            10,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.supported_features, 10, 128, u32::MAX)
                     }
-                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            12,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (279, 0) => m.opt(&mut out.failed_avp, 64),
+                    (284, 0) => m.many(&mut out.proxy_info, 12, 64, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -2067,8 +1899,8 @@ impl rt::typed::RequestCommand for DeviceNotificationRequest {
         let mut a = DeviceNotificationAnswer::default();
         a.header = rt::typed::answer_header(&self.header, result);
         a.session_id = self.session_id.clone();
-        a.auth_session_state = self.auth_session_state.clone();
-        a.drmp = self.drmp.clone();
+        a.auth_session_state = self.auth_session_state;
+        a.drmp = self.drmp;
         a.proxy_info = self.proxy_info.clone();
         a.origin_host = origin_host.into();
         a.origin_realm = origin_realm.into();

@@ -284,10 +284,8 @@ impl Clone for MbmsBearerEventNotification {
         Self {
             tmgi: self.tmgi.clone(),
             mbms_flow_identifier: self.mbms_flow_identifier.clone(),
-            mbms_bearer_event: self.mbms_bearer_event.clone(),
-            mbms_bearer_event_diagnostic_info: self
-                .mbms_bearer_event_diagnostic_info
-                .clone(),
+            mbms_bearer_event: self.mbms_bearer_event,
+            mbms_bearer_event_diagnostic_info: self.mbms_bearer_event_diagnostic_info,
             userplane_protocol_result: self.userplane_protocol_result.clone(),
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
@@ -340,8 +338,8 @@ impl Default for MbmsBearerEventNotification {
             tmgi: Default::default(),
             mbms_flow_identifier: Default::default(),
             mbms_bearer_event: Default::default(),
-            mbms_bearer_event_diagnostic_info: Default::default(),
-            userplane_protocol_result: Default::default(),
+            mbms_bearer_event_diagnostic_info: None,
+            userplane_protocol_result: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -417,39 +415,18 @@ impl rt::typed::Grouped for MbmsBearerEventNotification {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (900, 10415) => rt::typed::one(&mut self.tmgi, &avp, &mut w, 0, 192),
-                    (920, 10415) => {
-                        rt::typed::one(
-                            &mut self.mbms_flow_identifier,
-                            &avp,
-                            &mut w,
-                            1,
-                            128,
-                        )
-                    }
-                    (3502, 10415) => {
-                        rt::typed::one(&mut self.mbms_bearer_event, &avp, &mut w, 2, 192)
-                    }
+                    (900, 10415) => m.one(&mut self.tmgi, 0, 192),
+                    (920, 10415) => m.one(&mut self.mbms_flow_identifier, 1, 128),
+                    (3502, 10415) => m.one(&mut self.mbms_bearer_event, 2, 192),
                     (3533, 10415) => {
-                        rt::typed::opt(
-                            &mut self.mbms_bearer_event_diagnostic_info,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
+                        m.opt(&mut self.mbms_bearer_event_diagnostic_info, 128)
                     }
                     (3529, 10415) => {
-                        rt::typed::many(
-                            &mut self.userplane_protocol_result,
-                            &avp,
-                            &mut w,
-                            4,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut self.userplane_protocol_result, 4, 128, u32::MAX)
                     }
-                    _ => rt::typed::other(&avp, &mut w),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -528,19 +505,19 @@ impl Clone for MbmsBearerRequest {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            mbms_startstop_indication: self.mbms_startstop_indication.clone(),
+            mbms_startstop_indication: self.mbms_startstop_indication,
             tmgi: self.tmgi.clone(),
             mbms_flow_identifier: self.mbms_flow_identifier.clone(),
             qos_information: self.qos_information.clone(),
             mbms_service_area: self.mbms_service_area.clone(),
-            mbms_start_time: self.mbms_start_time.clone(),
-            mb2u_security: self.mb2u_security.clone(),
+            mbms_start_time: self.mbms_start_time,
+            mb2u_security: self.mb2u_security,
             mbms_cell_list: self.mbms_cell_list.clone(),
             local_m1_information: self.local_m1_information.clone(),
             local_mb2_u_information: self.local_mb2_u_information.clone(),
             fec_request: self.fec_request.clone(),
             rohc_request: self.rohc_request.clone(),
-            rohc_max_cid: self.rohc_max_cid.clone(),
+            rohc_max_cid: self.rohc_max_cid,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -596,18 +573,18 @@ impl Default for MbmsBearerRequest {
     fn default() -> Self {
         Self {
             mbms_startstop_indication: Default::default(),
-            tmgi: Default::default(),
-            mbms_flow_identifier: Default::default(),
-            qos_information: Default::default(),
-            mbms_service_area: Default::default(),
-            mbms_start_time: Default::default(),
-            mb2u_security: Default::default(),
-            mbms_cell_list: Default::default(),
-            local_m1_information: Default::default(),
-            local_mb2_u_information: Default::default(),
-            fec_request: Default::default(),
-            rohc_request: Default::default(),
-            rohc_max_cid: Default::default(),
+            tmgi: None,
+            mbms_flow_identifier: None,
+            qos_information: None,
+            mbms_service_area: None,
+            mbms_start_time: None,
+            mb2u_security: None,
+            mbms_cell_list: None,
+            local_m1_information: None,
+            local_mb2_u_information: None,
+            fec_request: None,
+            rohc_request: Vec::new(),
+            rohc_max_cid: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -661,63 +638,22 @@ impl rt::typed::Grouped for MbmsBearerRequest {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (902, 10415) => {
-                        rt::typed::one(
-                            &mut self.mbms_startstop_indication,
-                            &avp,
-                            &mut w,
-                            0,
-                            192,
-                        )
-                    }
-                    (900, 10415) => rt::typed::opt(&mut self.tmgi, &avp, &mut w, 192),
-                    (920, 10415) => {
-                        rt::typed::opt(&mut self.mbms_flow_identifier, &avp, &mut w, 128)
-                    }
-                    (1016, 10415) => {
-                        rt::typed::opt(&mut self.qos_information, &avp, &mut w, 192)
-                    }
-                    (903, 10415) => {
-                        rt::typed::opt(&mut self.mbms_service_area, &avp, &mut w, 192)
-                    }
-                    (3507, 10415) => {
-                        rt::typed::opt(&mut self.mbms_start_time, &avp, &mut w, 192)
-                    }
-                    (3517, 10415) => {
-                        rt::typed::opt(&mut self.mb2u_security, &avp, &mut w, 192)
-                    }
-                    (934, 10415) => {
-                        rt::typed::opt(&mut self.mbms_cell_list, &avp, &mut w, 192)
-                    }
-                    (3518, 10415) => {
-                        rt::typed::opt(&mut self.local_m1_information, &avp, &mut w, 128)
-                    }
-                    (3519, 10415) => {
-                        rt::typed::opt(
-                            &mut self.local_mb2_u_information,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (3525, 10415) => {
-                        rt::typed::opt(&mut self.fec_request, &avp, &mut w, 128)
-                    }
-                    (3526, 10415) => {
-                        rt::typed::many(
-                            &mut self.rohc_request,
-                            &avp,
-                            &mut w,
-                            11,
-                            128,
-                            u32::MAX,
-                        )
-                    }
-                    (3532, 10415) => {
-                        rt::typed::opt(&mut self.rohc_max_cid, &avp, &mut w, 128)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (902, 10415) => m.one(&mut self.mbms_startstop_indication, 0, 192),
+                    (900, 10415) => m.opt(&mut self.tmgi, 192),
+                    (920, 10415) => m.opt(&mut self.mbms_flow_identifier, 128),
+                    (1016, 10415) => m.opt(&mut self.qos_information, 192),
+                    (903, 10415) => m.opt(&mut self.mbms_service_area, 192),
+                    (3507, 10415) => m.opt(&mut self.mbms_start_time, 192),
+                    (3517, 10415) => m.opt(&mut self.mb2u_security, 192),
+                    (934, 10415) => m.opt(&mut self.mbms_cell_list, 192),
+                    (3518, 10415) => m.opt(&mut self.local_m1_information, 128),
+                    (3519, 10415) => m.opt(&mut self.local_mb2_u_information, 128),
+                    (3525, 10415) => m.opt(&mut self.fec_request, 128),
+                    (3526, 10415) => m.many(&mut self.rohc_request, 11, 128, u32::MAX),
+                    (3532, 10415) => m.opt(&mut self.rohc_max_cid, 128),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -787,10 +723,10 @@ impl Clone for MbmsBearerResponse {
             tmgi: self.tmgi.clone(),
             mbms_flow_identifier: self.mbms_flow_identifier.clone(),
             mbms_session_duration: self.mbms_session_duration.clone(),
-            mbms_bearer_result: self.mbms_bearer_result.clone(),
+            mbms_bearer_result: self.mbms_bearer_result,
             bmsc_address: self.bmsc_address.clone(),
-            bmsc_port: self.bmsc_port.clone(),
-            mb2u_security: self.mb2u_security.clone(),
+            bmsc_port: self.bmsc_port,
+            mb2u_security: self.mb2u_security,
             radio_frequency: self.radio_frequency.clone(),
             userplane_protocol_result: self.userplane_protocol_result.clone(),
             extra: self.extra.clone(),
@@ -839,15 +775,15 @@ impl PartialEq for MbmsBearerResponse {
 impl Default for MbmsBearerResponse {
     fn default() -> Self {
         Self {
-            tmgi: Default::default(),
-            mbms_flow_identifier: Default::default(),
-            mbms_session_duration: Default::default(),
-            mbms_bearer_result: Default::default(),
-            bmsc_address: Default::default(),
-            bmsc_port: Default::default(),
-            mb2u_security: Default::default(),
-            radio_frequency: Default::default(),
-            userplane_protocol_result: Default::default(),
+            tmgi: None,
+            mbms_flow_identifier: None,
+            mbms_session_duration: None,
+            mbms_bearer_result: None,
+            bmsc_address: Vec::new(),
+            bmsc_port: None,
+            mb2u_security: None,
+            radio_frequency: Vec::new(),
+            userplane_protocol_result: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -887,52 +823,20 @@ impl rt::typed::Grouped for MbmsBearerResponse {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (900, 10415) => rt::typed::opt(&mut self.tmgi, &avp, &mut w, 192),
-                    (920, 10415) => {
-                        rt::typed::opt(&mut self.mbms_flow_identifier, &avp, &mut w, 128)
-                    }
-                    (904, 10415) => {
-                        rt::typed::opt(
-                            &mut self.mbms_session_duration,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (3506, 10415) => {
-                        rt::typed::opt(&mut self.mbms_bearer_result, &avp, &mut w, 192)
-                    }
-                    (3500, 10415) => {
-                        rt::typed::many(&mut self.bmsc_address, &avp, &mut w, 4, 192, 2)
-                    }
-                    (3501, 10415) => {
-                        rt::typed::opt(&mut self.bmsc_port, &avp, &mut w, 192)
-                    }
-                    (3517, 10415) => {
-                        rt::typed::opt(&mut self.mb2u_security, &avp, &mut w, 192)
-                    }
-                    (3508, 10415) => {
-                        rt::typed::many(
-                            &mut self.radio_frequency,
-                            &avp,
-                            &mut w,
-                            7,
-                            192,
-                            u32::MAX,
-                        )
-                    }
+                    (900, 10415) => m.opt(&mut self.tmgi, 192),
+                    (920, 10415) => m.opt(&mut self.mbms_flow_identifier, 128),
+                    (904, 10415) => m.opt(&mut self.mbms_session_duration, 192),
+                    (3506, 10415) => m.opt(&mut self.mbms_bearer_result, 192),
+                    (3500, 10415) => m.many(&mut self.bmsc_address, 4, 192, 2),
+                    (3501, 10415) => m.opt(&mut self.bmsc_port, 192),
+                    (3517, 10415) => m.opt(&mut self.mb2u_security, 192),
+                    (3508, 10415) => m.many(&mut self.radio_frequency, 7, 192, u32::MAX),
                     (3529, 10415) => {
-                        rt::typed::many(
-                            &mut self.userplane_protocol_result,
-                            &avp,
-                            &mut w,
-                            8,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut self.userplane_protocol_result, 8, 128, u32::MAX)
                     }
-                    _ => rt::typed::other(&avp, &mut w),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -978,7 +882,7 @@ impl Clone for TmgiAllocationRequest {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            tmgi_number: self.tmgi_number.clone(),
+            tmgi_number: self.tmgi_number,
             tmgi: self.tmgi.clone(),
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
@@ -1014,7 +918,7 @@ impl Default for TmgiAllocationRequest {
     fn default() -> Self {
         Self {
             tmgi_number: Default::default(),
-            tmgi: Default::default(),
+            tmgi: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -1068,14 +972,11 @@ impl rt::typed::Grouped for TmgiAllocationRequest {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (3516, 10415) => {
-                        rt::typed::one(&mut self.tmgi_number, &avp, &mut w, 0, 192)
-                    }
-                    (900, 10415) => {
-                        rt::typed::many(&mut self.tmgi, &avp, &mut w, 1, 192, u32::MAX)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (3516, 10415) => m.one(&mut self.tmgi_number, 0, 192),
+                    (900, 10415) => m.many(&mut self.tmgi, 1, 192, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -1119,7 +1020,7 @@ impl Clone for TmgiAllocationResponse {
         Self {
             tmgi: self.tmgi.clone(),
             mbms_session_duration: self.mbms_session_duration.clone(),
-            tmgi_allocation_result: self.tmgi_allocation_result.clone(),
+            tmgi_allocation_result: self.tmgi_allocation_result,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -1154,9 +1055,9 @@ impl PartialEq for TmgiAllocationResponse {
 impl Default for TmgiAllocationResponse {
     fn default() -> Self {
         Self {
-            tmgi: Default::default(),
-            mbms_session_duration: Default::default(),
-            tmgi_allocation_result: Default::default(),
+            tmgi: Vec::new(),
+            mbms_session_duration: None,
+            tmgi_allocation_result: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -1196,27 +1097,12 @@ impl rt::typed::Grouped for TmgiAllocationResponse {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (900, 10415) => {
-                        rt::typed::many(&mut self.tmgi, &avp, &mut w, 0, 192, u32::MAX)
-                    }
-                    (904, 10415) => {
-                        rt::typed::opt(
-                            &mut self.mbms_session_duration,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (3511, 10415) => {
-                        rt::typed::opt(
-                            &mut self.tmgi_allocation_result,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (900, 10415) => m.many(&mut self.tmgi, 0, 192, u32::MAX),
+                    (904, 10415) => m.opt(&mut self.mbms_session_duration, 192),
+                    (3511, 10415) => m.opt(&mut self.tmgi_allocation_result, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -1285,7 +1171,7 @@ impl PartialEq for TmgiDeallocationRequest {
 impl Default for TmgiDeallocationRequest {
     fn default() -> Self {
         Self {
-            tmgi: Default::default(),
+            tmgi: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -1325,11 +1211,10 @@ impl rt::typed::Grouped for TmgiDeallocationRequest {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (900, 10415) => {
-                        rt::typed::many(&mut self.tmgi, &avp, &mut w, 0, 192, u32::MAX)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (900, 10415) => m.many(&mut self.tmgi, 0, 192, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -1369,7 +1254,7 @@ impl Clone for TmgiDeallocationResponse {
     fn clone(&self) -> Self {
         Self {
             tmgi: self.tmgi.clone(),
-            tmgi_deallocation_result: self.tmgi_deallocation_result.clone(),
+            tmgi_deallocation_result: self.tmgi_deallocation_result,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -1410,7 +1295,7 @@ impl Default for TmgiDeallocationResponse {
     fn default() -> Self {
         Self {
             tmgi: Default::default(),
-            tmgi_deallocation_result: Default::default(),
+            tmgi_deallocation_result: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -1464,17 +1349,11 @@ impl rt::typed::Grouped for TmgiDeallocationResponse {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (900, 10415) => rt::typed::one(&mut self.tmgi, &avp, &mut w, 0, 192),
-                    (3514, 10415) => {
-                        rt::typed::opt(
-                            &mut self.tmgi_deallocation_result,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (900, 10415) => m.one(&mut self.tmgi, 0, 192),
+                    (3514, 10415) => m.opt(&mut self.tmgi_deallocation_result, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -1543,7 +1422,7 @@ impl PartialEq for TmgiExpiry {
 impl Default for TmgiExpiry {
     fn default() -> Self {
         Self {
-            tmgi: Default::default(),
+            tmgi: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -1597,11 +1476,10 @@ impl rt::typed::Grouped for TmgiExpiry {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (900, 10415) => {
-                        rt::typed::many(&mut self.tmgi, &avp, &mut w, 0, 192, u32::MAX)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (900, 10415) => m.many(&mut self.tmgi, 0, 192, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -1723,11 +1601,11 @@ impl PartialEq for LocalM1Information {
 impl Default for LocalM1Information {
     fn default() -> Self {
         Self {
-            mbms_enb_ip_multicast_address: Default::default(),
-            mbms_enb_ipv6_multicast_address: Default::default(),
-            mb2c_mbms_gw_ssm_ip_address: Default::default(),
-            mb2c_mbms_gw_ssm_ipv6_address: Default::default(),
-            common_tunnel_endpoint_identifier: Default::default(),
+            mbms_enb_ip_multicast_address: None,
+            mbms_enb_ipv6_multicast_address: None,
+            mb2c_mbms_gw_ssm_ip_address: None,
+            mb2c_mbms_gw_ssm_ipv6_address: None,
+            common_tunnel_endpoint_identifier: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -1767,48 +1645,18 @@ impl rt::typed::Grouped for LocalM1Information {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (3520, 10415) => {
-                        rt::typed::opt(
-                            &mut self.mbms_enb_ip_multicast_address,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
+                    (3520, 10415) => m.opt(&mut self.mbms_enb_ip_multicast_address, 128),
                     (3521, 10415) => {
-                        rt::typed::opt(
-                            &mut self.mbms_enb_ipv6_multicast_address,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
+                        m.opt(&mut self.mbms_enb_ipv6_multicast_address, 128)
                     }
-                    (3522, 10415) => {
-                        rt::typed::opt(
-                            &mut self.mb2c_mbms_gw_ssm_ip_address,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (3523, 10415) => {
-                        rt::typed::opt(
-                            &mut self.mb2c_mbms_gw_ssm_ipv6_address,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
+                    (3522, 10415) => m.opt(&mut self.mb2c_mbms_gw_ssm_ip_address, 128),
+                    (3523, 10415) => m.opt(&mut self.mb2c_mbms_gw_ssm_ipv6_address, 128),
                     (3524, 10415) => {
-                        rt::typed::opt(
-                            &mut self.common_tunnel_endpoint_identifier,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
+                        m.opt(&mut self.common_tunnel_endpoint_identifier, 128)
                     }
-                    _ => rt::typed::other(&avp, &mut w),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -1854,7 +1702,7 @@ impl Clone for LocalMb2UInformation {
     fn clone(&self) -> Self {
         Self {
             bmsc_address: self.bmsc_address.clone(),
-            bmsc_port: self.bmsc_port.clone(),
+            bmsc_port: self.bmsc_port,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -1888,8 +1736,8 @@ impl PartialEq for LocalMb2UInformation {
 impl Default for LocalMb2UInformation {
     fn default() -> Self {
         Self {
-            bmsc_address: Default::default(),
-            bmsc_port: Default::default(),
+            bmsc_address: Vec::new(),
+            bmsc_port: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -1929,14 +1777,11 @@ impl rt::typed::Grouped for LocalMb2UInformation {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (3500, 10415) => {
-                        rt::typed::many(&mut self.bmsc_address, &avp, &mut w, 0, 192, 2)
-                    }
-                    (3501, 10415) => {
-                        rt::typed::opt(&mut self.bmsc_port, &avp, &mut w, 192)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (3500, 10415) => m.many(&mut self.bmsc_address, 0, 192, 2),
+                    (3501, 10415) => m.opt(&mut self.bmsc_port, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -1979,8 +1824,8 @@ impl Clone for RohcRequest {
     fn clone(&self) -> Self {
         Self {
             flow_description: self.flow_description.clone(),
-            rohc_full_header_periodicity: self.rohc_full_header_periodicity.clone(),
-            rohc_profile: self.rohc_profile.clone(),
+            rohc_full_header_periodicity: self.rohc_full_header_periodicity,
+            rohc_profile: self.rohc_profile,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -2019,8 +1864,8 @@ impl PartialEq for RohcRequest {
 impl Default for RohcRequest {
     fn default() -> Self {
         Self {
-            flow_description: Default::default(),
-            rohc_full_header_periodicity: Default::default(),
+            flow_description: Vec::new(),
+            rohc_full_header_periodicity: None,
             rohc_profile: Default::default(),
             extra: Vec::new(),
             avp_flags: Default::default(),
@@ -2086,29 +1931,12 @@ impl rt::typed::Grouped for RohcRequest {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (507, 10415) => {
-                        rt::typed::many(
-                            &mut self.flow_description,
-                            &avp,
-                            &mut w,
-                            0,
-                            192,
-                            u32::MAX,
-                        )
-                    }
-                    (3527, 10415) => {
-                        rt::typed::opt(
-                            &mut self.rohc_full_header_periodicity,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (3528, 10415) => {
-                        rt::typed::one(&mut self.rohc_profile, &avp, &mut w, 2, 128)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (507, 10415) => m.many(&mut self.flow_description, 0, 192, u32::MAX),
+                    (3527, 10415) => m.opt(&mut self.rohc_full_header_periodicity, 128),
+                    (3528, 10415) => m.one(&mut self.rohc_profile, 2, 128),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -2151,8 +1979,8 @@ impl Clone for UserplaneProtocolResult {
     fn clone(&self) -> Self {
         Self {
             flow_description: self.flow_description.clone(),
-            rohc_result: self.rohc_result.clone(),
-            fec_result: self.fec_result.clone(),
+            rohc_result: self.rohc_result,
+            fec_result: self.fec_result,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -2187,9 +2015,9 @@ impl PartialEq for UserplaneProtocolResult {
 impl Default for UserplaneProtocolResult {
     fn default() -> Self {
         Self {
-            flow_description: Default::default(),
-            rohc_result: Default::default(),
-            fec_result: Default::default(),
+            flow_description: Vec::new(),
+            rohc_result: None,
+            fec_result: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -2229,24 +2057,12 @@ impl rt::typed::Grouped for UserplaneProtocolResult {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (507, 10415) => {
-                        rt::typed::many(
-                            &mut self.flow_description,
-                            &avp,
-                            &mut w,
-                            0,
-                            192,
-                            u32::MAX,
-                        )
-                    }
-                    (3530, 10415) => {
-                        rt::typed::opt(&mut self.rohc_result, &avp, &mut w, 128)
-                    }
-                    (3531, 10415) => {
-                        rt::typed::opt(&mut self.fec_result, &avp, &mut w, 128)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (507, 10415) => m.many(&mut self.flow_description, 0, 192, u32::MAX),
+                    (3530, 10415) => m.opt(&mut self.rohc_result, 128),
+                    (3531, 10415) => m.opt(&mut self.fec_result, 128),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -2331,21 +2147,21 @@ impl Clone for GcsActionRequest {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
-            auth_application_id: self.auth_application_id.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            drmp: self.drmp,
+            auth_application_id: self.auth_application_id,
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             destination_realm: self.destination_realm.clone(),
             destination_host: self.destination_host.clone(),
-            origin_state_id: self.origin_state_id.clone(),
+            origin_state_id: self.origin_state_id,
             proxy_info: self.proxy_info.clone(),
             route_record: self.route_record.clone(),
             supported_features: self.supported_features.clone(),
             tmgi_allocation_request: self.tmgi_allocation_request.clone(),
             tmgi_deallocation_request: self.tmgi_deallocation_request.clone(),
             mbms_bearer_request: self.mbms_bearer_request.clone(),
-            restart_counter: self.restart_counter.clone(),
+            restart_counter: self.restart_counter,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -2406,21 +2222,21 @@ impl Default for GcsActionRequest {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
+            drmp: None,
             auth_application_id: Default::default(),
             auth_session_state: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
             destination_realm: Default::default(),
-            destination_host: Default::default(),
-            origin_state_id: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
-            supported_features: Default::default(),
-            tmgi_allocation_request: Default::default(),
-            tmgi_deallocation_request: Default::default(),
-            mbms_bearer_request: Default::default(),
-            restart_counter: Default::default(),
+            destination_host: None,
+            origin_state_id: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
+            supported_features: Vec::new(),
+            tmgi_allocation_request: None,
+            tmgi_deallocation_request: None,
+            mbms_bearer_request: Vec::new(),
+            restart_counter: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -2520,88 +2336,29 @@ impl rt::typed::Command for GcsActionRequest {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (258, 0) => {
-                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 2, 64)
-                    }
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 3, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 4, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 5, 64)
-                    }
-                    (283, 0) => {
-                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 6, 64)
-                    }
-                    (293, 0) => {
-                        rt::typed::opt(&mut out.destination_host, &avp, &mut w, 64)
-                    }
-                    (278, 0) => {
-                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
-                    }
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            9,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            10,
-                            64,
-                            u32::MAX,
-                        )
-                    }
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (258, 0) => m.one(&mut out.auth_application_id, 2, 64),
+                    (277, 0) => m.one(&mut out.auth_session_state, 3, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 4, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 5, 64),
+                    (283, 0) => m.one(&mut out.destination_realm, 6, 64),
+                    (293, 0) => m.opt(&mut out.destination_host, 64),
+                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
+                    (284, 0) => m.many(&mut out.proxy_info, 9, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 10, 64, u32::MAX),
                     (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            11,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.supported_features, 11, 128, u32::MAX)
                     }
-                    (3509, 10415) => {
-                        rt::typed::opt(
-                            &mut out.tmgi_allocation_request,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (3512, 10415) => {
-                        rt::typed::opt(
-                            &mut out.tmgi_deallocation_request,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
+                    (3509, 10415) => m.opt(&mut out.tmgi_allocation_request, 192),
+                    (3512, 10415) => m.opt(&mut out.tmgi_deallocation_request, 192),
                     (3504, 10415) => {
-                        rt::typed::many(
-                            &mut out.mbms_bearer_request,
-                            &avp,
-                            &mut w,
-                            14,
-                            192,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.mbms_bearer_request, 14, 192, u32::MAX)
                     }
-                    (932, 10415) => {
-                        rt::typed::opt(&mut out.restart_counter, &avp, &mut w, 192)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (932, 10415) => m.opt(&mut out.restart_counter, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -2709,26 +2466,26 @@ impl Clone for GcsActionAnswer {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
-            auth_application_id: self.auth_application_id.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            drmp: self.drmp,
+            auth_application_id: self.auth_application_id,
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
-            result_code: self.result_code.clone(),
+            result_code: self.result_code,
             experimental_result: self.experimental_result.clone(),
             error_message: self.error_message.clone(),
             error_reporting_host: self.error_reporting_host.clone(),
             failed_avp: self.failed_avp.clone(),
-            origin_state_id: self.origin_state_id.clone(),
+            origin_state_id: self.origin_state_id,
             redirect_host: self.redirect_host.clone(),
-            redirect_host_usage: self.redirect_host_usage.clone(),
-            redirect_max_cache_time: self.redirect_max_cache_time.clone(),
+            redirect_host_usage: self.redirect_host_usage,
+            redirect_max_cache_time: self.redirect_max_cache_time,
             proxy_info: self.proxy_info.clone(),
             supported_features: self.supported_features.clone(),
             tmgi_allocation_response: self.tmgi_allocation_response.clone(),
             tmgi_deallocation_response: self.tmgi_deallocation_response.clone(),
             mbms_bearer_response: self.mbms_bearer_response.clone(),
-            restart_counter: self.restart_counter.clone(),
+            restart_counter: self.restart_counter,
             load: self.load.clone(),
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
@@ -2798,27 +2555,27 @@ impl Default for GcsActionAnswer {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
+            drmp: None,
             auth_application_id: Default::default(),
             auth_session_state: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            result_code: Default::default(),
-            experimental_result: Default::default(),
-            error_message: Default::default(),
-            error_reporting_host: Default::default(),
-            failed_avp: Default::default(),
-            origin_state_id: Default::default(),
-            redirect_host: Default::default(),
-            redirect_host_usage: Default::default(),
-            redirect_max_cache_time: Default::default(),
-            proxy_info: Default::default(),
-            supported_features: Default::default(),
-            tmgi_allocation_response: Default::default(),
-            tmgi_deallocation_response: Default::default(),
-            mbms_bearer_response: Default::default(),
-            restart_counter: Default::default(),
-            load: Default::default(),
+            result_code: None,
+            experimental_result: None,
+            error_message: None,
+            error_reporting_host: None,
+            failed_avp: None,
+            origin_state_id: None,
+            redirect_host: Vec::new(),
+            redirect_host_usage: None,
+            redirect_max_cache_time: None,
+            proxy_info: Vec::new(),
+            supported_features: Vec::new(),
+            tmgi_allocation_response: None,
+            tmgi_deallocation_response: Vec::new(),
+            mbms_bearer_response: Vec::new(),
+            restart_counter: None,
+            load: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -2910,107 +2667,37 @@ impl rt::typed::Command for GcsActionAnswer {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (258, 0) => {
-                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 2, 64)
-                    }
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 3, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 4, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 5, 64)
-                    }
-                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
-                    (297, 0) => {
-                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
-                    }
-                    (281, 0) => rt::typed::opt(&mut out.error_message, &avp, &mut w, 0),
-                    (294, 0) => {
-                        rt::typed::opt(&mut out.error_reporting_host, &avp, &mut w, 0)
-                    }
-                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
-                    (278, 0) => {
-                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
-                    }
-                    (292, 0) => {
-                        rt::typed::many(
-                            &mut out.redirect_host,
-                            &avp,
-                            &mut w,
-                            12,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (261, 0) => {
-                        rt::typed::opt(&mut out.redirect_host_usage, &avp, &mut w, 64)
-                    }
-                    (262, 0) => {
-                        rt::typed::opt(
-                            &mut out.redirect_max_cache_time,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            15,
-                            64,
-                            u32::MAX,
-                        )
-                    }
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (258, 0) => m.one(&mut out.auth_application_id, 2, 64),
+                    (277, 0) => m.one(&mut out.auth_session_state, 3, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 4, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 5, 64),
+                    (268, 0) => m.opt(&mut out.result_code, 64),
+                    (297, 0) => m.opt(&mut out.experimental_result, 64),
+                    (281, 0) => m.opt(&mut out.error_message, 0),
+                    (294, 0) => m.opt(&mut out.error_reporting_host, 0),
+                    (279, 0) => m.opt(&mut out.failed_avp, 64),
+                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
+                    (292, 0) => m.many(&mut out.redirect_host, 12, 64, u32::MAX),
+                    (261, 0) => m.opt(&mut out.redirect_host_usage, 64),
+                    (262, 0) => m.opt(&mut out.redirect_max_cache_time, 64),
+                    (284, 0) => m.many(&mut out.proxy_info, 15, 64, u32::MAX),
                     (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            16,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.supported_features, 16, 128, u32::MAX)
                     }
-                    (3510, 10415) => {
-                        rt::typed::opt(
-                            &mut out.tmgi_allocation_response,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
+                    (3510, 10415) => m.opt(&mut out.tmgi_allocation_response, 192),
                     (3513, 10415) => {
-                        rt::typed::many(
-                            &mut out.tmgi_deallocation_response,
-                            &avp,
-                            &mut w,
-                            18,
-                            192,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.tmgi_deallocation_response, 18, 192, u32::MAX)
                     }
                     (3505, 10415) => {
-                        rt::typed::many(
-                            &mut out.mbms_bearer_response,
-                            &avp,
-                            &mut w,
-                            19,
-                            192,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.mbms_bearer_response, 19, 192, u32::MAX)
                     }
-                    (932, 10415) => {
-                        rt::typed::opt(&mut out.restart_counter, &avp, &mut w, 192)
-                    }
-                    (650, 0) => {
-                        rt::typed::many(&mut out.load, &avp, &mut w, 21, 0, u32::MAX)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (932, 10415) => m.opt(&mut out.restart_counter, 192),
+                    (650, 0) => m.many(&mut out.load, 21, 0, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -3041,9 +2728,9 @@ impl rt::typed::RequestCommand for GcsActionRequest {
         let mut a = GcsActionAnswer::default();
         a.header = rt::typed::answer_header(&self.header, result);
         a.session_id = self.session_id.clone();
-        a.auth_application_id = self.auth_application_id.clone();
-        a.auth_session_state = self.auth_session_state.clone();
-        a.drmp = self.drmp.clone();
+        a.auth_application_id = self.auth_application_id;
+        a.auth_session_state = self.auth_session_state;
+        a.drmp = self.drmp;
         a.proxy_info = self.proxy_info.clone();
         a.origin_host = origin_host.into();
         a.origin_realm = origin_realm.into();
@@ -3161,19 +2848,19 @@ impl Clone for GcsNotificationRequest {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
-            auth_application_id: self.auth_application_id.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            drmp: self.drmp,
+            auth_application_id: self.auth_application_id,
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             destination_realm: self.destination_realm.clone(),
             destination_host: self.destination_host.clone(),
-            origin_state_id: self.origin_state_id.clone(),
+            origin_state_id: self.origin_state_id,
             proxy_info: self.proxy_info.clone(),
             route_record: self.route_record.clone(),
             tmgi_expiry: self.tmgi_expiry.clone(),
             mbms_bearer_event_notification: self.mbms_bearer_event_notification.clone(),
-            restart_counter: self.restart_counter.clone(),
+            restart_counter: self.restart_counter,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -3228,19 +2915,19 @@ impl Default for GcsNotificationRequest {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
+            drmp: None,
             auth_application_id: Default::default(),
             auth_session_state: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
             destination_realm: Default::default(),
             destination_host: Default::default(),
-            origin_state_id: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
-            tmgi_expiry: Default::default(),
-            mbms_bearer_event_notification: Default::default(),
-            restart_counter: Default::default(),
+            origin_state_id: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
+            tmgi_expiry: None,
+            mbms_bearer_event_notification: Vec::new(),
+            restart_counter: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -3337,65 +3024,30 @@ impl rt::typed::Command for GcsNotificationRequest {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (258, 0) => {
-                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 2, 64)
-                    }
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 3, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 4, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 5, 64)
-                    }
-                    (283, 0) => {
-                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 6, 64)
-                    }
-                    (293, 0) => {
-                        rt::typed::one(&mut out.destination_host, &avp, &mut w, 7, 64)
-                    }
-                    (278, 0) => {
-                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
-                    }
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            9,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            10,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (3515, 10415) => {
-                        rt::typed::opt(&mut out.tmgi_expiry, &avp, &mut w, 192)
-                    }
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (258, 0) => m.one(&mut out.auth_application_id, 2, 64),
+                    (277, 0) => m.one(&mut out.auth_session_state, 3, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 4, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 5, 64),
+                    (283, 0) => m.one(&mut out.destination_realm, 6, 64),
+                    (293, 0) => m.one(&mut out.destination_host, 7, 64),
+                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
+                    (284, 0) => m.many(&mut out.proxy_info, 9, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 10, 64, u32::MAX),
+                    (3515, 10415) => m.opt(&mut out.tmgi_expiry, 192),
                     (3503, 10415) => {
-                        rt::typed::many(
+                        m.many(
                             &mut out.mbms_bearer_event_notification,
-                            &avp,
-                            &mut w,
                             12,
                             192,
                             u32::MAX,
                         )
                     }
-                    (932, 10415) => {
-                        rt::typed::opt(&mut out.restart_counter, &avp, &mut w, 192)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (932, 10415) => m.opt(&mut out.restart_counter, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -3488,22 +3140,22 @@ impl Clone for GcsNotificationAnswer {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
-            auth_application_id: self.auth_application_id.clone(),
-            auth_session_state: self.auth_session_state.clone(),
+            drmp: self.drmp,
+            auth_application_id: self.auth_application_id,
+            auth_session_state: self.auth_session_state,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
-            result_code: self.result_code.clone(),
+            result_code: self.result_code,
             experimental_result: self.experimental_result.clone(),
-            origin_state_id: self.origin_state_id.clone(),
+            origin_state_id: self.origin_state_id,
             error_message: self.error_message.clone(),
             error_reporting_host: self.error_reporting_host.clone(),
             redirect_host: self.redirect_host.clone(),
-            redirect_host_usage: self.redirect_host_usage.clone(),
-            redirect_max_cache_time: self.redirect_max_cache_time.clone(),
+            redirect_host_usage: self.redirect_host_usage,
+            redirect_max_cache_time: self.redirect_max_cache_time,
             failed_avp: self.failed_avp.clone(),
             proxy_info: self.proxy_info.clone(),
-            restart_counter: self.restart_counter.clone(),
+            restart_counter: self.restart_counter,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -3555,22 +3207,22 @@ impl Default for GcsNotificationAnswer {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
+            drmp: None,
             auth_application_id: Default::default(),
             auth_session_state: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
-            result_code: Default::default(),
-            experimental_result: Default::default(),
-            origin_state_id: Default::default(),
-            error_message: Default::default(),
-            error_reporting_host: Default::default(),
-            redirect_host: Default::default(),
-            redirect_host_usage: Default::default(),
-            redirect_max_cache_time: Default::default(),
-            failed_avp: Default::default(),
-            proxy_info: Default::default(),
-            restart_counter: Default::default(),
+            result_code: None,
+            experimental_result: None,
+            origin_state_id: None,
+            error_message: None,
+            error_reporting_host: None,
+            redirect_host: Vec::new(),
+            redirect_host_usage: None,
+            redirect_max_cache_time: None,
+            failed_avp: None,
+            proxy_info: Vec::new(),
+            restart_counter: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -3651,66 +3303,26 @@ impl rt::typed::Command for GcsNotificationAnswer {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (258, 0) => {
-                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 2, 64)
-                    }
-                    (277, 0) => {
-                        rt::typed::one(&mut out.auth_session_state, &avp, &mut w, 3, 64)
-                    }
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 4, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 5, 64)
-                    }
-                    (268, 0) => rt::typed::opt(&mut out.result_code, &avp, &mut w, 64),
-                    (297, 0) => {
-                        rt::typed::opt(&mut out.experimental_result, &avp, &mut w, 64)
-                    }
-                    (278, 0) => {
-                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
-                    }
-                    (281, 0) => rt::typed::opt(&mut out.error_message, &avp, &mut w, 0),
-                    (294, 0) => {
-                        rt::typed::opt(&mut out.error_reporting_host, &avp, &mut w, 0)
-                    }
-                    (292, 0) => {
-                        rt::typed::many(
-                            &mut out.redirect_host,
-                            &avp,
-                            &mut w,
-                            11,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (261, 0) => {
-                        rt::typed::opt(&mut out.redirect_host_usage, &avp, &mut w, 64)
-                    }
-                    (262, 0) => {
-                        rt::typed::opt(
-                            &mut out.redirect_max_cache_time,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (279, 0) => rt::typed::opt(&mut out.failed_avp, &avp, &mut w, 64),
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            15,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (932, 10415) => {
-                        rt::typed::opt(&mut out.restart_counter, &avp, &mut w, 192)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (258, 0) => m.one(&mut out.auth_application_id, 2, 64),
+                    (277, 0) => m.one(&mut out.auth_session_state, 3, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 4, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 5, 64),
+                    (268, 0) => m.opt(&mut out.result_code, 64),
+                    (297, 0) => m.opt(&mut out.experimental_result, 64),
+                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
+                    (281, 0) => m.opt(&mut out.error_message, 0),
+                    (294, 0) => m.opt(&mut out.error_reporting_host, 0),
+                    (292, 0) => m.many(&mut out.redirect_host, 11, 64, u32::MAX),
+                    (261, 0) => m.opt(&mut out.redirect_host_usage, 64),
+                    (262, 0) => m.opt(&mut out.redirect_max_cache_time, 64),
+                    (279, 0) => m.opt(&mut out.failed_avp, 64),
+                    (284, 0) => m.many(&mut out.proxy_info, 15, 64, u32::MAX),
+                    (932, 10415) => m.opt(&mut out.restart_counter, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -3741,9 +3353,9 @@ impl rt::typed::RequestCommand for GcsNotificationRequest {
         let mut a = GcsNotificationAnswer::default();
         a.header = rt::typed::answer_header(&self.header, result);
         a.session_id = self.session_id.clone();
-        a.auth_application_id = self.auth_application_id.clone();
-        a.auth_session_state = self.auth_session_state.clone();
-        a.drmp = self.drmp.clone();
+        a.auth_application_id = self.auth_application_id;
+        a.auth_session_state = self.auth_session_state;
+        a.drmp = self.drmp;
         a.proxy_info = self.proxy_info.clone();
         a.origin_host = origin_host.into();
         a.origin_realm = origin_realm.into();

@@ -7765,7 +7765,7 @@ impl Clone for AccessNetworkInfoChange {
         Self {
             access_network_information: self.access_network_information.clone(),
             cellular_network_information: self.cellular_network_information.clone(),
-            change_time: self.change_time.clone(),
+            change_time: self.change_time,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -7812,9 +7812,9 @@ impl PartialEq for AccessNetworkInfoChange {
 impl Default for AccessNetworkInfoChange {
     fn default() -> Self {
         Self {
-            access_network_information: Default::default(),
-            cellular_network_information: Default::default(),
-            change_time: Default::default(),
+            access_network_information: Vec::new(),
+            cellular_network_information: None,
+            change_time: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -7854,29 +7854,14 @@ impl rt::typed::Grouped for AccessNetworkInfoChange {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
                     (1263, 10415) => {
-                        rt::typed::many(
-                            &mut self.access_network_information,
-                            &avp,
-                            &mut w,
-                            0,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut self.access_network_information, 0, 128, u32::MAX)
                     }
-                    (3924, 10415) => {
-                        rt::typed::opt(
-                            &mut self.cellular_network_information,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (2038, 10415) => {
-                        rt::typed::opt(&mut self.change_time, &avp, &mut w, 128)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (3924, 10415) => m.opt(&mut self.cellular_network_information, 192),
+                    (2038, 10415) => m.opt(&mut self.change_time, 128),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -7936,10 +7921,10 @@ impl Clone for AccessTransferInformation {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            access_transfer_type: self.access_transfer_type.clone(),
+            access_transfer_type: self.access_transfer_type,
             access_network_information: self.access_network_information.clone(),
             cellular_network_information: self.cellular_network_information.clone(),
-            inter_ue_transfer: self.inter_ue_transfer.clone(),
+            inter_ue_transfer: self.inter_ue_transfer,
             user_equipment_info: self.user_equipment_info.clone(),
             instance_id: self.instance_id.clone(),
             related_ims_charging_identifier: self
@@ -7948,7 +7933,7 @@ impl Clone for AccessTransferInformation {
             related_ims_charging_identifier_node: self
                 .related_ims_charging_identifier_node
                 .clone(),
-            change_time: self.change_time.clone(),
+            change_time: self.change_time,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -8013,15 +7998,15 @@ impl PartialEq for AccessTransferInformation {
 impl Default for AccessTransferInformation {
     fn default() -> Self {
         Self {
-            access_transfer_type: Default::default(),
-            access_network_information: Default::default(),
-            cellular_network_information: Default::default(),
-            inter_ue_transfer: Default::default(),
-            user_equipment_info: Default::default(),
-            instance_id: Default::default(),
-            related_ims_charging_identifier: Default::default(),
-            related_ims_charging_identifier_node: Default::default(),
-            change_time: Default::default(),
+            access_transfer_type: None,
+            access_network_information: Vec::new(),
+            cellular_network_information: None,
+            inter_ue_transfer: None,
+            user_equipment_info: None,
+            instance_id: None,
+            related_ims_charging_identifier: None,
+            related_ims_charging_identifier_node: None,
+            change_time: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -8061,57 +8046,24 @@ impl rt::typed::Grouped for AccessTransferInformation {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (2710, 10415) => {
-                        rt::typed::opt(&mut self.access_transfer_type, &avp, &mut w, 128)
-                    }
+                    (2710, 10415) => m.opt(&mut self.access_transfer_type, 128),
                     (1263, 10415) => {
-                        rt::typed::many(
-                            &mut self.access_network_information,
-                            &avp,
-                            &mut w,
-                            1,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut self.access_network_information, 1, 128, u32::MAX)
                     }
-                    (3924, 10415) => {
-                        rt::typed::opt(
-                            &mut self.cellular_network_information,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (3902, 10415) => {
-                        rt::typed::opt(&mut self.inter_ue_transfer, &avp, &mut w, 192)
-                    }
-                    (458, 0) => {
-                        rt::typed::opt(&mut self.user_equipment_info, &avp, &mut w, 0)
-                    }
-                    (3402, 10415) => {
-                        rt::typed::opt(&mut self.instance_id, &avp, &mut w, 192)
-                    }
+                    (3924, 10415) => m.opt(&mut self.cellular_network_information, 192),
+                    (3902, 10415) => m.opt(&mut self.inter_ue_transfer, 192),
+                    (458, 0) => m.opt(&mut self.user_equipment_info, 0),
+                    (3402, 10415) => m.opt(&mut self.instance_id, 192),
                     (2711, 10415) => {
-                        rt::typed::opt(
-                            &mut self.related_ims_charging_identifier,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
+                        m.opt(&mut self.related_ims_charging_identifier, 192)
                     }
                     (2712, 10415) => {
-                        rt::typed::opt(
-                            &mut self.related_ims_charging_identifier_node,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
+                        m.opt(&mut self.related_ims_charging_identifier_node, 192)
                     }
-                    (2038, 10415) => {
-                        rt::typed::opt(&mut self.change_time, &avp, &mut w, 128)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (2038, 10415) => m.opt(&mut self.change_time, 128),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -8156,8 +8108,8 @@ impl Clone for AccumulatedCost {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            value_digits: self.value_digits.clone(),
-            exponent: self.exponent.clone(),
+            value_digits: self.value_digits,
+            exponent: self.exponent,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -8192,7 +8144,7 @@ impl Default for AccumulatedCost {
     fn default() -> Self {
         Self {
             value_digits: Default::default(),
-            exponent: Default::default(),
+            exponent: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -8243,12 +8195,11 @@ impl rt::typed::Grouped for AccumulatedCost {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (447, 0) => {
-                        rt::typed::one(&mut self.value_digits, &avp, &mut w, 0, 64)
-                    }
-                    (429, 0) => rt::typed::opt(&mut self.exponent, &avp, &mut w, 64),
-                    _ => rt::typed::other(&avp, &mut w),
+                    (447, 0) => m.one(&mut self.value_digits, 0, 64),
+                    (429, 0) => m.opt(&mut self.exponent, 64),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -8290,9 +8241,9 @@ impl Clone for AdditionalContentInformation {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            type_number: self.type_number.clone(),
+            type_number: self.type_number,
             additional_type_information: self.additional_type_information.clone(),
-            content_size: self.content_size.clone(),
+            content_size: self.content_size,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -8333,9 +8284,9 @@ impl PartialEq for AdditionalContentInformation {
 impl Default for AdditionalContentInformation {
     fn default() -> Self {
         Self {
-            type_number: Default::default(),
-            additional_type_information: Default::default(),
-            content_size: Default::default(),
+            type_number: None,
+            additional_type_information: None,
+            content_size: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -8375,22 +8326,12 @@ impl rt::typed::Grouped for AdditionalContentInformation {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (1204, 10415) => {
-                        rt::typed::opt(&mut self.type_number, &avp, &mut w, 128)
-                    }
-                    (1205, 10415) => {
-                        rt::typed::opt(
-                            &mut self.additional_type_information,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (1206, 10415) => {
-                        rt::typed::opt(&mut self.content_size, &avp, &mut w, 128)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1204, 10415) => m.opt(&mut self.type_number, 128),
+                    (1205, 10415) => m.opt(&mut self.additional_type_information, 128),
+                    (1206, 10415) => m.opt(&mut self.content_size, 128),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -8464,8 +8405,8 @@ impl PartialEq for AddressDomain {
 impl Default for AddressDomain {
     fn default() -> Self {
         Self {
-            domain_name: Default::default(),
-            tgpp_imsi_mcc_mnc: Default::default(),
+            domain_name: None,
+            tgpp_imsi_mcc_mnc: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -8505,14 +8446,11 @@ impl rt::typed::Grouped for AddressDomain {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (1200, 10415) => {
-                        rt::typed::opt(&mut self.domain_name, &avp, &mut w, 128)
-                    }
-                    (8, 10415) => {
-                        rt::typed::opt(&mut self.tgpp_imsi_mcc_mnc, &avp, &mut w, 192)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1200, 10415) => m.opt(&mut self.domain_name, 128),
+                    (8, 10415) => m.opt(&mut self.tgpp_imsi_mcc_mnc, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -8587,7 +8525,7 @@ impl Default for AfCorrelationInformation {
     fn default() -> Self {
         Self {
             af_charging_identifier: Default::default(),
-            flows: Default::default(),
+            flows: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -8641,20 +8579,11 @@ impl rt::typed::Grouped for AfCorrelationInformation {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (505, 10415) => {
-                        rt::typed::one(
-                            &mut self.af_charging_identifier,
-                            &avp,
-                            &mut w,
-                            0,
-                            192,
-                        )
-                    }
-                    (510, 10415) => {
-                        rt::typed::many(&mut self.flows, &avp, &mut w, 1, 192, u32::MAX)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (505, 10415) => m.one(&mut self.af_charging_identifier, 0, 192),
+                    (510, 10415) => m.many(&mut self.flows, 1, 192, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -8711,13 +8640,13 @@ impl Clone for AnnouncementInformation {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            announcement_identifier: self.announcement_identifier.clone(),
+            announcement_identifier: self.announcement_identifier,
             variable_part: self.variable_part.clone(),
-            time_indicator: self.time_indicator.clone(),
-            quota_indicator: self.quota_indicator.clone(),
-            announcement_order: self.announcement_order.clone(),
-            play_alternative: self.play_alternative.clone(),
-            privacy_indicator: self.privacy_indicator.clone(),
+            time_indicator: self.time_indicator,
+            quota_indicator: self.quota_indicator,
+            announcement_order: self.announcement_order,
+            play_alternative: self.play_alternative,
+            privacy_indicator: self.privacy_indicator,
             language: self.language.clone(),
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
@@ -8765,13 +8694,13 @@ impl Default for AnnouncementInformation {
     fn default() -> Self {
         Self {
             announcement_identifier: Default::default(),
-            variable_part: Default::default(),
-            time_indicator: Default::default(),
-            quota_indicator: Default::default(),
-            announcement_order: Default::default(),
-            play_alternative: Default::default(),
-            privacy_indicator: Default::default(),
-            language: Default::default(),
+            variable_part: Vec::new(),
+            time_indicator: None,
+            quota_indicator: None,
+            announcement_order: None,
+            play_alternative: None,
+            privacy_indicator: None,
+            language: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -8825,45 +8754,17 @@ impl rt::typed::Grouped for AnnouncementInformation {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (3905, 10415) => {
-                        rt::typed::one(
-                            &mut self.announcement_identifier,
-                            &avp,
-                            &mut w,
-                            0,
-                            192,
-                        )
-                    }
-                    (3907, 10415) => {
-                        rt::typed::many(
-                            &mut self.variable_part,
-                            &avp,
-                            &mut w,
-                            1,
-                            192,
-                            u32::MAX,
-                        )
-                    }
-                    (3911, 10415) => {
-                        rt::typed::opt(&mut self.time_indicator, &avp, &mut w, 192)
-                    }
-                    (3912, 10415) => {
-                        rt::typed::opt(&mut self.quota_indicator, &avp, &mut w, 192)
-                    }
-                    (3906, 10415) => {
-                        rt::typed::opt(&mut self.announcement_order, &avp, &mut w, 192)
-                    }
-                    (3913, 10415) => {
-                        rt::typed::opt(&mut self.play_alternative, &avp, &mut w, 192)
-                    }
-                    (3915, 10415) => {
-                        rt::typed::opt(&mut self.privacy_indicator, &avp, &mut w, 192)
-                    }
-                    (3914, 10415) => {
-                        rt::typed::opt(&mut self.language, &avp, &mut w, 192)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (3905, 10415) => m.one(&mut self.announcement_identifier, 0, 192),
+                    (3907, 10415) => m.many(&mut self.variable_part, 1, 192, u32::MAX),
+                    (3911, 10415) => m.opt(&mut self.time_indicator, 192),
+                    (3912, 10415) => m.opt(&mut self.quota_indicator, 192),
+                    (3906, 10415) => m.opt(&mut self.announcement_order, 192),
+                    (3913, 10415) => m.opt(&mut self.play_alternative, 192),
+                    (3915, 10415) => m.opt(&mut self.privacy_indicator, 192),
+                    (3914, 10415) => m.opt(&mut self.language, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -8907,7 +8808,7 @@ impl Clone for AocCostInformation {
         Self {
             accumulated_cost: self.accumulated_cost.clone(),
             incremental_cost: self.incremental_cost.clone(),
-            currency_code: self.currency_code.clone(),
+            currency_code: self.currency_code,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -8942,9 +8843,9 @@ impl PartialEq for AocCostInformation {
 impl Default for AocCostInformation {
     fn default() -> Self {
         Self {
-            accumulated_cost: Default::default(),
-            incremental_cost: Default::default(),
-            currency_code: Default::default(),
+            accumulated_cost: None,
+            incremental_cost: Vec::new(),
+            currency_code: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -8984,22 +8885,12 @@ impl rt::typed::Grouped for AocCostInformation {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (2052, 10415) => {
-                        rt::typed::opt(&mut self.accumulated_cost, &avp, &mut w, 128)
-                    }
-                    (2062, 10415) => {
-                        rt::typed::many(
-                            &mut self.incremental_cost,
-                            &avp,
-                            &mut w,
-                            1,
-                            128,
-                            u32::MAX,
-                        )
-                    }
-                    (425, 0) => rt::typed::opt(&mut self.currency_code, &avp, &mut w, 64),
-                    _ => rt::typed::other(&avp, &mut w),
+                    (2052, 10415) => m.opt(&mut self.accumulated_cost, 128),
+                    (2062, 10415) => m.many(&mut self.incremental_cost, 1, 128, u32::MAX),
+                    (425, 0) => m.opt(&mut self.currency_code, 64),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -9084,9 +8975,9 @@ impl PartialEq for AocInformation {
 impl Default for AocInformation {
     fn default() -> Self {
         Self {
-            aoc_cost_information: Default::default(),
-            tariff_information: Default::default(),
-            aoc_subscription_information: Default::default(),
+            aoc_cost_information: None,
+            tariff_information: None,
+            aoc_subscription_information: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -9126,22 +9017,12 @@ impl rt::typed::Grouped for AocInformation {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (2053, 10415) => {
-                        rt::typed::opt(&mut self.aoc_cost_information, &avp, &mut w, 128)
-                    }
-                    (2060, 10415) => {
-                        rt::typed::opt(&mut self.tariff_information, &avp, &mut w, 128)
-                    }
-                    (2314, 10415) => {
-                        rt::typed::opt(
-                            &mut self.aoc_subscription_information,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (2053, 10415) => m.opt(&mut self.aoc_cost_information, 128),
+                    (2060, 10415) => m.opt(&mut self.tariff_information, 128),
+                    (2314, 10415) => m.opt(&mut self.aoc_subscription_information, 128),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -9187,8 +9068,8 @@ impl Clone for AocService {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            aoc_service_obligatory_type: self.aoc_service_obligatory_type.clone(),
-            aoc_service_type: self.aoc_service_type.clone(),
+            aoc_service_obligatory_type: self.aoc_service_obligatory_type,
+            aoc_service_type: self.aoc_service_type,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -9228,8 +9109,8 @@ impl PartialEq for AocService {
 impl Default for AocService {
     fn default() -> Self {
         Self {
-            aoc_service_obligatory_type: Default::default(),
-            aoc_service_type: Default::default(),
+            aoc_service_obligatory_type: None,
+            aoc_service_type: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -9269,19 +9150,11 @@ impl rt::typed::Grouped for AocService {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (2312, 10415) => {
-                        rt::typed::opt(
-                            &mut self.aoc_service_obligatory_type,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (2313, 10415) => {
-                        rt::typed::opt(&mut self.aoc_service_type, &avp, &mut w, 128)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (2312, 10415) => m.opt(&mut self.aoc_service_obligatory_type, 128),
+                    (2313, 10415) => m.opt(&mut self.aoc_service_type, 128),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -9324,8 +9197,8 @@ impl Clone for AocSubscriptionInformation {
     fn clone(&self) -> Self {
         Self {
             aoc_service: self.aoc_service.clone(),
-            aoc_format: self.aoc_format.clone(),
-            preferred_aoc_currency: self.preferred_aoc_currency.clone(),
+            aoc_format: self.aoc_format,
+            preferred_aoc_currency: self.preferred_aoc_currency,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -9360,9 +9233,9 @@ impl PartialEq for AocSubscriptionInformation {
 impl Default for AocSubscriptionInformation {
     fn default() -> Self {
         Self {
-            aoc_service: Default::default(),
-            aoc_format: Default::default(),
-            preferred_aoc_currency: Default::default(),
+            aoc_service: Vec::new(),
+            aoc_format: None,
+            preferred_aoc_currency: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -9402,29 +9275,12 @@ impl rt::typed::Grouped for AocSubscriptionInformation {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (2311, 10415) => {
-                        rt::typed::many(
-                            &mut self.aoc_service,
-                            &avp,
-                            &mut w,
-                            0,
-                            128,
-                            u32::MAX,
-                        )
-                    }
-                    (2310, 10415) => {
-                        rt::typed::opt(&mut self.aoc_format, &avp, &mut w, 128)
-                    }
-                    (2315, 10415) => {
-                        rt::typed::opt(
-                            &mut self.preferred_aoc_currency,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (2311, 10415) => m.many(&mut self.aoc_service, 0, 128, u32::MAX),
+                    (2310, 10415) => m.opt(&mut self.aoc_format, 128),
+                    (2315, 10415) => m.opt(&mut self.preferred_aoc_currency, 128),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -9510,8 +9366,8 @@ impl PartialEq for ApnRateControl {
 impl Default for ApnRateControl {
     fn default() -> Self {
         Self {
-            apn_rate_control_uplink: Default::default(),
-            apn_rate_control_downlink: Default::default(),
+            apn_rate_control_uplink: None,
+            apn_rate_control_downlink: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -9551,24 +9407,11 @@ impl rt::typed::Grouped for ApnRateControl {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (3935, 10415) => {
-                        rt::typed::opt(
-                            &mut self.apn_rate_control_uplink,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (3934, 10415) => {
-                        rt::typed::opt(
-                            &mut self.apn_rate_control_downlink,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (3935, 10415) => m.opt(&mut self.apn_rate_control_uplink, 192),
+                    (3934, 10415) => m.opt(&mut self.apn_rate_control_downlink, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -9617,9 +9460,9 @@ impl Clone for ApnRateControlDownlink {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            additional_exception_reports: self.additional_exception_reports.clone(),
-            rate_control_time_unit: self.rate_control_time_unit.clone(),
-            rate_control_max_rate: self.rate_control_max_rate.clone(),
+            additional_exception_reports: self.additional_exception_reports,
+            rate_control_time_unit: self.rate_control_time_unit,
+            rate_control_max_rate: self.rate_control_max_rate,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -9660,9 +9503,9 @@ impl PartialEq for ApnRateControlDownlink {
 impl Default for ApnRateControlDownlink {
     fn default() -> Self {
         Self {
-            additional_exception_reports: Default::default(),
-            rate_control_time_unit: Default::default(),
-            rate_control_max_rate: Default::default(),
+            additional_exception_reports: None,
+            rate_control_time_unit: None,
+            rate_control_max_rate: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -9702,32 +9545,12 @@ impl rt::typed::Grouped for ApnRateControlDownlink {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (3936, 10415) => {
-                        rt::typed::opt(
-                            &mut self.additional_exception_reports,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (3939, 10415) => {
-                        rt::typed::opt(
-                            &mut self.rate_control_time_unit,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (3938, 10415) => {
-                        rt::typed::opt(
-                            &mut self.rate_control_max_rate,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (3936, 10415) => m.opt(&mut self.additional_exception_reports, 192),
+                    (3939, 10415) => m.opt(&mut self.rate_control_time_unit, 192),
+                    (3938, 10415) => m.opt(&mut self.rate_control_max_rate, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -9769,9 +9592,9 @@ impl Clone for ApnRateControlUplink {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            rate_control_time_unit: self.rate_control_time_unit.clone(),
-            rate_control_max_rate: self.rate_control_max_rate.clone(),
-            rate_control_max_message_size: self.rate_control_max_message_size.clone(),
+            rate_control_time_unit: self.rate_control_time_unit,
+            rate_control_max_rate: self.rate_control_max_rate,
+            rate_control_max_message_size: self.rate_control_max_message_size,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -9812,9 +9635,9 @@ impl PartialEq for ApnRateControlUplink {
 impl Default for ApnRateControlUplink {
     fn default() -> Self {
         Self {
-            rate_control_time_unit: Default::default(),
-            rate_control_max_rate: Default::default(),
-            rate_control_max_message_size: Default::default(),
+            rate_control_time_unit: None,
+            rate_control_max_rate: None,
+            rate_control_max_message_size: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -9854,32 +9677,12 @@ impl rt::typed::Grouped for ApnRateControlUplink {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (3939, 10415) => {
-                        rt::typed::opt(
-                            &mut self.rate_control_time_unit,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (3938, 10415) => {
-                        rt::typed::opt(
-                            &mut self.rate_control_max_rate,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (3937, 10415) => {
-                        rt::typed::opt(
-                            &mut self.rate_control_max_message_size,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (3939, 10415) => m.opt(&mut self.rate_control_time_unit, 192),
+                    (3938, 10415) => m.opt(&mut self.rate_control_max_rate, 192),
+                    (3937, 10415) => m.opt(&mut self.rate_control_max_message_size, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -9925,7 +9728,7 @@ impl Clone for ApplicationServerInformation {
             application_provided_called_party_address: self
                 .application_provided_called_party_address
                 .clone(),
-            status_as_code: self.status_as_code.clone(),
+            status_as_code: self.status_as_code,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -9966,9 +9769,9 @@ impl PartialEq for ApplicationServerInformation {
 impl Default for ApplicationServerInformation {
     fn default() -> Self {
         Self {
-            application_server: Default::default(),
-            application_provided_called_party_address: Default::default(),
-            status_as_code: Default::default(),
+            application_server: None,
+            application_provided_called_party_address: Vec::new(),
+            status_as_code: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -10008,24 +9811,19 @@ impl rt::typed::Grouped for ApplicationServerInformation {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (836, 10415) => {
-                        rt::typed::opt(&mut self.application_server, &avp, &mut w, 192)
-                    }
+                    (836, 10415) => m.opt(&mut self.application_server, 192),
                     (837, 10415) => {
-                        rt::typed::many(
+                        m.many(
                             &mut self.application_provided_called_party_address,
-                            &avp,
-                            &mut w,
                             1,
                             192,
                             u32::MAX,
                         )
                     }
-                    (2702, 10415) => {
-                        rt::typed::opt(&mut self.status_as_code, &avp, &mut w, 192)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (2702, 10415) => m.opt(&mut self.status_as_code, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -10099,8 +9897,8 @@ impl PartialEq for BasicServiceCode {
 impl Default for BasicServiceCode {
     fn default() -> Self {
         Self {
-            bearer_service: Default::default(),
-            teleservice: Default::default(),
+            bearer_service: None,
+            teleservice: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -10140,14 +9938,11 @@ impl rt::typed::Grouped for BasicServiceCode {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (854, 10415) => {
-                        rt::typed::opt(&mut self.bearer_service, &avp, &mut w, 192)
-                    }
-                    (3413, 10415) => {
-                        rt::typed::opt(&mut self.teleservice, &avp, &mut w, 192)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (854, 10415) => m.opt(&mut self.bearer_service, 192),
+                    (3413, 10415) => m.opt(&mut self.teleservice, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -10187,7 +9982,7 @@ impl Clone for CalledIdentityChange {
     fn clone(&self) -> Self {
         Self {
             called_identity: self.called_identity.clone(),
-            change_time: self.change_time.clone(),
+            change_time: self.change_time,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -10221,8 +10016,8 @@ impl PartialEq for CalledIdentityChange {
 impl Default for CalledIdentityChange {
     fn default() -> Self {
         Self {
-            called_identity: Default::default(),
-            change_time: Default::default(),
+            called_identity: None,
+            change_time: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -10262,14 +10057,11 @@ impl rt::typed::Grouped for CalledIdentityChange {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (3916, 10415) => {
-                        rt::typed::opt(&mut self.called_identity, &avp, &mut w, 192)
-                    }
-                    (2038, 10415) => {
-                        rt::typed::opt(&mut self.change_time, &avp, &mut w, 128)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (3916, 10415) => m.opt(&mut self.called_identity, 192),
+                    (2038, 10415) => m.opt(&mut self.change_time, 128),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -10311,8 +10103,8 @@ impl Clone for CoverageInfo {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            coverage_status: self.coverage_status.clone(),
-            change_time: self.change_time.clone(),
+            coverage_status: self.coverage_status,
+            change_time: self.change_time,
             location_info: self.location_info.clone(),
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
@@ -10348,9 +10140,9 @@ impl PartialEq for CoverageInfo {
 impl Default for CoverageInfo {
     fn default() -> Self {
         Self {
-            coverage_status: Default::default(),
-            change_time: Default::default(),
-            location_info: Default::default(),
+            coverage_status: None,
+            change_time: None,
+            location_info: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -10390,24 +10182,12 @@ impl rt::typed::Grouped for CoverageInfo {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (3428, 10415) => {
-                        rt::typed::opt(&mut self.coverage_status, &avp, &mut w, 192)
-                    }
-                    (2038, 10415) => {
-                        rt::typed::opt(&mut self.change_time, &avp, &mut w, 128)
-                    }
-                    (3460, 10415) => {
-                        rt::typed::many(
-                            &mut self.location_info,
-                            &avp,
-                            &mut w,
-                            2,
-                            192,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (3428, 10415) => m.opt(&mut self.coverage_status, 192),
+                    (2038, 10415) => m.opt(&mut self.change_time, 128),
+                    (3460, 10415) => m.many(&mut self.location_info, 2, 192, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -10458,7 +10238,7 @@ impl Clone for CpdtInformation {
             external_identifier: self.external_identifier.clone(),
             scef_id: self.scef_id.clone(),
             serving_node_identity: self.serving_node_identity.clone(),
-            sgw_change: self.sgw_change.clone(),
+            sgw_change: self.sgw_change,
             nidd_submission: self.nidd_submission.clone(),
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
@@ -10496,11 +10276,11 @@ impl PartialEq for CpdtInformation {
 impl Default for CpdtInformation {
     fn default() -> Self {
         Self {
-            external_identifier: Default::default(),
-            scef_id: Default::default(),
-            serving_node_identity: Default::default(),
-            sgw_change: Default::default(),
-            nidd_submission: Default::default(),
+            external_identifier: None,
+            scef_id: None,
+            serving_node_identity: None,
+            sgw_change: None,
+            nidd_submission: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -10540,26 +10320,14 @@ impl rt::typed::Grouped for CpdtInformation {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (3111, 10415) => {
-                        rt::typed::opt(&mut self.external_identifier, &avp, &mut w, 192)
-                    }
-                    (3125, 10415) => rt::typed::opt(&mut self.scef_id, &avp, &mut w, 192),
-                    (3929, 10415) => {
-                        rt::typed::opt(
-                            &mut self.serving_node_identity,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (2065, 10415) => {
-                        rt::typed::opt(&mut self.sgw_change, &avp, &mut w, 192)
-                    }
-                    (3928, 10415) => {
-                        rt::typed::opt(&mut self.nidd_submission, &avp, &mut w, 192)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (3111, 10415) => m.opt(&mut self.external_identifier, 192),
+                    (3125, 10415) => m.opt(&mut self.scef_id, 192),
+                    (3929, 10415) => m.opt(&mut self.serving_node_identity, 192),
+                    (2065, 10415) => m.opt(&mut self.sgw_change, 192),
+                    (3928, 10415) => m.opt(&mut self.nidd_submission, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -10608,7 +10376,7 @@ impl Clone for CurrentTariff {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            currency_code: self.currency_code.clone(),
+            currency_code: self.currency_code,
             scale_factor: self.scale_factor.clone(),
             rate_element: self.rate_element.clone(),
             extra: self.extra.clone(),
@@ -10645,9 +10413,9 @@ impl PartialEq for CurrentTariff {
 impl Default for CurrentTariff {
     fn default() -> Self {
         Self {
-            currency_code: Default::default(),
-            scale_factor: Default::default(),
-            rate_element: Default::default(),
+            currency_code: None,
+            scale_factor: None,
+            rate_element: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -10687,22 +10455,12 @@ impl rt::typed::Grouped for CurrentTariff {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (425, 0) => rt::typed::opt(&mut self.currency_code, &avp, &mut w, 64),
-                    (2059, 10415) => {
-                        rt::typed::opt(&mut self.scale_factor, &avp, &mut w, 128)
-                    }
-                    (2058, 10415) => {
-                        rt::typed::many(
-                            &mut self.rate_element,
-                            &avp,
-                            &mut w,
-                            2,
-                            128,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (425, 0) => m.opt(&mut self.currency_code, 64),
+                    (2059, 10415) => m.opt(&mut self.scale_factor, 128),
+                    (2058, 10415) => m.many(&mut self.rate_element, 2, 128, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -10776,8 +10534,8 @@ impl PartialEq for DcdInformation {
 impl Default for DcdInformation {
     fn default() -> Self {
         Self {
-            content_id: Default::default(),
-            content_provider_id: Default::default(),
+            content_id: None,
+            content_provider_id: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -10817,14 +10575,11 @@ impl rt::typed::Grouped for DcdInformation {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (2116, 10415) => {
-                        rt::typed::opt(&mut self.content_id, &avp, &mut w, 128)
-                    }
-                    (2117, 10415) => {
-                        rt::typed::opt(&mut self.content_provider_id, &avp, &mut w, 128)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (2116, 10415) => m.opt(&mut self.content_id, 128),
+                    (2117, 10415) => m.opt(&mut self.content_provider_id, 128),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -10872,7 +10627,7 @@ impl Clone for DestinationInterface {
             interface_id: self.interface_id.clone(),
             interface_text: self.interface_text.clone(),
             interface_port: self.interface_port.clone(),
-            interface_type: self.interface_type.clone(),
+            interface_type: self.interface_type,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -10908,10 +10663,10 @@ impl PartialEq for DestinationInterface {
 impl Default for DestinationInterface {
     fn default() -> Self {
         Self {
-            interface_id: Default::default(),
-            interface_text: Default::default(),
-            interface_port: Default::default(),
-            interface_type: Default::default(),
+            interface_id: None,
+            interface_text: None,
+            interface_port: None,
+            interface_type: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -10951,20 +10706,13 @@ impl rt::typed::Grouped for DestinationInterface {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (2003, 10415) => {
-                        rt::typed::opt(&mut self.interface_id, &avp, &mut w, 128)
-                    }
-                    (2005, 10415) => {
-                        rt::typed::opt(&mut self.interface_text, &avp, &mut w, 128)
-                    }
-                    (2004, 10415) => {
-                        rt::typed::opt(&mut self.interface_port, &avp, &mut w, 128)
-                    }
-                    (2006, 10415) => {
-                        rt::typed::opt(&mut self.interface_type, &avp, &mut w, 128)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (2003, 10415) => m.opt(&mut self.interface_id, 128),
+                    (2005, 10415) => m.opt(&mut self.interface_text, 128),
+                    (2004, 10415) => m.opt(&mut self.interface_port, 128),
+                    (2006, 10415) => m.opt(&mut self.interface_type, 128),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -11050,9 +10798,9 @@ impl PartialEq for EarlyMediaDescription {
 impl Default for EarlyMediaDescription {
     fn default() -> Self {
         Self {
-            sdp_timestamps: Default::default(),
-            sdp_media_component: Default::default(),
-            sdp_session_description: Default::default(),
+            sdp_timestamps: None,
+            sdp_media_component: Vec::new(),
+            sdp_session_description: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -11092,31 +10840,16 @@ impl rt::typed::Grouped for EarlyMediaDescription {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (1273, 10415) => {
-                        rt::typed::opt(&mut self.sdp_timestamps, &avp, &mut w, 128)
-                    }
+                    (1273, 10415) => m.opt(&mut self.sdp_timestamps, 128),
                     (843, 10415) => {
-                        rt::typed::many(
-                            &mut self.sdp_media_component,
-                            &avp,
-                            &mut w,
-                            1,
-                            192,
-                            u32::MAX,
-                        )
+                        m.many(&mut self.sdp_media_component, 1, 192, u32::MAX)
                     }
                     (842, 10415) => {
-                        rt::typed::many(
-                            &mut self.sdp_session_description,
-                            &avp,
-                            &mut w,
-                            2,
-                            192,
-                            u32::MAX,
-                        )
+                        m.many(&mut self.sdp_session_description, 2, 192, u32::MAX)
                     }
-                    _ => rt::typed::other(&avp, &mut w),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -11192,7 +10925,7 @@ impl PartialEq for EnhancedDiagnostics {
 impl Default for EnhancedDiagnostics {
     fn default() -> Self {
         Self {
-            ran_nas_release_cause: Default::default(),
+            ran_nas_release_cause: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -11232,18 +10965,12 @@ impl rt::typed::Grouped for EnhancedDiagnostics {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
                     (2819, 10415) => {
-                        rt::typed::many(
-                            &mut self.ran_nas_release_cause,
-                            &avp,
-                            &mut w,
-                            0,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut self.ran_nas_release_cause, 0, 128, u32::MAX)
                     }
-                    _ => rt::typed::other(&avp, &mut w),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -11294,11 +11021,11 @@ impl Clone for Envelope {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            envelope_start_time: self.envelope_start_time.clone(),
-            envelope_end_time: self.envelope_end_time.clone(),
-            cc_total_octets: self.cc_total_octets.clone(),
-            cc_input_octets: self.cc_input_octets.clone(),
-            cc_output_octets: self.cc_output_octets.clone(),
+            envelope_start_time: self.envelope_start_time,
+            envelope_end_time: self.envelope_end_time,
+            cc_total_octets: self.cc_total_octets,
+            cc_input_octets: self.cc_input_octets,
+            cc_output_octets: self.cc_output_octets,
             cc_service_specific_units: self.cc_service_specific_units.clone(),
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
@@ -11338,11 +11065,11 @@ impl Default for Envelope {
     fn default() -> Self {
         Self {
             envelope_start_time: Default::default(),
-            envelope_end_time: Default::default(),
-            cc_total_octets: Default::default(),
-            cc_input_octets: Default::default(),
-            cc_output_octets: Default::default(),
-            cc_service_specific_units: Default::default(),
+            envelope_end_time: None,
+            cc_total_octets: None,
+            cc_input_octets: None,
+            cc_output_octets: None,
+            cc_service_specific_units: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -11396,39 +11123,17 @@ impl rt::typed::Grouped for Envelope {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (1269, 10415) => {
-                        rt::typed::one(
-                            &mut self.envelope_start_time,
-                            &avp,
-                            &mut w,
-                            0,
-                            128,
-                        )
-                    }
-                    (1267, 10415) => {
-                        rt::typed::opt(&mut self.envelope_end_time, &avp, &mut w, 128)
-                    }
-                    (421, 0) => {
-                        rt::typed::opt(&mut self.cc_total_octets, &avp, &mut w, 64)
-                    }
-                    (412, 0) => {
-                        rt::typed::opt(&mut self.cc_input_octets, &avp, &mut w, 64)
-                    }
-                    (414, 0) => {
-                        rt::typed::opt(&mut self.cc_output_octets, &avp, &mut w, 64)
-                    }
+                    (1269, 10415) => m.one(&mut self.envelope_start_time, 0, 128),
+                    (1267, 10415) => m.opt(&mut self.envelope_end_time, 128),
+                    (421, 0) => m.opt(&mut self.cc_total_octets, 64),
+                    (412, 0) => m.opt(&mut self.cc_input_octets, 64),
+                    (414, 0) => m.opt(&mut self.cc_output_octets, 64),
                     (417, 0) => {
-                        rt::typed::many(
-                            &mut self.cc_service_specific_units,
-                            &avp,
-                            &mut w,
-                            5,
-                            64,
-                            u32::MAX,
-                        )
+                        m.many(&mut self.cc_service_specific_units, 5, 64, u32::MAX)
                     }
-                    _ => rt::typed::other(&avp, &mut w),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -11472,7 +11177,7 @@ impl Clone for EventType {
         Self {
             tgpp_sip_method: self.tgpp_sip_method.clone(),
             event: self.event.clone(),
-            expires: self.expires.clone(),
+            expires: self.expires,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -11507,9 +11212,9 @@ impl PartialEq for EventType {
 impl Default for EventType {
     fn default() -> Self {
         Self {
-            tgpp_sip_method: Default::default(),
-            event: Default::default(),
-            expires: Default::default(),
+            tgpp_sip_method: None,
+            event: None,
+            expires: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -11549,13 +11254,12 @@ impl rt::typed::Grouped for EventType {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (824, 10415) => {
-                        rt::typed::opt(&mut self.tgpp_sip_method, &avp, &mut w, 192)
-                    }
-                    (825, 10415) => rt::typed::opt(&mut self.event, &avp, &mut w, 192),
-                    (888, 10415) => rt::typed::opt(&mut self.expires, &avp, &mut w, 192),
-                    _ => rt::typed::other(&avp, &mut w),
+                    (824, 10415) => m.opt(&mut self.tgpp_sip_method, 192),
+                    (825, 10415) => m.opt(&mut self.event, 192),
+                    (888, 10415) => m.opt(&mut self.expires, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -11600,16 +11304,12 @@ impl Clone for ImInformation {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            total_number_of_messages_sent: self.total_number_of_messages_sent.clone(),
-            total_number_of_messages_exploded: self
-                .total_number_of_messages_exploded
-                .clone(),
+            total_number_of_messages_sent: self.total_number_of_messages_sent,
+            total_number_of_messages_exploded: self.total_number_of_messages_exploded,
             number_of_messages_successfully_sent: self
-                .number_of_messages_successfully_sent
-                .clone(),
+                .number_of_messages_successfully_sent,
             number_of_messages_successfully_exploded: self
-                .number_of_messages_successfully_exploded
-                .clone(),
+                .number_of_messages_successfully_exploded,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -11669,10 +11369,10 @@ impl PartialEq for ImInformation {
 impl Default for ImInformation {
     fn default() -> Self {
         Self {
-            total_number_of_messages_sent: Default::default(),
-            total_number_of_messages_exploded: Default::default(),
-            number_of_messages_successfully_sent: Default::default(),
-            number_of_messages_successfully_exploded: Default::default(),
+            total_number_of_messages_sent: None,
+            total_number_of_messages_exploded: None,
+            number_of_messages_successfully_sent: None,
+            number_of_messages_successfully_exploded: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -11712,40 +11412,19 @@ impl rt::typed::Grouped for ImInformation {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (2114, 10415) => {
-                        rt::typed::opt(
-                            &mut self.total_number_of_messages_sent,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
+                    (2114, 10415) => m.opt(&mut self.total_number_of_messages_sent, 128),
                     (2113, 10415) => {
-                        rt::typed::opt(
-                            &mut self.total_number_of_messages_exploded,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
+                        m.opt(&mut self.total_number_of_messages_exploded, 128)
                     }
                     (2112, 10415) => {
-                        rt::typed::opt(
-                            &mut self.number_of_messages_successfully_sent,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
+                        m.opt(&mut self.number_of_messages_successfully_sent, 128)
                     }
                     (2111, 10415) => {
-                        rt::typed::opt(
-                            &mut self.number_of_messages_successfully_exploded,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
+                        m.opt(&mut self.number_of_messages_successfully_exploded, 128)
                     }
-                    _ => rt::typed::other(&avp, &mut w),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -11938,11 +11617,11 @@ impl Clone for ImsInformation {
     fn clone(&self) -> Self {
         Self {
             event_type: self.event_type.clone(),
-            role_of_node: self.role_of_node.clone(),
-            node_functionality: self.node_functionality.clone(),
+            role_of_node: self.role_of_node,
+            node_functionality: self.node_functionality,
             user_session_id: self.user_session_id.clone(),
             outgoing_session_id: self.outgoing_session_id.clone(),
-            session_priority: self.session_priority.clone(),
+            session_priority: self.session_priority,
             calling_party_address: self.calling_party_address.clone(),
             called_party_address: self.called_party_address.clone(),
             called_asserted_identity: self.called_asserted_identity.clone(),
@@ -11972,7 +11651,7 @@ impl Clone for ImsInformation {
             service_id: self.service_id.clone(),
             service_specific_info: self.service_specific_info.clone(),
             message_body: self.message_body.clone(),
-            cause_code: self.cause_code.clone(),
+            cause_code: self.cause_code,
             reason_header: self.reason_header.clone(),
             access_network_information: self.access_network_information.clone(),
             cellular_network_information: self.cellular_network_information.clone(),
@@ -11983,15 +11662,15 @@ impl Clone for ImsInformation {
             ims_application_reference_identifier: self
                 .ims_application_reference_identifier
                 .clone(),
-            online_charging_flag: self.online_charging_flag.clone(),
+            online_charging_flag: self.online_charging_flag,
             real_time_tariff_information: self.real_time_tariff_information.clone(),
-            account_expiration: self.account_expiration.clone(),
+            account_expiration: self.account_expiration,
             initial_ims_charging_identifier: self
                 .initial_ims_charging_identifier
                 .clone(),
             nni_information: self.nni_information.clone(),
             from_address: self.from_address.clone(),
-            ims_emergency_indicator: self.ims_emergency_indicator.clone(),
+            ims_emergency_indicator: self.ims_emergency_indicator,
             ims_visited_network_identifier: self.ims_visited_network_identifier.clone(),
             access_network_info_change: self.access_network_info_change.clone(),
             access_transfer_information: self.access_transfer_information.clone(),
@@ -12004,7 +11683,7 @@ impl Clone for ImsInformation {
             route_header_received: self.route_header_received.clone(),
             route_header_transmitted: self.route_header_transmitted.clone(),
             instance_id: self.instance_id.clone(),
-            tad_identifier: self.tad_identifier.clone(),
+            tad_identifier: self.tad_identifier,
             fe_identifier_list: self.fe_identifier_list.clone(),
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
@@ -12216,59 +11895,59 @@ impl PartialEq for ImsInformation {
 impl Default for ImsInformation {
     fn default() -> Self {
         Self {
-            event_type: Default::default(),
-            role_of_node: Default::default(),
+            event_type: None,
+            role_of_node: None,
             node_functionality: Default::default(),
-            user_session_id: Default::default(),
-            outgoing_session_id: Default::default(),
-            session_priority: Default::default(),
-            calling_party_address: Default::default(),
-            called_party_address: Default::default(),
-            called_asserted_identity: Default::default(),
-            called_identity_change: Default::default(),
-            number_portability_routing_information: Default::default(),
-            carrier_select_routing_information: Default::default(),
-            alternate_charged_party_address: Default::default(),
-            requested_party_address: Default::default(),
-            associated_uri: Default::default(),
-            time_stamps: Default::default(),
-            application_server_information: Default::default(),
-            inter_operator_identifier: Default::default(),
-            transit_ioi_list: Default::default(),
-            ims_charging_identifier: Default::default(),
-            sdp_session_description: Default::default(),
-            sdp_media_component: Default::default(),
-            served_party_ip_address: Default::default(),
-            server_capabilities: Default::default(),
-            trunk_group_id: Default::default(),
-            bearer_service: Default::default(),
-            service_id: Default::default(),
-            service_specific_info: Default::default(),
-            message_body: Default::default(),
-            cause_code: Default::default(),
-            reason_header: Default::default(),
-            access_network_information: Default::default(),
-            cellular_network_information: Default::default(),
-            early_media_description: Default::default(),
-            ims_communication_service_identifier: Default::default(),
-            ims_application_reference_identifier: Default::default(),
-            online_charging_flag: Default::default(),
-            real_time_tariff_information: Default::default(),
-            account_expiration: Default::default(),
-            initial_ims_charging_identifier: Default::default(),
-            nni_information: Default::default(),
-            from_address: Default::default(),
-            ims_emergency_indicator: Default::default(),
-            ims_visited_network_identifier: Default::default(),
-            access_network_info_change: Default::default(),
-            access_transfer_information: Default::default(),
-            related_ims_charging_identifier: Default::default(),
-            related_ims_charging_identifier_node: Default::default(),
-            route_header_received: Default::default(),
-            route_header_transmitted: Default::default(),
-            instance_id: Default::default(),
-            tad_identifier: Default::default(),
-            fe_identifier_list: Default::default(),
+            user_session_id: None,
+            outgoing_session_id: None,
+            session_priority: None,
+            calling_party_address: Vec::new(),
+            called_party_address: None,
+            called_asserted_identity: Vec::new(),
+            called_identity_change: None,
+            number_portability_routing_information: None,
+            carrier_select_routing_information: None,
+            alternate_charged_party_address: None,
+            requested_party_address: Vec::new(),
+            associated_uri: Vec::new(),
+            time_stamps: None,
+            application_server_information: Vec::new(),
+            inter_operator_identifier: Vec::new(),
+            transit_ioi_list: Vec::new(),
+            ims_charging_identifier: None,
+            sdp_session_description: Vec::new(),
+            sdp_media_component: Vec::new(),
+            served_party_ip_address: None,
+            server_capabilities: None,
+            trunk_group_id: None,
+            bearer_service: None,
+            service_id: None,
+            service_specific_info: Vec::new(),
+            message_body: Vec::new(),
+            cause_code: None,
+            reason_header: Vec::new(),
+            access_network_information: Vec::new(),
+            cellular_network_information: None,
+            early_media_description: Vec::new(),
+            ims_communication_service_identifier: None,
+            ims_application_reference_identifier: None,
+            online_charging_flag: None,
+            real_time_tariff_information: None,
+            account_expiration: None,
+            initial_ims_charging_identifier: None,
+            nni_information: Vec::new(),
+            from_address: None,
+            ims_emergency_indicator: None,
+            ims_visited_network_identifier: None,
+            access_network_info_change: Vec::new(),
+            access_transfer_information: Vec::new(),
+            related_ims_charging_identifier: None,
+            related_ims_charging_identifier_node: None,
+            route_header_received: None,
+            route_header_transmitted: None,
+            instance_id: None,
+            tad_identifier: None,
+            fe_identifier_list: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -12322,377 +12001,109 @@ impl rt::typed::Grouped for ImsInformation {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (823, 10415) => {
-                        rt::typed::opt(&mut self.event_type, &avp, &mut w, 192)
-                    }
-                    (829, 10415) => {
-                        rt::typed::opt(&mut self.role_of_node, &avp, &mut w, 192)
-                    }
-                    (862, 10415) => {
-                        rt::typed::one(
-                            &mut self.node_functionality,
-                            &avp,
-                            &mut w,
-                            2,
-                            192,
-                        )
-                    }
-                    (830, 10415) => {
-                        rt::typed::opt(&mut self.user_session_id, &avp, &mut w, 192)
-                    }
-                    (2320, 10415) => {
-                        rt::typed::opt(&mut self.outgoing_session_id, &avp, &mut w, 128)
-                    }
-                    (650, 10415) => {
-                        rt::typed::opt(&mut self.session_priority, &avp, &mut w, 128)
-                    }
+                    (823, 10415) => m.opt(&mut self.event_type, 192),
+                    (829, 10415) => m.opt(&mut self.role_of_node, 192),
+                    (862, 10415) => m.one(&mut self.node_functionality, 2, 192),
+                    (830, 10415) => m.opt(&mut self.user_session_id, 192),
+                    (2320, 10415) => m.opt(&mut self.outgoing_session_id, 128),
+                    (650, 10415) => m.opt(&mut self.session_priority, 128),
                     (831, 10415) => {
-                        rt::typed::many(
-                            &mut self.calling_party_address,
-                            &avp,
-                            &mut w,
-                            6,
-                            192,
-                            u32::MAX,
-                        )
+                        m.many(&mut self.calling_party_address, 6, 192, u32::MAX)
                     }
-                    (832, 10415) => {
-                        rt::typed::opt(&mut self.called_party_address, &avp, &mut w, 192)
-                    }
+                    (832, 10415) => m.opt(&mut self.called_party_address, 192),
                     (1250, 10415) => {
-                        rt::typed::many(
-                            &mut self.called_asserted_identity,
-                            &avp,
-                            &mut w,
-                            8,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut self.called_asserted_identity, 8, 128, u32::MAX)
                     }
-                    (3917, 10415) => {
-                        rt::typed::opt(
-                            &mut self.called_identity_change,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
+                    (3917, 10415) => m.opt(&mut self.called_identity_change, 192),
                     (2024, 10415) => {
-                        rt::typed::opt(
-                            &mut self.number_portability_routing_information,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
+                        m.opt(&mut self.number_portability_routing_information, 128)
                     }
                     (2023, 10415) => {
-                        rt::typed::opt(
-                            &mut self.carrier_select_routing_information,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
+                        m.opt(&mut self.carrier_select_routing_information, 128)
                     }
                     (1280, 10415) => {
-                        rt::typed::opt(
-                            &mut self.alternate_charged_party_address,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
+                        m.opt(&mut self.alternate_charged_party_address, 128)
                     }
                     (1251, 10415) => {
-                        rt::typed::many(
-                            &mut self.requested_party_address,
-                            &avp,
-                            &mut w,
-                            13,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut self.requested_party_address, 13, 128, u32::MAX)
                     }
-                    (856, 10415) => {
-                        rt::typed::many(
-                            &mut self.associated_uri,
-                            &avp,
-                            &mut w,
-                            14,
-                            192,
-                            u32::MAX,
-                        )
-                    }
-                    (833, 10415) => {
-                        rt::typed::opt(&mut self.time_stamps, &avp, &mut w, 192)
-                    }
+                    (856, 10415) => m.many(&mut self.associated_uri, 14, 192, u32::MAX),
+                    (833, 10415) => m.opt(&mut self.time_stamps, 192),
                     (850, 10415) => {
-                        rt::typed::many(
+                        m.many(
                             &mut self.application_server_information,
-                            &avp,
-                            &mut w,
                             16,
                             192,
                             u32::MAX,
                         )
                     }
                     (838, 10415) => {
-                        rt::typed::many(
-                            &mut self.inter_operator_identifier,
-                            &avp,
-                            &mut w,
-                            17,
-                            192,
-                            u32::MAX,
-                        )
+                        m.many(&mut self.inter_operator_identifier, 17, 192, u32::MAX)
                     }
                     (2701, 10415) => {
-                        rt::typed::many(
-                            &mut self.transit_ioi_list,
-                            &avp,
-                            &mut w,
-                            18,
-                            192,
-                            u32::MAX,
-                        )
+                        m.many(&mut self.transit_ioi_list, 18, 192, u32::MAX)
                     }
-                    (841, 10415) => {
-                        rt::typed::opt(
-                            &mut self.ims_charging_identifier,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
+                    (841, 10415) => m.opt(&mut self.ims_charging_identifier, 192),
                     (842, 10415) => {
-                        rt::typed::many(
-                            &mut self.sdp_session_description,
-                            &avp,
-                            &mut w,
-                            20,
-                            192,
-                            u32::MAX,
-                        )
+                        m.many(&mut self.sdp_session_description, 20, 192, u32::MAX)
                     }
                     (843, 10415) => {
-                        rt::typed::many(
-                            &mut self.sdp_media_component,
-                            &avp,
-                            &mut w,
-                            21,
-                            192,
-                            u32::MAX,
-                        )
+                        m.many(&mut self.sdp_media_component, 21, 192, u32::MAX)
                     }
-                    (848, 10415) => {
-                        rt::typed::opt(
-                            &mut self.served_party_ip_address,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (603, 10415) => {
-                        rt::typed::opt(&mut self.server_capabilities, &avp, &mut w, 192)
-                    }
-                    (851, 10415) => {
-                        rt::typed::opt(&mut self.trunk_group_id, &avp, &mut w, 192)
-                    }
-                    (854, 10415) => {
-                        rt::typed::opt(&mut self.bearer_service, &avp, &mut w, 192)
-                    }
-                    (855, 10415) => {
-                        rt::typed::opt(&mut self.service_id, &avp, &mut w, 192)
-                    }
+                    (848, 10415) => m.opt(&mut self.served_party_ip_address, 192),
+                    (603, 10415) => m.opt(&mut self.server_capabilities, 192),
+                    (851, 10415) => m.opt(&mut self.trunk_group_id, 192),
+                    (854, 10415) => m.opt(&mut self.bearer_service, 192),
+                    (855, 10415) => m.opt(&mut self.service_id, 192),
                     (1249, 10415) => {
-                        rt::typed::many(
-                            &mut self.service_specific_info,
-                            &avp,
-                            &mut w,
-                            27,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut self.service_specific_info, 27, 128, u32::MAX)
                     }
-                    (889, 10415) => {
-                        rt::typed::many(
-                            &mut self.message_body,
-                            &avp,
-                            &mut w,
-                            28,
-                            192,
-                            u32::MAX,
-                        )
-                    }
-                    (861, 10415) => {
-                        rt::typed::opt(&mut self.cause_code, &avp, &mut w, 192)
-                    }
-                    (3401, 10415) => {
-                        rt::typed::many(
-                            &mut self.reason_header,
-                            &avp,
-                            &mut w,
-                            30,
-                            192,
-                            u32::MAX,
-                        )
-                    }
+                    (889, 10415) => m.many(&mut self.message_body, 28, 192, u32::MAX),
+                    (861, 10415) => m.opt(&mut self.cause_code, 192),
+                    (3401, 10415) => m.many(&mut self.reason_header, 30, 192, u32::MAX),
                     (1263, 10415) => {
-                        rt::typed::many(
-                            &mut self.access_network_information,
-                            &avp,
-                            &mut w,
-                            31,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut self.access_network_information, 31, 128, u32::MAX)
                     }
-                    (3924, 10415) => {
-                        rt::typed::opt(
-                            &mut self.cellular_network_information,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
+                    (3924, 10415) => m.opt(&mut self.cellular_network_information, 192),
                     (1272, 10415) => {
-                        rt::typed::many(
-                            &mut self.early_media_description,
-                            &avp,
-                            &mut w,
-                            33,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut self.early_media_description, 33, 128, u32::MAX)
                     }
                     (1281, 10415) => {
-                        rt::typed::opt(
-                            &mut self.ims_communication_service_identifier,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
+                        m.opt(&mut self.ims_communication_service_identifier, 128)
                     }
                     (2601, 10415) => {
-                        rt::typed::opt(
-                            &mut self.ims_application_reference_identifier,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
+                        m.opt(&mut self.ims_application_reference_identifier, 192)
                     }
-                    (2303, 10415) => {
-                        rt::typed::opt(&mut self.online_charging_flag, &avp, &mut w, 128)
-                    }
-                    (2305, 10415) => {
-                        rt::typed::opt(
-                            &mut self.real_time_tariff_information,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (2309, 10415) => {
-                        rt::typed::opt(&mut self.account_expiration, &avp, &mut w, 128)
-                    }
+                    (2303, 10415) => m.opt(&mut self.online_charging_flag, 128),
+                    (2305, 10415) => m.opt(&mut self.real_time_tariff_information, 128),
+                    (2309, 10415) => m.opt(&mut self.account_expiration, 128),
                     (2321, 10415) => {
-                        rt::typed::opt(
-                            &mut self.initial_ims_charging_identifier,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
+                        m.opt(&mut self.initial_ims_charging_identifier, 128)
                     }
-                    (2703, 10415) => {
-                        rt::typed::many(
-                            &mut self.nni_information,
-                            &avp,
-                            &mut w,
-                            40,
-                            192,
-                            u32::MAX,
-                        )
-                    }
-                    (2708, 10415) => {
-                        rt::typed::opt(&mut self.from_address, &avp, &mut w, 192)
-                    }
-                    (2322, 10415) => {
-                        rt::typed::opt(
-                            &mut self.ims_emergency_indicator,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (2713, 10415) => {
-                        rt::typed::opt(
-                            &mut self.ims_visited_network_identifier,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
+                    (2703, 10415) => m.many(&mut self.nni_information, 40, 192, u32::MAX),
+                    (2708, 10415) => m.opt(&mut self.from_address, 192),
+                    (2322, 10415) => m.opt(&mut self.ims_emergency_indicator, 192),
+                    (2713, 10415) => m.opt(&mut self.ims_visited_network_identifier, 192),
                     (4401, 10415) => {
-                        rt::typed::many(
-                            &mut self.access_network_info_change,
-                            &avp,
-                            &mut w,
-                            44,
-                            192,
-                            u32::MAX,
-                        )
+                        m.many(&mut self.access_network_info_change, 44, 192, u32::MAX)
                     }
                     (2709, 10415) => {
-                        rt::typed::many(
-                            &mut self.access_transfer_information,
-                            &avp,
-                            &mut w,
-                            45,
-                            192,
-                            u32::MAX,
-                        )
+                        m.many(&mut self.access_transfer_information, 45, 192, u32::MAX)
                     }
                     (2711, 10415) => {
-                        rt::typed::opt(
-                            &mut self.related_ims_charging_identifier,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
+                        m.opt(&mut self.related_ims_charging_identifier, 192)
                     }
                     (2712, 10415) => {
-                        rt::typed::opt(
-                            &mut self.related_ims_charging_identifier_node,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
+                        m.opt(&mut self.related_ims_charging_identifier_node, 192)
                     }
-                    (3403, 10415) => {
-                        rt::typed::opt(
-                            &mut self.route_header_received,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (3404, 10415) => {
-                        rt::typed::opt(
-                            &mut self.route_header_transmitted,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (3402, 10415) => {
-                        rt::typed::opt(&mut self.instance_id, &avp, &mut w, 192)
-                    }
-                    (2717, 10415) => {
-                        rt::typed::opt(&mut self.tad_identifier, &avp, &mut w, 128)
-                    }
-                    (4413, 10415) => {
-                        rt::typed::opt(&mut self.fe_identifier_list, &avp, &mut w, 192)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (3403, 10415) => m.opt(&mut self.route_header_received, 192),
+                    (3404, 10415) => m.opt(&mut self.route_header_transmitted, 192),
+                    (3402, 10415) => m.opt(&mut self.instance_id, 192),
+                    (2717, 10415) => m.opt(&mut self.tad_identifier, 128),
+                    (4413, 10415) => m.opt(&mut self.fe_identifier_list, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -12737,8 +12148,8 @@ impl Clone for IncrementalCost {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            value_digits: self.value_digits.clone(),
-            exponent: self.exponent.clone(),
+            value_digits: self.value_digits,
+            exponent: self.exponent,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -12773,7 +12184,7 @@ impl Default for IncrementalCost {
     fn default() -> Self {
         Self {
             value_digits: Default::default(),
-            exponent: Default::default(),
+            exponent: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -12824,12 +12235,11 @@ impl rt::typed::Grouped for IncrementalCost {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (447, 0) => {
-                        rt::typed::one(&mut self.value_digits, &avp, &mut w, 0, 64)
-                    }
-                    (429, 0) => rt::typed::opt(&mut self.exponent, &avp, &mut w, 64),
-                    _ => rt::typed::other(&avp, &mut w),
+                    (447, 0) => m.one(&mut self.value_digits, 0, 64),
+                    (429, 0) => m.opt(&mut self.exponent, 64),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -12903,8 +12313,8 @@ impl PartialEq for InterOperatorIdentifier {
 impl Default for InterOperatorIdentifier {
     fn default() -> Self {
         Self {
-            originating_ioi: Default::default(),
-            terminating_ioi: Default::default(),
+            originating_ioi: None,
+            terminating_ioi: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -12944,14 +12354,11 @@ impl rt::typed::Grouped for InterOperatorIdentifier {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (839, 10415) => {
-                        rt::typed::opt(&mut self.originating_ioi, &avp, &mut w, 192)
-                    }
-                    (840, 10415) => {
-                        rt::typed::opt(&mut self.terminating_ioi, &avp, &mut w, 192)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (839, 10415) => m.opt(&mut self.originating_ioi, 192),
+                    (840, 10415) => m.opt(&mut self.terminating_ioi, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -12993,8 +12400,8 @@ impl Clone for IsupCause {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            isup_cause_location: self.isup_cause_location.clone(),
-            isup_cause_value: self.isup_cause_value.clone(),
+            isup_cause_location: self.isup_cause_location,
+            isup_cause_value: self.isup_cause_value,
             isup_cause_diagnostics: self.isup_cause_diagnostics.clone(),
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
@@ -13030,9 +12437,9 @@ impl PartialEq for IsupCause {
 impl Default for IsupCause {
     fn default() -> Self {
         Self {
-            isup_cause_location: Default::default(),
-            isup_cause_value: Default::default(),
-            isup_cause_diagnostics: Default::default(),
+            isup_cause_location: None,
+            isup_cause_value: None,
+            isup_cause_diagnostics: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -13072,22 +12479,12 @@ impl rt::typed::Grouped for IsupCause {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (3423, 10415) => {
-                        rt::typed::opt(&mut self.isup_cause_location, &avp, &mut w, 192)
-                    }
-                    (3424, 10415) => {
-                        rt::typed::opt(&mut self.isup_cause_value, &avp, &mut w, 192)
-                    }
-                    (3422, 10415) => {
-                        rt::typed::opt(
-                            &mut self.isup_cause_diagnostics,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (3423, 10415) => m.opt(&mut self.isup_cause_location, 192),
+                    (3424, 10415) => m.opt(&mut self.isup_cause_value, 192),
+                    (3422, 10415) => m.opt(&mut self.isup_cause_diagnostics, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -13138,7 +12535,7 @@ impl Clone for LcsClientId {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            lcs_client_type: self.lcs_client_type.clone(),
+            lcs_client_type: self.lcs_client_type,
             lcs_client_external_id: self.lcs_client_external_id.clone(),
             lcs_client_dialed_by_ms: self.lcs_client_dialed_by_ms.clone(),
             lcs_client_name: self.lcs_client_name.clone(),
@@ -13187,12 +12584,12 @@ impl PartialEq for LcsClientId {
 impl Default for LcsClientId {
     fn default() -> Self {
         Self {
-            lcs_client_type: Default::default(),
-            lcs_client_external_id: Default::default(),
-            lcs_client_dialed_by_ms: Default::default(),
-            lcs_client_name: Default::default(),
-            lcs_apn: Default::default(),
-            lcs_requestor_id: Default::default(),
+            lcs_client_type: None,
+            lcs_client_external_id: None,
+            lcs_client_dialed_by_ms: None,
+            lcs_client_name: None,
+            lcs_apn: None,
+            lcs_requestor_id: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -13232,34 +12629,15 @@ impl rt::typed::Grouped for LcsClientId {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (1241, 10415) => {
-                        rt::typed::opt(&mut self.lcs_client_type, &avp, &mut w, 192)
-                    }
-                    (1234, 10415) => {
-                        rt::typed::opt(
-                            &mut self.lcs_client_external_id,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (1233, 10415) => {
-                        rt::typed::opt(
-                            &mut self.lcs_client_dialed_by_ms,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (1235, 10415) => {
-                        rt::typed::opt(&mut self.lcs_client_name, &avp, &mut w, 192)
-                    }
-                    (1231, 10415) => rt::typed::opt(&mut self.lcs_apn, &avp, &mut w, 192),
-                    (1239, 10415) => {
-                        rt::typed::opt(&mut self.lcs_requestor_id, &avp, &mut w, 192)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1241, 10415) => m.opt(&mut self.lcs_client_type, 192),
+                    (1234, 10415) => m.opt(&mut self.lcs_client_external_id, 192),
+                    (1233, 10415) => m.opt(&mut self.lcs_client_dialed_by_ms, 192),
+                    (1235, 10415) => m.opt(&mut self.lcs_client_name, 192),
+                    (1231, 10415) => m.opt(&mut self.lcs_apn, 192),
+                    (1239, 10415) => m.opt(&mut self.lcs_requestor_id, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -13310,7 +12688,7 @@ impl Clone for LcsClientName {
         Self {
             lcs_data_coding_scheme: self.lcs_data_coding_scheme.clone(),
             lcs_name_string: self.lcs_name_string.clone(),
-            lcs_format_indicator: self.lcs_format_indicator.clone(),
+            lcs_format_indicator: self.lcs_format_indicator,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -13345,9 +12723,9 @@ impl PartialEq for LcsClientName {
 impl Default for LcsClientName {
     fn default() -> Self {
         Self {
-            lcs_data_coding_scheme: Default::default(),
-            lcs_name_string: Default::default(),
-            lcs_format_indicator: Default::default(),
+            lcs_data_coding_scheme: None,
+            lcs_name_string: None,
+            lcs_format_indicator: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -13387,22 +12765,12 @@ impl rt::typed::Grouped for LcsClientName {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (1236, 10415) => {
-                        rt::typed::opt(
-                            &mut self.lcs_data_coding_scheme,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (1238, 10415) => {
-                        rt::typed::opt(&mut self.lcs_name_string, &avp, &mut w, 192)
-                    }
-                    (1237, 10415) => {
-                        rt::typed::opt(&mut self.lcs_format_indicator, &avp, &mut w, 192)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1236, 10415) => m.opt(&mut self.lcs_data_coding_scheme, 192),
+                    (1238, 10415) => m.opt(&mut self.lcs_name_string, 192),
+                    (1237, 10415) => m.opt(&mut self.lcs_format_indicator, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -13496,12 +12864,12 @@ impl PartialEq for LcsInformation {
 impl Default for LcsInformation {
     fn default() -> Self {
         Self {
-            lcs_client_id: Default::default(),
-            location_type: Default::default(),
-            location_estimate: Default::default(),
-            positioning_data: Default::default(),
-            tgpp_imsi: Default::default(),
-            msisdn: Default::default(),
+            lcs_client_id: None,
+            location_type: None,
+            location_estimate: None,
+            positioning_data: None,
+            tgpp_imsi: None,
+            msisdn: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -13541,22 +12909,15 @@ impl rt::typed::Grouped for LcsInformation {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (1232, 10415) => {
-                        rt::typed::opt(&mut self.lcs_client_id, &avp, &mut w, 192)
-                    }
-                    (1244, 10415) => {
-                        rt::typed::opt(&mut self.location_type, &avp, &mut w, 192)
-                    }
-                    (1242, 10415) => {
-                        rt::typed::opt(&mut self.location_estimate, &avp, &mut w, 192)
-                    }
-                    (1245, 10415) => {
-                        rt::typed::opt(&mut self.positioning_data, &avp, &mut w, 192)
-                    }
-                    (1, 10415) => rt::typed::opt(&mut self.tgpp_imsi, &avp, &mut w, 192),
-                    (701, 10415) => rt::typed::opt(&mut self.msisdn, &avp, &mut w, 192),
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1232, 10415) => m.opt(&mut self.lcs_client_id, 192),
+                    (1244, 10415) => m.opt(&mut self.location_type, 192),
+                    (1242, 10415) => m.opt(&mut self.location_estimate, 192),
+                    (1245, 10415) => m.opt(&mut self.positioning_data, 192),
+                    (1, 10415) => m.opt(&mut self.tgpp_imsi, 192),
+                    (701, 10415) => m.opt(&mut self.msisdn, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -13643,8 +13004,8 @@ impl PartialEq for LcsRequestorId {
 impl Default for LcsRequestorId {
     fn default() -> Self {
         Self {
-            lcs_data_coding_scheme: Default::default(),
-            lcs_requestor_id_string: Default::default(),
+            lcs_data_coding_scheme: None,
+            lcs_requestor_id_string: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -13684,24 +13045,11 @@ impl rt::typed::Grouped for LcsRequestorId {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (1236, 10415) => {
-                        rt::typed::opt(
-                            &mut self.lcs_data_coding_scheme,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (1240, 10415) => {
-                        rt::typed::opt(
-                            &mut self.lcs_requestor_id_string,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1236, 10415) => m.opt(&mut self.lcs_data_coding_scheme, 192),
+                    (1240, 10415) => m.opt(&mut self.lcs_requestor_id_string, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -13741,7 +13089,7 @@ impl Clone for LocationInfo {
     fn clone(&self) -> Self {
         Self {
             tgpp_user_location_info: self.tgpp_user_location_info.clone(),
-            change_time: self.change_time.clone(),
+            change_time: self.change_time,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -13775,8 +13123,8 @@ impl PartialEq for LocationInfo {
 impl Default for LocationInfo {
     fn default() -> Self {
         Self {
-            tgpp_user_location_info: Default::default(),
-            change_time: Default::default(),
+            tgpp_user_location_info: None,
+            change_time: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -13816,19 +13164,11 @@ impl rt::typed::Grouped for LocationInfo {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (22, 10415) => {
-                        rt::typed::opt(
-                            &mut self.tgpp_user_location_info,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (2038, 10415) => {
-                        rt::typed::opt(&mut self.change_time, &avp, &mut w, 128)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (22, 10415) => m.opt(&mut self.tgpp_user_location_info, 192),
+                    (2038, 10415) => m.opt(&mut self.change_time, 128),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -13867,7 +13207,7 @@ impl Clone for LocationType {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            location_estimate_type: self.location_estimate_type.clone(),
+            location_estimate_type: self.location_estimate_type,
             deferred_location_event_type: self.deferred_location_event_type.clone(),
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
@@ -13908,8 +13248,8 @@ impl PartialEq for LocationType {
 impl Default for LocationType {
     fn default() -> Self {
         Self {
-            location_estimate_type: Default::default(),
-            deferred_location_event_type: Default::default(),
+            location_estimate_type: None,
+            deferred_location_event_type: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -13949,24 +13289,11 @@ impl rt::typed::Grouped for LocationType {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (1243, 10415) => {
-                        rt::typed::opt(
-                            &mut self.location_estimate_type,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (1230, 10415) => {
-                        rt::typed::opt(
-                            &mut self.deferred_location_event_type,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1243, 10415) => m.opt(&mut self.location_estimate_type, 192),
+                    (1230, 10415) => m.opt(&mut self.deferred_location_event_type, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -14045,22 +13372,22 @@ impl Clone for MbmsInformation {
     fn clone(&self) -> Self {
         Self {
             tmgi: self.tmgi.clone(),
-            mbms_service_type: self.mbms_service_type.clone(),
-            mbms_user_service_type: self.mbms_user_service_type.clone(),
-            file_repair_supported: self.file_repair_supported.clone(),
+            mbms_service_type: self.mbms_service_type,
+            mbms_user_service_type: self.mbms_user_service_type,
+            file_repair_supported: self.file_repair_supported,
             required_mbms_bearer_capabilities: self
                 .required_mbms_bearer_capabilities
                 .clone(),
-            mbms_2g_3g_indicator: self.mbms_2g_3g_indicator.clone(),
+            mbms_2g_3g_indicator: self.mbms_2g_3g_indicator,
             rai: self.rai.clone(),
             mbms_service_area: self.mbms_service_area.clone(),
             mbms_session_identity: self.mbms_session_identity.clone(),
-            cn_ip_multicast_distribution: self.cn_ip_multicast_distribution.clone(),
+            cn_ip_multicast_distribution: self.cn_ip_multicast_distribution,
             mbms_gw_address: self.mbms_gw_address.clone(),
-            mbms_charged_party: self.mbms_charged_party.clone(),
+            mbms_charged_party: self.mbms_charged_party,
             msisdn: self.msisdn.clone(),
-            mbms_data_transfer_start: self.mbms_data_transfer_start.clone(),
-            mbms_data_transfer_stop: self.mbms_data_transfer_stop.clone(),
+            mbms_data_transfer_start: self.mbms_data_transfer_start,
+            mbms_data_transfer_stop: self.mbms_data_transfer_stop,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -14128,18 +13455,18 @@ impl Default for MbmsInformation {
             tmgi: Default::default(),
             mbms_service_type: Default::default(),
             mbms_user_service_type: Default::default(),
-            file_repair_supported: Default::default(),
-            required_mbms_bearer_capabilities: Default::default(),
-            mbms_2g_3g_indicator: Default::default(),
-            rai: Default::default(),
-            mbms_service_area: Default::default(),
-            mbms_session_identity: Default::default(),
-            cn_ip_multicast_distribution: Default::default(),
-            mbms_gw_address: Default::default(),
-            mbms_charged_party: Default::default(),
-            msisdn: Default::default(),
-            mbms_data_transfer_start: Default::default(),
-            mbms_data_transfer_stop: Default::default(),
+            file_repair_supported: None,
+            required_mbms_bearer_capabilities: None,
+            mbms_2g_3g_indicator: None,
+            rai: None,
+            mbms_service_area: Vec::new(),
+            mbms_session_identity: None,
+            cn_ip_multicast_distribution: None,
+            mbms_gw_address: None,
+            mbms_charged_party: None,
+            msisdn: Vec::new(),
+            mbms_data_transfer_start: None,
+            mbms_data_transfer_stop: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -14215,99 +13542,26 @@ impl rt::typed::Grouped for MbmsInformation {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (900, 10415) => rt::typed::one(&mut self.tmgi, &avp, &mut w, 0, 192),
-                    (906, 10415) => {
-                        rt::typed::one(&mut self.mbms_service_type, &avp, &mut w, 1, 192)
-                    }
-                    (1225, 10415) => {
-                        rt::typed::one(
-                            &mut self.mbms_user_service_type,
-                            &avp,
-                            &mut w,
-                            2,
-                            128,
-                        )
-                    }
-                    (1224, 10415) => {
-                        rt::typed::opt(
-                            &mut self.file_repair_supported,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
+                    (900, 10415) => m.one(&mut self.tmgi, 0, 192),
+                    (906, 10415) => m.one(&mut self.mbms_service_type, 1, 192),
+                    (1225, 10415) => m.one(&mut self.mbms_user_service_type, 2, 128),
+                    (1224, 10415) => m.opt(&mut self.file_repair_supported, 128),
                     (901, 10415) => {
-                        rt::typed::opt(
-                            &mut self.required_mbms_bearer_capabilities,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
+                        m.opt(&mut self.required_mbms_bearer_capabilities, 192)
                     }
-                    (907, 10415) => {
-                        rt::typed::opt(&mut self.mbms_2g_3g_indicator, &avp, &mut w, 192)
-                    }
-                    (909, 10415) => rt::typed::opt(&mut self.rai, &avp, &mut w, 192),
-                    (903, 10415) => {
-                        rt::typed::many(
-                            &mut self.mbms_service_area,
-                            &avp,
-                            &mut w,
-                            7,
-                            192,
-                            u32::MAX,
-                        )
-                    }
-                    (908, 10415) => {
-                        rt::typed::opt(
-                            &mut self.mbms_session_identity,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (921, 10415) => {
-                        rt::typed::opt(
-                            &mut self.cn_ip_multicast_distribution,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (2307, 10415) => {
-                        rt::typed::opt(&mut self.mbms_gw_address, &avp, &mut w, 128)
-                    }
-                    (2323, 10415) => {
-                        rt::typed::opt(&mut self.mbms_charged_party, &avp, &mut w, 192)
-                    }
-                    (701, 10415) => {
-                        rt::typed::many(
-                            &mut self.msisdn,
-                            &avp,
-                            &mut w,
-                            12,
-                            192,
-                            u32::MAX,
-                        )
-                    }
-                    (929, 10415) => {
-                        rt::typed::opt(
-                            &mut self.mbms_data_transfer_start,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (930, 10415) => {
-                        rt::typed::opt(
-                            &mut self.mbms_data_transfer_stop,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (907, 10415) => m.opt(&mut self.mbms_2g_3g_indicator, 192),
+                    (909, 10415) => m.opt(&mut self.rai, 192),
+                    (903, 10415) => m.many(&mut self.mbms_service_area, 7, 192, u32::MAX),
+                    (908, 10415) => m.opt(&mut self.mbms_session_identity, 192),
+                    (921, 10415) => m.opt(&mut self.cn_ip_multicast_distribution, 128),
+                    (2307, 10415) => m.opt(&mut self.mbms_gw_address, 128),
+                    (2323, 10415) => m.opt(&mut self.mbms_charged_party, 192),
+                    (701, 10415) => m.many(&mut self.msisdn, 12, 192, u32::MAX),
+                    (929, 10415) => m.opt(&mut self.mbms_data_transfer_start, 192),
+                    (930, 10415) => m.opt(&mut self.mbms_data_transfer_stop, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -14360,9 +13614,9 @@ impl Clone for MessageBody {
     fn clone(&self) -> Self {
         Self {
             content_type: self.content_type.clone(),
-            content_length: self.content_length.clone(),
+            content_length: self.content_length,
             content_disposition: self.content_disposition.clone(),
-            originator: self.originator.clone(),
+            originator: self.originator,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -14400,8 +13654,8 @@ impl Default for MessageBody {
         Self {
             content_type: Default::default(),
             content_length: Default::default(),
-            content_disposition: Default::default(),
-            originator: Default::default(),
+            content_disposition: None,
+            originator: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -14466,20 +13720,13 @@ impl rt::typed::Grouped for MessageBody {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (826, 10415) => {
-                        rt::typed::one(&mut self.content_type, &avp, &mut w, 0, 192)
-                    }
-                    (827, 10415) => {
-                        rt::typed::one(&mut self.content_length, &avp, &mut w, 1, 192)
-                    }
-                    (828, 10415) => {
-                        rt::typed::opt(&mut self.content_disposition, &avp, &mut w, 192)
-                    }
-                    (864, 10415) => {
-                        rt::typed::opt(&mut self.originator, &avp, &mut w, 192)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (826, 10415) => m.one(&mut self.content_type, 0, 192),
+                    (827, 10415) => m.one(&mut self.content_length, 1, 192),
+                    (828, 10415) => m.opt(&mut self.content_disposition, 192),
+                    (864, 10415) => m.opt(&mut self.originator, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -14518,7 +13765,7 @@ impl Clone for MessageClass {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            class_identifier: self.class_identifier.clone(),
+            class_identifier: self.class_identifier,
             token_text: self.token_text.clone(),
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
@@ -14553,8 +13800,8 @@ impl PartialEq for MessageClass {
 impl Default for MessageClass {
     fn default() -> Self {
         Self {
-            class_identifier: Default::default(),
-            token_text: Default::default(),
+            class_identifier: None,
+            token_text: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -14594,14 +13841,11 @@ impl rt::typed::Grouped for MessageClass {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (1214, 10415) => {
-                        rt::typed::opt(&mut self.class_identifier, &avp, &mut w, 128)
-                    }
-                    (1215, 10415) => {
-                        rt::typed::opt(&mut self.token_text, &avp, &mut w, 128)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1214, 10415) => m.opt(&mut self.class_identifier, 128),
+                    (1215, 10415) => m.opt(&mut self.token_text, 128),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -14646,9 +13890,9 @@ impl Clone for MmContentType {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            type_number: self.type_number.clone(),
+            type_number: self.type_number,
             additional_type_information: self.additional_type_information.clone(),
-            content_size: self.content_size.clone(),
+            content_size: self.content_size,
             additional_content_information: self.additional_content_information.clone(),
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
@@ -14697,10 +13941,10 @@ impl PartialEq for MmContentType {
 impl Default for MmContentType {
     fn default() -> Self {
         Self {
-            type_number: Default::default(),
-            additional_type_information: Default::default(),
-            content_size: Default::default(),
-            additional_content_information: Default::default(),
+            type_number: None,
+            additional_type_information: None,
+            content_size: None,
+            additional_content_information: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -14740,32 +13984,20 @@ impl rt::typed::Grouped for MmContentType {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (1204, 10415) => {
-                        rt::typed::opt(&mut self.type_number, &avp, &mut w, 128)
-                    }
-                    (1205, 10415) => {
-                        rt::typed::opt(
-                            &mut self.additional_type_information,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (1206, 10415) => {
-                        rt::typed::opt(&mut self.content_size, &avp, &mut w, 128)
-                    }
+                    (1204, 10415) => m.opt(&mut self.type_number, 128),
+                    (1205, 10415) => m.opt(&mut self.additional_type_information, 128),
+                    (1206, 10415) => m.opt(&mut self.content_size, 128),
                     (1207, 10415) => {
-                        rt::typed::many(
+                        m.many(
                             &mut self.additional_content_information,
-                            &avp,
-                            &mut w,
                             3,
                             128,
                             u32::MAX,
                         )
                     }
-                    _ => rt::typed::other(&avp, &mut w),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -14860,22 +14092,22 @@ impl Clone for MmsInformation {
         Self {
             originator_address: self.originator_address.clone(),
             recipient_address: self.recipient_address.clone(),
-            submission_time: self.submission_time.clone(),
+            submission_time: self.submission_time,
             mm_content_type: self.mm_content_type.clone(),
-            priority: self.priority.clone(),
+            priority: self.priority,
             message_id: self.message_id.clone(),
-            message_type: self.message_type.clone(),
-            message_size: self.message_size.clone(),
+            message_type: self.message_type,
+            message_size: self.message_size,
             message_class: self.message_class.clone(),
-            delivery_report_requested: self.delivery_report_requested.clone(),
-            read_reply_report_requested: self.read_reply_report_requested.clone(),
-            mmbox_storage_requested: self.mmbox_storage_requested.clone(),
+            delivery_report_requested: self.delivery_report_requested,
+            read_reply_report_requested: self.read_reply_report_requested,
+            mmbox_storage_requested: self.mmbox_storage_requested,
             applic_id: self.applic_id.clone(),
             reply_applic_id: self.reply_applic_id.clone(),
             aux_applic_info: self.aux_applic_info.clone(),
-            content_class: self.content_class.clone(),
-            drm_content: self.drm_content.clone(),
-            adaptations: self.adaptations.clone(),
+            content_class: self.content_class,
+            drm_content: self.drm_content,
+            adaptations: self.adaptations,
             vasp_id: self.vasp_id.clone(),
             vas_id: self.vas_id.clone(),
             extra: self.extra.clone(),
@@ -14947,26 +14179,26 @@ impl PartialEq for MmsInformation {
 impl Default for MmsInformation {
     fn default() -> Self {
         Self {
-            originator_address: Default::default(),
-            recipient_address: Default::default(),
-            submission_time: Default::default(),
-            mm_content_type: Default::default(),
-            priority: Default::default(),
-            message_id: Default::default(),
-            message_type: Default::default(),
-            message_size: Default::default(),
-            message_class: Default::default(),
-            delivery_report_requested: Default::default(),
-            read_reply_report_requested: Default::default(),
-            mmbox_storage_requested: Default::default(),
-            applic_id: Default::default(),
-            reply_applic_id: Default::default(),
-            aux_applic_info: Default::default(),
-            content_class: Default::default(),
-            drm_content: Default::default(),
-            adaptations: Default::default(),
-            vasp_id: Default::default(),
-            vas_id: Default::default(),
+            originator_address: None,
+            recipient_address: Vec::new(),
+            submission_time: None,
+            mm_content_type: None,
+            priority: None,
+            message_id: None,
+            message_type: None,
+            message_size: None,
+            message_class: None,
+            delivery_report_requested: None,
+            read_reply_report_requested: None,
+            mmbox_storage_requested: None,
+            applic_id: None,
+            reply_applic_id: None,
+            aux_applic_info: None,
+            content_class: None,
+            drm_content: None,
+            adaptations: None,
+            vasp_id: None,
+            vas_id: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -15006,86 +14238,31 @@ impl rt::typed::Grouped for MmsInformation {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (886, 10415) => {
-                        rt::typed::opt(&mut self.originator_address, &avp, &mut w, 192)
-                    }
+                    (886, 10415) => m.opt(&mut self.originator_address, 192),
                     (1201, 10415) => {
-                        rt::typed::many(
-                            &mut self.recipient_address,
-                            &avp,
-                            &mut w,
-                            1,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut self.recipient_address, 1, 128, u32::MAX)
                     }
-                    (1202, 10415) => {
-                        rt::typed::opt(&mut self.submission_time, &avp, &mut w, 128)
-                    }
-                    (1203, 10415) => {
-                        rt::typed::opt(&mut self.mm_content_type, &avp, &mut w, 128)
-                    }
-                    (1209, 10415) => {
-                        rt::typed::opt(&mut self.priority, &avp, &mut w, 128)
-                    }
-                    (1210, 10415) => {
-                        rt::typed::opt(&mut self.message_id, &avp, &mut w, 128)
-                    }
-                    (1211, 10415) => {
-                        rt::typed::opt(&mut self.message_type, &avp, &mut w, 128)
-                    }
-                    (1212, 10415) => {
-                        rt::typed::opt(&mut self.message_size, &avp, &mut w, 128)
-                    }
-                    (1213, 10415) => {
-                        rt::typed::opt(&mut self.message_class, &avp, &mut w, 128)
-                    }
-                    (1216, 10415) => {
-                        rt::typed::opt(
-                            &mut self.delivery_report_requested,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (1222, 10415) => {
-                        rt::typed::opt(
-                            &mut self.read_reply_report_requested,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (1248, 10415) => {
-                        rt::typed::opt(
-                            &mut self.mmbox_storage_requested,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (1218, 10415) => {
-                        rt::typed::opt(&mut self.applic_id, &avp, &mut w, 128)
-                    }
-                    (1223, 10415) => {
-                        rt::typed::opt(&mut self.reply_applic_id, &avp, &mut w, 128)
-                    }
-                    (1219, 10415) => {
-                        rt::typed::opt(&mut self.aux_applic_info, &avp, &mut w, 128)
-                    }
-                    (1220, 10415) => {
-                        rt::typed::opt(&mut self.content_class, &avp, &mut w, 128)
-                    }
-                    (1221, 10415) => {
-                        rt::typed::opt(&mut self.drm_content, &avp, &mut w, 128)
-                    }
-                    (1217, 10415) => {
-                        rt::typed::opt(&mut self.adaptations, &avp, &mut w, 128)
-                    }
-                    (1101, 10415) => rt::typed::opt(&mut self.vasp_id, &avp, &mut w, 128),
-                    (1102, 10415) => rt::typed::opt(&mut self.vas_id, &avp, &mut w, 128),
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1202, 10415) => m.opt(&mut self.submission_time, 128),
+                    (1203, 10415) => m.opt(&mut self.mm_content_type, 128),
+                    (1209, 10415) => m.opt(&mut self.priority, 128),
+                    (1210, 10415) => m.opt(&mut self.message_id, 128),
+                    (1211, 10415) => m.opt(&mut self.message_type, 128),
+                    (1212, 10415) => m.opt(&mut self.message_size, 128),
+                    (1213, 10415) => m.opt(&mut self.message_class, 128),
+                    (1216, 10415) => m.opt(&mut self.delivery_report_requested, 128),
+                    (1222, 10415) => m.opt(&mut self.read_reply_report_requested, 128),
+                    (1248, 10415) => m.opt(&mut self.mmbox_storage_requested, 128),
+                    (1218, 10415) => m.opt(&mut self.applic_id, 128),
+                    (1223, 10415) => m.opt(&mut self.reply_applic_id, 128),
+                    (1219, 10415) => m.opt(&mut self.aux_applic_info, 128),
+                    (1220, 10415) => m.opt(&mut self.content_class, 128),
+                    (1221, 10415) => m.opt(&mut self.drm_content, 128),
+                    (1217, 10415) => m.opt(&mut self.adaptations, 128),
+                    (1101, 10415) => m.opt(&mut self.vasp_id, 128),
+                    (1102, 10415) => m.opt(&mut self.vas_id, 128),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -15161,7 +14338,7 @@ impl PartialEq for MmtelInformation {
 impl Default for MmtelInformation {
     fn default() -> Self {
         Self {
-            supplementary_service: Default::default(),
+            supplementary_service: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -15201,18 +14378,12 @@ impl rt::typed::Grouped for MmtelInformation {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
                     (2048, 10415) => {
-                        rt::typed::many(
-                            &mut self.supplementary_service,
-                            &avp,
-                            &mut w,
-                            0,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut self.supplementary_service, 0, 128, u32::MAX)
                     }
-                    _ => rt::typed::other(&avp, &mut w),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -15294,21 +14465,20 @@ impl Clone for MonitoringEventInformation {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            monitoring_event_functionality: self.monitoring_event_functionality.clone(),
-            event_timestamp: self.event_timestamp.clone(),
+            monitoring_event_functionality: self.monitoring_event_functionality,
+            event_timestamp: self.event_timestamp,
             monitoring_event_configuration_activity: self
-                .monitoring_event_configuration_activity
-                .clone(),
-            scef_reference_id: self.scef_reference_id.clone(),
+                .monitoring_event_configuration_activity,
+            scef_reference_id: self.scef_reference_id,
             scef_id: self.scef_id.clone(),
-            monitoring_type: self.monitoring_type.clone(),
-            maximum_number_of_reports: self.maximum_number_of_reports.clone(),
-            monitoring_duration: self.monitoring_duration.clone(),
+            monitoring_type: self.monitoring_type,
+            maximum_number_of_reports: self.maximum_number_of_reports,
+            monitoring_duration: self.monitoring_duration,
             charged_party: self.charged_party.clone(),
-            maximum_detection_time: self.maximum_detection_time.clone(),
+            maximum_detection_time: self.maximum_detection_time,
             ue_reachability_configuration: self.ue_reachability_configuration.clone(),
-            monte_location_type: self.monte_location_type.clone(),
-            accuracy: self.accuracy.clone(),
+            monte_location_type: self.monte_location_type,
+            accuracy: self.accuracy,
             number_of_ue_per_location_configuration: self
                 .number_of_ue_per_location_configuration
                 .clone(),
@@ -15395,21 +14565,21 @@ impl PartialEq for MonitoringEventInformation {
 impl Default for MonitoringEventInformation {
     fn default() -> Self {
         Self {
-            monitoring_event_functionality: Default::default(),
-            event_timestamp: Default::default(),
-            monitoring_event_configuration_activity: Default::default(),
-            scef_reference_id: Default::default(),
-            scef_id: Default::default(),
-            monitoring_type: Default::default(),
-            maximum_number_of_reports: Default::default(),
-            monitoring_duration: Default::default(),
-            charged_party: Default::default(),
-            maximum_detection_time: Default::default(),
-            ue_reachability_configuration: Default::default(),
-            monte_location_type: Default::default(),
-            accuracy: Default::default(),
-            number_of_ue_per_location_configuration: Default::default(),
-            monitoring_event_report_data: Default::default(),
+            monitoring_event_functionality: None,
+            event_timestamp: None,
+            monitoring_event_configuration_activity: None,
+            scef_reference_id: None,
+            scef_id: None,
+            monitoring_type: None,
+            maximum_number_of_reports: None,
+            monitoring_duration: None,
+            charged_party: None,
+            maximum_detection_time: None,
+            ue_reachability_configuration: None,
+            monte_location_type: None,
+            accuracy: None,
+            number_of_ue_per_location_configuration: None,
+            monitoring_event_report_data: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -15449,88 +14619,30 @@ impl rt::typed::Grouped for MonitoringEventInformation {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (3922, 10415) => {
-                        rt::typed::opt(
-                            &mut self.monitoring_event_functionality,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (55, 0) => {
-                        rt::typed::opt(&mut self.event_timestamp, &avp, &mut w, 64)
-                    }
+                    (3922, 10415) => m.opt(&mut self.monitoring_event_functionality, 192),
+                    (55, 0) => m.opt(&mut self.event_timestamp, 64),
                     (3919, 10415) => {
-                        rt::typed::opt(
-                            &mut self.monitoring_event_configuration_activity,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
+                        m.opt(&mut self.monitoring_event_configuration_activity, 192)
                     }
-                    (3124, 10415) => {
-                        rt::typed::opt(&mut self.scef_reference_id, &avp, &mut w, 192)
-                    }
-                    (3125, 10415) => rt::typed::opt(&mut self.scef_id, &avp, &mut w, 192),
-                    (3127, 10415) => {
-                        rt::typed::opt(&mut self.monitoring_type, &avp, &mut w, 192)
-                    }
-                    (3128, 10415) => {
-                        rt::typed::opt(
-                            &mut self.maximum_number_of_reports,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (3130, 10415) => {
-                        rt::typed::opt(&mut self.monitoring_duration, &avp, &mut w, 192)
-                    }
-                    (857, 10415) => {
-                        rt::typed::opt(&mut self.charged_party, &avp, &mut w, 192)
-                    }
-                    (3131, 10415) => {
-                        rt::typed::opt(
-                            &mut self.maximum_detection_time,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (3129, 10415) => {
-                        rt::typed::opt(
-                            &mut self.ue_reachability_configuration,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (3136, 10415) => {
-                        rt::typed::opt(&mut self.monte_location_type, &avp, &mut w, 192)
-                    }
-                    (3137, 10415) => {
-                        rt::typed::opt(&mut self.accuracy, &avp, &mut w, 192)
-                    }
+                    (3124, 10415) => m.opt(&mut self.scef_reference_id, 192),
+                    (3125, 10415) => m.opt(&mut self.scef_id, 192),
+                    (3127, 10415) => m.opt(&mut self.monitoring_type, 192),
+                    (3128, 10415) => m.opt(&mut self.maximum_number_of_reports, 192),
+                    (3130, 10415) => m.opt(&mut self.monitoring_duration, 192),
+                    (857, 10415) => m.opt(&mut self.charged_party, 192),
+                    (3131, 10415) => m.opt(&mut self.maximum_detection_time, 192),
+                    (3129, 10415) => m.opt(&mut self.ue_reachability_configuration, 192),
+                    (3136, 10415) => m.opt(&mut self.monte_location_type, 192),
+                    (3137, 10415) => m.opt(&mut self.accuracy, 192),
                     (4306, 10415) => {
-                        rt::typed::opt(
-                            &mut self.number_of_ue_per_location_configuration,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
+                        m.opt(&mut self.number_of_ue_per_location_configuration, 192)
                     }
                     (3920, 10415) => {
-                        rt::typed::many(
-                            &mut self.monitoring_event_report_data,
-                            &avp,
-                            &mut w,
-                            14,
-                            192,
-                            u32::MAX,
-                        )
+                        m.many(&mut self.monitoring_event_report_data, 14, 192, u32::MAX)
                     }
-                    _ => rt::typed::other(&avp, &mut w),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -15609,14 +14721,14 @@ impl Clone for MonitoringEventReportData {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            event_timestamp: self.event_timestamp.clone(),
-            scef_reference_id: self.scef_reference_id.clone(),
+            event_timestamp: self.event_timestamp,
+            scef_reference_id: self.scef_reference_id,
             scef_id: self.scef_id.clone(),
-            monitoring_event_report_number: self.monitoring_event_report_number.clone(),
+            monitoring_event_report_number: self.monitoring_event_report_number,
             charged_party: self.charged_party.clone(),
             subscription_id: self.subscription_id.clone(),
-            monitoring_type: self.monitoring_type.clone(),
-            reachability_information: self.reachability_information.clone(),
+            monitoring_type: self.monitoring_type,
+            reachability_information: self.reachability_information,
             eps_location_information: self.eps_location_information.clone(),
             communication_failure_information: self
                 .communication_failure_information
@@ -15696,17 +14808,17 @@ impl PartialEq for MonitoringEventReportData {
 impl Default for MonitoringEventReportData {
     fn default() -> Self {
         Self {
-            event_timestamp: Default::default(),
-            scef_reference_id: Default::default(),
-            scef_id: Default::default(),
-            monitoring_event_report_number: Default::default(),
-            charged_party: Default::default(),
-            subscription_id: Default::default(),
-            monitoring_type: Default::default(),
-            reachability_information: Default::default(),
-            eps_location_information: Default::default(),
-            communication_failure_information: Default::default(),
-            number_of_ue_per_location_report: Default::default(),
+            event_timestamp: None,
+            scef_reference_id: None,
+            scef_id: None,
+            monitoring_event_report_number: None,
+            charged_party: None,
+            subscription_id: None,
+            monitoring_type: None,
+            reachability_information: None,
+            eps_location_information: None,
+            communication_failure_information: None,
+            number_of_ue_per_location_report: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -15746,66 +14858,29 @@ impl rt::typed::Grouped for MonitoringEventReportData {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (55, 0) => {
-                        rt::typed::opt(&mut self.event_timestamp, &avp, &mut w, 64)
-                    }
-                    (3124, 10415) => {
-                        rt::typed::opt(&mut self.scef_reference_id, &avp, &mut w, 192)
-                    }
-                    (3125, 10415) => rt::typed::opt(&mut self.scef_id, &avp, &mut w, 192),
-                    (3923, 10415) => {
-                        rt::typed::opt(
-                            &mut self.monitoring_event_report_number,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (857, 10415) => {
-                        rt::typed::opt(&mut self.charged_party, &avp, &mut w, 192)
-                    }
-                    (443, 0) => {
-                        rt::typed::opt(&mut self.subscription_id, &avp, &mut w, 64)
-                    }
-                    (3127, 10415) => {
-                        rt::typed::opt(&mut self.monitoring_type, &avp, &mut w, 192)
-                    }
-                    (3140, 10415) => {
-                        rt::typed::opt(
-                            &mut self.reachability_information,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (1496, 10415) => {
-                        rt::typed::opt(
-                            &mut self.eps_location_information,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
+                    (55, 0) => m.opt(&mut self.event_timestamp, 64),
+                    (3124, 10415) => m.opt(&mut self.scef_reference_id, 192),
+                    (3125, 10415) => m.opt(&mut self.scef_id, 192),
+                    (3923, 10415) => m.opt(&mut self.monitoring_event_report_number, 192),
+                    (857, 10415) => m.opt(&mut self.charged_party, 192),
+                    (443, 0) => m.opt(&mut self.subscription_id, 64),
+                    (3127, 10415) => m.opt(&mut self.monitoring_type, 192),
+                    (3140, 10415) => m.opt(&mut self.reachability_information, 192),
+                    (1496, 10415) => m.opt(&mut self.eps_location_information, 192),
                     (4300, 10415) => {
-                        rt::typed::opt(
-                            &mut self.communication_failure_information,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
+                        m.opt(&mut self.communication_failure_information, 192)
                     }
                     (4307, 10415) => {
-                        rt::typed::many(
+                        m.many(
                             &mut self.number_of_ue_per_location_report,
-                            &avp,
-                            &mut w,
                             10,
                             192,
                             u32::MAX,
                         )
                     }
-                    _ => rt::typed::other(&avp, &mut w),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -15854,7 +14929,7 @@ impl Clone for NextTariff {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            currency_code: self.currency_code.clone(),
+            currency_code: self.currency_code,
             scale_factor: self.scale_factor.clone(),
             rate_element: self.rate_element.clone(),
             extra: self.extra.clone(),
@@ -15891,9 +14966,9 @@ impl PartialEq for NextTariff {
 impl Default for NextTariff {
     fn default() -> Self {
         Self {
-            currency_code: Default::default(),
-            scale_factor: Default::default(),
-            rate_element: Default::default(),
+            currency_code: None,
+            scale_factor: None,
+            rate_element: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -15933,22 +15008,12 @@ impl rt::typed::Grouped for NextTariff {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (425, 0) => rt::typed::opt(&mut self.currency_code, &avp, &mut w, 64),
-                    (2059, 10415) => {
-                        rt::typed::opt(&mut self.scale_factor, &avp, &mut w, 128)
-                    }
-                    (2058, 10415) => {
-                        rt::typed::many(
-                            &mut self.rate_element,
-                            &avp,
-                            &mut w,
-                            2,
-                            128,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (425, 0) => m.opt(&mut self.currency_code, 64),
+                    (2059, 10415) => m.opt(&mut self.scale_factor, 128),
+                    (2058, 10415) => m.many(&mut self.rate_element, 2, 128, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -15993,10 +15058,10 @@ impl Clone for NiddSubmission {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            event_timestamp: self.event_timestamp.clone(),
-            accounting_input_octets: self.accounting_input_octets.clone(),
-            accounting_output_octets: self.accounting_output_octets.clone(),
-            change_condition: self.change_condition.clone(),
+            event_timestamp: self.event_timestamp,
+            accounting_input_octets: self.accounting_input_octets,
+            accounting_output_octets: self.accounting_output_octets,
+            change_condition: self.change_condition,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -16032,10 +15097,10 @@ impl PartialEq for NiddSubmission {
 impl Default for NiddSubmission {
     fn default() -> Self {
         Self {
-            event_timestamp: Default::default(),
-            accounting_input_octets: Default::default(),
-            accounting_output_octets: Default::default(),
-            change_condition: Default::default(),
+            event_timestamp: None,
+            accounting_input_octets: None,
+            accounting_output_octets: None,
+            change_condition: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -16075,30 +15140,13 @@ impl rt::typed::Grouped for NiddSubmission {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (55, 0) => {
-                        rt::typed::opt(&mut self.event_timestamp, &avp, &mut w, 64)
-                    }
-                    (363, 0) => {
-                        rt::typed::opt(
-                            &mut self.accounting_input_octets,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (364, 0) => {
-                        rt::typed::opt(
-                            &mut self.accounting_output_octets,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (2037, 10415) => {
-                        rt::typed::opt(&mut self.change_condition, &avp, &mut w, 128)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (55, 0) => m.opt(&mut self.event_timestamp, 64),
+                    (363, 0) => m.opt(&mut self.accounting_input_octets, 64),
+                    (364, 0) => m.opt(&mut self.accounting_output_octets, 64),
+                    (2037, 10415) => m.opt(&mut self.change_condition, 128),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -16143,9 +15191,9 @@ impl Clone for NniInformation {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            session_direction: self.session_direction.clone(),
-            nni_type: self.nni_type.clone(),
-            relationship_mode: self.relationship_mode.clone(),
+            session_direction: self.session_direction,
+            nni_type: self.nni_type,
+            relationship_mode: self.relationship_mode,
             neighbour_node_address: self.neighbour_node_address.clone(),
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
@@ -16182,10 +15230,10 @@ impl PartialEq for NniInformation {
 impl Default for NniInformation {
     fn default() -> Self {
         Self {
-            session_direction: Default::default(),
-            nni_type: Default::default(),
-            relationship_mode: Default::default(),
-            neighbour_node_address: Default::default(),
+            session_direction: None,
+            nni_type: None,
+            relationship_mode: None,
+            neighbour_node_address: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -16225,25 +15273,13 @@ impl rt::typed::Grouped for NniInformation {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (2707, 10415) => {
-                        rt::typed::opt(&mut self.session_direction, &avp, &mut w, 128)
-                    }
-                    (2704, 10415) => {
-                        rt::typed::opt(&mut self.nni_type, &avp, &mut w, 128)
-                    }
-                    (2706, 10415) => {
-                        rt::typed::opt(&mut self.relationship_mode, &avp, &mut w, 128)
-                    }
-                    (2705, 10415) => {
-                        rt::typed::opt(
-                            &mut self.neighbour_node_address,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (2707, 10415) => m.opt(&mut self.session_direction, 128),
+                    (2704, 10415) => m.opt(&mut self.nni_type, 128),
+                    (2706, 10415) => m.opt(&mut self.relationship_mode, 128),
+                    (2705, 10415) => m.opt(&mut self.neighbour_node_address, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -16290,9 +15326,9 @@ impl Clone for OfflineCharging {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            quota_consumption_time: self.quota_consumption_time.clone(),
+            quota_consumption_time: self.quota_consumption_time,
             time_quota_mechanism: self.time_quota_mechanism.clone(),
-            envelope_reporting: self.envelope_reporting.clone(),
+            envelope_reporting: self.envelope_reporting,
             multiple_services_credit_control: self
                 .multiple_services_credit_control
                 .clone(),
@@ -16337,10 +15373,10 @@ impl PartialEq for OfflineCharging {
 impl Default for OfflineCharging {
     fn default() -> Self {
         Self {
-            quota_consumption_time: Default::default(),
-            time_quota_mechanism: Default::default(),
-            envelope_reporting: Default::default(),
-            multiple_services_credit_control: Default::default(),
+            quota_consumption_time: None,
+            time_quota_mechanism: None,
+            envelope_reporting: None,
+            multiple_services_credit_control: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -16380,32 +15416,20 @@ impl rt::typed::Grouped for OfflineCharging {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (881, 10415) => {
-                        rt::typed::opt(
-                            &mut self.quota_consumption_time,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (1270, 10415) => {
-                        rt::typed::opt(&mut self.time_quota_mechanism, &avp, &mut w, 128)
-                    }
-                    (1268, 10415) => {
-                        rt::typed::opt(&mut self.envelope_reporting, &avp, &mut w, 128)
-                    }
+                    (881, 10415) => m.opt(&mut self.quota_consumption_time, 192),
+                    (1270, 10415) => m.opt(&mut self.time_quota_mechanism, 128),
+                    (1268, 10415) => m.opt(&mut self.envelope_reporting, 128),
                     (456, 0) => {
-                        rt::typed::many(
+                        m.many(
                             &mut self.multiple_services_credit_control,
-                            &avp,
-                            &mut w,
                             3,
                             64,
                             u32::MAX,
                         )
                     }
-                    _ => rt::typed::other(&avp, &mut w),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -16447,7 +15471,7 @@ impl Clone for OriginatorAddress {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            address_type: self.address_type.clone(),
+            address_type: self.address_type,
             address_data: self.address_data.clone(),
             address_domain: self.address_domain.clone(),
             extra: self.extra.clone(),
@@ -16484,9 +15508,9 @@ impl PartialEq for OriginatorAddress {
 impl Default for OriginatorAddress {
     fn default() -> Self {
         Self {
-            address_type: Default::default(),
-            address_data: Default::default(),
-            address_domain: Default::default(),
+            address_type: None,
+            address_data: None,
+            address_domain: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -16526,17 +15550,12 @@ impl rt::typed::Grouped for OriginatorAddress {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (899, 10415) => {
-                        rt::typed::opt(&mut self.address_type, &avp, &mut w, 192)
-                    }
-                    (897, 10415) => {
-                        rt::typed::opt(&mut self.address_data, &avp, &mut w, 192)
-                    }
-                    (898, 10415) => {
-                        rt::typed::opt(&mut self.address_domain, &avp, &mut w, 192)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (899, 10415) => m.opt(&mut self.address_type, 192),
+                    (897, 10415) => m.opt(&mut self.address_data, 192),
+                    (898, 10415) => m.opt(&mut self.address_domain, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -16591,7 +15610,7 @@ impl Clone for OriginatorInterface {
             interface_id: self.interface_id.clone(),
             interface_text: self.interface_text.clone(),
             interface_port: self.interface_port.clone(),
-            interface_type: self.interface_type.clone(),
+            interface_type: self.interface_type,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -16627,10 +15646,10 @@ impl PartialEq for OriginatorInterface {
 impl Default for OriginatorInterface {
     fn default() -> Self {
         Self {
-            interface_id: Default::default(),
-            interface_text: Default::default(),
-            interface_port: Default::default(),
-            interface_type: Default::default(),
+            interface_id: None,
+            interface_text: None,
+            interface_port: None,
+            interface_type: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -16670,20 +15689,13 @@ impl rt::typed::Grouped for OriginatorInterface {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (2003, 10415) => {
-                        rt::typed::opt(&mut self.interface_id, &avp, &mut w, 128)
-                    }
-                    (2005, 10415) => {
-                        rt::typed::opt(&mut self.interface_text, &avp, &mut w, 128)
-                    }
-                    (2004, 10415) => {
-                        rt::typed::opt(&mut self.interface_port, &avp, &mut w, 128)
-                    }
-                    (2006, 10415) => {
-                        rt::typed::opt(&mut self.interface_type, &avp, &mut w, 128)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (2003, 10415) => m.opt(&mut self.interface_id, 128),
+                    (2005, 10415) => m.opt(&mut self.interface_text, 128),
+                    (2004, 10415) => m.opt(&mut self.interface_port, 128),
+                    (2006, 10415) => m.opt(&mut self.interface_type, 128),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -16732,7 +15744,7 @@ impl Clone for OriginatorReceivedAddress {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            address_type: self.address_type.clone(),
+            address_type: self.address_type,
             address_data: self.address_data.clone(),
             address_domain: self.address_domain.clone(),
             extra: self.extra.clone(),
@@ -16769,9 +15781,9 @@ impl PartialEq for OriginatorReceivedAddress {
 impl Default for OriginatorReceivedAddress {
     fn default() -> Self {
         Self {
-            address_type: Default::default(),
-            address_data: Default::default(),
-            address_domain: Default::default(),
+            address_type: None,
+            address_data: None,
+            address_domain: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -16811,17 +15823,12 @@ impl rt::typed::Grouped for OriginatorReceivedAddress {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (899, 10415) => {
-                        rt::typed::opt(&mut self.address_type, &avp, &mut w, 192)
-                    }
-                    (897, 10415) => {
-                        rt::typed::opt(&mut self.address_data, &avp, &mut w, 192)
-                    }
-                    (898, 10415) => {
-                        rt::typed::opt(&mut self.address_domain, &avp, &mut w, 192)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (899, 10415) => m.opt(&mut self.address_type, 192),
+                    (897, 10415) => m.opt(&mut self.address_data, 192),
+                    (898, 10415) => m.opt(&mut self.address_domain, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -16871,8 +15878,8 @@ impl Clone for ParticipantGroup {
     fn clone(&self) -> Self {
         Self {
             called_party_address: self.called_party_address.clone(),
-            participant_access_priority: self.participant_access_priority.clone(),
-            user_participating_type: self.user_participating_type.clone(),
+            participant_access_priority: self.participant_access_priority,
+            user_participating_type: self.user_participating_type,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -16919,9 +15926,9 @@ impl PartialEq for ParticipantGroup {
 impl Default for ParticipantGroup {
     fn default() -> Self {
         Self {
-            called_party_address: Default::default(),
-            participant_access_priority: Default::default(),
-            user_participating_type: Default::default(),
+            called_party_address: None,
+            participant_access_priority: None,
+            user_participating_type: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -16961,27 +15968,12 @@ impl rt::typed::Grouped for ParticipantGroup {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (832, 10415) => {
-                        rt::typed::opt(&mut self.called_party_address, &avp, &mut w, 192)
-                    }
-                    (1259, 10415) => {
-                        rt::typed::opt(
-                            &mut self.participant_access_priority,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (1279, 10415) => {
-                        rt::typed::opt(
-                            &mut self.user_participating_type,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (832, 10415) => m.opt(&mut self.called_party_address, 192),
+                    (1259, 10415) => m.opt(&mut self.participant_access_priority, 128),
+                    (1279, 10415) => m.opt(&mut self.user_participating_type, 128),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -17053,12 +16045,12 @@ impl Clone for PocInformation {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            poc_server_role: self.poc_server_role.clone(),
-            poc_session_type: self.poc_session_type.clone(),
+            poc_server_role: self.poc_server_role,
+            poc_session_type: self.poc_session_type,
             poc_user_role: self.poc_user_role.clone(),
-            poc_session_initiation_type: self.poc_session_initiation_type.clone(),
-            poc_event_type: self.poc_event_type.clone(),
-            number_of_participants: self.number_of_participants.clone(),
+            poc_session_initiation_type: self.poc_session_initiation_type,
+            poc_event_type: self.poc_event_type,
+            number_of_participants: self.number_of_participants,
             participants_involved: self.participants_involved.clone(),
             participant_group: self.participant_group.clone(),
             talk_burst_exchange: self.talk_burst_exchange.clone(),
@@ -17116,19 +16108,19 @@ impl PartialEq for PocInformation {
 impl Default for PocInformation {
     fn default() -> Self {
         Self {
-            poc_server_role: Default::default(),
-            poc_session_type: Default::default(),
-            poc_user_role: Default::default(),
-            poc_session_initiation_type: Default::default(),
-            poc_event_type: Default::default(),
-            number_of_participants: Default::default(),
-            participants_involved: Default::default(),
-            participant_group: Default::default(),
-            talk_burst_exchange: Default::default(),
-            poc_controlling_address: Default::default(),
-            poc_group_name: Default::default(),
-            poc_session_id: Default::default(),
-            charged_party: Default::default(),
+            poc_server_role: None,
+            poc_session_type: None,
+            poc_user_role: None,
+            poc_session_initiation_type: None,
+            poc_event_type: None,
+            number_of_participants: None,
+            participants_involved: Vec::new(),
+            participant_group: Vec::new(),
+            talk_burst_exchange: Vec::new(),
+            poc_controlling_address: None,
+            poc_group_name: None,
+            poc_session_id: None,
+            charged_party: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -17168,83 +16160,28 @@ impl rt::typed::Grouped for PocInformation {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (883, 10415) => {
-                        rt::typed::opt(&mut self.poc_server_role, &avp, &mut w, 192)
-                    }
-                    (884, 10415) => {
-                        rt::typed::opt(&mut self.poc_session_type, &avp, &mut w, 192)
-                    }
-                    (1252, 10415) => {
-                        rt::typed::opt(&mut self.poc_user_role, &avp, &mut w, 128)
-                    }
-                    (1277, 10415) => {
-                        rt::typed::opt(
-                            &mut self.poc_session_initiation_type,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (2025, 10415) => {
-                        rt::typed::opt(&mut self.poc_event_type, &avp, &mut w, 128)
-                    }
-                    (885, 10415) => {
-                        rt::typed::opt(
-                            &mut self.number_of_participants,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
+                    (883, 10415) => m.opt(&mut self.poc_server_role, 192),
+                    (884, 10415) => m.opt(&mut self.poc_session_type, 192),
+                    (1252, 10415) => m.opt(&mut self.poc_user_role, 128),
+                    (1277, 10415) => m.opt(&mut self.poc_session_initiation_type, 128),
+                    (2025, 10415) => m.opt(&mut self.poc_event_type, 128),
+                    (885, 10415) => m.opt(&mut self.number_of_participants, 192),
                     (887, 10415) => {
-                        rt::typed::many(
-                            &mut self.participants_involved,
-                            &avp,
-                            &mut w,
-                            6,
-                            192,
-                            u32::MAX,
-                        )
+                        m.many(&mut self.participants_involved, 6, 192, u32::MAX)
                     }
                     (1260, 10415) => {
-                        rt::typed::many(
-                            &mut self.participant_group,
-                            &avp,
-                            &mut w,
-                            7,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut self.participant_group, 7, 128, u32::MAX)
                     }
                     (1255, 10415) => {
-                        rt::typed::many(
-                            &mut self.talk_burst_exchange,
-                            &avp,
-                            &mut w,
-                            8,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut self.talk_burst_exchange, 8, 128, u32::MAX)
                     }
-                    (858, 10415) => {
-                        rt::typed::opt(
-                            &mut self.poc_controlling_address,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (859, 10415) => {
-                        rt::typed::opt(&mut self.poc_group_name, &avp, &mut w, 192)
-                    }
-                    (1229, 10415) => {
-                        rt::typed::opt(&mut self.poc_session_id, &avp, &mut w, 192)
-                    }
-                    (857, 10415) => {
-                        rt::typed::opt(&mut self.charged_party, &avp, &mut w, 192)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (858, 10415) => m.opt(&mut self.poc_controlling_address, 192),
+                    (859, 10415) => m.opt(&mut self.poc_group_name, 192),
+                    (1229, 10415) => m.opt(&mut self.poc_session_id, 192),
+                    (857, 10415) => m.opt(&mut self.charged_party, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -17291,7 +16228,7 @@ impl Clone for PocUserRole {
     fn clone(&self) -> Self {
         Self {
             poc_user_role_ids: self.poc_user_role_ids.clone(),
-            poc_user_role_info_units: self.poc_user_role_info_units.clone(),
+            poc_user_role_info_units: self.poc_user_role_info_units,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -17331,8 +16268,8 @@ impl PartialEq for PocUserRole {
 impl Default for PocUserRole {
     fn default() -> Self {
         Self {
-            poc_user_role_ids: Default::default(),
-            poc_user_role_info_units: Default::default(),
+            poc_user_role_ids: None,
+            poc_user_role_info_units: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -17372,19 +16309,11 @@ impl rt::typed::Grouped for PocUserRole {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (1253, 10415) => {
-                        rt::typed::opt(&mut self.poc_user_role_ids, &avp, &mut w, 128)
-                    }
-                    (1254, 10415) => {
-                        rt::typed::opt(
-                            &mut self.poc_user_role_info_units,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1253, 10415) => m.opt(&mut self.poc_user_role_ids, 128),
+                    (1254, 10415) => m.opt(&mut self.poc_user_role_info_units, 128),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -17447,18 +16376,17 @@ impl Clone for ProseDirectCommunicationReceptionDataContainer {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            local_sequence_number: self.local_sequence_number.clone(),
-            coverage_status: self.coverage_status.clone(),
+            local_sequence_number: self.local_sequence_number,
+            coverage_status: self.coverage_status,
             tgpp_user_location_info: self.tgpp_user_location_info.clone(),
-            accounting_input_octets: self.accounting_input_octets.clone(),
-            change_time: self.change_time.clone(),
-            change_condition: self.change_condition.clone(),
+            accounting_input_octets: self.accounting_input_octets,
+            change_time: self.change_time,
+            change_condition: self.change_condition,
             visited_plmn_id: self.visited_plmn_id.clone(),
             usage_information_report_sequence_number: self
-                .usage_information_report_sequence_number
-                .clone(),
-            radio_resources_indicator: self.radio_resources_indicator.clone(),
-            radio_frequency: self.radio_frequency.clone(),
+                .usage_information_report_sequence_number,
+            radio_resources_indicator: self.radio_resources_indicator,
+            radio_frequency: self.radio_frequency,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -17516,16 +16444,16 @@ impl PartialEq for ProseDirectCommunicationReceptionDataContainer {
 impl Default for ProseDirectCommunicationReceptionDataContainer {
     fn default() -> Self {
         Self {
-            local_sequence_number: Default::default(),
-            coverage_status: Default::default(),
-            tgpp_user_location_info: Default::default(),
-            accounting_input_octets: Default::default(),
-            change_time: Default::default(),
-            change_condition: Default::default(),
-            visited_plmn_id: Default::default(),
-            usage_information_report_sequence_number: Default::default(),
-            radio_resources_indicator: Default::default(),
-            radio_frequency: Default::default(),
+            local_sequence_number: None,
+            coverage_status: None,
+            tgpp_user_location_info: None,
+            accounting_input_octets: None,
+            change_time: None,
+            change_condition: None,
+            visited_plmn_id: None,
+            usage_information_report_sequence_number: None,
+            radio_resources_indicator: None,
+            radio_frequency: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -17565,63 +16493,21 @@ impl rt::typed::Grouped for ProseDirectCommunicationReceptionDataContainer {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (2063, 10415) => {
-                        rt::typed::opt(
-                            &mut self.local_sequence_number,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (3428, 10415) => {
-                        rt::typed::opt(&mut self.coverage_status, &avp, &mut w, 192)
-                    }
-                    (22, 10415) => {
-                        rt::typed::opt(
-                            &mut self.tgpp_user_location_info,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (363, 0) => {
-                        rt::typed::opt(
-                            &mut self.accounting_input_octets,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (2038, 10415) => {
-                        rt::typed::opt(&mut self.change_time, &avp, &mut w, 128)
-                    }
-                    (2037, 10415) => {
-                        rt::typed::opt(&mut self.change_condition, &avp, &mut w, 128)
-                    }
-                    (1407, 10415) => {
-                        rt::typed::opt(&mut self.visited_plmn_id, &avp, &mut w, 192)
-                    }
+                    (2063, 10415) => m.opt(&mut self.local_sequence_number, 128),
+                    (3428, 10415) => m.opt(&mut self.coverage_status, 192),
+                    (22, 10415) => m.opt(&mut self.tgpp_user_location_info, 192),
+                    (363, 0) => m.opt(&mut self.accounting_input_octets, 64),
+                    (2038, 10415) => m.opt(&mut self.change_time, 128),
+                    (2037, 10415) => m.opt(&mut self.change_condition, 128),
+                    (1407, 10415) => m.opt(&mut self.visited_plmn_id, 192),
                     (3439, 10415) => {
-                        rt::typed::opt(
-                            &mut self.usage_information_report_sequence_number,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
+                        m.opt(&mut self.usage_information_report_sequence_number, 192)
                     }
-                    (3465, 10415) => {
-                        rt::typed::opt(
-                            &mut self.radio_resources_indicator,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (3508, 10415) => {
-                        rt::typed::opt(&mut self.radio_frequency, &avp, &mut w, 192)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (3465, 10415) => m.opt(&mut self.radio_resources_indicator, 192),
+                    (3508, 10415) => m.opt(&mut self.radio_frequency, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -17691,18 +16577,17 @@ impl Clone for ProseDirectCommunicationTransmissionDataContainer {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            local_sequence_number: self.local_sequence_number.clone(),
-            coverage_status: self.coverage_status.clone(),
+            local_sequence_number: self.local_sequence_number,
+            coverage_status: self.coverage_status,
             tgpp_user_location_info: self.tgpp_user_location_info.clone(),
-            accounting_output_octets: self.accounting_output_octets.clone(),
-            change_time: self.change_time.clone(),
-            change_condition: self.change_condition.clone(),
+            accounting_output_octets: self.accounting_output_octets,
+            change_time: self.change_time,
+            change_condition: self.change_condition,
             visited_plmn_id: self.visited_plmn_id.clone(),
             usage_information_report_sequence_number: self
-                .usage_information_report_sequence_number
-                .clone(),
-            radio_resources_indicator: self.radio_resources_indicator.clone(),
-            radio_frequency: self.radio_frequency.clone(),
+                .usage_information_report_sequence_number,
+            radio_resources_indicator: self.radio_resources_indicator,
+            radio_frequency: self.radio_frequency,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -17760,16 +16645,16 @@ impl PartialEq for ProseDirectCommunicationTransmissionDataContainer {
 impl Default for ProseDirectCommunicationTransmissionDataContainer {
     fn default() -> Self {
         Self {
-            local_sequence_number: Default::default(),
-            coverage_status: Default::default(),
-            tgpp_user_location_info: Default::default(),
-            accounting_output_octets: Default::default(),
-            change_time: Default::default(),
-            change_condition: Default::default(),
-            visited_plmn_id: Default::default(),
-            usage_information_report_sequence_number: Default::default(),
-            radio_resources_indicator: Default::default(),
-            radio_frequency: Default::default(),
+            local_sequence_number: None,
+            coverage_status: None,
+            tgpp_user_location_info: None,
+            accounting_output_octets: None,
+            change_time: None,
+            change_condition: None,
+            visited_plmn_id: None,
+            usage_information_report_sequence_number: None,
+            radio_resources_indicator: None,
+            radio_frequency: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -17809,63 +16694,21 @@ impl rt::typed::Grouped for ProseDirectCommunicationTransmissionDataContainer {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (2063, 10415) => {
-                        rt::typed::opt(
-                            &mut self.local_sequence_number,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (3428, 10415) => {
-                        rt::typed::opt(&mut self.coverage_status, &avp, &mut w, 192)
-                    }
-                    (22, 10415) => {
-                        rt::typed::opt(
-                            &mut self.tgpp_user_location_info,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (364, 0) => {
-                        rt::typed::opt(
-                            &mut self.accounting_output_octets,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (2038, 10415) => {
-                        rt::typed::opt(&mut self.change_time, &avp, &mut w, 128)
-                    }
-                    (2037, 10415) => {
-                        rt::typed::opt(&mut self.change_condition, &avp, &mut w, 128)
-                    }
-                    (1407, 10415) => {
-                        rt::typed::opt(&mut self.visited_plmn_id, &avp, &mut w, 192)
-                    }
+                    (2063, 10415) => m.opt(&mut self.local_sequence_number, 128),
+                    (3428, 10415) => m.opt(&mut self.coverage_status, 192),
+                    (22, 10415) => m.opt(&mut self.tgpp_user_location_info, 192),
+                    (364, 0) => m.opt(&mut self.accounting_output_octets, 64),
+                    (2038, 10415) => m.opt(&mut self.change_time, 128),
+                    (2037, 10415) => m.opt(&mut self.change_condition, 128),
+                    (1407, 10415) => m.opt(&mut self.visited_plmn_id, 192),
                     (3439, 10415) => {
-                        rt::typed::opt(
-                            &mut self.usage_information_report_sequence_number,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
+                        m.opt(&mut self.usage_information_report_sequence_number, 192)
                     }
-                    (3465, 10415) => {
-                        rt::typed::opt(
-                            &mut self.radio_resources_indicator,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (3508, 10415) => {
-                        rt::typed::opt(&mut self.radio_frequency, &avp, &mut w, 192)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (3465, 10415) => m.opt(&mut self.radio_resources_indicator, 192),
+                    (3508, 10415) => m.opt(&mut self.radio_frequency, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -18081,18 +16924,18 @@ impl Clone for ProseInformation {
             discoveree_ue_hplmn_identifier: self.discoveree_ue_hplmn_identifier.clone(),
             discoveree_ue_vplmn_identifier: self.discoveree_ue_vplmn_identifier.clone(),
             monitored_plmn_identifier: self.monitored_plmn_identifier.clone(),
-            role_of_prose_function: self.role_of_prose_function.clone(),
+            role_of_prose_function: self.role_of_prose_function,
             prose_app_id: self.prose_app_id.clone(),
             prose_3rd_party_application_id: self.prose_3rd_party_application_id.clone(),
             application_specific_data: self.application_specific_data.clone(),
-            prose_event_type: self.prose_event_type.clone(),
-            prose_direct_discovery_model: self.prose_direct_discovery_model.clone(),
+            prose_event_type: self.prose_event_type,
+            prose_direct_discovery_model: self.prose_direct_discovery_model,
             prose_function_ip_address: self.prose_function_ip_address.clone(),
             prose_function_id: self.prose_function_id.clone(),
-            prose_validity_timer: self.prose_validity_timer.clone(),
-            prose_role_of_ue: self.prose_role_of_ue.clone(),
-            prose_requested_timestamp: self.prose_requested_timestamp.clone(),
-            pc3_control_protocol_cause: self.pc3_control_protocol_cause.clone(),
+            prose_validity_timer: self.prose_validity_timer,
+            prose_role_of_ue: self.prose_role_of_ue,
+            prose_requested_timestamp: self.prose_requested_timestamp,
+            pc3_control_protocol_cause: self.pc3_control_protocol_cause,
             monitoring_ue_identifier: self.monitoring_ue_identifier.clone(),
             prose_function_plmn_identifier: self.prose_function_plmn_identifier.clone(),
             requestor_plmn_identifier: self.requestor_plmn_identifier.clone(),
@@ -18101,15 +16944,13 @@ impl Clone for ProseInformation {
             requesting_epuid: self.requesting_epuid.clone(),
             target_app_layer_user_id: self.target_app_layer_user_id.clone(),
             requested_plmn_identifier: self.requested_plmn_identifier.clone(),
-            time_window: self.time_window.clone(),
-            prose_range_class: self.prose_range_class.clone(),
-            proximity_alert_indication: self.proximity_alert_indication.clone(),
-            proximity_alert_timestamp: self.proximity_alert_timestamp.clone(),
-            proximity_cancellation_timestamp: self
-                .proximity_cancellation_timestamp
-                .clone(),
-            prose_reason_for_cancellation: self.prose_reason_for_cancellation.clone(),
-            pc3_epc_control_protocol_cause: self.pc3_epc_control_protocol_cause.clone(),
+            time_window: self.time_window,
+            prose_range_class: self.prose_range_class,
+            proximity_alert_indication: self.proximity_alert_indication,
+            proximity_alert_timestamp: self.proximity_alert_timestamp,
+            proximity_cancellation_timestamp: self.proximity_cancellation_timestamp,
+            prose_reason_for_cancellation: self.prose_reason_for_cancellation,
+            pc3_epc_control_protocol_cause: self.pc3_epc_control_protocol_cause,
             prose_ue_id: self.prose_ue_id.clone(),
             prose_source_ip_address: self.prose_source_ip_address.clone(),
             layer_2_group_id: self.layer_2_group_id.clone(),
@@ -18119,8 +16960,8 @@ impl Clone for ProseInformation {
             coverage_info: self.coverage_info.clone(),
             radio_parameter_set_info: self.radio_parameter_set_info.clone(),
             transmitter_info: self.transmitter_info.clone(),
-            time_first_transmission: self.time_first_transmission.clone(),
-            time_first_reception: self.time_first_reception.clone(),
+            time_first_transmission: self.time_first_transmission,
+            time_first_reception: self.time_first_reception,
             prose_direct_communication_transmission_data_container: self
                 .prose_direct_communication_transmission_data_container
                 .clone(),
@@ -18134,7 +16975,7 @@ impl Clone for ProseInformation {
                 .prose_ue_to_network_relay_ue_id
                 .clone(),
             target_ip_address: self.target_ip_address.clone(),
-            pc5_radio_technology: self.pc5_radio_technology.clone(),
+            pc5_radio_technology: self.pc5_radio_technology,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -18424,60 +17265,60 @@ impl PartialEq for ProseInformation {
 impl Default for ProseInformation {
     fn default() -> Self {
         Self {
-            supported_features: Default::default(),
-            announcing_ue_hplmn_identifier: Default::default(),
-            announcing_ue_vplmn_identifier: Default::default(),
-            monitoring_ue_hplmn_identifier: Default::default(),
-            monitoring_ue_vplmn_identifier: Default::default(),
-            discoverer_ue_hplmn_identifier: Default::default(),
-            discoverer_ue_vplmn_identifier: Default::default(),
-            discoveree_ue_hplmn_identifier: Default::default(),
-            discoveree_ue_vplmn_identifier: Default::default(),
-            monitored_plmn_identifier: Default::default(),
-            role_of_prose_function: Default::default(),
-            prose_app_id: Default::default(),
-            prose_3rd_party_application_id: Default::default(),
-            application_specific_data: Default::default(),
-            prose_event_type: Default::default(),
-            prose_direct_discovery_model: Default::default(),
-            prose_function_ip_address: Default::default(),
-            prose_function_id: Default::default(),
-            prose_validity_timer: Default::default(),
-            prose_role_of_ue: Default::default(),
-            prose_requested_timestamp: Default::default(),
-            pc3_control_protocol_cause: Default::default(),
-            monitoring_ue_identifier: Default::default(),
-            prose_function_plmn_identifier: Default::default(),
-            requestor_plmn_identifier: Default::default(),
-            origin_app_layer_user_id: Default::default(),
-            wlan_link_layer_id: Default::default(),
-            requesting_epuid: Default::default(),
-            target_app_layer_user_id: Default::default(),
-            requested_plmn_identifier: Default::default(),
-            time_window: Default::default(),
-            prose_range_class: Default::default(),
-            proximity_alert_indication: Default::default(),
-            proximity_alert_timestamp: Default::default(),
-            proximity_cancellation_timestamp: Default::default(),
-            prose_reason_for_cancellation: Default::default(),
-            pc3_epc_control_protocol_cause: Default::default(),
-            prose_ue_id: Default::default(),
-            prose_source_ip_address: Default::default(),
-            layer_2_group_id: Default::default(),
-            prose_group_ip_multicast_address: Default::default(),
-            coverage_info: Default::default(),
-            radio_parameter_set_info: Default::default(),
-            transmitter_info: Default::default(),
-            time_first_transmission: Default::default(),
-            time_first_reception: Default::default(),
-            prose_direct_communication_transmission_data_container: Default::default(),
-            prose_direct_communication_reception_data_container: Default::default(),
-            announcing_plmn_id: Default::default(),
-            prose_target_layer_2_id: Default::default(),
-            relay_ip_address: Default::default(),
-            prose_ue_to_network_relay_ue_id: Default::default(),
-            target_ip_address: Default::default(),
-            pc5_radio_technology: Default::default(),
+            supported_features: None,
+            announcing_ue_hplmn_identifier: None,
+            announcing_ue_vplmn_identifier: None,
+            monitoring_ue_hplmn_identifier: None,
+            monitoring_ue_vplmn_identifier: None,
+            discoverer_ue_hplmn_identifier: None,
+            discoverer_ue_vplmn_identifier: None,
+            discoveree_ue_hplmn_identifier: None,
+            discoveree_ue_vplmn_identifier: None,
+            monitored_plmn_identifier: None,
+            role_of_prose_function: None,
+            prose_app_id: None,
+            prose_3rd_party_application_id: None,
+            application_specific_data: None,
+            prose_event_type: None,
+            prose_direct_discovery_model: None,
+            prose_function_ip_address: None,
+            prose_function_id: None,
+            prose_validity_timer: None,
+            prose_role_of_ue: None,
+            prose_requested_timestamp: None,
+            pc3_control_protocol_cause: None,
+            monitoring_ue_identifier: None,
+            prose_function_plmn_identifier: None,
+            requestor_plmn_identifier: None,
+            origin_app_layer_user_id: None,
+            wlan_link_layer_id: None,
+            requesting_epuid: None,
+            target_app_layer_user_id: None,
+            requested_plmn_identifier: None,
+            time_window: None,
+            prose_range_class: None,
+            proximity_alert_indication: None,
+            proximity_alert_timestamp: None,
+            proximity_cancellation_timestamp: None,
+            prose_reason_for_cancellation: None,
+            pc3_epc_control_protocol_cause: None,
+            prose_ue_id: None,
+            prose_source_ip_address: None,
+            layer_2_group_id: None,
+            prose_group_ip_multicast_address: None,
+            coverage_info: Vec::new(),
+            radio_parameter_set_info: Vec::new(),
+            transmitter_info: Vec::new(),
+            time_first_transmission: None,
+            time_first_reception: None,
+            prose_direct_communication_transmission_data_container: Vec::new(),
+            prose_direct_communication_reception_data_container: Vec::new(),
+            announcing_plmn_id: None,
+            prose_target_layer_2_id: None,
+            relay_ip_address: None,
+            prose_ue_to_network_relay_ue_id: None,
+            target_ip_address: None,
+            pc5_radio_technology: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -18517,367 +17358,89 @@ impl rt::typed::Grouped for ProseInformation {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (628, 10415) => {
-                        rt::typed::opt(&mut self.supported_features, &avp, &mut w, 128)
-                    }
-                    (3426, 10415) => {
-                        rt::typed::opt(
-                            &mut self.announcing_ue_hplmn_identifier,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (3427, 10415) => {
-                        rt::typed::opt(
-                            &mut self.announcing_ue_vplmn_identifier,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (3431, 10415) => {
-                        rt::typed::opt(
-                            &mut self.monitoring_ue_hplmn_identifier,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (3433, 10415) => {
-                        rt::typed::opt(
-                            &mut self.monitoring_ue_vplmn_identifier,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (4404, 10415) => {
-                        rt::typed::opt(
-                            &mut self.discoverer_ue_hplmn_identifier,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (4405, 10415) => {
-                        rt::typed::opt(
-                            &mut self.discoverer_ue_vplmn_identifier,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (4402, 10415) => {
-                        rt::typed::opt(
-                            &mut self.discoveree_ue_hplmn_identifier,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (4403, 10415) => {
-                        rt::typed::opt(
-                            &mut self.discoveree_ue_vplmn_identifier,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (3430, 10415) => {
-                        rt::typed::opt(
-                            &mut self.monitored_plmn_identifier,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (3438, 10415) => {
-                        rt::typed::opt(
-                            &mut self.role_of_prose_function,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (3811, 10415) => {
-                        rt::typed::opt(&mut self.prose_app_id, &avp, &mut w, 192)
-                    }
-                    (3440, 10415) => {
-                        rt::typed::opt(
-                            &mut self.prose_3rd_party_application_id,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (3458, 10415) => {
-                        rt::typed::opt(
-                            &mut self.application_specific_data,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (3443, 10415) => {
-                        rt::typed::opt(&mut self.prose_event_type, &avp, &mut w, 192)
-                    }
-                    (3442, 10415) => {
-                        rt::typed::opt(
-                            &mut self.prose_direct_discovery_model,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (3444, 10415) => {
-                        rt::typed::opt(
-                            &mut self.prose_function_ip_address,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (3602, 10415) => {
-                        rt::typed::opt(&mut self.prose_function_id, &avp, &mut w, 192)
-                    }
-                    (3815, 10415) => {
-                        rt::typed::opt(&mut self.prose_validity_timer, &avp, &mut w, 192)
-                    }
-                    (3451, 10415) => {
-                        rt::typed::opt(&mut self.prose_role_of_ue, &avp, &mut w, 192)
-                    }
-                    (3450, 10415) => {
-                        rt::typed::opt(
-                            &mut self.prose_requested_timestamp,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (3434, 10415) => {
-                        rt::typed::opt(
-                            &mut self.pc3_control_protocol_cause,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (3432, 10415) => {
-                        rt::typed::opt(
-                            &mut self.monitoring_ue_identifier,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (3457, 10415) => {
-                        rt::typed::opt(
-                            &mut self.prose_function_plmn_identifier,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (3437, 10415) => {
-                        rt::typed::opt(
-                            &mut self.requestor_plmn_identifier,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (3600, 10415) => {
-                        rt::typed::opt(
-                            &mut self.origin_app_layer_user_id,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (3821, 10415) => {
-                        rt::typed::opt(&mut self.wlan_link_layer_id, &avp, &mut w, 192)
-                    }
-                    (3816, 10415) => {
-                        rt::typed::opt(&mut self.requesting_epuid, &avp, &mut w, 192)
-                    }
-                    (3601, 10415) => {
-                        rt::typed::opt(
-                            &mut self.target_app_layer_user_id,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (3436, 10415) => {
-                        rt::typed::opt(
-                            &mut self.requested_plmn_identifier,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (3818, 10415) => {
-                        rt::typed::opt(&mut self.time_window, &avp, &mut w, 192)
-                    }
-                    (3448, 10415) => {
-                        rt::typed::opt(&mut self.prose_range_class, &avp, &mut w, 192)
-                    }
-                    (3454, 10415) => {
-                        rt::typed::opt(
-                            &mut self.proximity_alert_indication,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (3455, 10415) => {
-                        rt::typed::opt(
-                            &mut self.proximity_alert_timestamp,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
+                    (628, 10415) => m.opt(&mut self.supported_features, 128),
+                    (3426, 10415) => m.opt(&mut self.announcing_ue_hplmn_identifier, 192),
+                    (3427, 10415) => m.opt(&mut self.announcing_ue_vplmn_identifier, 192),
+                    (3431, 10415) => m.opt(&mut self.monitoring_ue_hplmn_identifier, 192),
+                    (3433, 10415) => m.opt(&mut self.monitoring_ue_vplmn_identifier, 192),
+                    (4404, 10415) => m.opt(&mut self.discoverer_ue_hplmn_identifier, 192),
+                    (4405, 10415) => m.opt(&mut self.discoverer_ue_vplmn_identifier, 192),
+                    (4402, 10415) => m.opt(&mut self.discoveree_ue_hplmn_identifier, 192),
+                    (4403, 10415) => m.opt(&mut self.discoveree_ue_vplmn_identifier, 192),
+                    (3430, 10415) => m.opt(&mut self.monitored_plmn_identifier, 192),
+                    (3438, 10415) => m.opt(&mut self.role_of_prose_function, 192),
+                    (3811, 10415) => m.opt(&mut self.prose_app_id, 192),
+                    (3440, 10415) => m.opt(&mut self.prose_3rd_party_application_id, 192),
+                    (3458, 10415) => m.opt(&mut self.application_specific_data, 192),
+                    (3443, 10415) => m.opt(&mut self.prose_event_type, 192),
+                    (3442, 10415) => m.opt(&mut self.prose_direct_discovery_model, 192),
+                    (3444, 10415) => m.opt(&mut self.prose_function_ip_address, 192),
+                    (3602, 10415) => m.opt(&mut self.prose_function_id, 192),
+                    (3815, 10415) => m.opt(&mut self.prose_validity_timer, 192),
+                    (3451, 10415) => m.opt(&mut self.prose_role_of_ue, 192),
+                    (3450, 10415) => m.opt(&mut self.prose_requested_timestamp, 192),
+                    (3434, 10415) => m.opt(&mut self.pc3_control_protocol_cause, 192),
+                    (3432, 10415) => m.opt(&mut self.monitoring_ue_identifier, 192),
+                    (3457, 10415) => m.opt(&mut self.prose_function_plmn_identifier, 192),
+                    (3437, 10415) => m.opt(&mut self.requestor_plmn_identifier, 192),
+                    (3600, 10415) => m.opt(&mut self.origin_app_layer_user_id, 192),
+                    (3821, 10415) => m.opt(&mut self.wlan_link_layer_id, 192),
+                    (3816, 10415) => m.opt(&mut self.requesting_epuid, 192),
+                    (3601, 10415) => m.opt(&mut self.target_app_layer_user_id, 192),
+                    (3436, 10415) => m.opt(&mut self.requested_plmn_identifier, 192),
+                    (3818, 10415) => m.opt(&mut self.time_window, 192),
+                    (3448, 10415) => m.opt(&mut self.prose_range_class, 192),
+                    (3454, 10415) => m.opt(&mut self.proximity_alert_indication, 192),
+                    (3455, 10415) => m.opt(&mut self.proximity_alert_timestamp, 192),
                     (3456, 10415) => {
-                        rt::typed::opt(
-                            &mut self.proximity_cancellation_timestamp,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
+                        m.opt(&mut self.proximity_cancellation_timestamp, 192)
                     }
-                    (3449, 10415) => {
-                        rt::typed::opt(
-                            &mut self.prose_reason_for_cancellation,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (3435, 10415) => {
-                        rt::typed::opt(
-                            &mut self.pc3_epc_control_protocol_cause,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (3453, 10415) => {
-                        rt::typed::opt(&mut self.prose_ue_id, &avp, &mut w, 192)
-                    }
-                    (3452, 10415) => {
-                        rt::typed::opt(
-                            &mut self.prose_source_ip_address,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (3429, 10415) => {
-                        rt::typed::opt(&mut self.layer_2_group_id, &avp, &mut w, 192)
-                    }
+                    (3449, 10415) => m.opt(&mut self.prose_reason_for_cancellation, 192),
+                    (3435, 10415) => m.opt(&mut self.pc3_epc_control_protocol_cause, 192),
+                    (3453, 10415) => m.opt(&mut self.prose_ue_id, 192),
+                    (3452, 10415) => m.opt(&mut self.prose_source_ip_address, 192),
+                    (3429, 10415) => m.opt(&mut self.layer_2_group_id, 192),
                     (3446, 10415) => {
-                        rt::typed::opt(
-                            &mut self.prose_group_ip_multicast_address,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
+                        m.opt(&mut self.prose_group_ip_multicast_address, 192)
                     }
-                    (3459, 10415) => {
-                        rt::typed::many(
-                            &mut self.coverage_info,
-                            &avp,
-                            &mut w,
-                            41,
-                            192,
-                            u32::MAX,
-                        )
-                    }
+                    (3459, 10415) => m.many(&mut self.coverage_info, 41, 192, u32::MAX),
                     (3463, 10415) => {
-                        rt::typed::many(
-                            &mut self.radio_parameter_set_info,
-                            &avp,
-                            &mut w,
-                            42,
-                            192,
-                            u32::MAX,
-                        )
+                        m.many(&mut self.radio_parameter_set_info, 42, 192, u32::MAX)
                     }
                     (3468, 10415) => {
-                        rt::typed::many(
-                            &mut self.transmitter_info,
-                            &avp,
-                            &mut w,
-                            43,
-                            192,
-                            u32::MAX,
-                        )
+                        m.many(&mut self.transmitter_info, 43, 192, u32::MAX)
                     }
-                    (3467, 10415) => {
-                        rt::typed::opt(
-                            &mut self.time_first_transmission,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (3466, 10415) => {
-                        rt::typed::opt(&mut self.time_first_reception, &avp, &mut w, 192)
-                    }
+                    (3467, 10415) => m.opt(&mut self.time_first_transmission, 192),
+                    (3466, 10415) => m.opt(&mut self.time_first_reception, 192),
                     (3441, 10415) => {
-                        rt::typed::many(
+                        m.many(
                             &mut self
                                 .prose_direct_communication_transmission_data_container,
-                            &avp,
-                            &mut w,
                             46,
                             192,
                             u32::MAX,
                         )
                     }
                     (3461, 10415) => {
-                        rt::typed::many(
+                        m.many(
                             &mut self
                                 .prose_direct_communication_reception_data_container,
-                            &avp,
-                            &mut w,
                             47,
                             192,
                             u32::MAX,
                         )
                     }
-                    (4408, 10415) => {
-                        rt::typed::opt(&mut self.announcing_plmn_id, &avp, &mut w, 192)
-                    }
-                    (4410, 10415) => {
-                        rt::typed::opt(
-                            &mut self.prose_target_layer_2_id,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (4411, 10415) => {
-                        rt::typed::opt(&mut self.relay_ip_address, &avp, &mut w, 192)
-                    }
+                    (4408, 10415) => m.opt(&mut self.announcing_plmn_id, 192),
+                    (4410, 10415) => m.opt(&mut self.prose_target_layer_2_id, 192),
+                    (4411, 10415) => m.opt(&mut self.relay_ip_address, 192),
                     (4409, 10415) => {
-                        rt::typed::opt(
-                            &mut self.prose_ue_to_network_relay_ue_id,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
+                        m.opt(&mut self.prose_ue_to_network_relay_ue_id, 192)
                     }
-                    (4412, 10415) => {
-                        rt::typed::opt(&mut self.target_ip_address, &avp, &mut w, 192)
-                    }
-                    (1300, 10415) => {
-                        rt::typed::opt(&mut self.pc5_radio_technology, &avp, &mut w, 128)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (4412, 10415) => m.opt(&mut self.target_ip_address, 192),
+                    (1300, 10415) => m.opt(&mut self.pc5_radio_technology, 128),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -18928,7 +17491,7 @@ impl Clone for PsFurnishChargingInformation {
         Self {
             tgpp_charging_id: self.tgpp_charging_id.clone(),
             ps_free_format_data: self.ps_free_format_data.clone(),
-            ps_append_free_format_data: self.ps_append_free_format_data.clone(),
+            ps_append_free_format_data: self.ps_append_free_format_data,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -18971,7 +17534,7 @@ impl Default for PsFurnishChargingInformation {
         Self {
             tgpp_charging_id: Default::default(),
             ps_free_format_data: Default::default(),
-            ps_append_free_format_data: Default::default(),
+            ps_append_free_format_data: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -19036,28 +17599,12 @@ impl rt::typed::Grouped for PsFurnishChargingInformation {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (2, 10415) => {
-                        rt::typed::one(&mut self.tgpp_charging_id, &avp, &mut w, 0, 192)
-                    }
-                    (866, 10415) => {
-                        rt::typed::one(
-                            &mut self.ps_free_format_data,
-                            &avp,
-                            &mut w,
-                            1,
-                            192,
-                        )
-                    }
-                    (867, 10415) => {
-                        rt::typed::opt(
-                            &mut self.ps_append_free_format_data,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (2, 10415) => m.one(&mut self.tgpp_charging_id, 0, 192),
+                    (866, 10415) => m.one(&mut self.ps_free_format_data, 1, 192),
+                    (867, 10415) => m.opt(&mut self.ps_append_free_format_data, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -19319,13 +17866,13 @@ impl Clone for PsInformation {
         Self {
             supported_features: self.supported_features.clone(),
             tgpp_charging_id: self.tgpp_charging_id.clone(),
-            pdn_connection_charging_id: self.pdn_connection_charging_id.clone(),
+            pdn_connection_charging_id: self.pdn_connection_charging_id,
             node_id: self.node_id.clone(),
-            tgpp_pdp_type: self.tgpp_pdp_type.clone(),
+            tgpp_pdp_type: self.tgpp_pdp_type,
             pdp_address: self.pdp_address.clone(),
-            pdp_address_prefix_length: self.pdp_address_prefix_length.clone(),
-            dynamic_address_flag: self.dynamic_address_flag.clone(),
-            dynamic_address_flag_extension: self.dynamic_address_flag_extension.clone(),
+            pdp_address_prefix_length: self.pdp_address_prefix_length,
+            dynamic_address_flag: self.dynamic_address_flag,
+            dynamic_address_flag_extension: self.dynamic_address_flag_extension,
             qos_information: self.qos_information.clone(),
             sgsn_address: self.sgsn_address.clone(),
             ggsn_address: self.ggsn_address.clone(),
@@ -19334,10 +17881,10 @@ impl Clone for PsInformation {
             epdg_address: self.epdg_address.clone(),
             twag_address: self.twag_address.clone(),
             cg_address: self.cg_address.clone(),
-            serving_node_type: self.serving_node_type.clone(),
-            sgw_change: self.sgw_change.clone(),
+            serving_node_type: self.serving_node_type,
+            sgw_change: self.sgw_change,
             tgpp_imsi_mcc_mnc: self.tgpp_imsi_mcc_mnc.clone(),
-            imsi_unauthenticated_flag: self.imsi_unauthenticated_flag.clone(),
+            imsi_unauthenticated_flag: self.imsi_unauthenticated_flag,
             tgpp_ggsn_mcc_mnc: self.tgpp_ggsn_mcc_mnc.clone(),
             tgpp_nsapi: self.tgpp_nsapi.clone(),
             called_station_id: self.called_station_id.clone(),
@@ -19345,14 +17892,13 @@ impl Clone for PsInformation {
             tgpp_selection_mode: self.tgpp_selection_mode.clone(),
             tgpp_charging_characteristics: self.tgpp_charging_characteristics.clone(),
             charging_characteristics_selection_mode: self
-                .charging_characteristics_selection_mode
-                .clone(),
+                .charging_characteristics_selection_mode,
             tgpp_sgsn_mcc_mnc: self.tgpp_sgsn_mcc_mnc.clone(),
             tgpp_ms_timezone: self.tgpp_ms_timezone.clone(),
             charging_rule_base_name: self.charging_rule_base_name.clone(),
             adc_rule_base_name: self.adc_rule_base_name.clone(),
             tgpp_user_location_info: self.tgpp_user_location_info.clone(),
-            user_location_info_time: self.user_location_info_time.clone(),
+            user_location_info_time: self.user_location_info_time,
             user_csg_information: self.user_csg_information.clone(),
             presence_reporting_area_information: self
                 .presence_reporting_area_information
@@ -19364,41 +17910,38 @@ impl Clone for PsInformation {
             ps_furnish_charging_information: self
                 .ps_furnish_charging_information
                 .clone(),
-            pdp_context_type: self.pdp_context_type.clone(),
+            pdp_context_type: self.pdp_context_type,
             offline_charging: self.offline_charging.clone(),
             traffic_data_volumes: self.traffic_data_volumes.clone(),
             service_data_container: self.service_data_container.clone(),
             user_equipment_info: self.user_equipment_info.clone(),
             terminal_information: self.terminal_information.clone(),
-            start_time: self.start_time.clone(),
-            stop_time: self.stop_time.clone(),
-            change_condition: self.change_condition.clone(),
-            diagnostics: self.diagnostics.clone(),
-            low_priority_indicator: self.low_priority_indicator.clone(),
-            nbifom_mode: self.nbifom_mode.clone(),
-            nbifom_support: self.nbifom_support.clone(),
+            start_time: self.start_time,
+            stop_time: self.stop_time,
+            change_condition: self.change_condition,
+            diagnostics: self.diagnostics,
+            low_priority_indicator: self.low_priority_indicator,
+            nbifom_mode: self.nbifom_mode,
+            nbifom_support: self.nbifom_support,
             mme_number_for_mt_sms: self.mme_number_for_mt_sms.clone(),
             mme_name: self.mme_name.clone(),
             mme_realm: self.mme_realm.clone(),
             logical_access_id: self.logical_access_id.clone(),
             physical_access_id: self.physical_access_id.clone(),
             fixed_user_location_info: self.fixed_user_location_info.clone(),
-            cn_operator_selection_entity: self.cn_operator_selection_entity.clone(),
+            cn_operator_selection_entity: self.cn_operator_selection_entity,
             enhanced_diagnostics: self.enhanced_diagnostics.clone(),
-            sgi_ptp_tunnelling_method: self.sgi_ptp_tunnelling_method.clone(),
-            cp_ciot_eps_optimisation_indicator: self
-                .cp_ciot_eps_optimisation_indicator
-                .clone(),
-            uni_pdu_cp_only_flag: self.uni_pdu_cp_only_flag.clone(),
+            sgi_ptp_tunnelling_method: self.sgi_ptp_tunnelling_method,
+            cp_ciot_eps_optimisation_indicator: self.cp_ciot_eps_optimisation_indicator,
+            uni_pdu_cp_only_flag: self.uni_pdu_cp_only_flag,
             serving_plmn_rate_control: self.serving_plmn_rate_control.clone(),
             apn_rate_control: self.apn_rate_control.clone(),
             charging_per_ip_can_session_indicator: self
-                .charging_per_ip_can_session_indicator
-                .clone(),
+                .charging_per_ip_can_session_indicator,
             rrc_cause_counter: self.rrc_cause_counter.clone(),
-            tgpp_ps_data_off_status: self.tgpp_ps_data_off_status.clone(),
+            tgpp_ps_data_off_status: self.tgpp_ps_data_off_status,
             scs_as_address: self.scs_as_address.clone(),
-            unused_quota_timer: self.unused_quota_timer.clone(),
+            unused_quota_timer: self.unused_quota_timer,
             ran_secondary_rat_usage_report: self.ran_secondary_rat_usage_report.clone(),
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
@@ -19630,79 +18173,79 @@ impl PartialEq for PsInformation {
 impl Default for PsInformation {
     fn default() -> Self {
         Self {
-            supported_features: Default::default(),
-            tgpp_charging_id: Default::default(),
-            pdn_connection_charging_id: Default::default(),
-            node_id: Default::default(),
-            tgpp_pdp_type: Default::default(),
-            pdp_address: Default::default(),
-            pdp_address_prefix_length: Default::default(),
-            dynamic_address_flag: Default::default(),
-            dynamic_address_flag_extension: Default::default(),
-            qos_information: Default::default(),
-            sgsn_address: Default::default(),
-            ggsn_address: Default::default(),
-            tdf_ip_address: Default::default(),
-            sgw_address: Default::default(),
-            epdg_address: Default::default(),
-            twag_address: Default::default(),
-            cg_address: Default::default(),
-            serving_node_type: Default::default(),
-            sgw_change: Default::default(),
-            tgpp_imsi_mcc_mnc: Default::default(),
-            imsi_unauthenticated_flag: Default::default(),
-            tgpp_ggsn_mcc_mnc: Default::default(),
-            tgpp_nsapi: Default::default(),
-            called_station_id: Default::default(),
-            tgpp_session_stop_indicator: Default::default(),
-            tgpp_selection_mode: Default::default(),
-            tgpp_charging_characteristics: Default::default(),
-            charging_characteristics_selection_mode: Default::default(),
-            tgpp_sgsn_mcc_mnc: Default::default(),
-            tgpp_ms_timezone: Default::default(),
-            charging_rule_base_name: Default::default(),
-            adc_rule_base_name: Default::default(),
-            tgpp_user_location_info: Default::default(),
-            user_location_info_time: Default::default(),
-            user_csg_information: Default::default(),
-            presence_reporting_area_information: Default::default(),
-            tgpp2_bsid: Default::default(),
-            twan_user_location_info: Default::default(),
-            uwan_user_location_info: Default::default(),
-            tgpp_rat_type: Default::default(),
-            ps_furnish_charging_information: Default::default(),
-            pdp_context_type: Default::default(),
-            offline_charging: Default::default(),
-            traffic_data_volumes: Default::default(),
-            service_data_container: Default::default(),
-            user_equipment_info: Default::default(),
-            terminal_information: Default::default(),
-            start_time: Default::default(),
-            stop_time: Default::default(),
-            change_condition: Default::default(),
-            diagnostics: Default::default(),
-            low_priority_indicator: Default::default(),
-            nbifom_mode: Default::default(),
-            nbifom_support: Default::default(),
-            mme_number_for_mt_sms: Default::default(),
-            mme_name: Default::default(),
-            mme_realm: Default::default(),
-            logical_access_id: Default::default(),
-            physical_access_id: Default::default(),
-            fixed_user_location_info: Default::default(),
-            cn_operator_selection_entity: Default::default(),
-            enhanced_diagnostics: Default::default(),
-            sgi_ptp_tunnelling_method: Default::default(),
-            cp_ciot_eps_optimisation_indicator: Default::default(),
-            uni_pdu_cp_only_flag: Default::default(),
-            serving_plmn_rate_control: Default::default(),
-            apn_rate_control: Default::default(),
-            charging_per_ip_can_session_indicator: Default::default(),
-            rrc_cause_counter: Default::default(),
-            tgpp_ps_data_off_status: Default::default(),
-            scs_as_address: Default::default(),
-            unused_quota_timer: Default::default(),
-            ran_secondary_rat_usage_report: Default::default(),
+            supported_features: None,
+            tgpp_charging_id: None,
+            pdn_connection_charging_id: None,
+            node_id: None,
+            tgpp_pdp_type: None,
+            pdp_address: Vec::new(),
+            pdp_address_prefix_length: None,
+            dynamic_address_flag: None,
+            dynamic_address_flag_extension: None,
+            qos_information: None,
+            sgsn_address: Vec::new(),
+            ggsn_address: Vec::new(),
+            tdf_ip_address: Vec::new(),
+            sgw_address: Vec::new(),
+            epdg_address: Vec::new(),
+            twag_address: Vec::new(),
+            cg_address: Vec::new(),
+            serving_node_type: None,
+            sgw_change: None,
+            tgpp_imsi_mcc_mnc: None,
+            imsi_unauthenticated_flag: None,
+            tgpp_ggsn_mcc_mnc: None,
+            tgpp_nsapi: None,
+            called_station_id: None,
+            tgpp_session_stop_indicator: None,
+            tgpp_selection_mode: None,
+            tgpp_charging_characteristics: None,
+            charging_characteristics_selection_mode: None,
+            tgpp_sgsn_mcc_mnc: None,
+            tgpp_ms_timezone: None,
+            charging_rule_base_name: Vec::new(),
+            adc_rule_base_name: None,
+            tgpp_user_location_info: None,
+            user_location_info_time: None,
+            user_csg_information: None,
+            presence_reporting_area_information: None,
+            tgpp2_bsid: None,
+            twan_user_location_info: None,
+            uwan_user_location_info: None,
+            tgpp_rat_type: None,
+            ps_furnish_charging_information: None,
+            pdp_context_type: None,
+            offline_charging: None,
+            traffic_data_volumes: Vec::new(),
+            service_data_container: Vec::new(),
+            user_equipment_info: None,
+            terminal_information: None,
+            start_time: None,
+            stop_time: None,
+            change_condition: None,
+            diagnostics: None,
+            low_priority_indicator: None,
+            nbifom_mode: None,
+            nbifom_support: None,
+            mme_number_for_mt_sms: None,
+            mme_name: None,
+            mme_realm: None,
+            logical_access_id: None,
+            physical_access_id: None,
+            fixed_user_location_info: None,
+            cn_operator_selection_entity: None,
+            enhanced_diagnostics: None,
+            sgi_ptp_tunnelling_method: None,
+            cp_ciot_eps_optimisation_indicator: None,
+            uni_pdu_cp_only_flag: None,
+            serving_plmn_rate_control: None,
+            apn_rate_control: None,
+            charging_per_ip_can_session_indicator: None,
+            rrc_cause_counter: None,
+            tgpp_ps_data_off_status: None,
+            scs_as_address: None,
+            unused_quota_timer: None,
+            ran_secondary_rat_usage_report: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -19742,419 +18285,103 @@ impl rt::typed::Grouped for PsInformation {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (628, 10415) => {
-                        rt::typed::opt(&mut self.supported_features, &avp, &mut w, 128)
-                    }
-                    (2, 10415) => {
-                        rt::typed::opt(&mut self.tgpp_charging_id, &avp, &mut w, 192)
-                    }
-                    (2050, 10415) => {
-                        rt::typed::opt(
-                            &mut self.pdn_connection_charging_id,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (2064, 10415) => rt::typed::opt(&mut self.node_id, &avp, &mut w, 128),
-                    (3, 10415) => {
-                        rt::typed::opt(&mut self.tgpp_pdp_type, &avp, &mut w, 192)
-                    }
-                    (1227, 10415) => {
-                        rt::typed::many(
-                            &mut self.pdp_address,
-                            &avp,
-                            &mut w,
-                            5,
-                            128,
-                            u32::MAX,
-                        )
-                    }
-                    (2606, 10415) => {
-                        rt::typed::opt(
-                            &mut self.pdp_address_prefix_length,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (2051, 10415) => {
-                        rt::typed::opt(&mut self.dynamic_address_flag, &avp, &mut w, 128)
-                    }
-                    (2068, 10415) => {
-                        rt::typed::opt(
-                            &mut self.dynamic_address_flag_extension,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (1016, 10415) => {
-                        rt::typed::opt(&mut self.qos_information, &avp, &mut w, 192)
-                    }
-                    (1228, 10415) => {
-                        rt::typed::many(
-                            &mut self.sgsn_address,
-                            &avp,
-                            &mut w,
-                            10,
-                            128,
-                            u32::MAX,
-                        )
-                    }
-                    (847, 10415) => {
-                        rt::typed::many(
-                            &mut self.ggsn_address,
-                            &avp,
-                            &mut w,
-                            11,
-                            192,
-                            u32::MAX,
-                        )
-                    }
-                    (1091, 10415) => {
-                        rt::typed::many(
-                            &mut self.tdf_ip_address,
-                            &avp,
-                            &mut w,
-                            12,
-                            128,
-                            u32::MAX,
-                        )
-                    }
-                    (2067, 10415) => {
-                        rt::typed::many(
-                            &mut self.sgw_address,
-                            &avp,
-                            &mut w,
-                            13,
-                            128,
-                            u32::MAX,
-                        )
-                    }
-                    (3425, 10415) => {
-                        rt::typed::many(
-                            &mut self.epdg_address,
-                            &avp,
-                            &mut w,
-                            14,
-                            192,
-                            u32::MAX,
-                        )
-                    }
-                    (3903, 10415) => {
-                        rt::typed::many(
-                            &mut self.twag_address,
-                            &avp,
-                            &mut w,
-                            15,
-                            192,
-                            u32::MAX,
-                        )
-                    }
-                    (846, 10415) => {
-                        rt::typed::many(
-                            &mut self.cg_address,
-                            &avp,
-                            &mut w,
-                            16,
-                            192,
-                            u32::MAX,
-                        )
-                    }
-                    (2047, 10415) => {
-                        rt::typed::opt(&mut self.serving_node_type, &avp, &mut w, 128)
-                    }
-                    (2065, 10415) => {
-                        rt::typed::opt(&mut self.sgw_change, &avp, &mut w, 192)
-                    }
-                    (8, 10415) => {
-                        rt::typed::opt(&mut self.tgpp_imsi_mcc_mnc, &avp, &mut w, 192)
-                    }
-                    (2308, 10415) => {
-                        rt::typed::opt(
-                            &mut self.imsi_unauthenticated_flag,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (9, 10415) => {
-                        rt::typed::opt(&mut self.tgpp_ggsn_mcc_mnc, &avp, &mut w, 192)
-                    }
-                    (10, 10415) => {
-                        rt::typed::opt(&mut self.tgpp_nsapi, &avp, &mut w, 192)
-                    }
-                    (30, 0) => {
-                        rt::typed::opt(&mut self.called_station_id, &avp, &mut w, 64)
-                    }
-                    (11, 10415) => {
-                        rt::typed::opt(
-                            &mut self.tgpp_session_stop_indicator,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (12, 10415) => {
-                        rt::typed::opt(&mut self.tgpp_selection_mode, &avp, &mut w, 192)
-                    }
-                    (13, 10415) => {
-                        rt::typed::opt(
-                            &mut self.tgpp_charging_characteristics,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
+                    (628, 10415) => m.opt(&mut self.supported_features, 128),
+                    (2, 10415) => m.opt(&mut self.tgpp_charging_id, 192),
+                    (2050, 10415) => m.opt(&mut self.pdn_connection_charging_id, 128),
+                    (2064, 10415) => m.opt(&mut self.node_id, 128),
+                    (3, 10415) => m.opt(&mut self.tgpp_pdp_type, 192),
+                    (1227, 10415) => m.many(&mut self.pdp_address, 5, 128, u32::MAX),
+                    (2606, 10415) => m.opt(&mut self.pdp_address_prefix_length, 192),
+                    (2051, 10415) => m.opt(&mut self.dynamic_address_flag, 128),
+                    (2068, 10415) => m.opt(&mut self.dynamic_address_flag_extension, 128),
+                    (1016, 10415) => m.opt(&mut self.qos_information, 192),
+                    (1228, 10415) => m.many(&mut self.sgsn_address, 10, 128, u32::MAX),
+                    (847, 10415) => m.many(&mut self.ggsn_address, 11, 192, u32::MAX),
+                    (1091, 10415) => m.many(&mut self.tdf_ip_address, 12, 128, u32::MAX),
+                    (2067, 10415) => m.many(&mut self.sgw_address, 13, 128, u32::MAX),
+                    (3425, 10415) => m.many(&mut self.epdg_address, 14, 192, u32::MAX),
+                    (3903, 10415) => m.many(&mut self.twag_address, 15, 192, u32::MAX),
+                    (846, 10415) => m.many(&mut self.cg_address, 16, 192, u32::MAX),
+                    (2047, 10415) => m.opt(&mut self.serving_node_type, 128),
+                    (2065, 10415) => m.opt(&mut self.sgw_change, 192),
+                    (8, 10415) => m.opt(&mut self.tgpp_imsi_mcc_mnc, 192),
+                    (2308, 10415) => m.opt(&mut self.imsi_unauthenticated_flag, 128),
+                    (9, 10415) => m.opt(&mut self.tgpp_ggsn_mcc_mnc, 192),
+                    (10, 10415) => m.opt(&mut self.tgpp_nsapi, 192),
+                    (30, 0) => m.opt(&mut self.called_station_id, 64),
+                    (11, 10415) => m.opt(&mut self.tgpp_session_stop_indicator, 192),
+                    (12, 10415) => m.opt(&mut self.tgpp_selection_mode, 192),
+                    (13, 10415) => m.opt(&mut self.tgpp_charging_characteristics, 192),
                     (2066, 10415) => {
-                        rt::typed::opt(
-                            &mut self.charging_characteristics_selection_mode,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
+                        m.opt(&mut self.charging_characteristics_selection_mode, 192)
                     }
-                    (18, 10415) => {
-                        rt::typed::opt(&mut self.tgpp_sgsn_mcc_mnc, &avp, &mut w, 192)
-                    }
-                    (23, 10415) => {
-                        rt::typed::opt(&mut self.tgpp_ms_timezone, &avp, &mut w, 192)
-                    }
+                    (18, 10415) => m.opt(&mut self.tgpp_sgsn_mcc_mnc, 192),
+                    (23, 10415) => m.opt(&mut self.tgpp_ms_timezone, 192),
                     (1004, 10415) => {
-                        rt::typed::many(
-                            &mut self.charging_rule_base_name,
-                            &avp,
-                            &mut w,
-                            30,
-                            192,
-                            u32::MAX,
-                        )
+                        m.many(&mut self.charging_rule_base_name, 30, 192, u32::MAX)
                     }
-                    (1095, 10415) => {
-                        rt::typed::opt(&mut self.adc_rule_base_name, &avp, &mut w, 192)
-                    }
-                    (22, 10415) => {
-                        rt::typed::opt(
-                            &mut self.tgpp_user_location_info,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (2812, 10415) => {
-                        rt::typed::opt(
-                            &mut self.user_location_info_time,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (2319, 10415) => {
-                        rt::typed::opt(&mut self.user_csg_information, &avp, &mut w, 128)
-                    }
+                    (1095, 10415) => m.opt(&mut self.adc_rule_base_name, 192),
+                    (22, 10415) => m.opt(&mut self.tgpp_user_location_info, 192),
+                    (2812, 10415) => m.opt(&mut self.user_location_info_time, 128),
+                    (2319, 10415) => m.opt(&mut self.user_csg_information, 128),
                     (2822, 10415) => {
-                        rt::typed::opt(
-                            &mut self.presence_reporting_area_information,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
+                        m.opt(&mut self.presence_reporting_area_information, 128)
                     }
-                    (9010, 5535) => {
-                        rt::typed::opt(&mut self.tgpp2_bsid, &avp, &mut w, 192)
-                    }
-                    (2714, 10415) => {
-                        rt::typed::opt(
-                            &mut self.twan_user_location_info,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (3918, 10415) => {
-                        rt::typed::opt(
-                            &mut self.uwan_user_location_info,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (21, 10415) => {
-                        rt::typed::opt(&mut self.tgpp_rat_type, &avp, &mut w, 192)
-                    }
-                    (865, 10415) => {
-                        rt::typed::opt(
-                            &mut self.ps_furnish_charging_information,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (1247, 10415) => {
-                        rt::typed::opt(&mut self.pdp_context_type, &avp, &mut w, 128)
-                    }
-                    (1278, 10415) => {
-                        rt::typed::opt(&mut self.offline_charging, &avp, &mut w, 128)
-                    }
+                    (9010, 5535) => m.opt(&mut self.tgpp2_bsid, 192),
+                    (2714, 10415) => m.opt(&mut self.twan_user_location_info, 192),
+                    (3918, 10415) => m.opt(&mut self.uwan_user_location_info, 192),
+                    (21, 10415) => m.opt(&mut self.tgpp_rat_type, 192),
+                    (865, 10415) => m.opt(&mut self.ps_furnish_charging_information, 192),
+                    (1247, 10415) => m.opt(&mut self.pdp_context_type, 128),
+                    (1278, 10415) => m.opt(&mut self.offline_charging, 128),
                     (2046, 10415) => {
-                        rt::typed::many(
-                            &mut self.traffic_data_volumes,
-                            &avp,
-                            &mut w,
-                            43,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut self.traffic_data_volumes, 43, 128, u32::MAX)
                     }
                     (2040, 10415) => {
-                        rt::typed::many(
-                            &mut self.service_data_container,
-                            &avp,
-                            &mut w,
-                            44,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut self.service_data_container, 44, 128, u32::MAX)
                     }
-                    (458, 0) => {
-                        rt::typed::opt(&mut self.user_equipment_info, &avp, &mut w, 0)
-                    }
-                    (1401, 10415) => {
-                        rt::typed::opt(&mut self.terminal_information, &avp, &mut w, 192)
-                    }
-                    (2041, 10415) => {
-                        rt::typed::opt(&mut self.start_time, &avp, &mut w, 128)
-                    }
-                    (2042, 10415) => {
-                        rt::typed::opt(&mut self.stop_time, &avp, &mut w, 128)
-                    }
-                    (2037, 10415) => {
-                        rt::typed::opt(&mut self.change_condition, &avp, &mut w, 128)
-                    }
-                    (2039, 10415) => {
-                        rt::typed::opt(&mut self.diagnostics, &avp, &mut w, 128)
-                    }
-                    (2602, 10415) => {
-                        rt::typed::opt(
-                            &mut self.low_priority_indicator,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (2830, 10415) => {
-                        rt::typed::opt(&mut self.nbifom_mode, &avp, &mut w, 128)
-                    }
-                    (2831, 10415) => {
-                        rt::typed::opt(&mut self.nbifom_support, &avp, &mut w, 128)
-                    }
-                    (1645, 10415) => {
-                        rt::typed::opt(
-                            &mut self.mme_number_for_mt_sms,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (2402, 10415) => {
-                        rt::typed::opt(&mut self.mme_name, &avp, &mut w, 128)
-                    }
-                    (2408, 10415) => {
-                        rt::typed::opt(&mut self.mme_realm, &avp, &mut w, 128)
-                    }
-                    (302, 13019) => {
-                        rt::typed::opt(&mut self.logical_access_id, &avp, &mut w, 192)
-                    }
-                    (313, 13019) => {
-                        rt::typed::opt(&mut self.physical_access_id, &avp, &mut w, 192)
-                    }
-                    (2825, 10415) => {
-                        rt::typed::opt(
-                            &mut self.fixed_user_location_info,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (3421, 10415) => {
-                        rt::typed::opt(
-                            &mut self.cn_operator_selection_entity,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (3901, 10415) => {
-                        rt::typed::opt(&mut self.enhanced_diagnostics, &avp, &mut w, 192)
-                    }
-                    (3931, 10415) => {
-                        rt::typed::opt(
-                            &mut self.sgi_ptp_tunnelling_method,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
+                    (458, 0) => m.opt(&mut self.user_equipment_info, 0),
+                    (1401, 10415) => m.opt(&mut self.terminal_information, 192),
+                    (2041, 10415) => m.opt(&mut self.start_time, 128),
+                    (2042, 10415) => m.opt(&mut self.stop_time, 128),
+                    (2037, 10415) => m.opt(&mut self.change_condition, 128),
+                    (2039, 10415) => m.opt(&mut self.diagnostics, 128),
+                    (2602, 10415) => m.opt(&mut self.low_priority_indicator, 128),
+                    (2830, 10415) => m.opt(&mut self.nbifom_mode, 128),
+                    (2831, 10415) => m.opt(&mut self.nbifom_support, 128),
+                    (1645, 10415) => m.opt(&mut self.mme_number_for_mt_sms, 128),
+                    (2402, 10415) => m.opt(&mut self.mme_name, 128),
+                    (2408, 10415) => m.opt(&mut self.mme_realm, 128),
+                    (302, 13019) => m.opt(&mut self.logical_access_id, 192),
+                    (313, 13019) => m.opt(&mut self.physical_access_id, 192),
+                    (2825, 10415) => m.opt(&mut self.fixed_user_location_info, 128),
+                    (3421, 10415) => m.opt(&mut self.cn_operator_selection_entity, 192),
+                    (3901, 10415) => m.opt(&mut self.enhanced_diagnostics, 192),
+                    (3931, 10415) => m.opt(&mut self.sgi_ptp_tunnelling_method, 192),
                     (3930, 10415) => {
-                        rt::typed::opt(
-                            &mut self.cp_ciot_eps_optimisation_indicator,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
+                        m.opt(&mut self.cp_ciot_eps_optimisation_indicator, 192)
                     }
-                    (3932, 10415) => {
-                        rt::typed::opt(&mut self.uni_pdu_cp_only_flag, &avp, &mut w, 192)
-                    }
-                    (4310, 10415) => {
-                        rt::typed::opt(
-                            &mut self.serving_plmn_rate_control,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (3933, 10415) => {
-                        rt::typed::opt(&mut self.apn_rate_control, &avp, &mut w, 192)
-                    }
+                    (3932, 10415) => m.opt(&mut self.uni_pdu_cp_only_flag, 192),
+                    (4310, 10415) => m.opt(&mut self.serving_plmn_rate_control, 192),
+                    (3933, 10415) => m.opt(&mut self.apn_rate_control, 192),
                     (4400, 10415) => {
-                        rt::typed::opt(
-                            &mut self.charging_per_ip_can_session_indicator,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
+                        m.opt(&mut self.charging_per_ip_can_session_indicator, 192)
                     }
-                    (4318, 10415) => {
-                        rt::typed::opt(&mut self.rrc_cause_counter, &avp, &mut w, 192)
-                    }
-                    (4406, 10415) => {
-                        rt::typed::opt(
-                            &mut self.tgpp_ps_data_off_status,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (3940, 10415) => {
-                        rt::typed::opt(&mut self.scs_as_address, &avp, &mut w, 192)
-                    }
-                    (4407, 10415) => {
-                        rt::typed::opt(&mut self.unused_quota_timer, &avp, &mut w, 192)
-                    }
+                    (4318, 10415) => m.opt(&mut self.rrc_cause_counter, 192),
+                    (4406, 10415) => m.opt(&mut self.tgpp_ps_data_off_status, 192),
+                    (3940, 10415) => m.opt(&mut self.scs_as_address, 192),
+                    (4407, 10415) => m.opt(&mut self.unused_quota_timer, 192),
                     (1302, 10415) => {
-                        rt::typed::many(
+                        m.many(
                             &mut self.ran_secondary_rat_usage_report,
-                            &avp,
-                            &mut w,
                             72,
                             128,
                             u32::MAX,
                         )
                     }
-                    _ => rt::typed::other(&avp, &mut w),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -20201,7 +18428,7 @@ impl Clone for RadioParameterSetInfo {
     fn clone(&self) -> Self {
         Self {
             radio_parameter_set_values: self.radio_parameter_set_values.clone(),
-            change_time: self.change_time.clone(),
+            change_time: self.change_time,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -20241,8 +18468,8 @@ impl PartialEq for RadioParameterSetInfo {
 impl Default for RadioParameterSetInfo {
     fn default() -> Self {
         Self {
-            radio_parameter_set_values: Default::default(),
-            change_time: Default::default(),
+            radio_parameter_set_values: None,
+            change_time: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -20282,19 +18509,11 @@ impl rt::typed::Grouped for RadioParameterSetInfo {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (3464, 10415) => {
-                        rt::typed::opt(
-                            &mut self.radio_parameter_set_values,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (2038, 10415) => {
-                        rt::typed::opt(&mut self.change_time, &avp, &mut w, 128)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (3464, 10415) => m.opt(&mut self.radio_parameter_set_values, 192),
+                    (2038, 10415) => m.opt(&mut self.change_time, 128),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -20346,10 +18565,10 @@ impl Clone for RanSecondaryRatUsageReport {
     fn clone(&self) -> Self {
         Self {
             secondary_rat_type: self.secondary_rat_type.clone(),
-            ran_start_timestamp: self.ran_start_timestamp.clone(),
-            ran_end_timestamp: self.ran_end_timestamp.clone(),
-            accounting_input_octets: self.accounting_input_octets.clone(),
-            accounting_output_octets: self.accounting_output_octets.clone(),
+            ran_start_timestamp: self.ran_start_timestamp,
+            ran_end_timestamp: self.ran_end_timestamp,
+            accounting_input_octets: self.accounting_input_octets,
+            accounting_output_octets: self.accounting_output_octets,
             tgpp_charging_id: self.tgpp_charging_id.clone(),
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
@@ -20388,12 +18607,12 @@ impl PartialEq for RanSecondaryRatUsageReport {
 impl Default for RanSecondaryRatUsageReport {
     fn default() -> Self {
         Self {
-            secondary_rat_type: Default::default(),
-            ran_start_timestamp: Default::default(),
-            ran_end_timestamp: Default::default(),
-            accounting_input_octets: Default::default(),
-            accounting_output_octets: Default::default(),
-            tgpp_charging_id: Default::default(),
+            secondary_rat_type: None,
+            ran_start_timestamp: None,
+            ran_end_timestamp: None,
+            accounting_input_octets: None,
+            accounting_output_octets: None,
+            tgpp_charging_id: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -20433,36 +18652,15 @@ impl rt::typed::Grouped for RanSecondaryRatUsageReport {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (1304, 10415) => {
-                        rt::typed::opt(&mut self.secondary_rat_type, &avp, &mut w, 128)
-                    }
-                    (1303, 10415) => {
-                        rt::typed::opt(&mut self.ran_start_timestamp, &avp, &mut w, 128)
-                    }
-                    (1301, 10415) => {
-                        rt::typed::opt(&mut self.ran_end_timestamp, &avp, &mut w, 128)
-                    }
-                    (363, 0) => {
-                        rt::typed::opt(
-                            &mut self.accounting_input_octets,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (364, 0) => {
-                        rt::typed::opt(
-                            &mut self.accounting_output_octets,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (2, 10415) => {
-                        rt::typed::opt(&mut self.tgpp_charging_id, &avp, &mut w, 192)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1304, 10415) => m.opt(&mut self.secondary_rat_type, 128),
+                    (1303, 10415) => m.opt(&mut self.ran_start_timestamp, 128),
+                    (1301, 10415) => m.opt(&mut self.ran_end_timestamp, 128),
+                    (363, 0) => m.opt(&mut self.accounting_input_octets, 64),
+                    (364, 0) => m.opt(&mut self.accounting_output_octets, 64),
+                    (2, 10415) => m.opt(&mut self.tgpp_charging_id, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -20517,11 +18715,11 @@ impl Clone for RateElement {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            cc_unit_type: self.cc_unit_type.clone(),
-            charge_reason_code: self.charge_reason_code.clone(),
+            cc_unit_type: self.cc_unit_type,
+            charge_reason_code: self.charge_reason_code,
             unit_value: self.unit_value.clone(),
             unit_cost: self.unit_cost.clone(),
-            unit_quota_threshold: self.unit_quota_threshold.clone(),
+            unit_quota_threshold: self.unit_quota_threshold,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -20559,10 +18757,10 @@ impl Default for RateElement {
     fn default() -> Self {
         Self {
             cc_unit_type: Default::default(),
-            charge_reason_code: Default::default(),
-            unit_value: Default::default(),
-            unit_cost: Default::default(),
-            unit_quota_threshold: Default::default(),
+            charge_reason_code: None,
+            unit_value: None,
+            unit_cost: None,
+            unit_quota_threshold: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -20613,21 +18811,14 @@ impl rt::typed::Grouped for RateElement {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (454, 0) => {
-                        rt::typed::one(&mut self.cc_unit_type, &avp, &mut w, 0, 64)
-                    }
-                    (2118, 10415) => {
-                        rt::typed::opt(&mut self.charge_reason_code, &avp, &mut w, 128)
-                    }
-                    (445, 0) => rt::typed::opt(&mut self.unit_value, &avp, &mut w, 64),
-                    (2061, 10415) => {
-                        rt::typed::opt(&mut self.unit_cost, &avp, &mut w, 128)
-                    }
-                    (1226, 10415) => {
-                        rt::typed::opt(&mut self.unit_quota_threshold, &avp, &mut w, 128)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (454, 0) => m.one(&mut self.cc_unit_type, 0, 64),
+                    (2118, 10415) => m.opt(&mut self.charge_reason_code, 128),
+                    (445, 0) => m.opt(&mut self.unit_value, 64),
+                    (2061, 10415) => m.opt(&mut self.unit_cost, 128),
+                    (1226, 10415) => m.opt(&mut self.unit_quota_threshold, 128),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -20708,8 +18899,8 @@ impl PartialEq for RealTimeTariffInformation {
 impl Default for RealTimeTariffInformation {
     fn default() -> Self {
         Self {
-            tariff_information: Default::default(),
-            tariff_xml: Default::default(),
+            tariff_information: None,
+            tariff_xml: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -20749,14 +18940,11 @@ impl rt::typed::Grouped for RealTimeTariffInformation {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (2060, 10415) => {
-                        rt::typed::opt(&mut self.tariff_information, &avp, &mut w, 128)
-                    }
-                    (2306, 10415) => {
-                        rt::typed::opt(&mut self.tariff_xml, &avp, &mut w, 128)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (2060, 10415) => m.opt(&mut self.tariff_information, 128),
+                    (2306, 10415) => m.opt(&mut self.tariff_xml, 128),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -20808,10 +18996,10 @@ impl Clone for RecipientAddress {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            address_type: self.address_type.clone(),
+            address_type: self.address_type,
             address_data: self.address_data.clone(),
             address_domain: self.address_domain.clone(),
-            addressee_type: self.addressee_type.clone(),
+            addressee_type: self.addressee_type,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -20847,10 +19035,10 @@ impl PartialEq for RecipientAddress {
 impl Default for RecipientAddress {
     fn default() -> Self {
         Self {
-            address_type: Default::default(),
-            address_data: Default::default(),
-            address_domain: Default::default(),
-            addressee_type: Default::default(),
+            address_type: None,
+            address_data: None,
+            address_domain: None,
+            addressee_type: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -20890,20 +19078,13 @@ impl rt::typed::Grouped for RecipientAddress {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (899, 10415) => {
-                        rt::typed::opt(&mut self.address_type, &avp, &mut w, 192)
-                    }
-                    (897, 10415) => {
-                        rt::typed::opt(&mut self.address_data, &avp, &mut w, 192)
-                    }
-                    (898, 10415) => {
-                        rt::typed::opt(&mut self.address_domain, &avp, &mut w, 192)
-                    }
-                    (1208, 10415) => {
-                        rt::typed::opt(&mut self.addressee_type, &avp, &mut w, 128)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (899, 10415) => m.opt(&mut self.address_type, 192),
+                    (897, 10415) => m.opt(&mut self.address_data, 192),
+                    (898, 10415) => m.opt(&mut self.address_domain, 192),
+                    (1208, 10415) => m.opt(&mut self.addressee_type, 128),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -21005,11 +19186,11 @@ impl PartialEq for RecipientInfo {
 impl Default for RecipientInfo {
     fn default() -> Self {
         Self {
-            destination_interface: Default::default(),
-            recipient_address: Default::default(),
-            recipient_received_address: Default::default(),
-            recipient_sccp_address: Default::default(),
-            sm_protocol_id: Default::default(),
+            destination_interface: None,
+            recipient_address: Vec::new(),
+            recipient_received_address: Vec::new(),
+            recipient_sccp_address: None,
+            sm_protocol_id: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -21049,47 +19230,18 @@ impl rt::typed::Grouped for RecipientInfo {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (2002, 10415) => {
-                        rt::typed::opt(
-                            &mut self.destination_interface,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
+                    (2002, 10415) => m.opt(&mut self.destination_interface, 128),
                     (1201, 10415) => {
-                        rt::typed::many(
-                            &mut self.recipient_address,
-                            &avp,
-                            &mut w,
-                            1,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut self.recipient_address, 1, 128, u32::MAX)
                     }
                     (2028, 10415) => {
-                        rt::typed::many(
-                            &mut self.recipient_received_address,
-                            &avp,
-                            &mut w,
-                            2,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut self.recipient_received_address, 2, 128, u32::MAX)
                     }
-                    (2010, 10415) => {
-                        rt::typed::opt(
-                            &mut self.recipient_sccp_address,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (2013, 10415) => {
-                        rt::typed::opt(&mut self.sm_protocol_id, &avp, &mut w, 128)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (2010, 10415) => m.opt(&mut self.recipient_sccp_address, 128),
+                    (2013, 10415) => m.opt(&mut self.sm_protocol_id, 128),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -21138,7 +19290,7 @@ impl Clone for RecipientReceivedAddress {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            address_type: self.address_type.clone(),
+            address_type: self.address_type,
             address_data: self.address_data.clone(),
             address_domain: self.address_domain.clone(),
             extra: self.extra.clone(),
@@ -21175,9 +19327,9 @@ impl PartialEq for RecipientReceivedAddress {
 impl Default for RecipientReceivedAddress {
     fn default() -> Self {
         Self {
-            address_type: Default::default(),
-            address_data: Default::default(),
-            address_domain: Default::default(),
+            address_type: None,
+            address_data: None,
+            address_domain: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -21217,17 +19369,12 @@ impl rt::typed::Grouped for RecipientReceivedAddress {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (899, 10415) => {
-                        rt::typed::opt(&mut self.address_type, &avp, &mut w, 192)
-                    }
-                    (897, 10415) => {
-                        rt::typed::opt(&mut self.address_data, &avp, &mut w, 192)
-                    }
-                    (898, 10415) => {
-                        rt::typed::opt(&mut self.address_domain, &avp, &mut w, 192)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (899, 10415) => m.opt(&mut self.address_type, 192),
+                    (897, 10415) => m.opt(&mut self.address_data, 192),
+                    (898, 10415) => m.opt(&mut self.address_domain, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -21296,7 +19443,7 @@ impl Clone for RelatedChangeConditionInformation {
             tgpp_user_location_info: self.tgpp_user_location_info.clone(),
             tgpp2_bsid: self.tgpp2_bsid.clone(),
             uwan_user_location_info: self.uwan_user_location_info.clone(),
-            presence_reporting_area_status: self.presence_reporting_area_status.clone(),
+            presence_reporting_area_status: self.presence_reporting_area_status,
             user_csg_information: self.user_csg_information.clone(),
             tgpp_rat_type: self.tgpp_rat_type.clone(),
             extra: self.extra.clone(),
@@ -21350,14 +19497,14 @@ impl PartialEq for RelatedChangeConditionInformation {
 impl Default for RelatedChangeConditionInformation {
     fn default() -> Self {
         Self {
-            sgsn_address: Default::default(),
-            change_condition: Default::default(),
-            tgpp_user_location_info: Default::default(),
-            tgpp2_bsid: Default::default(),
-            uwan_user_location_info: Default::default(),
-            presence_reporting_area_status: Default::default(),
-            user_csg_information: Default::default(),
-            tgpp_rat_type: Default::default(),
+            sgsn_address: None,
+            change_condition: Vec::new(),
+            tgpp_user_location_info: None,
+            tgpp2_bsid: None,
+            uwan_user_location_info: None,
+            presence_reporting_area_status: None,
+            user_csg_information: None,
+            tgpp_rat_type: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -21397,54 +19544,17 @@ impl rt::typed::Grouped for RelatedChangeConditionInformation {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (1228, 10415) => {
-                        rt::typed::opt(&mut self.sgsn_address, &avp, &mut w, 128)
-                    }
-                    (2037, 10415) => {
-                        rt::typed::many(
-                            &mut self.change_condition,
-                            &avp,
-                            &mut w,
-                            1,
-                            128,
-                            u32::MAX,
-                        )
-                    }
-                    (22, 10415) => {
-                        rt::typed::opt(
-                            &mut self.tgpp_user_location_info,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (9010, 5535) => {
-                        rt::typed::opt(&mut self.tgpp2_bsid, &avp, &mut w, 192)
-                    }
-                    (3918, 10415) => {
-                        rt::typed::opt(
-                            &mut self.uwan_user_location_info,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (2823, 10415) => {
-                        rt::typed::opt(
-                            &mut self.presence_reporting_area_status,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (2319, 10415) => {
-                        rt::typed::opt(&mut self.user_csg_information, &avp, &mut w, 128)
-                    }
-                    (21, 10415) => {
-                        rt::typed::opt(&mut self.tgpp_rat_type, &avp, &mut w, 192)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1228, 10415) => m.opt(&mut self.sgsn_address, 128),
+                    (2037, 10415) => m.many(&mut self.change_condition, 1, 128, u32::MAX),
+                    (22, 10415) => m.opt(&mut self.tgpp_user_location_info, 192),
+                    (9010, 5535) => m.opt(&mut self.tgpp2_bsid, 192),
+                    (3918, 10415) => m.opt(&mut self.uwan_user_location_info, 192),
+                    (2823, 10415) => m.opt(&mut self.presence_reporting_area_status, 128),
+                    (2319, 10415) => m.opt(&mut self.user_csg_information, 128),
+                    (21, 10415) => m.opt(&mut self.tgpp_rat_type, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -21520,7 +19630,7 @@ impl PartialEq for RelatedTrigger {
 impl Default for RelatedTrigger {
     fn default() -> Self {
         Self {
-            trigger_type: Default::default(),
+            trigger_type: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -21560,18 +19670,10 @@ impl rt::typed::Grouped for RelatedTrigger {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (870, 10415) => {
-                        rt::typed::many(
-                            &mut self.trigger_type,
-                            &avp,
-                            &mut w,
-                            0,
-                            192,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (870, 10415) => m.many(&mut self.trigger_type, 0, 192, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -21611,7 +19713,7 @@ impl Clone for RemainingBalance {
     fn clone(&self) -> Self {
         Self {
             unit_value: self.unit_value.clone(),
-            currency_code: self.currency_code.clone(),
+            currency_code: self.currency_code,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -21705,12 +19807,11 @@ impl rt::typed::Grouped for RemainingBalance {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (445, 0) => rt::typed::one(&mut self.unit_value, &avp, &mut w, 0, 64),
-                    (425, 0) => {
-                        rt::typed::one(&mut self.currency_code, &avp, &mut w, 1, 64)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (445, 0) => m.one(&mut self.unit_value, 0, 64),
+                    (425, 0) => m.one(&mut self.currency_code, 1, 64),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -21748,8 +19849,8 @@ impl Clone for ScaleFactor {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            value_digits: self.value_digits.clone(),
-            exponent: self.exponent.clone(),
+            value_digits: self.value_digits,
+            exponent: self.exponent,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -21784,7 +19885,7 @@ impl Default for ScaleFactor {
     fn default() -> Self {
         Self {
             value_digits: Default::default(),
-            exponent: Default::default(),
+            exponent: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -21835,12 +19936,11 @@ impl rt::typed::Grouped for ScaleFactor {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (447, 0) => {
-                        rt::typed::one(&mut self.value_digits, &avp, &mut w, 0, 64)
-                    }
-                    (429, 0) => rt::typed::opt(&mut self.exponent, &avp, &mut w, 64),
-                    _ => rt::typed::other(&avp, &mut w),
+                    (447, 0) => m.one(&mut self.value_digits, 0, 64),
+                    (429, 0) => m.opt(&mut self.exponent, 64),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -21914,8 +20014,8 @@ impl PartialEq for ScsAsAddress {
 impl Default for ScsAsAddress {
     fn default() -> Self {
         Self {
-            scs_realm: Default::default(),
-            scs_address: Default::default(),
+            scs_realm: None,
+            scs_address: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -21955,14 +20055,11 @@ impl rt::typed::Grouped for ScsAsAddress {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (3942, 10415) => {
-                        rt::typed::opt(&mut self.scs_realm, &avp, &mut w, 192)
-                    }
-                    (3941, 10415) => {
-                        rt::typed::opt(&mut self.scs_address, &avp, &mut w, 192)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (3942, 10415) => m.opt(&mut self.scs_realm, 192),
+                    (3941, 10415) => m.opt(&mut self.scs_address, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -22027,16 +20124,16 @@ impl Clone for SdpMediaComponent {
         Self {
             sdp_media_name: self.sdp_media_name.clone(),
             sdp_media_description: self.sdp_media_description.clone(),
-            local_gw_inserted_indicator: self.local_gw_inserted_indicator.clone(),
-            ip_realm_default_indicator: self.ip_realm_default_indicator.clone(),
-            transcoder_inserted_indicator: self.transcoder_inserted_indicator.clone(),
-            media_initiator_flag: self.media_initiator_flag.clone(),
+            local_gw_inserted_indicator: self.local_gw_inserted_indicator,
+            ip_realm_default_indicator: self.ip_realm_default_indicator,
+            transcoder_inserted_indicator: self.transcoder_inserted_indicator,
+            media_initiator_flag: self.media_initiator_flag,
             media_initiator_party: self.media_initiator_party.clone(),
             tgpp_charging_id: self.tgpp_charging_id.clone(),
             access_network_charging_identifier_value: self
                 .access_network_charging_identifier_value
                 .clone(),
-            sdp_type: self.sdp_type.clone(),
+            sdp_type: self.sdp_type,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -22102,16 +20199,16 @@ impl PartialEq for SdpMediaComponent {
 impl Default for SdpMediaComponent {
     fn default() -> Self {
         Self {
-            sdp_media_name: Default::default(),
-            sdp_media_description: Default::default(),
-            local_gw_inserted_indicator: Default::default(),
-            ip_realm_default_indicator: Default::default(),
-            transcoder_inserted_indicator: Default::default(),
-            media_initiator_flag: Default::default(),
-            media_initiator_party: Default::default(),
-            tgpp_charging_id: Default::default(),
-            access_network_charging_identifier_value: Default::default(),
-            sdp_type: Default::default(),
+            sdp_media_name: None,
+            sdp_media_description: Vec::new(),
+            local_gw_inserted_indicator: None,
+            ip_realm_default_indicator: None,
+            transcoder_inserted_indicator: None,
+            media_initiator_flag: None,
+            media_initiator_party: None,
+            tgpp_charging_id: None,
+            access_network_charging_identifier_value: None,
+            sdp_type: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -22151,70 +20248,23 @@ impl rt::typed::Grouped for SdpMediaComponent {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (844, 10415) => {
-                        rt::typed::opt(&mut self.sdp_media_name, &avp, &mut w, 192)
-                    }
+                    (844, 10415) => m.opt(&mut self.sdp_media_name, 192),
                     (845, 10415) => {
-                        rt::typed::many(
-                            &mut self.sdp_media_description,
-                            &avp,
-                            &mut w,
-                            1,
-                            192,
-                            u32::MAX,
-                        )
+                        m.many(&mut self.sdp_media_description, 1, 192, u32::MAX)
                     }
-                    (2604, 10415) => {
-                        rt::typed::opt(
-                            &mut self.local_gw_inserted_indicator,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (2603, 10415) => {
-                        rt::typed::opt(
-                            &mut self.ip_realm_default_indicator,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (2605, 10415) => {
-                        rt::typed::opt(
-                            &mut self.transcoder_inserted_indicator,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (882, 10415) => {
-                        rt::typed::opt(&mut self.media_initiator_flag, &avp, &mut w, 192)
-                    }
-                    (1288, 10415) => {
-                        rt::typed::opt(
-                            &mut self.media_initiator_party,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (2, 10415) => {
-                        rt::typed::opt(&mut self.tgpp_charging_id, &avp, &mut w, 192)
-                    }
+                    (2604, 10415) => m.opt(&mut self.local_gw_inserted_indicator, 128),
+                    (2603, 10415) => m.opt(&mut self.ip_realm_default_indicator, 128),
+                    (2605, 10415) => m.opt(&mut self.transcoder_inserted_indicator, 128),
+                    (882, 10415) => m.opt(&mut self.media_initiator_flag, 192),
+                    (1288, 10415) => m.opt(&mut self.media_initiator_party, 128),
+                    (2, 10415) => m.opt(&mut self.tgpp_charging_id, 192),
                     (503, 10415) => {
-                        rt::typed::opt(
-                            &mut self.access_network_charging_identifier_value,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
+                        m.opt(&mut self.access_network_charging_identifier_value, 192)
                     }
-                    (2036, 10415) => {
-                        rt::typed::opt(&mut self.sdp_type, &avp, &mut w, 128)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (2036, 10415) => m.opt(&mut self.sdp_type, 128),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -22260,8 +20310,8 @@ impl Clone for SdpTimestamps {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            sdp_offer_timestamp: self.sdp_offer_timestamp.clone(),
-            sdp_answer_timestamp: self.sdp_answer_timestamp.clone(),
+            sdp_offer_timestamp: self.sdp_offer_timestamp,
+            sdp_answer_timestamp: self.sdp_answer_timestamp,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -22295,8 +20345,8 @@ impl PartialEq for SdpTimestamps {
 impl Default for SdpTimestamps {
     fn default() -> Self {
         Self {
-            sdp_offer_timestamp: Default::default(),
-            sdp_answer_timestamp: Default::default(),
+            sdp_offer_timestamp: None,
+            sdp_answer_timestamp: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -22336,14 +20386,11 @@ impl rt::typed::Grouped for SdpTimestamps {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (1274, 10415) => {
-                        rt::typed::opt(&mut self.sdp_offer_timestamp, &avp, &mut w, 128)
-                    }
-                    (1275, 10415) => {
-                        rt::typed::opt(&mut self.sdp_answer_timestamp, &avp, &mut w, 128)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1274, 10415) => m.opt(&mut self.sdp_offer_timestamp, 128),
+                    (1275, 10415) => m.opt(&mut self.sdp_answer_timestamp, 128),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -22481,19 +20528,19 @@ impl Clone for ServiceDataContainer {
         Self {
             af_correlation_information: self.af_correlation_information.clone(),
             charging_rule_base_name: self.charging_rule_base_name.clone(),
-            accounting_input_octets: self.accounting_input_octets.clone(),
-            accounting_output_octets: self.accounting_output_octets.clone(),
-            local_sequence_number: self.local_sequence_number.clone(),
+            accounting_input_octets: self.accounting_input_octets,
+            accounting_output_octets: self.accounting_output_octets,
+            local_sequence_number: self.local_sequence_number,
             qos_information: self.qos_information.clone(),
-            rating_group: self.rating_group.clone(),
-            change_time: self.change_time.clone(),
-            service_identifier: self.service_identifier.clone(),
+            rating_group: self.rating_group,
+            change_time: self.change_time,
+            service_identifier: self.service_identifier,
             service_specific_info: self.service_specific_info.clone(),
             adc_rule_base_name: self.adc_rule_base_name.clone(),
             sgsn_address: self.sgsn_address.clone(),
-            time_first_usage: self.time_first_usage.clone(),
-            time_last_usage: self.time_last_usage.clone(),
-            time_usage: self.time_usage.clone(),
+            time_first_usage: self.time_first_usage,
+            time_last_usage: self.time_last_usage,
+            time_usage: self.time_usage,
             change_condition: self.change_condition.clone(),
             tgpp_user_location_info: self.tgpp_user_location_info.clone(),
             tgpp2_bsid: self.tgpp2_bsid.clone(),
@@ -22506,7 +20553,7 @@ impl Clone for ServiceDataContainer {
             presence_reporting_area_information: self
                 .presence_reporting_area_information
                 .clone(),
-            presence_reporting_area_status: self.presence_reporting_area_status.clone(),
+            presence_reporting_area_status: self.presence_reporting_area_status,
             user_csg_information: self.user_csg_information.clone(),
             tgpp_rat_type: self.tgpp_rat_type.clone(),
             related_change_condition_information: self
@@ -22514,7 +20561,7 @@ impl Clone for ServiceDataContainer {
                 .clone(),
             serving_plmn_rate_control: self.serving_plmn_rate_control.clone(),
             apn_rate_control: self.apn_rate_control.clone(),
-            tgpp_ps_data_off_status: self.tgpp_ps_data_off_status.clone(),
+            tgpp_ps_data_off_status: self.tgpp_ps_data_off_status,
             traffic_steering_policy_identifier_dl: self
                 .traffic_steering_policy_identifier_dl
                 .clone(),
@@ -22658,39 +20705,39 @@ impl PartialEq for ServiceDataContainer {
 impl Default for ServiceDataContainer {
     fn default() -> Self {
         Self {
-            af_correlation_information: Default::default(),
-            charging_rule_base_name: Default::default(),
-            accounting_input_octets: Default::default(),
-            accounting_output_octets: Default::default(),
-            local_sequence_number: Default::default(),
-            qos_information: Default::default(),
-            rating_group: Default::default(),
-            change_time: Default::default(),
-            service_identifier: Default::default(),
-            service_specific_info: Default::default(),
-            adc_rule_base_name: Default::default(),
-            sgsn_address: Default::default(),
-            time_first_usage: Default::default(),
-            time_last_usage: Default::default(),
-            time_usage: Default::default(),
-            change_condition: Default::default(),
-            tgpp_user_location_info: Default::default(),
-            tgpp2_bsid: Default::default(),
-            uwan_user_location_info: Default::default(),
-            twan_user_location_info: Default::default(),
-            sponsor_identity: Default::default(),
-            application_service_provider_identity: Default::default(),
-            presence_reporting_area_information: Default::default(),
-            presence_reporting_area_status: Default::default(),
-            user_csg_information: Default::default(),
-            tgpp_rat_type: Default::default(),
-            related_change_condition_information: Default::default(),
-            serving_plmn_rate_control: Default::default(),
-            apn_rate_control: Default::default(),
-            tgpp_ps_data_off_status: Default::default(),
-            traffic_steering_policy_identifier_dl: Default::default(),
-            traffic_steering_policy_identifier_ul: Default::default(),
-            volte_information: Default::default(),
+            af_correlation_information: None,
+            charging_rule_base_name: None,
+            accounting_input_octets: None,
+            accounting_output_octets: None,
+            local_sequence_number: None,
+            qos_information: None,
+            rating_group: None,
+            change_time: None,
+            service_identifier: None,
+            service_specific_info: Vec::new(),
+            adc_rule_base_name: None,
+            sgsn_address: None,
+            time_first_usage: None,
+            time_last_usage: None,
+            time_usage: None,
+            change_condition: Vec::new(),
+            tgpp_user_location_info: None,
+            tgpp2_bsid: None,
+            uwan_user_location_info: None,
+            twan_user_location_info: None,
+            sponsor_identity: None,
+            application_service_provider_identity: None,
+            presence_reporting_area_information: Vec::new(),
+            presence_reporting_area_status: None,
+            user_csg_information: None,
+            tgpp_rat_type: None,
+            related_change_condition_information: None,
+            serving_plmn_rate_control: None,
+            apn_rate_control: None,
+            tgpp_ps_data_off_status: None,
+            traffic_steering_policy_identifier_dl: None,
+            traffic_steering_policy_identifier_ul: None,
+            volte_information: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -22730,201 +20777,61 @@ impl rt::typed::Grouped for ServiceDataContainer {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (1276, 10415) => {
-                        rt::typed::opt(
-                            &mut self.af_correlation_information,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (1004, 10415) => {
-                        rt::typed::opt(
-                            &mut self.charging_rule_base_name,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (363, 0) => {
-                        rt::typed::opt(
-                            &mut self.accounting_input_octets,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (364, 0) => {
-                        rt::typed::opt(
-                            &mut self.accounting_output_octets,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (2063, 10415) => {
-                        rt::typed::opt(
-                            &mut self.local_sequence_number,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (1016, 10415) => {
-                        rt::typed::opt(&mut self.qos_information, &avp, &mut w, 192)
-                    }
-                    (432, 0) => rt::typed::opt(&mut self.rating_group, &avp, &mut w, 64),
-                    (2038, 10415) => {
-                        rt::typed::opt(&mut self.change_time, &avp, &mut w, 128)
-                    }
-                    (439, 0) => {
-                        rt::typed::opt(&mut self.service_identifier, &avp, &mut w, 64)
-                    }
+                    (1276, 10415) => m.opt(&mut self.af_correlation_information, 128),
+                    (1004, 10415) => m.opt(&mut self.charging_rule_base_name, 192),
+                    (363, 0) => m.opt(&mut self.accounting_input_octets, 64),
+                    (364, 0) => m.opt(&mut self.accounting_output_octets, 64),
+                    (2063, 10415) => m.opt(&mut self.local_sequence_number, 128),
+                    (1016, 10415) => m.opt(&mut self.qos_information, 192),
+                    (432, 0) => m.opt(&mut self.rating_group, 64),
+                    (2038, 10415) => m.opt(&mut self.change_time, 128),
+                    (439, 0) => m.opt(&mut self.service_identifier, 64),
                     (1249, 10415) => {
-                        rt::typed::many(
-                            &mut self.service_specific_info,
-                            &avp,
-                            &mut w,
-                            9,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut self.service_specific_info, 9, 128, u32::MAX)
                     }
-                    (1095, 10415) => {
-                        rt::typed::opt(&mut self.adc_rule_base_name, &avp, &mut w, 192)
-                    }
-                    (1228, 10415) => {
-                        rt::typed::opt(&mut self.sgsn_address, &avp, &mut w, 128)
-                    }
-                    (2043, 10415) => {
-                        rt::typed::opt(&mut self.time_first_usage, &avp, &mut w, 128)
-                    }
-                    (2044, 10415) => {
-                        rt::typed::opt(&mut self.time_last_usage, &avp, &mut w, 128)
-                    }
-                    (2045, 10415) => {
-                        rt::typed::opt(&mut self.time_usage, &avp, &mut w, 128)
-                    }
+                    (1095, 10415) => m.opt(&mut self.adc_rule_base_name, 192),
+                    (1228, 10415) => m.opt(&mut self.sgsn_address, 128),
+                    (2043, 10415) => m.opt(&mut self.time_first_usage, 128),
+                    (2044, 10415) => m.opt(&mut self.time_last_usage, 128),
+                    (2045, 10415) => m.opt(&mut self.time_usage, 128),
                     (2037, 10415) => {
-                        rt::typed::many(
-                            &mut self.change_condition,
-                            &avp,
-                            &mut w,
-                            15,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut self.change_condition, 15, 128, u32::MAX)
                     }
-                    (22, 10415) => {
-                        rt::typed::opt(
-                            &mut self.tgpp_user_location_info,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (9010, 5535) => {
-                        rt::typed::opt(&mut self.tgpp2_bsid, &avp, &mut w, 192)
-                    }
-                    (3918, 10415) => {
-                        rt::typed::opt(
-                            &mut self.uwan_user_location_info,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (2714, 10415) => {
-                        rt::typed::opt(
-                            &mut self.twan_user_location_info,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (531, 10415) => {
-                        rt::typed::opt(&mut self.sponsor_identity, &avp, &mut w, 128)
-                    }
+                    (22, 10415) => m.opt(&mut self.tgpp_user_location_info, 192),
+                    (9010, 5535) => m.opt(&mut self.tgpp2_bsid, 192),
+                    (3918, 10415) => m.opt(&mut self.uwan_user_location_info, 192),
+                    (2714, 10415) => m.opt(&mut self.twan_user_location_info, 192),
+                    (531, 10415) => m.opt(&mut self.sponsor_identity, 128),
                     (532, 10415) => {
-                        rt::typed::opt(
-                            &mut self.application_service_provider_identity,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
+                        m.opt(&mut self.application_service_provider_identity, 128)
                     }
                     (2822, 10415) => {
-                        rt::typed::many(
+                        m.many(
                             &mut self.presence_reporting_area_information,
-                            &avp,
-                            &mut w,
                             22,
                             128,
                             u32::MAX,
                         )
                     }
-                    (2823, 10415) => {
-                        rt::typed::opt(
-                            &mut self.presence_reporting_area_status,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (2319, 10415) => {
-                        rt::typed::opt(&mut self.user_csg_information, &avp, &mut w, 128)
-                    }
-                    (21, 10415) => {
-                        rt::typed::opt(&mut self.tgpp_rat_type, &avp, &mut w, 192)
-                    }
+                    (2823, 10415) => m.opt(&mut self.presence_reporting_area_status, 128),
+                    (2319, 10415) => m.opt(&mut self.user_csg_information, 128),
+                    (21, 10415) => m.opt(&mut self.tgpp_rat_type, 192),
                     (3925, 10415) => {
-                        rt::typed::opt(
-                            &mut self.related_change_condition_information,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
+                        m.opt(&mut self.related_change_condition_information, 192)
                     }
-                    (4310, 10415) => {
-                        rt::typed::opt(
-                            &mut self.serving_plmn_rate_control,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (3933, 10415) => {
-                        rt::typed::opt(&mut self.apn_rate_control, &avp, &mut w, 192)
-                    }
-                    (4406, 10415) => {
-                        rt::typed::opt(
-                            &mut self.tgpp_ps_data_off_status,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
+                    (4310, 10415) => m.opt(&mut self.serving_plmn_rate_control, 192),
+                    (3933, 10415) => m.opt(&mut self.apn_rate_control, 192),
+                    (4406, 10415) => m.opt(&mut self.tgpp_ps_data_off_status, 192),
                     (2836, 10415) => {
-                        rt::typed::opt(
-                            &mut self.traffic_steering_policy_identifier_dl,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
+                        m.opt(&mut self.traffic_steering_policy_identifier_dl, 128)
                     }
                     (2837, 10415) => {
-                        rt::typed::opt(
-                            &mut self.traffic_steering_policy_identifier_ul,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
+                        m.opt(&mut self.traffic_steering_policy_identifier_ul, 128)
                     }
-                    (1323, 10415) => {
-                        rt::typed::opt(&mut self.volte_information, &avp, &mut w, 128)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1323, 10415) => m.opt(&mut self.volte_information, 128),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -22976,9 +20883,9 @@ impl Clone for ServiceGenericInformation {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            application_server_id: self.application_server_id.clone(),
-            application_service_type: self.application_service_type.clone(),
-            application_session_id: self.application_session_id.clone(),
+            application_server_id: self.application_server_id,
+            application_service_type: self.application_service_type,
+            application_session_id: self.application_session_id,
             delivery_status: self.delivery_status.clone(),
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
@@ -23021,10 +20928,10 @@ impl PartialEq for ServiceGenericInformation {
 impl Default for ServiceGenericInformation {
     fn default() -> Self {
         Self {
-            application_server_id: Default::default(),
-            application_service_type: Default::default(),
-            application_session_id: Default::default(),
-            delivery_status: Default::default(),
+            application_server_id: None,
+            application_service_type: None,
+            application_session_id: None,
+            delivery_status: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -23064,35 +20971,13 @@ impl rt::typed::Grouped for ServiceGenericInformation {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (2101, 10415) => {
-                        rt::typed::opt(
-                            &mut self.application_server_id,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (2102, 10415) => {
-                        rt::typed::opt(
-                            &mut self.application_service_type,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (2103, 10415) => {
-                        rt::typed::opt(
-                            &mut self.application_session_id,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (2104, 10415) => {
-                        rt::typed::opt(&mut self.delivery_status, &avp, &mut w, 128)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (2101, 10415) => m.opt(&mut self.application_server_id, 128),
+                    (2102, 10415) => m.opt(&mut self.application_service_type, 128),
+                    (2103, 10415) => m.opt(&mut self.application_session_id, 128),
+                    (2104, 10415) => m.opt(&mut self.delivery_status, 128),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -23247,23 +21132,23 @@ impl PartialEq for ServiceInformation {
 impl Default for ServiceInformation {
     fn default() -> Self {
         Self {
-            subscription_id: Default::default(),
-            aoc_information: Default::default(),
-            ps_information: Default::default(),
-            ims_information: Default::default(),
-            mms_information: Default::default(),
-            lcs_information: Default::default(),
-            poc_information: Default::default(),
-            mbms_information: Default::default(),
-            sms_information: Default::default(),
-            vcs_information: Default::default(),
-            mmtel_information: Default::default(),
-            prose_information: Default::default(),
-            service_generic_information: Default::default(),
-            im_information: Default::default(),
-            dcd_information: Default::default(),
-            m2m_information: Default::default(),
-            cpdt_information: Default::default(),
+            subscription_id: Vec::new(),
+            aoc_information: None,
+            ps_information: None,
+            ims_information: None,
+            mms_information: None,
+            lcs_information: None,
+            poc_information: None,
+            mbms_information: None,
+            sms_information: None,
+            vcs_information: None,
+            mmtel_information: None,
+            prose_information: None,
+            service_generic_information: None,
+            im_information: None,
+            dcd_information: None,
+            m2m_information: None,
+            cpdt_information: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -23303,71 +21188,26 @@ impl rt::typed::Grouped for ServiceInformation {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (443, 0) => {
-                        rt::typed::many(
-                            &mut self.subscription_id,
-                            &avp,
-                            &mut w,
-                            0,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (2054, 10415) => {
-                        rt::typed::opt(&mut self.aoc_information, &avp, &mut w, 128)
-                    }
-                    (874, 10415) => {
-                        rt::typed::opt(&mut self.ps_information, &avp, &mut w, 192)
-                    }
-                    (876, 10415) => {
-                        rt::typed::opt(&mut self.ims_information, &avp, &mut w, 192)
-                    }
-                    (877, 10415) => {
-                        rt::typed::opt(&mut self.mms_information, &avp, &mut w, 192)
-                    }
-                    (878, 10415) => {
-                        rt::typed::opt(&mut self.lcs_information, &avp, &mut w, 192)
-                    }
-                    (879, 10415) => {
-                        rt::typed::opt(&mut self.poc_information, &avp, &mut w, 192)
-                    }
-                    (880, 10415) => {
-                        rt::typed::opt(&mut self.mbms_information, &avp, &mut w, 192)
-                    }
-                    (2000, 10415) => {
-                        rt::typed::opt(&mut self.sms_information, &avp, &mut w, 128)
-                    }
-                    (3410, 10415) => {
-                        rt::typed::opt(&mut self.vcs_information, &avp, &mut w, 192)
-                    }
-                    (2030, 10415) => {
-                        rt::typed::opt(&mut self.mmtel_information, &avp, &mut w, 128)
-                    }
-                    (3447, 10415) => {
-                        rt::typed::opt(&mut self.prose_information, &avp, &mut w, 192)
-                    }
-                    (1256, 10415) => {
-                        rt::typed::opt(
-                            &mut self.service_generic_information,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (2110, 10415) => {
-                        rt::typed::opt(&mut self.im_information, &avp, &mut w, 128)
-                    }
-                    (2115, 10415) => {
-                        rt::typed::opt(&mut self.dcd_information, &avp, &mut w, 128)
-                    }
-                    (1011, 45687) => {
-                        rt::typed::opt(&mut self.m2m_information, &avp, &mut w, 192)
-                    }
-                    (3927, 10415) => {
-                        rt::typed::opt(&mut self.cpdt_information, &avp, &mut w, 192)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (443, 0) => m.many(&mut self.subscription_id, 0, 64, u32::MAX),
+                    (2054, 10415) => m.opt(&mut self.aoc_information, 128),
+                    (874, 10415) => m.opt(&mut self.ps_information, 192),
+                    (876, 10415) => m.opt(&mut self.ims_information, 192),
+                    (877, 10415) => m.opt(&mut self.mms_information, 192),
+                    (878, 10415) => m.opt(&mut self.lcs_information, 192),
+                    (879, 10415) => m.opt(&mut self.poc_information, 192),
+                    (880, 10415) => m.opt(&mut self.mbms_information, 192),
+                    (2000, 10415) => m.opt(&mut self.sms_information, 128),
+                    (3410, 10415) => m.opt(&mut self.vcs_information, 192),
+                    (2030, 10415) => m.opt(&mut self.mmtel_information, 128),
+                    (3447, 10415) => m.opt(&mut self.prose_information, 192),
+                    (1256, 10415) => m.opt(&mut self.service_generic_information, 128),
+                    (2110, 10415) => m.opt(&mut self.im_information, 128),
+                    (2115, 10415) => m.opt(&mut self.dcd_information, 128),
+                    (1011, 45687) => m.opt(&mut self.m2m_information, 192),
+                    (3927, 10415) => m.opt(&mut self.cpdt_information, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -23414,7 +21254,7 @@ impl Clone for ServiceSpecificInfo {
     fn clone(&self) -> Self {
         Self {
             service_specific_data: self.service_specific_data.clone(),
-            service_specific_type: self.service_specific_type.clone(),
+            service_specific_type: self.service_specific_type,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -23448,8 +21288,8 @@ impl PartialEq for ServiceSpecificInfo {
 impl Default for ServiceSpecificInfo {
     fn default() -> Self {
         Self {
-            service_specific_data: Default::default(),
-            service_specific_type: Default::default(),
+            service_specific_data: None,
+            service_specific_type: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -23489,24 +21329,11 @@ impl rt::typed::Grouped for ServiceSpecificInfo {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (863, 10415) => {
-                        rt::typed::opt(
-                            &mut self.service_specific_data,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (1257, 10415) => {
-                        rt::typed::opt(
-                            &mut self.service_specific_type,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (863, 10415) => m.opt(&mut self.service_specific_data, 192),
+                    (1257, 10415) => m.opt(&mut self.service_specific_type, 128),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -23558,11 +21385,11 @@ impl Clone for SmDeviceTriggerInformation {
     fn clone(&self) -> Self {
         Self {
             mtc_iwf_address: self.mtc_iwf_address.clone(),
-            reference_number: self.reference_number.clone(),
+            reference_number: self.reference_number,
             serving_node: self.serving_node.clone(),
-            validity_time: self.validity_time.clone(),
-            priority_indication: self.priority_indication.clone(),
-            application_port_identifier: self.application_port_identifier.clone(),
+            validity_time: self.validity_time,
+            priority_indication: self.priority_indication,
+            application_port_identifier: self.application_port_identifier,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -23606,12 +21433,12 @@ impl PartialEq for SmDeviceTriggerInformation {
 impl Default for SmDeviceTriggerInformation {
     fn default() -> Self {
         Self {
-            mtc_iwf_address: Default::default(),
-            reference_number: Default::default(),
-            serving_node: Default::default(),
-            validity_time: Default::default(),
-            priority_indication: Default::default(),
-            application_port_identifier: Default::default(),
+            mtc_iwf_address: None,
+            reference_number: None,
+            serving_node: None,
+            validity_time: None,
+            priority_indication: None,
+            application_port_identifier: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -23651,29 +21478,15 @@ impl rt::typed::Grouped for SmDeviceTriggerInformation {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (3406, 10415) => {
-                        rt::typed::opt(&mut self.mtc_iwf_address, &avp, &mut w, 192)
-                    }
-                    (3007, 10415) => {
-                        rt::typed::opt(&mut self.reference_number, &avp, &mut w, 192)
-                    }
-                    (2401, 10415) => {
-                        rt::typed::opt(&mut self.serving_node, &avp, &mut w, 128)
-                    }
-                    (448, 0) => rt::typed::opt(&mut self.validity_time, &avp, &mut w, 64),
-                    (3006, 10415) => {
-                        rt::typed::opt(&mut self.priority_indication, &avp, &mut w, 192)
-                    }
-                    (3010, 10415) => {
-                        rt::typed::opt(
-                            &mut self.application_port_identifier,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (3406, 10415) => m.opt(&mut self.mtc_iwf_address, 192),
+                    (3007, 10415) => m.opt(&mut self.reference_number, 192),
+                    (2401, 10415) => m.opt(&mut self.serving_node, 128),
+                    (448, 0) => m.opt(&mut self.validity_time, 64),
+                    (3006, 10415) => m.opt(&mut self.priority_indication, 192),
+                    (3010, 10415) => m.opt(&mut self.application_port_identifier, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -23784,28 +21597,28 @@ impl Clone for SmsInformation {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            sms_node: self.sms_node.clone(),
+            sms_node: self.sms_node,
             client_address: self.client_address.clone(),
             originator_sccp_address: self.originator_sccp_address.clone(),
             smsc_address: self.smsc_address.clone(),
-            data_coding_scheme: self.data_coding_scheme.clone(),
-            sm_discharge_time: self.sm_discharge_time.clone(),
-            sm_message_type: self.sm_message_type.clone(),
+            data_coding_scheme: self.data_coding_scheme,
+            sm_discharge_time: self.sm_discharge_time,
+            sm_message_type: self.sm_message_type,
             originator_interface: self.originator_interface.clone(),
             sm_protocol_id: self.sm_protocol_id.clone(),
-            reply_path_requested: self.reply_path_requested.clone(),
+            reply_path_requested: self.reply_path_requested,
             sm_status: self.sm_status.clone(),
             sm_user_data_header: self.sm_user_data_header.clone(),
-            number_of_messages_sent: self.number_of_messages_sent.clone(),
-            sm_sequence_number: self.sm_sequence_number.clone(),
+            number_of_messages_sent: self.number_of_messages_sent,
+            sm_sequence_number: self.sm_sequence_number,
             recipient_info: self.recipient_info.clone(),
             originator_received_address: self.originator_received_address.clone(),
-            sm_service_type: self.sm_service_type.clone(),
-            sms_result: self.sms_result.clone(),
-            sm_device_trigger_indicator: self.sm_device_trigger_indicator.clone(),
+            sm_service_type: self.sm_service_type,
+            sms_result: self.sms_result,
+            sm_device_trigger_indicator: self.sm_device_trigger_indicator,
             sm_device_trigger_information: self.sm_device_trigger_information.clone(),
             mtc_iwf_address: self.mtc_iwf_address.clone(),
-            application_port_identifier: self.application_port_identifier.clone(),
+            application_port_identifier: self.application_port_identifier,
             external_identifier: self.external_identifier.clone(),
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
@@ -23897,29 +21710,29 @@ impl PartialEq for SmsInformation {
 impl Default for SmsInformation {
     fn default() -> Self {
         Self {
-            sms_node: Default::default(),
-            client_address: Default::default(),
-            originator_sccp_address: Default::default(),
-            smsc_address: Default::default(),
-            data_coding_scheme: Default::default(),
-            sm_discharge_time: Default::default(),
-            sm_message_type: Default::default(),
-            originator_interface: Default::default(),
-            sm_protocol_id: Default::default(),
-            reply_path_requested: Default::default(),
-            sm_status: Default::default(),
-            sm_user_data_header: Default::default(),
-            number_of_messages_sent: Default::default(),
-            sm_sequence_number: Default::default(),
-            recipient_info: Default::default(),
-            originator_received_address: Default::default(),
-            sm_service_type: Default::default(),
-            sms_result: Default::default(),
-            sm_device_trigger_indicator: Default::default(),
-            sm_device_trigger_information: Default::default(),
-            mtc_iwf_address: Default::default(),
-            application_port_identifier: Default::default(),
-            external_identifier: Default::default(),
+            sms_node: None,
+            client_address: None,
+            originator_sccp_address: None,
+            smsc_address: None,
+            data_coding_scheme: None,
+            sm_discharge_time: None,
+            sm_message_type: None,
+            originator_interface: None,
+            sm_protocol_id: None,
+            reply_path_requested: None,
+            sm_status: None,
+            sm_user_data_header: None,
+            number_of_messages_sent: None,
+            sm_sequence_number: None,
+            recipient_info: Vec::new(),
+            originator_received_address: None,
+            sm_service_type: None,
+            sms_result: None,
+            sm_device_trigger_indicator: None,
+            sm_device_trigger_information: None,
+            mtc_iwf_address: None,
+            application_port_identifier: None,
+            external_identifier: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -23959,114 +21772,32 @@ impl rt::typed::Grouped for SmsInformation {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (2016, 10415) => {
-                        rt::typed::opt(&mut self.sms_node, &avp, &mut w, 128)
-                    }
-                    (2018, 10415) => {
-                        rt::typed::opt(&mut self.client_address, &avp, &mut w, 128)
-                    }
-                    (2008, 10415) => {
-                        rt::typed::opt(
-                            &mut self.originator_sccp_address,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (2017, 10415) => {
-                        rt::typed::opt(&mut self.smsc_address, &avp, &mut w, 128)
-                    }
-                    (2001, 10415) => {
-                        rt::typed::opt(&mut self.data_coding_scheme, &avp, &mut w, 128)
-                    }
-                    (2012, 10415) => {
-                        rt::typed::opt(&mut self.sm_discharge_time, &avp, &mut w, 128)
-                    }
-                    (2007, 10415) => {
-                        rt::typed::opt(&mut self.sm_message_type, &avp, &mut w, 128)
-                    }
-                    (2009, 10415) => {
-                        rt::typed::opt(&mut self.originator_interface, &avp, &mut w, 128)
-                    }
-                    (2013, 10415) => {
-                        rt::typed::opt(&mut self.sm_protocol_id, &avp, &mut w, 128)
-                    }
-                    (2011, 10415) => {
-                        rt::typed::opt(&mut self.reply_path_requested, &avp, &mut w, 128)
-                    }
-                    (2014, 10415) => {
-                        rt::typed::opt(&mut self.sm_status, &avp, &mut w, 128)
-                    }
-                    (2015, 10415) => {
-                        rt::typed::opt(&mut self.sm_user_data_header, &avp, &mut w, 128)
-                    }
-                    (2019, 10415) => {
-                        rt::typed::opt(
-                            &mut self.number_of_messages_sent,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (3408, 10415) => {
-                        rt::typed::opt(&mut self.sm_sequence_number, &avp, &mut w, 192)
-                    }
-                    (2026, 10415) => {
-                        rt::typed::many(
-                            &mut self.recipient_info,
-                            &avp,
-                            &mut w,
-                            14,
-                            128,
-                            u32::MAX,
-                        )
-                    }
-                    (2027, 10415) => {
-                        rt::typed::opt(
-                            &mut self.originator_received_address,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (2029, 10415) => {
-                        rt::typed::opt(&mut self.sm_service_type, &avp, &mut w, 128)
-                    }
-                    (3409, 10415) => {
-                        rt::typed::opt(&mut self.sms_result, &avp, &mut w, 192)
-                    }
-                    (3407, 10415) => {
-                        rt::typed::opt(
-                            &mut self.sm_device_trigger_indicator,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (3405, 10415) => {
-                        rt::typed::opt(
-                            &mut self.sm_device_trigger_information,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (3406, 10415) => {
-                        rt::typed::opt(&mut self.mtc_iwf_address, &avp, &mut w, 192)
-                    }
-                    (3010, 10415) => {
-                        rt::typed::opt(
-                            &mut self.application_port_identifier,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (3111, 10415) => {
-                        rt::typed::opt(&mut self.external_identifier, &avp, &mut w, 192)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (2016, 10415) => m.opt(&mut self.sms_node, 128),
+                    (2018, 10415) => m.opt(&mut self.client_address, 128),
+                    (2008, 10415) => m.opt(&mut self.originator_sccp_address, 128),
+                    (2017, 10415) => m.opt(&mut self.smsc_address, 128),
+                    (2001, 10415) => m.opt(&mut self.data_coding_scheme, 128),
+                    (2012, 10415) => m.opt(&mut self.sm_discharge_time, 128),
+                    (2007, 10415) => m.opt(&mut self.sm_message_type, 128),
+                    (2009, 10415) => m.opt(&mut self.originator_interface, 128),
+                    (2013, 10415) => m.opt(&mut self.sm_protocol_id, 128),
+                    (2011, 10415) => m.opt(&mut self.reply_path_requested, 128),
+                    (2014, 10415) => m.opt(&mut self.sm_status, 128),
+                    (2015, 10415) => m.opt(&mut self.sm_user_data_header, 128),
+                    (2019, 10415) => m.opt(&mut self.number_of_messages_sent, 128),
+                    (3408, 10415) => m.opt(&mut self.sm_sequence_number, 192),
+                    (2026, 10415) => m.many(&mut self.recipient_info, 14, 128, u32::MAX),
+                    (2027, 10415) => m.opt(&mut self.originator_received_address, 128),
+                    (2029, 10415) => m.opt(&mut self.sm_service_type, 128),
+                    (3409, 10415) => m.opt(&mut self.sms_result, 192),
+                    (3407, 10415) => m.opt(&mut self.sm_device_trigger_indicator, 192),
+                    (3405, 10415) => m.opt(&mut self.sm_device_trigger_information, 192),
+                    (3406, 10415) => m.opt(&mut self.mtc_iwf_address, 192),
+                    (3010, 10415) => m.opt(&mut self.application_port_identifier, 192),
+                    (3111, 10415) => m.opt(&mut self.external_identifier, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -24136,14 +21867,14 @@ impl Clone for SupplementaryService {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            mmtel_sservice_type: self.mmtel_sservice_type.clone(),
-            service_mode: self.service_mode.clone(),
-            number_of_diversions: self.number_of_diversions.clone(),
+            mmtel_sservice_type: self.mmtel_sservice_type,
+            service_mode: self.service_mode,
+            number_of_diversions: self.number_of_diversions,
             associated_party_address: self.associated_party_address.clone(),
             service_id: self.service_id.clone(),
-            change_time: self.change_time.clone(),
-            number_of_participants: self.number_of_participants.clone(),
-            participant_action_type: self.participant_action_type.clone(),
+            change_time: self.change_time,
+            number_of_participants: self.number_of_participants,
+            participant_action_type: self.participant_action_type,
             cug_information: self.cug_information.clone(),
             aoc_subscription_information: self.aoc_subscription_information.clone(),
             extra: self.extra.clone(),
@@ -24205,16 +21936,16 @@ impl PartialEq for SupplementaryService {
 impl Default for SupplementaryService {
     fn default() -> Self {
         Self {
-            mmtel_sservice_type: Default::default(),
-            service_mode: Default::default(),
-            number_of_diversions: Default::default(),
-            associated_party_address: Default::default(),
-            service_id: Default::default(),
-            change_time: Default::default(),
-            number_of_participants: Default::default(),
-            participant_action_type: Default::default(),
-            cug_information: Default::default(),
-            aoc_subscription_information: Default::default(),
+            mmtel_sservice_type: None,
+            service_mode: None,
+            number_of_diversions: None,
+            associated_party_address: None,
+            service_id: None,
+            change_time: None,
+            number_of_participants: None,
+            participant_action_type: None,
+            cug_information: None,
+            aoc_subscription_information: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -24254,58 +21985,19 @@ impl rt::typed::Grouped for SupplementaryService {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (2031, 10415) => {
-                        rt::typed::opt(&mut self.mmtel_sservice_type, &avp, &mut w, 128)
-                    }
-                    (2032, 10415) => {
-                        rt::typed::opt(&mut self.service_mode, &avp, &mut w, 128)
-                    }
-                    (2034, 10415) => {
-                        rt::typed::opt(&mut self.number_of_diversions, &avp, &mut w, 128)
-                    }
-                    (2035, 10415) => {
-                        rt::typed::opt(
-                            &mut self.associated_party_address,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (855, 10415) => {
-                        rt::typed::opt(&mut self.service_id, &avp, &mut w, 192)
-                    }
-                    (2038, 10415) => {
-                        rt::typed::opt(&mut self.change_time, &avp, &mut w, 128)
-                    }
-                    (885, 10415) => {
-                        rt::typed::opt(
-                            &mut self.number_of_participants,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (2049, 10415) => {
-                        rt::typed::opt(
-                            &mut self.participant_action_type,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (2304, 10415) => {
-                        rt::typed::opt(&mut self.cug_information, &avp, &mut w, 128)
-                    }
-                    (2314, 10415) => {
-                        rt::typed::opt(
-                            &mut self.aoc_subscription_information,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (2031, 10415) => m.opt(&mut self.mmtel_sservice_type, 128),
+                    (2032, 10415) => m.opt(&mut self.service_mode, 128),
+                    (2034, 10415) => m.opt(&mut self.number_of_diversions, 128),
+                    (2035, 10415) => m.opt(&mut self.associated_party_address, 128),
+                    (855, 10415) => m.opt(&mut self.service_id, 192),
+                    (2038, 10415) => m.opt(&mut self.change_time, 128),
+                    (885, 10415) => m.opt(&mut self.number_of_participants, 192),
+                    (2049, 10415) => m.opt(&mut self.participant_action_type, 128),
+                    (2304, 10415) => m.opt(&mut self.cug_information, 128),
+                    (2314, 10415) => m.opt(&mut self.aoc_subscription_information, 128),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -24372,15 +22064,15 @@ impl Clone for TalkBurstExchange {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            poc_change_time: self.poc_change_time.clone(),
-            number_of_talk_bursts: self.number_of_talk_bursts.clone(),
-            talk_burst_volume: self.talk_burst_volume.clone(),
-            talk_burst_time: self.talk_burst_time.clone(),
-            number_of_received_talk_bursts: self.number_of_received_talk_bursts.clone(),
-            received_talk_burst_volume: self.received_talk_burst_volume.clone(),
-            received_talk_burst_time: self.received_talk_burst_time.clone(),
-            number_of_participants: self.number_of_participants.clone(),
-            poc_change_condition: self.poc_change_condition.clone(),
+            poc_change_time: self.poc_change_time,
+            number_of_talk_bursts: self.number_of_talk_bursts,
+            talk_burst_volume: self.talk_burst_volume,
+            talk_burst_time: self.talk_burst_time,
+            number_of_received_talk_bursts: self.number_of_received_talk_bursts,
+            received_talk_burst_volume: self.received_talk_burst_volume,
+            received_talk_burst_time: self.received_talk_burst_time,
+            number_of_participants: self.number_of_participants,
+            poc_change_condition: self.poc_change_condition,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -24440,14 +22132,14 @@ impl Default for TalkBurstExchange {
     fn default() -> Self {
         Self {
             poc_change_time: Default::default(),
-            number_of_talk_bursts: Default::default(),
-            talk_burst_volume: Default::default(),
-            talk_burst_time: Default::default(),
-            number_of_received_talk_bursts: Default::default(),
-            received_talk_burst_volume: Default::default(),
-            received_talk_burst_time: Default::default(),
-            number_of_participants: Default::default(),
-            poc_change_condition: Default::default(),
+            number_of_talk_bursts: None,
+            talk_burst_volume: None,
+            talk_burst_time: None,
+            number_of_received_talk_bursts: None,
+            received_talk_burst_volume: None,
+            received_talk_burst_time: None,
+            number_of_participants: None,
+            poc_change_condition: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -24501,60 +22193,18 @@ impl rt::typed::Grouped for TalkBurstExchange {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (1262, 10415) => {
-                        rt::typed::one(&mut self.poc_change_time, &avp, &mut w, 0, 128)
-                    }
-                    (1283, 10415) => {
-                        rt::typed::opt(
-                            &mut self.number_of_talk_bursts,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (1287, 10415) => {
-                        rt::typed::opt(&mut self.talk_burst_volume, &avp, &mut w, 128)
-                    }
-                    (1286, 10415) => {
-                        rt::typed::opt(&mut self.talk_burst_time, &avp, &mut w, 128)
-                    }
-                    (1282, 10415) => {
-                        rt::typed::opt(
-                            &mut self.number_of_received_talk_bursts,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (1285, 10415) => {
-                        rt::typed::opt(
-                            &mut self.received_talk_burst_volume,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (1284, 10415) => {
-                        rt::typed::opt(
-                            &mut self.received_talk_burst_time,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (885, 10415) => {
-                        rt::typed::opt(
-                            &mut self.number_of_participants,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (1261, 10415) => {
-                        rt::typed::opt(&mut self.poc_change_condition, &avp, &mut w, 128)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1262, 10415) => m.one(&mut self.poc_change_time, 0, 128),
+                    (1283, 10415) => m.opt(&mut self.number_of_talk_bursts, 128),
+                    (1287, 10415) => m.opt(&mut self.talk_burst_volume, 128),
+                    (1286, 10415) => m.opt(&mut self.talk_burst_time, 128),
+                    (1282, 10415) => m.opt(&mut self.number_of_received_talk_bursts, 128),
+                    (1285, 10415) => m.opt(&mut self.received_talk_burst_volume, 128),
+                    (1284, 10415) => m.opt(&mut self.received_talk_burst_time, 128),
+                    (885, 10415) => m.opt(&mut self.number_of_participants, 192),
+                    (1261, 10415) => m.opt(&mut self.poc_change_condition, 128),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -24597,7 +22247,7 @@ impl Clone for TariffInformation {
     fn clone(&self) -> Self {
         Self {
             current_tariff: self.current_tariff.clone(),
-            tariff_time_change: self.tariff_time_change.clone(),
+            tariff_time_change: self.tariff_time_change,
             next_tariff: self.next_tariff.clone(),
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
@@ -24634,8 +22284,8 @@ impl Default for TariffInformation {
     fn default() -> Self {
         Self {
             current_tariff: Default::default(),
-            tariff_time_change: Default::default(),
-            next_tariff: Default::default(),
+            tariff_time_change: None,
+            next_tariff: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -24689,17 +22339,12 @@ impl rt::typed::Grouped for TariffInformation {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (2056, 10415) => {
-                        rt::typed::one(&mut self.current_tariff, &avp, &mut w, 0, 128)
-                    }
-                    (451, 0) => {
-                        rt::typed::opt(&mut self.tariff_time_change, &avp, &mut w, 64)
-                    }
-                    (2057, 10415) => {
-                        rt::typed::opt(&mut self.next_tariff, &avp, &mut w, 128)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (2056, 10415) => m.one(&mut self.current_tariff, 0, 128),
+                    (451, 0) => m.opt(&mut self.tariff_time_change, 64),
+                    (2057, 10415) => m.opt(&mut self.next_tariff, 128),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -24744,8 +22389,8 @@ impl Clone for TimeQuotaMechanism {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            time_quota_type: self.time_quota_type.clone(),
-            base_time_interval: self.base_time_interval.clone(),
+            time_quota_type: self.time_quota_type,
+            base_time_interval: self.base_time_interval,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -24845,20 +22490,11 @@ impl rt::typed::Grouped for TimeQuotaMechanism {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (1271, 10415) => {
-                        rt::typed::one(&mut self.time_quota_type, &avp, &mut w, 0, 128)
-                    }
-                    (1265, 10415) => {
-                        rt::typed::one(
-                            &mut self.base_time_interval,
-                            &avp,
-                            &mut w,
-                            1,
-                            128,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1271, 10415) => m.one(&mut self.time_quota_type, 0, 128),
+                    (1265, 10415) => m.one(&mut self.base_time_interval, 1, 128),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -24903,12 +22539,10 @@ impl Clone for TimeStamps {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            sip_request_timestamp: self.sip_request_timestamp.clone(),
-            sip_response_timestamp: self.sip_response_timestamp.clone(),
-            sip_request_timestamp_fraction: self.sip_request_timestamp_fraction.clone(),
-            sip_response_timestamp_fraction: self
-                .sip_response_timestamp_fraction
-                .clone(),
+            sip_request_timestamp: self.sip_request_timestamp,
+            sip_response_timestamp: self.sip_response_timestamp,
+            sip_request_timestamp_fraction: self.sip_request_timestamp_fraction,
+            sip_response_timestamp_fraction: self.sip_response_timestamp_fraction,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -24956,10 +22590,10 @@ impl PartialEq for TimeStamps {
 impl Default for TimeStamps {
     fn default() -> Self {
         Self {
-            sip_request_timestamp: Default::default(),
-            sip_response_timestamp: Default::default(),
-            sip_request_timestamp_fraction: Default::default(),
-            sip_response_timestamp_fraction: Default::default(),
+            sip_request_timestamp: None,
+            sip_response_timestamp: None,
+            sip_request_timestamp_fraction: None,
+            sip_response_timestamp_fraction: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -24999,40 +22633,15 @@ impl rt::typed::Grouped for TimeStamps {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (834, 10415) => {
-                        rt::typed::opt(
-                            &mut self.sip_request_timestamp,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (835, 10415) => {
-                        rt::typed::opt(
-                            &mut self.sip_response_timestamp,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (2301, 10415) => {
-                        rt::typed::opt(
-                            &mut self.sip_request_timestamp_fraction,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
+                    (834, 10415) => m.opt(&mut self.sip_request_timestamp, 192),
+                    (835, 10415) => m.opt(&mut self.sip_response_timestamp, 192),
+                    (2301, 10415) => m.opt(&mut self.sip_request_timestamp_fraction, 128),
                     (2302, 10415) => {
-                        rt::typed::opt(
-                            &mut self.sip_response_timestamp_fraction,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
+                        m.opt(&mut self.sip_response_timestamp_fraction, 128)
                     }
-                    _ => rt::typed::other(&avp, &mut w),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -25127,30 +22736,26 @@ impl Clone for TrafficDataVolumes {
     fn clone(&self) -> Self {
         Self {
             qos_information: self.qos_information.clone(),
-            accounting_input_octets: self.accounting_input_octets.clone(),
-            accounting_output_octets: self.accounting_output_octets.clone(),
-            change_condition: self.change_condition.clone(),
-            change_time: self.change_time.clone(),
+            accounting_input_octets: self.accounting_input_octets,
+            accounting_output_octets: self.accounting_output_octets,
+            change_condition: self.change_condition,
+            change_time: self.change_time,
             tgpp_user_location_info: self.tgpp_user_location_info.clone(),
             uwan_user_location_info: self.uwan_user_location_info.clone(),
             tgpp_charging_id: self.tgpp_charging_id.clone(),
-            presence_reporting_area_status: self.presence_reporting_area_status.clone(),
+            presence_reporting_area_status: self.presence_reporting_area_status,
             presence_reporting_area_information: self
                 .presence_reporting_area_information
                 .clone(),
             user_csg_information: self.user_csg_information.clone(),
             tgpp_rat_type: self.tgpp_rat_type.clone(),
-            access_availability_change_reason: self
-                .access_availability_change_reason
-                .clone(),
+            access_availability_change_reason: self.access_availability_change_reason,
             related_change_condition_information: self
                 .related_change_condition_information
                 .clone(),
-            diagnostics: self.diagnostics.clone(),
+            diagnostics: self.diagnostics,
             enhanced_diagnostics: self.enhanced_diagnostics.clone(),
-            cp_ciot_eps_optimisation_indicator: self
-                .cp_ciot_eps_optimisation_indicator
-                .clone(),
+            cp_ciot_eps_optimisation_indicator: self.cp_ciot_eps_optimisation_indicator,
             serving_plmn_rate_control: self.serving_plmn_rate_control.clone(),
             apn_rate_control: self.apn_rate_control.clone(),
             extra: self.extra.clone(),
@@ -25245,25 +22850,25 @@ impl PartialEq for TrafficDataVolumes {
 impl Default for TrafficDataVolumes {
     fn default() -> Self {
         Self {
-            qos_information: Default::default(),
-            accounting_input_octets: Default::default(),
-            accounting_output_octets: Default::default(),
-            change_condition: Default::default(),
-            change_time: Default::default(),
-            tgpp_user_location_info: Default::default(),
-            uwan_user_location_info: Default::default(),
-            tgpp_charging_id: Default::default(),
-            presence_reporting_area_status: Default::default(),
-            presence_reporting_area_information: Default::default(),
-            user_csg_information: Default::default(),
-            tgpp_rat_type: Default::default(),
-            access_availability_change_reason: Default::default(),
-            related_change_condition_information: Default::default(),
-            diagnostics: Default::default(),
-            enhanced_diagnostics: Default::default(),
-            cp_ciot_eps_optimisation_indicator: Default::default(),
-            serving_plmn_rate_control: Default::default(),
-            apn_rate_control: Default::default(),
+            qos_information: None,
+            accounting_input_octets: None,
+            accounting_output_octets: None,
+            change_condition: None,
+            change_time: None,
+            tgpp_user_location_info: None,
+            uwan_user_location_info: None,
+            tgpp_charging_id: None,
+            presence_reporting_area_status: None,
+            presence_reporting_area_information: Vec::new(),
+            user_csg_information: None,
+            tgpp_rat_type: None,
+            access_availability_change_reason: None,
+            related_change_condition_information: None,
+            diagnostics: None,
+            enhanced_diagnostics: None,
+            cp_ciot_eps_optimisation_indicator: None,
+            serving_plmn_rate_control: None,
+            apn_rate_control: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -25303,117 +22908,41 @@ impl rt::typed::Grouped for TrafficDataVolumes {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (1016, 10415) => {
-                        rt::typed::opt(&mut self.qos_information, &avp, &mut w, 192)
-                    }
-                    (363, 0) => {
-                        rt::typed::opt(
-                            &mut self.accounting_input_octets,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (364, 0) => {
-                        rt::typed::opt(
-                            &mut self.accounting_output_octets,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (2037, 10415) => {
-                        rt::typed::opt(&mut self.change_condition, &avp, &mut w, 128)
-                    }
-                    (2038, 10415) => {
-                        rt::typed::opt(&mut self.change_time, &avp, &mut w, 128)
-                    }
-                    (22, 10415) => {
-                        rt::typed::opt(
-                            &mut self.tgpp_user_location_info,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (3918, 10415) => {
-                        rt::typed::opt(
-                            &mut self.uwan_user_location_info,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (2, 10415) => {
-                        rt::typed::opt(&mut self.tgpp_charging_id, &avp, &mut w, 192)
-                    }
-                    (2823, 10415) => {
-                        rt::typed::opt(
-                            &mut self.presence_reporting_area_status,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
+                    (1016, 10415) => m.opt(&mut self.qos_information, 192),
+                    (363, 0) => m.opt(&mut self.accounting_input_octets, 64),
+                    (364, 0) => m.opt(&mut self.accounting_output_octets, 64),
+                    (2037, 10415) => m.opt(&mut self.change_condition, 128),
+                    (2038, 10415) => m.opt(&mut self.change_time, 128),
+                    (22, 10415) => m.opt(&mut self.tgpp_user_location_info, 192),
+                    (3918, 10415) => m.opt(&mut self.uwan_user_location_info, 192),
+                    (2, 10415) => m.opt(&mut self.tgpp_charging_id, 192),
+                    (2823, 10415) => m.opt(&mut self.presence_reporting_area_status, 128),
                     (2822, 10415) => {
-                        rt::typed::many(
+                        m.many(
                             &mut self.presence_reporting_area_information,
-                            &avp,
-                            &mut w,
                             9,
                             128,
                             u32::MAX,
                         )
                     }
-                    (2319, 10415) => {
-                        rt::typed::opt(&mut self.user_csg_information, &avp, &mut w, 128)
-                    }
-                    (21, 10415) => {
-                        rt::typed::opt(&mut self.tgpp_rat_type, &avp, &mut w, 192)
-                    }
+                    (2319, 10415) => m.opt(&mut self.user_csg_information, 128),
+                    (21, 10415) => m.opt(&mut self.tgpp_rat_type, 192),
                     (2833, 10415) => {
-                        rt::typed::opt(
-                            &mut self.access_availability_change_reason,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
+                        m.opt(&mut self.access_availability_change_reason, 128)
                     }
                     (3925, 10415) => {
-                        rt::typed::opt(
-                            &mut self.related_change_condition_information,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
+                        m.opt(&mut self.related_change_condition_information, 192)
                     }
-                    (2039, 10415) => {
-                        rt::typed::opt(&mut self.diagnostics, &avp, &mut w, 128)
-                    }
-                    (3901, 10415) => {
-                        rt::typed::opt(&mut self.enhanced_diagnostics, &avp, &mut w, 192)
-                    }
+                    (2039, 10415) => m.opt(&mut self.diagnostics, 128),
+                    (3901, 10415) => m.opt(&mut self.enhanced_diagnostics, 192),
                     (3930, 10415) => {
-                        rt::typed::opt(
-                            &mut self.cp_ciot_eps_optimisation_indicator,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
+                        m.opt(&mut self.cp_ciot_eps_optimisation_indicator, 192)
                     }
-                    (4310, 10415) => {
-                        rt::typed::opt(
-                            &mut self.serving_plmn_rate_control,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (3933, 10415) => {
-                        rt::typed::opt(&mut self.apn_rate_control, &avp, &mut w, 192)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (4310, 10415) => m.opt(&mut self.serving_plmn_rate_control, 192),
+                    (3933, 10415) => m.opt(&mut self.apn_rate_control, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -25500,8 +23029,8 @@ impl PartialEq for TransmitterInfo {
 impl Default for TransmitterInfo {
     fn default() -> Self {
         Self {
-            prose_source_ip_address: Default::default(),
-            prose_ue_id: Default::default(),
+            prose_source_ip_address: None,
+            prose_ue_id: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -25541,19 +23070,11 @@ impl rt::typed::Grouped for TransmitterInfo {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (3452, 10415) => {
-                        rt::typed::opt(
-                            &mut self.prose_source_ip_address,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (3453, 10415) => {
-                        rt::typed::opt(&mut self.prose_ue_id, &avp, &mut w, 192)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (3452, 10415) => m.opt(&mut self.prose_source_ip_address, 192),
+                    (3453, 10415) => m.opt(&mut self.prose_ue_id, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -25622,7 +23143,7 @@ impl PartialEq for Trigger {
 impl Default for Trigger {
     fn default() -> Self {
         Self {
-            trigger_type: Default::default(),
+            trigger_type: Vec::new(),
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -25662,18 +23183,10 @@ impl rt::typed::Grouped for Trigger {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (870, 10415) => {
-                        rt::typed::many(
-                            &mut self.trigger_type,
-                            &avp,
-                            &mut w,
-                            0,
-                            192,
-                            u32::MAX,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (870, 10415) => m.many(&mut self.trigger_type, 0, 192, u32::MAX),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -25747,8 +23260,8 @@ impl PartialEq for TrunkGroupId {
 impl Default for TrunkGroupId {
     fn default() -> Self {
         Self {
-            incoming_trunk_group_id: Default::default(),
-            outgoing_trunk_group_id: Default::default(),
+            incoming_trunk_group_id: None,
+            outgoing_trunk_group_id: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -25788,24 +23301,11 @@ impl rt::typed::Grouped for TrunkGroupId {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (852, 10415) => {
-                        rt::typed::opt(
-                            &mut self.incoming_trunk_group_id,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (853, 10415) => {
-                        rt::typed::opt(
-                            &mut self.outgoing_trunk_group_id,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (852, 10415) => m.opt(&mut self.incoming_trunk_group_id, 192),
+                    (853, 10415) => m.opt(&mut self.outgoing_trunk_group_id, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -25901,10 +23401,10 @@ impl Default for TwanUserLocationInfo {
     fn default() -> Self {
         Self {
             ssid: Default::default(),
-            bssid: Default::default(),
-            civic_address_information: Default::default(),
-            wlan_operator_id: Default::default(),
-            logical_access_id: Default::default(),
+            bssid: None,
+            civic_address_information: None,
+            wlan_operator_id: None,
+            logical_access_id: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -25958,24 +23458,14 @@ impl rt::typed::Grouped for TwanUserLocationInfo {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (1524, 10415) => rt::typed::one(&mut self.ssid, &avp, &mut w, 0, 192),
-                    (2716, 10415) => rt::typed::opt(&mut self.bssid, &avp, &mut w, 192),
-                    (1305, 10415) => {
-                        rt::typed::opt(
-                            &mut self.civic_address_information,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (1306, 10415) => {
-                        rt::typed::opt(&mut self.wlan_operator_id, &avp, &mut w, 128)
-                    }
-                    (302, 13019) => {
-                        rt::typed::opt(&mut self.logical_access_id, &avp, &mut w, 192)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1524, 10415) => m.one(&mut self.ssid, 0, 192),
+                    (2716, 10415) => m.opt(&mut self.bssid, 192),
+                    (1305, 10415) => m.opt(&mut self.civic_address_information, 128),
+                    (1306, 10415) => m.opt(&mut self.wlan_operator_id, 128),
+                    (302, 13019) => m.opt(&mut self.logical_access_id, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -26020,8 +23510,8 @@ impl Clone for UnitCost {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            value_digits: self.value_digits.clone(),
-            exponent: self.exponent.clone(),
+            value_digits: self.value_digits,
+            exponent: self.exponent,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -26056,7 +23546,7 @@ impl Default for UnitCost {
     fn default() -> Self {
         Self {
             value_digits: Default::default(),
-            exponent: Default::default(),
+            exponent: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -26107,12 +23597,11 @@ impl rt::typed::Grouped for UnitCost {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (447, 0) => {
-                        rt::typed::one(&mut self.value_digits, &avp, &mut w, 0, 64)
-                    }
-                    (429, 0) => rt::typed::opt(&mut self.exponent, &avp, &mut w, 64),
-                    _ => rt::typed::other(&avp, &mut w),
+                    (447, 0) => m.one(&mut self.value_digits, 0, 64),
+                    (429, 0) => m.opt(&mut self.exponent, 64),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -26192,9 +23681,9 @@ impl Clone for UserCsgInformation {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            csg_id: self.csg_id.clone(),
-            csg_access_mode: self.csg_access_mode.clone(),
-            csg_membership_indication: self.csg_membership_indication.clone(),
+            csg_id: self.csg_id,
+            csg_access_mode: self.csg_access_mode,
+            csg_membership_indication: self.csg_membership_indication,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -26332,7 +23821,7 @@ impl Default for UserCsgInformation {
         Self {
             csg_id: Default::default(),
             csg_access_mode: Default::default(),
-            csg_membership_indication: Default::default(),
+            csg_membership_indication: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -26454,22 +23943,12 @@ impl rt::typed::Grouped for UserCsgInformation {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (1437, 10415) => {
-                        rt::typed::one(&mut self.csg_id, &avp, &mut w, 0, 192)
-                    }
-                    (2317, 10415) => {
-                        rt::typed::one(&mut self.csg_access_mode, &avp, &mut w, 1, 128)
-                    }
-                    (2318, 10415) => {
-                        rt::typed::opt(
-                            &mut self.csg_membership_indication,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1437, 10415) => m.one(&mut self.csg_id, 0, 192),
+                    (2317, 10415) => m.one(&mut self.csg_access_mode, 1, 128),
+                    (2318, 10415) => m.opt(&mut self.csg_membership_indication, 128),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -26524,10 +24003,10 @@ impl Clone for UwanUserLocationInfo {
     fn clone(&self) -> Self {
         Self {
             ue_local_ip_address: self.ue_local_ip_address.clone(),
-            udp_source_port: self.udp_source_port.clone(),
+            udp_source_port: self.udp_source_port,
             ssid: self.ssid.clone(),
             bssid: self.bssid.clone(),
-            tcp_source_port: self.tcp_source_port.clone(),
+            tcp_source_port: self.tcp_source_port,
             civic_address_information: self.civic_address_information.clone(),
             wlan_operator_id: self.wlan_operator_id.clone(),
             extra: self.extra.clone(),
@@ -26575,12 +24054,12 @@ impl Default for UwanUserLocationInfo {
     fn default() -> Self {
         Self {
             ue_local_ip_address: Default::default(),
-            udp_source_port: Default::default(),
-            ssid: Default::default(),
-            bssid: Default::default(),
-            tcp_source_port: Default::default(),
-            civic_address_information: Default::default(),
-            wlan_operator_id: Default::default(),
+            udp_source_port: None,
+            ssid: None,
+            bssid: None,
+            tcp_source_port: None,
+            civic_address_information: None,
+            wlan_operator_id: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -26634,36 +24113,16 @@ impl rt::typed::Grouped for UwanUserLocationInfo {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (2805, 10415) => {
-                        rt::typed::one(
-                            &mut self.ue_local_ip_address,
-                            &avp,
-                            &mut w,
-                            0,
-                            128,
-                        )
-                    }
-                    (2806, 10415) => {
-                        rt::typed::opt(&mut self.udp_source_port, &avp, &mut w, 128)
-                    }
-                    (1524, 10415) => rt::typed::opt(&mut self.ssid, &avp, &mut w, 192),
-                    (2716, 10415) => rt::typed::opt(&mut self.bssid, &avp, &mut w, 192),
-                    (2843, 10415) => {
-                        rt::typed::opt(&mut self.tcp_source_port, &avp, &mut w, 128)
-                    }
-                    (1305, 10415) => {
-                        rt::typed::opt(
-                            &mut self.civic_address_information,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (1306, 10415) => {
-                        rt::typed::opt(&mut self.wlan_operator_id, &avp, &mut w, 128)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (2805, 10415) => m.one(&mut self.ue_local_ip_address, 0, 128),
+                    (2806, 10415) => m.opt(&mut self.udp_source_port, 128),
+                    (1524, 10415) => m.opt(&mut self.ssid, 192),
+                    (2716, 10415) => m.opt(&mut self.bssid, 192),
+                    (2843, 10415) => m.opt(&mut self.tcp_source_port, 128),
+                    (1305, 10415) => m.opt(&mut self.civic_address_information, 128),
+                    (1306, 10415) => m.opt(&mut self.wlan_operator_id, 128),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -26712,8 +24171,8 @@ impl Clone for VariablePart {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            variable_part_order: self.variable_part_order.clone(),
-            variable_part_type: self.variable_part_type.clone(),
+            variable_part_order: self.variable_part_order,
+            variable_part_type: self.variable_part_type,
             variable_part_value: self.variable_part_value.clone(),
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
@@ -26749,7 +24208,7 @@ impl PartialEq for VariablePart {
 impl Default for VariablePart {
     fn default() -> Self {
         Self {
-            variable_part_order: Default::default(),
+            variable_part_order: None,
             variable_part_type: Default::default(),
             variable_part_value: Default::default(),
             extra: Vec::new(),
@@ -26816,29 +24275,12 @@ impl rt::typed::Grouped for VariablePart {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (3908, 10415) => {
-                        rt::typed::opt(&mut self.variable_part_order, &avp, &mut w, 192)
-                    }
-                    (3909, 10415) => {
-                        rt::typed::one(
-                            &mut self.variable_part_type,
-                            &avp,
-                            &mut w,
-                            1,
-                            192,
-                        )
-                    }
-                    (3910, 10415) => {
-                        rt::typed::one(
-                            &mut self.variable_part_value,
-                            &avp,
-                            &mut w,
-                            2,
-                            192,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (3908, 10415) => m.opt(&mut self.variable_part_order, 192),
+                    (3909, 10415) => m.one(&mut self.variable_part_type, 1, 192),
+                    (3910, 10415) => m.one(&mut self.variable_part_value, 2, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -26913,11 +24355,11 @@ impl Clone for VcsInformation {
             basic_service_code: self.basic_service_code.clone(),
             isup_location_number: self.isup_location_number.clone(),
             vlr_number: self.vlr_number.clone(),
-            forwarding_pending: self.forwarding_pending.clone(),
+            forwarding_pending: self.forwarding_pending,
             isup_cause: self.isup_cause.clone(),
-            start_time: self.start_time.clone(),
-            start_of_charging: self.start_of_charging.clone(),
-            stop_time: self.stop_time.clone(),
+            start_time: self.start_time,
+            start_of_charging: self.start_of_charging,
+            stop_time: self.stop_time,
             ps_free_format_data: self.ps_free_format_data.clone(),
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
@@ -26968,18 +24410,18 @@ impl PartialEq for VcsInformation {
 impl Default for VcsInformation {
     fn default() -> Self {
         Self {
-            bearer_capability: Default::default(),
-            network_call_reference_number: Default::default(),
-            msc_address: Default::default(),
-            basic_service_code: Default::default(),
-            isup_location_number: Default::default(),
-            vlr_number: Default::default(),
-            forwarding_pending: Default::default(),
-            isup_cause: Default::default(),
-            start_time: Default::default(),
-            start_of_charging: Default::default(),
-            stop_time: Default::default(),
-            ps_free_format_data: Default::default(),
+            bearer_capability: None,
+            network_call_reference_number: None,
+            msc_address: None,
+            basic_service_code: None,
+            isup_location_number: None,
+            vlr_number: None,
+            forwarding_pending: None,
+            isup_cause: None,
+            start_time: None,
+            start_of_charging: None,
+            stop_time: None,
+            ps_free_format_data: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -27019,49 +24461,21 @@ impl rt::typed::Grouped for VcsInformation {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (3412, 10415) => {
-                        rt::typed::opt(&mut self.bearer_capability, &avp, &mut w, 192)
-                    }
-                    (3418, 10415) => {
-                        rt::typed::opt(
-                            &mut self.network_call_reference_number,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (3417, 10415) => {
-                        rt::typed::opt(&mut self.msc_address, &avp, &mut w, 192)
-                    }
-                    (3411, 10415) => {
-                        rt::typed::opt(&mut self.basic_service_code, &avp, &mut w, 192)
-                    }
-                    (3414, 10415) => {
-                        rt::typed::opt(&mut self.isup_location_number, &avp, &mut w, 192)
-                    }
-                    (3420, 10415) => {
-                        rt::typed::opt(&mut self.vlr_number, &avp, &mut w, 192)
-                    }
-                    (3415, 10415) => {
-                        rt::typed::opt(&mut self.forwarding_pending, &avp, &mut w, 192)
-                    }
-                    (3416, 10415) => {
-                        rt::typed::opt(&mut self.isup_cause, &avp, &mut w, 192)
-                    }
-                    (2041, 10415) => {
-                        rt::typed::opt(&mut self.start_time, &avp, &mut w, 128)
-                    }
-                    (3419, 10415) => {
-                        rt::typed::opt(&mut self.start_of_charging, &avp, &mut w, 192)
-                    }
-                    (2042, 10415) => {
-                        rt::typed::opt(&mut self.stop_time, &avp, &mut w, 128)
-                    }
-                    (866, 10415) => {
-                        rt::typed::opt(&mut self.ps_free_format_data, &avp, &mut w, 192)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (3412, 10415) => m.opt(&mut self.bearer_capability, 192),
+                    (3418, 10415) => m.opt(&mut self.network_call_reference_number, 192),
+                    (3417, 10415) => m.opt(&mut self.msc_address, 192),
+                    (3411, 10415) => m.opt(&mut self.basic_service_code, 192),
+                    (3414, 10415) => m.opt(&mut self.isup_location_number, 192),
+                    (3420, 10415) => m.opt(&mut self.vlr_number, 192),
+                    (3415, 10415) => m.opt(&mut self.forwarding_pending, 192),
+                    (3416, 10415) => m.opt(&mut self.isup_cause, 192),
+                    (2041, 10415) => m.opt(&mut self.start_time, 128),
+                    (3419, 10415) => m.opt(&mut self.start_of_charging, 192),
+                    (2042, 10415) => m.opt(&mut self.stop_time, 128),
+                    (866, 10415) => m.opt(&mut self.ps_free_format_data, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -27142,8 +24556,8 @@ impl PartialEq for VolteInformation {
 impl Default for VolteInformation {
     fn default() -> Self {
         Self {
-            calling_party_address: Default::default(),
-            callee_information: Default::default(),
+            calling_party_address: None,
+            callee_information: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -27183,19 +24597,11 @@ impl rt::typed::Grouped for VolteInformation {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (831, 10415) => {
-                        rt::typed::opt(
-                            &mut self.calling_party_address,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    (565, 10415) => {
-                        rt::typed::opt(&mut self.callee_information, &avp, &mut w, 128)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (831, 10415) => m.opt(&mut self.calling_party_address, 192),
+                    (565, 10415) => m.opt(&mut self.callee_information, 128),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -27276,8 +24682,8 @@ impl PartialEq for WlanOperatorId {
 impl Default for WlanOperatorId {
     fn default() -> Self {
         Self {
-            wlan_plmn_id: Default::default(),
-            wlan_operator_name: Default::default(),
+            wlan_plmn_id: None,
+            wlan_operator_name: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -27317,14 +24723,11 @@ impl rt::typed::Grouped for WlanOperatorId {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (1308, 10415) => {
-                        rt::typed::opt(&mut self.wlan_plmn_id, &avp, &mut w, 128)
-                    }
-                    (1307, 10415) => {
-                        rt::typed::opt(&mut self.wlan_operator_name, &avp, &mut w, 128)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1308, 10415) => m.opt(&mut self.wlan_plmn_id, 128),
+                    (1307, 10415) => m.opt(&mut self.wlan_operator_name, 128),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -27363,8 +24766,8 @@ impl Clone for Cause {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            cause_code: self.cause_code.clone(),
-            node_functionality: self.node_functionality.clone(),
+            cause_code: self.cause_code,
+            node_functionality: self.node_functionality,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -27464,20 +24867,11 @@ impl rt::typed::Grouped for Cause {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (861, 10415) => {
-                        rt::typed::one(&mut self.cause_code, &avp, &mut w, 0, 192)
-                    }
-                    (862, 10415) => {
-                        rt::typed::one(
-                            &mut self.node_functionality,
-                            &avp,
-                            &mut w,
-                            1,
-                            192,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (861, 10415) => m.one(&mut self.cause_code, 0, 192),
+                    (862, 10415) => m.one(&mut self.node_functionality, 1, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -27533,7 +24927,7 @@ impl Clone for WlanInformation {
         Self {
             wlan_session_id: self.wlan_session_id.clone(),
             pdg_address: self.pdg_address.clone(),
-            pdg_charging_id: self.pdg_charging_id.clone(),
+            pdg_charging_id: self.pdg_charging_id,
             wag_address: self.wag_address.clone(),
             wag_plmn_id: self.wag_plmn_id.clone(),
             wlan_radio_container: self.wlan_radio_container.clone(),
@@ -27576,13 +24970,13 @@ impl PartialEq for WlanInformation {
 impl Default for WlanInformation {
     fn default() -> Self {
         Self {
-            wlan_session_id: Default::default(),
-            pdg_address: Default::default(),
-            pdg_charging_id: Default::default(),
-            wag_address: Default::default(),
-            wag_plmn_id: Default::default(),
-            wlan_radio_container: Default::default(),
-            wlan_ue_local_ipaddress: Default::default(),
+            wlan_session_id: None,
+            pdg_address: None,
+            pdg_charging_id: None,
+            wag_address: None,
+            wag_plmn_id: None,
+            wlan_radio_container: None,
+            wlan_ue_local_ipaddress: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -27622,34 +25016,16 @@ impl rt::typed::Grouped for WlanInformation {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (1246, 10415) => {
-                        rt::typed::opt(&mut self.wlan_session_id, &avp, &mut w, 128)
-                    }
-                    (895, 10415) => {
-                        rt::typed::opt(&mut self.pdg_address, &avp, &mut w, 192)
-                    }
-                    (896, 10415) => {
-                        rt::typed::opt(&mut self.pdg_charging_id, &avp, &mut w, 192)
-                    }
-                    (890, 10415) => {
-                        rt::typed::opt(&mut self.wag_address, &avp, &mut w, 192)
-                    }
-                    (891, 10415) => {
-                        rt::typed::opt(&mut self.wag_plmn_id, &avp, &mut w, 192)
-                    }
-                    (892, 10415) => {
-                        rt::typed::opt(&mut self.wlan_radio_container, &avp, &mut w, 192)
-                    }
-                    (894, 10415) => {
-                        rt::typed::opt(
-                            &mut self.wlan_ue_local_ipaddress,
-                            &avp,
-                            &mut w,
-                            192,
-                        )
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1246, 10415) => m.opt(&mut self.wlan_session_id, 128),
+                    (895, 10415) => m.opt(&mut self.pdg_address, 192),
+                    (896, 10415) => m.opt(&mut self.pdg_charging_id, 192),
+                    (890, 10415) => m.opt(&mut self.wag_address, 192),
+                    (891, 10415) => m.opt(&mut self.wag_plmn_id, 192),
+                    (892, 10415) => m.opt(&mut self.wlan_radio_container, 192),
+                    (894, 10415) => m.opt(&mut self.wlan_ue_local_ipaddress, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -27704,7 +25080,7 @@ impl Clone for WlanRadioContainer {
             operator_name: self.operator_name.clone(),
             location_type: self.location_type.clone(),
             location_information: self.location_information.clone(),
-            wlan_technology: self.wlan_technology.clone(),
+            wlan_technology: self.wlan_technology,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -27740,10 +25116,10 @@ impl PartialEq for WlanRadioContainer {
 impl Default for WlanRadioContainer {
     fn default() -> Self {
         Self {
-            operator_name: Default::default(),
-            location_type: Default::default(),
-            location_information: Default::default(),
-            wlan_technology: Default::default(),
+            operator_name: None,
+            location_type: None,
+            location_information: None,
+            wlan_technology: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -27783,18 +25159,13 @@ impl rt::typed::Grouped for WlanRadioContainer {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (126, 0) => rt::typed::opt(&mut self.operator_name, &avp, &mut w, 64),
-                    (1244, 10415) => {
-                        rt::typed::opt(&mut self.location_type, &avp, &mut w, 192)
-                    }
-                    (127, 0) => {
-                        rt::typed::opt(&mut self.location_information, &avp, &mut w, 64)
-                    }
-                    (893, 10415) => {
-                        rt::typed::opt(&mut self.wlan_technology, &avp, &mut w, 192)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (126, 0) => m.opt(&mut self.operator_name, 64),
+                    (1244, 10415) => m.opt(&mut self.location_type, 192),
+                    (127, 0) => m.opt(&mut self.location_information, 64),
+                    (893, 10415) => m.opt(&mut self.wlan_technology, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -27948,29 +25319,29 @@ impl Clone for CreditControlRequest {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
+            drmp: self.drmp,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
             destination_realm: self.destination_realm.clone(),
-            auth_application_id: self.auth_application_id.clone(),
+            auth_application_id: self.auth_application_id,
             service_context_id: self.service_context_id.clone(),
-            cc_request_type: self.cc_request_type.clone(),
-            cc_request_number: self.cc_request_number.clone(),
+            cc_request_type: self.cc_request_type,
+            cc_request_number: self.cc_request_number,
             destination_host: self.destination_host.clone(),
             user_name: self.user_name.clone(),
-            cc_sub_session_id: self.cc_sub_session_id.clone(),
+            cc_sub_session_id: self.cc_sub_session_id,
             acct_multi_session_id: self.acct_multi_session_id.clone(),
-            origin_state_id: self.origin_state_id.clone(),
-            event_timestamp: self.event_timestamp.clone(),
+            origin_state_id: self.origin_state_id,
+            event_timestamp: self.event_timestamp,
             subscription_id: self.subscription_id.clone(),
             subscription_id_extension: self.subscription_id_extension.clone(),
-            service_identifier: self.service_identifier.clone(),
-            termination_cause: self.termination_cause.clone(),
+            service_identifier: self.service_identifier,
+            termination_cause: self.termination_cause,
             requested_service_unit: self.requested_service_unit.clone(),
-            requested_action: self.requested_action.clone(),
+            requested_action: self.requested_action,
             used_service_unit: self.used_service_unit.clone(),
-            aoc_request_type: self.aoc_request_type.clone(),
-            multiple_services_indicator: self.multiple_services_indicator.clone(),
+            aoc_request_type: self.aoc_request_type,
+            multiple_services_indicator: self.multiple_services_indicator,
             multiple_services_credit_control: self
                 .multiple_services_credit_control
                 .clone(),
@@ -28069,7 +25440,7 @@ impl Default for CreditControlRequest {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
+            drmp: None,
             origin_host: Default::default(),
             origin_realm: Default::default(),
             destination_realm: Default::default(),
@@ -28077,31 +25448,31 @@ impl Default for CreditControlRequest {
             service_context_id: Default::default(),
             cc_request_type: Default::default(),
             cc_request_number: Default::default(),
-            destination_host: Default::default(),
-            user_name: Default::default(),
-            cc_sub_session_id: Default::default(),
-            acct_multi_session_id: Default::default(),
-            origin_state_id: Default::default(),
-            event_timestamp: Default::default(),
-            subscription_id: Default::default(),
-            subscription_id_extension: Default::default(),
-            service_identifier: Default::default(),
-            termination_cause: Default::default(),
-            requested_service_unit: Default::default(),
-            requested_action: Default::default(),
-            used_service_unit: Default::default(),
-            aoc_request_type: Default::default(),
-            multiple_services_indicator: Default::default(),
-            multiple_services_credit_control: Default::default(),
-            service_parameter_info: Default::default(),
-            cc_correlation_id: Default::default(),
-            user_equipment_info: Default::default(),
-            user_equipment_info_extension: Default::default(),
-            oc_supported_features: Default::default(),
-            supported_features: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
-            service_information: Default::default(),
+            destination_host: None,
+            user_name: None,
+            cc_sub_session_id: None,
+            acct_multi_session_id: None,
+            origin_state_id: None,
+            event_timestamp: None,
+            subscription_id: Vec::new(),
+            subscription_id_extension: Vec::new(),
+            service_identifier: None,
+            termination_cause: None,
+            requested_service_unit: None,
+            requested_action: None,
+            used_service_unit: Vec::new(),
+            aoc_request_type: None,
+            multiple_services_indicator: None,
+            multiple_services_credit_control: Vec::new(),
+            service_parameter_info: Vec::new(),
+            cc_correlation_id: None,
+            user_equipment_info: None,
+            user_equipment_info_extension: None,
+            oc_supported_features: None,
+            supported_features: Vec::new(),
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
+            service_information: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -28206,166 +25577,54 @@ impl rt::typed::Command for CreditControlRequest {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 2, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 3, 64)
-                    }
-                    (283, 0) => {
-                        rt::typed::one(&mut out.destination_realm, &avp, &mut w, 4, 64)
-                    }
-                    (258, 0) => {
-                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 5, 64)
-                    }
-                    (461, 0) => {
-                        rt::typed::one(&mut out.service_context_id, &avp, &mut w, 6, 64)
-                    }
-                    (416, 0) => {
-                        rt::typed::one(&mut out.cc_request_type, &avp, &mut w, 7, 64)
-                    }
-                    (415, 0) => {
-                        rt::typed::one(&mut out.cc_request_number, &avp, &mut w, 8, 64)
-                    }
-                    (293, 0) => {
-                        rt::typed::opt(&mut out.destination_host, &avp, &mut w, 64)
-                    }
-                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
-                    (419, 0) => {
-                        rt::typed::opt(&mut out.cc_sub_session_id, &avp, &mut w, 64)
-                    }
-                    (50, 0) => {
-                        rt::typed::opt(&mut out.acct_multi_session_id, &avp, &mut w, 64)
-                    }
-                    (278, 0) => {
-                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
-                    }
-                    (55, 0) => rt::typed::opt(&mut out.event_timestamp, &avp, &mut w, 64),
-                    (443, 0) => {
-                        rt::typed::many(
-                            &mut out.subscription_id,
-                            &avp,
-                            &mut w,
-                            15,
-                            64,
-                            u32::MAX,
-                        )
-                    }
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (264, 0) => m.one(&mut out.origin_host, 2, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 3, 64),
+                    (283, 0) => m.one(&mut out.destination_realm, 4, 64),
+                    (258, 0) => m.one(&mut out.auth_application_id, 5, 64),
+                    (461, 0) => m.one(&mut out.service_context_id, 6, 64),
+                    (416, 0) => m.one(&mut out.cc_request_type, 7, 64),
+                    (415, 0) => m.one(&mut out.cc_request_number, 8, 64),
+                    (293, 0) => m.opt(&mut out.destination_host, 64),
+                    (1, 0) => m.opt(&mut out.user_name, 64),
+                    (419, 0) => m.opt(&mut out.cc_sub_session_id, 64),
+                    (50, 0) => m.opt(&mut out.acct_multi_session_id, 64),
+                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
+                    (55, 0) => m.opt(&mut out.event_timestamp, 64),
+                    (443, 0) => m.many(&mut out.subscription_id, 15, 64, u32::MAX),
                     (659, 0) => {
-                        rt::typed::many(
-                            &mut out.subscription_id_extension,
-                            &avp,
-                            &mut w,
-                            16,
-                            0,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.subscription_id_extension, 16, 0, u32::MAX)
                     }
-                    (439, 0) => {
-                        rt::typed::opt(&mut out.service_identifier, &avp, &mut w, 64)
-                    }
-                    (295, 0) => {
-                        rt::typed::opt(&mut out.termination_cause, &avp, &mut w, 64)
-                    }
-                    (437, 0) => {
-                        rt::typed::opt(&mut out.requested_service_unit, &avp, &mut w, 64)
-                    }
-                    (436, 0) => {
-                        rt::typed::opt(&mut out.requested_action, &avp, &mut w, 64)
-                    }
-                    (446, 0) => {
-                        rt::typed::many(
-                            &mut out.used_service_unit,
-                            &avp,
-                            &mut w,
-                            21,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (2055, 10415) => {
-                        rt::typed::opt(&mut out.aoc_request_type, &avp, &mut w, 128)
-                    }
-                    (455, 0) => {
-                        rt::typed::opt(
-                            &mut out.multiple_services_indicator,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
+                    (439, 0) => m.opt(&mut out.service_identifier, 64),
+                    (295, 0) => m.opt(&mut out.termination_cause, 64),
+                    (437, 0) => m.opt(&mut out.requested_service_unit, 64),
+                    (436, 0) => m.opt(&mut out.requested_action, 64),
+                    (446, 0) => m.many(&mut out.used_service_unit, 21, 64, u32::MAX),
+                    (2055, 10415) => m.opt(&mut out.aoc_request_type, 128),
+                    (455, 0) => m.opt(&mut out.multiple_services_indicator, 64),
                     (456, 0) => {
-                        rt::typed::many(
+                        m.many(
                             &mut out.multiple_services_credit_control,
-                            &avp,
-                            &mut w,
                             24,
                             64,
                             u32::MAX,
                         )
                     }
-                    (440, 0) => {
-                        rt::typed::many(
-                            &mut out.service_parameter_info,
-                            &avp,
-                            &mut w,
-                            25,
-                            0,
-                            u32::MAX,
-                        )
-                    }
-                    (411, 0) => {
-                        rt::typed::opt(&mut out.cc_correlation_id, &avp, &mut w, 0)
-                    }
-                    (458, 0) => {
-                        rt::typed::opt(&mut out.user_equipment_info, &avp, &mut w, 0)
-                    }
-                    (653, 0) => {
-                        rt::typed::opt(
-                            &mut out.user_equipment_info_extension,
-                            &avp,
-                            &mut w,
-                            0,
-                        )
-                    }
-                    (621, 0) => {
-                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
-                    }
+                    (440, 0) => m.many(&mut out.service_parameter_info, 25, 0, u32::MAX),
+                    (411, 0) => m.opt(&mut out.cc_correlation_id, 0),
+                    (458, 0) => m.opt(&mut out.user_equipment_info, 0),
+                    (653, 0) => m.opt(&mut out.user_equipment_info_extension, 0),
+                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
                     (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            30,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.supported_features, 30, 128, u32::MAX)
                     }
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            31,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            32,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (873, 10415) => {
-                        rt::typed::opt(&mut out.service_information, &avp, &mut w, 192)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (284, 0) => m.many(&mut out.proxy_info, 31, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 32, 64, u32::MAX),
+                    (873, 10415) => m.opt(&mut out.service_information, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -28524,19 +25783,19 @@ impl Clone for CreditControlAnswer {
         Self {
             header: self.header,
             session_id: self.session_id.clone(),
-            drmp: self.drmp.clone(),
-            result_code: self.result_code.clone(),
+            drmp: self.drmp,
+            result_code: self.result_code,
             origin_host: self.origin_host.clone(),
             origin_realm: self.origin_realm.clone(),
-            auth_application_id: self.auth_application_id.clone(),
-            cc_request_type: self.cc_request_type.clone(),
-            cc_request_number: self.cc_request_number.clone(),
+            auth_application_id: self.auth_application_id,
+            cc_request_type: self.cc_request_type,
+            cc_request_number: self.cc_request_number,
             user_name: self.user_name.clone(),
-            cc_session_failover: self.cc_session_failover.clone(),
-            cc_sub_session_id: self.cc_sub_session_id.clone(),
+            cc_session_failover: self.cc_session_failover,
+            cc_sub_session_id: self.cc_sub_session_id,
             acct_multi_session_id: self.acct_multi_session_id.clone(),
-            origin_state_id: self.origin_state_id.clone(),
-            event_timestamp: self.event_timestamp.clone(),
+            origin_state_id: self.origin_state_id,
+            event_timestamp: self.event_timestamp,
             granted_service_unit: self.granted_service_unit.clone(),
             multiple_services_credit_control: self
                 .multiple_services_credit_control
@@ -28544,22 +25803,18 @@ impl Clone for CreditControlAnswer {
             cost_information: self.cost_information.clone(),
             final_unit_indication: self.final_unit_indication.clone(),
             qos_final_unit_indication: self.qos_final_unit_indication.clone(),
-            check_balance_result: self.check_balance_result.clone(),
-            low_balance_indication: self.low_balance_indication.clone(),
+            check_balance_result: self.check_balance_result,
+            low_balance_indication: self.low_balance_indication,
             remaining_balance: self.remaining_balance.clone(),
             oc_supported_features: self.oc_supported_features.clone(),
             oc_olr: self.oc_olr.clone(),
             supported_features: self.supported_features.clone(),
-            credit_control_failure_handling: self
-                .credit_control_failure_handling
-                .clone(),
-            direct_debiting_failure_handling: self
-                .direct_debiting_failure_handling
-                .clone(),
-            validity_time: self.validity_time.clone(),
+            credit_control_failure_handling: self.credit_control_failure_handling,
+            direct_debiting_failure_handling: self.direct_debiting_failure_handling,
+            validity_time: self.validity_time,
             redirect_host: self.redirect_host.clone(),
-            redirect_host_usage: self.redirect_host_usage.clone(),
-            redirect_max_cache_time: self.redirect_max_cache_time.clone(),
+            redirect_host_usage: self.redirect_host_usage,
+            redirect_max_cache_time: self.redirect_max_cache_time,
             proxy_info: self.proxy_info.clone(),
             route_record: self.route_record.clone(),
             failed_avp: self.failed_avp.clone(),
@@ -28651,40 +25906,40 @@ impl Default for CreditControlAnswer {
         Self {
             header: <Self as rt::typed::Command>::new_header(),
             session_id: Default::default(),
-            drmp: Default::default(),
+            drmp: None,
             result_code: Default::default(),
             origin_host: Default::default(),
             origin_realm: Default::default(),
             auth_application_id: Default::default(),
             cc_request_type: Default::default(),
             cc_request_number: Default::default(),
-            user_name: Default::default(),
-            cc_session_failover: Default::default(),
-            cc_sub_session_id: Default::default(),
-            acct_multi_session_id: Default::default(),
-            origin_state_id: Default::default(),
-            event_timestamp: Default::default(),
-            granted_service_unit: Default::default(),
-            multiple_services_credit_control: Default::default(),
-            cost_information: Default::default(),
-            final_unit_indication: Default::default(),
-            qos_final_unit_indication: Default::default(),
-            check_balance_result: Default::default(),
-            low_balance_indication: Default::default(),
-            remaining_balance: Default::default(),
-            oc_supported_features: Default::default(),
-            oc_olr: Default::default(),
-            supported_features: Default::default(),
-            credit_control_failure_handling: Default::default(),
-            direct_debiting_failure_handling: Default::default(),
-            validity_time: Default::default(),
-            redirect_host: Default::default(),
-            redirect_host_usage: Default::default(),
-            redirect_max_cache_time: Default::default(),
-            proxy_info: Default::default(),
-            route_record: Default::default(),
-            failed_avp: Default::default(),
-            service_information: Default::default(),
+            user_name: None,
+            cc_session_failover: None,
+            cc_sub_session_id: None,
+            acct_multi_session_id: None,
+            origin_state_id: None,
+            event_timestamp: None,
+            granted_service_unit: None,
+            multiple_services_credit_control: Vec::new(),
+            cost_information: None,
+            final_unit_indication: None,
+            qos_final_unit_indication: None,
+            check_balance_result: None,
+            low_balance_indication: None,
+            remaining_balance: None,
+            oc_supported_features: None,
+            oc_olr: None,
+            supported_features: Vec::new(),
+            credit_control_failure_handling: None,
+            direct_debiting_failure_handling: None,
+            validity_time: None,
+            redirect_host: Vec::new(),
+            redirect_host_usage: None,
+            redirect_max_cache_time: None,
+            proxy_info: Vec::new(),
+            route_record: Vec::new(),
+            failed_avp: Vec::new(),
+            service_information: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -28781,164 +26036,53 @@ impl rt::typed::Command for CreditControlAnswer {
             };
             let mut avps = msg.avps();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (263, 0) => rt::typed::one(&mut out.session_id, &avp, &mut w, 0, 64),
-                    (301, 0) => rt::typed::opt(&mut out.drmp, &avp, &mut w, 0),
-                    (268, 0) => rt::typed::one(&mut out.result_code, &avp, &mut w, 2, 64),
-                    (264, 0) => rt::typed::one(&mut out.origin_host, &avp, &mut w, 3, 64),
-                    (296, 0) => {
-                        rt::typed::one(&mut out.origin_realm, &avp, &mut w, 4, 64)
-                    }
-                    (258, 0) => {
-                        rt::typed::one(&mut out.auth_application_id, &avp, &mut w, 5, 64)
-                    }
-                    (416, 0) => {
-                        rt::typed::one(&mut out.cc_request_type, &avp, &mut w, 6, 64)
-                    }
-                    (415, 0) => {
-                        rt::typed::one(&mut out.cc_request_number, &avp, &mut w, 7, 64)
-                    }
-                    (1, 0) => rt::typed::opt(&mut out.user_name, &avp, &mut w, 64),
-                    (418, 0) => {
-                        rt::typed::opt(&mut out.cc_session_failover, &avp, &mut w, 64)
-                    }
-                    (419, 0) => {
-                        rt::typed::opt(&mut out.cc_sub_session_id, &avp, &mut w, 64)
-                    }
-                    (50, 0) => {
-                        rt::typed::opt(&mut out.acct_multi_session_id, &avp, &mut w, 64)
-                    }
-                    (278, 0) => {
-                        rt::typed::opt(&mut out.origin_state_id, &avp, &mut w, 64)
-                    }
-                    (55, 0) => rt::typed::opt(&mut out.event_timestamp, &avp, &mut w, 64),
-                    (431, 0) => {
-                        rt::typed::opt(&mut out.granted_service_unit, &avp, &mut w, 64)
-                    }
+                    (263, 0) => m.one(&mut out.session_id, 0, 64),
+                    (301, 0) => m.opt(&mut out.drmp, 0),
+                    (268, 0) => m.one(&mut out.result_code, 2, 64),
+                    (264, 0) => m.one(&mut out.origin_host, 3, 64),
+                    (296, 0) => m.one(&mut out.origin_realm, 4, 64),
+                    (258, 0) => m.one(&mut out.auth_application_id, 5, 64),
+                    (416, 0) => m.one(&mut out.cc_request_type, 6, 64),
+                    (415, 0) => m.one(&mut out.cc_request_number, 7, 64),
+                    (1, 0) => m.opt(&mut out.user_name, 64),
+                    (418, 0) => m.opt(&mut out.cc_session_failover, 64),
+                    (419, 0) => m.opt(&mut out.cc_sub_session_id, 64),
+                    (50, 0) => m.opt(&mut out.acct_multi_session_id, 64),
+                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
+                    (55, 0) => m.opt(&mut out.event_timestamp, 64),
+                    (431, 0) => m.opt(&mut out.granted_service_unit, 64),
                     (456, 0) => {
-                        rt::typed::many(
+                        m.many(
                             &mut out.multiple_services_credit_control,
-                            &avp,
-                            &mut w,
                             15,
                             64,
                             u32::MAX,
                         )
                     }
-                    (423, 0) => {
-                        rt::typed::opt(&mut out.cost_information, &avp, &mut w, 64)
-                    }
-                    (430, 0) => {
-                        rt::typed::opt(&mut out.final_unit_indication, &avp, &mut w, 64)
-                    }
-                    (669, 0) => {
-                        rt::typed::opt(
-                            &mut out.qos_final_unit_indication,
-                            &avp,
-                            &mut w,
-                            0,
-                        )
-                    }
-                    (422, 0) => {
-                        rt::typed::opt(&mut out.check_balance_result, &avp, &mut w, 64)
-                    }
-                    (2020, 10415) => {
-                        rt::typed::opt(
-                            &mut out.low_balance_indication,
-                            &avp,
-                            &mut w,
-                            128,
-                        )
-                    }
-                    (2021, 10415) => {
-                        rt::typed::opt(&mut out.remaining_balance, &avp, &mut w, 128)
-                    }
-                    (621, 0) => {
-                        rt::typed::opt(&mut out.oc_supported_features, &avp, &mut w, 0)
-                    }
-                    (623, 0) => rt::typed::opt(&mut out.oc_olr, &avp, &mut w, 0),
+                    (423, 0) => m.opt(&mut out.cost_information, 64),
+                    (430, 0) => m.opt(&mut out.final_unit_indication, 64),
+                    (669, 0) => m.opt(&mut out.qos_final_unit_indication, 0),
+                    (422, 0) => m.opt(&mut out.check_balance_result, 64),
+                    (2020, 10415) => m.opt(&mut out.low_balance_indication, 128),
+                    (2021, 10415) => m.opt(&mut out.remaining_balance, 128),
+                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
+                    (623, 0) => m.opt(&mut out.oc_olr, 0),
                     (628, 10415) => {
-                        rt::typed::many(
-                            &mut out.supported_features,
-                            &avp,
-                            &mut w,
-                            24,
-                            128,
-                            u32::MAX,
-                        )
+                        m.many(&mut out.supported_features, 24, 128, u32::MAX)
                     }
-                    (427, 0) => {
-                        rt::typed::opt(
-                            &mut out.credit_control_failure_handling,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (428, 0) => {
-                        rt::typed::opt(
-                            &mut out.direct_debiting_failure_handling,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (448, 0) => rt::typed::opt(&mut out.validity_time, &avp, &mut w, 64),
-                    (292, 0) => {
-                        rt::typed::many(
-                            &mut out.redirect_host,
-                            &avp,
-                            &mut w,
-                            28,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (261, 0) => {
-                        rt::typed::opt(&mut out.redirect_host_usage, &avp, &mut w, 64)
-                    }
-                    (262, 0) => {
-                        rt::typed::opt(
-                            &mut out.redirect_max_cache_time,
-                            &avp,
-                            &mut w,
-                            64,
-                        )
-                    }
-                    (284, 0) => {
-                        rt::typed::many(
-                            &mut out.proxy_info,
-                            &avp,
-                            &mut w,
-                            31,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (282, 0) => {
-                        rt::typed::many(
-                            &mut out.route_record,
-                            &avp,
-                            &mut w,
-                            32,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (279, 0) => {
-                        rt::typed::many(
-                            &mut out.failed_avp,
-                            &avp,
-                            &mut w,
-                            33,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (873, 10415) => {
-                        rt::typed::opt(&mut out.service_information, &avp, &mut w, 192)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (427, 0) => m.opt(&mut out.credit_control_failure_handling, 64),
+                    (428, 0) => m.opt(&mut out.direct_debiting_failure_handling, 64),
+                    (448, 0) => m.opt(&mut out.validity_time, 64),
+                    (292, 0) => m.many(&mut out.redirect_host, 28, 64, u32::MAX),
+                    (261, 0) => m.opt(&mut out.redirect_host_usage, 64),
+                    (262, 0) => m.opt(&mut out.redirect_max_cache_time, 64),
+                    (284, 0) => m.many(&mut out.proxy_info, 31, 64, u32::MAX),
+                    (282, 0) => m.many(&mut out.route_record, 32, 64, u32::MAX),
+                    (279, 0) => m.many(&mut out.failed_avp, 33, 64, u32::MAX),
+                    (873, 10415) => m.opt(&mut out.service_information, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     return Err(e);
@@ -28969,11 +26113,11 @@ impl rt::typed::RequestCommand for CreditControlRequest {
         let mut a = CreditControlAnswer::default();
         a.header = rt::typed::answer_header(&self.header, result);
         a.session_id = self.session_id.clone();
-        a.auth_application_id = self.auth_application_id.clone();
-        a.cc_request_type = self.cc_request_type.clone();
-        a.cc_request_number = self.cc_request_number.clone();
+        a.auth_application_id = self.auth_application_id;
+        a.cc_request_type = self.cc_request_type;
+        a.cc_request_number = self.cc_request_number;
         a.acct_multi_session_id = self.acct_multi_session_id.clone();
-        a.drmp = self.drmp.clone();
+        a.drmp = self.drmp;
         a.proxy_info = self.proxy_info.clone();
         a.origin_host = origin_host.into();
         a.origin_realm = origin_realm.into();

@@ -129,8 +129,9 @@ impl rt::typed::Grouped for PeerStateChange {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    _ => rt::typed::other(&avp, &mut w),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -233,8 +234,9 @@ impl rt::typed::Grouped for MorePeers {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    _ => rt::typed::other(&avp, &mut w),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);

@@ -214,8 +214,9 @@ impl rt::typed::Grouped for DefaultQuota {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    _ => rt::typed::other(&avp, &mut w),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -318,8 +319,9 @@ impl rt::typed::Grouped for NsnInInformation {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    _ => rt::typed::other(&avp, &mut w),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -422,8 +424,9 @@ impl rt::typed::Grouped for SubscriberSpecificInfo {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    _ => rt::typed::other(&avp, &mut w),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -526,8 +529,9 @@ impl rt::typed::Grouped for ActiveProductOffer {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    _ => rt::typed::other(&avp, &mut w),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -630,8 +634,9 @@ impl rt::typed::Grouped for BillingAccount {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    _ => rt::typed::other(&avp, &mut w),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);

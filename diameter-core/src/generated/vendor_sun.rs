@@ -41,8 +41,8 @@ impl Clone for PingTimestamp {
     #[inline]
     fn clone(&self) -> Self {
         Self {
-            ping_timestamp_secs: self.ping_timestamp_secs.clone(),
-            ping_timestamp_usecs: self.ping_timestamp_usecs.clone(),
+            ping_timestamp_secs: self.ping_timestamp_secs,
+            ping_timestamp_usecs: self.ping_timestamp_usecs,
             extra: self.extra.clone(),
             avp_flags: self.avp_flags.clone(),
         }
@@ -76,8 +76,8 @@ impl PartialEq for PingTimestamp {
 impl Default for PingTimestamp {
     fn default() -> Self {
         Self {
-            ping_timestamp_secs: Default::default(),
-            ping_timestamp_usecs: Default::default(),
+            ping_timestamp_secs: None,
+            ping_timestamp_usecs: None,
             extra: Vec::new(),
             avp_flags: Default::default(),
         }
@@ -111,14 +111,11 @@ impl rt::typed::Grouped for PingTimestamp {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    (1, 42) => {
-                        rt::typed::opt(&mut self.ping_timestamp_secs, &avp, &mut w, 192)
-                    }
-                    (2, 42) => {
-                        rt::typed::opt(&mut self.ping_timestamp_usecs, &avp, &mut w, 192)
-                    }
-                    _ => rt::typed::other(&avp, &mut w),
+                    (1, 42) => m.opt(&mut self.ping_timestamp_secs, 192),
+                    (2, 42) => m.opt(&mut self.ping_timestamp_usecs, 192),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);

@@ -379,8 +379,9 @@ impl rt::typed::Grouped for CsAnnouncement {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    _ => rt::typed::other(&avp, &mut w),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -483,8 +484,9 @@ impl rt::typed::Grouped for CsAnnouncementData {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    _ => rt::typed::other(&avp, &mut w),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -587,8 +589,9 @@ impl rt::typed::Grouped for CsFurnishChargingInformation {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    _ => rt::typed::other(&avp, &mut w),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -691,8 +694,9 @@ impl rt::typed::Grouped for CsInformation {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    _ => rt::typed::other(&avp, &mut w),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -795,8 +799,9 @@ impl rt::typed::Grouped for CsLocationInformation {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    _ => rt::typed::other(&avp, &mut w),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -899,8 +904,9 @@ impl rt::typed::Grouped for CsAocInfo {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    _ => rt::typed::other(&avp, &mut w),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
@@ -1003,8 +1009,9 @@ impl rt::typed::Grouped for CsMultipartyCallIndication {
             };
             let mut avps = parent.children();
             while let Some(avp) = avps.next_framed() {
+                let m = w.at(&avp);
                 let r = match (avp.code, avp.vendor) {
-                    _ => rt::typed::other(&avp, &mut w),
+                    _ => m.other(),
                 };
                 if let Err(e) = r {
                     break 'walk Err(e);
