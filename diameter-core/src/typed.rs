@@ -16,10 +16,12 @@ mod enumerated;
 mod fields;
 mod grouped;
 mod kind;
+mod members;
 pub use enumerated::{Enumerated, EnumeratedKind};
 pub use fields::{FieldVisitor, Fields, debug_fields, eq_fields, put_fields};
 pub use grouped::{Grouped, GroupedKind};
 pub use kind::{Generated, Kind};
+pub use members::{Member, Members, Split, decode_command, decode_group};
 
 /// A typed request or answer generated from a command's ABNF.
 pub trait Command: Sized {
@@ -347,8 +349,9 @@ pub fn push<T: AvpData + Default>(
 
 /// The state of a generated struct's decoding walk over its members: the decoding context,
 /// the occurrences decoded of each member (ABNF order), and where AVPs outside the ABNF
-/// and received flags go. Each match arm of the generated walk is one call of [`one`],
-/// [`opt`], [`many`] or [`other`]; [`Walk::finish`] then reports missing required members.
+/// and received flags go. Each AVP the view's `step` names is one call of [`one`], [`opt`]
+/// or [`many`] (through [`Member`]), any other of [`other`]; [`finish`] then reports
+/// missing required members (see [`decode_group`]).
 pub struct Walk<'w> {
     /// The context of the members.
     pub cx: DecodeCx,
@@ -410,18 +413,29 @@ impl Walk<'_> {
     /// [`absent`] (reported at `offset`), in ABNF order.
     #[inline]
     pub fn finish(&self, required: &[Required], offset: usize) -> Result<(), DecodeError> {
-        for r in required {
-            if self.count[usize::from(r.index)] < r.min {
-                absent(r.key, r.ty, r.flags, offset, self.cx)?;
-            }
-        }
-        Ok(())
+        finish(self.count, self.cx, required, offset)
     }
 }
 
-// `one`, `opt` and `many` are each one match arm of a generated walk: always inlined, as the
-// arms' code was before it moved here (left to `#[inline]`, LLVM called them out of line
-// and typed decoding of a CCR took 5 % more instructions).
+/// [`Walk::finish`] from the walk's counts and context.
+#[inline]
+pub fn finish(
+    count: &[u32],
+    cx: DecodeCx,
+    required: &[Required],
+    offset: usize,
+) -> Result<(), DecodeError> {
+    for r in required {
+        if count[usize::from(r.index)] < r.min {
+            absent(r.key, r.ty, r.flags, offset, cx)?;
+        }
+    }
+    Ok(())
+}
+
+// `one`, `opt` and `many` are each what one match arm of a generated walk did: always
+// inlined, as the arms' code was before it moved here (left to `#[inline]`, LLVM called
+// them out of line and typed decoding of a CCR took 5 % more instructions).
 
 /// A single required member (`{ X }`, `< X >`), member `index` of the walk, default flags
 /// `flags`: decoded in place; a second occurrence is 5009 ([`set_required`]).
@@ -466,55 +480,6 @@ pub fn many<T: AvpData + Default>(
     let r = push(list, avp, w.cx, max, w.extra);
     w.count[index] = list.len() as u32;
     r
-}
-
-/// One AVP of a generated walk, given to the match arm of the member it is: each arm is
-/// one method call with the member's field and constants only (`m.opt(&mut self.x, 64)`),
-/// which checks faster than the free functions with the AVP and the walk as arguments
-/// (about 25,000 arms with every dictionary on). Compiles to the same code.
-pub struct At<'m, 'w, 'a> {
-    w: &'m mut Walk<'w>,
-    avp: &'m AvpRef<'a>,
-}
-
-impl<'w> Walk<'w> {
-    /// The walk at `avp`.
-    #[inline(always)]
-    pub fn at<'m, 'a>(&'m mut self, avp: &'m AvpRef<'a>) -> At<'m, 'w, 'a> {
-        At { w: self, avp }
-    }
-}
-
-impl At<'_, '_, '_> {
-    /// [`one`].
-    #[inline(always)]
-    pub fn one<T: AvpData>(self, slot: &mut T, index: usize, flags: u8) -> Result<(), DecodeError> {
-        one(slot, self.avp, self.w, index, flags)
-    }
-
-    /// [`opt`].
-    #[inline(always)]
-    pub fn opt<T: AvpData>(self, slot: &mut Option<T>, flags: u8) -> Result<(), DecodeError> {
-        opt(slot, self.avp, self.w, flags)
-    }
-
-    /// [`many`].
-    #[inline(always)]
-    pub fn many<T: AvpData + Default>(
-        self,
-        list: &mut Vec<T>,
-        index: usize,
-        flags: u8,
-        max: u32,
-    ) -> Result<(), DecodeError> {
-        many(list, self.avp, self.w, index, flags, max)
-    }
-
-    /// [`other`].
-    #[inline]
-    pub fn other(self) -> Result<(), DecodeError> {
-        other(self.avp, self.w)
-    }
 }
 
 /// An AVP the ABNF does not name: kept in `extra` as received.

@@ -171,8 +171,9 @@ text_checks! {
 /// Each view has one generated `step`, a `match` on the AVP's code and vendor that tells
 /// the tracker which ABNF member (`slot`, its position in the ABNF) it met and how to check
 /// its value. The tracker decides the rest: [`Index`] records where members are (a view
-/// being built), [`Seen`] only counts them (a check whose view is not kept). One `step`
-/// serves both, and the bookkeeping is written once here rather than per view: the
+/// being built), [`Seen`] only counts them (a check whose view is not kept), and the owned
+/// struct's decoding decodes each into its field (`typed::decode_group`). One `step`
+/// serves all three, and the bookkeeping is written once here rather than per view: the
 /// generated code is a fraction of what two hand-unrolled walks per view were, and once
 /// `step` is inlined into the walk the machine code is the same.
 pub trait Tracker<'a> {

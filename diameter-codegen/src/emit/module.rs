@@ -235,70 +235,34 @@ impl Ctx<'_> {
         })
     }
 
-    /// Statements that decode the members from `iter` into `self` in place (the struct
-    /// starts as `Default`), so large structs are never moved while decoding; then the
-    /// checks for missing required members, reported at `end`. Each member is one match arm,
-    /// a method call of `rt::typed::At` (the walk at the AVP: `m.opt(&mut self.x, 64)`) with
-    /// the field and constants only; the free functions with the AVP and the walk as two more
-    /// arguments took 1.5 % more of `gy`'s check. The missing members are found by
-    /// `Walk::finish` from a constant table.
-    ///
-    /// The statements are those of the decoding function itself (`decode_in_place`,
-    /// `decode_avps`), not of a helper it calls: one body less per type to type-check and
-    /// borrow-check. `this` is the struct being filled (`self`, `out`); an error leaves
-    /// through `bail` (with `e` in scope); the last expression is the walk's result.
-    fn decode_body(
-        &self,
-        fields: &[Field<'_>],
-        this: TokenStream,
-        iter: TokenStream,
-        end: TokenStream,
-        bail: TokenStream,
-    ) -> TokenStream {
+    /// `typed::Members` for a struct: member `i`'s field (ABNF order, the index its view's
+    /// `step` gives) with its AVP's default flags, as one `match` of field borrows. Decoding
+    /// runs the view's `step` with a tracker that decodes into that field
+    /// (`typed::decode_group`, `typed::decode_command`): the owned struct has no `match` on
+    /// codes of its own, and no call per member (a second `match` with a call per member
+    /// was about 5 % of the check with every dictionary on).
+    fn members_impl(&self, name: &proc_macro2::Ident, fields: &[Field<'_>]) -> TokenStream {
         let rt = &self.rt;
         let arms = fields.iter().enumerate().map(|(i, f)| {
             let ident = &f.ident;
-            let code = u32_lit(f.avp.code);
-            let vendor = u32_lit(f.avp.vendor);
             let df = Literal::u8_unsuffixed(default_flags(f.avp));
             let i = Literal::usize_unsuffixed(i);
-            match f.card {
-                Card::Many => {
-                    let max = f.rule.max.map_or(quote!(u32::MAX), |m| {
-                        let m = u32_lit(m);
-                        quote!(#m)
-                    });
-                    quote!((#code, #vendor) => m.many(&mut #this.#ident, #i, #df, #max),)
-                }
-                Card::One => {
-                    quote!((#code, #vendor) => m.one(&mut #this.#ident, #i, #df),)
-                }
-                Card::Optional => {
-                    quote!((#code, #vendor) => m.opt(&mut #this.#ident, #df),)
-                }
-            }
+            quote!(#i => Some((&mut self.#ident, #df)),)
         });
-        let n = fields.len();
         quote! {
-            let mut count = [0u32; #n];
-            let mut w = #rt::typed::Walk { cx, count: &mut count, extra: &mut #this.extra, flags: &mut #this.avp_flags };
-            // `next_framed` keeps each AVP in registers (no `Result` item written to memory
-            // and read back); `finish` reports an AVP that does not frame.
-            let mut avps = #iter;
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    #(#arms)*
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    #bail
+            impl #rt::typed::Members for #name {
+                #[inline(always)]
+                fn split(&mut self, i: usize) -> #rt::typed::Split<'_> {
+                    #rt::typed::Split {
+                        member: match i {
+                            #(#arms)*
+                            _ => None,
+                        },
+                        extra: &mut self.extra,
+                        flags: &mut self.avp_flags,
+                    }
                 }
             }
-            if let Err(e) = avps.finish() {
-                #bail
-            }
-            w.finish(Self::REQUIRED, #end)
         }
     }
 
@@ -560,13 +524,9 @@ impl Ctx<'_> {
         // 400 Grouped types of 600 with every dictionary on).
         let required = self.required_table(&fields, false);
         let body = self.struct_fields(&fields);
-        let decode = self.decode_body(
-            &fields,
-            quote!(self),
-            quote!(parent.children()),
-            quote!(parent.offset),
-            quote!(break 'walk Err(e)),
-        );
+        let members = self.members_impl(&name, &fields);
+        let view = format_ident!("{}View", name);
+        let n = Literal::usize_unsuffixed(fields.len());
         let walk = self.fields_impl(&name, rules, &fields, false);
         let key = key_lit(&self.rt, a.code, a.vendor);
         let defaults = fields.iter().map(default_member);
@@ -605,12 +565,12 @@ impl Ctx<'_> {
                 const KEY: #rt::AvpKey = #key;
                 #required
                 fn decode_members(&mut self, parent: &#rt::AvpRef<'_>, cx: #rt::data::DecodeCx) -> Result<(), #rt::DecodeError> {
-                    let cx = cx.enter(parent)?;
-                    let r = 'walk: { #decode };
-                    #rt::typed::within(r, Self::KEY)
+                    #rt::typed::decode_group::<#view<'_>, Self, #n>(self, parent, cx)
                 }
                 #check
             }
+
+            #members
         }
     }
 
@@ -657,13 +617,9 @@ impl Ctx<'_> {
         let eq = self.eq_impl(&name, &fields);
         let required = self.required_table(&fields, true);
         let body = self.struct_fields(&fields);
-        let decode = self.decode_body(
-            &fields,
-            quote!(out),
-            quote!(msg.avps()),
-            quote!(msg.header().length as usize),
-            quote!(return Err(e)),
-        );
+        let members = self.members_impl(&name, &fields);
+        let view = format_ident!("{}View", name);
+        let n = Literal::usize_unsuffixed(fields.len());
         let walk = self.fields_impl(&name, rules, &fields, true);
         let code = u32_lit(c.code);
         let app = u32_lit(c.application);
@@ -715,7 +671,7 @@ impl Ctx<'_> {
                     let mut out = Self::default();
                     out.header = #rt::typed::header_of(msg);
                     // A `match` rather than `map` and a closure: one body less per command.
-                    match { #decode } {
+                    match #rt::typed::decode_command::<#view<'_>, Self, #n>(&mut out, msg, cx, Self::REQUIRED) {
                         Ok(()) => Ok(out),
                         Err(e) => Err(e),
                     }
@@ -724,6 +680,8 @@ impl Ctx<'_> {
                     #rt::typed::put_fields(self, buf)
                 }
             }
+
+            #members
         }
     }
 

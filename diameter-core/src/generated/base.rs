@@ -970,33 +970,21 @@ impl rt::typed::Grouped for ProxyInfo {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 2usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (280, 0) => m.one(&mut self.proxy_host, 0, 64),
-                    (33, 0) => m.one(&mut self.proxy_state, 1, 64),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<ProxyInfoView<'_>, Self, 2>(self, parent, cx)
+    }
+}
+impl rt::typed::Members for ProxyInfo {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.proxy_host, 64)),
+                1 => Some((&mut self.proxy_state, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 /// Vendor-Specific-Application-Id (code 260), Grouped, IETF RFC 6733 §6.11.
@@ -1089,34 +1077,26 @@ impl rt::typed::Grouped for VendorSpecificApplicationId {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 3usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (266, 0) => m.one(&mut self.vendor_id, 0, 64),
-                    (258, 0) => m.opt(&mut self.auth_application_id, 64),
-                    (259, 0) => m.opt(&mut self.acct_application_id, 64),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            VendorSpecificApplicationIdView<'_>,
+            Self,
+            3,
+        >(self, parent, cx)
+    }
+}
+impl rt::typed::Members for VendorSpecificApplicationId {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.vendor_id, 64)),
+                1 => Some((&mut self.auth_application_id, 64)),
+                2 => Some((&mut self.acct_application_id, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 /// Failed-AVP (code 279), Grouped, IETF RFC 6733 §7.5.
@@ -1181,31 +1161,19 @@ impl rt::typed::Grouped for FailedAvp {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 0usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<FailedAvpView<'_>, Self, 0>(self, parent, cx)
+    }
+}
+impl rt::typed::Members for FailedAvp {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 /// Experimental-Result (code 297), Grouped, IETF RFC 6733 §7.6.
@@ -1300,33 +1268,21 @@ impl rt::typed::Grouped for ExperimentalResult {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 2usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (266, 0) => m.one(&mut self.vendor_id, 0, 64),
-                    (298, 0) => m.one(&mut self.experimental_result_code, 1, 64),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<ExperimentalResultView<'_>, Self, 2>(self, parent, cx)
+    }
+}
+impl rt::typed::Members for ExperimentalResult {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.vendor_id, 64)),
+                1 => Some((&mut self.experimental_result_code, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 /// E2E-Sequence (code 300), Grouped, IETF RFC 6733 RFC 3588 4.4.
@@ -1393,31 +1349,19 @@ impl rt::typed::Grouped for E2eSequence {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 0usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<E2eSequenceView<'_>, Self, 0>(self, parent, cx)
+    }
+}
+impl rt::typed::Members for E2eSequence {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 /// Capabilities-Exchange-Request (CER): command code 257, application 0, IETF RFC 6733 §5.3.1.
@@ -1614,49 +1558,41 @@ impl rt::typed::Command for CapabilitiesExchangeRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 12usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (264, 0) => m.one(&mut out.origin_host, 0, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 1, 64),
-                    (257, 0) => m.many(&mut out.host_ip_address, 2, 64, u32::MAX),
-                    (266, 0) => m.one(&mut out.vendor_id, 3, 64),
-                    (269, 0) => m.one(&mut out.product_name, 4, 0),
-                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
-                    (265, 0) => m.many(&mut out.supported_vendor_id, 6, 64, u32::MAX),
-                    (258, 0) => m.many(&mut out.auth_application_id, 7, 64, u32::MAX),
-                    (299, 0) => m.many(&mut out.inband_security_id, 8, 64, u32::MAX),
-                    (259, 0) => m.many(&mut out.acct_application_id, 9, 64, u32::MAX),
-                    (260, 0) => {
-                        m.many(&mut out.vendor_specific_application_id, 10, 64, u32::MAX)
-                    }
-                    (267, 0) => m.opt(&mut out.firmware_revision, 0),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            CapabilitiesExchangeRequestView<'_>,
+            Self,
+            12,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+impl rt::typed::Members for CapabilitiesExchangeRequest {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.origin_host, 64)),
+                1 => Some((&mut self.origin_realm, 64)),
+                2 => Some((&mut self.host_ip_address, 64)),
+                3 => Some((&mut self.vendor_id, 64)),
+                4 => Some((&mut self.product_name, 0)),
+                5 => Some((&mut self.origin_state_id, 64)),
+                6 => Some((&mut self.supported_vendor_id, 64)),
+                7 => Some((&mut self.auth_application_id, 64)),
+                8 => Some((&mut self.inband_security_id, 64)),
+                9 => Some((&mut self.acct_application_id, 64)),
+                10 => Some((&mut self.vendor_specific_application_id, 64)),
+                11 => Some((&mut self.firmware_revision, 0)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 /// Capabilities-Exchange-Answer (CEA): command code 257, application 0, IETF RFC 6733 §5.3.2.
@@ -1879,52 +1815,44 @@ impl rt::typed::Command for CapabilitiesExchangeAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 15usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (268, 0) => m.one(&mut out.result_code, 0, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 1, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 2, 64),
-                    (257, 0) => m.many(&mut out.host_ip_address, 3, 64, u32::MAX),
-                    (266, 0) => m.one(&mut out.vendor_id, 4, 64),
-                    (269, 0) => m.one(&mut out.product_name, 5, 0),
-                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
-                    (281, 0) => m.opt(&mut out.error_message, 0),
-                    (279, 0) => m.opt(&mut out.failed_avp, 64),
-                    (265, 0) => m.many(&mut out.supported_vendor_id, 9, 64, u32::MAX),
-                    (258, 0) => m.many(&mut out.auth_application_id, 10, 64, u32::MAX),
-                    (299, 0) => m.many(&mut out.inband_security_id, 11, 64, u32::MAX),
-                    (259, 0) => m.many(&mut out.acct_application_id, 12, 64, u32::MAX),
-                    (260, 0) => {
-                        m.many(&mut out.vendor_specific_application_id, 13, 64, u32::MAX)
-                    }
-                    (267, 0) => m.opt(&mut out.firmware_revision, 0),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            CapabilitiesExchangeAnswerView<'_>,
+            Self,
+            15,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+impl rt::typed::Members for CapabilitiesExchangeAnswer {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.result_code, 64)),
+                1 => Some((&mut self.origin_host, 64)),
+                2 => Some((&mut self.origin_realm, 64)),
+                3 => Some((&mut self.host_ip_address, 64)),
+                4 => Some((&mut self.vendor_id, 64)),
+                5 => Some((&mut self.product_name, 0)),
+                6 => Some((&mut self.origin_state_id, 64)),
+                7 => Some((&mut self.error_message, 0)),
+                8 => Some((&mut self.failed_avp, 64)),
+                9 => Some((&mut self.supported_vendor_id, 64)),
+                10 => Some((&mut self.auth_application_id, 64)),
+                11 => Some((&mut self.inband_security_id, 64)),
+                12 => Some((&mut self.acct_application_id, 64)),
+                13 => Some((&mut self.vendor_specific_application_id, 64)),
+                14 => Some((&mut self.firmware_revision, 0)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 impl rt::typed::RequestCommand for CapabilitiesExchangeRequest {
@@ -2094,38 +2022,32 @@ impl rt::typed::Command for DisconnectPeerRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 3usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (264, 0) => m.one(&mut out.origin_host, 0, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 1, 64),
-                    (273, 0) => m.one(&mut out.disconnect_cause, 2, 64),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            DisconnectPeerRequestView<'_>,
+            Self,
+            3,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+impl rt::typed::Members for DisconnectPeerRequest {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.origin_host, 64)),
+                1 => Some((&mut self.origin_realm, 64)),
+                2 => Some((&mut self.disconnect_cause, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 /// Disconnect-Peer-Answer (DPA): command code 282, application 0, IETF RFC 6733 §5.4.2.
@@ -2258,40 +2180,34 @@ impl rt::typed::Command for DisconnectPeerAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 5usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (268, 0) => m.one(&mut out.result_code, 0, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 1, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 2, 64),
-                    (281, 0) => m.opt(&mut out.error_message, 0),
-                    (279, 0) => m.opt(&mut out.failed_avp, 64),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            DisconnectPeerAnswerView<'_>,
+            Self,
+            5,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+impl rt::typed::Members for DisconnectPeerAnswer {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.result_code, 64)),
+                1 => Some((&mut self.origin_host, 64)),
+                2 => Some((&mut self.origin_realm, 64)),
+                3 => Some((&mut self.error_message, 0)),
+                4 => Some((&mut self.failed_avp, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 impl rt::typed::RequestCommand for DisconnectPeerRequest {
@@ -2444,38 +2360,32 @@ impl rt::typed::Command for DeviceWatchdogRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 3usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (264, 0) => m.one(&mut out.origin_host, 0, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 1, 64),
-                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            DeviceWatchdogRequestView<'_>,
+            Self,
+            3,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+impl rt::typed::Members for DeviceWatchdogRequest {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.origin_host, 64)),
+                1 => Some((&mut self.origin_realm, 64)),
+                2 => Some((&mut self.origin_state_id, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 /// Device-Watchdog-Answer (DWA): command code 280, application 0, IETF RFC 6733 §5.5.2.
@@ -2614,41 +2524,35 @@ impl rt::typed::Command for DeviceWatchdogAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 6usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (268, 0) => m.one(&mut out.result_code, 0, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 1, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 2, 64),
-                    (281, 0) => m.opt(&mut out.error_message, 0),
-                    (279, 0) => m.opt(&mut out.failed_avp, 64),
-                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            DeviceWatchdogAnswerView<'_>,
+            Self,
+            6,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+impl rt::typed::Members for DeviceWatchdogAnswer {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.result_code, 64)),
+                1 => Some((&mut self.origin_host, 64)),
+                2 => Some((&mut self.origin_realm, 64)),
+                3 => Some((&mut self.error_message, 0)),
+                4 => Some((&mut self.failed_avp, 64)),
+                5 => Some((&mut self.origin_state_id, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 impl rt::typed::RequestCommand for DeviceWatchdogRequest {
@@ -2889,46 +2793,40 @@ impl rt::typed::Command for ReAuthRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 11usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 1, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 2, 64),
-                    (283, 0) => m.one(&mut out.destination_realm, 3, 64),
-                    (293, 0) => m.one(&mut out.destination_host, 4, 64),
-                    (258, 0) => m.one(&mut out.auth_application_id, 5, 64),
-                    (285, 0) => m.one(&mut out.re_auth_request_type, 6, 64),
-                    (1, 0) => m.opt(&mut out.user_name, 64),
-                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
-                    (284, 0) => m.many(&mut out.proxy_info, 9, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 10, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            ReAuthRequestView<'_>,
+            Self,
+            11,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+impl rt::typed::Members for ReAuthRequest {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.origin_host, 64)),
+                2 => Some((&mut self.origin_realm, 64)),
+                3 => Some((&mut self.destination_realm, 64)),
+                4 => Some((&mut self.destination_host, 64)),
+                5 => Some((&mut self.auth_application_id, 64)),
+                6 => Some((&mut self.re_auth_request_type, 64)),
+                7 => Some((&mut self.user_name, 64)),
+                8 => Some((&mut self.origin_state_id, 64)),
+                9 => Some((&mut self.proxy_info, 64)),
+                10 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 /// Re-Auth-Answer (RAA): command code 258, application 0, IETF RFC 6733 §8.3.2.
@@ -3117,48 +3015,42 @@ impl rt::typed::Command for ReAuthAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 13usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (268, 0) => m.one(&mut out.result_code, 1, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 2, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 3, 64),
-                    (1, 0) => m.opt(&mut out.user_name, 64),
-                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
-                    (281, 0) => m.opt(&mut out.error_message, 0),
-                    (294, 0) => m.opt(&mut out.error_reporting_host, 0),
-                    (279, 0) => m.opt(&mut out.failed_avp, 64),
-                    (292, 0) => m.many(&mut out.redirect_host, 9, 64, u32::MAX),
-                    (261, 0) => m.opt(&mut out.redirect_host_usage, 64),
-                    (262, 0) => m.opt(&mut out.redirect_max_cache_time, 64),
-                    (284, 0) => m.many(&mut out.proxy_info, 12, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            ReAuthAnswerView<'_>,
+            Self,
+            13,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+impl rt::typed::Members for ReAuthAnswer {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.result_code, 64)),
+                2 => Some((&mut self.origin_host, 64)),
+                3 => Some((&mut self.origin_realm, 64)),
+                4 => Some((&mut self.user_name, 64)),
+                5 => Some((&mut self.origin_state_id, 64)),
+                6 => Some((&mut self.error_message, 0)),
+                7 => Some((&mut self.error_reporting_host, 0)),
+                8 => Some((&mut self.failed_avp, 64)),
+                9 => Some((&mut self.redirect_host, 64)),
+                10 => Some((&mut self.redirect_host_usage, 64)),
+                11 => Some((&mut self.redirect_max_cache_time, 64)),
+                12 => Some((&mut self.proxy_info, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 impl rt::typed::RequestCommand for ReAuthRequest {
@@ -3421,47 +3313,41 @@ impl rt::typed::Command for SessionTerminationRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 12usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 1, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 2, 64),
-                    (283, 0) => m.one(&mut out.destination_realm, 3, 64),
-                    (258, 0) => m.one(&mut out.auth_application_id, 4, 64),
-                    (295, 0) => m.one(&mut out.termination_cause, 5, 64),
-                    (1, 0) => m.opt(&mut out.user_name, 64),
-                    (293, 0) => m.opt(&mut out.destination_host, 64),
-                    (25, 0) => m.many(&mut out.class, 8, 64, u32::MAX),
-                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
-                    (284, 0) => m.many(&mut out.proxy_info, 10, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 11, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            SessionTerminationRequestView<'_>,
+            Self,
+            12,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+impl rt::typed::Members for SessionTerminationRequest {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.origin_host, 64)),
+                2 => Some((&mut self.origin_realm, 64)),
+                3 => Some((&mut self.destination_realm, 64)),
+                4 => Some((&mut self.auth_application_id, 64)),
+                5 => Some((&mut self.termination_cause, 64)),
+                6 => Some((&mut self.user_name, 64)),
+                7 => Some((&mut self.destination_host, 64)),
+                8 => Some((&mut self.class, 64)),
+                9 => Some((&mut self.origin_state_id, 64)),
+                10 => Some((&mut self.proxy_info, 64)),
+                11 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 /// Session-Termination-Answer (STA): command code 275, application 0, IETF RFC 6733 §8.4.2.
@@ -3656,49 +3542,43 @@ impl rt::typed::Command for SessionTerminationAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 14usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (268, 0) => m.one(&mut out.result_code, 1, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 2, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 3, 64),
-                    (1, 0) => m.opt(&mut out.user_name, 64),
-                    (25, 0) => m.many(&mut out.class, 5, 64, u32::MAX),
-                    (281, 0) => m.opt(&mut out.error_message, 0),
-                    (294, 0) => m.opt(&mut out.error_reporting_host, 0),
-                    (279, 0) => m.opt(&mut out.failed_avp, 64),
-                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
-                    (292, 0) => m.many(&mut out.redirect_host, 10, 64, u32::MAX),
-                    (261, 0) => m.opt(&mut out.redirect_host_usage, 64),
-                    (262, 0) => m.opt(&mut out.redirect_max_cache_time, 64),
-                    (284, 0) => m.many(&mut out.proxy_info, 13, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            SessionTerminationAnswerView<'_>,
+            Self,
+            14,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+impl rt::typed::Members for SessionTerminationAnswer {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.result_code, 64)),
+                2 => Some((&mut self.origin_host, 64)),
+                3 => Some((&mut self.origin_realm, 64)),
+                4 => Some((&mut self.user_name, 64)),
+                5 => Some((&mut self.class, 64)),
+                6 => Some((&mut self.error_message, 0)),
+                7 => Some((&mut self.error_reporting_host, 0)),
+                8 => Some((&mut self.failed_avp, 64)),
+                9 => Some((&mut self.origin_state_id, 64)),
+                10 => Some((&mut self.redirect_host, 64)),
+                11 => Some((&mut self.redirect_host_usage, 64)),
+                12 => Some((&mut self.redirect_max_cache_time, 64)),
+                13 => Some((&mut self.proxy_info, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 impl rt::typed::RequestCommand for SessionTerminationRequest {
@@ -3946,45 +3826,39 @@ impl rt::typed::Command for AbortSessionRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 10usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 1, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 2, 64),
-                    (283, 0) => m.one(&mut out.destination_realm, 3, 64),
-                    (293, 0) => m.one(&mut out.destination_host, 4, 64),
-                    (258, 0) => m.one(&mut out.auth_application_id, 5, 64),
-                    (1, 0) => m.opt(&mut out.user_name, 64),
-                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
-                    (284, 0) => m.many(&mut out.proxy_info, 8, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 9, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            AbortSessionRequestView<'_>,
+            Self,
+            10,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+impl rt::typed::Members for AbortSessionRequest {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.origin_host, 64)),
+                2 => Some((&mut self.origin_realm, 64)),
+                3 => Some((&mut self.destination_realm, 64)),
+                4 => Some((&mut self.destination_host, 64)),
+                5 => Some((&mut self.auth_application_id, 64)),
+                6 => Some((&mut self.user_name, 64)),
+                7 => Some((&mut self.origin_state_id, 64)),
+                8 => Some((&mut self.proxy_info, 64)),
+                9 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 /// Abort-Session-Answer (ASA): command code 274, application 0, IETF RFC 6733 §8.5.2.
@@ -4173,48 +4047,42 @@ impl rt::typed::Command for AbortSessionAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 13usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (268, 0) => m.one(&mut out.result_code, 1, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 2, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 3, 64),
-                    (1, 0) => m.opt(&mut out.user_name, 64),
-                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
-                    (281, 0) => m.opt(&mut out.error_message, 0),
-                    (294, 0) => m.opt(&mut out.error_reporting_host, 0),
-                    (279, 0) => m.opt(&mut out.failed_avp, 64),
-                    (292, 0) => m.many(&mut out.redirect_host, 9, 64, u32::MAX),
-                    (261, 0) => m.opt(&mut out.redirect_host_usage, 64),
-                    (262, 0) => m.opt(&mut out.redirect_max_cache_time, 64),
-                    (284, 0) => m.many(&mut out.proxy_info, 12, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            AbortSessionAnswerView<'_>,
+            Self,
+            13,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+impl rt::typed::Members for AbortSessionAnswer {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.result_code, 64)),
+                2 => Some((&mut self.origin_host, 64)),
+                3 => Some((&mut self.origin_realm, 64)),
+                4 => Some((&mut self.user_name, 64)),
+                5 => Some((&mut self.origin_state_id, 64)),
+                6 => Some((&mut self.error_message, 0)),
+                7 => Some((&mut self.error_reporting_host, 0)),
+                8 => Some((&mut self.failed_avp, 64)),
+                9 => Some((&mut self.redirect_host, 64)),
+                10 => Some((&mut self.redirect_host_usage, 64)),
+                11 => Some((&mut self.redirect_max_cache_time, 64)),
+                12 => Some((&mut self.proxy_info, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 impl rt::typed::RequestCommand for AbortSessionRequest {
@@ -4531,54 +4399,48 @@ impl rt::typed::Command for AccountingRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 19usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 1, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 2, 64),
-                    (283, 0) => m.one(&mut out.destination_realm, 3, 64),
-                    (480, 0) => m.one(&mut out.accounting_record_type, 4, 64),
-                    (485, 0) => m.one(&mut out.accounting_record_number, 5, 64),
-                    (259, 0) => m.opt(&mut out.acct_application_id, 64),
-                    (260, 0) => m.opt(&mut out.vendor_specific_application_id, 64),
-                    (1, 0) => m.opt(&mut out.user_name, 64),
-                    (293, 0) => m.opt(&mut out.destination_host, 64),
-                    (287, 0) => m.opt(&mut out.accounting_sub_session_id, 64),
-                    (44, 0) => m.opt(&mut out.acct_session_id, 64),
-                    (50, 0) => m.opt(&mut out.acct_multi_session_id, 64),
-                    (85, 0) => m.opt(&mut out.acct_interim_interval, 64),
-                    (483, 0) => m.opt(&mut out.accounting_realtime_required, 64),
-                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
-                    (55, 0) => m.opt(&mut out.event_timestamp, 64),
-                    (284, 0) => m.many(&mut out.proxy_info, 17, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 18, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            AccountingRequestView<'_>,
+            Self,
+            19,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+impl rt::typed::Members for AccountingRequest {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.origin_host, 64)),
+                2 => Some((&mut self.origin_realm, 64)),
+                3 => Some((&mut self.destination_realm, 64)),
+                4 => Some((&mut self.accounting_record_type, 64)),
+                5 => Some((&mut self.accounting_record_number, 64)),
+                6 => Some((&mut self.acct_application_id, 64)),
+                7 => Some((&mut self.vendor_specific_application_id, 64)),
+                8 => Some((&mut self.user_name, 64)),
+                9 => Some((&mut self.destination_host, 64)),
+                10 => Some((&mut self.accounting_sub_session_id, 64)),
+                11 => Some((&mut self.acct_session_id, 64)),
+                12 => Some((&mut self.acct_multi_session_id, 64)),
+                13 => Some((&mut self.acct_interim_interval, 64)),
+                14 => Some((&mut self.accounting_realtime_required, 64)),
+                15 => Some((&mut self.origin_state_id, 64)),
+                16 => Some((&mut self.event_timestamp, 64)),
+                17 => Some((&mut self.proxy_info, 64)),
+                18 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 /// Accounting-Answer (ACA): command code 271, application 3, IETF RFC 6733 §9.7.2.
@@ -4837,55 +4699,49 @@ impl rt::typed::Command for AccountingAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 20usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (268, 0) => m.one(&mut out.result_code, 1, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 2, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 3, 64),
-                    (480, 0) => m.one(&mut out.accounting_record_type, 4, 64),
-                    (485, 0) => m.one(&mut out.accounting_record_number, 5, 64),
-                    (259, 0) => m.opt(&mut out.acct_application_id, 64),
-                    (260, 0) => m.opt(&mut out.vendor_specific_application_id, 64),
-                    (1, 0) => m.opt(&mut out.user_name, 64),
-                    (287, 0) => m.opt(&mut out.accounting_sub_session_id, 64),
-                    (44, 0) => m.opt(&mut out.acct_session_id, 64),
-                    (50, 0) => m.opt(&mut out.acct_multi_session_id, 64),
-                    (281, 0) => m.opt(&mut out.error_message, 0),
-                    (294, 0) => m.opt(&mut out.error_reporting_host, 0),
-                    (279, 0) => m.opt(&mut out.failed_avp, 64),
-                    (85, 0) => m.opt(&mut out.acct_interim_interval, 64),
-                    (483, 0) => m.opt(&mut out.accounting_realtime_required, 64),
-                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
-                    (55, 0) => m.opt(&mut out.event_timestamp, 64),
-                    (284, 0) => m.many(&mut out.proxy_info, 19, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            AccountingAnswerView<'_>,
+            Self,
+            20,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+impl rt::typed::Members for AccountingAnswer {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.result_code, 64)),
+                2 => Some((&mut self.origin_host, 64)),
+                3 => Some((&mut self.origin_realm, 64)),
+                4 => Some((&mut self.accounting_record_type, 64)),
+                5 => Some((&mut self.accounting_record_number, 64)),
+                6 => Some((&mut self.acct_application_id, 64)),
+                7 => Some((&mut self.vendor_specific_application_id, 64)),
+                8 => Some((&mut self.user_name, 64)),
+                9 => Some((&mut self.accounting_sub_session_id, 64)),
+                10 => Some((&mut self.acct_session_id, 64)),
+                11 => Some((&mut self.acct_multi_session_id, 64)),
+                12 => Some((&mut self.error_message, 0)),
+                13 => Some((&mut self.error_reporting_host, 0)),
+                14 => Some((&mut self.failed_avp, 64)),
+                15 => Some((&mut self.acct_interim_interval, 64)),
+                16 => Some((&mut self.accounting_realtime_required, 64)),
+                17 => Some((&mut self.origin_state_id, 64)),
+                18 => Some((&mut self.event_timestamp, 64)),
+                19 => Some((&mut self.proxy_info, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 impl rt::typed::RequestCommand for AccountingRequest {

@@ -1570,34 +1570,7 @@ impl rt::typed::Grouped for CostInformation {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 3usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (445, 0) => m.one(&mut self.unit_value, 0, 64),
-                    (425, 0) => m.one(&mut self.currency_code, 1, 64),
-                    (424, 0) => m.opt(&mut self.cost_unit, 64),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<CostInformationView<'_>, Self, 3>(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -1605,6 +1578,22 @@ impl rt::typed::Grouped for CostInformation {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         CostInformationView::check(avp, cx)
+    }
+}
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
+impl rt::typed::Members for CostInformation {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.unit_value, 64)),
+                1 => Some((&mut self.currency_code, 64)),
+                2 => Some((&mut self.cost_unit, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(
@@ -1831,33 +1820,35 @@ impl rt::typed::Grouped for UnitValue {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 2usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (447, 0) => m.one(&mut self.value_digits, 0, 64),
-                    (429, 0) => m.opt(&mut self.exponent, 64),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<UnitValueView<'_>, Self, 2>(self, parent, cx)
+    }
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Members for UnitValue {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.value_digits, 64)),
+                1 => Some((&mut self.exponent, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
@@ -1998,42 +1989,11 @@ impl rt::typed::Grouped for MultipleServicesCreditControl {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 11usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (431, 0) => m.opt(&mut self.granted_service_unit, 64),
-                    (437, 0) => m.opt(&mut self.requested_service_unit, 64),
-                    (446, 0) => m.many(&mut self.used_service_unit, 2, 64, u32::MAX),
-                    (452, 0) => m.opt(&mut self.tariff_change_usage, 64),
-                    (439, 0) => m.many(&mut self.service_identifier, 4, 64, u32::MAX),
-                    (432, 0) => m.opt(&mut self.rating_group, 64),
-                    (457, 0) => m.many(&mut self.g_s_u_pool_reference, 6, 64, u32::MAX),
-                    (448, 0) => m.opt(&mut self.validity_time, 64),
-                    (268, 0) => m.opt(&mut self.result_code, 64),
-                    (430, 0) => m.opt(&mut self.final_unit_indication, 64),
-                    (669, 0) => m.opt(&mut self.qos_final_unit_indication, 0),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            MultipleServicesCreditControlView<'_>,
+            Self,
+            11,
+        >(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -2041,6 +2001,30 @@ impl rt::typed::Grouped for MultipleServicesCreditControl {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         MultipleServicesCreditControlView::check(avp, cx)
+    }
+}
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
+impl rt::typed::Members for MultipleServicesCreditControl {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.granted_service_unit, 64)),
+                1 => Some((&mut self.requested_service_unit, 64)),
+                2 => Some((&mut self.used_service_unit, 64)),
+                3 => Some((&mut self.tariff_change_usage, 64)),
+                4 => Some((&mut self.service_identifier, 64)),
+                5 => Some((&mut self.rating_group, 64)),
+                6 => Some((&mut self.g_s_u_pool_reference, 64)),
+                7 => Some((&mut self.validity_time, 64)),
+                8 => Some((&mut self.result_code, 64)),
+                9 => Some((&mut self.final_unit_indication, 64)),
+                10 => Some((&mut self.qos_final_unit_indication, 0)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(
@@ -2287,38 +2271,7 @@ impl rt::typed::Grouped for GrantedServiceUnit {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 7usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (451, 0) => m.opt(&mut self.tariff_time_change, 64),
-                    (420, 0) => m.opt(&mut self.cc_time, 64),
-                    (413, 0) => m.opt(&mut self.cc_money, 64),
-                    (421, 0) => m.opt(&mut self.cc_total_octets, 64),
-                    (412, 0) => m.opt(&mut self.cc_input_octets, 64),
-                    (414, 0) => m.opt(&mut self.cc_output_octets, 64),
-                    (417, 0) => m.opt(&mut self.cc_service_specific_units, 64),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<GrantedServiceUnitView<'_>, Self, 7>(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -2326,6 +2279,39 @@ impl rt::typed::Grouped for GrantedServiceUnit {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         GrantedServiceUnitView::check(avp, cx)
+    }
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Members for GrantedServiceUnit {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.tariff_time_change, 64)),
+                1 => Some((&mut self.cc_time, 64)),
+                2 => Some((&mut self.cc_money, 64)),
+                3 => Some((&mut self.cc_total_octets, 64)),
+                4 => Some((&mut self.cc_input_octets, 64)),
+                5 => Some((&mut self.cc_output_octets, 64)),
+                6 => Some((&mut self.cc_service_specific_units, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
@@ -2436,37 +2422,11 @@ impl rt::typed::Grouped for RequestedServiceUnit {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 6usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (420, 0) => m.opt(&mut self.cc_time, 64),
-                    (413, 0) => m.opt(&mut self.cc_money, 64),
-                    (421, 0) => m.opt(&mut self.cc_total_octets, 64),
-                    (412, 0) => m.opt(&mut self.cc_input_octets, 64),
-                    (414, 0) => m.opt(&mut self.cc_output_octets, 64),
-                    (417, 0) => m.opt(&mut self.cc_service_specific_units, 64),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            RequestedServiceUnitView<'_>,
+            Self,
+            6,
+        >(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -2474,6 +2434,25 @@ impl rt::typed::Grouped for RequestedServiceUnit {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         RequestedServiceUnitView::check(avp, cx)
+    }
+}
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
+impl rt::typed::Members for RequestedServiceUnit {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.cc_time, 64)),
+                1 => Some((&mut self.cc_money, 64)),
+                2 => Some((&mut self.cc_total_octets, 64)),
+                3 => Some((&mut self.cc_input_octets, 64)),
+                4 => Some((&mut self.cc_output_octets, 64)),
+                5 => Some((&mut self.cc_service_specific_units, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(
@@ -2720,38 +2699,7 @@ impl rt::typed::Grouped for UsedServiceUnit {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 7usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (452, 0) => m.opt(&mut self.tariff_change_usage, 64),
-                    (420, 0) => m.opt(&mut self.cc_time, 64),
-                    (413, 0) => m.opt(&mut self.cc_money, 64),
-                    (421, 0) => m.opt(&mut self.cc_total_octets, 64),
-                    (412, 0) => m.opt(&mut self.cc_input_octets, 64),
-                    (414, 0) => m.opt(&mut self.cc_output_octets, 64),
-                    (417, 0) => m.opt(&mut self.cc_service_specific_units, 64),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<UsedServiceUnitView<'_>, Self, 7>(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -2759,6 +2707,39 @@ impl rt::typed::Grouped for UsedServiceUnit {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         UsedServiceUnitView::check(avp, cx)
+    }
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Members for UsedServiceUnit {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.tariff_change_usage, 64)),
+                1 => Some((&mut self.cc_time, 64)),
+                2 => Some((&mut self.cc_money, 64)),
+                3 => Some((&mut self.cc_total_octets, 64)),
+                4 => Some((&mut self.cc_input_octets, 64)),
+                5 => Some((&mut self.cc_output_octets, 64)),
+                6 => Some((&mut self.cc_service_specific_units, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(
@@ -2985,33 +2966,35 @@ impl rt::typed::Grouped for CcMoney {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 2usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (445, 0) => m.one(&mut self.unit_value, 0, 64),
-                    (425, 0) => m.opt(&mut self.currency_code, 64),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<CcMoneyView<'_>, Self, 2>(self, parent, cx)
+    }
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Members for CcMoney {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.unit_value, 64)),
+                1 => Some((&mut self.currency_code, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
@@ -3130,34 +3113,23 @@ impl rt::typed::Grouped for GSUPoolReference {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 3usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (453, 0) => m.one(&mut self.g_s_u_pool_identifier, 0, 64),
-                    (454, 0) => m.one(&mut self.cc_unit_type, 1, 64),
-                    (445, 0) => m.one(&mut self.unit_value, 2, 64),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<GSUPoolReferenceView<'_>, Self, 3>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
+impl rt::typed::Members for GSUPoolReference {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.g_s_u_pool_identifier, 64)),
+                1 => Some((&mut self.cc_unit_type, 64)),
+                2 => Some((&mut self.unit_value, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(
@@ -3386,37 +3358,7 @@ impl rt::typed::Grouped for FinalUnitIndication {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 4usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (449, 0) => m.one(&mut self.final_unit_action, 0, 64),
-                    (438, 0) => {
-                        m.many(&mut self.restriction_filter_rule, 1, 64, u32::MAX)
-                    }
-                    (11, 0) => m.many(&mut self.filter_id, 2, 64, u32::MAX),
-                    (434, 0) => m.opt(&mut self.redirect_server, 64),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<FinalUnitIndicationView<'_>, Self, 4>(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -3424,6 +3366,35 @@ impl rt::typed::Grouped for FinalUnitIndication {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         FinalUnitIndicationView::check(avp, cx)
+    }
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gy",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Members for FinalUnitIndication {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.final_unit_action, 64)),
+                1 => Some((&mut self.restriction_filter_rule, 64)),
+                2 => Some((&mut self.filter_id, 64)),
+                3 => Some((&mut self.redirect_server, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(
@@ -3648,33 +3619,34 @@ impl rt::typed::Grouped for RedirectServer {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 2usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (433, 0) => m.one(&mut self.redirect_address_type, 0, 64),
-                    (435, 0) => m.one(&mut self.redirect_server_address, 1, 64),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<RedirectServerView<'_>, Self, 2>(self, parent, cx)
+    }
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gy",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Members for RedirectServer {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.redirect_address_type, 64)),
+                1 => Some((&mut self.redirect_server_address, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
@@ -3779,33 +3751,26 @@ impl rt::typed::Grouped for ServiceParameterInfo {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 2usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (441, 0) => m.one(&mut self.service_parameter_type, 0, 0),
-                    (442, 0) => m.one(&mut self.service_parameter_value, 1, 0),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            ServiceParameterInfoView<'_>,
+            Self,
+            2,
+        >(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
+impl rt::typed::Members for ServiceParameterInfo {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.service_parameter_type, 0)),
+                1 => Some((&mut self.service_parameter_value, 0)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(
@@ -4130,33 +4095,44 @@ impl rt::typed::Grouped for SubscriptionId {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 2usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (450, 0) => m.one(&mut self.subscription_id_type, 0, 64),
-                    (444, 0) => m.one(&mut self.subscription_id_data, 1, 64),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<SubscriptionIdView<'_>, Self, 2>(self, parent, cx)
+    }
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "np",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "sy",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts29217",
+        feature = "ts29219",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Members for SubscriptionId {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.subscription_id_type, 64)),
+                1 => Some((&mut self.subscription_id_data, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(
@@ -4401,33 +4377,36 @@ impl rt::typed::Grouped for UserEquipmentInfo {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 2usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (459, 0) => m.one(&mut self.user_equipment_info_type, 0, 0),
-                    (460, 0) => m.one(&mut self.user_equipment_info_value, 1, 0),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<UserEquipmentInfoView<'_>, Self, 2>(self, parent, cx)
+    }
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Members for UserEquipmentInfo {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.user_equipment_info_type, 0)),
+                1 => Some((&mut self.user_equipment_info_value, 0)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(
@@ -4660,36 +4639,11 @@ impl rt::typed::Grouped for UserEquipmentInfoExtension {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 5usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (654, 0) => m.opt(&mut self.user_equipment_info_imeisv, 0),
-                    (655, 0) => m.opt(&mut self.user_equipment_info_mac, 0),
-                    (656, 0) => m.opt(&mut self.user_equipment_info_eui64, 0),
-                    (657, 0) => m.opt(&mut self.user_equipment_info_modifiedeui64, 0),
-                    (658, 0) => m.opt(&mut self.user_equipment_info_imei, 0),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            UserEquipmentInfoExtensionView<'_>,
+            Self,
+            5,
+        >(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -4697,6 +4651,36 @@ impl rt::typed::Grouped for UserEquipmentInfoExtension {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         UserEquipmentInfoExtensionView::check(avp, cx)
+    }
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "rx",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Members for UserEquipmentInfoExtension {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.user_equipment_info_imeisv, 0)),
+                1 => Some((&mut self.user_equipment_info_mac, 0)),
+                2 => Some((&mut self.user_equipment_info_eui64, 0)),
+                3 => Some((&mut self.user_equipment_info_modifiedeui64, 0)),
+                4 => Some((&mut self.user_equipment_info_imei, 0)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
@@ -4801,36 +4785,11 @@ impl rt::typed::Grouped for SubscriptionIdExtension {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 5usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (660, 0) => m.opt(&mut self.subscription_id_e164, 0),
-                    (661, 0) => m.opt(&mut self.subscription_id_imsi, 0),
-                    (662, 0) => m.opt(&mut self.subscription_id_sip_uri, 0),
-                    (663, 0) => m.opt(&mut self.subscription_id_nai, 0),
-                    (664, 0) => m.opt(&mut self.subscription_id_private, 0),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            SubscriptionIdExtensionView<'_>,
+            Self,
+            5,
+        >(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -4838,6 +4797,24 @@ impl rt::typed::Grouped for SubscriptionIdExtension {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         SubscriptionIdExtensionView::check(avp, cx)
+    }
+}
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
+impl rt::typed::Members for SubscriptionIdExtension {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.subscription_id_e164, 0)),
+                1 => Some((&mut self.subscription_id_imsi, 0)),
+                2 => Some((&mut self.subscription_id_sip_uri, 0)),
+                3 => Some((&mut self.subscription_id_nai, 0)),
+                4 => Some((&mut self.subscription_id_private, 0)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
@@ -4930,34 +4907,11 @@ impl rt::typed::Grouped for RedirectServerExtension {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 3usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (666, 0) => m.opt(&mut self.redirect_address_ipaddress, 0),
-                    (667, 0) => m.opt(&mut self.redirect_address_url, 0),
-                    (668, 0) => m.opt(&mut self.redirect_address_sip_uri, 0),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            RedirectServerExtensionView<'_>,
+            Self,
+            3,
+        >(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -4965,6 +4919,22 @@ impl rt::typed::Grouped for RedirectServerExtension {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         RedirectServerExtensionView::check(avp, cx)
+    }
+}
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
+impl rt::typed::Members for RedirectServerExtension {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.redirect_address_ipaddress, 0)),
+                1 => Some((&mut self.redirect_address_url, 0)),
+                2 => Some((&mut self.redirect_address_sip_uri, 0)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
@@ -5074,35 +5044,11 @@ impl rt::typed::Grouped for QosFinalUnitIndication {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 4usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (449, 0) => m.one(&mut self.final_unit_action, 0, 64),
-                    (509, 0) => m.many(&mut self.filter_rule, 1, 64, u32::MAX),
-                    (11, 0) => m.many(&mut self.filter_id, 2, 64, u32::MAX),
-                    (665, 0) => m.opt(&mut self.redirect_server_extension, 0),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            QosFinalUnitIndicationView<'_>,
+            Self,
+            4,
+        >(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -5110,6 +5056,23 @@ impl rt::typed::Grouped for QosFinalUnitIndication {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         QosFinalUnitIndicationView::check(avp, cx)
+    }
+}
+#[cfg(any(feature = "credit_control", feature = "gy", feature = "ts32299"))]
+impl rt::typed::Members for QosFinalUnitIndication {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.final_unit_action, 64)),
+                1 => Some((&mut self.filter_rule, 64)),
+                2 => Some((&mut self.filter_id, 64)),
+                3 => Some((&mut self.redirect_server_extension, 0)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy"))]
@@ -5464,73 +5427,59 @@ impl rt::typed::Command for CreditControlRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 29usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 1, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 2, 64),
-                    (283, 0) => m.one(&mut out.destination_realm, 3, 64),
-                    (258, 0) => m.one(&mut out.auth_application_id, 4, 64),
-                    (461, 0) => m.one(&mut out.service_context_id, 5, 64),
-                    (416, 0) => m.one(&mut out.cc_request_type, 6, 64),
-                    (415, 0) => m.one(&mut out.cc_request_number, 7, 64),
-                    (293, 0) => m.opt(&mut out.destination_host, 64),
-                    (1, 0) => m.opt(&mut out.user_name, 64),
-                    (419, 0) => m.opt(&mut out.cc_sub_session_id, 64),
-                    (50, 0) => m.opt(&mut out.acct_multi_session_id, 64),
-                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
-                    (55, 0) => m.opt(&mut out.event_timestamp, 64),
-                    (443, 0) => m.many(&mut out.subscription_id, 14, 64, u32::MAX),
-                    (659, 0) => {
-                        m.many(&mut out.subscription_id_extension, 15, 0, u32::MAX)
-                    }
-                    (439, 0) => m.opt(&mut out.service_identifier, 64),
-                    (295, 0) => m.opt(&mut out.termination_cause, 64),
-                    (437, 0) => m.opt(&mut out.requested_service_unit, 64),
-                    (436, 0) => m.opt(&mut out.requested_action, 64),
-                    (446, 0) => m.many(&mut out.used_service_unit, 20, 64, u32::MAX),
-                    (455, 0) => m.opt(&mut out.multiple_services_indicator, 64),
-                    (456, 0) => {
-                        m.many(
-                            &mut out.multiple_services_credit_control,
-                            22,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (440, 0) => m.many(&mut out.service_parameter_info, 23, 0, u32::MAX),
-                    (411, 0) => m.opt(&mut out.cc_correlation_id, 0),
-                    (458, 0) => m.opt(&mut out.user_equipment_info, 0),
-                    (653, 0) => m.opt(&mut out.user_equipment_info_extension, 0),
-                    (284, 0) => m.many(&mut out.proxy_info, 27, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 28, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            CreditControlRequestView<'_>,
+            Self,
+            29,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "credit_control", feature = "gy"))]
+impl rt::typed::Members for CreditControlRequest {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.origin_host, 64)),
+                2 => Some((&mut self.origin_realm, 64)),
+                3 => Some((&mut self.destination_realm, 64)),
+                4 => Some((&mut self.auth_application_id, 64)),
+                5 => Some((&mut self.service_context_id, 64)),
+                6 => Some((&mut self.cc_request_type, 64)),
+                7 => Some((&mut self.cc_request_number, 64)),
+                8 => Some((&mut self.destination_host, 64)),
+                9 => Some((&mut self.user_name, 64)),
+                10 => Some((&mut self.cc_sub_session_id, 64)),
+                11 => Some((&mut self.acct_multi_session_id, 64)),
+                12 => Some((&mut self.origin_state_id, 64)),
+                13 => Some((&mut self.event_timestamp, 64)),
+                14 => Some((&mut self.subscription_id, 64)),
+                15 => Some((&mut self.subscription_id_extension, 0)),
+                16 => Some((&mut self.service_identifier, 64)),
+                17 => Some((&mut self.termination_cause, 64)),
+                18 => Some((&mut self.requested_service_unit, 64)),
+                19 => Some((&mut self.requested_action, 64)),
+                20 => Some((&mut self.used_service_unit, 64)),
+                21 => Some((&mut self.multiple_services_indicator, 64)),
+                22 => Some((&mut self.multiple_services_credit_control, 64)),
+                23 => Some((&mut self.service_parameter_info, 0)),
+                24 => Some((&mut self.cc_correlation_id, 0)),
+                25 => Some((&mut self.user_equipment_info, 0)),
+                26 => Some((&mut self.user_equipment_info_extension, 0)),
+                27 => Some((&mut self.proxy_info, 64)),
+                28 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy"))]
@@ -5869,70 +5818,58 @@ impl rt::typed::Command for CreditControlAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 28usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (268, 0) => m.one(&mut out.result_code, 1, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 2, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 3, 64),
-                    (258, 0) => m.one(&mut out.auth_application_id, 4, 64),
-                    (416, 0) => m.one(&mut out.cc_request_type, 5, 64),
-                    (415, 0) => m.one(&mut out.cc_request_number, 6, 64),
-                    (1, 0) => m.opt(&mut out.user_name, 64),
-                    (418, 0) => m.opt(&mut out.cc_session_failover, 64),
-                    (419, 0) => m.opt(&mut out.cc_sub_session_id, 64),
-                    (50, 0) => m.opt(&mut out.acct_multi_session_id, 64),
-                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
-                    (55, 0) => m.opt(&mut out.event_timestamp, 64),
-                    (431, 0) => m.opt(&mut out.granted_service_unit, 64),
-                    (456, 0) => {
-                        m.many(
-                            &mut out.multiple_services_credit_control,
-                            14,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (423, 0) => m.opt(&mut out.cost_information, 64),
-                    (430, 0) => m.opt(&mut out.final_unit_indication, 64),
-                    (669, 0) => m.opt(&mut out.qos_final_unit_indication, 0),
-                    (422, 0) => m.opt(&mut out.check_balance_result, 64),
-                    (427, 0) => m.opt(&mut out.credit_control_failure_handling, 64),
-                    (428, 0) => m.opt(&mut out.direct_debiting_failure_handling, 64),
-                    (448, 0) => m.opt(&mut out.validity_time, 64),
-                    (292, 0) => m.many(&mut out.redirect_host, 22, 64, u32::MAX),
-                    (261, 0) => m.opt(&mut out.redirect_host_usage, 64),
-                    (262, 0) => m.opt(&mut out.redirect_max_cache_time, 64),
-                    (284, 0) => m.many(&mut out.proxy_info, 25, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 26, 64, u32::MAX),
-                    (279, 0) => m.many(&mut out.failed_avp, 27, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            CreditControlAnswerView<'_>,
+            Self,
+            28,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "credit_control", feature = "gy"))]
+impl rt::typed::Members for CreditControlAnswer {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.result_code, 64)),
+                2 => Some((&mut self.origin_host, 64)),
+                3 => Some((&mut self.origin_realm, 64)),
+                4 => Some((&mut self.auth_application_id, 64)),
+                5 => Some((&mut self.cc_request_type, 64)),
+                6 => Some((&mut self.cc_request_number, 64)),
+                7 => Some((&mut self.user_name, 64)),
+                8 => Some((&mut self.cc_session_failover, 64)),
+                9 => Some((&mut self.cc_sub_session_id, 64)),
+                10 => Some((&mut self.acct_multi_session_id, 64)),
+                11 => Some((&mut self.origin_state_id, 64)),
+                12 => Some((&mut self.event_timestamp, 64)),
+                13 => Some((&mut self.granted_service_unit, 64)),
+                14 => Some((&mut self.multiple_services_credit_control, 64)),
+                15 => Some((&mut self.cost_information, 64)),
+                16 => Some((&mut self.final_unit_indication, 64)),
+                17 => Some((&mut self.qos_final_unit_indication, 0)),
+                18 => Some((&mut self.check_balance_result, 64)),
+                19 => Some((&mut self.credit_control_failure_handling, 64)),
+                20 => Some((&mut self.direct_debiting_failure_handling, 64)),
+                21 => Some((&mut self.validity_time, 64)),
+                22 => Some((&mut self.redirect_host, 64)),
+                23 => Some((&mut self.redirect_host_usage, 64)),
+                24 => Some((&mut self.redirect_max_cache_time, 64)),
+                25 => Some((&mut self.proxy_info, 64)),
+                26 => Some((&mut self.route_record, 64)),
+                27 => Some((&mut self.failed_avp, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "credit_control", feature = "gy"))]

@@ -395,73 +395,68 @@ impl rt::typed::Command for DiameterEapRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 38usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (258, 0) => m.one(&mut out.auth_application_id, 1, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 2, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 3, 64),
-                    (283, 0) => m.one(&mut out.destination_realm, 4, 64),
-                    (274, 0) => m.one(&mut out.auth_request_type, 5, 64),
-                    (293, 0) => m.opt(&mut out.destination_host, 64),
-                    (32, 0) => m.opt(&mut out.nas_identifier, 64),
-                    (4, 0) => m.opt(&mut out.nas_ip_address, 64),
-                    (95, 0) => m.opt(&mut out.nas_ipv6_address, 64),
-                    (5, 0) => m.opt(&mut out.nas_port, 64),
-                    (87, 0) => m.opt(&mut out.nas_port_id, 64),
-                    (61, 0) => m.opt(&mut out.nas_port_type, 64),
-                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
-                    (62, 0) => m.opt(&mut out.port_limit, 64),
-                    (1, 0) => m.opt(&mut out.user_name, 64),
-                    (462, 0) => m.one(&mut out.eap_payload, 16, 0),
-                    (102, 0) => m.opt(&mut out.eap_key_name, 64),
-                    (6, 0) => m.opt(&mut out.service_type, 64),
-                    (24, 0) => m.opt(&mut out.state, 64),
-                    (291, 0) => m.opt(&mut out.authorization_lifetime, 64),
-                    (276, 0) => m.opt(&mut out.auth_grace_period, 64),
-                    (277, 0) => m.opt(&mut out.auth_session_state, 64),
-                    (19, 0) => m.opt(&mut out.callback_number, 64),
-                    (30, 0) => m.opt(&mut out.called_station_id, 64),
-                    (31, 0) => m.opt(&mut out.calling_station_id, 64),
-                    (94, 0) => m.opt(&mut out.originating_line_info, 64),
-                    (77, 0) => m.opt(&mut out.connect_info, 64),
-                    (13, 0) => m.many(&mut out.framed_compression, 28, 64, u32::MAX),
-                    (96, 0) => m.opt(&mut out.framed_interface_id, 64),
-                    (8, 0) => m.opt(&mut out.framed_ip_address, 64),
-                    (97, 0) => m.many(&mut out.framed_ipv6_prefix, 31, 64, u32::MAX),
-                    (9, 0) => m.opt(&mut out.framed_ip_netmask, 64),
-                    (12, 0) => m.opt(&mut out.framed_mtu, 64),
-                    (7, 0) => m.opt(&mut out.framed_protocol, 64),
-                    (401, 0) => m.many(&mut out.tunneling, 35, 64, u32::MAX),
-                    (284, 0) => m.many(&mut out.proxy_info, 36, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 37, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            DiameterEapRequestView<'_>,
+            Self,
+            38,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "eap"))]
+impl rt::typed::Members for DiameterEapRequest {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.auth_application_id, 64)),
+                2 => Some((&mut self.origin_host, 64)),
+                3 => Some((&mut self.origin_realm, 64)),
+                4 => Some((&mut self.destination_realm, 64)),
+                5 => Some((&mut self.auth_request_type, 64)),
+                6 => Some((&mut self.destination_host, 64)),
+                7 => Some((&mut self.nas_identifier, 64)),
+                8 => Some((&mut self.nas_ip_address, 64)),
+                9 => Some((&mut self.nas_ipv6_address, 64)),
+                10 => Some((&mut self.nas_port, 64)),
+                11 => Some((&mut self.nas_port_id, 64)),
+                12 => Some((&mut self.nas_port_type, 64)),
+                13 => Some((&mut self.origin_state_id, 64)),
+                14 => Some((&mut self.port_limit, 64)),
+                15 => Some((&mut self.user_name, 64)),
+                16 => Some((&mut self.eap_payload, 0)),
+                17 => Some((&mut self.eap_key_name, 64)),
+                18 => Some((&mut self.service_type, 64)),
+                19 => Some((&mut self.state, 64)),
+                20 => Some((&mut self.authorization_lifetime, 64)),
+                21 => Some((&mut self.auth_grace_period, 64)),
+                22 => Some((&mut self.auth_session_state, 64)),
+                23 => Some((&mut self.callback_number, 64)),
+                24 => Some((&mut self.called_station_id, 64)),
+                25 => Some((&mut self.calling_station_id, 64)),
+                26 => Some((&mut self.originating_line_info, 64)),
+                27 => Some((&mut self.connect_info, 64)),
+                28 => Some((&mut self.framed_compression, 64)),
+                29 => Some((&mut self.framed_interface_id, 64)),
+                30 => Some((&mut self.framed_ip_address, 64)),
+                31 => Some((&mut self.framed_ipv6_prefix, 64)),
+                32 => Some((&mut self.framed_ip_netmask, 64)),
+                33 => Some((&mut self.framed_mtu, 64)),
+                34 => Some((&mut self.framed_protocol, 64)),
+                35 => Some((&mut self.tunneling, 64)),
+                36 => Some((&mut self.proxy_info, 64)),
+                37 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "eap"))]
@@ -933,93 +928,86 @@ impl rt::typed::Command for DiameterEapAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 56usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (258, 0) => m.one(&mut out.auth_application_id, 1, 64),
-                    (274, 0) => m.one(&mut out.auth_request_type, 2, 64),
-                    (268, 0) => m.one(&mut out.result_code, 3, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 4, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 5, 64),
-                    (1, 0) => m.opt(&mut out.user_name, 64),
-                    (462, 0) => m.opt(&mut out.eap_payload, 0),
-                    (463, 0) => m.opt(&mut out.eap_reissued_payload, 0),
-                    (464, 0) => m.opt(&mut out.eap_master_session_key, 0),
-                    (102, 0) => m.opt(&mut out.eap_key_name, 64),
-                    (272, 0) => m.opt(&mut out.multi_round_time_out, 64),
-                    (465, 0) => m.opt(&mut out.accounting_eap_auth_method, 0),
-                    (6, 0) => m.opt(&mut out.service_type, 64),
-                    (25, 0) => m.many(&mut out.class, 14, 64, u32::MAX),
-                    (78, 0) => m.many(&mut out.configuration_token, 15, 64, u32::MAX),
-                    (85, 0) => m.opt(&mut out.acct_interim_interval, 64),
-                    (281, 0) => m.opt(&mut out.error_message, 0),
-                    (294, 0) => m.opt(&mut out.error_reporting_host, 0),
-                    (279, 0) => m.many(&mut out.failed_avp, 19, 64, u32::MAX),
-                    (28, 0) => m.opt(&mut out.idle_timeout, 64),
-                    (291, 0) => m.opt(&mut out.authorization_lifetime, 64),
-                    (276, 0) => m.opt(&mut out.auth_grace_period, 64),
-                    (277, 0) => m.opt(&mut out.auth_session_state, 64),
-                    (285, 0) => m.opt(&mut out.re_auth_request_type, 64),
-                    (27, 0) => m.opt(&mut out.session_timeout, 64),
-                    (24, 0) => m.opt(&mut out.state, 64),
-                    (18, 0) => m.many(&mut out.reply_message, 27, 64, u32::MAX),
-                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
-                    (11, 0) => m.many(&mut out.filter_id, 29, 64, u32::MAX),
-                    (62, 0) => m.opt(&mut out.port_limit, 64),
-                    (20, 0) => m.opt(&mut out.callback_id, 64),
-                    (19, 0) => m.opt(&mut out.callback_number, 64),
-                    (37, 0) => m.opt(&mut out.framed_appletalk_link, 64),
-                    (38, 0) => {
-                        m.many(&mut out.framed_appletalk_network, 34, 64, u32::MAX)
-                    }
-                    (39, 0) => m.opt(&mut out.framed_appletalk_zone, 64),
-                    (13, 0) => m.many(&mut out.framed_compression, 36, 64, u32::MAX),
-                    (96, 0) => m.opt(&mut out.framed_interface_id, 64),
-                    (8, 0) => m.opt(&mut out.framed_ip_address, 64),
-                    (97, 0) => m.many(&mut out.framed_ipv6_prefix, 39, 64, u32::MAX),
-                    (100, 0) => m.opt(&mut out.framed_ipv6_pool, 64),
-                    (99, 0) => m.many(&mut out.framed_ipv6_route, 41, 64, u32::MAX),
-                    (9, 0) => m.opt(&mut out.framed_ip_netmask, 64),
-                    (22, 0) => m.many(&mut out.framed_route, 43, 64, u32::MAX),
-                    (88, 0) => m.opt(&mut out.framed_pool, 64),
-                    (23, 0) => m.opt(&mut out.framed_ipx_network, 64),
-                    (12, 0) => m.opt(&mut out.framed_mtu, 64),
-                    (7, 0) => m.opt(&mut out.framed_protocol, 64),
-                    (10, 0) => m.opt(&mut out.framed_routing, 64),
-                    (400, 0) => m.many(&mut out.nas_filter_rule, 49, 64, u32::MAX),
-                    (407, 0) => m.many(&mut out.qos_filter_rule, 50, 0, u32::MAX),
-                    (401, 0) => m.many(&mut out.tunneling, 51, 64, u32::MAX),
-                    (292, 0) => m.many(&mut out.redirect_host, 52, 64, u32::MAX),
-                    (261, 0) => m.opt(&mut out.redirect_host_usage, 64),
-                    (262, 0) => m.opt(&mut out.redirect_max_cache_time, 64),
-                    (284, 0) => m.many(&mut out.proxy_info, 55, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            DiameterEapAnswerView<'_>,
+            Self,
+            56,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "eap"))]
+impl rt::typed::Members for DiameterEapAnswer {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.auth_application_id, 64)),
+                2 => Some((&mut self.auth_request_type, 64)),
+                3 => Some((&mut self.result_code, 64)),
+                4 => Some((&mut self.origin_host, 64)),
+                5 => Some((&mut self.origin_realm, 64)),
+                6 => Some((&mut self.user_name, 64)),
+                7 => Some((&mut self.eap_payload, 0)),
+                8 => Some((&mut self.eap_reissued_payload, 0)),
+                9 => Some((&mut self.eap_master_session_key, 0)),
+                10 => Some((&mut self.eap_key_name, 64)),
+                11 => Some((&mut self.multi_round_time_out, 64)),
+                12 => Some((&mut self.accounting_eap_auth_method, 0)),
+                13 => Some((&mut self.service_type, 64)),
+                14 => Some((&mut self.class, 64)),
+                15 => Some((&mut self.configuration_token, 64)),
+                16 => Some((&mut self.acct_interim_interval, 64)),
+                17 => Some((&mut self.error_message, 0)),
+                18 => Some((&mut self.error_reporting_host, 0)),
+                19 => Some((&mut self.failed_avp, 64)),
+                20 => Some((&mut self.idle_timeout, 64)),
+                21 => Some((&mut self.authorization_lifetime, 64)),
+                22 => Some((&mut self.auth_grace_period, 64)),
+                23 => Some((&mut self.auth_session_state, 64)),
+                24 => Some((&mut self.re_auth_request_type, 64)),
+                25 => Some((&mut self.session_timeout, 64)),
+                26 => Some((&mut self.state, 64)),
+                27 => Some((&mut self.reply_message, 64)),
+                28 => Some((&mut self.origin_state_id, 64)),
+                29 => Some((&mut self.filter_id, 64)),
+                30 => Some((&mut self.port_limit, 64)),
+                31 => Some((&mut self.callback_id, 64)),
+                32 => Some((&mut self.callback_number, 64)),
+                33 => Some((&mut self.framed_appletalk_link, 64)),
+                34 => Some((&mut self.framed_appletalk_network, 64)),
+                35 => Some((&mut self.framed_appletalk_zone, 64)),
+                36 => Some((&mut self.framed_compression, 64)),
+                37 => Some((&mut self.framed_interface_id, 64)),
+                38 => Some((&mut self.framed_ip_address, 64)),
+                39 => Some((&mut self.framed_ipv6_prefix, 64)),
+                40 => Some((&mut self.framed_ipv6_pool, 64)),
+                41 => Some((&mut self.framed_ipv6_route, 64)),
+                42 => Some((&mut self.framed_ip_netmask, 64)),
+                43 => Some((&mut self.framed_route, 64)),
+                44 => Some((&mut self.framed_pool, 64)),
+                45 => Some((&mut self.framed_ipx_network, 64)),
+                46 => Some((&mut self.framed_mtu, 64)),
+                47 => Some((&mut self.framed_protocol, 64)),
+                48 => Some((&mut self.framed_routing, 64)),
+                49 => Some((&mut self.nas_filter_rule, 64)),
+                50 => Some((&mut self.qos_filter_rule, 0)),
+                51 => Some((&mut self.tunneling, 64)),
+                52 => Some((&mut self.redirect_host, 64)),
+                53 => Some((&mut self.redirect_host_usage, 64)),
+                54 => Some((&mut self.redirect_max_cache_time, 64)),
+                55 => Some((&mut self.proxy_info, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "eap"))]

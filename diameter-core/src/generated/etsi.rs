@@ -918,34 +918,11 @@ impl rt::typed::Grouped for GloballyUniqueAddress {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 3usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (8, 0) => m.opt(&mut self.framed_ip_address, 64),
-                    (97, 0) => m.opt(&mut self.framed_ipv6_prefix, 64),
-                    (301, 13019) => m.opt(&mut self.address_realm, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            GloballyUniqueAddressView<'_>,
+            Self,
+            3,
+        >(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -953,6 +930,22 @@ impl rt::typed::Grouped for GloballyUniqueAddress {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         GloballyUniqueAddressView::check(avp, cx)
+    }
+}
+#[cfg(any(feature = "etsi"))]
+impl rt::typed::Members for GloballyUniqueAddress {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.framed_ip_address, 64)),
+                1 => Some((&mut self.framed_ipv6_prefix, 64)),
+                2 => Some((&mut self.address_realm, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "etsi"))]
@@ -1063,34 +1056,23 @@ impl rt::typed::Grouped for InitialGateSetting {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 3usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (400, 0) => m.many(&mut self.nas_filter_rule, 0, 64, u32::MAX),
-                    (308, 13019) => m.opt(&mut self.maximum_allowed_bandwidth_ul, 192),
-                    (309, 13019) => m.opt(&mut self.maximum_allowed_bandwidth_dl, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<InitialGateSettingView<'_>, Self, 3>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "etsi"))]
+impl rt::typed::Members for InitialGateSetting {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.nas_filter_rule, 64)),
+                1 => Some((&mut self.maximum_allowed_bandwidth_ul, 192)),
+                2 => Some((&mut self.maximum_allowed_bandwidth_dl, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "etsi"))]
@@ -1219,37 +1201,26 @@ impl rt::typed::Grouped for QosProfile {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 6usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (312, 13019) => m.opt(&mut self.application_class_id, 192),
-                    (520, 10415) => m.many(&mut self.media_type, 1, 192, u32::MAX),
-                    (458, 13019) => m.opt(&mut self.reservation_priority, 192),
-                    (308, 13019) => m.opt(&mut self.maximum_allowed_bandwidth_ul, 192),
-                    (309, 13019) => m.opt(&mut self.maximum_allowed_bandwidth_dl, 192),
-                    (311, 13019) => m.opt(&mut self.transport_class, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<QosProfileView<'_>, Self, 6>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "etsi"))]
+impl rt::typed::Members for QosProfile {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.application_class_id, 192)),
+                1 => Some((&mut self.media_type, 192)),
+                2 => Some((&mut self.reservation_priority, 192)),
+                3 => Some((&mut self.maximum_allowed_bandwidth_ul, 192)),
+                4 => Some((&mut self.maximum_allowed_bandwidth_dl, 192)),
+                5 => Some((&mut self.transport_class, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "etsi"))]
@@ -1359,33 +1330,22 @@ impl rt::typed::Grouped for AccessNetworkType {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 2usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (61, 0) => m.one(&mut self.nas_port_type, 0, 64),
-                    (307, 13019) => m.opt(&mut self.aggregation_network_type, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<AccessNetworkTypeView<'_>, Self, 2>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "etsi"))]
+impl rt::typed::Members for AccessNetworkType {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.nas_port_type, 64)),
+                1 => Some((&mut self.aggregation_network_type, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "etsi"))]
@@ -1486,34 +1446,11 @@ impl rt::typed::Grouped for EtsiLocationInformation {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 3usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (500, 13019) => m.opt(&mut self.line_identifier, 192),
-                    (355, 13019) => m.opt(&mut self.civic_location, 192),
-                    (356, 13019) => m.opt(&mut self.geospatial_location, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            EtsiLocationInformationView<'_>,
+            Self,
+            3,
+        >(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -1521,6 +1458,22 @@ impl rt::typed::Grouped for EtsiLocationInformation {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         EtsiLocationInformationView::check(avp, cx)
+    }
+}
+#[cfg(any(feature = "etsi"))]
+impl rt::typed::Members for EtsiLocationInformation {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.line_identifier, 192)),
+                1 => Some((&mut self.civic_location, 192)),
+                2 => Some((&mut self.geospatial_location, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "etsi"))]
@@ -1627,33 +1580,7 @@ impl rt::typed::Grouped for BindingInformation {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 2usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (451, 13019) => m.one(&mut self.binding_input_list, 0, 192),
-                    (452, 13019) => m.opt(&mut self.binding_output_list, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<BindingInformationView<'_>, Self, 2>(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -1661,6 +1588,21 @@ impl rt::typed::Grouped for BindingInformation {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         BindingInformationView::check(avp, cx)
+    }
+}
+#[cfg(any(feature = "etsi"))]
+impl rt::typed::Members for BindingInformation {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.binding_input_list, 192)),
+                1 => Some((&mut self.binding_output_list, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "etsi"))]
@@ -1753,37 +1695,22 @@ impl rt::typed::Grouped for BindingInputList {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 2usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (453, 13019) => {
-                        m.many(&mut self.v6_transport_address, 0, 192, u32::MAX)
-                    }
-                    (454, 13019) => {
-                        m.many(&mut self.v4_transport_address, 1, 192, u32::MAX)
-                    }
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<BindingInputListView<'_>, Self, 2>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "etsi"))]
+impl rt::typed::Members for BindingInputList {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.v6_transport_address, 192)),
+                1 => Some((&mut self.v4_transport_address, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "etsi"))]
@@ -1876,37 +1803,22 @@ impl rt::typed::Grouped for BindingOutputList {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 2usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (453, 13019) => {
-                        m.many(&mut self.v6_transport_address, 0, 192, u32::MAX)
-                    }
-                    (454, 13019) => {
-                        m.many(&mut self.v4_transport_address, 1, 192, u32::MAX)
-                    }
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<BindingOutputListView<'_>, Self, 2>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "etsi"))]
+impl rt::typed::Members for BindingOutputList {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.v6_transport_address, 192)),
+                1 => Some((&mut self.v4_transport_address, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "etsi"))]
@@ -2021,33 +1933,22 @@ impl rt::typed::Grouped for V6TransportAddress {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 2usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (97, 0) => m.one(&mut self.framed_ipv6_prefix, 0, 64),
-                    (455, 13019) => m.one(&mut self.port_number, 1, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<V6TransportAddressView<'_>, Self, 2>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "etsi"))]
+impl rt::typed::Members for V6TransportAddress {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.framed_ipv6_prefix, 64)),
+                1 => Some((&mut self.port_number, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "etsi"))]
@@ -2162,33 +2063,22 @@ impl rt::typed::Grouped for V4TransportAddress {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 2usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (8, 0) => m.one(&mut self.framed_ip_address, 0, 64),
-                    (455, 13019) => m.one(&mut self.port_number, 1, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<V4TransportAddressView<'_>, Self, 2>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "etsi"))]
+impl rt::typed::Members for V4TransportAddress {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.framed_ip_address, 64)),
+                1 => Some((&mut self.port_number, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "etsi"))]
@@ -2348,42 +2238,7 @@ impl rt::typed::Grouped for EtsiSipAuthenticate {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 9usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (504, 13019) => m.one(&mut self.etsi_digest_realm, 0, 192),
-                    (505, 13019) => m.one(&mut self.etsi_digest_nonce, 1, 192),
-                    (506, 13019) => m.opt(&mut self.etsi_digest_domain, 192),
-                    (507, 13019) => m.opt(&mut self.etsi_digest_opaque, 192),
-                    (508, 13019) => m.opt(&mut self.etsi_digest_stale, 192),
-                    (509, 13019) => m.opt(&mut self.etsi_digest_algorithm, 192),
-                    (510, 13019) => m.opt(&mut self.etsi_digest_qop, 192),
-                    (511, 13019) => m.opt(&mut self.etsi_digest_ha1, 192),
-                    (512, 13019) => {
-                        m.many(&mut self.etsi_digest_auth_param, 8, 192, u32::MAX)
-                    }
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<EtsiSipAuthenticateView<'_>, Self, 9>(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -2391,6 +2246,28 @@ impl rt::typed::Grouped for EtsiSipAuthenticate {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         EtsiSipAuthenticateView::check(avp, cx)
+    }
+}
+#[cfg(any(feature = "etsi"))]
+impl rt::typed::Members for EtsiSipAuthenticate {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.etsi_digest_realm, 192)),
+                1 => Some((&mut self.etsi_digest_nonce, 192)),
+                2 => Some((&mut self.etsi_digest_domain, 192)),
+                3 => Some((&mut self.etsi_digest_opaque, 192)),
+                4 => Some((&mut self.etsi_digest_stale, 192)),
+                5 => Some((&mut self.etsi_digest_algorithm, 192)),
+                6 => Some((&mut self.etsi_digest_qop, 192)),
+                7 => Some((&mut self.etsi_digest_ha1, 192)),
+                8 => Some((&mut self.etsi_digest_auth_param, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "etsi"))]
@@ -2613,46 +2490,11 @@ impl rt::typed::Grouped for EtsiSipAuthorization {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 13usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (513, 13019) => m.one(&mut self.etsi_digest_username, 0, 192),
-                    (504, 13019) => m.one(&mut self.etsi_digest_realm, 1, 192),
-                    (505, 13019) => m.one(&mut self.etsi_digest_nonce, 2, 192),
-                    (514, 13019) => m.one(&mut self.etsi_digest_uri, 3, 192),
-                    (515, 13019) => m.one(&mut self.etsi_digest_response, 4, 192),
-                    (509, 13019) => m.opt(&mut self.etsi_digest_algorithm, 192),
-                    (516, 13019) => m.opt(&mut self.etsi_digest_cnonce, 192),
-                    (507, 13019) => m.opt(&mut self.etsi_digest_opaque, 192),
-                    (510, 13019) => m.opt(&mut self.etsi_digest_qop, 192),
-                    (517, 13019) => m.opt(&mut self.etsi_digest_nonce_count, 192),
-                    (518, 13019) => m.opt(&mut self.etsi_digest_method, 192),
-                    (519, 13019) => m.opt(&mut self.etsi_digest_entity_body_hash, 192),
-                    (512, 13019) => {
-                        m.many(&mut self.etsi_digest_auth_param, 12, 192, u32::MAX)
-                    }
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            EtsiSipAuthorizationView<'_>,
+            Self,
+            13,
+        >(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -2660,6 +2502,32 @@ impl rt::typed::Grouped for EtsiSipAuthorization {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         EtsiSipAuthorizationView::check(avp, cx)
+    }
+}
+#[cfg(any(feature = "etsi"))]
+impl rt::typed::Members for EtsiSipAuthorization {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.etsi_digest_username, 192)),
+                1 => Some((&mut self.etsi_digest_realm, 192)),
+                2 => Some((&mut self.etsi_digest_nonce, 192)),
+                3 => Some((&mut self.etsi_digest_uri, 192)),
+                4 => Some((&mut self.etsi_digest_response, 192)),
+                5 => Some((&mut self.etsi_digest_algorithm, 192)),
+                6 => Some((&mut self.etsi_digest_cnonce, 192)),
+                7 => Some((&mut self.etsi_digest_opaque, 192)),
+                8 => Some((&mut self.etsi_digest_qop, 192)),
+                9 => Some((&mut self.etsi_digest_nonce_count, 192)),
+                10 => Some((&mut self.etsi_digest_method, 192)),
+                11 => Some((&mut self.etsi_digest_entity_body_hash, 192)),
+                12 => Some((&mut self.etsi_digest_auth_param, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "etsi"))]
@@ -2776,36 +2644,11 @@ impl rt::typed::Grouped for EtsiSipAuthenticationInfo {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 5usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (520, 13019) => m.opt(&mut self.etsi_digest_nextnonce, 192),
-                    (510, 13019) => m.opt(&mut self.etsi_digest_qop, 192),
-                    (521, 13019) => m.opt(&mut self.etsi_digest_response_auth, 192),
-                    (516, 13019) => m.opt(&mut self.etsi_digest_cnonce, 192),
-                    (517, 13019) => m.opt(&mut self.etsi_digest_nonce_count, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            EtsiSipAuthenticationInfoView<'_>,
+            Self,
+            5,
+        >(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -2813,6 +2656,24 @@ impl rt::typed::Grouped for EtsiSipAuthenticationInfo {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         EtsiSipAuthenticationInfoView::check(avp, cx)
+    }
+}
+#[cfg(any(feature = "etsi"))]
+impl rt::typed::Members for EtsiSipAuthenticationInfo {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.etsi_digest_nextnonce, 192)),
+                1 => Some((&mut self.etsi_digest_qop, 192)),
+                2 => Some((&mut self.etsi_digest_response_auth, 192)),
+                3 => Some((&mut self.etsi_digest_cnonce, 192)),
+                4 => Some((&mut self.etsi_digest_nonce_count, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "etsi"))]

@@ -313,34 +313,7 @@ impl rt::typed::Grouped for Mip6AgentInfo {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 3usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (334, 0) => m.many(&mut self.mip_home_agent_address, 0, 64, 2),
-                    (348, 0) => m.opt(&mut self.mip_home_agent_host, 64),
-                    (125, 0) => m.opt(&mut self.mip6_home_link_prefix, 64),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<Mip6AgentInfoView<'_>, Self, 3>(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -348,6 +321,36 @@ impl rt::typed::Grouped for Mip6AgentInfo {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         Mip6AgentInfoView::check(avp, cx)
+    }
+}
+#[cfg(
+    any(
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "rfc5779",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
+impl rt::typed::Members for Mip6AgentInfo {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.mip_home_agent_address, 64)),
+                1 => Some((&mut self.mip_home_agent_host, 64)),
+                2 => Some((&mut self.mip6_home_link_prefix, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "mip6", feature = "mip6a"))]
@@ -471,36 +474,25 @@ impl rt::typed::Grouped for MipMnHaMsa {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 5usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (343, 0) => m.one(&mut self.mip_session_key, 0, 64),
-                    (367, 0) => m.one(&mut self.mip_msa_lifetime, 1, 64),
-                    (491, 0) => m.opt(&mut self.mip_mn_ha_spi, 64),
-                    (345, 0) => m.opt(&mut self.mip_algorithm_type, 64),
-                    (346, 0) => m.opt(&mut self.mip_replay_mode, 64),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<MipMnHaMsaView<'_>, Self, 5>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "mip6", feature = "mip6a"))]
+impl rt::typed::Members for MipMnHaMsa {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.mip_session_key, 64)),
+                1 => Some((&mut self.mip_msa_lifetime, 64)),
+                2 => Some((&mut self.mip_mn_ha_spi, 64)),
+                3 => Some((&mut self.mip_algorithm_type, 64)),
+                4 => Some((&mut self.mip_replay_mode, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "mip6", feature = "mip6a"))]
@@ -876,68 +868,63 @@ impl rt::typed::Command for Mip6Request {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 33usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (258, 0) => m.one(&mut out.auth_application_id, 1, 64),
-                    (1, 0) => m.one(&mut out.user_name, 2, 64),
-                    (283, 0) => m.one(&mut out.destination_realm, 3, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 4, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 5, 64),
-                    (274, 0) => m.one(&mut out.auth_request_type, 6, 64),
-                    (293, 0) => m.opt(&mut out.destination_host, 64),
-                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
-                    (32, 0) => m.opt(&mut out.nas_identifier, 64),
-                    (4, 0) => m.opt(&mut out.nas_ip_address, 64),
-                    (95, 0) => m.opt(&mut out.nas_ipv6_address, 64),
-                    (61, 0) => m.opt(&mut out.nas_port_type, 64),
-                    (30, 0) => m.opt(&mut out.called_station_id, 64),
-                    (31, 0) => m.opt(&mut out.calling_station_id, 64),
-                    (124, 0) => m.opt(&mut out.mip6_feature_vector, 64),
-                    (494, 0) => m.one(&mut out.mip6_auth_mode, 16, 64),
-                    (341, 0) => m.opt(&mut out.mip_mn_aaa_spi, 64),
-                    (491, 0) => m.opt(&mut out.mip_mn_ha_spi, 64),
-                    (333, 0) => m.many(&mut out.mip_mobile_node_address, 19, 64, 2),
-                    (486, 0) => m.one(&mut out.mip6_agent_info, 20, 64),
-                    (487, 0) => m.one(&mut out.mip_careof_address, 21, 64),
-                    (488, 0) => m.opt(&mut out.mip_authenticator, 64),
-                    (489, 0) => m.opt(&mut out.mip_mac_mobility_data, 64),
-                    (490, 0) => m.opt(&mut out.mip_timestamp, 64),
-                    (578, 0) => m.opt(&mut out.qos_capability, 64),
-                    (508, 0) => m.many(&mut out.qos_resources, 26, 64, u32::MAX),
-                    (89, 0) => m.opt(&mut out.chargeable_user_identity, 64),
-                    (493, 0) => m.opt(&mut out.service_selection, 64),
-                    (291, 0) => m.opt(&mut out.authorization_lifetime, 64),
-                    (277, 0) => m.opt(&mut out.auth_session_state, 64),
-                    (284, 0) => m.many(&mut out.proxy_info, 31, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 32, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            Mip6RequestView<'_>,
+            Self,
+            33,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "mip6", feature = "mip6a"))]
+impl rt::typed::Members for Mip6Request {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.auth_application_id, 64)),
+                2 => Some((&mut self.user_name, 64)),
+                3 => Some((&mut self.destination_realm, 64)),
+                4 => Some((&mut self.origin_host, 64)),
+                5 => Some((&mut self.origin_realm, 64)),
+                6 => Some((&mut self.auth_request_type, 64)),
+                7 => Some((&mut self.destination_host, 64)),
+                8 => Some((&mut self.origin_state_id, 64)),
+                9 => Some((&mut self.nas_identifier, 64)),
+                10 => Some((&mut self.nas_ip_address, 64)),
+                11 => Some((&mut self.nas_ipv6_address, 64)),
+                12 => Some((&mut self.nas_port_type, 64)),
+                13 => Some((&mut self.called_station_id, 64)),
+                14 => Some((&mut self.calling_station_id, 64)),
+                15 => Some((&mut self.mip6_feature_vector, 64)),
+                16 => Some((&mut self.mip6_auth_mode, 64)),
+                17 => Some((&mut self.mip_mn_aaa_spi, 64)),
+                18 => Some((&mut self.mip_mn_ha_spi, 64)),
+                19 => Some((&mut self.mip_mobile_node_address, 64)),
+                20 => Some((&mut self.mip6_agent_info, 64)),
+                21 => Some((&mut self.mip_careof_address, 64)),
+                22 => Some((&mut self.mip_authenticator, 64)),
+                23 => Some((&mut self.mip_mac_mobility_data, 64)),
+                24 => Some((&mut self.mip_timestamp, 64)),
+                25 => Some((&mut self.qos_capability, 64)),
+                26 => Some((&mut self.qos_resources, 64)),
+                27 => Some((&mut self.chargeable_user_identity, 64)),
+                28 => Some((&mut self.service_selection, 64)),
+                29 => Some((&mut self.authorization_lifetime, 64)),
+                30 => Some((&mut self.auth_session_state, 64)),
+                31 => Some((&mut self.proxy_info, 64)),
+                32 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "mip6", feature = "mip6a"))]
@@ -1225,60 +1212,55 @@ impl rt::typed::Command for Mip6Answer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 25usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (258, 0) => m.one(&mut out.auth_application_id, 1, 64),
-                    (268, 0) => m.one(&mut out.result_code, 2, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 3, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 4, 64),
-                    (274, 0) => m.one(&mut out.auth_request_type, 5, 64),
-                    (1, 0) => m.opt(&mut out.user_name, 64),
-                    (291, 0) => m.opt(&mut out.authorization_lifetime, 64),
-                    (277, 0) => m.opt(&mut out.auth_session_state, 64),
-                    (281, 0) => m.opt(&mut out.error_message, 0),
-                    (294, 0) => m.opt(&mut out.error_reporting_host, 0),
-                    (285, 0) => m.opt(&mut out.re_auth_request_type, 64),
-                    (124, 0) => m.opt(&mut out.mip6_feature_vector, 64),
-                    (486, 0) => m.opt(&mut out.mip6_agent_info, 64),
-                    (333, 0) => m.many(&mut out.mip_mobile_node_address, 14, 64, 2),
-                    (492, 0) => m.opt(&mut out.mip_mn_ha_msa, 64),
-                    (508, 0) => m.many(&mut out.qos_resources, 16, 64, u32::MAX),
-                    (89, 0) => m.opt(&mut out.chargeable_user_identity, 64),
-                    (493, 0) => m.opt(&mut out.service_selection, 64),
-                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
-                    (284, 0) => m.many(&mut out.proxy_info, 20, 64, u32::MAX),
-                    (292, 0) => m.many(&mut out.redirect_host, 21, 64, u32::MAX),
-                    (261, 0) => m.opt(&mut out.redirect_host_usage, 64),
-                    (262, 0) => m.opt(&mut out.redirect_max_cache_time, 64),
-                    (279, 0) => m.many(&mut out.failed_avp, 24, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            Mip6AnswerView<'_>,
+            Self,
+            25,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "mip6", feature = "mip6a"))]
+impl rt::typed::Members for Mip6Answer {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.auth_application_id, 64)),
+                2 => Some((&mut self.result_code, 64)),
+                3 => Some((&mut self.origin_host, 64)),
+                4 => Some((&mut self.origin_realm, 64)),
+                5 => Some((&mut self.auth_request_type, 64)),
+                6 => Some((&mut self.user_name, 64)),
+                7 => Some((&mut self.authorization_lifetime, 64)),
+                8 => Some((&mut self.auth_session_state, 64)),
+                9 => Some((&mut self.error_message, 0)),
+                10 => Some((&mut self.error_reporting_host, 0)),
+                11 => Some((&mut self.re_auth_request_type, 64)),
+                12 => Some((&mut self.mip6_feature_vector, 64)),
+                13 => Some((&mut self.mip6_agent_info, 64)),
+                14 => Some((&mut self.mip_mobile_node_address, 64)),
+                15 => Some((&mut self.mip_mn_ha_msa, 64)),
+                16 => Some((&mut self.qos_resources, 64)),
+                17 => Some((&mut self.chargeable_user_identity, 64)),
+                18 => Some((&mut self.service_selection, 64)),
+                19 => Some((&mut self.origin_state_id, 64)),
+                20 => Some((&mut self.proxy_info, 64)),
+                21 => Some((&mut self.redirect_host, 64)),
+                22 => Some((&mut self.redirect_host_usage, 64)),
+                23 => Some((&mut self.redirect_max_cache_time, 64)),
+                24 => Some((&mut self.failed_avp, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "mip6", feature = "mip6a"))]

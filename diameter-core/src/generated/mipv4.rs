@@ -352,35 +352,24 @@ impl rt::typed::Grouped for MipMnAaaAuth {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 4usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (341, 0) => m.one(&mut self.mip_mn_aaa_spi, 0, 64),
-                    (338, 0) => m.one(&mut self.mip_auth_input_data_length, 1, 64),
-                    (339, 0) => m.one(&mut self.mip_authenticator_length, 2, 64),
-                    (340, 0) => m.one(&mut self.mip_authenticator_offset, 3, 64),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<MipMnAaaAuthView<'_>, Self, 4>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "mipv4"))]
+impl rt::typed::Members for MipMnAaaAuth {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.mip_mn_aaa_spi, 64)),
+                1 => Some((&mut self.mip_auth_input_data_length, 64)),
+                2 => Some((&mut self.mip_authenticator_length, 64)),
+                3 => Some((&mut self.mip_authenticator_offset, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -486,33 +475,26 @@ impl rt::typed::Grouped for MipOriginatingForeignAaa {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 2usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (296, 0) => m.one(&mut self.origin_realm, 0, 64),
-                    (264, 0) => m.one(&mut self.origin_host, 1, 64),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            MipOriginatingForeignAaaView<'_>,
+            Self,
+            2,
+        >(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "mipv4"))]
+impl rt::typed::Members for MipOriginatingForeignAaa {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.origin_realm, 64)),
+                1 => Some((&mut self.origin_host, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(
@@ -770,33 +752,37 @@ impl rt::typed::Grouped for MipHomeAgentHost {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 2usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (283, 0) => m.one(&mut self.destination_realm, 0, 64),
-                    (293, 0) => m.one(&mut self.destination_host, 1, 64),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<MipHomeAgentHostView<'_>, Self, 2>(self, parent, cx)
+    }
+}
+#[cfg(
+    any(
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "mipv4",
+        feature = "rfc5779",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
+impl rt::typed::Members for MipHomeAgentHost {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.destination_realm, 64)),
+                1 => Some((&mut self.destination_host, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -916,34 +902,23 @@ impl rt::typed::Grouped for MipFaToMnMsa {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 3usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (319, 0) => m.one(&mut self.mip_fa_to_mn_spi, 0, 64),
-                    (345, 0) => m.one(&mut self.mip_algorithm_type, 1, 64),
-                    (343, 0) => m.one(&mut self.mip_session_key, 2, 64),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<MipFaToMnMsaView<'_>, Self, 3>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "mipv4"))]
+impl rt::typed::Members for MipFaToMnMsa {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.mip_fa_to_mn_spi, 64)),
+                1 => Some((&mut self.mip_algorithm_type, 64)),
+                2 => Some((&mut self.mip_session_key, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -1063,34 +1038,23 @@ impl rt::typed::Grouped for MipFaToHaMsa {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 3usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (318, 0) => m.one(&mut self.mip_fa_to_ha_spi, 0, 64),
-                    (345, 0) => m.one(&mut self.mip_algorithm_type, 1, 64),
-                    (343, 0) => m.one(&mut self.mip_session_key, 2, 64),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<MipFaToHaMsaView<'_>, Self, 3>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "mipv4"))]
+impl rt::typed::Members for MipFaToHaMsa {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.mip_fa_to_ha_spi, 64)),
+                1 => Some((&mut self.mip_algorithm_type, 64)),
+                2 => Some((&mut self.mip_session_key, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -1210,34 +1174,23 @@ impl rt::typed::Grouped for MipHaToFaMsa {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 3usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (323, 0) => m.one(&mut self.mip_ha_to_fa_spi, 0, 64),
-                    (345, 0) => m.one(&mut self.mip_algorithm_type, 1, 64),
-                    (343, 0) => m.one(&mut self.mip_session_key, 2, 64),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<MipHaToFaMsaView<'_>, Self, 3>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "mipv4"))]
+impl rt::typed::Members for MipHaToFaMsa {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.mip_ha_to_fa_spi, 64)),
+                1 => Some((&mut self.mip_algorithm_type, 64)),
+                2 => Some((&mut self.mip_session_key, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -1374,35 +1327,24 @@ impl rt::typed::Grouped for MipHaToMnMsa {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 4usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (491, 0) => m.one(&mut self.mip_mn_ha_spi, 0, 64),
-                    (345, 0) => m.one(&mut self.mip_algorithm_type, 1, 64),
-                    (346, 0) => m.one(&mut self.mip_replay_mode, 2, 64),
-                    (343, 0) => m.one(&mut self.mip_session_key, 3, 64),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<MipHaToMnMsaView<'_>, Self, 4>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "mipv4"))]
+impl rt::typed::Members for MipHaToMnMsa {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.mip_mn_ha_spi, 64)),
+                1 => Some((&mut self.mip_algorithm_type, 64)),
+                2 => Some((&mut self.mip_replay_mode, 64)),
+                3 => Some((&mut self.mip_session_key, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -1524,34 +1466,23 @@ impl rt::typed::Grouped for MipMnToFaMsa {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 3usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (324, 0) => m.one(&mut self.mip_mn_to_fa_spi, 0, 64),
-                    (345, 0) => m.one(&mut self.mip_algorithm_type, 1, 64),
-                    (335, 0) => m.one(&mut self.mip_nonce, 2, 64),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<MipMnToFaMsaView<'_>, Self, 3>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "mipv4"))]
+impl rt::typed::Members for MipMnToFaMsa {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.mip_mn_to_fa_spi, 64)),
+                1 => Some((&mut self.mip_algorithm_type, 64)),
+                2 => Some((&mut self.mip_nonce, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -1687,35 +1618,24 @@ impl rt::typed::Grouped for MipMnToHaMsa {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 4usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (491, 0) => m.one(&mut self.mip_mn_ha_spi, 0, 64),
-                    (345, 0) => m.one(&mut self.mip_algorithm_type, 1, 64),
-                    (346, 0) => m.one(&mut self.mip_replay_mode, 2, 64),
-                    (335, 0) => m.one(&mut self.mip_nonce, 3, 64),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<MipMnToHaMsaView<'_>, Self, 4>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "mipv4"))]
+impl rt::typed::Members for MipMnToHaMsa {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.mip_mn_ha_spi, 64)),
+                1 => Some((&mut self.mip_algorithm_type, 64)),
+                2 => Some((&mut self.mip_replay_mode, 64)),
+                3 => Some((&mut self.mip_nonce, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -2025,58 +1945,53 @@ impl rt::typed::Command for AaMobileNodeRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 23usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (258, 0) => m.one(&mut out.auth_application_id, 1, 64),
-                    (1, 0) => m.one(&mut out.user_name, 2, 64),
-                    (283, 0) => m.one(&mut out.destination_realm, 3, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 4, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 5, 64),
-                    (320, 0) => m.one(&mut out.mip_reg_request, 6, 64),
-                    (322, 0) => m.one(&mut out.mip_mn_aaa_auth, 7, 64),
-                    (50, 0) => m.opt(&mut out.acct_multi_session_id, 64),
-                    (293, 0) => m.opt(&mut out.destination_host, 64),
-                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
-                    (333, 0) => m.opt(&mut out.mip_mobile_node_address, 64),
-                    (334, 0) => m.opt(&mut out.mip_home_agent_address, 64),
-                    (337, 0) => m.opt(&mut out.mip_feature_vector, 64),
-                    (347, 0) => m.opt(&mut out.mip_originating_foreign_aaa, 64),
-                    (291, 0) => m.opt(&mut out.authorization_lifetime, 64),
-                    (277, 0) => m.opt(&mut out.auth_session_state, 64),
-                    (344, 0) => m.opt(&mut out.mip_fa_challenge, 64),
-                    (336, 0) => m.opt(&mut out.mip_candidate_home_agent_host, 64),
-                    (348, 0) => m.opt(&mut out.mip_home_agent_host, 64),
-                    (323, 0) => m.opt(&mut out.mip_ha_to_fa_spi, 64),
-                    (284, 0) => m.many(&mut out.proxy_info, 21, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 22, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            AaMobileNodeRequestView<'_>,
+            Self,
+            23,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "mipv4"))]
+impl rt::typed::Members for AaMobileNodeRequest {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.auth_application_id, 64)),
+                2 => Some((&mut self.user_name, 64)),
+                3 => Some((&mut self.destination_realm, 64)),
+                4 => Some((&mut self.origin_host, 64)),
+                5 => Some((&mut self.origin_realm, 64)),
+                6 => Some((&mut self.mip_reg_request, 64)),
+                7 => Some((&mut self.mip_mn_aaa_auth, 64)),
+                8 => Some((&mut self.acct_multi_session_id, 64)),
+                9 => Some((&mut self.destination_host, 64)),
+                10 => Some((&mut self.origin_state_id, 64)),
+                11 => Some((&mut self.mip_mobile_node_address, 64)),
+                12 => Some((&mut self.mip_home_agent_address, 64)),
+                13 => Some((&mut self.mip_feature_vector, 64)),
+                14 => Some((&mut self.mip_originating_foreign_aaa, 64)),
+                15 => Some((&mut self.authorization_lifetime, 64)),
+                16 => Some((&mut self.auth_session_state, 64)),
+                17 => Some((&mut self.mip_fa_challenge, 64)),
+                18 => Some((&mut self.mip_candidate_home_agent_host, 64)),
+                19 => Some((&mut self.mip_home_agent_host, 64)),
+                20 => Some((&mut self.mip_ha_to_fa_spi, 64)),
+                21 => Some((&mut self.proxy_info, 64)),
+                22 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -2362,60 +2277,55 @@ impl rt::typed::Command for AaMobileNodeAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 25usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (258, 0) => m.one(&mut out.auth_application_id, 1, 64),
-                    (268, 0) => m.one(&mut out.result_code, 2, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 3, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 4, 64),
-                    (50, 0) => m.opt(&mut out.acct_multi_session_id, 64),
-                    (1, 0) => m.opt(&mut out.user_name, 64),
-                    (291, 0) => m.opt(&mut out.authorization_lifetime, 64),
-                    (277, 0) => m.opt(&mut out.auth_session_state, 64),
-                    (281, 0) => m.opt(&mut out.error_message, 0),
-                    (294, 0) => m.opt(&mut out.error_reporting_host, 0),
-                    (285, 0) => m.opt(&mut out.re_auth_request_type, 64),
-                    (337, 0) => m.opt(&mut out.mip_feature_vector, 64),
-                    (321, 0) => m.opt(&mut out.mip_reg_reply, 64),
-                    (325, 0) => m.opt(&mut out.mip_mn_to_fa_msa, 64),
-                    (331, 0) => m.opt(&mut out.mip_mn_to_ha_msa, 64),
-                    (326, 0) => m.opt(&mut out.mip_fa_to_mn_msa, 64),
-                    (328, 0) => m.opt(&mut out.mip_fa_to_ha_msa, 64),
-                    (332, 0) => m.opt(&mut out.mip_ha_to_mn_msa, 64),
-                    (367, 0) => m.opt(&mut out.mip_msa_lifetime, 64),
-                    (334, 0) => m.opt(&mut out.mip_home_agent_address, 64),
-                    (333, 0) => m.opt(&mut out.mip_mobile_node_address, 64),
-                    (342, 0) => m.many(&mut out.mip_filter_rule, 22, 64, u32::MAX),
-                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
-                    (284, 0) => m.many(&mut out.proxy_info, 24, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            AaMobileNodeAnswerView<'_>,
+            Self,
+            25,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "mipv4"))]
+impl rt::typed::Members for AaMobileNodeAnswer {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.auth_application_id, 64)),
+                2 => Some((&mut self.result_code, 64)),
+                3 => Some((&mut self.origin_host, 64)),
+                4 => Some((&mut self.origin_realm, 64)),
+                5 => Some((&mut self.acct_multi_session_id, 64)),
+                6 => Some((&mut self.user_name, 64)),
+                7 => Some((&mut self.authorization_lifetime, 64)),
+                8 => Some((&mut self.auth_session_state, 64)),
+                9 => Some((&mut self.error_message, 0)),
+                10 => Some((&mut self.error_reporting_host, 0)),
+                11 => Some((&mut self.re_auth_request_type, 64)),
+                12 => Some((&mut self.mip_feature_vector, 64)),
+                13 => Some((&mut self.mip_reg_reply, 64)),
+                14 => Some((&mut self.mip_mn_to_fa_msa, 64)),
+                15 => Some((&mut self.mip_mn_to_ha_msa, 64)),
+                16 => Some((&mut self.mip_fa_to_mn_msa, 64)),
+                17 => Some((&mut self.mip_fa_to_ha_msa, 64)),
+                18 => Some((&mut self.mip_ha_to_mn_msa, 64)),
+                19 => Some((&mut self.mip_msa_lifetime, 64)),
+                20 => Some((&mut self.mip_home_agent_address, 64)),
+                21 => Some((&mut self.mip_mobile_node_address, 64)),
+                22 => Some((&mut self.mip_filter_rule, 64)),
+                23 => Some((&mut self.origin_state_id, 64)),
+                24 => Some((&mut self.proxy_info, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -2793,58 +2703,53 @@ impl rt::typed::Command for HomeAgentMipRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 23usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (258, 0) => m.one(&mut out.auth_application_id, 1, 64),
-                    (291, 0) => m.one(&mut out.authorization_lifetime, 2, 64),
-                    (277, 0) => m.one(&mut out.auth_session_state, 3, 64),
-                    (320, 0) => m.one(&mut out.mip_reg_request, 4, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 5, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 6, 64),
-                    (1, 0) => m.one(&mut out.user_name, 7, 64),
-                    (283, 0) => m.one(&mut out.destination_realm, 8, 64),
-                    (337, 0) => m.one(&mut out.mip_feature_vector, 9, 64),
-                    (293, 0) => m.opt(&mut out.destination_host, 64),
-                    (331, 0) => m.opt(&mut out.mip_mn_to_ha_msa, 64),
-                    (325, 0) => m.opt(&mut out.mip_mn_to_fa_msa, 64),
-                    (332, 0) => m.opt(&mut out.mip_ha_to_mn_msa, 64),
-                    (329, 0) => m.opt(&mut out.mip_ha_to_fa_msa, 64),
-                    (367, 0) => m.opt(&mut out.mip_msa_lifetime, 64),
-                    (347, 0) => m.opt(&mut out.mip_originating_foreign_aaa, 64),
-                    (333, 0) => m.opt(&mut out.mip_mobile_node_address, 64),
-                    (334, 0) => m.opt(&mut out.mip_home_agent_address, 64),
-                    (342, 0) => m.many(&mut out.mip_filter_rule, 19, 64, u32::MAX),
-                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
-                    (284, 0) => m.many(&mut out.proxy_info, 21, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 22, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            HomeAgentMipRequestView<'_>,
+            Self,
+            23,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "mipv4"))]
+impl rt::typed::Members for HomeAgentMipRequest {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.auth_application_id, 64)),
+                2 => Some((&mut self.authorization_lifetime, 64)),
+                3 => Some((&mut self.auth_session_state, 64)),
+                4 => Some((&mut self.mip_reg_request, 64)),
+                5 => Some((&mut self.origin_host, 64)),
+                6 => Some((&mut self.origin_realm, 64)),
+                7 => Some((&mut self.user_name, 64)),
+                8 => Some((&mut self.destination_realm, 64)),
+                9 => Some((&mut self.mip_feature_vector, 64)),
+                10 => Some((&mut self.destination_host, 64)),
+                11 => Some((&mut self.mip_mn_to_ha_msa, 64)),
+                12 => Some((&mut self.mip_mn_to_fa_msa, 64)),
+                13 => Some((&mut self.mip_ha_to_mn_msa, 64)),
+                14 => Some((&mut self.mip_ha_to_fa_msa, 64)),
+                15 => Some((&mut self.mip_msa_lifetime, 64)),
+                16 => Some((&mut self.mip_originating_foreign_aaa, 64)),
+                17 => Some((&mut self.mip_mobile_node_address, 64)),
+                18 => Some((&mut self.mip_home_agent_address, 64)),
+                19 => Some((&mut self.mip_filter_rule, 64)),
+                20 => Some((&mut self.origin_state_id, 64)),
+                21 => Some((&mut self.proxy_info, 64)),
+                22 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "mipv4"))]
@@ -3068,51 +2973,46 @@ impl rt::typed::Command for HomeAgentMipAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 16usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (258, 0) => m.one(&mut out.auth_application_id, 1, 64),
-                    (268, 0) => m.one(&mut out.result_code, 2, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 3, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 4, 64),
-                    (50, 0) => m.opt(&mut out.acct_multi_session_id, 64),
-                    (1, 0) => m.opt(&mut out.user_name, 64),
-                    (294, 0) => m.opt(&mut out.error_reporting_host, 0),
-                    (281, 0) => m.opt(&mut out.error_message, 0),
-                    (321, 0) => m.opt(&mut out.mip_reg_reply, 64),
-                    (334, 0) => m.opt(&mut out.mip_home_agent_address, 64),
-                    (333, 0) => m.opt(&mut out.mip_mobile_node_address, 64),
-                    (318, 0) => m.opt(&mut out.mip_fa_to_ha_spi, 64),
-                    (319, 0) => m.opt(&mut out.mip_fa_to_mn_spi, 64),
-                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
-                    (284, 0) => m.many(&mut out.proxy_info, 15, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            HomeAgentMipAnswerView<'_>,
+            Self,
+            16,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "mipv4"))]
+impl rt::typed::Members for HomeAgentMipAnswer {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.auth_application_id, 64)),
+                2 => Some((&mut self.result_code, 64)),
+                3 => Some((&mut self.origin_host, 64)),
+                4 => Some((&mut self.origin_realm, 64)),
+                5 => Some((&mut self.acct_multi_session_id, 64)),
+                6 => Some((&mut self.user_name, 64)),
+                7 => Some((&mut self.error_reporting_host, 0)),
+                8 => Some((&mut self.error_message, 0)),
+                9 => Some((&mut self.mip_reg_reply, 64)),
+                10 => Some((&mut self.mip_home_agent_address, 64)),
+                11 => Some((&mut self.mip_mobile_node_address, 64)),
+                12 => Some((&mut self.mip_fa_to_ha_spi, 64)),
+                13 => Some((&mut self.mip_fa_to_mn_spi, 64)),
+                14 => Some((&mut self.origin_state_id, 64)),
+                15 => Some((&mut self.proxy_info, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "mipv4"))]

@@ -1249,34 +1249,23 @@ impl rt::typed::Grouped for ChapAuth {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 3usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (403, 0) => m.one(&mut self.chap_algorithm, 0, 64),
-                    (404, 0) => m.one(&mut self.chap_ident, 1, 64),
-                    (405, 0) => m.opt(&mut self.chap_response, 64),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<ChapAuthView<'_>, Self, 3>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "nasreq"))]
+impl rt::typed::Members for ChapAuth {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.chap_algorithm, 64)),
+                1 => Some((&mut self.chap_ident, 64)),
+                2 => Some((&mut self.chap_response, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "eap", feature = "nasreq"))]
@@ -1445,41 +1434,7 @@ impl rt::typed::Grouped for Tunneling {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 10usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (64, 0) => m.one(&mut self.tunnel_type, 0, 64),
-                    (65, 0) => m.one(&mut self.tunnel_medium_type, 1, 64),
-                    (66, 0) => m.one(&mut self.tunnel_client_endpoint, 2, 64),
-                    (67, 0) => m.one(&mut self.tunnel_server_endpoint, 3, 64),
-                    (83, 0) => m.opt(&mut self.tunnel_preference, 64),
-                    (90, 0) => m.opt(&mut self.tunnel_client_auth_id, 64),
-                    (91, 0) => m.opt(&mut self.tunnel_server_auth_id, 64),
-                    (82, 0) => m.opt(&mut self.tunnel_assignment_id, 64),
-                    (69, 0) => m.opt(&mut self.tunnel_password, 64),
-                    (81, 0) => m.opt(&mut self.tunnel_private_group_id, 64),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<TunnelingView<'_>, Self, 10>(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -1487,6 +1442,29 @@ impl rt::typed::Grouped for Tunneling {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         TunnelingView::check(avp, cx)
+    }
+}
+#[cfg(any(feature = "eap", feature = "nasreq"))]
+impl rt::typed::Members for Tunneling {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.tunnel_type, 64)),
+                1 => Some((&mut self.tunnel_medium_type, 64)),
+                2 => Some((&mut self.tunnel_client_endpoint, 64)),
+                3 => Some((&mut self.tunnel_server_endpoint, 64)),
+                4 => Some((&mut self.tunnel_preference, 64)),
+                5 => Some((&mut self.tunnel_client_auth_id, 64)),
+                6 => Some((&mut self.tunnel_server_auth_id, 64)),
+                7 => Some((&mut self.tunnel_assignment_id, 64)),
+                8 => Some((&mut self.tunnel_password, 64)),
+                9 => Some((&mut self.tunnel_private_group_id, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "nasreq"))]
@@ -1916,84 +1894,79 @@ impl rt::typed::Command for AaRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 49usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (258, 0) => m.one(&mut out.auth_application_id, 1, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 2, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 3, 64),
-                    (283, 0) => m.one(&mut out.destination_realm, 4, 64),
-                    (274, 0) => m.one(&mut out.auth_request_type, 5, 64),
-                    (293, 0) => m.opt(&mut out.destination_host, 64),
-                    (32, 0) => m.opt(&mut out.nas_identifier, 64),
-                    (4, 0) => m.opt(&mut out.nas_ip_address, 64),
-                    (95, 0) => m.opt(&mut out.nas_ipv6_address, 64),
-                    (5, 0) => m.opt(&mut out.nas_port, 64),
-                    (87, 0) => m.opt(&mut out.nas_port_id, 64),
-                    (61, 0) => m.opt(&mut out.nas_port_type, 64),
-                    (408, 0) => m.opt(&mut out.origin_aaa_protocol, 64),
-                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
-                    (62, 0) => m.opt(&mut out.port_limit, 64),
-                    (1, 0) => m.opt(&mut out.user_name, 64),
-                    (2, 0) => m.opt(&mut out.user_password, 64),
-                    (6, 0) => m.opt(&mut out.service_type, 64),
-                    (24, 0) => m.opt(&mut out.state, 64),
-                    (291, 0) => m.opt(&mut out.authorization_lifetime, 64),
-                    (276, 0) => m.opt(&mut out.auth_grace_period, 64),
-                    (277, 0) => m.opt(&mut out.auth_session_state, 64),
-                    (19, 0) => m.opt(&mut out.callback_number, 64),
-                    (30, 0) => m.opt(&mut out.called_station_id, 64),
-                    (31, 0) => m.opt(&mut out.calling_station_id, 64),
-                    (94, 0) => m.opt(&mut out.originating_line_info, 64),
-                    (77, 0) => m.opt(&mut out.connect_info, 64),
-                    (402, 0) => m.opt(&mut out.chap_auth, 64),
-                    (60, 0) => m.opt(&mut out.chap_challenge, 64),
-                    (13, 0) => m.many(&mut out.framed_compression, 30, 64, u32::MAX),
-                    (96, 0) => m.opt(&mut out.framed_interface_id, 64),
-                    (8, 0) => m.opt(&mut out.framed_ip_address, 64),
-                    (97, 0) => m.many(&mut out.framed_ipv6_prefix, 33, 64, u32::MAX),
-                    (9, 0) => m.opt(&mut out.framed_ip_netmask, 64),
-                    (12, 0) => m.opt(&mut out.framed_mtu, 64),
-                    (7, 0) => m.opt(&mut out.framed_protocol, 64),
-                    (70, 0) => m.opt(&mut out.arap_password, 64),
-                    (73, 0) => m.opt(&mut out.arap_security, 64),
-                    (74, 0) => m.many(&mut out.arap_security_data, 39, 64, u32::MAX),
-                    (14, 0) => m.many(&mut out.login_ip_host, 40, 64, u32::MAX),
-                    (98, 0) => m.many(&mut out.login_ipv6_host, 41, 64, u32::MAX),
-                    (36, 0) => m.opt(&mut out.login_lat_group, 64),
-                    (35, 0) => m.opt(&mut out.login_lat_node, 64),
-                    (63, 0) => m.opt(&mut out.login_lat_port, 64),
-                    (34, 0) => m.opt(&mut out.login_lat_service, 64),
-                    (401, 0) => m.many(&mut out.tunneling, 46, 64, u32::MAX),
-                    (284, 0) => m.many(&mut out.proxy_info, 47, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 48, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            AaRequestView<'_>,
+            Self,
+            49,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "nasreq"))]
+impl rt::typed::Members for AaRequest {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.auth_application_id, 64)),
+                2 => Some((&mut self.origin_host, 64)),
+                3 => Some((&mut self.origin_realm, 64)),
+                4 => Some((&mut self.destination_realm, 64)),
+                5 => Some((&mut self.auth_request_type, 64)),
+                6 => Some((&mut self.destination_host, 64)),
+                7 => Some((&mut self.nas_identifier, 64)),
+                8 => Some((&mut self.nas_ip_address, 64)),
+                9 => Some((&mut self.nas_ipv6_address, 64)),
+                10 => Some((&mut self.nas_port, 64)),
+                11 => Some((&mut self.nas_port_id, 64)),
+                12 => Some((&mut self.nas_port_type, 64)),
+                13 => Some((&mut self.origin_aaa_protocol, 64)),
+                14 => Some((&mut self.origin_state_id, 64)),
+                15 => Some((&mut self.port_limit, 64)),
+                16 => Some((&mut self.user_name, 64)),
+                17 => Some((&mut self.user_password, 64)),
+                18 => Some((&mut self.service_type, 64)),
+                19 => Some((&mut self.state, 64)),
+                20 => Some((&mut self.authorization_lifetime, 64)),
+                21 => Some((&mut self.auth_grace_period, 64)),
+                22 => Some((&mut self.auth_session_state, 64)),
+                23 => Some((&mut self.callback_number, 64)),
+                24 => Some((&mut self.called_station_id, 64)),
+                25 => Some((&mut self.calling_station_id, 64)),
+                26 => Some((&mut self.originating_line_info, 64)),
+                27 => Some((&mut self.connect_info, 64)),
+                28 => Some((&mut self.chap_auth, 64)),
+                29 => Some((&mut self.chap_challenge, 64)),
+                30 => Some((&mut self.framed_compression, 64)),
+                31 => Some((&mut self.framed_interface_id, 64)),
+                32 => Some((&mut self.framed_ip_address, 64)),
+                33 => Some((&mut self.framed_ipv6_prefix, 64)),
+                34 => Some((&mut self.framed_ip_netmask, 64)),
+                35 => Some((&mut self.framed_mtu, 64)),
+                36 => Some((&mut self.framed_protocol, 64)),
+                37 => Some((&mut self.arap_password, 64)),
+                38 => Some((&mut self.arap_security, 64)),
+                39 => Some((&mut self.arap_security_data, 64)),
+                40 => Some((&mut self.login_ip_host, 64)),
+                41 => Some((&mut self.login_ipv6_host, 64)),
+                42 => Some((&mut self.login_lat_group, 64)),
+                43 => Some((&mut self.login_lat_node, 64)),
+                44 => Some((&mut self.login_lat_port, 64)),
+                45 => Some((&mut self.login_lat_service, 64)),
+                46 => Some((&mut self.tunneling, 64)),
+                47 => Some((&mut self.proxy_info, 64)),
+                48 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "nasreq"))]
@@ -2531,104 +2504,97 @@ impl rt::typed::Command for AaAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 67usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (258, 0) => m.one(&mut out.auth_application_id, 1, 64),
-                    (274, 0) => m.one(&mut out.auth_request_type, 2, 64),
-                    (268, 0) => m.one(&mut out.result_code, 3, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 4, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 5, 64),
-                    (1, 0) => m.opt(&mut out.user_name, 64),
-                    (6, 0) => m.opt(&mut out.service_type, 64),
-                    (25, 0) => m.many(&mut out.class, 8, 64, u32::MAX),
-                    (78, 0) => m.many(&mut out.configuration_token, 9, 64, u32::MAX),
-                    (85, 0) => m.opt(&mut out.acct_interim_interval, 64),
-                    (281, 0) => m.opt(&mut out.error_message, 0),
-                    (294, 0) => m.opt(&mut out.error_reporting_host, 0),
-                    (279, 0) => m.many(&mut out.failed_avp, 13, 64, u32::MAX),
-                    (28, 0) => m.opt(&mut out.idle_timeout, 64),
-                    (291, 0) => m.opt(&mut out.authorization_lifetime, 64),
-                    (276, 0) => m.opt(&mut out.auth_grace_period, 64),
-                    (277, 0) => m.opt(&mut out.auth_session_state, 64),
-                    (285, 0) => m.opt(&mut out.re_auth_request_type, 64),
-                    (272, 0) => m.opt(&mut out.multi_round_time_out, 64),
-                    (27, 0) => m.opt(&mut out.session_timeout, 64),
-                    (24, 0) => m.opt(&mut out.state, 64),
-                    (18, 0) => m.many(&mut out.reply_message, 22, 64, u32::MAX),
-                    (408, 0) => m.opt(&mut out.origin_aaa_protocol, 64),
-                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
-                    (11, 0) => m.many(&mut out.filter_id, 25, 64, u32::MAX),
-                    (75, 0) => m.opt(&mut out.password_retry, 64),
-                    (62, 0) => m.opt(&mut out.port_limit, 64),
-                    (76, 0) => m.opt(&mut out.prompt, 64),
-                    (84, 0) => m.opt(&mut out.arap_challenge_response, 64),
-                    (71, 0) => m.opt(&mut out.arap_features, 64),
-                    (73, 0) => m.opt(&mut out.arap_security, 64),
-                    (74, 0) => m.many(&mut out.arap_security_data, 32, 64, u32::MAX),
-                    (72, 0) => m.opt(&mut out.arap_zone_access, 64),
-                    (20, 0) => m.opt(&mut out.callback_id, 64),
-                    (19, 0) => m.opt(&mut out.callback_number, 64),
-                    (37, 0) => m.opt(&mut out.framed_appletalk_link, 64),
-                    (38, 0) => {
-                        m.many(&mut out.framed_appletalk_network, 37, 64, u32::MAX)
-                    }
-                    (39, 0) => m.opt(&mut out.framed_appletalk_zone, 64),
-                    (13, 0) => m.many(&mut out.framed_compression, 39, 64, u32::MAX),
-                    (96, 0) => m.opt(&mut out.framed_interface_id, 64),
-                    (8, 0) => m.opt(&mut out.framed_ip_address, 64),
-                    (97, 0) => m.many(&mut out.framed_ipv6_prefix, 42, 64, u32::MAX),
-                    (100, 0) => m.opt(&mut out.framed_ipv6_pool, 64),
-                    (99, 0) => m.many(&mut out.framed_ipv6_route, 44, 64, u32::MAX),
-                    (9, 0) => m.opt(&mut out.framed_ip_netmask, 64),
-                    (22, 0) => m.many(&mut out.framed_route, 46, 64, u32::MAX),
-                    (88, 0) => m.opt(&mut out.framed_pool, 64),
-                    (23, 0) => m.opt(&mut out.framed_ipx_network, 64),
-                    (12, 0) => m.opt(&mut out.framed_mtu, 64),
-                    (7, 0) => m.opt(&mut out.framed_protocol, 64),
-                    (10, 0) => m.opt(&mut out.framed_routing, 64),
-                    (14, 0) => m.many(&mut out.login_ip_host, 52, 64, u32::MAX),
-                    (98, 0) => m.many(&mut out.login_ipv6_host, 53, 64, u32::MAX),
-                    (36, 0) => m.opt(&mut out.login_lat_group, 64),
-                    (35, 0) => m.opt(&mut out.login_lat_node, 64),
-                    (63, 0) => m.opt(&mut out.login_lat_port, 64),
-                    (34, 0) => m.opt(&mut out.login_lat_service, 64),
-                    (15, 0) => m.opt(&mut out.login_service, 64),
-                    (16, 0) => m.opt(&mut out.login_tcp_port, 64),
-                    (400, 0) => m.many(&mut out.nas_filter_rule, 60, 64, u32::MAX),
-                    (407, 0) => m.many(&mut out.qos_filter_rule, 61, 0, u32::MAX),
-                    (401, 0) => m.many(&mut out.tunneling, 62, 64, u32::MAX),
-                    (292, 0) => m.many(&mut out.redirect_host, 63, 64, u32::MAX),
-                    (261, 0) => m.opt(&mut out.redirect_host_usage, 64),
-                    (262, 0) => m.opt(&mut out.redirect_max_cache_time, 64),
-                    (284, 0) => m.many(&mut out.proxy_info, 66, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            AaAnswerView<'_>,
+            Self,
+            67,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "nasreq"))]
+impl rt::typed::Members for AaAnswer {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.auth_application_id, 64)),
+                2 => Some((&mut self.auth_request_type, 64)),
+                3 => Some((&mut self.result_code, 64)),
+                4 => Some((&mut self.origin_host, 64)),
+                5 => Some((&mut self.origin_realm, 64)),
+                6 => Some((&mut self.user_name, 64)),
+                7 => Some((&mut self.service_type, 64)),
+                8 => Some((&mut self.class, 64)),
+                9 => Some((&mut self.configuration_token, 64)),
+                10 => Some((&mut self.acct_interim_interval, 64)),
+                11 => Some((&mut self.error_message, 0)),
+                12 => Some((&mut self.error_reporting_host, 0)),
+                13 => Some((&mut self.failed_avp, 64)),
+                14 => Some((&mut self.idle_timeout, 64)),
+                15 => Some((&mut self.authorization_lifetime, 64)),
+                16 => Some((&mut self.auth_grace_period, 64)),
+                17 => Some((&mut self.auth_session_state, 64)),
+                18 => Some((&mut self.re_auth_request_type, 64)),
+                19 => Some((&mut self.multi_round_time_out, 64)),
+                20 => Some((&mut self.session_timeout, 64)),
+                21 => Some((&mut self.state, 64)),
+                22 => Some((&mut self.reply_message, 64)),
+                23 => Some((&mut self.origin_aaa_protocol, 64)),
+                24 => Some((&mut self.origin_state_id, 64)),
+                25 => Some((&mut self.filter_id, 64)),
+                26 => Some((&mut self.password_retry, 64)),
+                27 => Some((&mut self.port_limit, 64)),
+                28 => Some((&mut self.prompt, 64)),
+                29 => Some((&mut self.arap_challenge_response, 64)),
+                30 => Some((&mut self.arap_features, 64)),
+                31 => Some((&mut self.arap_security, 64)),
+                32 => Some((&mut self.arap_security_data, 64)),
+                33 => Some((&mut self.arap_zone_access, 64)),
+                34 => Some((&mut self.callback_id, 64)),
+                35 => Some((&mut self.callback_number, 64)),
+                36 => Some((&mut self.framed_appletalk_link, 64)),
+                37 => Some((&mut self.framed_appletalk_network, 64)),
+                38 => Some((&mut self.framed_appletalk_zone, 64)),
+                39 => Some((&mut self.framed_compression, 64)),
+                40 => Some((&mut self.framed_interface_id, 64)),
+                41 => Some((&mut self.framed_ip_address, 64)),
+                42 => Some((&mut self.framed_ipv6_prefix, 64)),
+                43 => Some((&mut self.framed_ipv6_pool, 64)),
+                44 => Some((&mut self.framed_ipv6_route, 64)),
+                45 => Some((&mut self.framed_ip_netmask, 64)),
+                46 => Some((&mut self.framed_route, 64)),
+                47 => Some((&mut self.framed_pool, 64)),
+                48 => Some((&mut self.framed_ipx_network, 64)),
+                49 => Some((&mut self.framed_mtu, 64)),
+                50 => Some((&mut self.framed_protocol, 64)),
+                51 => Some((&mut self.framed_routing, 64)),
+                52 => Some((&mut self.login_ip_host, 64)),
+                53 => Some((&mut self.login_ipv6_host, 64)),
+                54 => Some((&mut self.login_lat_group, 64)),
+                55 => Some((&mut self.login_lat_node, 64)),
+                56 => Some((&mut self.login_lat_port, 64)),
+                57 => Some((&mut self.login_lat_service, 64)),
+                58 => Some((&mut self.login_service, 64)),
+                59 => Some((&mut self.login_tcp_port, 64)),
+                60 => Some((&mut self.nas_filter_rule, 64)),
+                61 => Some((&mut self.qos_filter_rule, 0)),
+                62 => Some((&mut self.tunneling, 64)),
+                63 => Some((&mut self.redirect_host, 64)),
+                64 => Some((&mut self.redirect_host_usage, 64)),
+                65 => Some((&mut self.redirect_max_cache_time, 64)),
+                66 => Some((&mut self.proxy_info, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "nasreq"))]
@@ -3014,65 +2980,60 @@ impl rt::typed::Command for ReAuthRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 30usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 1, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 2, 64),
-                    (283, 0) => m.one(&mut out.destination_realm, 3, 64),
-                    (293, 0) => m.one(&mut out.destination_host, 4, 64),
-                    (258, 0) => m.one(&mut out.auth_application_id, 5, 64),
-                    (285, 0) => m.one(&mut out.re_auth_request_type, 6, 64),
-                    (1, 0) => m.opt(&mut out.user_name, 64),
-                    (408, 0) => m.opt(&mut out.origin_aaa_protocol, 64),
-                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
-                    (32, 0) => m.opt(&mut out.nas_identifier, 64),
-                    (4, 0) => m.opt(&mut out.nas_ip_address, 64),
-                    (95, 0) => m.opt(&mut out.nas_ipv6_address, 64),
-                    (5, 0) => m.opt(&mut out.nas_port, 64),
-                    (87, 0) => m.opt(&mut out.nas_port_id, 64),
-                    (61, 0) => m.opt(&mut out.nas_port_type, 64),
-                    (6, 0) => m.opt(&mut out.service_type, 64),
-                    (8, 0) => m.opt(&mut out.framed_ip_address, 64),
-                    (97, 0) => m.opt(&mut out.framed_ipv6_prefix, 64),
-                    (96, 0) => m.opt(&mut out.framed_interface_id, 64),
-                    (30, 0) => m.opt(&mut out.called_station_id, 64),
-                    (31, 0) => m.opt(&mut out.calling_station_id, 64),
-                    (94, 0) => m.opt(&mut out.originating_line_info, 64),
-                    (44, 0) => m.opt(&mut out.acct_session_id, 64),
-                    (50, 0) => m.opt(&mut out.acct_multi_session_id, 64),
-                    (24, 0) => m.opt(&mut out.state, 64),
-                    (25, 0) => m.many(&mut out.class, 26, 64, u32::MAX),
-                    (18, 0) => m.opt(&mut out.reply_message, 64),
-                    (284, 0) => m.many(&mut out.proxy_info, 28, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 29, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            ReAuthRequestView<'_>,
+            Self,
+            30,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "nasreq"))]
+impl rt::typed::Members for ReAuthRequest {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.origin_host, 64)),
+                2 => Some((&mut self.origin_realm, 64)),
+                3 => Some((&mut self.destination_realm, 64)),
+                4 => Some((&mut self.destination_host, 64)),
+                5 => Some((&mut self.auth_application_id, 64)),
+                6 => Some((&mut self.re_auth_request_type, 64)),
+                7 => Some((&mut self.user_name, 64)),
+                8 => Some((&mut self.origin_aaa_protocol, 64)),
+                9 => Some((&mut self.origin_state_id, 64)),
+                10 => Some((&mut self.nas_identifier, 64)),
+                11 => Some((&mut self.nas_ip_address, 64)),
+                12 => Some((&mut self.nas_ipv6_address, 64)),
+                13 => Some((&mut self.nas_port, 64)),
+                14 => Some((&mut self.nas_port_id, 64)),
+                15 => Some((&mut self.nas_port_type, 64)),
+                16 => Some((&mut self.service_type, 64)),
+                17 => Some((&mut self.framed_ip_address, 64)),
+                18 => Some((&mut self.framed_ipv6_prefix, 64)),
+                19 => Some((&mut self.framed_interface_id, 64)),
+                20 => Some((&mut self.called_station_id, 64)),
+                21 => Some((&mut self.calling_station_id, 64)),
+                22 => Some((&mut self.originating_line_info, 64)),
+                23 => Some((&mut self.acct_session_id, 64)),
+                24 => Some((&mut self.acct_multi_session_id, 64)),
+                25 => Some((&mut self.state, 64)),
+                26 => Some((&mut self.class, 64)),
+                27 => Some((&mut self.reply_message, 64)),
+                28 => Some((&mut self.proxy_info, 64)),
+                29 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "nasreq"))]
@@ -3339,59 +3300,54 @@ impl rt::typed::Command for ReAuthAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 24usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (268, 0) => m.one(&mut out.result_code, 1, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 2, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 3, 64),
-                    (1, 0) => m.opt(&mut out.user_name, 64),
-                    (408, 0) => m.opt(&mut out.origin_aaa_protocol, 64),
-                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
-                    (281, 0) => m.opt(&mut out.error_message, 0),
-                    (294, 0) => m.opt(&mut out.error_reporting_host, 0),
-                    (279, 0) => m.many(&mut out.failed_avp, 9, 64, u32::MAX),
-                    (292, 0) => m.many(&mut out.redirect_host, 10, 64, u32::MAX),
-                    (261, 0) => m.opt(&mut out.redirect_host_usage, 64),
-                    (262, 0) => m.opt(&mut out.redirect_max_cache_time, 64),
-                    (6, 0) => m.opt(&mut out.service_type, 64),
-                    (78, 0) => m.many(&mut out.configuration_token, 14, 64, u32::MAX),
-                    (28, 0) => m.opt(&mut out.idle_timeout, 64),
-                    (291, 0) => m.opt(&mut out.authorization_lifetime, 64),
-                    (276, 0) => m.opt(&mut out.auth_grace_period, 64),
-                    (285, 0) => m.opt(&mut out.re_auth_request_type, 64),
-                    (24, 0) => m.opt(&mut out.state, 64),
-                    (25, 0) => m.many(&mut out.class, 20, 64, u32::MAX),
-                    (18, 0) => m.many(&mut out.reply_message, 21, 64, u32::MAX),
-                    (76, 0) => m.opt(&mut out.prompt, 64),
-                    (284, 0) => m.many(&mut out.proxy_info, 23, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            ReAuthAnswerView<'_>,
+            Self,
+            24,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "nasreq"))]
+impl rt::typed::Members for ReAuthAnswer {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.result_code, 64)),
+                2 => Some((&mut self.origin_host, 64)),
+                3 => Some((&mut self.origin_realm, 64)),
+                4 => Some((&mut self.user_name, 64)),
+                5 => Some((&mut self.origin_aaa_protocol, 64)),
+                6 => Some((&mut self.origin_state_id, 64)),
+                7 => Some((&mut self.error_message, 0)),
+                8 => Some((&mut self.error_reporting_host, 0)),
+                9 => Some((&mut self.failed_avp, 64)),
+                10 => Some((&mut self.redirect_host, 64)),
+                11 => Some((&mut self.redirect_host_usage, 64)),
+                12 => Some((&mut self.redirect_max_cache_time, 64)),
+                13 => Some((&mut self.service_type, 64)),
+                14 => Some((&mut self.configuration_token, 64)),
+                15 => Some((&mut self.idle_timeout, 64)),
+                16 => Some((&mut self.authorization_lifetime, 64)),
+                17 => Some((&mut self.auth_grace_period, 64)),
+                18 => Some((&mut self.re_auth_request_type, 64)),
+                19 => Some((&mut self.state, 64)),
+                20 => Some((&mut self.class, 64)),
+                21 => Some((&mut self.reply_message, 64)),
+                22 => Some((&mut self.prompt, 64)),
+                23 => Some((&mut self.proxy_info, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "nasreq"))]
@@ -3665,48 +3621,43 @@ impl rt::typed::Command for SessionTerminationRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 13usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 1, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 2, 64),
-                    (283, 0) => m.one(&mut out.destination_realm, 3, 64),
-                    (258, 0) => m.one(&mut out.auth_application_id, 4, 64),
-                    (295, 0) => m.one(&mut out.termination_cause, 5, 64),
-                    (1, 0) => m.opt(&mut out.user_name, 64),
-                    (293, 0) => m.opt(&mut out.destination_host, 64),
-                    (25, 0) => m.many(&mut out.class, 8, 64, u32::MAX),
-                    (408, 0) => m.opt(&mut out.origin_aaa_protocol, 64),
-                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
-                    (284, 0) => m.many(&mut out.proxy_info, 11, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 12, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            SessionTerminationRequestView<'_>,
+            Self,
+            13,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "nasreq"))]
+impl rt::typed::Members for SessionTerminationRequest {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.origin_host, 64)),
+                2 => Some((&mut self.origin_realm, 64)),
+                3 => Some((&mut self.destination_realm, 64)),
+                4 => Some((&mut self.auth_application_id, 64)),
+                5 => Some((&mut self.termination_cause, 64)),
+                6 => Some((&mut self.user_name, 64)),
+                7 => Some((&mut self.destination_host, 64)),
+                8 => Some((&mut self.class, 64)),
+                9 => Some((&mut self.origin_aaa_protocol, 64)),
+                10 => Some((&mut self.origin_state_id, 64)),
+                11 => Some((&mut self.proxy_info, 64)),
+                12 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "nasreq"))]
@@ -3916,50 +3867,45 @@ impl rt::typed::Command for SessionTerminationAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 15usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (268, 0) => m.one(&mut out.result_code, 1, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 2, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 3, 64),
-                    (1, 0) => m.opt(&mut out.user_name, 64),
-                    (25, 0) => m.many(&mut out.class, 5, 64, u32::MAX),
-                    (281, 0) => m.opt(&mut out.error_message, 0),
-                    (294, 0) => m.opt(&mut out.error_reporting_host, 0),
-                    (279, 0) => m.many(&mut out.failed_avp, 8, 64, u32::MAX),
-                    (408, 0) => m.opt(&mut out.origin_aaa_protocol, 64),
-                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
-                    (292, 0) => m.many(&mut out.redirect_host, 11, 64, u32::MAX),
-                    (261, 0) => m.opt(&mut out.redirect_host_usage, 64),
-                    (262, 0) => m.opt(&mut out.redirect_max_cache_time, 64),
-                    (284, 0) => m.many(&mut out.proxy_info, 14, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            SessionTerminationAnswerView<'_>,
+            Self,
+            15,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "nasreq"))]
+impl rt::typed::Members for SessionTerminationAnswer {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.result_code, 64)),
+                2 => Some((&mut self.origin_host, 64)),
+                3 => Some((&mut self.origin_realm, 64)),
+                4 => Some((&mut self.user_name, 64)),
+                5 => Some((&mut self.class, 64)),
+                6 => Some((&mut self.error_message, 0)),
+                7 => Some((&mut self.error_reporting_host, 0)),
+                8 => Some((&mut self.failed_avp, 64)),
+                9 => Some((&mut self.origin_aaa_protocol, 64)),
+                10 => Some((&mut self.origin_state_id, 64)),
+                11 => Some((&mut self.redirect_host, 64)),
+                12 => Some((&mut self.redirect_host_usage, 64)),
+                13 => Some((&mut self.redirect_max_cache_time, 64)),
+                14 => Some((&mut self.proxy_info, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "nasreq"))]
@@ -4329,64 +4275,59 @@ impl rt::typed::Command for AbortSessionRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 29usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 1, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 2, 64),
-                    (283, 0) => m.one(&mut out.destination_realm, 3, 64),
-                    (293, 0) => m.one(&mut out.destination_host, 4, 64),
-                    (258, 0) => m.one(&mut out.auth_application_id, 5, 64),
-                    (1, 0) => m.opt(&mut out.user_name, 64),
-                    (408, 0) => m.opt(&mut out.origin_aaa_protocol, 64),
-                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
-                    (32, 0) => m.opt(&mut out.nas_identifier, 64),
-                    (4, 0) => m.opt(&mut out.nas_ip_address, 64),
-                    (95, 0) => m.opt(&mut out.nas_ipv6_address, 64),
-                    (5, 0) => m.opt(&mut out.nas_port, 64),
-                    (87, 0) => m.opt(&mut out.nas_port_id, 64),
-                    (61, 0) => m.opt(&mut out.nas_port_type, 64),
-                    (6, 0) => m.opt(&mut out.service_type, 64),
-                    (8, 0) => m.opt(&mut out.framed_ip_address, 64),
-                    (97, 0) => m.opt(&mut out.framed_ipv6_prefix, 64),
-                    (96, 0) => m.opt(&mut out.framed_interface_id, 64),
-                    (30, 0) => m.opt(&mut out.called_station_id, 64),
-                    (31, 0) => m.opt(&mut out.calling_station_id, 64),
-                    (94, 0) => m.opt(&mut out.originating_line_info, 64),
-                    (44, 0) => m.opt(&mut out.acct_session_id, 64),
-                    (50, 0) => m.opt(&mut out.acct_multi_session_id, 64),
-                    (24, 0) => m.opt(&mut out.state, 64),
-                    (25, 0) => m.many(&mut out.class, 25, 64, u32::MAX),
-                    (18, 0) => m.many(&mut out.reply_message, 26, 64, u32::MAX),
-                    (284, 0) => m.many(&mut out.proxy_info, 27, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 28, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            AbortSessionRequestView<'_>,
+            Self,
+            29,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "nasreq"))]
+impl rt::typed::Members for AbortSessionRequest {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.origin_host, 64)),
+                2 => Some((&mut self.origin_realm, 64)),
+                3 => Some((&mut self.destination_realm, 64)),
+                4 => Some((&mut self.destination_host, 64)),
+                5 => Some((&mut self.auth_application_id, 64)),
+                6 => Some((&mut self.user_name, 64)),
+                7 => Some((&mut self.origin_aaa_protocol, 64)),
+                8 => Some((&mut self.origin_state_id, 64)),
+                9 => Some((&mut self.nas_identifier, 64)),
+                10 => Some((&mut self.nas_ip_address, 64)),
+                11 => Some((&mut self.nas_ipv6_address, 64)),
+                12 => Some((&mut self.nas_port, 64)),
+                13 => Some((&mut self.nas_port_id, 64)),
+                14 => Some((&mut self.nas_port_type, 64)),
+                15 => Some((&mut self.service_type, 64)),
+                16 => Some((&mut self.framed_ip_address, 64)),
+                17 => Some((&mut self.framed_ipv6_prefix, 64)),
+                18 => Some((&mut self.framed_interface_id, 64)),
+                19 => Some((&mut self.called_station_id, 64)),
+                20 => Some((&mut self.calling_station_id, 64)),
+                21 => Some((&mut self.originating_line_info, 64)),
+                22 => Some((&mut self.acct_session_id, 64)),
+                23 => Some((&mut self.acct_multi_session_id, 64)),
+                24 => Some((&mut self.state, 64)),
+                25 => Some((&mut self.class, 64)),
+                26 => Some((&mut self.reply_message, 64)),
+                27 => Some((&mut self.proxy_info, 64)),
+                28 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "nasreq"))]
@@ -4599,50 +4540,45 @@ impl rt::typed::Command for AbortSessionAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 15usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (268, 0) => m.one(&mut out.result_code, 1, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 2, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 3, 64),
-                    (1, 0) => m.opt(&mut out.user_name, 64),
-                    (408, 0) => m.opt(&mut out.origin_aaa_protocol, 64),
-                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
-                    (24, 0) => m.opt(&mut out.state, 64),
-                    (281, 0) => m.opt(&mut out.error_message, 0),
-                    (294, 0) => m.opt(&mut out.error_reporting_host, 0),
-                    (279, 0) => m.many(&mut out.failed_avp, 10, 64, u32::MAX),
-                    (292, 0) => m.many(&mut out.redirect_host, 11, 64, u32::MAX),
-                    (261, 0) => m.opt(&mut out.redirect_host_usage, 64),
-                    (262, 0) => m.opt(&mut out.redirect_max_cache_time, 64),
-                    (284, 0) => m.many(&mut out.proxy_info, 14, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            AbortSessionAnswerView<'_>,
+            Self,
+            15,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "nasreq"))]
+impl rt::typed::Members for AbortSessionAnswer {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.result_code, 64)),
+                2 => Some((&mut self.origin_host, 64)),
+                3 => Some((&mut self.origin_realm, 64)),
+                4 => Some((&mut self.user_name, 64)),
+                5 => Some((&mut self.origin_aaa_protocol, 64)),
+                6 => Some((&mut self.origin_state_id, 64)),
+                7 => Some((&mut self.state, 64)),
+                8 => Some((&mut self.error_message, 0)),
+                9 => Some((&mut self.error_reporting_host, 0)),
+                10 => Some((&mut self.failed_avp, 64)),
+                11 => Some((&mut self.redirect_host, 64)),
+                12 => Some((&mut self.redirect_host_usage, 64)),
+                13 => Some((&mut self.redirect_max_cache_time, 64)),
+                14 => Some((&mut self.proxy_info, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "nasreq"))]
@@ -5316,112 +5252,107 @@ impl rt::typed::Command for AccountingRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 77usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 1, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 2, 64),
-                    (283, 0) => m.one(&mut out.destination_realm, 3, 64),
-                    (480, 0) => m.one(&mut out.accounting_record_type, 4, 64),
-                    (485, 0) => m.one(&mut out.accounting_record_number, 5, 64),
-                    (259, 0) => m.one(&mut out.acct_application_id, 6, 64),
-                    (1, 0) => m.opt(&mut out.user_name, 64),
-                    (287, 0) => m.opt(&mut out.accounting_sub_session_id, 64),
-                    (44, 0) => m.opt(&mut out.acct_session_id, 64),
-                    (50, 0) => m.opt(&mut out.acct_multi_session_id, 64),
-                    (408, 0) => m.opt(&mut out.origin_aaa_protocol, 64),
-                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
-                    (293, 0) => m.opt(&mut out.destination_host, 64),
-                    (55, 0) => m.opt(&mut out.event_timestamp, 64),
-                    (41, 0) => m.opt(&mut out.acct_delay_time, 64),
-                    (32, 0) => m.opt(&mut out.nas_identifier, 64),
-                    (4, 0) => m.opt(&mut out.nas_ip_address, 64),
-                    (95, 0) => m.opt(&mut out.nas_ipv6_address, 64),
-                    (5, 0) => m.opt(&mut out.nas_port, 64),
-                    (87, 0) => m.opt(&mut out.nas_port_id, 64),
-                    (61, 0) => m.opt(&mut out.nas_port_type, 64),
-                    (25, 0) => m.many(&mut out.class, 22, 64, u32::MAX),
-                    (6, 0) => m.opt(&mut out.service_type, 64),
-                    (295, 0) => m.opt(&mut out.termination_cause, 64),
-                    (363, 0) => m.opt(&mut out.accounting_input_octets, 64),
-                    (365, 0) => m.opt(&mut out.accounting_input_packets, 64),
-                    (364, 0) => m.opt(&mut out.accounting_output_octets, 64),
-                    (366, 0) => m.opt(&mut out.accounting_output_packets, 64),
-                    (45, 0) => m.opt(&mut out.acct_authentic, 64),
-                    (406, 0) => m.opt(&mut out.accounting_auth_method, 64),
-                    (51, 0) => m.opt(&mut out.acct_link_count, 64),
-                    (46, 0) => m.opt(&mut out.acct_session_time, 64),
-                    (68, 0) => m.opt(&mut out.acct_tunnel_connection, 64),
-                    (86, 0) => m.opt(&mut out.acct_tunnel_packets_lost, 64),
-                    (20, 0) => m.opt(&mut out.callback_id, 64),
-                    (19, 0) => m.opt(&mut out.callback_number, 64),
-                    (30, 0) => m.opt(&mut out.called_station_id, 64),
-                    (31, 0) => m.opt(&mut out.calling_station_id, 64),
-                    (77, 0) => m.many(&mut out.connect_info, 39, 64, u32::MAX),
-                    (94, 0) => m.opt(&mut out.originating_line_info, 64),
-                    (291, 0) => m.opt(&mut out.authorization_lifetime, 64),
-                    (27, 0) => m.opt(&mut out.session_timeout, 64),
-                    (28, 0) => m.opt(&mut out.idle_timeout, 64),
-                    (62, 0) => m.opt(&mut out.port_limit, 64),
-                    (483, 0) => m.opt(&mut out.accounting_realtime_required, 64),
-                    (85, 0) => m.opt(&mut out.acct_interim_interval, 64),
-                    (11, 0) => m.many(&mut out.filter_id, 47, 64, u32::MAX),
-                    (400, 0) => m.many(&mut out.nas_filter_rule, 48, 64, u32::MAX),
-                    (407, 0) => m.many(&mut out.qos_filter_rule, 49, 0, u32::MAX),
-                    (37, 0) => m.opt(&mut out.framed_appletalk_link, 64),
-                    (38, 0) => m.opt(&mut out.framed_appletalk_network, 64),
-                    (39, 0) => m.opt(&mut out.framed_appletalk_zone, 64),
-                    (13, 0) => m.opt(&mut out.framed_compression, 64),
-                    (96, 0) => m.opt(&mut out.framed_interface_id, 64),
-                    (8, 0) => m.opt(&mut out.framed_ip_address, 64),
-                    (9, 0) => m.opt(&mut out.framed_ip_netmask, 64),
-                    (97, 0) => m.many(&mut out.framed_ipv6_prefix, 57, 64, u32::MAX),
-                    (100, 0) => m.opt(&mut out.framed_ipv6_pool, 64),
-                    (99, 0) => m.many(&mut out.framed_ipv6_route, 59, 64, u32::MAX),
-                    (23, 0) => m.opt(&mut out.framed_ipx_network, 64),
-                    (12, 0) => m.opt(&mut out.framed_mtu, 64),
-                    (88, 0) => m.opt(&mut out.framed_pool, 64),
-                    (7, 0) => m.opt(&mut out.framed_protocol, 64),
-                    (22, 0) => m.many(&mut out.framed_route, 64, 64, u32::MAX),
-                    (10, 0) => m.opt(&mut out.framed_routing, 64),
-                    (14, 0) => m.many(&mut out.login_ip_host, 66, 64, u32::MAX),
-                    (98, 0) => m.many(&mut out.login_ipv6_host, 67, 64, u32::MAX),
-                    (36, 0) => m.opt(&mut out.login_lat_group, 64),
-                    (35, 0) => m.opt(&mut out.login_lat_node, 64),
-                    (63, 0) => m.opt(&mut out.login_lat_port, 64),
-                    (34, 0) => m.opt(&mut out.login_lat_service, 64),
-                    (15, 0) => m.opt(&mut out.login_service, 64),
-                    (16, 0) => m.opt(&mut out.login_tcp_port, 64),
-                    (401, 0) => m.many(&mut out.tunneling, 74, 64, u32::MAX),
-                    (284, 0) => m.many(&mut out.proxy_info, 75, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 76, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            AccountingRequestView<'_>,
+            Self,
+            77,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "nasreq"))]
+impl rt::typed::Members for AccountingRequest {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.origin_host, 64)),
+                2 => Some((&mut self.origin_realm, 64)),
+                3 => Some((&mut self.destination_realm, 64)),
+                4 => Some((&mut self.accounting_record_type, 64)),
+                5 => Some((&mut self.accounting_record_number, 64)),
+                6 => Some((&mut self.acct_application_id, 64)),
+                7 => Some((&mut self.user_name, 64)),
+                8 => Some((&mut self.accounting_sub_session_id, 64)),
+                9 => Some((&mut self.acct_session_id, 64)),
+                10 => Some((&mut self.acct_multi_session_id, 64)),
+                11 => Some((&mut self.origin_aaa_protocol, 64)),
+                12 => Some((&mut self.origin_state_id, 64)),
+                13 => Some((&mut self.destination_host, 64)),
+                14 => Some((&mut self.event_timestamp, 64)),
+                15 => Some((&mut self.acct_delay_time, 64)),
+                16 => Some((&mut self.nas_identifier, 64)),
+                17 => Some((&mut self.nas_ip_address, 64)),
+                18 => Some((&mut self.nas_ipv6_address, 64)),
+                19 => Some((&mut self.nas_port, 64)),
+                20 => Some((&mut self.nas_port_id, 64)),
+                21 => Some((&mut self.nas_port_type, 64)),
+                22 => Some((&mut self.class, 64)),
+                23 => Some((&mut self.service_type, 64)),
+                24 => Some((&mut self.termination_cause, 64)),
+                25 => Some((&mut self.accounting_input_octets, 64)),
+                26 => Some((&mut self.accounting_input_packets, 64)),
+                27 => Some((&mut self.accounting_output_octets, 64)),
+                28 => Some((&mut self.accounting_output_packets, 64)),
+                29 => Some((&mut self.acct_authentic, 64)),
+                30 => Some((&mut self.accounting_auth_method, 64)),
+                31 => Some((&mut self.acct_link_count, 64)),
+                32 => Some((&mut self.acct_session_time, 64)),
+                33 => Some((&mut self.acct_tunnel_connection, 64)),
+                34 => Some((&mut self.acct_tunnel_packets_lost, 64)),
+                35 => Some((&mut self.callback_id, 64)),
+                36 => Some((&mut self.callback_number, 64)),
+                37 => Some((&mut self.called_station_id, 64)),
+                38 => Some((&mut self.calling_station_id, 64)),
+                39 => Some((&mut self.connect_info, 64)),
+                40 => Some((&mut self.originating_line_info, 64)),
+                41 => Some((&mut self.authorization_lifetime, 64)),
+                42 => Some((&mut self.session_timeout, 64)),
+                43 => Some((&mut self.idle_timeout, 64)),
+                44 => Some((&mut self.port_limit, 64)),
+                45 => Some((&mut self.accounting_realtime_required, 64)),
+                46 => Some((&mut self.acct_interim_interval, 64)),
+                47 => Some((&mut self.filter_id, 64)),
+                48 => Some((&mut self.nas_filter_rule, 64)),
+                49 => Some((&mut self.qos_filter_rule, 0)),
+                50 => Some((&mut self.framed_appletalk_link, 64)),
+                51 => Some((&mut self.framed_appletalk_network, 64)),
+                52 => Some((&mut self.framed_appletalk_zone, 64)),
+                53 => Some((&mut self.framed_compression, 64)),
+                54 => Some((&mut self.framed_interface_id, 64)),
+                55 => Some((&mut self.framed_ip_address, 64)),
+                56 => Some((&mut self.framed_ip_netmask, 64)),
+                57 => Some((&mut self.framed_ipv6_prefix, 64)),
+                58 => Some((&mut self.framed_ipv6_pool, 64)),
+                59 => Some((&mut self.framed_ipv6_route, 64)),
+                60 => Some((&mut self.framed_ipx_network, 64)),
+                61 => Some((&mut self.framed_mtu, 64)),
+                62 => Some((&mut self.framed_pool, 64)),
+                63 => Some((&mut self.framed_protocol, 64)),
+                64 => Some((&mut self.framed_route, 64)),
+                65 => Some((&mut self.framed_routing, 64)),
+                66 => Some((&mut self.login_ip_host, 64)),
+                67 => Some((&mut self.login_ipv6_host, 64)),
+                68 => Some((&mut self.login_lat_group, 64)),
+                69 => Some((&mut self.login_lat_node, 64)),
+                70 => Some((&mut self.login_lat_port, 64)),
+                71 => Some((&mut self.login_lat_service, 64)),
+                72 => Some((&mut self.login_service, 64)),
+                73 => Some((&mut self.login_tcp_port, 64)),
+                74 => Some((&mut self.tunneling, 64)),
+                75 => Some((&mut self.proxy_info, 64)),
+                76 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "nasreq"))]
@@ -5747,64 +5678,59 @@ impl rt::typed::Command for AccountingAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 29usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (268, 0) => m.one(&mut out.result_code, 1, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 2, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 3, 64),
-                    (480, 0) => m.one(&mut out.accounting_record_type, 4, 64),
-                    (485, 0) => m.one(&mut out.accounting_record_number, 5, 64),
-                    (259, 0) => m.one(&mut out.acct_application_id, 6, 64),
-                    (1, 0) => m.opt(&mut out.user_name, 64),
-                    (287, 0) => m.opt(&mut out.accounting_sub_session_id, 64),
-                    (44, 0) => m.opt(&mut out.acct_session_id, 64),
-                    (50, 0) => m.opt(&mut out.acct_multi_session_id, 64),
-                    (55, 0) => m.opt(&mut out.event_timestamp, 64),
-                    (281, 0) => m.opt(&mut out.error_message, 0),
-                    (294, 0) => m.opt(&mut out.error_reporting_host, 0),
-                    (279, 0) => m.many(&mut out.failed_avp, 14, 64, u32::MAX),
-                    (408, 0) => m.opt(&mut out.origin_aaa_protocol, 64),
-                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
-                    (32, 0) => m.opt(&mut out.nas_identifier, 64),
-                    (4, 0) => m.opt(&mut out.nas_ip_address, 64),
-                    (95, 0) => m.opt(&mut out.nas_ipv6_address, 64),
-                    (5, 0) => m.opt(&mut out.nas_port, 64),
-                    (87, 0) => m.opt(&mut out.nas_port_id, 64),
-                    (61, 0) => m.opt(&mut out.nas_port_type, 64),
-                    (6, 0) => m.opt(&mut out.service_type, 64),
-                    (295, 0) => m.opt(&mut out.termination_cause, 64),
-                    (483, 0) => m.opt(&mut out.accounting_realtime_required, 64),
-                    (85, 0) => m.opt(&mut out.acct_interim_interval, 64),
-                    (25, 0) => m.many(&mut out.class, 27, 64, u32::MAX),
-                    (284, 0) => m.many(&mut out.proxy_info, 28, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            AccountingAnswerView<'_>,
+            Self,
+            29,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "nasreq"))]
+impl rt::typed::Members for AccountingAnswer {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.result_code, 64)),
+                2 => Some((&mut self.origin_host, 64)),
+                3 => Some((&mut self.origin_realm, 64)),
+                4 => Some((&mut self.accounting_record_type, 64)),
+                5 => Some((&mut self.accounting_record_number, 64)),
+                6 => Some((&mut self.acct_application_id, 64)),
+                7 => Some((&mut self.user_name, 64)),
+                8 => Some((&mut self.accounting_sub_session_id, 64)),
+                9 => Some((&mut self.acct_session_id, 64)),
+                10 => Some((&mut self.acct_multi_session_id, 64)),
+                11 => Some((&mut self.event_timestamp, 64)),
+                12 => Some((&mut self.error_message, 0)),
+                13 => Some((&mut self.error_reporting_host, 0)),
+                14 => Some((&mut self.failed_avp, 64)),
+                15 => Some((&mut self.origin_aaa_protocol, 64)),
+                16 => Some((&mut self.origin_state_id, 64)),
+                17 => Some((&mut self.nas_identifier, 64)),
+                18 => Some((&mut self.nas_ip_address, 64)),
+                19 => Some((&mut self.nas_ipv6_address, 64)),
+                20 => Some((&mut self.nas_port, 64)),
+                21 => Some((&mut self.nas_port_id, 64)),
+                22 => Some((&mut self.nas_port_type, 64)),
+                23 => Some((&mut self.service_type, 64)),
+                24 => Some((&mut self.termination_cause, 64)),
+                25 => Some((&mut self.accounting_realtime_required, 64)),
+                26 => Some((&mut self.acct_interim_interval, 64)),
+                27 => Some((&mut self.class, 64)),
+                28 => Some((&mut self.proxy_info, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "nasreq"))]

@@ -359,55 +359,7 @@ impl rt::typed::Grouped for M2mInformation {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 24usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (1001, 45687) => m.opt(&mut self.application_entity_id, 192),
-                    (1005, 45687) => m.opt(&mut self.external_id, 192),
-                    (1014, 45687) => m.opt(&mut self.receiver, 192),
-                    (1008, 45687) => m.opt(&mut self.onem2m_originator, 192),
-                    (1007, 45687) => m.opt(&mut self.hosting_cse_id, 192),
-                    (1022, 45687) => m.opt(&mut self.target_id, 192),
-                    (1013, 45687) => m.opt(&mut self.protocol_type, 192),
-                    (1017, 45687) => m.opt(&mut self.request_operation, 192),
-                    (1016, 45687) => m.opt(&mut self.request_headers_size, 192),
-                    (1015, 45687) => m.opt(&mut self.request_body_size, 192),
-                    (1019, 45687) => m.opt(&mut self.response_headers_size, 192),
-                    (1018, 45687) => m.opt(&mut self.response_body_size, 192),
-                    (1020, 45687) => m.opt(&mut self.response_status_code, 192),
-                    (432, 0) => m.opt(&mut self.rating_group, 64),
-                    (1010, 45687) => m.opt(&mut self.m2m_event_record_timestamp, 192),
-                    (1002, 45687) => m.opt(&mut self.control_memory_size, 192),
-                    (1004, 45687) => m.opt(&mut self.data_memory_size, 192),
-                    (1000, 45687) => m.opt(&mut self.access_network_identifier, 192),
-                    (1012, 45687) => m.opt(&mut self.occupancy, 192),
-                    (1006, 45687) => m.opt(&mut self.group_name, 192),
-                    (1009, 45687) => m.opt(&mut self.maximum_number_members, 192),
-                    (1003, 45687) => m.opt(&mut self.current_number_members, 192),
-                    (1021, 45687) => m.opt(&mut self.subgroup_name, 192),
-                    (2064, 10415) => m.opt(&mut self.node_id, 128),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<M2mInformationView<'_>, Self, 24>(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -415,6 +367,43 @@ impl rt::typed::Grouped for M2mInformation {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         M2mInformationView::check(avp, cx)
+    }
+}
+#[cfg(any(feature = "gy", feature = "onem2m", feature = "ts32299"))]
+impl rt::typed::Members for M2mInformation {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.application_entity_id, 192)),
+                1 => Some((&mut self.external_id, 192)),
+                2 => Some((&mut self.receiver, 192)),
+                3 => Some((&mut self.onem2m_originator, 192)),
+                4 => Some((&mut self.hosting_cse_id, 192)),
+                5 => Some((&mut self.target_id, 192)),
+                6 => Some((&mut self.protocol_type, 192)),
+                7 => Some((&mut self.request_operation, 192)),
+                8 => Some((&mut self.request_headers_size, 192)),
+                9 => Some((&mut self.request_body_size, 192)),
+                10 => Some((&mut self.response_headers_size, 192)),
+                11 => Some((&mut self.response_body_size, 192)),
+                12 => Some((&mut self.response_status_code, 192)),
+                13 => Some((&mut self.rating_group, 64)),
+                14 => Some((&mut self.m2m_event_record_timestamp, 192)),
+                15 => Some((&mut self.control_memory_size, 192)),
+                16 => Some((&mut self.data_memory_size, 192)),
+                17 => Some((&mut self.access_network_identifier, 192)),
+                18 => Some((&mut self.occupancy, 192)),
+                19 => Some((&mut self.group_name, 192)),
+                20 => Some((&mut self.maximum_number_members, 192)),
+                21 => Some((&mut self.current_number_members, 192)),
+                22 => Some((&mut self.subgroup_name, 192)),
+                23 => Some((&mut self.node_id, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "onem2m", feature = "ts32299"))]

@@ -1806,32 +1806,29 @@ impl rt::typed::Grouped for QosResources {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 1usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (509, 0) => m.many(&mut self.filter_rule, 0, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<QosResourcesView<'_>, Self, 1>(self, parent, cx)
+    }
+}
+#[cfg(
+    any(
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273"
+    )
+)]
+impl rt::typed::Members for QosResources {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.filter_rule, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(
@@ -2064,39 +2061,7 @@ impl rt::typed::Grouped for FilterRule {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 8usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (510, 0) => m.opt(&mut self.filter_rule_precedence, 64),
-                    (511, 0) => m.opt(&mut self.classifier, 64),
-                    (560, 0) => m.many(&mut self.time_of_day_condition, 2, 64, u32::MAX),
-                    (572, 0) => m.opt(&mut self.treatment_action, 64),
-                    (575, 0) => m.opt(&mut self.qos_semantics, 64),
-                    (574, 0) => m.opt(&mut self.qos_profile_template, 64),
-                    (576, 0) => m.opt(&mut self.qos_parameters, 64),
-                    (577, 0) => m.opt(&mut self.excess_treatment, 64),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<FilterRuleView<'_>, Self, 8>(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -2104,6 +2069,38 @@ impl rt::typed::Grouped for FilterRule {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         FilterRuleView::check(avp, cx)
+    }
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Members for FilterRule {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.filter_rule_precedence, 64)),
+                1 => Some((&mut self.classifier, 64)),
+                2 => Some((&mut self.time_of_day_condition, 64)),
+                3 => Some((&mut self.treatment_action, 64)),
+                4 => Some((&mut self.qos_semantics, 64)),
+                5 => Some((&mut self.qos_profile_template, 64)),
+                6 => Some((&mut self.qos_parameters, 64)),
+                7 => Some((&mut self.excess_treatment, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(
@@ -2371,43 +2368,7 @@ impl rt::typed::Grouped for Classifier {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 12usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (512, 0) => m.one(&mut self.classifier_id, 0, 64),
-                    (513, 0) => m.opt(&mut self.protocol, 64),
-                    (514, 0) => m.opt(&mut self.direction, 64),
-                    (515, 0) => m.many(&mut self.from_spec, 3, 64, u32::MAX),
-                    (516, 0) => m.many(&mut self.to_spec, 4, 64, u32::MAX),
-                    (535, 0) => m.many(&mut self.diffserv_code_point, 5, 64, u32::MAX),
-                    (536, 0) => m.opt(&mut self.fragmentation_flag, 64),
-                    (537, 0) => m.many(&mut self.ip_option, 7, 64, u32::MAX),
-                    (540, 0) => m.many(&mut self.tcp_option, 8, 64, u32::MAX),
-                    (543, 0) => m.opt(&mut self.tcp_flags, 64),
-                    (545, 0) => m.many(&mut self.icmp_type, 10, 64, u32::MAX),
-                    (548, 0) => m.many(&mut self.eth_option, 11, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<ClassifierView<'_>, Self, 12>(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -2415,6 +2376,42 @@ impl rt::typed::Grouped for Classifier {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         ClassifierView::check(avp, cx)
+    }
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Members for Classifier {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.classifier_id, 64)),
+                1 => Some((&mut self.protocol, 64)),
+                2 => Some((&mut self.direction, 64)),
+                3 => Some((&mut self.from_spec, 64)),
+                4 => Some((&mut self.to_spec, 64)),
+                5 => Some((&mut self.diffserv_code_point, 64)),
+                6 => Some((&mut self.fragmentation_flag, 64)),
+                7 => Some((&mut self.ip_option, 64)),
+                8 => Some((&mut self.tcp_option, 64)),
+                9 => Some((&mut self.tcp_flags, 64)),
+                10 => Some((&mut self.icmp_type, 64)),
+                11 => Some((&mut self.eth_option, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(
@@ -2665,42 +2662,7 @@ impl rt::typed::Grouped for FromSpec {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 11usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (518, 0) => m.many(&mut self.ip_address, 0, 64, u32::MAX),
-                    (519, 0) => m.many(&mut self.ip_address_range, 1, 64, u32::MAX),
-                    (522, 0) => m.many(&mut self.ip_address_mask, 2, 64, u32::MAX),
-                    (524, 0) => m.many(&mut self.mac_address, 3, 64, u32::MAX),
-                    (525, 0) => m.many(&mut self.mac_address_mask, 4, 64, u32::MAX),
-                    (527, 0) => m.many(&mut self.eui64_address, 5, 64, u32::MAX),
-                    (528, 0) => m.many(&mut self.eui64_address_mask, 6, 64, u32::MAX),
-                    (530, 0) => m.many(&mut self.port, 7, 64, u32::MAX),
-                    (531, 0) => m.many(&mut self.port_range, 8, 64, u32::MAX),
-                    (517, 0) => m.opt(&mut self.negated, 64),
-                    (534, 0) => m.opt(&mut self.use_assigned_address, 64),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<FromSpecView<'_>, Self, 11>(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -2708,6 +2670,41 @@ impl rt::typed::Grouped for FromSpec {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         FromSpecView::check(avp, cx)
+    }
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Members for FromSpec {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.ip_address, 64)),
+                1 => Some((&mut self.ip_address_range, 64)),
+                2 => Some((&mut self.ip_address_mask, 64)),
+                3 => Some((&mut self.mac_address, 64)),
+                4 => Some((&mut self.mac_address_mask, 64)),
+                5 => Some((&mut self.eui64_address, 64)),
+                6 => Some((&mut self.eui64_address_mask, 64)),
+                7 => Some((&mut self.port, 64)),
+                8 => Some((&mut self.port_range, 64)),
+                9 => Some((&mut self.negated, 64)),
+                10 => Some((&mut self.use_assigned_address, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(
@@ -2958,42 +2955,7 @@ impl rt::typed::Grouped for ToSpec {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 11usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (518, 0) => m.many(&mut self.ip_address, 0, 64, u32::MAX),
-                    (519, 0) => m.many(&mut self.ip_address_range, 1, 64, u32::MAX),
-                    (522, 0) => m.many(&mut self.ip_address_mask, 2, 64, u32::MAX),
-                    (524, 0) => m.many(&mut self.mac_address, 3, 64, u32::MAX),
-                    (525, 0) => m.many(&mut self.mac_address_mask, 4, 64, u32::MAX),
-                    (527, 0) => m.many(&mut self.eui64_address, 5, 64, u32::MAX),
-                    (528, 0) => m.many(&mut self.eui64_address_mask, 6, 64, u32::MAX),
-                    (530, 0) => m.many(&mut self.port, 7, 64, u32::MAX),
-                    (531, 0) => m.many(&mut self.port_range, 8, 64, u32::MAX),
-                    (517, 0) => m.opt(&mut self.negated, 64),
-                    (534, 0) => m.opt(&mut self.use_assigned_address, 64),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<ToSpecView<'_>, Self, 11>(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -3001,6 +2963,41 @@ impl rt::typed::Grouped for ToSpec {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         ToSpecView::check(avp, cx)
+    }
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Members for ToSpec {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.ip_address, 64)),
+                1 => Some((&mut self.ip_address_range, 64)),
+                2 => Some((&mut self.ip_address_mask, 64)),
+                3 => Some((&mut self.mac_address, 64)),
+                4 => Some((&mut self.mac_address_mask, 64)),
+                5 => Some((&mut self.eui64_address, 64)),
+                6 => Some((&mut self.eui64_address_mask, 64)),
+                7 => Some((&mut self.port, 64)),
+                8 => Some((&mut self.port_range, 64)),
+                9 => Some((&mut self.negated, 64)),
+                10 => Some((&mut self.use_assigned_address, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(
@@ -3197,33 +3194,33 @@ impl rt::typed::Grouped for IpAddressRange {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 2usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (520, 0) => m.opt(&mut self.ip_address_start, 64),
-                    (521, 0) => m.opt(&mut self.ip_address_end, 64),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<IpAddressRangeView<'_>, Self, 2>(self, parent, cx)
+    }
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Members for IpAddressRange {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.ip_address_start, 64)),
+                1 => Some((&mut self.ip_address_end, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(
@@ -3439,33 +3436,33 @@ impl rt::typed::Grouped for IpAddressMask {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 2usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (518, 0) => m.one(&mut self.ip_address, 0, 64),
-                    (523, 0) => m.one(&mut self.ip_bit_mask_width, 1, 64),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<IpAddressMaskView<'_>, Self, 2>(self, parent, cx)
+    }
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Members for IpAddressMask {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.ip_address, 64)),
+                1 => Some((&mut self.ip_bit_mask_width, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(
@@ -3681,33 +3678,33 @@ impl rt::typed::Grouped for MacAddressMask {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 2usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (524, 0) => m.one(&mut self.mac_address, 0, 64),
-                    (526, 0) => m.one(&mut self.mac_address_mask_pattern, 1, 64),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<MacAddressMaskView<'_>, Self, 2>(self, parent, cx)
+    }
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Members for MacAddressMask {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.mac_address, 64)),
+                1 => Some((&mut self.mac_address_mask_pattern, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(
@@ -3929,33 +3926,33 @@ impl rt::typed::Grouped for Eui64AddressMask {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 2usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (527, 0) => m.one(&mut self.eui64_address, 0, 64),
-                    (529, 0) => m.one(&mut self.eui64_address_mask_pattern, 1, 64),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<Eui64AddressMaskView<'_>, Self, 2>(self, parent, cx)
+    }
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Members for Eui64AddressMask {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.eui64_address, 64)),
+                1 => Some((&mut self.eui64_address_mask_pattern, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(
@@ -4152,33 +4149,33 @@ impl rt::typed::Grouped for PortRange {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 2usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (532, 0) => m.opt(&mut self.port_start, 64),
-                    (533, 0) => m.opt(&mut self.port_end, 64),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<PortRangeView<'_>, Self, 2>(self, parent, cx)
+    }
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Members for PortRange {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.port_start, 64)),
+                1 => Some((&mut self.port_end, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(
@@ -4392,34 +4389,34 @@ impl rt::typed::Grouped for IpOption {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 3usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (538, 0) => m.one(&mut self.ip_option_type, 0, 64),
-                    (539, 0) => m.many(&mut self.ip_option_value, 1, 64, u32::MAX),
-                    (517, 0) => m.opt(&mut self.negated, 64),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<IpOptionView<'_>, Self, 3>(self, parent, cx)
+    }
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Members for IpOption {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.ip_option_type, 64)),
+                1 => Some((&mut self.ip_option_value, 64)),
+                2 => Some((&mut self.negated, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(
@@ -4633,34 +4630,34 @@ impl rt::typed::Grouped for TcpOption {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 3usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (541, 0) => m.one(&mut self.tcp_option_type, 0, 64),
-                    (542, 0) => m.many(&mut self.tcp_option_value, 1, 64, u32::MAX),
-                    (517, 0) => m.opt(&mut self.negated, 64),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<TcpOptionView<'_>, Self, 3>(self, parent, cx)
+    }
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Members for TcpOption {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.tcp_option_type, 64)),
+                1 => Some((&mut self.tcp_option_value, 64)),
+                2 => Some((&mut self.negated, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(
@@ -4868,33 +4865,33 @@ impl rt::typed::Grouped for TcpFlags {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 2usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (544, 0) => m.one(&mut self.tcp_flag_type, 0, 64),
-                    (517, 0) => m.opt(&mut self.negated, 64),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<TcpFlagsView<'_>, Self, 2>(self, parent, cx)
+    }
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Members for TcpFlags {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.tcp_flag_type, 64)),
+                1 => Some((&mut self.negated, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(
@@ -5108,34 +5105,34 @@ impl rt::typed::Grouped for IcmpType {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 3usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (546, 0) => m.one(&mut self.icmp_type_number, 0, 64),
-                    (547, 0) => m.many(&mut self.icmp_code, 1, 64, u32::MAX),
-                    (517, 0) => m.opt(&mut self.negated, 64),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<IcmpTypeView<'_>, Self, 3>(self, parent, cx)
+    }
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Members for IcmpType {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.icmp_type_number, 64)),
+                1 => Some((&mut self.icmp_code, 64)),
+                2 => Some((&mut self.negated, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(
@@ -5349,34 +5346,7 @@ impl rt::typed::Grouped for EthOption {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 3usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (549, 0) => m.one(&mut self.eth_proto_type, 0, 64),
-                    (552, 0) => m.many(&mut self.vlan_id_range, 1, 64, u32::MAX),
-                    (557, 0) => m.many(&mut self.user_priority_range, 2, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<EthOptionView<'_>, Self, 3>(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -5384,6 +5354,33 @@ impl rt::typed::Grouped for EthOption {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         EthOptionView::check(avp, cx)
+    }
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Members for EthOption {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.eth_proto_type, 64)),
+                1 => Some((&mut self.vlan_id_range, 64)),
+                2 => Some((&mut self.user_priority_range, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(
@@ -5580,33 +5577,33 @@ impl rt::typed::Grouped for EthProtoType {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 2usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (550, 0) => m.many(&mut self.eth_ether_type, 0, 64, u32::MAX),
-                    (551, 0) => m.many(&mut self.eth_sap, 1, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<EthProtoTypeView<'_>, Self, 2>(self, parent, cx)
+    }
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Members for EthProtoType {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.eth_ether_type, 64)),
+                1 => Some((&mut self.eth_sap, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(
@@ -5815,35 +5812,35 @@ impl rt::typed::Grouped for VlanIdRange {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 4usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (553, 0) => m.opt(&mut self.s_vid_start, 64),
-                    (554, 0) => m.opt(&mut self.s_vid_end, 64),
-                    (555, 0) => m.opt(&mut self.c_vid_start, 64),
-                    (556, 0) => m.opt(&mut self.c_vid_end, 64),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<VlanIdRangeView<'_>, Self, 4>(self, parent, cx)
+    }
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Members for VlanIdRange {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.s_vid_start, 64)),
+                1 => Some((&mut self.s_vid_end, 64)),
+                2 => Some((&mut self.c_vid_start, 64)),
+                3 => Some((&mut self.c_vid_end, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(
@@ -6040,33 +6037,33 @@ impl rt::typed::Grouped for UserPriorityRange {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 2usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (558, 0) => m.many(&mut self.low_user_priority, 0, 64, u32::MAX),
-                    (559, 0) => m.many(&mut self.high_user_priority, 1, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<UserPriorityRangeView<'_>, Self, 2>(self, parent, cx)
+    }
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Members for UserPriorityRange {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.low_user_priority, 64)),
+                1 => Some((&mut self.high_user_priority, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(
@@ -6299,39 +6296,39 @@ impl rt::typed::Grouped for TimeOfDayCondition {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 8usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (561, 0) => m.opt(&mut self.time_of_day_start, 64),
-                    (562, 0) => m.opt(&mut self.time_of_day_end, 64),
-                    (563, 0) => m.opt(&mut self.day_of_week_mask, 64),
-                    (564, 0) => m.opt(&mut self.day_of_month_mask, 64),
-                    (565, 0) => m.opt(&mut self.month_of_year_mask, 64),
-                    (566, 0) => m.opt(&mut self.absolute_start_time, 64),
-                    (568, 0) => m.opt(&mut self.absolute_end_time, 64),
-                    (570, 0) => m.opt(&mut self.timezone_flag, 64),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<TimeOfDayConditionView<'_>, Self, 8>(self, parent, cx)
+    }
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Members for TimeOfDayCondition {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.time_of_day_start, 64)),
+                1 => Some((&mut self.time_of_day_end, 64)),
+                2 => Some((&mut self.day_of_week_mask, 64)),
+                3 => Some((&mut self.day_of_month_mask, 64)),
+                4 => Some((&mut self.month_of_year_mask, 64)),
+                5 => Some((&mut self.absolute_start_time, 64)),
+                6 => Some((&mut self.absolute_end_time, 64)),
+                7 => Some((&mut self.timezone_flag, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(
@@ -6567,33 +6564,35 @@ impl rt::typed::Grouped for QosProfileTemplate {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 2usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (266, 0) => m.one(&mut self.vendor_id, 0, 64),
-                    (573, 0) => m.one(&mut self.qos_profile_id, 1, 64),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<QosProfileTemplateView<'_>, Self, 2>(self, parent, cx)
+    }
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "sta",
+        feature = "swm",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Members for QosProfileTemplate {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.vendor_id, 64)),
+                1 => Some((&mut self.qos_profile_id, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(
@@ -6778,31 +6777,31 @@ impl rt::typed::Grouped for QosParameters {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 0usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<QosParametersView<'_>, Self, 0>(self, parent, cx)
+    }
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Members for QosParameters {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(
@@ -7016,34 +7015,7 @@ impl rt::typed::Grouped for ExcessTreatment {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 3usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (572, 0) => m.one(&mut self.treatment_action, 0, 64),
-                    (574, 0) => m.opt(&mut self.qos_profile_template, 64),
-                    (576, 0) => m.opt(&mut self.qos_parameters, 64),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<ExcessTreatmentView<'_>, Self, 3>(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -7051,6 +7023,33 @@ impl rt::typed::Grouped for ExcessTreatment {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         ExcessTreatmentView::check(avp, cx)
+    }
+}
+#[cfg(
+    any(
+        feature = "credit_control",
+        feature = "gy",
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Members for ExcessTreatment {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.treatment_action, 64)),
+                1 => Some((&mut self.qos_profile_template, 64)),
+                2 => Some((&mut self.qos_parameters, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(
@@ -7242,32 +7241,31 @@ impl rt::typed::Grouped for QosCapability {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 1usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (574, 0) => m.many(&mut self.qos_profile_template, 0, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<QosCapabilityView<'_>, Self, 1>(self, parent, cx)
+    }
+}
+#[cfg(
+    any(
+        feature = "mip6",
+        feature = "mip6a",
+        feature = "qos",
+        feature = "s6b",
+        feature = "sta",
+        feature = "swm",
+        feature = "ts29273"
+    )
+)]
+impl rt::typed::Members for QosCapability {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.qos_profile_template, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(

@@ -170,36 +170,25 @@ impl rt::typed::Grouped for Tmod1 {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 5usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (496, 0) => m.one(&mut self.token_rate, 0, 64),
-                    (497, 0) => m.one(&mut self.bucket_depth, 1, 64),
-                    (498, 0) => m.one(&mut self.peak_traffic_rate, 2, 64),
-                    (499, 0) => m.one(&mut self.minimum_policed_unit, 3, 64),
-                    (500, 0) => m.one(&mut self.maximum_packet_size, 4, 64),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<Tmod1View<'_>, Self, 5>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "rfc5624"))]
+impl rt::typed::Members for Tmod1 {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.token_rate, 64)),
+                1 => Some((&mut self.bucket_depth, 64)),
+                2 => Some((&mut self.peak_traffic_rate, 64)),
+                3 => Some((&mut self.minimum_policed_unit, 64)),
+                4 => Some((&mut self.maximum_packet_size, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "rfc5624"))]
@@ -344,36 +333,25 @@ impl rt::typed::Grouped for Tmod2 {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 5usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (496, 0) => m.one(&mut self.token_rate, 0, 64),
-                    (497, 0) => m.one(&mut self.bucket_depth, 1, 64),
-                    (498, 0) => m.one(&mut self.peak_traffic_rate, 2, 64),
-                    (499, 0) => m.one(&mut self.minimum_policed_unit, 3, 64),
-                    (500, 0) => m.one(&mut self.maximum_packet_size, 4, 64),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<Tmod2View<'_>, Self, 5>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "rfc5624"))]
+impl rt::typed::Members for Tmod2 {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.token_rate, 64)),
+                1 => Some((&mut self.bucket_depth, 64)),
+                2 => Some((&mut self.peak_traffic_rate, 64)),
+                3 => Some((&mut self.minimum_policed_unit, 64)),
+                4 => Some((&mut self.maximum_packet_size, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "rfc5624"))]

@@ -195,36 +195,25 @@ impl rt::typed::Grouped for Key {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 5usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (582, 0) => m.one(&mut self.key_type, 0, 0),
-                    (583, 0) => m.one(&mut self.keying_material, 1, 0),
-                    (584, 0) => m.opt(&mut self.key_lifetime, 0),
-                    (586, 0) => m.opt(&mut self.key_name, 0),
-                    (585, 0) => m.opt(&mut self.key_spi, 0),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<KeyView<'_>, Self, 5>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "rfc6734", feature = "sta", feature = "ts29273"))]
+impl rt::typed::Members for Key {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.key_type, 0)),
+                1 => Some((&mut self.keying_material, 0)),
+                2 => Some((&mut self.key_lifetime, 0)),
+                3 => Some((&mut self.key_name, 0)),
+                4 => Some((&mut self.key_spi, 0)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "rfc6734", feature = "sta", feature = "ts29273"))]

@@ -576,37 +576,26 @@ impl rt::typed::Grouped for SipAccountingInformation {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 2usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (369, 0) => {
-                        m.many(&mut self.sip_accounting_server_uri, 0, 64, u32::MAX)
-                    }
-                    (370, 0) => {
-                        m.many(&mut self.sip_credit_control_server_uri, 1, 64, u32::MAX)
-                    }
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            SipAccountingInformationView<'_>,
+            Self,
+            2,
+        >(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "sip"))]
+impl rt::typed::Members for SipAccountingInformation {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.sip_accounting_server_uri, 64)),
+                1 => Some((&mut self.sip_credit_control_server_uri, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -699,38 +688,27 @@ impl rt::typed::Grouped for SipServerCapabilities {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 3usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (373, 0) => {
-                        m.many(&mut self.sip_mandatory_capability, 0, 64, u32::MAX)
-                    }
-                    (374, 0) => {
-                        m.many(&mut self.sip_optional_capability, 1, 64, u32::MAX)
-                    }
-                    (371, 0) => m.many(&mut self.sip_server_uri, 2, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            SipServerCapabilitiesView<'_>,
+            Self,
+            3,
+        >(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "sip"))]
+impl rt::typed::Members for SipServerCapabilities {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.sip_mandatory_capability, 64)),
+                1 => Some((&mut self.sip_optional_capability, 64)),
+                2 => Some((&mut self.sip_server_uri, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -846,36 +824,7 @@ impl rt::typed::Grouped for SipAuthDataItem {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 5usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (377, 0) => m.one(&mut self.sip_authentication_scheme, 0, 64),
-                    (378, 0) => m.opt(&mut self.sip_item_number, 64),
-                    (379, 0) => m.opt(&mut self.sip_authenticate, 64),
-                    (380, 0) => m.opt(&mut self.sip_authorization, 64),
-                    (381, 0) => m.opt(&mut self.sip_authentication_info, 64),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<SipAuthDataItemView<'_>, Self, 5>(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -883,6 +832,24 @@ impl rt::typed::Grouped for SipAuthDataItem {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         SipAuthDataItemView::check(avp, cx)
+    }
+}
+#[cfg(any(feature = "sip"))]
+impl rt::typed::Members for SipAuthDataItem {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.sip_authentication_scheme, 64)),
+                1 => Some((&mut self.sip_item_number, 64)),
+                2 => Some((&mut self.sip_authenticate, 64)),
+                3 => Some((&mut self.sip_authorization, 64)),
+                4 => Some((&mut self.sip_authentication_info, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -1032,40 +999,7 @@ impl rt::typed::Grouped for SipAuthenticate {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 9usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (104, 0) => m.one(&mut self.digest_realm, 0, 64),
-                    (105, 0) => m.one(&mut self.digest_nonce, 1, 64),
-                    (119, 0) => m.opt(&mut self.digest_domain, 64),
-                    (116, 0) => m.opt(&mut self.digest_opaque, 64),
-                    (120, 0) => m.opt(&mut self.digest_stale, 64),
-                    (111, 0) => m.opt(&mut self.digest_algorithm, 64),
-                    (110, 0) => m.opt(&mut self.digest_qop, 64),
-                    (121, 0) => m.opt(&mut self.digest_ha1, 64),
-                    (117, 0) => m.many(&mut self.digest_auth_param, 8, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<SipAuthenticateView<'_>, Self, 9>(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -1073,6 +1007,28 @@ impl rt::typed::Grouped for SipAuthenticate {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         SipAuthenticateView::check(avp, cx)
+    }
+}
+#[cfg(any(feature = "sip"))]
+impl rt::typed::Members for SipAuthenticate {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.digest_realm, 64)),
+                1 => Some((&mut self.digest_nonce, 64)),
+                2 => Some((&mut self.digest_domain, 64)),
+                3 => Some((&mut self.digest_opaque, 64)),
+                4 => Some((&mut self.digest_stale, 64)),
+                5 => Some((&mut self.digest_algorithm, 64)),
+                6 => Some((&mut self.digest_qop, 64)),
+                7 => Some((&mut self.digest_ha1, 64)),
+                8 => Some((&mut self.digest_auth_param, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -1270,44 +1226,7 @@ impl rt::typed::Grouped for SipAuthorization {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 13usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (115, 0) => m.one(&mut self.digest_username, 0, 64),
-                    (104, 0) => m.one(&mut self.digest_realm, 1, 64),
-                    (105, 0) => m.one(&mut self.digest_nonce, 2, 64),
-                    (109, 0) => m.one(&mut self.digest_uri, 3, 64),
-                    (103, 0) => m.one(&mut self.digest_response, 4, 64),
-                    (111, 0) => m.opt(&mut self.digest_algorithm, 64),
-                    (113, 0) => m.opt(&mut self.digest_cnonce, 64),
-                    (116, 0) => m.opt(&mut self.digest_opaque, 64),
-                    (110, 0) => m.opt(&mut self.digest_qop, 64),
-                    (114, 0) => m.opt(&mut self.digest_nonce_count, 64),
-                    (108, 0) => m.opt(&mut self.digest_method, 64),
-                    (112, 0) => m.opt(&mut self.digest_entity_body_hash, 64),
-                    (117, 0) => m.many(&mut self.digest_auth_param, 12, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<SipAuthorizationView<'_>, Self, 13>(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -1315,6 +1234,32 @@ impl rt::typed::Grouped for SipAuthorization {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         SipAuthorizationView::check(avp, cx)
+    }
+}
+#[cfg(any(feature = "sip"))]
+impl rt::typed::Members for SipAuthorization {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.digest_username, 64)),
+                1 => Some((&mut self.digest_realm, 64)),
+                2 => Some((&mut self.digest_nonce, 64)),
+                3 => Some((&mut self.digest_uri, 64)),
+                4 => Some((&mut self.digest_response, 64)),
+                5 => Some((&mut self.digest_algorithm, 64)),
+                6 => Some((&mut self.digest_cnonce, 64)),
+                7 => Some((&mut self.digest_opaque, 64)),
+                8 => Some((&mut self.digest_qop, 64)),
+                9 => Some((&mut self.digest_nonce_count, 64)),
+                10 => Some((&mut self.digest_method, 64)),
+                11 => Some((&mut self.digest_entity_body_hash, 64)),
+                12 => Some((&mut self.digest_auth_param, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -1421,36 +1366,11 @@ impl rt::typed::Grouped for SipAuthenticationInfo {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 5usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (107, 0) => m.opt(&mut self.digest_nextnonce, 64),
-                    (110, 0) => m.opt(&mut self.digest_qop, 64),
-                    (106, 0) => m.opt(&mut self.digest_response_auth, 64),
-                    (113, 0) => m.opt(&mut self.digest_cnonce, 64),
-                    (114, 0) => m.opt(&mut self.digest_nonce_count, 64),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            SipAuthenticationInfoView<'_>,
+            Self,
+            5,
+        >(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -1458,6 +1378,24 @@ impl rt::typed::Grouped for SipAuthenticationInfo {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         SipAuthenticationInfoView::check(avp, cx)
+    }
+}
+#[cfg(any(feature = "sip"))]
+impl rt::typed::Members for SipAuthenticationInfo {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.digest_nextnonce, 64)),
+                1 => Some((&mut self.digest_qop, 64)),
+                2 => Some((&mut self.digest_response_auth, 64)),
+                3 => Some((&mut self.digest_cnonce, 64)),
+                4 => Some((&mut self.digest_nonce_count, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -1555,33 +1493,26 @@ impl rt::typed::Grouped for SipDeregistrationReason {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 2usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (384, 0) => m.one(&mut self.sip_reason_code, 0, 64),
-                    (385, 0) => m.opt(&mut self.sip_reason_info, 64),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            SipDeregistrationReasonView<'_>,
+            Self,
+            2,
+        >(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "sip"))]
+impl rt::typed::Members for SipDeregistrationReason {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.sip_reason_code, 64)),
+                1 => Some((&mut self.sip_reason_info, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -1687,33 +1618,22 @@ impl rt::typed::Grouped for SipUserData {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 2usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (390, 0) => m.one(&mut self.sip_user_data_type, 0, 64),
-                    (391, 0) => m.one(&mut self.sip_user_data_contents, 1, 64),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<SipUserDataView<'_>, Self, 2>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "sip"))]
+impl rt::typed::Members for SipUserData {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.sip_user_data_type, 64)),
+                1 => Some((&mut self.sip_user_data_contents, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -1959,48 +1879,43 @@ impl rt::typed::Command for UserAuthorizationRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 13usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (258, 0) => m.one(&mut out.auth_application_id, 1, 64),
-                    (277, 0) => m.one(&mut out.auth_session_state, 2, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 3, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 4, 64),
-                    (283, 0) => m.one(&mut out.destination_realm, 5, 64),
-                    (122, 0) => m.one(&mut out.sip_aor, 6, 64),
-                    (293, 0) => m.opt(&mut out.destination_host, 64),
-                    (1, 0) => m.opt(&mut out.user_name, 64),
-                    (386, 0) => m.opt(&mut out.sip_visited_network_id, 64),
-                    (387, 0) => m.opt(&mut out.sip_user_authorization_type, 64),
-                    (284, 0) => m.many(&mut out.proxy_info, 11, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 12, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            UserAuthorizationRequestView<'_>,
+            Self,
+            13,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "sip"))]
+impl rt::typed::Members for UserAuthorizationRequest {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.auth_application_id, 64)),
+                2 => Some((&mut self.auth_session_state, 64)),
+                3 => Some((&mut self.origin_host, 64)),
+                4 => Some((&mut self.origin_realm, 64)),
+                5 => Some((&mut self.destination_realm, 64)),
+                6 => Some((&mut self.sip_aor, 64)),
+                7 => Some((&mut self.destination_host, 64)),
+                8 => Some((&mut self.user_name, 64)),
+                9 => Some((&mut self.sip_visited_network_id, 64)),
+                10 => Some((&mut self.sip_user_authorization_type, 64)),
+                11 => Some((&mut self.proxy_info, 64)),
+                12 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -2244,50 +2159,45 @@ impl rt::typed::Command for UserAuthorizationAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 15usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (258, 0) => m.one(&mut out.auth_application_id, 1, 64),
-                    (277, 0) => m.one(&mut out.auth_session_state, 2, 64),
-                    (268, 0) => m.one(&mut out.result_code, 3, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 4, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 5, 64),
-                    (371, 0) => m.opt(&mut out.sip_server_uri, 64),
-                    (372, 0) => m.opt(&mut out.sip_server_capabilities, 64),
-                    (291, 0) => m.opt(&mut out.authorization_lifetime, 64),
-                    (276, 0) => m.opt(&mut out.auth_grace_period, 64),
-                    (292, 0) => m.opt(&mut out.redirect_host, 64),
-                    (261, 0) => m.opt(&mut out.redirect_host_usage, 64),
-                    (262, 0) => m.opt(&mut out.redirect_max_cache_time, 64),
-                    (284, 0) => m.many(&mut out.proxy_info, 13, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 14, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            UserAuthorizationAnswerView<'_>,
+            Self,
+            15,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "sip"))]
+impl rt::typed::Members for UserAuthorizationAnswer {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.auth_application_id, 64)),
+                2 => Some((&mut self.auth_session_state, 64)),
+                3 => Some((&mut self.result_code, 64)),
+                4 => Some((&mut self.origin_host, 64)),
+                5 => Some((&mut self.origin_realm, 64)),
+                6 => Some((&mut self.sip_server_uri, 64)),
+                7 => Some((&mut self.sip_server_capabilities, 64)),
+                8 => Some((&mut self.authorization_lifetime, 64)),
+                9 => Some((&mut self.auth_grace_period, 64)),
+                10 => Some((&mut self.redirect_host, 64)),
+                11 => Some((&mut self.redirect_host_usage, 64)),
+                12 => Some((&mut self.redirect_max_cache_time, 64)),
+                13 => Some((&mut self.proxy_info, 64)),
+                14 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -2609,52 +2519,45 @@ impl rt::typed::Command for ServerAssignmentRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 15usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (258, 0) => m.one(&mut out.auth_application_id, 1, 64),
-                    (277, 0) => m.one(&mut out.auth_session_state, 2, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 3, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 4, 64),
-                    (283, 0) => m.one(&mut out.destination_realm, 5, 64),
-                    (375, 0) => m.one(&mut out.sip_server_assignment_type, 6, 64),
-                    (392, 0) => m.one(&mut out.sip_user_data_already_available, 7, 64),
-                    (293, 0) => m.opt(&mut out.destination_host, 64),
-                    (1, 0) => m.opt(&mut out.user_name, 64),
-                    (371, 0) => m.opt(&mut out.sip_server_uri, 64),
-                    (388, 0) => {
-                        m.many(&mut out.sip_supported_user_data_type, 11, 64, u32::MAX)
-                    }
-                    (122, 0) => m.many(&mut out.sip_aor, 12, 64, u32::MAX),
-                    (284, 0) => m.many(&mut out.proxy_info, 13, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 14, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            ServerAssignmentRequestView<'_>,
+            Self,
+            15,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "sip"))]
+impl rt::typed::Members for ServerAssignmentRequest {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.auth_application_id, 64)),
+                2 => Some((&mut self.auth_session_state, 64)),
+                3 => Some((&mut self.origin_host, 64)),
+                4 => Some((&mut self.origin_realm, 64)),
+                5 => Some((&mut self.destination_realm, 64)),
+                6 => Some((&mut self.sip_server_assignment_type, 64)),
+                7 => Some((&mut self.sip_user_data_already_available, 64)),
+                8 => Some((&mut self.destination_host, 64)),
+                9 => Some((&mut self.user_name, 64)),
+                10 => Some((&mut self.sip_server_uri, 64)),
+                11 => Some((&mut self.sip_supported_user_data_type, 64)),
+                12 => Some((&mut self.sip_aor, 64)),
+                13 => Some((&mut self.proxy_info, 64)),
+                14 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -2904,54 +2807,47 @@ impl rt::typed::Command for ServerAssignmentAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 17usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (258, 0) => m.one(&mut out.auth_application_id, 1, 64),
-                    (268, 0) => m.one(&mut out.result_code, 2, 64),
-                    (277, 0) => m.one(&mut out.auth_session_state, 3, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 4, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 5, 64),
-                    (389, 0) => m.many(&mut out.sip_user_data, 6, 64, u32::MAX),
-                    (368, 0) => m.opt(&mut out.sip_accounting_information, 64),
-                    (388, 0) => {
-                        m.many(&mut out.sip_supported_user_data_type, 8, 64, u32::MAX)
-                    }
-                    (1, 0) => m.opt(&mut out.user_name, 64),
-                    (276, 0) => m.opt(&mut out.auth_grace_period, 64),
-                    (291, 0) => m.opt(&mut out.authorization_lifetime, 64),
-                    (292, 0) => m.opt(&mut out.redirect_host, 64),
-                    (261, 0) => m.opt(&mut out.redirect_host_usage, 64),
-                    (262, 0) => m.opt(&mut out.redirect_max_cache_time, 64),
-                    (284, 0) => m.many(&mut out.proxy_info, 15, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 16, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            ServerAssignmentAnswerView<'_>,
+            Self,
+            17,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "sip"))]
+impl rt::typed::Members for ServerAssignmentAnswer {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.auth_application_id, 64)),
+                2 => Some((&mut self.result_code, 64)),
+                3 => Some((&mut self.auth_session_state, 64)),
+                4 => Some((&mut self.origin_host, 64)),
+                5 => Some((&mut self.origin_realm, 64)),
+                6 => Some((&mut self.sip_user_data, 64)),
+                7 => Some((&mut self.sip_accounting_information, 64)),
+                8 => Some((&mut self.sip_supported_user_data_type, 64)),
+                9 => Some((&mut self.user_name, 64)),
+                10 => Some((&mut self.auth_grace_period, 64)),
+                11 => Some((&mut self.authorization_lifetime, 64)),
+                12 => Some((&mut self.redirect_host, 64)),
+                13 => Some((&mut self.redirect_host_usage, 64)),
+                14 => Some((&mut self.redirect_max_cache_time, 64)),
+                15 => Some((&mut self.proxy_info, 64)),
+                16 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -3214,45 +3110,40 @@ impl rt::typed::Command for LocationInfoRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 10usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (258, 0) => m.one(&mut out.auth_application_id, 1, 64),
-                    (277, 0) => m.one(&mut out.auth_session_state, 2, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 3, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 4, 64),
-                    (283, 0) => m.one(&mut out.destination_realm, 5, 64),
-                    (122, 0) => m.one(&mut out.sip_aor, 6, 64),
-                    (293, 0) => m.opt(&mut out.destination_host, 64),
-                    (284, 0) => m.many(&mut out.proxy_info, 8, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 9, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            LocationInfoRequestView<'_>,
+            Self,
+            10,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "sip"))]
+impl rt::typed::Members for LocationInfoRequest {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.auth_application_id, 64)),
+                2 => Some((&mut self.auth_session_state, 64)),
+                3 => Some((&mut self.origin_host, 64)),
+                4 => Some((&mut self.origin_realm, 64)),
+                5 => Some((&mut self.destination_realm, 64)),
+                6 => Some((&mut self.sip_aor, 64)),
+                7 => Some((&mut self.destination_host, 64)),
+                8 => Some((&mut self.proxy_info, 64)),
+                9 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -3478,50 +3369,45 @@ impl rt::typed::Command for LocationInfoAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 15usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (258, 0) => m.one(&mut out.auth_application_id, 1, 64),
-                    (268, 0) => m.one(&mut out.result_code, 2, 64),
-                    (277, 0) => m.one(&mut out.auth_session_state, 3, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 4, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 5, 64),
-                    (371, 0) => m.opt(&mut out.sip_server_uri, 64),
-                    (372, 0) => m.opt(&mut out.sip_server_capabilities, 64),
-                    (276, 0) => m.opt(&mut out.auth_grace_period, 64),
-                    (291, 0) => m.opt(&mut out.authorization_lifetime, 64),
-                    (292, 0) => m.opt(&mut out.redirect_host, 64),
-                    (261, 0) => m.opt(&mut out.redirect_host_usage, 64),
-                    (262, 0) => m.opt(&mut out.redirect_max_cache_time, 64),
-                    (284, 0) => m.many(&mut out.proxy_info, 13, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 14, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            LocationInfoAnswerView<'_>,
+            Self,
+            15,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "sip"))]
+impl rt::typed::Members for LocationInfoAnswer {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.auth_application_id, 64)),
+                2 => Some((&mut self.result_code, 64)),
+                3 => Some((&mut self.auth_session_state, 64)),
+                4 => Some((&mut self.origin_host, 64)),
+                5 => Some((&mut self.origin_realm, 64)),
+                6 => Some((&mut self.sip_server_uri, 64)),
+                7 => Some((&mut self.sip_server_capabilities, 64)),
+                8 => Some((&mut self.auth_grace_period, 64)),
+                9 => Some((&mut self.authorization_lifetime, 64)),
+                10 => Some((&mut self.redirect_host, 64)),
+                11 => Some((&mut self.redirect_host_usage, 64)),
+                12 => Some((&mut self.redirect_max_cache_time, 64)),
+                13 => Some((&mut self.proxy_info, 64)),
+                14 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -3825,50 +3711,45 @@ impl rt::typed::Command for MultimediaAuthRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 15usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (258, 0) => m.one(&mut out.auth_application_id, 1, 64),
-                    (277, 0) => m.one(&mut out.auth_session_state, 2, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 3, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 4, 64),
-                    (283, 0) => m.one(&mut out.destination_realm, 5, 64),
-                    (122, 0) => m.one(&mut out.sip_aor, 6, 64),
-                    (393, 0) => m.one(&mut out.sip_method, 7, 64),
-                    (293, 0) => m.opt(&mut out.destination_host, 64),
-                    (1, 0) => m.opt(&mut out.user_name, 64),
-                    (371, 0) => m.opt(&mut out.sip_server_uri, 64),
-                    (382, 0) => m.opt(&mut out.sip_number_auth_items, 64),
-                    (376, 0) => m.opt(&mut out.sip_auth_data_item, 64),
-                    (284, 0) => m.many(&mut out.proxy_info, 13, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 14, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            MultimediaAuthRequestView<'_>,
+            Self,
+            15,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "sip"))]
+impl rt::typed::Members for MultimediaAuthRequest {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.auth_application_id, 64)),
+                2 => Some((&mut self.auth_session_state, 64)),
+                3 => Some((&mut self.origin_host, 64)),
+                4 => Some((&mut self.origin_realm, 64)),
+                5 => Some((&mut self.destination_realm, 64)),
+                6 => Some((&mut self.sip_aor, 64)),
+                7 => Some((&mut self.sip_method, 64)),
+                8 => Some((&mut self.destination_host, 64)),
+                9 => Some((&mut self.user_name, 64)),
+                10 => Some((&mut self.sip_server_uri, 64)),
+                11 => Some((&mut self.sip_number_auth_items, 64)),
+                12 => Some((&mut self.sip_auth_data_item, 64)),
+                13 => Some((&mut self.proxy_info, 64)),
+                14 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -4106,52 +3987,47 @@ impl rt::typed::Command for MultimediaAuthAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 17usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (258, 0) => m.one(&mut out.auth_application_id, 1, 64),
-                    (268, 0) => m.one(&mut out.result_code, 2, 64),
-                    (277, 0) => m.one(&mut out.auth_session_state, 3, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 4, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 5, 64),
-                    (1, 0) => m.opt(&mut out.user_name, 64),
-                    (122, 0) => m.opt(&mut out.sip_aor, 64),
-                    (382, 0) => m.opt(&mut out.sip_number_auth_items, 64),
-                    (376, 0) => m.many(&mut out.sip_auth_data_item, 9, 64, u32::MAX),
-                    (291, 0) => m.opt(&mut out.authorization_lifetime, 64),
-                    (276, 0) => m.opt(&mut out.auth_grace_period, 64),
-                    (292, 0) => m.opt(&mut out.redirect_host, 64),
-                    (261, 0) => m.opt(&mut out.redirect_host_usage, 64),
-                    (262, 0) => m.opt(&mut out.redirect_max_cache_time, 64),
-                    (284, 0) => m.many(&mut out.proxy_info, 15, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 16, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            MultimediaAuthAnswerView<'_>,
+            Self,
+            17,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "sip"))]
+impl rt::typed::Members for MultimediaAuthAnswer {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.auth_application_id, 64)),
+                2 => Some((&mut self.result_code, 64)),
+                3 => Some((&mut self.auth_session_state, 64)),
+                4 => Some((&mut self.origin_host, 64)),
+                5 => Some((&mut self.origin_realm, 64)),
+                6 => Some((&mut self.user_name, 64)),
+                7 => Some((&mut self.sip_aor, 64)),
+                8 => Some((&mut self.sip_number_auth_items, 64)),
+                9 => Some((&mut self.sip_auth_data_item, 64)),
+                10 => Some((&mut self.authorization_lifetime, 64)),
+                11 => Some((&mut self.auth_grace_period, 64)),
+                12 => Some((&mut self.redirect_host, 64)),
+                13 => Some((&mut self.redirect_host_usage, 64)),
+                14 => Some((&mut self.redirect_max_cache_time, 64)),
+                15 => Some((&mut self.proxy_info, 64)),
+                16 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -4432,47 +4308,42 @@ impl rt::typed::Command for RegistrationTerminationRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 12usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (258, 0) => m.one(&mut out.auth_application_id, 1, 64),
-                    (277, 0) => m.one(&mut out.auth_session_state, 2, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 3, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 4, 64),
-                    (293, 0) => m.one(&mut out.destination_host, 5, 64),
-                    (383, 0) => m.one(&mut out.sip_deregistration_reason, 6, 64),
-                    (283, 0) => m.opt(&mut out.destination_realm, 64),
-                    (1, 0) => m.opt(&mut out.user_name, 64),
-                    (122, 0) => m.many(&mut out.sip_aor, 9, 64, u32::MAX),
-                    (284, 0) => m.many(&mut out.proxy_info, 10, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 11, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            RegistrationTerminationRequestView<'_>,
+            Self,
+            12,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "sip"))]
+impl rt::typed::Members for RegistrationTerminationRequest {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.auth_application_id, 64)),
+                2 => Some((&mut self.auth_session_state, 64)),
+                3 => Some((&mut self.origin_host, 64)),
+                4 => Some((&mut self.origin_realm, 64)),
+                5 => Some((&mut self.destination_host, 64)),
+                6 => Some((&mut self.sip_deregistration_reason, 64)),
+                7 => Some((&mut self.destination_realm, 64)),
+                8 => Some((&mut self.user_name, 64)),
+                9 => Some((&mut self.sip_aor, 64)),
+                10 => Some((&mut self.proxy_info, 64)),
+                11 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -4686,48 +4557,43 @@ impl rt::typed::Command for RegistrationTerminationAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 13usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (258, 0) => m.one(&mut out.auth_application_id, 1, 64),
-                    (268, 0) => m.one(&mut out.result_code, 2, 64),
-                    (277, 0) => m.one(&mut out.auth_session_state, 3, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 4, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 5, 64),
-                    (291, 0) => m.opt(&mut out.authorization_lifetime, 64),
-                    (276, 0) => m.opt(&mut out.auth_grace_period, 64),
-                    (292, 0) => m.opt(&mut out.redirect_host, 64),
-                    (261, 0) => m.opt(&mut out.redirect_host_usage, 64),
-                    (262, 0) => m.opt(&mut out.redirect_max_cache_time, 64),
-                    (284, 0) => m.many(&mut out.proxy_info, 11, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 12, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            RegistrationTerminationAnswerView<'_>,
+            Self,
+            13,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "sip"))]
+impl rt::typed::Members for RegistrationTerminationAnswer {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.auth_application_id, 64)),
+                2 => Some((&mut self.result_code, 64)),
+                3 => Some((&mut self.auth_session_state, 64)),
+                4 => Some((&mut self.origin_host, 64)),
+                5 => Some((&mut self.origin_realm, 64)),
+                6 => Some((&mut self.authorization_lifetime, 64)),
+                7 => Some((&mut self.auth_grace_period, 64)),
+                8 => Some((&mut self.redirect_host, 64)),
+                9 => Some((&mut self.redirect_host_usage, 64)),
+                10 => Some((&mut self.redirect_max_cache_time, 64)),
+                11 => Some((&mut self.proxy_info, 64)),
+                12 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -5015,49 +4881,44 @@ impl rt::typed::Command for PushProfileRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 14usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (258, 0) => m.one(&mut out.auth_application_id, 1, 64),
-                    (277, 0) => m.one(&mut out.auth_session_state, 2, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 3, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 4, 64),
-                    (283, 0) => m.one(&mut out.destination_realm, 5, 64),
-                    (1, 0) => m.one(&mut out.user_name, 6, 64),
-                    (389, 0) => m.many(&mut out.sip_user_data, 7, 64, u32::MAX),
-                    (368, 0) => m.opt(&mut out.sip_accounting_information, 64),
-                    (293, 0) => m.opt(&mut out.destination_host, 64),
-                    (291, 0) => m.opt(&mut out.authorization_lifetime, 64),
-                    (276, 0) => m.opt(&mut out.auth_grace_period, 64),
-                    (284, 0) => m.many(&mut out.proxy_info, 12, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 13, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            PushProfileRequestView<'_>,
+            Self,
+            14,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "sip"))]
+impl rt::typed::Members for PushProfileRequest {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.auth_application_id, 64)),
+                2 => Some((&mut self.auth_session_state, 64)),
+                3 => Some((&mut self.origin_host, 64)),
+                4 => Some((&mut self.origin_realm, 64)),
+                5 => Some((&mut self.destination_realm, 64)),
+                6 => Some((&mut self.user_name, 64)),
+                7 => Some((&mut self.sip_user_data, 64)),
+                8 => Some((&mut self.sip_accounting_information, 64)),
+                9 => Some((&mut self.destination_host, 64)),
+                10 => Some((&mut self.authorization_lifetime, 64)),
+                11 => Some((&mut self.auth_grace_period, 64)),
+                12 => Some((&mut self.proxy_info, 64)),
+                13 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "sip"))]
@@ -5259,46 +5120,41 @@ impl rt::typed::Command for PushProfileAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 11usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (258, 0) => m.one(&mut out.auth_application_id, 1, 64),
-                    (268, 0) => m.one(&mut out.result_code, 2, 64),
-                    (277, 0) => m.one(&mut out.auth_session_state, 3, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 4, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 5, 64),
-                    (292, 0) => m.opt(&mut out.redirect_host, 64),
-                    (261, 0) => m.opt(&mut out.redirect_host_usage, 64),
-                    (262, 0) => m.opt(&mut out.redirect_max_cache_time, 64),
-                    (284, 0) => m.many(&mut out.proxy_info, 9, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 10, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            PushProfileAnswerView<'_>,
+            Self,
+            11,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "sip"))]
+impl rt::typed::Members for PushProfileAnswer {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.auth_application_id, 64)),
+                2 => Some((&mut self.result_code, 64)),
+                3 => Some((&mut self.auth_session_state, 64)),
+                4 => Some((&mut self.origin_host, 64)),
+                5 => Some((&mut self.origin_realm, 64)),
+                6 => Some((&mut self.redirect_host, 64)),
+                7 => Some((&mut self.redirect_host_usage, 64)),
+                8 => Some((&mut self.redirect_max_cache_time, 64)),
+                9 => Some((&mut self.proxy_info, 64)),
+                10 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "sip"))]

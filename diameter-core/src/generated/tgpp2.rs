@@ -447,45 +447,27 @@ impl rt::typed::Grouped for Tgpp2ChargingRuleInstall {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 3usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (802, 5535) => {
-                        m.many(
-                            &mut self.tgpp2_charging_rule_definition,
-                            0,
-                            128,
-                            u32::MAX,
-                        )
-                    }
-                    (1005, 10415) => {
-                        m.many(&mut self.charging_rule_name, 1, 192, u32::MAX)
-                    }
-                    (1004, 10415) => {
-                        m.many(&mut self.charging_rule_base_name, 2, 192, u32::MAX)
-                    }
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            Tgpp2ChargingRuleInstallView<'_>,
+            Self,
+            3,
+        >(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "tgpp2"))]
+impl rt::typed::Members for Tgpp2ChargingRuleInstall {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.tgpp2_charging_rule_definition, 128)),
+                1 => Some((&mut self.charging_rule_name, 192)),
+                2 => Some((&mut self.charging_rule_base_name, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "tgpp2"))]
@@ -664,45 +646,11 @@ impl rt::typed::Grouped for Tgpp2ChargingRuleDefinition {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 14usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (1005, 10415) => m.one(&mut self.charging_rule_name, 0, 192),
-                    (439, 0) => m.opt(&mut self.service_identifier, 64),
-                    (432, 0) => m.opt(&mut self.rating_group, 64),
-                    (810, 5535) => m.opt(&mut self.flow_identifier, 192),
-                    (507, 10415) => m.many(&mut self.flow_description, 4, 192, u32::MAX),
-                    (511, 10415) => m.opt(&mut self.flow_status, 192),
-                    (804, 5535) => m.opt(&mut self.tgpp2_qos_information, 128),
-                    (1011, 10415) => m.opt(&mut self.reporting_level, 192),
-                    (1009, 10415) => m.opt(&mut self.online, 192),
-                    (1008, 10415) => m.opt(&mut self.offline, 192),
-                    (1007, 10415) => m.opt(&mut self.metering_method, 192),
-                    (1010, 10415) => m.opt(&mut self.precedence, 192),
-                    (505, 10415) => m.opt(&mut self.af_charging_identifier, 192),
-                    (510, 10415) => m.many(&mut self.flows, 13, 192, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            Tgpp2ChargingRuleDefinitionView<'_>,
+            Self,
+            14,
+        >(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -710,6 +658,33 @@ impl rt::typed::Grouped for Tgpp2ChargingRuleDefinition {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         Tgpp2ChargingRuleDefinitionView::check(avp, cx)
+    }
+}
+#[cfg(any(feature = "tgpp2"))]
+impl rt::typed::Members for Tgpp2ChargingRuleDefinition {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.charging_rule_name, 192)),
+                1 => Some((&mut self.service_identifier, 64)),
+                2 => Some((&mut self.rating_group, 64)),
+                3 => Some((&mut self.flow_identifier, 192)),
+                4 => Some((&mut self.flow_description, 192)),
+                5 => Some((&mut self.flow_status, 192)),
+                6 => Some((&mut self.tgpp2_qos_information, 128)),
+                7 => Some((&mut self.reporting_level, 192)),
+                8 => Some((&mut self.online, 192)),
+                9 => Some((&mut self.offline, 192)),
+                10 => Some((&mut self.metering_method, 192)),
+                11 => Some((&mut self.precedence, 192)),
+                12 => Some((&mut self.af_charging_identifier, 192)),
+                13 => Some((&mut self.flows, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "tgpp2"))]
@@ -832,36 +807,25 @@ impl rt::typed::Grouped for Tgpp2QosInformation {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 5usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (1028, 10415) => m.opt(&mut self.qos_class_identifier, 192),
-                    (516, 10415) => m.opt(&mut self.max_requested_bandwidth_ul, 192),
-                    (515, 10415) => m.opt(&mut self.max_requested_bandwidth_dl, 192),
-                    (1026, 10415) => m.opt(&mut self.guaranteed_bitrate_ul, 192),
-                    (1025, 10415) => m.opt(&mut self.guaranteed_bitrate_dl, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<Tgpp2QosInformationView<'_>, Self, 5>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "tgpp2"))]
+impl rt::typed::Members for Tgpp2QosInformation {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.qos_class_identifier, 192)),
+                1 => Some((&mut self.max_requested_bandwidth_ul, 192)),
+                2 => Some((&mut self.max_requested_bandwidth_dl, 192)),
+                3 => Some((&mut self.guaranteed_bitrate_ul, 192)),
+                4 => Some((&mut self.guaranteed_bitrate_dl, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "tgpp2"))]
@@ -972,39 +936,28 @@ impl rt::typed::Grouped for Tgpp2ChargingRuleReport {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 4usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (1005, 10415) => {
-                        m.many(&mut self.charging_rule_name, 0, 192, u32::MAX)
-                    }
-                    (1004, 10415) => {
-                        m.many(&mut self.charging_rule_base_name, 1, 192, u32::MAX)
-                    }
-                    (1019, 10415) => m.opt(&mut self.pcc_rule_status, 192),
-                    (814, 5535) => m.opt(&mut self.rule_reason_code, 128),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            Tgpp2ChargingRuleReportView<'_>,
+            Self,
+            4,
+        >(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "tgpp2"))]
+impl rt::typed::Members for Tgpp2ChargingRuleReport {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.charging_rule_name, 192)),
+                1 => Some((&mut self.charging_rule_base_name, 192)),
+                2 => Some((&mut self.pcc_rule_status, 192)),
+                3 => Some((&mut self.rule_reason_code, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "tgpp2"))]
@@ -1115,38 +1068,7 @@ impl rt::typed::Grouped for FlowInfo {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 5usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (810, 5535) => m.opt(&mut self.flow_identifier, 192),
-                    (813, 5535) => {
-                        m.many(&mut self.flow_description_info, 1, 128, u32::MAX)
-                    }
-                    (812, 5535) => m.opt(&mut self.requested_qos, 128),
-                    (811, 5535) => m.opt(&mut self.granted_qos, 128),
-                    (511, 10415) => m.opt(&mut self.flow_status, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<FlowInfoView<'_>, Self, 5>(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -1154,6 +1076,24 @@ impl rt::typed::Grouped for FlowInfo {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         FlowInfoView::check(avp, cx)
+    }
+}
+#[cfg(any(feature = "tgpp2"))]
+impl rt::typed::Members for FlowInfo {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.flow_identifier, 192)),
+                1 => Some((&mut self.flow_description_info, 128)),
+                2 => Some((&mut self.requested_qos, 128)),
+                3 => Some((&mut self.granted_qos, 128)),
+                4 => Some((&mut self.flow_status, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "tgpp2"))]
@@ -1252,34 +1192,23 @@ impl rt::typed::Grouped for GrantedQos {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 3usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (1028, 10415) => m.opt(&mut self.qos_class_identifier, 192),
-                    (1026, 10415) => m.opt(&mut self.guaranteed_bitrate_ul, 192),
-                    (1025, 10415) => m.opt(&mut self.guaranteed_bitrate_dl, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<GrantedQosView<'_>, Self, 3>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "tgpp2"))]
+impl rt::typed::Members for GrantedQos {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.qos_class_identifier, 192)),
+                1 => Some((&mut self.guaranteed_bitrate_ul, 192)),
+                2 => Some((&mut self.guaranteed_bitrate_dl, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "tgpp2"))]
@@ -1378,34 +1307,23 @@ impl rt::typed::Grouped for RequestedQos {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 3usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (1028, 10415) => m.opt(&mut self.qos_class_identifier, 192),
-                    (1026, 10415) => m.opt(&mut self.guaranteed_bitrate_ul, 192),
-                    (1025, 10415) => m.opt(&mut self.guaranteed_bitrate_dl, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<RequestedQosView<'_>, Self, 3>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "tgpp2"))]
+impl rt::typed::Members for RequestedQos {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.qos_class_identifier, 192)),
+                1 => Some((&mut self.guaranteed_bitrate_ul, 192)),
+                2 => Some((&mut self.guaranteed_bitrate_dl, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "tgpp2"))]
@@ -1498,33 +1416,22 @@ impl rt::typed::Grouped for FlowDescriptionInfo {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 2usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (507, 10415) => m.opt(&mut self.flow_description, 192),
-                    (1010, 10415) => m.opt(&mut self.precedence, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<FlowDescriptionInfoView<'_>, Self, 2>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "tgpp2"))]
+impl rt::typed::Members for FlowDescriptionInfo {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.flow_description, 192)),
+                1 => Some((&mut self.precedence, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "tgpp2"))]
@@ -1633,37 +1540,26 @@ impl rt::typed::Grouped for AccessNetworkPhysicalAccessId {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 2usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (899, 5535) => {
-                        m.opt(&mut self.access_network_physical_access_id_value, 128)
-                    }
-                    (898, 5535) => {
-                        m.opt(&mut self.access_network_physical_access_id_realm, 128)
-                    }
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            AccessNetworkPhysicalAccessIdView<'_>,
+            Self,
+            2,
+        >(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "tgpp2"))]
+impl rt::typed::Members for AccessNetworkPhysicalAccessId {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.access_network_physical_access_id_value, 128)),
+                1 => Some((&mut self.access_network_physical_access_id_realm, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "tgpp2"))]

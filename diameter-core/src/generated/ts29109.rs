@@ -589,50 +589,45 @@ impl rt::typed::Command for MultimediaAuthRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 15usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (260, 0) => m.one(&mut out.vendor_specific_application_id, 1, 64),
-                    (277, 0) => m.one(&mut out.auth_session_state, 2, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 3, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 4, 64),
-                    (283, 0) => m.one(&mut out.destination_realm, 5, 64),
-                    (293, 0) => m.opt(&mut out.destination_host, 64),
-                    (1, 0) => m.opt(&mut out.user_name, 64),
-                    (601, 10415) => m.opt(&mut out.public_identity, 192),
-                    (612, 10415) => m.opt(&mut out.tgpp_sip_auth_data_item, 192),
-                    (607, 10415) => m.opt(&mut out.tgpp_sip_number_auth_items, 192),
-                    (602, 10415) => m.opt(&mut out.server_name, 192),
-                    (409, 10415) => m.opt(&mut out.guss_timestamp, 128),
-                    (284, 0) => m.many(&mut out.proxy_info, 13, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 14, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            MultimediaAuthRequestView<'_>,
+            Self,
+            15,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "ts29109", feature = "zh"))]
+impl rt::typed::Members for MultimediaAuthRequest {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.vendor_specific_application_id, 64)),
+                2 => Some((&mut self.auth_session_state, 64)),
+                3 => Some((&mut self.origin_host, 64)),
+                4 => Some((&mut self.origin_realm, 64)),
+                5 => Some((&mut self.destination_realm, 64)),
+                6 => Some((&mut self.destination_host, 64)),
+                7 => Some((&mut self.user_name, 64)),
+                8 => Some((&mut self.public_identity, 192)),
+                9 => Some((&mut self.tgpp_sip_auth_data_item, 192)),
+                10 => Some((&mut self.tgpp_sip_number_auth_items, 192)),
+                11 => Some((&mut self.server_name, 192)),
+                12 => Some((&mut self.guss_timestamp, 128)),
+                13 => Some((&mut self.proxy_info, 64)),
+                14 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "ts29109", feature = "zh"))]
@@ -864,50 +859,45 @@ impl rt::typed::Command for MultimediaAuthAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 15usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (260, 0) => m.one(&mut out.vendor_specific_application_id, 1, 64),
-                    (268, 0) => m.opt(&mut out.result_code, 64),
-                    (297, 0) => m.opt(&mut out.experimental_result, 64),
-                    (277, 0) => m.one(&mut out.auth_session_state, 4, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 5, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 6, 64),
-                    (1, 0) => m.opt(&mut out.user_name, 64),
-                    (601, 10415) => m.opt(&mut out.public_identity, 192),
-                    (607, 10415) => m.opt(&mut out.tgpp_sip_number_auth_items, 192),
-                    (612, 10415) => m.opt(&mut out.tgpp_sip_auth_data_item, 192),
-                    (400, 10415) => m.opt(&mut out.gba_usersecsettings, 128),
-                    (279, 0) => m.opt(&mut out.failed_avp, 64),
-                    (284, 0) => m.many(&mut out.proxy_info, 13, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 14, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            MultimediaAuthAnswerView<'_>,
+            Self,
+            15,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "ts29109", feature = "zh"))]
+impl rt::typed::Members for MultimediaAuthAnswer {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.vendor_specific_application_id, 64)),
+                2 => Some((&mut self.result_code, 64)),
+                3 => Some((&mut self.experimental_result, 64)),
+                4 => Some((&mut self.auth_session_state, 64)),
+                5 => Some((&mut self.origin_host, 64)),
+                6 => Some((&mut self.origin_realm, 64)),
+                7 => Some((&mut self.user_name, 64)),
+                8 => Some((&mut self.public_identity, 192)),
+                9 => Some((&mut self.tgpp_sip_number_auth_items, 192)),
+                10 => Some((&mut self.tgpp_sip_auth_data_item, 192)),
+                11 => Some((&mut self.gba_usersecsettings, 128)),
+                12 => Some((&mut self.failed_avp, 64)),
+                13 => Some((&mut self.proxy_info, 64)),
+                14 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "ts29109", feature = "zh"))]
@@ -1213,49 +1203,42 @@ impl rt::typed::Command for BootstrappingInfoRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 12usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (260, 0) => m.one(&mut out.vendor_specific_application_id, 1, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 2, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 3, 64),
-                    (283, 0) => m.one(&mut out.destination_realm, 4, 64),
-                    (293, 0) => m.opt(&mut out.destination_host, 64),
-                    (403, 10415) => {
-                        m.many(&mut out.gaa_service_identifier, 6, 128, u32::MAX)
-                    }
-                    (401, 10415) => m.one(&mut out.transaction_identifier, 7, 128),
-                    (402, 10415) => m.one(&mut out.naf_hostname, 8, 128),
-                    (407, 10415) => m.opt(&mut out.gba_u_awareness_indicator, 128),
-                    (284, 0) => m.many(&mut out.proxy_info, 10, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 11, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            BootstrappingInfoRequestView<'_>,
+            Self,
+            12,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "ts29109", feature = "zn"))]
+impl rt::typed::Members for BootstrappingInfoRequest {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.vendor_specific_application_id, 64)),
+                2 => Some((&mut self.origin_host, 64)),
+                3 => Some((&mut self.origin_realm, 64)),
+                4 => Some((&mut self.destination_realm, 64)),
+                5 => Some((&mut self.destination_host, 64)),
+                6 => Some((&mut self.gaa_service_identifier, 128)),
+                7 => Some((&mut self.transaction_identifier, 128)),
+                8 => Some((&mut self.naf_hostname, 128)),
+                9 => Some((&mut self.gba_u_awareness_indicator, 128)),
+                10 => Some((&mut self.proxy_info, 64)),
+                11 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "ts29109", feature = "zn"))]
@@ -1483,51 +1466,46 @@ impl rt::typed::Command for BootstrappingInfoAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 16usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (260, 0) => m.one(&mut out.vendor_specific_application_id, 1, 64),
-                    (268, 0) => m.opt(&mut out.result_code, 64),
-                    (297, 0) => m.opt(&mut out.experimental_result, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 4, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 5, 64),
-                    (1, 0) => m.opt(&mut out.user_name, 64),
-                    (405, 10415) => m.opt(&mut out.me_key_material, 128),
-                    (406, 10415) => m.opt(&mut out.uicc_key_material, 128),
-                    (404, 10415) => m.opt(&mut out.key_expirytime, 128),
-                    (408, 10415) => m.opt(&mut out.bootstrapinfocreationtime, 128),
-                    (400, 10415) => m.opt(&mut out.gba_usersecsettings, 128),
-                    (410, 10415) => m.opt(&mut out.gba_type, 128),
-                    (279, 0) => m.opt(&mut out.failed_avp, 64),
-                    (284, 0) => m.many(&mut out.proxy_info, 14, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 15, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            BootstrappingInfoAnswerView<'_>,
+            Self,
+            16,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "ts29109", feature = "zn"))]
+impl rt::typed::Members for BootstrappingInfoAnswer {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.vendor_specific_application_id, 64)),
+                2 => Some((&mut self.result_code, 64)),
+                3 => Some((&mut self.experimental_result, 64)),
+                4 => Some((&mut self.origin_host, 64)),
+                5 => Some((&mut self.origin_realm, 64)),
+                6 => Some((&mut self.user_name, 64)),
+                7 => Some((&mut self.me_key_material, 128)),
+                8 => Some((&mut self.uicc_key_material, 128)),
+                9 => Some((&mut self.key_expirytime, 128)),
+                10 => Some((&mut self.bootstrapinfocreationtime, 128)),
+                11 => Some((&mut self.gba_usersecsettings, 128)),
+                12 => Some((&mut self.gba_type, 128)),
+                13 => Some((&mut self.failed_avp, 64)),
+                14 => Some((&mut self.proxy_info, 64)),
+                15 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "ts29109", feature = "zn"))]

@@ -367,37 +367,41 @@ impl rt::typed::Grouped for CommunicationFailureInformation {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 6usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (4301, 10415) => m.opt(&mut self.cause_type, 192),
-                    (4302, 10415) => m.opt(&mut self.s1ap_cause, 192),
-                    (4303, 10415) => m.opt(&mut self.ranap_cause, 192),
-                    (4309, 10415) => m.opt(&mut self.bssgp_cause, 192),
-                    (4304, 10415) => m.opt(&mut self.gmm_cause, 192),
-                    (4305, 10415) => m.opt(&mut self.sm_cause, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            CommunicationFailureInformationView<'_>,
+            Self,
+            6,
+        >(self, parent, cx)
+    }
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Members for CommunicationFailureInformation {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.cause_type, 192)),
+                1 => Some((&mut self.s1ap_cause, 192)),
+                2 => Some((&mut self.ranap_cause, 192)),
+                3 => Some((&mut self.bssgp_cause, 192)),
+                4 => Some((&mut self.gmm_cause, 192)),
+                5 => Some((&mut self.sm_cause, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(
@@ -620,33 +624,11 @@ impl rt::typed::Grouped for NumberOfUePerLocationConfiguration {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 2usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (1496, 10415) => m.one(&mut self.eps_location_information, 0, 192),
-                    (1675, 10415) => m.opt(&mut self.imsi_group_id, 128),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            NumberOfUePerLocationConfigurationView<'_>,
+            Self,
+            2,
+        >(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -654,6 +636,32 @@ impl rt::typed::Grouped for NumberOfUePerLocationConfiguration {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         NumberOfUePerLocationConfigurationView::check(avp, cx)
+    }
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Members for NumberOfUePerLocationConfiguration {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.eps_location_information, 192)),
+                1 => Some((&mut self.imsi_group_id, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(
@@ -893,34 +901,11 @@ impl rt::typed::Grouped for NumberOfUePerLocationReport {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 3usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (1496, 10415) => m.one(&mut self.eps_location_information, 0, 192),
-                    (4308, 10415) => m.one(&mut self.ue_count, 1, 192),
-                    (1675, 10415) => m.opt(&mut self.imsi_group_id, 128),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            NumberOfUePerLocationReportView<'_>,
+            Self,
+            3,
+        >(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -928,6 +913,33 @@ impl rt::typed::Grouped for NumberOfUePerLocationReport {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         NumberOfUePerLocationReportView::check(avp, cx)
+    }
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Members for NumberOfUePerLocationReport {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.eps_location_information, 192)),
+                1 => Some((&mut self.ue_count, 192)),
+                2 => Some((&mut self.imsi_group_id, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "t6a", feature = "ts29128", feature = "ts32299"))]
@@ -1020,33 +1032,26 @@ impl rt::typed::Grouped for ServingPlmnRateControl {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 2usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (4311, 10415) => m.opt(&mut self.uplink_rate_limit, 192),
-                    (4312, 10415) => m.opt(&mut self.downlink_rate_limit, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            ServingPlmnRateControlView<'_>,
+            Self,
+            2,
+        >(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "gy", feature = "t6a", feature = "ts29128", feature = "ts32299"))]
+impl rt::typed::Members for ServingPlmnRateControl {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.uplink_rate_limit, 192)),
+                1 => Some((&mut self.downlink_rate_limit, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "t6a", feature = "ts29128", feature = "ts32299"))]
@@ -1139,33 +1144,22 @@ impl rt::typed::Grouped for RrcCauseCounter {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 2usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (4319, 10415) => m.opt(&mut self.counter_value, 192),
-                    (4320, 10415) => m.opt(&mut self.rrc_counter_timestamp, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<RrcCauseCounterView<'_>, Self, 2>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "gy", feature = "t6a", feature = "ts29128", feature = "ts32299"))]
+impl rt::typed::Members for RrcCauseCounter {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.counter_value, 192)),
+                1 => Some((&mut self.rrc_counter_timestamp, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(
@@ -1389,40 +1383,11 @@ impl rt::typed::Grouped for IdleStatusIndication {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 5usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (4323, 10415) => m.opt(&mut self.idle_status_timestamp, 192),
-                    (4324, 10415) => m.opt(&mut self.active_time, 192),
-                    (1619, 10415) => {
-                        m.opt(&mut self.subscribed_periodic_rau_tau_timer, 192)
-                    }
-                    (1691, 10415) => m.opt(&mut self.edrx_cycle_length, 192),
-                    (1674, 10415) => {
-                        m.opt(&mut self.dl_buffering_suggested_packet_count, 128)
-                    }
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            IdleStatusIndicationView<'_>,
+            Self,
+            5,
+        >(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -1430,6 +1395,34 @@ impl rt::typed::Grouped for IdleStatusIndication {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         IdleStatusIndicationView::check(avp, cx)
+    }
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
+impl rt::typed::Members for IdleStatusIndication {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.idle_status_timestamp, 192)),
+                1 => Some((&mut self.active_time, 192)),
+                2 => Some((&mut self.subscribed_periodic_rau_tau_timer, 192)),
+                3 => Some((&mut self.edrx_cycle_length, 192)),
+                4 => Some((&mut self.dl_buffering_suggested_packet_count, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
@@ -1643,55 +1636,43 @@ impl rt::typed::Command for ConfigurationInformationRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 13usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (277, 0) => m.one(&mut out.auth_session_state, 2, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 3, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 4, 64),
-                    (293, 0) => m.opt(&mut out.destination_host, 64),
-                    (283, 0) => m.one(&mut out.destination_realm, 6, 64),
-                    (3102, 10415) => m.opt(&mut out.user_identifier, 192),
-                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
-                    (628, 10415) => m.many(&mut out.supported_features, 9, 128, u32::MAX),
-                    (3122, 10415) => {
-                        m.many(
-                            &mut out.monitoring_event_configuration,
-                            10,
-                            192,
-                            u32::MAX,
-                        )
-                    }
-                    (284, 0) => m.many(&mut out.proxy_info, 11, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 12, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            ConfigurationInformationRequestView<'_>,
+            Self,
+            13,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
+impl rt::typed::Members for ConfigurationInformationRequest {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.auth_session_state, 64)),
+                3 => Some((&mut self.origin_host, 64)),
+                4 => Some((&mut self.origin_realm, 64)),
+                5 => Some((&mut self.destination_host, 64)),
+                6 => Some((&mut self.destination_realm, 64)),
+                7 => Some((&mut self.user_identifier, 192)),
+                8 => Some((&mut self.oc_supported_features, 0)),
+                9 => Some((&mut self.supported_features, 128)),
+                10 => Some((&mut self.monitoring_event_configuration, 192)),
+                11 => Some((&mut self.proxy_info, 64)),
+                12 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
@@ -1919,62 +1900,46 @@ impl rt::typed::Command for ConfigurationInformationAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 16usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (268, 0) => m.opt(&mut out.result_code, 64),
-                    (297, 0) => m.opt(&mut out.experimental_result, 64),
-                    (277, 0) => m.one(&mut out.auth_session_state, 4, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 5, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 6, 64),
-                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
-                    (623, 0) => m.opt(&mut out.oc_olr, 0),
-                    (650, 0) => m.many(&mut out.load, 9, 0, u32::MAX),
-                    (628, 10415) => {
-                        m.many(&mut out.supported_features, 10, 128, u32::MAX)
-                    }
-                    (3123, 10415) => {
-                        m.many(&mut out.monitoring_event_report, 11, 192, u32::MAX)
-                    }
-                    (3142, 10415) => {
-                        m.many(
-                            &mut out.monitoring_event_config_status,
-                            12,
-                            192,
-                            u32::MAX,
-                        )
-                    }
-                    (279, 0) => m.opt(&mut out.failed_avp, 64),
-                    (284, 0) => m.many(&mut out.proxy_info, 14, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 15, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            ConfigurationInformationAnswerView<'_>,
+            Self,
+            16,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
+impl rt::typed::Members for ConfigurationInformationAnswer {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.result_code, 64)),
+                3 => Some((&mut self.experimental_result, 64)),
+                4 => Some((&mut self.auth_session_state, 64)),
+                5 => Some((&mut self.origin_host, 64)),
+                6 => Some((&mut self.origin_realm, 64)),
+                7 => Some((&mut self.oc_supported_features, 0)),
+                8 => Some((&mut self.oc_olr, 0)),
+                9 => Some((&mut self.load, 0)),
+                10 => Some((&mut self.supported_features, 128)),
+                11 => Some((&mut self.monitoring_event_report, 192)),
+                12 => Some((&mut self.monitoring_event_config_status, 192)),
+                13 => Some((&mut self.failed_avp, 64)),
+                14 => Some((&mut self.proxy_info, 64)),
+                15 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
@@ -2243,49 +2208,42 @@ impl rt::typed::Command for ReportingInformationRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 12usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (277, 0) => m.one(&mut out.auth_session_state, 2, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 3, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 4, 64),
-                    (293, 0) => m.opt(&mut out.destination_host, 64),
-                    (283, 0) => m.one(&mut out.destination_realm, 6, 64),
-                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
-                    (628, 10415) => m.many(&mut out.supported_features, 8, 128, u32::MAX),
-                    (3123, 10415) => {
-                        m.many(&mut out.monitoring_event_report, 9, 192, u32::MAX)
-                    }
-                    (284, 0) => m.many(&mut out.proxy_info, 10, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 11, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            ReportingInformationRequestView<'_>,
+            Self,
+            12,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
+impl rt::typed::Members for ReportingInformationRequest {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.auth_session_state, 64)),
+                3 => Some((&mut self.origin_host, 64)),
+                4 => Some((&mut self.origin_realm, 64)),
+                5 => Some((&mut self.destination_host, 64)),
+                6 => Some((&mut self.destination_realm, 64)),
+                7 => Some((&mut self.oc_supported_features, 0)),
+                8 => Some((&mut self.supported_features, 128)),
+                9 => Some((&mut self.monitoring_event_report, 192)),
+                10 => Some((&mut self.proxy_info, 64)),
+                11 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
@@ -2489,51 +2447,44 @@ impl rt::typed::Command for ReportingInformationAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 14usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (268, 0) => m.opt(&mut out.result_code, 64),
-                    (297, 0) => m.opt(&mut out.experimental_result, 64),
-                    (277, 0) => m.one(&mut out.auth_session_state, 4, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 5, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 6, 64),
-                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
-                    (623, 0) => m.opt(&mut out.oc_olr, 0),
-                    (650, 0) => m.many(&mut out.load, 9, 0, u32::MAX),
-                    (628, 10415) => {
-                        m.many(&mut out.supported_features, 10, 128, u32::MAX)
-                    }
-                    (279, 0) => m.opt(&mut out.failed_avp, 64),
-                    (284, 0) => m.many(&mut out.proxy_info, 12, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 13, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            ReportingInformationAnswerView<'_>,
+            Self,
+            14,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
+impl rt::typed::Members for ReportingInformationAnswer {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.result_code, 64)),
+                3 => Some((&mut self.experimental_result, 64)),
+                4 => Some((&mut self.auth_session_state, 64)),
+                5 => Some((&mut self.origin_host, 64)),
+                6 => Some((&mut self.origin_realm, 64)),
+                7 => Some((&mut self.oc_supported_features, 0)),
+                8 => Some((&mut self.oc_olr, 0)),
+                9 => Some((&mut self.load, 0)),
+                10 => Some((&mut self.supported_features, 128)),
+                11 => Some((&mut self.failed_avp, 64)),
+                12 => Some((&mut self.proxy_info, 64)),
+                13 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
@@ -2912,60 +2863,53 @@ impl rt::typed::Command for ConnectionManagementRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 23usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (277, 0) => m.one(&mut out.auth_session_state, 2, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 3, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 4, 64),
-                    (293, 0) => m.one(&mut out.destination_host, 5, 64),
-                    (283, 0) => m.one(&mut out.destination_realm, 6, 64),
-                    (3102, 10415) => m.one(&mut out.user_identifier, 7, 192),
-                    (1020, 10415) => m.opt(&mut out.bearer_identifier, 192),
-                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
-                    (628, 10415) => {
-                        m.many(&mut out.supported_features, 10, 128, u32::MAX)
-                    }
-                    (4317, 10415) => m.opt(&mut out.cmr_flags, 192),
-                    (3329, 10415) => m.opt(&mut out.maximum_ue_availability_time, 192),
-                    (4314, 10415) => m.one(&mut out.connection_action, 13, 192),
-                    (493, 0) => m.opt(&mut out.service_selection, 64),
-                    (4310, 10415) => m.opt(&mut out.serving_plmn_rate_control, 192),
-                    (4313, 10415) => m.opt(&mut out.extended_pco, 192),
-                    (13, 10415) => m.opt(&mut out.tgpp_charging_characteristics, 192),
-                    (1032, 10415) => m.opt(&mut out.rat_type, 128),
-                    (1401, 10415) => m.opt(&mut out.terminal_information, 192),
-                    (1407, 10415) => m.opt(&mut out.visited_plmn_id, 192),
-                    (284, 0) => m.many(&mut out.proxy_info, 21, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 22, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            ConnectionManagementRequestView<'_>,
+            Self,
+            23,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
+impl rt::typed::Members for ConnectionManagementRequest {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.auth_session_state, 64)),
+                3 => Some((&mut self.origin_host, 64)),
+                4 => Some((&mut self.origin_realm, 64)),
+                5 => Some((&mut self.destination_host, 64)),
+                6 => Some((&mut self.destination_realm, 64)),
+                7 => Some((&mut self.user_identifier, 192)),
+                8 => Some((&mut self.bearer_identifier, 192)),
+                9 => Some((&mut self.oc_supported_features, 0)),
+                10 => Some((&mut self.supported_features, 128)),
+                11 => Some((&mut self.cmr_flags, 192)),
+                12 => Some((&mut self.maximum_ue_availability_time, 192)),
+                13 => Some((&mut self.connection_action, 192)),
+                14 => Some((&mut self.service_selection, 64)),
+                15 => Some((&mut self.serving_plmn_rate_control, 192)),
+                16 => Some((&mut self.extended_pco, 192)),
+                17 => Some((&mut self.tgpp_charging_characteristics, 192)),
+                18 => Some((&mut self.rat_type, 128)),
+                19 => Some((&mut self.terminal_information, 192)),
+                20 => Some((&mut self.visited_plmn_id, 192)),
+                21 => Some((&mut self.proxy_info, 64)),
+                22 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
@@ -3187,53 +3131,46 @@ impl rt::typed::Command for ConnectionManagementAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 16usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (268, 0) => m.opt(&mut out.result_code, 64),
-                    (297, 0) => m.opt(&mut out.experimental_result, 64),
-                    (277, 0) => m.one(&mut out.auth_session_state, 4, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 5, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 6, 64),
-                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
-                    (623, 0) => m.opt(&mut out.oc_olr, 0),
-                    (650, 0) => m.many(&mut out.load, 9, 0, u32::MAX),
-                    (628, 10415) => {
-                        m.many(&mut out.supported_features, 10, 128, u32::MAX)
-                    }
-                    (2050, 10415) => m.opt(&mut out.pdn_connection_charging_id, 128),
-                    (4313, 10415) => m.opt(&mut out.extended_pco, 192),
-                    (279, 0) => m.opt(&mut out.failed_avp, 64),
-                    (284, 0) => m.many(&mut out.proxy_info, 14, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 15, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            ConnectionManagementAnswerView<'_>,
+            Self,
+            16,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
+impl rt::typed::Members for ConnectionManagementAnswer {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.result_code, 64)),
+                3 => Some((&mut self.experimental_result, 64)),
+                4 => Some((&mut self.auth_session_state, 64)),
+                5 => Some((&mut self.origin_host, 64)),
+                6 => Some((&mut self.origin_realm, 64)),
+                7 => Some((&mut self.oc_supported_features, 0)),
+                8 => Some((&mut self.oc_olr, 0)),
+                9 => Some((&mut self.load, 0)),
+                10 => Some((&mut self.supported_features, 128)),
+                11 => Some((&mut self.pdn_connection_charging_id, 128)),
+                12 => Some((&mut self.extended_pco, 192)),
+                13 => Some((&mut self.failed_avp, 64)),
+                14 => Some((&mut self.proxy_info, 64)),
+                15 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
@@ -3539,52 +3476,45 @@ impl rt::typed::Command for MoDataRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 15usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (277, 0) => m.one(&mut out.auth_session_state, 2, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 3, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 4, 64),
-                    (293, 0) => m.opt(&mut out.destination_host, 64),
-                    (283, 0) => m.one(&mut out.destination_realm, 6, 64),
-                    (3102, 10415) => m.one(&mut out.user_identifier, 7, 192),
-                    (1020, 10415) => m.one(&mut out.bearer_identifier, 8, 192),
-                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
-                    (628, 10415) => {
-                        m.many(&mut out.supported_features, 10, 128, u32::MAX)
-                    }
-                    (4315, 10415) => m.opt(&mut out.non_ip_data, 192),
-                    (4318, 10415) => m.opt(&mut out.rrc_cause_counter, 192),
-                    (284, 0) => m.many(&mut out.proxy_info, 13, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 14, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            MoDataRequestView<'_>,
+            Self,
+            15,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
+impl rt::typed::Members for MoDataRequest {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.auth_session_state, 64)),
+                3 => Some((&mut self.origin_host, 64)),
+                4 => Some((&mut self.origin_realm, 64)),
+                5 => Some((&mut self.destination_host, 64)),
+                6 => Some((&mut self.destination_realm, 64)),
+                7 => Some((&mut self.user_identifier, 192)),
+                8 => Some((&mut self.bearer_identifier, 192)),
+                9 => Some((&mut self.oc_supported_features, 0)),
+                10 => Some((&mut self.supported_features, 128)),
+                11 => Some((&mut self.non_ip_data, 192)),
+                12 => Some((&mut self.rrc_cause_counter, 192)),
+                13 => Some((&mut self.proxy_info, 64)),
+                14 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
@@ -3788,51 +3718,44 @@ impl rt::typed::Command for MoDataAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 14usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (268, 0) => m.opt(&mut out.result_code, 64),
-                    (297, 0) => m.opt(&mut out.experimental_result, 64),
-                    (277, 0) => m.one(&mut out.auth_session_state, 4, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 5, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 6, 64),
-                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
-                    (623, 0) => m.opt(&mut out.oc_olr, 0),
-                    (650, 0) => m.many(&mut out.load, 9, 0, u32::MAX),
-                    (628, 10415) => {
-                        m.many(&mut out.supported_features, 10, 128, u32::MAX)
-                    }
-                    (279, 0) => m.opt(&mut out.failed_avp, 64),
-                    (284, 0) => m.many(&mut out.proxy_info, 12, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 13, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            MoDataAnswerView<'_>,
+            Self,
+            14,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
+impl rt::typed::Members for MoDataAnswer {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.result_code, 64)),
+                3 => Some((&mut self.experimental_result, 64)),
+                4 => Some((&mut self.auth_session_state, 64)),
+                5 => Some((&mut self.origin_host, 64)),
+                6 => Some((&mut self.origin_realm, 64)),
+                7 => Some((&mut self.oc_supported_features, 0)),
+                8 => Some((&mut self.oc_olr, 0)),
+                9 => Some((&mut self.load, 0)),
+                10 => Some((&mut self.supported_features, 128)),
+                11 => Some((&mut self.failed_avp, 64)),
+                12 => Some((&mut self.proxy_info, 64)),
+                13 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
@@ -4158,53 +4081,46 @@ impl rt::typed::Command for MtDataRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 16usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (277, 0) => m.one(&mut out.auth_session_state, 2, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 3, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 4, 64),
-                    (293, 0) => m.one(&mut out.destination_host, 5, 64),
-                    (283, 0) => m.one(&mut out.destination_realm, 6, 64),
-                    (3102, 10415) => m.one(&mut out.user_identifier, 7, 192),
-                    (1020, 10415) => m.one(&mut out.bearer_identifier, 8, 192),
-                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
-                    (628, 10415) => {
-                        m.many(&mut out.supported_features, 10, 128, u32::MAX)
-                    }
-                    (4315, 10415) => m.opt(&mut out.non_ip_data, 192),
-                    (4316, 10415) => m.opt(&mut out.scef_wait_time, 192),
-                    (3330, 10415) => m.opt(&mut out.maximum_retransmission_time, 192),
-                    (284, 0) => m.many(&mut out.proxy_info, 14, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 15, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            MtDataRequestView<'_>,
+            Self,
+            16,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
+impl rt::typed::Members for MtDataRequest {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.auth_session_state, 64)),
+                3 => Some((&mut self.origin_host, 64)),
+                4 => Some((&mut self.origin_realm, 64)),
+                5 => Some((&mut self.destination_host, 64)),
+                6 => Some((&mut self.destination_realm, 64)),
+                7 => Some((&mut self.user_identifier, 192)),
+                8 => Some((&mut self.bearer_identifier, 192)),
+                9 => Some((&mut self.oc_supported_features, 0)),
+                10 => Some((&mut self.supported_features, 128)),
+                11 => Some((&mut self.non_ip_data, 192)),
+                12 => Some((&mut self.scef_wait_time, 192)),
+                13 => Some((&mut self.maximum_retransmission_time, 192)),
+                14 => Some((&mut self.proxy_info, 64)),
+                15 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "t6a", feature = "ts29128"))]
@@ -4426,53 +4342,46 @@ impl rt::typed::Command for MtDataAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 16usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (268, 0) => m.opt(&mut out.result_code, 64),
-                    (297, 0) => m.opt(&mut out.experimental_result, 64),
-                    (277, 0) => m.one(&mut out.auth_session_state, 4, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 5, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 6, 64),
-                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
-                    (623, 0) => m.opt(&mut out.oc_olr, 0),
-                    (650, 0) => m.many(&mut out.load, 9, 0, u32::MAX),
-                    (628, 10415) => {
-                        m.many(&mut out.supported_features, 10, 128, u32::MAX)
-                    }
-                    (3331, 10415) => m.opt(&mut out.requested_retransmission_time, 192),
-                    (4321, 10415) => m.opt(&mut out.tda_flags, 192),
-                    (279, 0) => m.opt(&mut out.failed_avp, 64),
-                    (284, 0) => m.many(&mut out.proxy_info, 14, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 15, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            MtDataAnswerView<'_>,
+            Self,
+            16,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "t6a", feature = "ts29128"))]
+impl rt::typed::Members for MtDataAnswer {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.result_code, 64)),
+                3 => Some((&mut self.experimental_result, 64)),
+                4 => Some((&mut self.auth_session_state, 64)),
+                5 => Some((&mut self.origin_host, 64)),
+                6 => Some((&mut self.origin_realm, 64)),
+                7 => Some((&mut self.oc_supported_features, 0)),
+                8 => Some((&mut self.oc_olr, 0)),
+                9 => Some((&mut self.load, 0)),
+                10 => Some((&mut self.supported_features, 128)),
+                11 => Some((&mut self.requested_retransmission_time, 192)),
+                12 => Some((&mut self.tda_flags, 192)),
+                13 => Some((&mut self.failed_avp, 64)),
+                14 => Some((&mut self.proxy_info, 64)),
+                15 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "t6a", feature = "ts29128"))]

@@ -212,33 +212,22 @@ impl rt::typed::Grouped for NtTimeWindow {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 2usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (4206, 10415) => m.one(&mut self.transfer_start_time, 0, 192),
-                    (4205, 10415) => m.one(&mut self.transfer_end_time, 1, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<NtTimeWindowView<'_>, Self, 2>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "nt", feature = "ts29154"))]
+impl rt::typed::Members for NtTimeWindow {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.transfer_start_time, 192)),
+                1 => Some((&mut self.transfer_end_time, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "nt", feature = "ts29154"))]
@@ -375,36 +364,25 @@ impl rt::typed::Grouped for TransferPolicy {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 5usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (4208, 10415) => m.one(&mut self.transfer_policy_id, 0, 192),
-                    (4204, 10415) => m.opt(&mut self.nt_time_window, 192),
-                    (432, 0) => m.opt(&mut self.rating_group, 64),
-                    (515, 10415) => m.opt(&mut self.max_requested_bandwidth_dl, 192),
-                    (516, 10415) => m.opt(&mut self.max_requested_bandwidth_ul, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<TransferPolicyView<'_>, Self, 5>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "nt", feature = "ts29154"))]
+impl rt::typed::Members for TransferPolicy {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.transfer_policy_id, 192)),
+                1 => Some((&mut self.nt_time_window, 192)),
+                2 => Some((&mut self.rating_group, 64)),
+                3 => Some((&mut self.max_requested_bandwidth_dl, 192)),
+                4 => Some((&mut self.max_requested_bandwidth_ul, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]
@@ -551,41 +529,11 @@ impl rt::typed::Grouped for AccessNetworkReports {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 10usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (701, 10415) => m.opt(&mut self.msisdn, 192),
-                    (3111, 10415) => m.opt(&mut self.external_identifier, 192),
-                    (22, 10415) => m.opt(&mut self.tgpp_user_location_info, 192),
-                    (2812, 10415) => m.opt(&mut self.user_location_info_time, 128),
-                    (18, 10415) => m.opt(&mut self.tgpp_sgsn_mcc_mnc, 192),
-                    (23, 10415) => m.opt(&mut self.tgpp_ms_timezone, 192),
-                    (2805, 10415) => m.opt(&mut self.ue_local_ip_address, 128),
-                    (2843, 10415) => m.opt(&mut self.tcp_source_port, 128),
-                    (2806, 10415) => m.opt(&mut self.udp_source_port, 128),
-                    (2824, 10415) => m.opt(&mut self.netloc_access_support, 128),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            AccessNetworkReportsView<'_>,
+            Self,
+            10,
+        >(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -593,6 +541,29 @@ impl rt::typed::Grouped for AccessNetworkReports {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         AccessNetworkReportsView::check(avp, cx)
+    }
+}
+#[cfg(any(feature = "nta", feature = "ts29154"))]
+impl rt::typed::Members for AccessNetworkReports {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.msisdn, 192)),
+                1 => Some((&mut self.external_identifier, 192)),
+                2 => Some((&mut self.tgpp_user_location_info, 192)),
+                3 => Some((&mut self.user_location_info_time, 128)),
+                4 => Some((&mut self.tgpp_sgsn_mcc_mnc, 192)),
+                5 => Some((&mut self.tgpp_ms_timezone, 192)),
+                6 => Some((&mut self.ue_local_ip_address, 128)),
+                7 => Some((&mut self.tcp_source_port, 128)),
+                8 => Some((&mut self.udp_source_port, 128)),
+                9 => Some((&mut self.netloc_access_support, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]
@@ -749,37 +720,7 @@ impl rt::typed::Grouped for EventConfiguration {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 4usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (4216, 10415) => m.one(&mut self.extended_scef_reference_id, 0, 192),
-                    (3125, 10415) => m.one(&mut self.scef_id, 1, 192),
-                    (3127, 10415) => m.one(&mut self.monitoring_type, 2, 192),
-                    (3135, 10415) => {
-                        m.opt(&mut self.location_information_configuration, 192)
-                    }
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<EventConfigurationView<'_>, Self, 4>(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -787,6 +728,23 @@ impl rt::typed::Grouped for EventConfiguration {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         EventConfigurationView::check(avp, cx)
+    }
+}
+#[cfg(any(feature = "nta", feature = "ts29154"))]
+impl rt::typed::Members for EventConfiguration {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.extended_scef_reference_id, 192)),
+                1 => Some((&mut self.scef_id, 192)),
+                2 => Some((&mut self.monitoring_type, 192)),
+                3 => Some((&mut self.location_information_configuration, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]
@@ -916,33 +874,26 @@ impl rt::typed::Grouped for EventConfigurationStatus {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 2usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (4212, 10415) => m.one(&mut self.event_configuration_state, 0, 192),
-                    (4216, 10415) => m.one(&mut self.extended_scef_reference_id, 1, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            EventConfigurationStatusView<'_>,
+            Self,
+            2,
+        >(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "nta", feature = "ts29154"))]
+impl rt::typed::Members for EventConfigurationStatus {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.event_configuration_state, 192)),
+                1 => Some((&mut self.extended_scef_reference_id, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]
@@ -1078,36 +1029,23 @@ impl rt::typed::Grouped for EventReports {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 3usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (4214, 10415) => m.one(&mut self.event_reporting_results, 0, 192),
-                    (4216, 10415) => m.one(&mut self.extended_scef_reference_id, 1, 192),
-                    (4210, 10415) => {
-                        m.many(&mut self.access_network_reports, 2, 192, u32::MAX)
-                    }
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<EventReportsView<'_>, Self, 3>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "nta", feature = "ts29154"))]
+impl rt::typed::Members for EventReports {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.event_reporting_results, 192)),
+                1 => Some((&mut self.extended_scef_reference_id, 192)),
+                2 => Some((&mut self.access_network_reports, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "nt", feature = "ts29154"))]
@@ -1400,61 +1338,52 @@ impl rt::typed::Command for BackgroundDataTransferRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 22usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (260, 0) => m.one(&mut out.vendor_specific_application_id, 2, 64),
-                    (277, 0) => m.one(&mut out.auth_session_state, 3, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 4, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 5, 64),
-                    (283, 0) => m.one(&mut out.destination_realm, 6, 64),
-                    (4203, 10415) => m.one(&mut out.transfer_request_type, 7, 192),
-                    (293, 0) => m.opt(&mut out.destination_host, 64),
-                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
-                    (532, 10415) => {
-                        m.opt(&mut out.application_service_provider_identity, 128)
-                    }
-                    (414, 0) => m.opt(&mut out.cc_output_octets, 64),
-                    (412, 0) => m.opt(&mut out.cc_input_octets, 64),
-                    (421, 0) => m.opt(&mut out.cc_total_octets, 64),
-                    (4209, 10415) => m.opt(&mut out.number_of_ues, 192),
-                    (4204, 10415) => m.opt(&mut out.nt_time_window, 192),
-                    (4201, 10415) => m.opt(&mut out.network_area_info_list, 192),
-                    (4202, 10415) => m.opt(&mut out.reference_id, 192),
-                    (4208, 10415) => m.opt(&mut out.transfer_policy_id, 192),
-                    (284, 0) => m.many(&mut out.proxy_info, 19, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 20, 64, u32::MAX),
-                    (628, 10415) => {
-                        m.many(&mut out.supported_features, 21, 128, u32::MAX)
-                    }
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            BackgroundDataTransferRequestView<'_>,
+            Self,
+            22,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "nt", feature = "ts29154"))]
+impl rt::typed::Members for BackgroundDataTransferRequest {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.vendor_specific_application_id, 64)),
+                3 => Some((&mut self.auth_session_state, 64)),
+                4 => Some((&mut self.origin_host, 64)),
+                5 => Some((&mut self.origin_realm, 64)),
+                6 => Some((&mut self.destination_realm, 64)),
+                7 => Some((&mut self.transfer_request_type, 192)),
+                8 => Some((&mut self.destination_host, 64)),
+                9 => Some((&mut self.oc_supported_features, 0)),
+                10 => Some((&mut self.application_service_provider_identity, 128)),
+                11 => Some((&mut self.cc_output_octets, 64)),
+                12 => Some((&mut self.cc_input_octets, 64)),
+                13 => Some((&mut self.cc_total_octets, 64)),
+                14 => Some((&mut self.number_of_ues, 192)),
+                15 => Some((&mut self.nt_time_window, 192)),
+                16 => Some((&mut self.network_area_info_list, 192)),
+                17 => Some((&mut self.reference_id, 192)),
+                18 => Some((&mut self.transfer_policy_id, 192)),
+                19 => Some((&mut self.proxy_info, 64)),
+                20 => Some((&mut self.route_record, 64)),
+                21 => Some((&mut self.supported_features, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "nt", feature = "ts29154"))]
@@ -1726,60 +1655,53 @@ impl rt::typed::Command for BackgroundDataTransferAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 23usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (260, 0) => m.one(&mut out.vendor_specific_application_id, 2, 64),
-                    (277, 0) => m.one(&mut out.auth_session_state, 3, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 4, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 5, 64),
-                    (268, 0) => m.opt(&mut out.result_code, 64),
-                    (297, 0) => m.opt(&mut out.experimental_result, 64),
-                    (281, 0) => m.opt(&mut out.error_message, 0),
-                    (294, 0) => m.opt(&mut out.error_reporting_host, 0),
-                    (279, 0) => m.opt(&mut out.failed_avp, 64),
-                    (292, 0) => m.many(&mut out.redirect_host, 11, 64, u32::MAX),
-                    (261, 0) => m.opt(&mut out.redirect_host_usage, 64),
-                    (262, 0) => m.opt(&mut out.redirect_max_cache_time, 64),
-                    (4202, 10415) => m.opt(&mut out.reference_id, 192),
-                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
-                    (623, 0) => m.opt(&mut out.oc_olr, 0),
-                    (4207, 10415) => m.many(&mut out.transfer_policy, 17, 192, u32::MAX),
-                    (2207, 10415) => m.opt(&mut out.pcrf_address, 192),
-                    (284, 0) => m.many(&mut out.proxy_info, 19, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 20, 64, u32::MAX),
-                    (628, 10415) => {
-                        m.many(&mut out.supported_features, 21, 128, u32::MAX)
-                    }
-                    (650, 0) => m.many(&mut out.load, 22, 0, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            BackgroundDataTransferAnswerView<'_>,
+            Self,
+            23,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "nt", feature = "ts29154"))]
+impl rt::typed::Members for BackgroundDataTransferAnswer {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.vendor_specific_application_id, 64)),
+                3 => Some((&mut self.auth_session_state, 64)),
+                4 => Some((&mut self.origin_host, 64)),
+                5 => Some((&mut self.origin_realm, 64)),
+                6 => Some((&mut self.result_code, 64)),
+                7 => Some((&mut self.experimental_result, 64)),
+                8 => Some((&mut self.error_message, 0)),
+                9 => Some((&mut self.error_reporting_host, 0)),
+                10 => Some((&mut self.failed_avp, 64)),
+                11 => Some((&mut self.redirect_host, 64)),
+                12 => Some((&mut self.redirect_host_usage, 64)),
+                13 => Some((&mut self.redirect_max_cache_time, 64)),
+                14 => Some((&mut self.reference_id, 192)),
+                15 => Some((&mut self.oc_supported_features, 0)),
+                16 => Some((&mut self.oc_olr, 0)),
+                17 => Some((&mut self.transfer_policy, 192)),
+                18 => Some((&mut self.pcrf_address, 192)),
+                19 => Some((&mut self.proxy_info, 64)),
+                20 => Some((&mut self.route_record, 64)),
+                21 => Some((&mut self.supported_features, 128)),
+                22 => Some((&mut self.load, 0)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "nt", feature = "ts29154"))]
@@ -2066,50 +1988,43 @@ impl rt::typed::Command for EventConfigurationRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 13usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (277, 0) => m.one(&mut out.auth_session_state, 2, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 3, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 4, 64),
-                    (283, 0) => m.one(&mut out.destination_realm, 5, 64),
-                    (293, 0) => m.opt(&mut out.destination_host, 64),
-                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
-                    (4211, 10415) => m.opt(&mut out.event_configuration, 192),
-                    (3163, 10415) => m.opt(&mut out.group_reporting_guard_timer, 192),
-                    (284, 0) => m.many(&mut out.proxy_info, 10, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 11, 64, u32::MAX),
-                    (628, 10415) => {
-                        m.many(&mut out.supported_features, 12, 128, u32::MAX)
-                    }
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            EventConfigurationRequestView<'_>,
+            Self,
+            13,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "nta", feature = "ts29154"))]
+impl rt::typed::Members for EventConfigurationRequest {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.auth_session_state, 64)),
+                3 => Some((&mut self.origin_host, 64)),
+                4 => Some((&mut self.origin_realm, 64)),
+                5 => Some((&mut self.destination_realm, 64)),
+                6 => Some((&mut self.destination_host, 64)),
+                7 => Some((&mut self.oc_supported_features, 0)),
+                8 => Some((&mut self.event_configuration, 192)),
+                9 => Some((&mut self.group_reporting_guard_timer, 192)),
+                10 => Some((&mut self.proxy_info, 64)),
+                11 => Some((&mut self.route_record, 64)),
+                12 => Some((&mut self.supported_features, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]
@@ -2363,58 +2278,51 @@ impl rt::typed::Command for EventConfigurationAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 21usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (277, 0) => m.one(&mut out.auth_session_state, 2, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 3, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 4, 64),
-                    (268, 0) => m.opt(&mut out.result_code, 64),
-                    (297, 0) => m.opt(&mut out.experimental_result, 64),
-                    (281, 0) => m.opt(&mut out.error_message, 0),
-                    (294, 0) => m.opt(&mut out.error_reporting_host, 0),
-                    (279, 0) => m.opt(&mut out.failed_avp, 64),
-                    (292, 0) => m.many(&mut out.redirect_host, 10, 64, u32::MAX),
-                    (261, 0) => m.opt(&mut out.redirect_host_usage, 64),
-                    (262, 0) => m.opt(&mut out.redirect_max_cache_time, 64),
-                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
-                    (623, 0) => m.opt(&mut out.oc_olr, 0),
-                    (4215, 10415) => m.opt(&mut out.event_reports, 192),
-                    (4213, 10415) => m.opt(&mut out.event_configuration_status, 192),
-                    (284, 0) => m.many(&mut out.proxy_info, 17, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 18, 64, u32::MAX),
-                    (628, 10415) => {
-                        m.many(&mut out.supported_features, 19, 128, u32::MAX)
-                    }
-                    (650, 0) => m.many(&mut out.load, 20, 0, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            EventConfigurationAnswerView<'_>,
+            Self,
+            21,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "nta", feature = "ts29154"))]
+impl rt::typed::Members for EventConfigurationAnswer {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.auth_session_state, 64)),
+                3 => Some((&mut self.origin_host, 64)),
+                4 => Some((&mut self.origin_realm, 64)),
+                5 => Some((&mut self.result_code, 64)),
+                6 => Some((&mut self.experimental_result, 64)),
+                7 => Some((&mut self.error_message, 0)),
+                8 => Some((&mut self.error_reporting_host, 0)),
+                9 => Some((&mut self.failed_avp, 64)),
+                10 => Some((&mut self.redirect_host, 64)),
+                11 => Some((&mut self.redirect_host_usage, 64)),
+                12 => Some((&mut self.redirect_max_cache_time, 64)),
+                13 => Some((&mut self.oc_supported_features, 0)),
+                14 => Some((&mut self.oc_olr, 0)),
+                15 => Some((&mut self.event_reports, 192)),
+                16 => Some((&mut self.event_configuration_status, 192)),
+                17 => Some((&mut self.proxy_info, 64)),
+                18 => Some((&mut self.route_record, 64)),
+                19 => Some((&mut self.supported_features, 128)),
+                20 => Some((&mut self.load, 0)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]
@@ -2679,46 +2587,41 @@ impl rt::typed::Command for EventReportingRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 11usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (277, 0) => m.one(&mut out.auth_session_state, 2, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 3, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 4, 64),
-                    (283, 0) => m.one(&mut out.destination_realm, 5, 64),
-                    (293, 0) => m.one(&mut out.destination_host, 6, 64),
-                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
-                    (4215, 10415) => m.opt(&mut out.event_reports, 192),
-                    (284, 0) => m.many(&mut out.proxy_info, 9, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 10, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            EventReportingRequestView<'_>,
+            Self,
+            11,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "nta", feature = "ts29154"))]
+impl rt::typed::Members for EventReportingRequest {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.auth_session_state, 64)),
+                3 => Some((&mut self.origin_host, 64)),
+                4 => Some((&mut self.origin_realm, 64)),
+                5 => Some((&mut self.destination_realm, 64)),
+                6 => Some((&mut self.destination_host, 64)),
+                7 => Some((&mut self.oc_supported_features, 0)),
+                8 => Some((&mut self.event_reports, 192)),
+                9 => Some((&mut self.proxy_info, 64)),
+                10 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]
@@ -2946,53 +2849,48 @@ impl rt::typed::Command for EventReportingAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 18usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (277, 0) => m.one(&mut out.auth_session_state, 2, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 3, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 4, 64),
-                    (268, 0) => m.opt(&mut out.result_code, 64),
-                    (297, 0) => m.opt(&mut out.experimental_result, 64),
-                    (281, 0) => m.opt(&mut out.error_message, 0),
-                    (294, 0) => m.opt(&mut out.error_reporting_host, 0),
-                    (279, 0) => m.opt(&mut out.failed_avp, 64),
-                    (292, 0) => m.many(&mut out.redirect_host, 10, 64, u32::MAX),
-                    (261, 0) => m.opt(&mut out.redirect_host_usage, 64),
-                    (262, 0) => m.opt(&mut out.redirect_max_cache_time, 64),
-                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
-                    (623, 0) => m.opt(&mut out.oc_olr, 0),
-                    (284, 0) => m.many(&mut out.proxy_info, 15, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 16, 64, u32::MAX),
-                    (650, 0) => m.many(&mut out.load, 17, 0, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            EventReportingAnswerView<'_>,
+            Self,
+            18,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "nta", feature = "ts29154"))]
+impl rt::typed::Members for EventReportingAnswer {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.auth_session_state, 64)),
+                3 => Some((&mut self.origin_host, 64)),
+                4 => Some((&mut self.origin_realm, 64)),
+                5 => Some((&mut self.result_code, 64)),
+                6 => Some((&mut self.experimental_result, 64)),
+                7 => Some((&mut self.error_message, 0)),
+                8 => Some((&mut self.error_reporting_host, 0)),
+                9 => Some((&mut self.failed_avp, 64)),
+                10 => Some((&mut self.redirect_host, 64)),
+                11 => Some((&mut self.redirect_host_usage, 64)),
+                12 => Some((&mut self.redirect_max_cache_time, 64)),
+                13 => Some((&mut self.oc_supported_features, 0)),
+                14 => Some((&mut self.oc_olr, 0)),
+                15 => Some((&mut self.proxy_info, 64)),
+                16 => Some((&mut self.route_record, 64)),
+                17 => Some((&mut self.load, 0)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "nta", feature = "ts29154"))]

@@ -1069,33 +1069,22 @@ impl rt::typed::Grouped for LcsEpsClientName {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 2usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (1238, 10415) => m.opt(&mut self.lcs_name_string, 192),
-                    (1237, 10415) => m.opt(&mut self.lcs_format_indicator, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<LcsEpsClientNameView<'_>, Self, 2>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl rt::typed::Members for LcsEpsClientName {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.lcs_name_string, 192)),
+                1 => Some((&mut self.lcs_format_indicator, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -1194,33 +1183,22 @@ impl rt::typed::Grouped for LcsRequestorName {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 2usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (1240, 10415) => m.opt(&mut self.lcs_requestor_id_string, 192),
-                    (1237, 10415) => m.opt(&mut self.lcs_format_indicator, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<LcsRequestorNameView<'_>, Self, 2>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl rt::typed::Members for LcsRequestorName {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.lcs_requestor_id_string, 192)),
+                1 => Some((&mut self.lcs_format_indicator, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -1331,36 +1309,25 @@ impl rt::typed::Grouped for LcsQos {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 5usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (2523, 10415) => m.opt(&mut self.lcs_qos_class, 128),
-                    (2505, 10415) => m.opt(&mut self.horizontal_accuracy, 128),
-                    (2506, 10415) => m.opt(&mut self.vertical_accuracy, 128),
-                    (2507, 10415) => m.opt(&mut self.vertical_requested, 128),
-                    (2509, 10415) => m.opt(&mut self.response_time, 128),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<LcsQosView<'_>, Self, 5>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl rt::typed::Members for LcsQos {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.lcs_qos_class, 128)),
+                1 => Some((&mut self.horizontal_accuracy, 128)),
+                2 => Some((&mut self.vertical_accuracy, 128)),
+                3 => Some((&mut self.vertical_requested, 128)),
+                4 => Some((&mut self.response_time, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -1461,32 +1428,25 @@ impl rt::typed::Grouped for LcsPrivacyCheckNonSession {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 1usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (2512, 10415) => m.one(&mut self.lcs_privacy_check, 0, 128),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            LcsPrivacyCheckNonSessionView<'_>,
+            Self,
+            1,
+        >(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl rt::typed::Members for LcsPrivacyCheckNonSession {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.lcs_privacy_check, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -1587,32 +1547,25 @@ impl rt::typed::Grouped for LcsPrivacyCheckSession {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 1usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (2512, 10415) => m.one(&mut self.lcs_privacy_check, 0, 128),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            LcsPrivacyCheckSessionView<'_>,
+            Self,
+            1,
+        >(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl rt::typed::Members for LcsPrivacyCheckSession {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.lcs_privacy_check, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -1711,33 +1664,26 @@ impl rt::typed::Grouped for GeranPositioningInfo {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 2usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (2525, 10415) => m.opt(&mut self.geran_positioning_data, 128),
-                    (2526, 10415) => m.opt(&mut self.geran_ganss_positioning_data, 128),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            GeranPositioningInfoView<'_>,
+            Self,
+            2,
+        >(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl rt::typed::Members for GeranPositioningInfo {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.geran_positioning_data, 128)),
+                1 => Some((&mut self.geran_ganss_positioning_data, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -1850,36 +1796,11 @@ impl rt::typed::Grouped for UtranPositioningInfo {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 3usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (2528, 10415) => m.opt(&mut self.utran_positioning_data, 128),
-                    (2529, 10415) => m.opt(&mut self.utran_ganss_positioning_data, 128),
-                    (2558, 10415) => {
-                        m.opt(&mut self.utran_additional_positioning_data, 128)
-                    }
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            UtranPositioningInfoView<'_>,
+            Self,
+            3,
+        >(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -1887,6 +1808,22 @@ impl rt::typed::Grouped for UtranPositioningInfo {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         UtranPositioningInfoView::check(avp, cx)
+    }
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl rt::typed::Members for UtranPositioningInfo {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.utran_positioning_data, 128)),
+                1 => Some((&mut self.utran_ganss_positioning_data, 128)),
+                2 => Some((&mut self.utran_additional_positioning_data, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -2029,40 +1966,7 @@ impl rt::typed::Grouped for AreaEventInfo {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 7usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (2534, 10415) => m.one(&mut self.area_definition, 0, 128),
-                    (2538, 10415) => m.opt(&mut self.occurrence_info, 128),
-                    (2539, 10415) => m.opt(&mut self.interval_time, 128),
-                    (2561, 10415) => m.opt(&mut self.maximum_interval, 128),
-                    (2562, 10415) => m.opt(&mut self.sampling_interval, 128),
-                    (2563, 10415) => m.opt(&mut self.reporting_duration, 128),
-                    (2564, 10415) => {
-                        m.opt(&mut self.reporting_location_requirements, 128)
-                    }
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<AreaEventInfoView<'_>, Self, 7>(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -2070,6 +1974,26 @@ impl rt::typed::Grouped for AreaEventInfo {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         AreaEventInfoView::check(avp, cx)
+    }
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl rt::typed::Members for AreaEventInfo {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.area_definition, 128)),
+                1 => Some((&mut self.occurrence_info, 128)),
+                2 => Some((&mut self.interval_time, 128)),
+                3 => Some((&mut self.maximum_interval, 128)),
+                4 => Some((&mut self.sampling_interval, 128)),
+                5 => Some((&mut self.reporting_duration, 128)),
+                6 => Some((&mut self.reporting_location_requirements, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -2176,33 +2100,22 @@ impl rt::typed::Grouped for AreaDefinition {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 2usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (2535, 10415) => m.many(&mut self.area, 0, 128, 10),
-                    (2565, 10415) => m.many(&mut self.additional_area, 1, 128, 240),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<AreaDefinitionView<'_>, Self, 2>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl rt::typed::Members for AreaDefinition {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.area, 128)),
+                1 => Some((&mut self.additional_area, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -2320,33 +2233,22 @@ impl rt::typed::Grouped for Area {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 2usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (2536, 10415) => m.one(&mut self.area_type, 0, 128),
-                    (2537, 10415) => m.one(&mut self.area_identification, 1, 128),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<AreaView<'_>, Self, 2>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl rt::typed::Members for Area {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.area_type, 128)),
+                1 => Some((&mut self.area_identification, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -2464,33 +2366,26 @@ impl rt::typed::Grouped for PeriodicLdrInformation {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 2usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (2541, 10415) => m.one(&mut self.reporting_amount, 0, 128),
-                    (2542, 10415) => m.one(&mut self.reporting_interval, 1, 128),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            PeriodicLdrInformationView<'_>,
+            Self,
+            2,
+        >(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl rt::typed::Members for PeriodicLdrInformation {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.reporting_amount, 128)),
+                1 => Some((&mut self.reporting_interval, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -2603,33 +2498,22 @@ impl rt::typed::Grouped for ReportingPlmnList {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 2usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (2544, 10415) => m.many(&mut self.plmn_id_list, 0, 128, 20),
-                    (2551, 10415) => m.opt(&mut self.prioritized_list_indicator, 128),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<ReportingPlmnListView<'_>, Self, 2>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl rt::typed::Members for ReportingPlmnList {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.plmn_id_list, 128)),
+                1 => Some((&mut self.prioritized_list_indicator, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -2743,35 +2627,22 @@ impl rt::typed::Grouped for PlmnIdList {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 2usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (1407, 10415) => m.one(&mut self.visited_plmn_id, 0, 192),
-                    (2550, 10415) => {
-                        m.opt(&mut self.periodic_location_support_indicator, 128)
-                    }
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<PlmnIdListView<'_>, Self, 2>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl rt::typed::Members for PlmnIdList {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.visited_plmn_id, 192)),
+                1 => Some((&mut self.periodic_location_support_indicator, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -2884,34 +2755,23 @@ impl rt::typed::Grouped for DeferredMtLrData {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 3usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (2532, 10415) => m.one(&mut self.deferred_location_type, 0, 128),
-                    (2548, 10415) => m.opt(&mut self.termination_cause_3gpp, 128),
-                    (2401, 10415) => m.opt(&mut self.serving_node, 128),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<DeferredMtLrDataView<'_>, Self, 3>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl rt::typed::Members for DeferredMtLrData {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.deferred_location_type, 128)),
+                1 => Some((&mut self.termination_cause_3gpp, 128)),
+                2 => Some((&mut self.serving_node, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -3004,33 +2864,22 @@ impl rt::typed::Grouped for EsmlcCellInfo {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 2usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (2517, 10415) => m.opt(&mut self.ecgi, 128),
-                    (2553, 10415) => m.opt(&mut self.cell_portion_id, 128),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<EsmlcCellInfoView<'_>, Self, 2>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl rt::typed::Members for EsmlcCellInfo {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.ecgi, 128)),
+                1 => Some((&mut self.cell_portion_id, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -3123,33 +2972,26 @@ impl rt::typed::Grouped for DelayedLocationReportingData {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 2usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (2548, 10415) => m.opt(&mut self.termination_cause_3gpp, 128),
-                    (2401, 10415) => m.opt(&mut self.serving_node, 128),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            DelayedLocationReportingDataView<'_>,
+            Self,
+            2,
+        >(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl rt::typed::Members for DelayedLocationReportingData {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.termination_cause_3gpp, 128)),
+                1 => Some((&mut self.serving_node, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -3292,40 +3134,27 @@ impl rt::typed::Grouped for MotionEventInfo {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 7usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (2560, 10415) => m.one(&mut self.linear_distance, 0, 128),
-                    (2538, 10415) => m.opt(&mut self.occurrence_info, 128),
-                    (2539, 10415) => m.opt(&mut self.interval_time, 128),
-                    (2561, 10415) => m.opt(&mut self.maximum_interval, 128),
-                    (2562, 10415) => m.opt(&mut self.sampling_interval, 128),
-                    (2563, 10415) => m.opt(&mut self.reporting_duration, 128),
-                    (2564, 10415) => {
-                        m.opt(&mut self.reporting_location_requirements, 128)
-                    }
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<MotionEventInfoView<'_>, Self, 7>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl rt::typed::Members for MotionEventInfo {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.linear_distance, 128)),
+                1 => Some((&mut self.occurrence_info, 128)),
+                2 => Some((&mut self.interval_time, 128)),
+                3 => Some((&mut self.maximum_interval, 128)),
+                4 => Some((&mut self.sampling_interval, 128)),
+                5 => Some((&mut self.reporting_duration, 128)),
+                6 => Some((&mut self.reporting_location_requirements, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -3443,33 +3272,22 @@ impl rt::typed::Grouped for AdditionalArea {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 2usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (2536, 10415) => m.one(&mut self.area_type, 0, 128),
-                    (2537, 10415) => m.one(&mut self.area_identification, 1, 128),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<AdditionalAreaView<'_>, Self, 2>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl rt::typed::Members for AdditionalArea {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.area_type, 128)),
+                1 => Some((&mut self.area_identification, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -3872,72 +3690,65 @@ impl rt::typed::Command for ProvideLocationRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 35usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (260, 0) => m.opt(&mut out.vendor_specific_application_id, 64),
-                    (277, 0) => m.one(&mut out.auth_session_state, 3, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 4, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 5, 64),
-                    (293, 0) => m.one(&mut out.destination_host, 6, 64),
-                    (283, 0) => m.one(&mut out.destination_realm, 7, 64),
-                    (2500, 10415) => m.one(&mut out.slg_location_type, 8, 128),
-                    (1, 0) => m.opt(&mut out.user_name, 64),
-                    (701, 10415) => m.opt(&mut out.msisdn, 192),
-                    (1402, 10415) => m.opt(&mut out.imei, 192),
-                    (2501, 10415) => m.one(&mut out.lcs_eps_client_name, 12, 128),
-                    (1241, 10415) => m.one(&mut out.lcs_client_type, 13, 192),
-                    (2502, 10415) => m.opt(&mut out.lcs_requestor_name, 128),
-                    (2503, 10415) => m.opt(&mut out.lcs_priority, 128),
-                    (2504, 10415) => m.opt(&mut out.lcs_qos, 128),
-                    (2508, 10415) => m.opt(&mut out.velocity_requested, 128),
-                    (2510, 10415) => m.opt(&mut out.supported_gad_shapes, 128),
-                    (2520, 10415) => m.opt(&mut out.lcs_service_type_id, 128),
-                    (2511, 10415) => m.opt(&mut out.lcs_codeword, 128),
-                    (2521, 10415) => m.opt(&mut out.lcs_privacy_check_non_session, 128),
-                    (2522, 10415) => m.opt(&mut out.lcs_privacy_check_session, 128),
-                    (493, 0) => m.opt(&mut out.service_selection, 64),
-                    (2532, 10415) => m.opt(&mut out.deferred_location_type, 128),
-                    (2531, 10415) => m.opt(&mut out.lcs_reference_number, 128),
-                    (2533, 10415) => m.opt(&mut out.area_event_info, 128),
-                    (2405, 10415) => m.opt(&mut out.gmlc_address, 128),
-                    (2545, 10415) => m.opt(&mut out.plr_flags, 128),
-                    (2540, 10415) => m.opt(&mut out.periodic_ldr_information, 128),
-                    (2543, 10415) => m.opt(&mut out.reporting_plmn_list, 128),
-                    (2559, 10415) => m.opt(&mut out.motion_event_info, 128),
-                    (628, 10415) => {
-                        m.many(&mut out.supported_features, 32, 128, u32::MAX)
-                    }
-                    (284, 0) => m.many(&mut out.proxy_info, 33, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 34, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            ProvideLocationRequestView<'_>,
+            Self,
+            35,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl rt::typed::Members for ProvideLocationRequest {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.vendor_specific_application_id, 64)),
+                3 => Some((&mut self.auth_session_state, 64)),
+                4 => Some((&mut self.origin_host, 64)),
+                5 => Some((&mut self.origin_realm, 64)),
+                6 => Some((&mut self.destination_host, 64)),
+                7 => Some((&mut self.destination_realm, 64)),
+                8 => Some((&mut self.slg_location_type, 128)),
+                9 => Some((&mut self.user_name, 64)),
+                10 => Some((&mut self.msisdn, 192)),
+                11 => Some((&mut self.imei, 192)),
+                12 => Some((&mut self.lcs_eps_client_name, 128)),
+                13 => Some((&mut self.lcs_client_type, 192)),
+                14 => Some((&mut self.lcs_requestor_name, 128)),
+                15 => Some((&mut self.lcs_priority, 128)),
+                16 => Some((&mut self.lcs_qos, 128)),
+                17 => Some((&mut self.velocity_requested, 128)),
+                18 => Some((&mut self.supported_gad_shapes, 128)),
+                19 => Some((&mut self.lcs_service_type_id, 128)),
+                20 => Some((&mut self.lcs_codeword, 128)),
+                21 => Some((&mut self.lcs_privacy_check_non_session, 128)),
+                22 => Some((&mut self.lcs_privacy_check_session, 128)),
+                23 => Some((&mut self.service_selection, 64)),
+                24 => Some((&mut self.deferred_location_type, 128)),
+                25 => Some((&mut self.lcs_reference_number, 128)),
+                26 => Some((&mut self.area_event_info, 128)),
+                27 => Some((&mut self.gmlc_address, 128)),
+                28 => Some((&mut self.plr_flags, 128)),
+                29 => Some((&mut self.periodic_ldr_information, 128)),
+                30 => Some((&mut self.reporting_plmn_list, 128)),
+                31 => Some((&mut self.motion_event_info, 128)),
+                32 => Some((&mut self.supported_features, 128)),
+                33 => Some((&mut self.proxy_info, 64)),
+                34 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -4243,64 +4054,57 @@ impl rt::typed::Command for ProvideLocationAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 27usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (260, 0) => m.opt(&mut out.vendor_specific_application_id, 64),
-                    (268, 0) => m.opt(&mut out.result_code, 64),
-                    (297, 0) => m.opt(&mut out.experimental_result, 64),
-                    (277, 0) => m.one(&mut out.auth_session_state, 5, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 6, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 7, 64),
-                    (1242, 10415) => m.opt(&mut out.location_estimate, 192),
-                    (2513, 10415) => m.opt(&mut out.accuracy_fulfilment_indicator, 128),
-                    (2514, 10415) => m.opt(&mut out.age_of_location_estimate, 128),
-                    (2515, 10415) => m.opt(&mut out.velocity_estimate, 128),
-                    (2516, 10415) => m.opt(&mut out.eutran_positioning_data, 128),
-                    (2517, 10415) => m.opt(&mut out.ecgi, 128),
-                    (2524, 10415) => m.opt(&mut out.geran_positioning_info, 128),
-                    (2527, 10415) => m.opt(&mut out.utran_positioning_info, 128),
-                    (1604, 10415) => m.opt(&mut out.cell_global_identity, 192),
-                    (1607, 10415) => m.opt(&mut out.service_area_identity, 192),
-                    (2401, 10415) => m.opt(&mut out.serving_node, 128),
-                    (2546, 10415) => m.opt(&mut out.pla_flags, 128),
-                    (2552, 10415) => m.opt(&mut out.esmlc_cell_info, 128),
-                    (2556, 10415) => m.opt(&mut out.civic_address, 128),
-                    (2557, 10415) => m.opt(&mut out.barometric_pressure, 128),
-                    (628, 10415) => {
-                        m.many(&mut out.supported_features, 23, 128, u32::MAX)
-                    }
-                    (279, 0) => m.opt(&mut out.failed_avp, 64),
-                    (284, 0) => m.many(&mut out.proxy_info, 25, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 26, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            ProvideLocationAnswerView<'_>,
+            Self,
+            27,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl rt::typed::Members for ProvideLocationAnswer {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.vendor_specific_application_id, 64)),
+                3 => Some((&mut self.result_code, 64)),
+                4 => Some((&mut self.experimental_result, 64)),
+                5 => Some((&mut self.auth_session_state, 64)),
+                6 => Some((&mut self.origin_host, 64)),
+                7 => Some((&mut self.origin_realm, 64)),
+                8 => Some((&mut self.location_estimate, 192)),
+                9 => Some((&mut self.accuracy_fulfilment_indicator, 128)),
+                10 => Some((&mut self.age_of_location_estimate, 128)),
+                11 => Some((&mut self.velocity_estimate, 128)),
+                12 => Some((&mut self.eutran_positioning_data, 128)),
+                13 => Some((&mut self.ecgi, 128)),
+                14 => Some((&mut self.geran_positioning_info, 128)),
+                15 => Some((&mut self.utran_positioning_info, 128)),
+                16 => Some((&mut self.cell_global_identity, 192)),
+                17 => Some((&mut self.service_area_identity, 192)),
+                18 => Some((&mut self.serving_node, 128)),
+                19 => Some((&mut self.pla_flags, 128)),
+                20 => Some((&mut self.esmlc_cell_info, 128)),
+                21 => Some((&mut self.civic_address, 128)),
+                22 => Some((&mut self.barometric_pressure, 128)),
+                23 => Some((&mut self.supported_features, 128)),
+                24 => Some((&mut self.failed_avp, 64)),
+                25 => Some((&mut self.proxy_info, 64)),
+                26 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -4783,74 +4587,67 @@ impl rt::typed::Command for LocationReportRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 37usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (260, 0) => m.opt(&mut out.vendor_specific_application_id, 64),
-                    (277, 0) => m.one(&mut out.auth_session_state, 3, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 4, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 5, 64),
-                    (293, 0) => m.one(&mut out.destination_host, 6, 64),
-                    (283, 0) => m.one(&mut out.destination_realm, 7, 64),
-                    (2518, 10415) => m.one(&mut out.location_event, 8, 128),
-                    (2501, 10415) => m.opt(&mut out.lcs_eps_client_name, 128),
-                    (1, 0) => m.opt(&mut out.user_name, 64),
-                    (701, 10415) => m.opt(&mut out.msisdn, 192),
-                    (1402, 10415) => m.opt(&mut out.imei, 192),
-                    (1242, 10415) => m.opt(&mut out.location_estimate, 192),
-                    (2513, 10415) => m.opt(&mut out.accuracy_fulfilment_indicator, 128),
-                    (2514, 10415) => m.opt(&mut out.age_of_location_estimate, 128),
-                    (2515, 10415) => m.opt(&mut out.velocity_estimate, 128),
-                    (2516, 10415) => m.opt(&mut out.eutran_positioning_data, 128),
-                    (2517, 10415) => m.opt(&mut out.ecgi, 128),
-                    (2524, 10415) => m.opt(&mut out.geran_positioning_info, 128),
-                    (2527, 10415) => m.opt(&mut out.utran_positioning_info, 128),
-                    (2520, 10415) => m.opt(&mut out.lcs_service_type_id, 128),
-                    (2519, 10415) => m.opt(&mut out.pseudonym_indicator, 128),
-                    (2530, 10415) => m.opt(&mut out.lrr_flags, 128),
-                    (2531, 10415) => m.opt(&mut out.lcs_reference_number, 128),
-                    (2547, 10415) => m.opt(&mut out.deferred_mt_lr_data, 128),
-                    (2405, 10415) => m.opt(&mut out.gmlc_address, 128),
-                    (2541, 10415) => m.opt(&mut out.reporting_amount, 128),
-                    (2540, 10415) => m.opt(&mut out.periodic_ldr_information, 128),
-                    (2552, 10415) => m.opt(&mut out.esmlc_cell_info, 128),
-                    (2554, 10415) => m.opt(&mut out.n1xrtt_rcid, 128),
-                    (2555, 10415) => m.opt(&mut out.delayed_location_reporting_data, 128),
-                    (2556, 10415) => m.opt(&mut out.civic_address, 128),
-                    (2557, 10415) => m.opt(&mut out.barometric_pressure, 128),
-                    (628, 10415) => {
-                        m.many(&mut out.supported_features, 34, 128, u32::MAX)
-                    }
-                    (284, 0) => m.many(&mut out.proxy_info, 35, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 36, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            LocationReportRequestView<'_>,
+            Self,
+            37,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl rt::typed::Members for LocationReportRequest {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.vendor_specific_application_id, 64)),
+                3 => Some((&mut self.auth_session_state, 64)),
+                4 => Some((&mut self.origin_host, 64)),
+                5 => Some((&mut self.origin_realm, 64)),
+                6 => Some((&mut self.destination_host, 64)),
+                7 => Some((&mut self.destination_realm, 64)),
+                8 => Some((&mut self.location_event, 128)),
+                9 => Some((&mut self.lcs_eps_client_name, 128)),
+                10 => Some((&mut self.user_name, 64)),
+                11 => Some((&mut self.msisdn, 192)),
+                12 => Some((&mut self.imei, 192)),
+                13 => Some((&mut self.location_estimate, 192)),
+                14 => Some((&mut self.accuracy_fulfilment_indicator, 128)),
+                15 => Some((&mut self.age_of_location_estimate, 128)),
+                16 => Some((&mut self.velocity_estimate, 128)),
+                17 => Some((&mut self.eutran_positioning_data, 128)),
+                18 => Some((&mut self.ecgi, 128)),
+                19 => Some((&mut self.geran_positioning_info, 128)),
+                20 => Some((&mut self.utran_positioning_info, 128)),
+                21 => Some((&mut self.lcs_service_type_id, 128)),
+                22 => Some((&mut self.pseudonym_indicator, 128)),
+                23 => Some((&mut self.lrr_flags, 128)),
+                24 => Some((&mut self.lcs_reference_number, 128)),
+                25 => Some((&mut self.deferred_mt_lr_data, 128)),
+                26 => Some((&mut self.gmlc_address, 128)),
+                27 => Some((&mut self.reporting_amount, 128)),
+                28 => Some((&mut self.periodic_ldr_information, 128)),
+                29 => Some((&mut self.esmlc_cell_info, 128)),
+                30 => Some((&mut self.n1xrtt_rcid, 128)),
+                31 => Some((&mut self.delayed_location_reporting_data, 128)),
+                32 => Some((&mut self.civic_address, 128)),
+                33 => Some((&mut self.barometric_pressure, 128)),
+                34 => Some((&mut self.supported_features, 128)),
+                35 => Some((&mut self.proxy_info, 64)),
+                36 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]
@@ -5072,53 +4869,46 @@ impl rt::typed::Command for LocationReportAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 16usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (260, 0) => m.opt(&mut out.vendor_specific_application_id, 64),
-                    (268, 0) => m.opt(&mut out.result_code, 64),
-                    (297, 0) => m.opt(&mut out.experimental_result, 64),
-                    (277, 0) => m.one(&mut out.auth_session_state, 5, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 6, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 7, 64),
-                    (2405, 10415) => m.opt(&mut out.gmlc_address, 128),
-                    (2549, 10415) => m.opt(&mut out.lra_flags, 128),
-                    (2543, 10415) => m.opt(&mut out.reporting_plmn_list, 128),
-                    (2531, 10415) => m.opt(&mut out.lcs_reference_number, 128),
-                    (628, 10415) => {
-                        m.many(&mut out.supported_features, 12, 128, u32::MAX)
-                    }
-                    (279, 0) => m.opt(&mut out.failed_avp, 64),
-                    (284, 0) => m.many(&mut out.proxy_info, 14, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 15, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            LocationReportAnswerView<'_>,
+            Self,
+            16,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "slg", feature = "ts29172"))]
+impl rt::typed::Members for LocationReportAnswer {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.vendor_specific_application_id, 64)),
+                3 => Some((&mut self.result_code, 64)),
+                4 => Some((&mut self.experimental_result, 64)),
+                5 => Some((&mut self.auth_session_state, 64)),
+                6 => Some((&mut self.origin_host, 64)),
+                7 => Some((&mut self.origin_realm, 64)),
+                8 => Some((&mut self.gmlc_address, 128)),
+                9 => Some((&mut self.lra_flags, 128)),
+                10 => Some((&mut self.reporting_plmn_list, 128)),
+                11 => Some((&mut self.lcs_reference_number, 128)),
+                12 => Some((&mut self.supported_features, 128)),
+                13 => Some((&mut self.failed_avp, 64)),
+                14 => Some((&mut self.proxy_info, 64)),
+                15 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "slg", feature = "ts29172"))]

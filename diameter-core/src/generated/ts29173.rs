@@ -335,40 +335,7 @@ impl rt::typed::Grouped for ServingNode {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 9usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (1489, 10415) => m.opt(&mut self.sgsn_number, 192),
-                    (2409, 10415) => m.opt(&mut self.sgsn_name, 128),
-                    (2410, 10415) => m.opt(&mut self.sgsn_realm, 128),
-                    (2402, 10415) => m.opt(&mut self.mme_name, 128),
-                    (2408, 10415) => m.opt(&mut self.mme_realm, 128),
-                    (2403, 10415) => m.opt(&mut self.msc_number, 128),
-                    (318, 10415) => m.opt(&mut self.tgpp_aaa_server_name, 192),
-                    (2404, 10415) => m.opt(&mut self.lcs_capabilities_sets, 128),
-                    (2405, 10415) => m.opt(&mut self.gmlc_address, 128),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<ServingNodeView<'_>, Self, 9>(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -376,6 +343,41 @@ impl rt::typed::Grouped for ServingNode {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         ServingNodeView::check(avp, cx)
+    }
+}
+#[cfg(
+    any(
+        feature = "gy",
+        feature = "s6c",
+        feature = "s6m",
+        feature = "slg",
+        feature = "slh",
+        feature = "ts29172",
+        feature = "ts29173",
+        feature = "ts29336",
+        feature = "ts29338",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Members for ServingNode {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.sgsn_number, 192)),
+                1 => Some((&mut self.sgsn_name, 128)),
+                2 => Some((&mut self.sgsn_realm, 128)),
+                3 => Some((&mut self.mme_name, 128)),
+                4 => Some((&mut self.mme_realm, 128)),
+                5 => Some((&mut self.msc_number, 128)),
+                6 => Some((&mut self.tgpp_aaa_server_name, 192)),
+                7 => Some((&mut self.lcs_capabilities_sets, 128)),
+                8 => Some((&mut self.gmlc_address, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(
@@ -600,40 +602,11 @@ impl rt::typed::Grouped for AdditionalServingNode {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 9usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (1489, 10415) => m.opt(&mut self.sgsn_number, 192),
-                    (2402, 10415) => m.opt(&mut self.mme_name, 128),
-                    (2409, 10415) => m.opt(&mut self.sgsn_name, 128),
-                    (2410, 10415) => m.opt(&mut self.sgsn_realm, 128),
-                    (2408, 10415) => m.opt(&mut self.mme_realm, 128),
-                    (2403, 10415) => m.opt(&mut self.msc_number, 128),
-                    (318, 10415) => m.opt(&mut self.tgpp_aaa_server_name, 192),
-                    (2404, 10415) => m.opt(&mut self.lcs_capabilities_sets, 128),
-                    (2405, 10415) => m.opt(&mut self.gmlc_address, 128),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            AdditionalServingNodeView<'_>,
+            Self,
+            9,
+        >(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -641,6 +614,37 @@ impl rt::typed::Grouped for AdditionalServingNode {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         AdditionalServingNodeView::check(avp, cx)
+    }
+}
+#[cfg(
+    any(
+        feature = "s6c",
+        feature = "s6m",
+        feature = "slh",
+        feature = "ts29173",
+        feature = "ts29336",
+        feature = "ts29338"
+    )
+)]
+impl rt::typed::Members for AdditionalServingNode {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.sgsn_number, 192)),
+                1 => Some((&mut self.mme_name, 128)),
+                2 => Some((&mut self.sgsn_name, 128)),
+                3 => Some((&mut self.sgsn_realm, 128)),
+                4 => Some((&mut self.mme_realm, 128)),
+                5 => Some((&mut self.msc_number, 128)),
+                6 => Some((&mut self.tgpp_aaa_server_name, 192)),
+                7 => Some((&mut self.lcs_capabilities_sets, 128)),
+                8 => Some((&mut self.gmlc_address, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "slh", feature = "ts29173"))]
@@ -858,51 +862,44 @@ impl rt::typed::Command for LcsRoutingInfoRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 14usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (260, 0) => m.opt(&mut out.vendor_specific_application_id, 64),
-                    (277, 0) => m.one(&mut out.auth_session_state, 3, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 4, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 5, 64),
-                    (293, 0) => m.opt(&mut out.destination_host, 64),
-                    (283, 0) => m.one(&mut out.destination_realm, 7, 64),
-                    (1, 0) => m.opt(&mut out.user_name, 64),
-                    (701, 10415) => m.opt(&mut out.msisdn, 192),
-                    (1474, 10415) => m.opt(&mut out.gmlc_number, 192),
-                    (628, 10415) => {
-                        m.many(&mut out.supported_features, 11, 128, u32::MAX)
-                    }
-                    (284, 0) => m.many(&mut out.proxy_info, 12, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 13, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            LcsRoutingInfoRequestView<'_>,
+            Self,
+            14,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "slh", feature = "ts29173"))]
+impl rt::typed::Members for LcsRoutingInfoRequest {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.vendor_specific_application_id, 64)),
+                3 => Some((&mut self.auth_session_state, 64)),
+                4 => Some((&mut self.origin_host, 64)),
+                5 => Some((&mut self.origin_realm, 64)),
+                6 => Some((&mut self.destination_host, 64)),
+                7 => Some((&mut self.destination_realm, 64)),
+                8 => Some((&mut self.user_name, 64)),
+                9 => Some((&mut self.msisdn, 192)),
+                10 => Some((&mut self.gmlc_number, 192)),
+                11 => Some((&mut self.supported_features, 128)),
+                12 => Some((&mut self.proxy_info, 64)),
+                13 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "slh", feature = "ts29173"))]
@@ -1154,57 +1151,50 @@ impl rt::typed::Command for LcsRoutingInfoAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 20usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (260, 0) => m.opt(&mut out.vendor_specific_application_id, 64),
-                    (268, 0) => m.opt(&mut out.result_code, 64),
-                    (297, 0) => m.opt(&mut out.experimental_result, 64),
-                    (277, 0) => m.one(&mut out.auth_session_state, 5, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 6, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 7, 64),
-                    (628, 10415) => m.many(&mut out.supported_features, 8, 128, u32::MAX),
-                    (1, 0) => m.opt(&mut out.user_name, 64),
-                    (701, 10415) => m.opt(&mut out.msisdn, 192),
-                    (2400, 10415) => m.opt(&mut out.lmsi, 128),
-                    (2401, 10415) => m.opt(&mut out.serving_node, 128),
-                    (2406, 10415) => {
-                        m.many(&mut out.additional_serving_node, 13, 192, u32::MAX)
-                    }
-                    (2405, 10415) => m.opt(&mut out.gmlc_address, 128),
-                    (2407, 10415) => m.opt(&mut out.ppr_address, 128),
-                    (2411, 10415) => m.opt(&mut out.ria_flags, 128),
-                    (279, 0) => m.opt(&mut out.failed_avp, 64),
-                    (284, 0) => m.many(&mut out.proxy_info, 18, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 19, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            LcsRoutingInfoAnswerView<'_>,
+            Self,
+            20,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "slh", feature = "ts29173"))]
+impl rt::typed::Members for LcsRoutingInfoAnswer {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.vendor_specific_application_id, 64)),
+                3 => Some((&mut self.result_code, 64)),
+                4 => Some((&mut self.experimental_result, 64)),
+                5 => Some((&mut self.auth_session_state, 64)),
+                6 => Some((&mut self.origin_host, 64)),
+                7 => Some((&mut self.origin_realm, 64)),
+                8 => Some((&mut self.supported_features, 128)),
+                9 => Some((&mut self.user_name, 64)),
+                10 => Some((&mut self.msisdn, 192)),
+                11 => Some((&mut self.lmsi, 128)),
+                12 => Some((&mut self.serving_node, 128)),
+                13 => Some((&mut self.additional_serving_node, 192)),
+                14 => Some((&mut self.gmlc_address, 128)),
+                15 => Some((&mut self.ppr_address, 128)),
+                16 => Some((&mut self.ria_flags, 128)),
+                17 => Some((&mut self.failed_avp, 64)),
+                18 => Some((&mut self.proxy_info, 64)),
+                19 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "slh", feature = "ts29173"))]

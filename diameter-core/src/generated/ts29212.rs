@@ -5512,49 +5512,11 @@ impl rt::typed::Grouped for ChargingRuleInstall {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 10usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (1003, 10415) => {
-                        m.many(&mut self.charging_rule_definition, 0, 192, u32::MAX)
-                    }
-                    (1005, 10415) => {
-                        m.many(&mut self.charging_rule_name, 1, 192, u32::MAX)
-                    }
-                    (1004, 10415) => {
-                        m.many(&mut self.charging_rule_base_name, 2, 192, u32::MAX)
-                    }
-                    (1020, 10415) => m.opt(&mut self.bearer_identifier, 192),
-                    (2828, 10415) => m.opt(&mut self.monitoring_flags, 128),
-                    (1043, 10415) => m.opt(&mut self.rule_activation_time, 192),
-                    (1044, 10415) => m.opt(&mut self.rule_deactivation_time, 192),
-                    (1063, 10415) => {
-                        m.opt(&mut self.resource_allocation_notification, 128)
-                    }
-                    (1073, 10415) => m.opt(&mut self.charging_correlation_indicator, 128),
-                    (1027, 10415) => m.opt(&mut self.ip_can_type, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            ChargingRuleInstallView<'_>,
+            Self,
+            10,
+        >(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -5562,6 +5524,29 @@ impl rt::typed::Grouped for ChargingRuleInstall {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         ChargingRuleInstallView::check(avp, cx)
+    }
+}
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
+impl rt::typed::Members for ChargingRuleInstall {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.charging_rule_definition, 192)),
+                1 => Some((&mut self.charging_rule_name, 192)),
+                2 => Some((&mut self.charging_rule_base_name, 192)),
+                3 => Some((&mut self.bearer_identifier, 192)),
+                4 => Some((&mut self.monitoring_flags, 128)),
+                5 => Some((&mut self.rule_activation_time, 192)),
+                6 => Some((&mut self.rule_deactivation_time, 192)),
+                7 => Some((&mut self.resource_allocation_notification, 128)),
+                8 => Some((&mut self.charging_correlation_indicator, 128)),
+                9 => Some((&mut self.ip_can_type, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -5678,41 +5663,24 @@ impl rt::typed::Grouped for ChargingRuleRemove {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 4usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (1005, 10415) => {
-                        m.many(&mut self.charging_rule_name, 0, 192, u32::MAX)
-                    }
-                    (1004, 10415) => {
-                        m.many(&mut self.charging_rule_base_name, 1, 192, u32::MAX)
-                    }
-                    (536, 10415) => {
-                        m.many(&mut self.required_access_info, 2, 128, u32::MAX)
-                    }
-                    (2841, 10415) => m.opt(&mut self.resource_release_notification, 128),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<ChargingRuleRemoveView<'_>, Self, 4>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
+impl rt::typed::Members for ChargingRuleRemove {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.charging_rule_name, 192)),
+                1 => Some((&mut self.charging_rule_base_name, 192)),
+                2 => Some((&mut self.required_access_info, 128)),
+                3 => Some((&mut self.resource_release_notification, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -6039,73 +6007,11 @@ impl rt::typed::Grouped for ChargingRuleDefinition {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 32usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (1005, 10415) => m.one(&mut self.charging_rule_name, 0, 192),
-                    (439, 0) => m.opt(&mut self.service_identifier, 64),
-                    (432, 0) => m.opt(&mut self.rating_group, 64),
-                    (1058, 10415) => m.many(&mut self.flow_information, 3, 128, u32::MAX),
-                    (2844, 10415) => m.opt(&mut self.default_bearer_indication, 128),
-                    (1088, 10415) => m.opt(&mut self.tdf_application_identifier, 128),
-                    (511, 10415) => m.opt(&mut self.flow_status, 192),
-                    (1016, 10415) => m.opt(&mut self.qos_information, 192),
-                    (1099, 10415) => m.opt(&mut self.ps_to_cs_session_continuity, 128),
-                    (1011, 10415) => m.opt(&mut self.reporting_level, 192),
-                    (1009, 10415) => m.opt(&mut self.online, 192),
-                    (1008, 10415) => m.opt(&mut self.offline, 192),
-                    (2852, 10415) => m.opt(&mut self.max_plr_dl, 128),
-                    (2853, 10415) => m.opt(&mut self.max_plr_ul, 128),
-                    (1007, 10415) => m.opt(&mut self.metering_method, 192),
-                    (1010, 10415) => m.opt(&mut self.precedence, 192),
-                    (505, 10415) => m.opt(&mut self.af_charging_identifier, 192),
-                    (510, 10415) => m.many(&mut self.flows, 17, 192, u32::MAX),
-                    (1066, 10415) => m.opt(&mut self.monitoring_key, 128),
-                    (1085, 10415) => m.many(&mut self.redirect_information, 19, 128, 2),
-                    (2809, 10415) => m.opt(&mut self.mute_notification, 128),
-                    (529, 10415) => m.opt(&mut self.af_signalling_protocol, 128),
-                    (531, 10415) => m.opt(&mut self.sponsor_identity, 128),
-                    (532, 10415) => {
-                        m.opt(&mut self.application_service_provider_identity, 128)
-                    }
-                    (536, 10415) => {
-                        m.many(&mut self.required_access_info, 24, 128, u32::MAX)
-                    }
-                    (539, 10415) => m.opt(&mut self.sharing_key_dl, 128),
-                    (540, 10415) => m.opt(&mut self.sharing_key_ul, 128),
-                    (2836, 10415) => {
-                        m.opt(&mut self.traffic_steering_policy_identifier_dl, 128)
-                    }
-                    (2837, 10415) => {
-                        m.opt(&mut self.traffic_steering_policy_identifier_ul, 128)
-                    }
-                    (552, 10415) => m.opt(&mut self.content_version, 128),
-                    (831, 10415) => {
-                        m.many(&mut self.calling_party_address, 30, 192, u32::MAX)
-                    }
-                    (565, 10415) => m.opt(&mut self.callee_information, 128),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            ChargingRuleDefinitionView<'_>,
+            Self,
+            32,
+        >(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -6113,6 +6019,51 @@ impl rt::typed::Grouped for ChargingRuleDefinition {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         ChargingRuleDefinitionView::check(avp, cx)
+    }
+}
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
+impl rt::typed::Members for ChargingRuleDefinition {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.charging_rule_name, 192)),
+                1 => Some((&mut self.service_identifier, 64)),
+                2 => Some((&mut self.rating_group, 64)),
+                3 => Some((&mut self.flow_information, 128)),
+                4 => Some((&mut self.default_bearer_indication, 128)),
+                5 => Some((&mut self.tdf_application_identifier, 128)),
+                6 => Some((&mut self.flow_status, 192)),
+                7 => Some((&mut self.qos_information, 192)),
+                8 => Some((&mut self.ps_to_cs_session_continuity, 128)),
+                9 => Some((&mut self.reporting_level, 192)),
+                10 => Some((&mut self.online, 192)),
+                11 => Some((&mut self.offline, 192)),
+                12 => Some((&mut self.max_plr_dl, 128)),
+                13 => Some((&mut self.max_plr_ul, 128)),
+                14 => Some((&mut self.metering_method, 192)),
+                15 => Some((&mut self.precedence, 192)),
+                16 => Some((&mut self.af_charging_identifier, 192)),
+                17 => Some((&mut self.flows, 192)),
+                18 => Some((&mut self.monitoring_key, 128)),
+                19 => Some((&mut self.redirect_information, 128)),
+                20 => Some((&mut self.mute_notification, 128)),
+                21 => Some((&mut self.af_signalling_protocol, 128)),
+                22 => Some((&mut self.sponsor_identity, 128)),
+                23 => Some((&mut self.application_service_provider_identity, 128)),
+                24 => Some((&mut self.required_access_info, 128)),
+                25 => Some((&mut self.sharing_key_dl, 128)),
+                26 => Some((&mut self.sharing_key_ul, 128)),
+                27 => Some((&mut self.traffic_steering_policy_identifier_dl, 128)),
+                28 => Some((&mut self.traffic_steering_policy_identifier_ul, 128)),
+                29 => Some((&mut self.content_version, 128)),
+                30 => Some((&mut self.calling_party_address, 192)),
+                31 => Some((&mut self.callee_information, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -6235,37 +6186,11 @@ impl rt::typed::Grouped for TftPacketFilterInformation {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 6usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (1010, 10415) => m.opt(&mut self.precedence, 192),
-                    (1012, 10415) => m.opt(&mut self.tft_filter, 192),
-                    (1014, 10415) => m.opt(&mut self.tos_traffic_class, 192),
-                    (1056, 10415) => m.opt(&mut self.security_parameter_index, 128),
-                    (1057, 10415) => m.opt(&mut self.flow_label, 128),
-                    (1080, 10415) => m.opt(&mut self.flow_direction, 128),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            TftPacketFilterInformationView<'_>,
+            Self,
+            6,
+        >(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -6273,6 +6198,25 @@ impl rt::typed::Grouped for TftPacketFilterInformation {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         TftPacketFilterInformationView::check(avp, cx)
+    }
+}
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
+impl rt::typed::Members for TftPacketFilterInformation {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.precedence, 192)),
+                1 => Some((&mut self.tft_filter, 192)),
+                2 => Some((&mut self.tos_traffic_class, 192)),
+                3 => Some((&mut self.security_parameter_index, 128)),
+                4 => Some((&mut self.flow_label, 128)),
+                5 => Some((&mut self.flow_direction, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(
@@ -6639,54 +6583,7 @@ impl rt::typed::Grouped for QosInformation {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 16usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (1028, 10415) => m.opt(&mut self.qos_class_identifier, 192),
-                    (516, 10415) => m.opt(&mut self.max_requested_bandwidth_ul, 192),
-                    (515, 10415) => m.opt(&mut self.max_requested_bandwidth_dl, 192),
-                    (555, 10415) => m.opt(&mut self.extended_max_requested_bw_ul, 128),
-                    (554, 10415) => m.opt(&mut self.extended_max_requested_bw_dl, 128),
-                    (1026, 10415) => m.opt(&mut self.guaranteed_bitrate_ul, 192),
-                    (1025, 10415) => m.opt(&mut self.guaranteed_bitrate_dl, 192),
-                    (2851, 10415) => m.opt(&mut self.extended_gbr_ul, 128),
-                    (2850, 10415) => m.opt(&mut self.extended_gbr_dl, 128),
-                    (1020, 10415) => m.opt(&mut self.bearer_identifier, 192),
-                    (1034, 10415) => m.opt(&mut self.allocation_retention_priority, 128),
-                    (1041, 10415) => m.opt(&mut self.apn_aggregate_max_bitrate_ul, 128),
-                    (1040, 10415) => m.opt(&mut self.apn_aggregate_max_bitrate_dl, 128),
-                    (2849, 10415) => m.opt(&mut self.extended_apn_ambr_ul, 128),
-                    (2848, 10415) => m.opt(&mut self.extended_apn_ambr_dl, 128),
-                    (2818, 10415) => {
-                        m.many(
-                            &mut self.conditional_apn_aggregate_max_bitrate,
-                            15,
-                            128,
-                            u32::MAX,
-                        )
-                    }
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<QosInformationView<'_>, Self, 16>(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -6694,6 +6591,49 @@ impl rt::typed::Grouped for QosInformation {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         QosInformationView::check(avp, cx)
+    }
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "mb2c",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29468",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Members for QosInformation {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.qos_class_identifier, 192)),
+                1 => Some((&mut self.max_requested_bandwidth_ul, 192)),
+                2 => Some((&mut self.max_requested_bandwidth_dl, 192)),
+                3 => Some((&mut self.extended_max_requested_bw_ul, 128)),
+                4 => Some((&mut self.extended_max_requested_bw_dl, 128)),
+                5 => Some((&mut self.guaranteed_bitrate_ul, 192)),
+                6 => Some((&mut self.guaranteed_bitrate_dl, 192)),
+                7 => Some((&mut self.extended_gbr_ul, 128)),
+                8 => Some((&mut self.extended_gbr_dl, 128)),
+                9 => Some((&mut self.bearer_identifier, 192)),
+                10 => Some((&mut self.allocation_retention_priority, 128)),
+                11 => Some((&mut self.apn_aggregate_max_bitrate_ul, 128)),
+                12 => Some((&mut self.apn_aggregate_max_bitrate_dl, 128)),
+                13 => Some((&mut self.extended_apn_ambr_ul, 128)),
+                14 => Some((&mut self.extended_apn_ambr_dl, 128)),
+                15 => Some((&mut self.conditional_apn_aggregate_max_bitrate, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -6830,45 +6770,7 @@ impl rt::typed::Grouped for ChargingRuleReport {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 8usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (1005, 10415) => {
-                        m.many(&mut self.charging_rule_name, 0, 192, u32::MAX)
-                    }
-                    (1004, 10415) => {
-                        m.many(&mut self.charging_rule_base_name, 1, 192, u32::MAX)
-                    }
-                    (1020, 10415) => m.opt(&mut self.bearer_identifier, 192),
-                    (1019, 10415) => m.opt(&mut self.pcc_rule_status, 192),
-                    (1031, 10415) => m.opt(&mut self.rule_failure_code, 192),
-                    (430, 0) => m.opt(&mut self.final_unit_indication, 64),
-                    (2819, 10415) => {
-                        m.many(&mut self.ran_nas_release_cause, 6, 128, u32::MAX)
-                    }
-                    (552, 10415) => m.many(&mut self.content_version, 7, 128, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<ChargingRuleReportView<'_>, Self, 8>(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -6876,6 +6778,27 @@ impl rt::typed::Grouped for ChargingRuleReport {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         ChargingRuleReportView::check(avp, cx)
+    }
+}
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
+impl rt::typed::Members for ChargingRuleReport {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.charging_rule_name, 192)),
+                1 => Some((&mut self.charging_rule_base_name, 192)),
+                2 => Some((&mut self.bearer_identifier, 192)),
+                3 => Some((&mut self.pcc_rule_status, 192)),
+                4 => Some((&mut self.rule_failure_code, 192)),
+                5 => Some((&mut self.final_unit_indication, 64)),
+                6 => Some((&mut self.ran_nas_release_cause, 128)),
+                7 => Some((&mut self.content_version, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -7014,41 +6937,28 @@ impl rt::typed::Grouped for AccessNetworkChargingIdentifierGx {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 4usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (503, 10415) => {
-                        m.one(&mut self.access_network_charging_identifier_value, 0, 192)
-                    }
-                    (1004, 10415) => {
-                        m.many(&mut self.charging_rule_base_name, 1, 192, u32::MAX)
-                    }
-                    (1005, 10415) => {
-                        m.many(&mut self.charging_rule_name, 2, 192, u32::MAX)
-                    }
-                    (2827, 10415) => m.opt(&mut self.ip_can_session_charging_scope, 128),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            AccessNetworkChargingIdentifierGxView<'_>,
+            Self,
+            4,
+        >(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
+impl rt::typed::Members for AccessNetworkChargingIdentifierGx {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.access_network_charging_identifier_value, 192)),
+                1 => Some((&mut self.charging_rule_base_name, 192)),
+                2 => Some((&mut self.charging_rule_name, 192)),
+                3 => Some((&mut self.ip_can_session_charging_scope, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(
@@ -7353,54 +7263,11 @@ impl rt::typed::Grouped for EventReportIndication {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 21usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (1503, 10415) => m.opt(&mut self.an_trusted, 192),
-                    (1006, 10415) => m.many(&mut self.event_trigger, 1, 192, u32::MAX),
-                    (2319, 10415) => m.opt(&mut self.user_csg_information, 128),
-                    (1027, 10415) => m.opt(&mut self.ip_can_type, 192),
-                    (1050, 10415) => m.many(&mut self.an_gw_address, 4, 128, 2),
-                    (6, 10415) => m.opt(&mut self.tgpp_sgsn_address, 192),
-                    (15, 10415) => m.opt(&mut self.tgpp_sgsn_ipv6_address, 192),
-                    (18, 10415) => m.opt(&mut self.tgpp_sgsn_mcc_mnc, 192),
-                    (8, 0) => m.opt(&mut self.framed_ip_address, 64),
-                    (1032, 10415) => m.opt(&mut self.rat_type, 128),
-                    (909, 10415) => m.opt(&mut self.rai, 192),
-                    (22, 10415) => m.opt(&mut self.tgpp_user_location_info, 192),
-                    (1458, 10415) => m.opt(&mut self.trace_data, 192),
-                    (1459, 10415) => m.opt(&mut self.trace_reference, 192),
-                    (9010, 5535) => m.opt(&mut self.tgpp2_bsid, 192),
-                    (23, 10415) => m.opt(&mut self.tgpp_ms_timezone, 192),
-                    (1079, 10415) => m.opt(&mut self.routing_ip_address, 128),
-                    (2805, 10415) => m.opt(&mut self.ue_local_ip_address, 128),
-                    (2804, 10415) => m.opt(&mut self.henb_local_ip_address, 128),
-                    (2806, 10415) => m.opt(&mut self.udp_source_port, 128),
-                    (2822, 10415) => {
-                        m.opt(&mut self.presence_reporting_area_information, 128)
-                    }
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            EventReportIndicationView<'_>,
+            Self,
+            21,
+        >(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -7408,6 +7275,49 @@ impl rt::typed::Grouped for EventReportIndication {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         EventReportIndicationView::check(avp, cx)
+    }
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
+impl rt::typed::Members for EventReportIndication {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.an_trusted, 192)),
+                1 => Some((&mut self.event_trigger, 192)),
+                2 => Some((&mut self.user_csg_information, 128)),
+                3 => Some((&mut self.ip_can_type, 192)),
+                4 => Some((&mut self.an_gw_address, 128)),
+                5 => Some((&mut self.tgpp_sgsn_address, 192)),
+                6 => Some((&mut self.tgpp_sgsn_ipv6_address, 192)),
+                7 => Some((&mut self.tgpp_sgsn_mcc_mnc, 192)),
+                8 => Some((&mut self.framed_ip_address, 64)),
+                9 => Some((&mut self.rat_type, 128)),
+                10 => Some((&mut self.rai, 192)),
+                11 => Some((&mut self.tgpp_user_location_info, 192)),
+                12 => Some((&mut self.trace_data, 192)),
+                13 => Some((&mut self.trace_reference, 192)),
+                14 => Some((&mut self.tgpp2_bsid, 192)),
+                15 => Some((&mut self.tgpp_ms_timezone, 192)),
+                16 => Some((&mut self.routing_ip_address, 128)),
+                17 => Some((&mut self.ue_local_ip_address, 128)),
+                18 => Some((&mut self.henb_local_ip_address, 128)),
+                19 => Some((&mut self.udp_source_port, 128)),
+                20 => Some((&mut self.presence_reporting_area_information, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(
@@ -7745,34 +7655,49 @@ impl rt::typed::Grouped for AllocationRetentionPriority {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 3usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (1046, 10415) => m.one(&mut self.priority_level, 0, 128),
-                    (1047, 10415) => m.opt(&mut self.pre_emption_capability, 128),
-                    (1048, 10415) => m.opt(&mut self.pre_emption_vulnerability, 128),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            AllocationRetentionPriorityView<'_>,
+            Self,
+            3,
+        >(self, parent, cx)
+    }
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "mb2c",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273",
+        feature = "ts29468",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Members for AllocationRetentionPriority {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.priority_level, 128)),
+                1 => Some((&mut self.pre_emption_capability, 128)),
+                2 => Some((&mut self.pre_emption_vulnerability, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(
@@ -7959,33 +7884,30 @@ impl rt::typed::Grouped for TunnelInformation {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 2usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (1037, 10415) => m.opt(&mut self.tunnel_header_length, 128),
-                    (1036, 10415) => m.many(&mut self.tunnel_header_filter, 1, 128, 2),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<TunnelInformationView<'_>, Self, 2>(self, parent, cx)
+    }
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s9",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
+impl rt::typed::Members for TunnelInformation {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.tunnel_header_length, 128)),
+                1 => Some((&mut self.tunnel_header_filter, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -8103,33 +8025,7 @@ impl rt::typed::Grouped for CoaInformation {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 2usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (1038, 10415) => m.one(&mut self.tunnel_information, 0, 128),
-                    (1035, 10415) => m.one(&mut self.coa_ip_address, 1, 128),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<CoaInformationView<'_>, Self, 2>(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -8137,6 +8033,21 @@ impl rt::typed::Grouped for CoaInformation {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         CoaInformationView::check(avp, cx)
+    }
+}
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
+impl rt::typed::Members for CoaInformation {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.tunnel_information, 128)),
+                1 => Some((&mut self.coa_ip_address, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(
@@ -8315,33 +8226,30 @@ impl rt::typed::Grouped for DefaultEpsBearerQos {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 2usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (1028, 10415) => m.opt(&mut self.qos_class_identifier, 192),
-                    (1034, 10415) => m.opt(&mut self.allocation_retention_priority, 128),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<DefaultEpsBearerQosView<'_>, Self, 2>(self, parent, cx)
+    }
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s9",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
+impl rt::typed::Members for DefaultEpsBearerQos {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.qos_class_identifier, 192)),
+                1 => Some((&mut self.allocation_retention_priority, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(
@@ -8588,39 +8496,7 @@ impl rt::typed::Grouped for FlowInformation {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 8usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (507, 10415) => m.opt(&mut self.flow_description, 192),
-                    (1060, 10415) => m.opt(&mut self.packet_filter_identifier, 128),
-                    (1072, 10415) => m.opt(&mut self.packet_filter_usage, 128),
-                    (1014, 10415) => m.opt(&mut self.tos_traffic_class, 192),
-                    (1056, 10415) => m.opt(&mut self.security_parameter_index, 128),
-                    (1057, 10415) => m.opt(&mut self.flow_label, 128),
-                    (1080, 10415) => m.opt(&mut self.flow_direction, 128),
-                    (1077, 10415) => m.opt(&mut self.routing_rule_identifier, 128),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<FlowInformationView<'_>, Self, 8>(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -8628,6 +8504,37 @@ impl rt::typed::Grouped for FlowInformation {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         FlowInformationView::check(avp, cx)
+    }
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
+impl rt::typed::Members for FlowInformation {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.flow_description, 192)),
+                1 => Some((&mut self.packet_filter_identifier, 128)),
+                2 => Some((&mut self.packet_filter_usage, 128)),
+                3 => Some((&mut self.tos_traffic_class, 192)),
+                4 => Some((&mut self.security_parameter_index, 128)),
+                5 => Some((&mut self.flow_label, 128)),
+                6 => Some((&mut self.flow_direction, 128)),
+                7 => Some((&mut self.routing_rule_identifier, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(
@@ -8842,38 +8749,11 @@ impl rt::typed::Grouped for PacketFilterInformation {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 7usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (1060, 10415) => m.opt(&mut self.packet_filter_identifier, 128),
-                    (1010, 10415) => m.opt(&mut self.precedence, 192),
-                    (1059, 10415) => m.opt(&mut self.packet_filter_content, 128),
-                    (1014, 10415) => m.opt(&mut self.tos_traffic_class, 192),
-                    (1056, 10415) => m.opt(&mut self.security_parameter_index, 128),
-                    (1057, 10415) => m.opt(&mut self.flow_label, 128),
-                    (1080, 10415) => m.opt(&mut self.flow_direction, 128),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            PacketFilterInformationView<'_>,
+            Self,
+            7,
+        >(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -8881,6 +8761,34 @@ impl rt::typed::Grouped for PacketFilterInformation {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         PacketFilterInformationView::check(avp, cx)
+    }
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s9",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
+impl rt::typed::Members for PacketFilterInformation {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.packet_filter_identifier, 128)),
+                1 => Some((&mut self.precedence, 192)),
+                2 => Some((&mut self.packet_filter_content, 128)),
+                3 => Some((&mut self.tos_traffic_class, 192)),
+                4 => Some((&mut self.security_parameter_index, 128)),
+                5 => Some((&mut self.flow_label, 128)),
+                6 => Some((&mut self.flow_direction, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(
@@ -9095,38 +9003,11 @@ impl rt::typed::Grouped for UsageMonitoringInformation {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 7usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (1066, 10415) => m.opt(&mut self.monitoring_key, 128),
-                    (431, 0) => m.many(&mut self.granted_service_unit, 1, 64, 2),
-                    (446, 0) => m.many(&mut self.used_service_unit, 2, 64, 2),
-                    (881, 10415) => m.opt(&mut self.quota_consumption_time, 192),
-                    (1068, 10415) => m.opt(&mut self.usage_monitoring_level, 128),
-                    (1069, 10415) => m.opt(&mut self.usage_monitoring_report, 128),
-                    (1070, 10415) => m.opt(&mut self.usage_monitoring_support, 128),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            UsageMonitoringInformationView<'_>,
+            Self,
+            7,
+        >(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -9134,6 +9015,34 @@ impl rt::typed::Grouped for UsageMonitoringInformation {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         UsageMonitoringInformationView::check(avp, cx)
+    }
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
+impl rt::typed::Members for UsageMonitoringInformation {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.monitoring_key, 128)),
+                1 => Some((&mut self.granted_service_unit, 64)),
+                2 => Some((&mut self.used_service_unit, 64)),
+                3 => Some((&mut self.quota_consumption_time, 192)),
+                4 => Some((&mut self.usage_monitoring_level, 128)),
+                5 => Some((&mut self.usage_monitoring_report, 128)),
+                6 => Some((&mut self.usage_monitoring_support, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -9226,34 +9135,21 @@ impl rt::typed::Grouped for RoutingRuleInstall {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 1usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (1076, 10415) => {
-                        m.many(&mut self.routing_rule_definition, 0, 128, u32::MAX)
-                    }
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<RoutingRuleInstallView<'_>, Self, 1>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
+impl rt::typed::Members for RoutingRuleInstall {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.routing_rule_definition, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -9346,34 +9242,21 @@ impl rt::typed::Grouped for RoutingRuleRemove {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 1usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (1077, 10415) => {
-                        m.many(&mut self.routing_rule_identifier, 0, 128, u32::MAX)
-                    }
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<RoutingRuleRemoveView<'_>, Self, 1>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
+impl rt::typed::Members for RoutingRuleRemove {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.routing_rule_identifier, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -9504,36 +9387,11 @@ impl rt::typed::Grouped for RoutingRuleDefinition {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 5usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (1077, 10415) => m.one(&mut self.routing_rule_identifier, 0, 128),
-                    (1078, 10415) => m.many(&mut self.routing_filter, 1, 128, u32::MAX),
-                    (1010, 10415) => m.opt(&mut self.precedence, 192),
-                    (1079, 10415) => m.opt(&mut self.routing_ip_address, 128),
-                    (1027, 10415) => m.opt(&mut self.ip_can_type, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            RoutingRuleDefinitionView<'_>,
+            Self,
+            5,
+        >(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -9541,6 +9399,24 @@ impl rt::typed::Grouped for RoutingRuleDefinition {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         RoutingRuleDefinitionView::check(avp, cx)
+    }
+}
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
+impl rt::typed::Members for RoutingRuleDefinition {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.routing_rule_identifier, 128)),
+                1 => Some((&mut self.routing_filter, 128)),
+                2 => Some((&mut self.precedence, 192)),
+                3 => Some((&mut self.routing_ip_address, 128)),
+                4 => Some((&mut self.ip_can_type, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -9682,36 +9558,7 @@ impl rt::typed::Grouped for RoutingFilter {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 5usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (507, 10415) => m.one(&mut self.flow_description, 0, 192),
-                    (1080, 10415) => m.one(&mut self.flow_direction, 1, 128),
-                    (1014, 10415) => m.opt(&mut self.tos_traffic_class, 192),
-                    (1056, 10415) => m.opt(&mut self.security_parameter_index, 128),
-                    (1057, 10415) => m.opt(&mut self.flow_label, 128),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<RoutingFilterView<'_>, Self, 5>(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -9719,6 +9566,24 @@ impl rt::typed::Grouped for RoutingFilter {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         RoutingFilterView::check(avp, cx)
+    }
+}
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
+impl rt::typed::Members for RoutingFilter {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.flow_description, 192)),
+                1 => Some((&mut self.flow_direction, 128)),
+                2 => Some((&mut self.tos_traffic_class, 192)),
+                3 => Some((&mut self.security_parameter_index, 128)),
+                4 => Some((&mut self.flow_label, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
@@ -9816,34 +9681,7 @@ impl rt::typed::Grouped for TdfInformation {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 3usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (1090, 10415) => m.opt(&mut self.tdf_destination_realm, 128),
-                    (1089, 10415) => m.opt(&mut self.tdf_destination_host, 128),
-                    (1091, 10415) => m.opt(&mut self.tdf_ip_address, 128),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<TdfInformationView<'_>, Self, 3>(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -9851,6 +9689,22 @@ impl rt::typed::Grouped for TdfInformation {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         TdfInformationView::check(avp, cx)
+    }
+}
+#[cfg(any(feature = "gx", feature = "ts29212"))]
+impl rt::typed::Members for TdfInformation {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.tdf_destination_realm, 128)),
+                1 => Some((&mut self.tdf_destination_host, 128)),
+                2 => Some((&mut self.tdf_ip_address, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(
@@ -10039,34 +9893,32 @@ impl rt::typed::Grouped for RedirectInformation {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 3usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (1086, 10415) => m.opt(&mut self.redirect_support, 128),
-                    (433, 0) => m.opt(&mut self.redirect_address_type, 64),
-                    (435, 0) => m.opt(&mut self.redirect_server_address, 64),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<RedirectInformationView<'_>, Self, 3>(self, parent, cx)
+    }
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
+impl rt::typed::Members for RedirectInformation {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.redirect_support, 128)),
+                1 => Some((&mut self.redirect_address_type, 64)),
+                2 => Some((&mut self.redirect_server_address, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(
@@ -10273,36 +10125,35 @@ impl rt::typed::Grouped for ApplicationDetectionInformation {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 3usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (1088, 10415) => m.one(&mut self.tdf_application_identifier, 0, 128),
-                    (2802, 10415) => {
-                        m.opt(&mut self.tdf_application_instance_identifier, 128)
-                    }
-                    (1058, 10415) => m.many(&mut self.flow_information, 2, 128, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            ApplicationDetectionInformationView<'_>,
+            Self,
+            3,
+        >(self, parent, cx)
+    }
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "s9",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts29215"
+    )
+)]
+impl rt::typed::Members for ApplicationDetectionInformation {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.tdf_application_identifier, 128)),
+                1 => Some((&mut self.tdf_application_instance_identifier, 128)),
+                2 => Some((&mut self.flow_information, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
@@ -10419,35 +10270,28 @@ impl rt::typed::Grouped for DefaultQosInformation {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 4usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (1028, 10415) => m.opt(&mut self.qos_class_identifier, 192),
-                    (516, 10415) => m.opt(&mut self.max_requested_bandwidth_ul, 192),
-                    (515, 10415) => m.opt(&mut self.max_requested_bandwidth_dl, 192),
-                    (2817, 10415) => m.opt(&mut self.default_qos_name, 128),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            DefaultQosInformationView<'_>,
+            Self,
+            4,
+        >(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "gx", feature = "ts29212"))]
+impl rt::typed::Members for DefaultQosInformation {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.qos_class_identifier, 192)),
+                1 => Some((&mut self.max_requested_bandwidth_ul, 192)),
+                2 => Some((&mut self.max_requested_bandwidth_dl, 192)),
+                3 => Some((&mut self.default_qos_name, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(
@@ -10716,37 +10560,44 @@ impl rt::typed::Grouped for ConditionalApnAggregateMaxBitrate {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 6usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (1041, 10415) => m.opt(&mut self.apn_aggregate_max_bitrate_ul, 128),
-                    (1040, 10415) => m.opt(&mut self.apn_aggregate_max_bitrate_dl, 128),
-                    (2849, 10415) => m.opt(&mut self.extended_apn_ambr_ul, 128),
-                    (2848, 10415) => m.opt(&mut self.extended_apn_ambr_dl, 128),
-                    (1027, 10415) => m.many(&mut self.ip_can_type, 4, 192, u32::MAX),
-                    (1032, 10415) => m.many(&mut self.rat_type, 5, 128, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            ConditionalApnAggregateMaxBitrateView<'_>,
+            Self,
+            6,
+        >(self, parent, cx)
+    }
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "mb2c",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29468",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Members for ConditionalApnAggregateMaxBitrate {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.apn_aggregate_max_bitrate_ul, 128)),
+                1 => Some((&mut self.apn_aggregate_max_bitrate_dl, 128)),
+                2 => Some((&mut self.extended_apn_ambr_ul, 128)),
+                3 => Some((&mut self.extended_apn_ambr_dl, 128)),
+                4 => Some((&mut self.ip_can_type, 192)),
+                5 => Some((&mut self.rat_type, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(
@@ -10989,39 +10840,39 @@ impl rt::typed::Grouped for PresenceReportingAreaInformation {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 4usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (2821, 10415) => {
-                        m.opt(&mut self.presence_reporting_area_identifier, 128)
-                    }
-                    (2823, 10415) => m.opt(&mut self.presence_reporting_area_status, 128),
-                    (2820, 10415) => {
-                        m.opt(&mut self.presence_reporting_area_elements_list, 128)
-                    }
-                    (2855, 10415) => m.opt(&mut self.presence_reporting_area_node, 128),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            PresenceReportingAreaInformationView<'_>,
+            Self,
+            4,
+        >(self, parent, cx)
+    }
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gy",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Members for PresenceReportingAreaInformation {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.presence_reporting_area_identifier, 128)),
+                1 => Some((&mut self.presence_reporting_area_status, 128)),
+                2 => Some((&mut self.presence_reporting_area_elements_list, 128)),
+                3 => Some((&mut self.presence_reporting_area_node, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(
@@ -11206,35 +11057,11 @@ impl rt::typed::Grouped for FixedUserLocationInfo {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 4usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (1524, 10415) => m.opt(&mut self.ssid, 192),
-                    (2716, 10415) => m.opt(&mut self.bssid, 192),
-                    (302, 13019) => m.opt(&mut self.logical_access_id, 192),
-                    (313, 13019) => m.opt(&mut self.physical_access_id, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            FixedUserLocationInfoView<'_>,
+            Self,
+            4,
+        >(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -11242,6 +11069,31 @@ impl rt::typed::Grouped for FixedUserLocationInfo {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         FixedUserLocationInfoView::check(avp, cx)
+    }
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gy",
+        feature = "sd",
+        feature = "ts29212",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Members for FixedUserLocationInfo {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.ssid, 192)),
+                1 => Some((&mut self.bssid, 192)),
+                2 => Some((&mut self.logical_access_id, 192)),
+                3 => Some((&mut self.physical_access_id, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -11352,36 +11204,23 @@ impl rt::typed::Grouped for RoutingRuleReport {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 3usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (1077, 10415) => {
-                        m.many(&mut self.routing_rule_identifier, 0, 128, u32::MAX)
-                    }
-                    (1019, 10415) => m.opt(&mut self.pcc_rule_status, 192),
-                    (2834, 10415) => m.opt(&mut self.routing_rule_failure_code, 128),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<RoutingRuleReportView<'_>, Self, 3>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "gx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
+impl rt::typed::Members for RoutingRuleReport {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.routing_rule_identifier, 128)),
+                1 => Some((&mut self.pcc_rule_status, 192)),
+                2 => Some((&mut self.routing_rule_failure_code, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
@@ -11524,45 +11363,11 @@ impl rt::typed::Grouped for ConditionalPolicyInformation {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 7usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (2839, 10415) => m.opt(&mut self.execution_time, 128),
-                    (1049, 10415) => m.opt(&mut self.default_eps_bearer_qos, 128),
-                    (1041, 10415) => m.opt(&mut self.apn_aggregate_max_bitrate_ul, 128),
-                    (1040, 10415) => m.opt(&mut self.apn_aggregate_max_bitrate_dl, 128),
-                    (2849, 10415) => m.opt(&mut self.extended_apn_ambr_ul, 128),
-                    (2848, 10415) => m.opt(&mut self.extended_apn_ambr_dl, 128),
-                    (2818, 10415) => {
-                        m.many(
-                            &mut self.conditional_apn_aggregate_max_bitrate,
-                            6,
-                            128,
-                            u32::MAX,
-                        )
-                    }
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            ConditionalPolicyInformationView<'_>,
+            Self,
+            7,
+        >(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -11570,6 +11375,26 @@ impl rt::typed::Grouped for ConditionalPolicyInformation {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         ConditionalPolicyInformationView::check(avp, cx)
+    }
+}
+#[cfg(any(feature = "gx", feature = "ts29212"))]
+impl rt::typed::Members for ConditionalPolicyInformation {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.execution_time, 128)),
+                1 => Some((&mut self.default_eps_bearer_qos, 128)),
+                2 => Some((&mut self.apn_aggregate_max_bitrate_ul, 128)),
+                3 => Some((&mut self.apn_aggregate_max_bitrate_dl, 128)),
+                4 => Some((&mut self.extended_apn_ambr_ul, 128)),
+                5 => Some((&mut self.extended_apn_ambr_dl, 128)),
+                6 => Some((&mut self.conditional_apn_aggregate_max_bitrate, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
@@ -11664,39 +11489,21 @@ impl rt::typed::Grouped for PraInstall {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 1usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (2822, 10415) => {
-                        m.many(
-                            &mut self.presence_reporting_area_information,
-                            0,
-                            128,
-                            u32::MAX,
-                        )
-                    }
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<PraInstallView<'_>, Self, 1>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "gx", feature = "ts29212"))]
+impl rt::typed::Members for PraInstall {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.presence_reporting_area_information, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
@@ -11791,39 +11598,21 @@ impl rt::typed::Grouped for PraRemove {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 1usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (2821, 10415) => {
-                        m.many(
-                            &mut self.presence_reporting_area_identifier,
-                            0,
-                            128,
-                            u32::MAX,
-                        )
-                    }
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<PraRemoveView<'_>, Self, 1>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "gx", feature = "ts29212"))]
+impl rt::typed::Members for PraRemove {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.presence_reporting_area_identifier, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -11940,41 +11729,7 @@ impl rt::typed::Grouped for QosRuleInstall {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 6usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (1053, 10415) => {
-                        m.many(&mut self.qos_rule_definition, 0, 192, u32::MAX)
-                    }
-                    (1054, 10415) => m.many(&mut self.qos_rule_name, 1, 192, u32::MAX),
-                    (1074, 10415) => {
-                        m.many(&mut self.qos_rule_base_name, 2, 128, u32::MAX)
-                    }
-                    (1038, 10415) => m.opt(&mut self.tunnel_information, 128),
-                    (1043, 10415) => m.opt(&mut self.rule_activation_time, 192),
-                    (1044, 10415) => m.opt(&mut self.rule_deactivation_time, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<QosRuleInstallView<'_>, Self, 6>(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -11982,6 +11737,25 @@ impl rt::typed::Grouped for QosRuleInstall {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         QosRuleInstallView::check(avp, cx)
+    }
+}
+#[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
+impl rt::typed::Members for QosRuleInstall {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.qos_rule_definition, 192)),
+                1 => Some((&mut self.qos_rule_name, 192)),
+                2 => Some((&mut self.qos_rule_base_name, 128)),
+                3 => Some((&mut self.tunnel_information, 128)),
+                4 => Some((&mut self.rule_activation_time, 192)),
+                5 => Some((&mut self.rule_deactivation_time, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -12074,35 +11848,22 @@ impl rt::typed::Grouped for QosRuleRemove {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 2usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (1054, 10415) => m.many(&mut self.qos_rule_name, 0, 192, u32::MAX),
-                    (1074, 10415) => {
-                        m.many(&mut self.qos_rule_base_name, 1, 128, u32::MAX)
-                    }
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<QosRuleRemoveView<'_>, Self, 2>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
+impl rt::typed::Members for QosRuleRemove {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.qos_rule_name, 192)),
+                1 => Some((&mut self.qos_rule_base_name, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -12245,41 +12006,7 @@ impl rt::typed::Grouped for QosRuleDefinition {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 8usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (1054, 10415) => m.one(&mut self.qos_rule_name, 0, 192),
-                    (1058, 10415) => m.many(&mut self.flow_information, 1, 128, u32::MAX),
-                    (1016, 10415) => m.opt(&mut self.qos_information, 192),
-                    (1010, 10415) => m.opt(&mut self.precedence, 192),
-                    (536, 10415) => {
-                        m.many(&mut self.required_access_info, 4, 128, u32::MAX)
-                    }
-                    (539, 10415) => m.opt(&mut self.sharing_key_dl, 128),
-                    (540, 10415) => m.opt(&mut self.sharing_key_ul, 128),
-                    (552, 10415) => m.opt(&mut self.content_version, 128),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<QosRuleDefinitionView<'_>, Self, 8>(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -12287,6 +12014,27 @@ impl rt::typed::Grouped for QosRuleDefinition {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         QosRuleDefinitionView::check(avp, cx)
+    }
+}
+#[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
+impl rt::typed::Members for QosRuleDefinition {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.qos_rule_name, 192)),
+                1 => Some((&mut self.flow_information, 128)),
+                2 => Some((&mut self.qos_information, 192)),
+                3 => Some((&mut self.precedence, 192)),
+                4 => Some((&mut self.required_access_info, 128)),
+                5 => Some((&mut self.sharing_key_dl, 128)),
+                6 => Some((&mut self.sharing_key_ul, 128)),
+                7 => Some((&mut self.content_version, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
@@ -12397,38 +12145,25 @@ impl rt::typed::Grouped for QosRuleReport {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 5usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (1054, 10415) => m.many(&mut self.qos_rule_name, 0, 192, u32::MAX),
-                    (1074, 10415) => {
-                        m.many(&mut self.qos_rule_base_name, 1, 128, u32::MAX)
-                    }
-                    (1019, 10415) => m.opt(&mut self.pcc_rule_status, 192),
-                    (1031, 10415) => m.opt(&mut self.rule_failure_code, 192),
-                    (552, 10415) => m.many(&mut self.content_version, 4, 128, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<QosRuleReportView<'_>, Self, 5>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "gxx", feature = "s9", feature = "ts29212", feature = "ts29215"))]
+impl rt::typed::Members for QosRuleReport {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.qos_rule_name, 192)),
+                1 => Some((&mut self.qos_rule_base_name, 128)),
+                2 => Some((&mut self.pcc_rule_status, 192)),
+                3 => Some((&mut self.rule_failure_code, 192)),
+                4 => Some((&mut self.content_version, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
@@ -12545,41 +12280,26 @@ impl rt::typed::Grouped for AdcRuleInstall {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 6usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (1094, 10415) => {
-                        m.many(&mut self.adc_rule_definition, 0, 192, u32::MAX)
-                    }
-                    (1096, 10415) => m.many(&mut self.adc_rule_name, 1, 192, u32::MAX),
-                    (1095, 10415) => {
-                        m.many(&mut self.adc_rule_base_name, 2, 192, u32::MAX)
-                    }
-                    (2828, 10415) => m.opt(&mut self.monitoring_flags, 128),
-                    (1043, 10415) => m.opt(&mut self.rule_activation_time, 192),
-                    (1044, 10415) => m.opt(&mut self.rule_deactivation_time, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<AdcRuleInstallView<'_>, Self, 6>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
+impl rt::typed::Members for AdcRuleInstall {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.adc_rule_definition, 192)),
+                1 => Some((&mut self.adc_rule_name, 192)),
+                2 => Some((&mut self.adc_rule_base_name, 192)),
+                3 => Some((&mut self.monitoring_flags, 128)),
+                4 => Some((&mut self.rule_activation_time, 192)),
+                5 => Some((&mut self.rule_deactivation_time, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
@@ -12672,35 +12392,22 @@ impl rt::typed::Grouped for AdcRuleRemove {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 2usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (1096, 10415) => m.many(&mut self.adc_rule_name, 0, 192, u32::MAX),
-                    (1095, 10415) => {
-                        m.many(&mut self.adc_rule_base_name, 1, 192, u32::MAX)
-                    }
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<AdcRuleRemoveView<'_>, Self, 2>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
+impl rt::typed::Members for AdcRuleRemove {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.adc_rule_name, 192)),
+                1 => Some((&mut self.adc_rule_base_name, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
@@ -12945,59 +12652,7 @@ impl rt::typed::Grouped for AdcRuleDefinition {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 20usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (1096, 10415) => m.one(&mut self.adc_rule_name, 0, 192),
-                    (1088, 10415) => m.opt(&mut self.tdf_application_identifier, 128),
-                    (1058, 10415) => m.many(&mut self.flow_information, 2, 128, u32::MAX),
-                    (439, 0) => m.opt(&mut self.service_identifier, 64),
-                    (432, 0) => m.opt(&mut self.rating_group, 64),
-                    (1011, 10415) => m.opt(&mut self.reporting_level, 192),
-                    (1009, 10415) => m.opt(&mut self.online, 192),
-                    (1008, 10415) => m.opt(&mut self.offline, 192),
-                    (1007, 10415) => m.opt(&mut self.metering_method, 192),
-                    (1010, 10415) => m.opt(&mut self.precedence, 192),
-                    (511, 10415) => m.opt(&mut self.flow_status, 192),
-                    (1016, 10415) => m.opt(&mut self.qos_information, 192),
-                    (1066, 10415) => m.opt(&mut self.monitoring_key, 128),
-                    (531, 10415) => m.opt(&mut self.sponsor_identity, 128),
-                    (532, 10415) => {
-                        m.opt(&mut self.application_service_provider_identity, 128)
-                    }
-                    (1085, 10415) => {
-                        m.many(&mut self.redirect_information, 15, 128, u32::MAX)
-                    }
-                    (2809, 10415) => m.opt(&mut self.mute_notification, 128),
-                    (2836, 10415) => {
-                        m.opt(&mut self.traffic_steering_policy_identifier_dl, 128)
-                    }
-                    (2837, 10415) => {
-                        m.opt(&mut self.traffic_steering_policy_identifier_ul, 128)
-                    }
-                    (1014, 10415) => m.opt(&mut self.tos_traffic_class, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<AdcRuleDefinitionView<'_>, Self, 20>(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -13005,6 +12660,39 @@ impl rt::typed::Grouped for AdcRuleDefinition {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         AdcRuleDefinitionView::check(avp, cx)
+    }
+}
+#[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
+impl rt::typed::Members for AdcRuleDefinition {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.adc_rule_name, 192)),
+                1 => Some((&mut self.tdf_application_identifier, 128)),
+                2 => Some((&mut self.flow_information, 128)),
+                3 => Some((&mut self.service_identifier, 64)),
+                4 => Some((&mut self.rating_group, 64)),
+                5 => Some((&mut self.reporting_level, 192)),
+                6 => Some((&mut self.online, 192)),
+                7 => Some((&mut self.offline, 192)),
+                8 => Some((&mut self.metering_method, 192)),
+                9 => Some((&mut self.precedence, 192)),
+                10 => Some((&mut self.flow_status, 192)),
+                11 => Some((&mut self.qos_information, 192)),
+                12 => Some((&mut self.monitoring_key, 128)),
+                13 => Some((&mut self.sponsor_identity, 128)),
+                14 => Some((&mut self.application_service_provider_identity, 128)),
+                15 => Some((&mut self.redirect_information, 128)),
+                16 => Some((&mut self.mute_notification, 128)),
+                17 => Some((&mut self.traffic_steering_policy_identifier_dl, 128)),
+                18 => Some((&mut self.traffic_steering_policy_identifier_ul, 128)),
+                19 => Some((&mut self.tos_traffic_class, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
@@ -13117,38 +12805,7 @@ impl rt::typed::Grouped for AdcRuleReport {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 5usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (1096, 10415) => m.many(&mut self.adc_rule_name, 0, 192, u32::MAX),
-                    (1095, 10415) => {
-                        m.many(&mut self.adc_rule_base_name, 1, 192, u32::MAX)
-                    }
-                    (1019, 10415) => m.opt(&mut self.pcc_rule_status, 192),
-                    (1031, 10415) => m.opt(&mut self.rule_failure_code, 192),
-                    (430, 0) => m.opt(&mut self.final_unit_indication, 64),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<AdcRuleReportView<'_>, Self, 5>(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -13156,6 +12813,24 @@ impl rt::typed::Grouped for AdcRuleReport {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         AdcRuleReportView::check(avp, cx)
+    }
+}
+#[cfg(any(feature = "sd", feature = "st", feature = "ts29212"))]
+impl rt::typed::Members for AdcRuleReport {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.adc_rule_name, 192)),
+                1 => Some((&mut self.adc_rule_base_name, 192)),
+                2 => Some((&mut self.pcc_rule_status, 192)),
+                3 => Some((&mut self.rule_failure_code, 192)),
+                4 => Some((&mut self.final_unit_indication, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "ts29212"))]
@@ -13289,40 +12964,27 @@ impl rt::typed::Grouped for CsServiceResourceReport {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 3usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (2807, 10415) => {
-                        m.one(&mut self.cs_service_qos_request_identifier, 0, 192)
-                    }
-                    (2815, 10415) => {
-                        m.opt(&mut self.cs_service_resource_result_operation, 192)
-                    }
-                    (2814, 10415) => {
-                        m.opt(&mut self.cs_service_resource_failure_cause, 192)
-                    }
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            CsServiceResourceReportView<'_>,
+            Self,
+            3,
+        >(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "ts29212"))]
+impl rt::typed::Members for CsServiceResourceReport {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.cs_service_qos_request_identifier, 192)),
+                1 => Some((&mut self.cs_service_resource_result_operation, 192)),
+                2 => Some((&mut self.cs_service_resource_failure_cause, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
@@ -14114,156 +13776,116 @@ impl rt::typed::Command for TgppGxCreditControlRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 86usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (258, 0) => m.one(&mut out.auth_application_id, 2, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 3, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 4, 64),
-                    (283, 0) => m.one(&mut out.destination_realm, 5, 64),
-                    (416, 0) => m.one(&mut out.cc_request_type, 6, 64),
-                    (415, 0) => m.one(&mut out.cc_request_number, 7, 64),
-                    (1082, 10415) => m.opt(&mut out.credit_management_status, 128),
-                    (293, 0) => m.opt(&mut out.destination_host, 64),
-                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
-                    (443, 0) => m.many(&mut out.subscription_id, 11, 64, u32::MAX),
-                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
-                    (628, 10415) => {
-                        m.many(&mut out.supported_features, 13, 128, u32::MAX)
-                    }
-                    (1087, 10415) => m.opt(&mut out.tdf_information, 128),
-                    (1024, 10415) => m.opt(&mut out.network_request_support, 192),
-                    (1061, 10415) => {
-                        m.many(&mut out.packet_filter_information, 16, 128, u32::MAX)
-                    }
-                    (1062, 10415) => m.opt(&mut out.packet_filter_operation, 128),
-                    (1020, 10415) => m.opt(&mut out.bearer_identifier, 192),
-                    (1021, 10415) => m.opt(&mut out.bearer_operation, 192),
-                    (2051, 10415) => m.opt(&mut out.dynamic_address_flag, 128),
-                    (2068, 10415) => m.opt(&mut out.dynamic_address_flag_extension, 128),
-                    (2050, 10415) => m.opt(&mut out.pdn_connection_charging_id, 128),
-                    (8, 0) => m.opt(&mut out.framed_ip_address, 64),
-                    (97, 0) => m.opt(&mut out.framed_ipv6_prefix, 64),
-                    (1027, 10415) => m.opt(&mut out.ip_can_type, 192),
-                    (21, 10415) => m.opt(&mut out.tgpp_rat_type, 192),
-                    (1503, 10415) => m.opt(&mut out.an_trusted, 192),
-                    (1032, 10415) => m.opt(&mut out.rat_type, 128),
-                    (295, 0) => m.opt(&mut out.termination_cause, 64),
-                    (458, 0) => m.opt(&mut out.user_equipment_info, 0),
-                    (653, 0) => m.opt(&mut out.user_equipment_info_extension, 0),
-                    (1016, 10415) => m.opt(&mut out.qos_information, 192),
-                    (1029, 10415) => m.opt(&mut out.qos_negotiation, 192),
-                    (1030, 10415) => m.opt(&mut out.qos_upgrade, 192),
-                    (1049, 10415) => m.opt(&mut out.default_eps_bearer_qos, 128),
-                    (2816, 10415) => m.opt(&mut out.default_qos_information, 128),
-                    (1050, 10415) => m.many(&mut out.an_gw_address, 37, 128, 2),
-                    (2811, 10415) => m.opt(&mut out.an_gw_status, 128),
-                    (18, 10415) => m.opt(&mut out.tgpp_sgsn_mcc_mnc, 192),
-                    (6, 10415) => m.opt(&mut out.tgpp_sgsn_address, 192),
-                    (15, 10415) => m.opt(&mut out.tgpp_sgsn_ipv6_address, 192),
-                    (7, 10415) => m.opt(&mut out.tgpp_ggsn_address, 192),
-                    (16, 10415) => m.opt(&mut out.tgpp_ggsn_ipv6_address, 192),
-                    (12, 10415) => m.opt(&mut out.tgpp_selection_mode, 192),
-                    (909, 10415) => m.opt(&mut out.rai, 192),
-                    (22, 10415) => m.opt(&mut out.tgpp_user_location_info, 192),
-                    (2825, 10415) => m.opt(&mut out.fixed_user_location_info, 128),
-                    (2812, 10415) => m.opt(&mut out.user_location_info_time, 128),
-                    (2319, 10415) => m.opt(&mut out.user_csg_information, 128),
-                    (29, 10415) => m.opt(&mut out.tgpp_twan_identifier, 192),
-                    (23, 10415) => m.opt(&mut out.tgpp_ms_timezone, 192),
-                    (2819, 10415) => {
-                        m.many(&mut out.ran_nas_release_cause, 52, 128, u32::MAX)
-                    }
-                    (13, 10415) => m.opt(&mut out.tgpp_charging_characteristics, 192),
-                    (30, 0) => m.opt(&mut out.called_station_id, 64),
-                    (1065, 10415) => m.opt(&mut out.pdn_connection_id, 128),
-                    (1000, 10415) => m.opt(&mut out.bearer_usage, 192),
-                    (1009, 10415) => m.opt(&mut out.online, 192),
-                    (1008, 10415) => m.opt(&mut out.offline, 192),
-                    (1013, 10415) => {
-                        m.many(&mut out.tft_packet_filter_information, 59, 192, u32::MAX)
-                    }
-                    (1018, 10415) => {
-                        m.many(&mut out.charging_rule_report, 60, 192, u32::MAX)
-                    }
-                    (1098, 10415) => {
-                        m.many(
-                            &mut out.application_detection_information,
-                            61,
-                            128,
-                            u32::MAX,
-                        )
-                    }
-                    (1006, 10415) => m.many(&mut out.event_trigger, 62, 192, u32::MAX),
-                    (1033, 10415) => m.opt(&mut out.event_report_indication, 128),
-                    (501, 10415) => m.opt(&mut out.access_network_charging_address, 192),
-                    (1022, 10415) => {
-                        m.many(
-                            &mut out.access_network_charging_identifier_gx,
-                            65,
-                            192,
-                            u32::MAX,
-                        )
-                    }
-                    (1039, 10415) => m.many(&mut out.coa_information, 66, 128, u32::MAX),
-                    (1067, 10415) => {
-                        m.many(&mut out.usage_monitoring_information, 67, 128, u32::MAX)
-                    }
-                    (2831, 10415) => m.opt(&mut out.nbifom_support, 128),
-                    (2830, 10415) => m.opt(&mut out.nbifom_mode, 128),
-                    (2829, 10415) => m.opt(&mut out.default_access, 128),
-                    (1536, 10415) => m.opt(&mut out.origination_time_stamp, 192),
-                    (1537, 10415) => m.opt(&mut out.maximum_wait_time, 192),
-                    (2833, 10415) => {
-                        m.opt(&mut out.access_availability_change_reason, 128)
-                    }
-                    (1081, 10415) => m.opt(&mut out.routing_rule_install, 128),
-                    (1075, 10415) => m.opt(&mut out.routing_rule_remove, 128),
-                    (2804, 10415) => m.opt(&mut out.henb_local_ip_address, 128),
-                    (2805, 10415) => m.opt(&mut out.ue_local_ip_address, 128),
-                    (2806, 10415) => m.opt(&mut out.udp_source_port, 128),
-                    (2843, 10415) => m.opt(&mut out.tcp_source_port, 128),
-                    (2822, 10415) => {
-                        m.many(
-                            &mut out.presence_reporting_area_information,
-                            80,
-                            128,
-                            u32::MAX,
-                        )
-                    }
-                    (302, 13019) => m.opt(&mut out.logical_access_id, 192),
-                    (313, 13019) => m.opt(&mut out.physical_access_id, 192),
-                    (284, 0) => m.many(&mut out.proxy_info, 83, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 84, 64, u32::MAX),
-                    (2847, 10415) => m.opt(&mut out.tgpp_ps_data_off_status_gx, 128),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            TgppGxCreditControlRequestView<'_>,
+            Self,
+            86,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "gx", feature = "ts29212"))]
+impl rt::typed::Members for TgppGxCreditControlRequest {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.auth_application_id, 64)),
+                3 => Some((&mut self.origin_host, 64)),
+                4 => Some((&mut self.origin_realm, 64)),
+                5 => Some((&mut self.destination_realm, 64)),
+                6 => Some((&mut self.cc_request_type, 64)),
+                7 => Some((&mut self.cc_request_number, 64)),
+                8 => Some((&mut self.credit_management_status, 128)),
+                9 => Some((&mut self.destination_host, 64)),
+                10 => Some((&mut self.origin_state_id, 64)),
+                11 => Some((&mut self.subscription_id, 64)),
+                12 => Some((&mut self.oc_supported_features, 0)),
+                13 => Some((&mut self.supported_features, 128)),
+                14 => Some((&mut self.tdf_information, 128)),
+                15 => Some((&mut self.network_request_support, 192)),
+                16 => Some((&mut self.packet_filter_information, 128)),
+                17 => Some((&mut self.packet_filter_operation, 128)),
+                18 => Some((&mut self.bearer_identifier, 192)),
+                19 => Some((&mut self.bearer_operation, 192)),
+                20 => Some((&mut self.dynamic_address_flag, 128)),
+                21 => Some((&mut self.dynamic_address_flag_extension, 128)),
+                22 => Some((&mut self.pdn_connection_charging_id, 128)),
+                23 => Some((&mut self.framed_ip_address, 64)),
+                24 => Some((&mut self.framed_ipv6_prefix, 64)),
+                25 => Some((&mut self.ip_can_type, 192)),
+                26 => Some((&mut self.tgpp_rat_type, 192)),
+                27 => Some((&mut self.an_trusted, 192)),
+                28 => Some((&mut self.rat_type, 128)),
+                29 => Some((&mut self.termination_cause, 64)),
+                30 => Some((&mut self.user_equipment_info, 0)),
+                31 => Some((&mut self.user_equipment_info_extension, 0)),
+                32 => Some((&mut self.qos_information, 192)),
+                33 => Some((&mut self.qos_negotiation, 192)),
+                34 => Some((&mut self.qos_upgrade, 192)),
+                35 => Some((&mut self.default_eps_bearer_qos, 128)),
+                36 => Some((&mut self.default_qos_information, 128)),
+                37 => Some((&mut self.an_gw_address, 128)),
+                38 => Some((&mut self.an_gw_status, 128)),
+                39 => Some((&mut self.tgpp_sgsn_mcc_mnc, 192)),
+                40 => Some((&mut self.tgpp_sgsn_address, 192)),
+                41 => Some((&mut self.tgpp_sgsn_ipv6_address, 192)),
+                42 => Some((&mut self.tgpp_ggsn_address, 192)),
+                43 => Some((&mut self.tgpp_ggsn_ipv6_address, 192)),
+                44 => Some((&mut self.tgpp_selection_mode, 192)),
+                45 => Some((&mut self.rai, 192)),
+                46 => Some((&mut self.tgpp_user_location_info, 192)),
+                47 => Some((&mut self.fixed_user_location_info, 128)),
+                48 => Some((&mut self.user_location_info_time, 128)),
+                49 => Some((&mut self.user_csg_information, 128)),
+                50 => Some((&mut self.tgpp_twan_identifier, 192)),
+                51 => Some((&mut self.tgpp_ms_timezone, 192)),
+                52 => Some((&mut self.ran_nas_release_cause, 128)),
+                53 => Some((&mut self.tgpp_charging_characteristics, 192)),
+                54 => Some((&mut self.called_station_id, 64)),
+                55 => Some((&mut self.pdn_connection_id, 128)),
+                56 => Some((&mut self.bearer_usage, 192)),
+                57 => Some((&mut self.online, 192)),
+                58 => Some((&mut self.offline, 192)),
+                59 => Some((&mut self.tft_packet_filter_information, 192)),
+                60 => Some((&mut self.charging_rule_report, 192)),
+                61 => Some((&mut self.application_detection_information, 128)),
+                62 => Some((&mut self.event_trigger, 192)),
+                63 => Some((&mut self.event_report_indication, 128)),
+                64 => Some((&mut self.access_network_charging_address, 192)),
+                65 => Some((&mut self.access_network_charging_identifier_gx, 192)),
+                66 => Some((&mut self.coa_information, 128)),
+                67 => Some((&mut self.usage_monitoring_information, 128)),
+                68 => Some((&mut self.nbifom_support, 128)),
+                69 => Some((&mut self.nbifom_mode, 128)),
+                70 => Some((&mut self.default_access, 128)),
+                71 => Some((&mut self.origination_time_stamp, 192)),
+                72 => Some((&mut self.maximum_wait_time, 192)),
+                73 => Some((&mut self.access_availability_change_reason, 128)),
+                74 => Some((&mut self.routing_rule_install, 128)),
+                75 => Some((&mut self.routing_rule_remove, 128)),
+                76 => Some((&mut self.henb_local_ip_address, 128)),
+                77 => Some((&mut self.ue_local_ip_address, 128)),
+                78 => Some((&mut self.udp_source_port, 128)),
+                79 => Some((&mut self.tcp_source_port, 128)),
+                80 => Some((&mut self.presence_reporting_area_information, 128)),
+                81 => Some((&mut self.logical_access_id, 192)),
+                82 => Some((&mut self.physical_access_id, 192)),
+                83 => Some((&mut self.proxy_info, 64)),
+                84 => Some((&mut self.route_record, 64)),
+                85 => Some((&mut self.tgpp_ps_data_off_status_gx, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
@@ -14737,101 +14359,80 @@ impl rt::typed::Command for TgppGxCreditControlAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 50usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (258, 0) => m.one(&mut out.auth_application_id, 2, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 3, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 4, 64),
-                    (268, 0) => m.opt(&mut out.result_code, 64),
-                    (297, 0) => m.opt(&mut out.experimental_result, 64),
-                    (416, 0) => m.one(&mut out.cc_request_type, 7, 64),
-                    (415, 0) => m.one(&mut out.cc_request_number, 8, 64),
-                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
-                    (623, 0) => m.opt(&mut out.oc_olr, 0),
-                    (628, 10415) => {
-                        m.many(&mut out.supported_features, 11, 128, u32::MAX)
-                    }
-                    (1023, 10415) => m.opt(&mut out.bearer_control_mode, 192),
-                    (1006, 10415) => m.many(&mut out.event_trigger, 13, 192, u32::MAX),
-                    (1033, 10415) => m.opt(&mut out.event_report_indication, 128),
-                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
-                    (292, 0) => m.many(&mut out.redirect_host, 16, 64, u32::MAX),
-                    (261, 0) => m.opt(&mut out.redirect_host_usage, 64),
-                    (262, 0) => m.opt(&mut out.redirect_max_cache_time, 64),
-                    (1002, 10415) => {
-                        m.many(&mut out.charging_rule_remove, 19, 192, u32::MAX)
-                    }
-                    (1001, 10415) => {
-                        m.many(&mut out.charging_rule_install, 20, 192, u32::MAX)
-                    }
-                    (618, 10415) => m.opt(&mut out.charging_information, 192),
-                    (1009, 10415) => m.opt(&mut out.online, 192),
-                    (1008, 10415) => m.opt(&mut out.offline, 192),
-                    (1016, 10415) => m.many(&mut out.qos_information, 24, 192, u32::MAX),
-                    (1042, 10415) => m.opt(&mut out.revalidation_time, 192),
-                    (1049, 10415) => m.opt(&mut out.default_eps_bearer_qos, 128),
-                    (2816, 10415) => m.opt(&mut out.default_qos_information, 128),
-                    (1000, 10415) => m.opt(&mut out.bearer_usage, 192),
-                    (1067, 10415) => {
-                        m.many(&mut out.usage_monitoring_information, 29, 128, u32::MAX)
-                    }
-                    (1071, 10415) => {
-                        m.many(&mut out.csg_information_reporting, 30, 128, u32::MAX)
-                    }
-                    (2319, 10415) => m.opt(&mut out.user_csg_information, 128),
-                    (2845, 10415) => m.opt(&mut out.pra_install, 128),
-                    (2846, 10415) => m.opt(&mut out.pra_remove, 128),
-                    (2822, 10415) => {
-                        m.opt(&mut out.presence_reporting_area_information, 128)
-                    }
-                    (1045, 10415) => m.opt(&mut out.session_release_cause, 192),
-                    (2831, 10415) => m.opt(&mut out.nbifom_support, 128),
-                    (2830, 10415) => m.opt(&mut out.nbifom_mode, 128),
-                    (2829, 10415) => m.opt(&mut out.default_access, 128),
-                    (2832, 10415) => m.opt(&mut out.ran_rule_support, 128),
-                    (2835, 10415) => {
-                        m.many(&mut out.routing_rule_report, 40, 128, u32::MAX)
-                    }
-                    (2840, 10415) => {
-                        m.many(&mut out.conditional_policy_information, 41, 128, 4)
-                    }
-                    (2842, 10415) => m.opt(&mut out.removal_of_access, 128),
-                    (1027, 10415) => m.opt(&mut out.ip_can_type, 192),
-                    (281, 0) => m.opt(&mut out.error_message, 0),
-                    (294, 0) => m.opt(&mut out.error_reporting_host, 0),
-                    (279, 0) => m.opt(&mut out.failed_avp, 64),
-                    (284, 0) => m.many(&mut out.proxy_info, 47, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 48, 64, u32::MAX),
-                    (650, 0) => m.many(&mut out.load, 49, 0, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            TgppGxCreditControlAnswerView<'_>,
+            Self,
+            50,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "gx", feature = "ts29212"))]
+impl rt::typed::Members for TgppGxCreditControlAnswer {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.auth_application_id, 64)),
+                3 => Some((&mut self.origin_host, 64)),
+                4 => Some((&mut self.origin_realm, 64)),
+                5 => Some((&mut self.result_code, 64)),
+                6 => Some((&mut self.experimental_result, 64)),
+                7 => Some((&mut self.cc_request_type, 64)),
+                8 => Some((&mut self.cc_request_number, 64)),
+                9 => Some((&mut self.oc_supported_features, 0)),
+                10 => Some((&mut self.oc_olr, 0)),
+                11 => Some((&mut self.supported_features, 128)),
+                12 => Some((&mut self.bearer_control_mode, 192)),
+                13 => Some((&mut self.event_trigger, 192)),
+                14 => Some((&mut self.event_report_indication, 128)),
+                15 => Some((&mut self.origin_state_id, 64)),
+                16 => Some((&mut self.redirect_host, 64)),
+                17 => Some((&mut self.redirect_host_usage, 64)),
+                18 => Some((&mut self.redirect_max_cache_time, 64)),
+                19 => Some((&mut self.charging_rule_remove, 192)),
+                20 => Some((&mut self.charging_rule_install, 192)),
+                21 => Some((&mut self.charging_information, 192)),
+                22 => Some((&mut self.online, 192)),
+                23 => Some((&mut self.offline, 192)),
+                24 => Some((&mut self.qos_information, 192)),
+                25 => Some((&mut self.revalidation_time, 192)),
+                26 => Some((&mut self.default_eps_bearer_qos, 128)),
+                27 => Some((&mut self.default_qos_information, 128)),
+                28 => Some((&mut self.bearer_usage, 192)),
+                29 => Some((&mut self.usage_monitoring_information, 128)),
+                30 => Some((&mut self.csg_information_reporting, 128)),
+                31 => Some((&mut self.user_csg_information, 128)),
+                32 => Some((&mut self.pra_install, 128)),
+                33 => Some((&mut self.pra_remove, 128)),
+                34 => Some((&mut self.presence_reporting_area_information, 128)),
+                35 => Some((&mut self.session_release_cause, 192)),
+                36 => Some((&mut self.nbifom_support, 128)),
+                37 => Some((&mut self.nbifom_mode, 128)),
+                38 => Some((&mut self.default_access, 128)),
+                39 => Some((&mut self.ran_rule_support, 128)),
+                40 => Some((&mut self.routing_rule_report, 128)),
+                41 => Some((&mut self.conditional_policy_information, 128)),
+                42 => Some((&mut self.removal_of_access, 128)),
+                43 => Some((&mut self.ip_can_type, 192)),
+                44 => Some((&mut self.error_message, 0)),
+                45 => Some((&mut self.error_reporting_host, 0)),
+                46 => Some((&mut self.failed_avp, 64)),
+                47 => Some((&mut self.proxy_info, 64)),
+                48 => Some((&mut self.route_record, 64)),
+                49 => Some((&mut self.load, 0)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
@@ -15248,74 +14849,59 @@ impl rt::typed::Command for TgppGxReAuthRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 29usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (258, 0) => m.one(&mut out.auth_application_id, 2, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 3, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 4, 64),
-                    (283, 0) => m.one(&mut out.destination_realm, 5, 64),
-                    (293, 0) => m.one(&mut out.destination_host, 6, 64),
-                    (285, 0) => m.one(&mut out.re_auth_request_type, 7, 64),
-                    (1045, 10415) => m.opt(&mut out.session_release_cause, 192),
-                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
-                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
-                    (1006, 10415) => m.many(&mut out.event_trigger, 11, 192, u32::MAX),
-                    (1033, 10415) => m.opt(&mut out.event_report_indication, 128),
-                    (1002, 10415) => {
-                        m.many(&mut out.charging_rule_remove, 13, 192, u32::MAX)
-                    }
-                    (1001, 10415) => {
-                        m.many(&mut out.charging_rule_install, 14, 192, u32::MAX)
-                    }
-                    (1049, 10415) => m.opt(&mut out.default_eps_bearer_qos, 128),
-                    (1016, 10415) => m.many(&mut out.qos_information, 16, 192, u32::MAX),
-                    (2816, 10415) => m.opt(&mut out.default_qos_information, 128),
-                    (1042, 10415) => m.opt(&mut out.revalidation_time, 192),
-                    (1067, 10415) => {
-                        m.many(&mut out.usage_monitoring_information, 19, 128, u32::MAX)
-                    }
-                    (2826, 10415) => m.opt(&mut out.pcscf_restoration_indication, 128),
-                    (2840, 10415) => {
-                        m.many(&mut out.conditional_policy_information, 21, 128, 4)
-                    }
-                    (2842, 10415) => m.opt(&mut out.removal_of_access, 128),
-                    (1027, 10415) => m.opt(&mut out.ip_can_type, 192),
-                    (2845, 10415) => m.opt(&mut out.pra_install, 128),
-                    (2846, 10415) => m.opt(&mut out.pra_remove, 128),
-                    (1071, 10415) => {
-                        m.many(&mut out.csg_information_reporting, 26, 128, u32::MAX)
-                    }
-                    (284, 0) => m.many(&mut out.proxy_info, 27, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 28, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            TgppGxReAuthRequestView<'_>,
+            Self,
+            29,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "gx", feature = "ts29212"))]
+impl rt::typed::Members for TgppGxReAuthRequest {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.auth_application_id, 64)),
+                3 => Some((&mut self.origin_host, 64)),
+                4 => Some((&mut self.origin_realm, 64)),
+                5 => Some((&mut self.destination_realm, 64)),
+                6 => Some((&mut self.destination_host, 64)),
+                7 => Some((&mut self.re_auth_request_type, 64)),
+                8 => Some((&mut self.session_release_cause, 192)),
+                9 => Some((&mut self.origin_state_id, 64)),
+                10 => Some((&mut self.oc_supported_features, 0)),
+                11 => Some((&mut self.event_trigger, 192)),
+                12 => Some((&mut self.event_report_indication, 128)),
+                13 => Some((&mut self.charging_rule_remove, 192)),
+                14 => Some((&mut self.charging_rule_install, 192)),
+                15 => Some((&mut self.default_eps_bearer_qos, 128)),
+                16 => Some((&mut self.qos_information, 192)),
+                17 => Some((&mut self.default_qos_information, 128)),
+                18 => Some((&mut self.revalidation_time, 192)),
+                19 => Some((&mut self.usage_monitoring_information, 128)),
+                20 => Some((&mut self.pcscf_restoration_indication, 128)),
+                21 => Some((&mut self.conditional_policy_information, 128)),
+                22 => Some((&mut self.removal_of_access, 128)),
+                23 => Some((&mut self.ip_can_type, 192)),
+                24 => Some((&mut self.pra_install, 128)),
+                25 => Some((&mut self.pra_remove, 128)),
+                26 => Some((&mut self.csg_information_reporting, 128)),
+                27 => Some((&mut self.proxy_info, 64)),
+                28 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
@@ -15607,65 +15193,58 @@ impl rt::typed::Command for TgppGxReAuthAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 28usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (264, 0) => m.one(&mut out.origin_host, 2, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 3, 64),
-                    (268, 0) => m.opt(&mut out.result_code, 64),
-                    (297, 0) => m.opt(&mut out.experimental_result, 64),
-                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
-                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
-                    (623, 0) => m.opt(&mut out.oc_olr, 0),
-                    (1027, 10415) => m.opt(&mut out.ip_can_type, 192),
-                    (1032, 10415) => m.opt(&mut out.rat_type, 128),
-                    (1503, 10415) => m.opt(&mut out.an_trusted, 192),
-                    (1050, 10415) => m.many(&mut out.an_gw_address, 12, 128, 2),
-                    (18, 10415) => m.opt(&mut out.tgpp_sgsn_mcc_mnc, 192),
-                    (6, 10415) => m.opt(&mut out.tgpp_sgsn_address, 192),
-                    (15, 10415) => m.opt(&mut out.tgpp_sgsn_ipv6_address, 192),
-                    (909, 10415) => m.opt(&mut out.rai, 192),
-                    (22, 10415) => m.opt(&mut out.tgpp_user_location_info, 192),
-                    (2812, 10415) => m.opt(&mut out.user_location_info_time, 128),
-                    (2824, 10415) => m.opt(&mut out.netloc_access_support, 128),
-                    (2319, 10415) => m.opt(&mut out.user_csg_information, 128),
-                    (23, 10415) => m.opt(&mut out.tgpp_ms_timezone, 192),
-                    (2816, 10415) => m.opt(&mut out.default_qos_information, 128),
-                    (1018, 10415) => {
-                        m.many(&mut out.charging_rule_report, 23, 192, u32::MAX)
-                    }
-                    (281, 0) => m.opt(&mut out.error_message, 0),
-                    (294, 0) => m.opt(&mut out.error_reporting_host, 0),
-                    (279, 0) => m.opt(&mut out.failed_avp, 64),
-                    (284, 0) => m.many(&mut out.proxy_info, 27, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            TgppGxReAuthAnswerView<'_>,
+            Self,
+            28,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "gx", feature = "ts29212"))]
+impl rt::typed::Members for TgppGxReAuthAnswer {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.origin_host, 64)),
+                3 => Some((&mut self.origin_realm, 64)),
+                4 => Some((&mut self.result_code, 64)),
+                5 => Some((&mut self.experimental_result, 64)),
+                6 => Some((&mut self.origin_state_id, 64)),
+                7 => Some((&mut self.oc_supported_features, 0)),
+                8 => Some((&mut self.oc_olr, 0)),
+                9 => Some((&mut self.ip_can_type, 192)),
+                10 => Some((&mut self.rat_type, 128)),
+                11 => Some((&mut self.an_trusted, 192)),
+                12 => Some((&mut self.an_gw_address, 128)),
+                13 => Some((&mut self.tgpp_sgsn_mcc_mnc, 192)),
+                14 => Some((&mut self.tgpp_sgsn_address, 192)),
+                15 => Some((&mut self.tgpp_sgsn_ipv6_address, 192)),
+                16 => Some((&mut self.rai, 192)),
+                17 => Some((&mut self.tgpp_user_location_info, 192)),
+                18 => Some((&mut self.user_location_info_time, 128)),
+                19 => Some((&mut self.netloc_access_support, 128)),
+                20 => Some((&mut self.user_csg_information, 128)),
+                21 => Some((&mut self.tgpp_ms_timezone, 192)),
+                22 => Some((&mut self.default_qos_information, 128)),
+                23 => Some((&mut self.charging_rule_report, 192)),
+                24 => Some((&mut self.error_message, 0)),
+                25 => Some((&mut self.error_reporting_host, 0)),
+                26 => Some((&mut self.failed_avp, 64)),
+                27 => Some((&mut self.proxy_info, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "gx", feature = "ts29212"))]
@@ -16182,84 +15761,75 @@ impl rt::typed::Command for TgppGxxCreditControlRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 45usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (258, 0) => m.one(&mut out.auth_application_id, 2, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 3, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 4, 64),
-                    (283, 0) => m.one(&mut out.destination_realm, 5, 64),
-                    (416, 0) => m.one(&mut out.cc_request_type, 6, 64),
-                    (415, 0) => m.one(&mut out.cc_request_number, 7, 64),
-                    (293, 0) => m.opt(&mut out.destination_host, 64),
-                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
-                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
-                    (628, 10415) => {
-                        m.many(&mut out.supported_features, 11, 128, u32::MAX)
-                    }
-                    (443, 0) => m.many(&mut out.subscription_id, 12, 64, u32::MAX),
-                    (1024, 10415) => m.opt(&mut out.network_request_support, 192),
-                    (1061, 10415) => {
-                        m.many(&mut out.packet_filter_information, 14, 128, u32::MAX)
-                    }
-                    (1062, 10415) => m.opt(&mut out.packet_filter_operation, 128),
-                    (8, 0) => m.opt(&mut out.framed_ip_address, 64),
-                    (97, 0) => m.opt(&mut out.framed_ipv6_prefix, 64),
-                    (1027, 10415) => m.opt(&mut out.ip_can_type, 192),
-                    (1032, 10415) => m.opt(&mut out.rat_type, 128),
-                    (295, 0) => m.opt(&mut out.termination_cause, 64),
-                    (458, 0) => m.opt(&mut out.user_equipment_info, 0),
-                    (653, 0) => m.opt(&mut out.user_equipment_info_extension, 0),
-                    (1016, 10415) => m.opt(&mut out.qos_information, 192),
-                    (1049, 10415) => m.opt(&mut out.default_eps_bearer_qos, 128),
-                    (1050, 10415) => m.many(&mut out.an_gw_address, 25, 128, 2),
-                    (18, 10415) => m.opt(&mut out.tgpp_sgsn_mcc_mnc, 192),
-                    (909, 10415) => m.opt(&mut out.rai, 192),
-                    (22, 10415) => m.opt(&mut out.tgpp_user_location_info, 192),
-                    (2812, 10415) => m.opt(&mut out.user_location_info_time, 128),
-                    (23, 10415) => m.opt(&mut out.tgpp_ms_timezone, 192),
-                    (9010, 5535) => m.opt(&mut out.tgpp2_bsid, 192),
-                    (2319, 10415) => m.opt(&mut out.user_csg_information, 128),
-                    (2804, 10415) => m.opt(&mut out.henb_local_ip_address, 128),
-                    (2805, 10415) => m.opt(&mut out.ue_local_ip_address, 128),
-                    (2806, 10415) => m.opt(&mut out.udp_source_port, 128),
-                    (30, 0) => m.opt(&mut out.called_station_id, 64),
-                    (1065, 10415) => m.opt(&mut out.pdn_connection_id, 128),
-                    (1055, 10415) => m.many(&mut out.qos_rule_report, 38, 192, u32::MAX),
-                    (1006, 10415) => m.many(&mut out.event_trigger, 39, 192, u32::MAX),
-                    (1064, 10415) => m.opt(&mut out.session_linking_indicator, 192),
-                    (1458, 10415) => m.opt(&mut out.trace_data, 192),
-                    (1459, 10415) => m.opt(&mut out.trace_reference, 192),
-                    (284, 0) => m.many(&mut out.proxy_info, 43, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 44, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            TgppGxxCreditControlRequestView<'_>,
+            Self,
+            45,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "gxx", feature = "ts29212"))]
+impl rt::typed::Members for TgppGxxCreditControlRequest {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.auth_application_id, 64)),
+                3 => Some((&mut self.origin_host, 64)),
+                4 => Some((&mut self.origin_realm, 64)),
+                5 => Some((&mut self.destination_realm, 64)),
+                6 => Some((&mut self.cc_request_type, 64)),
+                7 => Some((&mut self.cc_request_number, 64)),
+                8 => Some((&mut self.destination_host, 64)),
+                9 => Some((&mut self.origin_state_id, 64)),
+                10 => Some((&mut self.oc_supported_features, 0)),
+                11 => Some((&mut self.supported_features, 128)),
+                12 => Some((&mut self.subscription_id, 64)),
+                13 => Some((&mut self.network_request_support, 192)),
+                14 => Some((&mut self.packet_filter_information, 128)),
+                15 => Some((&mut self.packet_filter_operation, 128)),
+                16 => Some((&mut self.framed_ip_address, 64)),
+                17 => Some((&mut self.framed_ipv6_prefix, 64)),
+                18 => Some((&mut self.ip_can_type, 192)),
+                19 => Some((&mut self.rat_type, 128)),
+                20 => Some((&mut self.termination_cause, 64)),
+                21 => Some((&mut self.user_equipment_info, 0)),
+                22 => Some((&mut self.user_equipment_info_extension, 0)),
+                23 => Some((&mut self.qos_information, 192)),
+                24 => Some((&mut self.default_eps_bearer_qos, 128)),
+                25 => Some((&mut self.an_gw_address, 128)),
+                26 => Some((&mut self.tgpp_sgsn_mcc_mnc, 192)),
+                27 => Some((&mut self.rai, 192)),
+                28 => Some((&mut self.tgpp_user_location_info, 192)),
+                29 => Some((&mut self.user_location_info_time, 128)),
+                30 => Some((&mut self.tgpp_ms_timezone, 192)),
+                31 => Some((&mut self.tgpp2_bsid, 192)),
+                32 => Some((&mut self.user_csg_information, 128)),
+                33 => Some((&mut self.henb_local_ip_address, 128)),
+                34 => Some((&mut self.ue_local_ip_address, 128)),
+                35 => Some((&mut self.udp_source_port, 128)),
+                36 => Some((&mut self.called_station_id, 64)),
+                37 => Some((&mut self.pdn_connection_id, 128)),
+                38 => Some((&mut self.qos_rule_report, 192)),
+                39 => Some((&mut self.event_trigger, 192)),
+                40 => Some((&mut self.session_linking_indicator, 192)),
+                41 => Some((&mut self.trace_data, 192)),
+                42 => Some((&mut self.trace_reference, 192)),
+                43 => Some((&mut self.proxy_info, 64)),
+                44 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "gxx", feature = "ts29212"))]
@@ -16569,66 +16139,59 @@ impl rt::typed::Command for TgppGxxCreditControlAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 29usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (258, 0) => m.one(&mut out.auth_application_id, 2, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 3, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 4, 64),
-                    (268, 0) => m.opt(&mut out.result_code, 64),
-                    (297, 0) => m.opt(&mut out.experimental_result, 64),
-                    (416, 0) => m.one(&mut out.cc_request_type, 7, 64),
-                    (415, 0) => m.one(&mut out.cc_request_number, 8, 64),
-                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
-                    (623, 0) => m.opt(&mut out.oc_olr, 0),
-                    (628, 10415) => {
-                        m.many(&mut out.supported_features, 11, 128, u32::MAX)
-                    }
-                    (1023, 10415) => m.opt(&mut out.bearer_control_mode, 192),
-                    (1006, 10415) => m.many(&mut out.event_trigger, 13, 192, u32::MAX),
-                    (97, 0) => m.opt(&mut out.framed_ipv6_prefix, 64),
-                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
-                    (292, 0) => m.many(&mut out.redirect_host, 16, 64, u32::MAX),
-                    (261, 0) => m.opt(&mut out.redirect_host_usage, 64),
-                    (262, 0) => m.opt(&mut out.redirect_max_cache_time, 64),
-                    (1052, 10415) => m.many(&mut out.qos_rule_remove, 19, 192, u32::MAX),
-                    (1051, 10415) => m.many(&mut out.qos_rule_install, 20, 192, u32::MAX),
-                    (1016, 10415) => m.opt(&mut out.qos_information, 192),
-                    (1049, 10415) => m.opt(&mut out.default_eps_bearer_qos, 128),
-                    (281, 0) => m.opt(&mut out.error_message, 0),
-                    (294, 0) => m.opt(&mut out.error_reporting_host, 0),
-                    (279, 0) => m.opt(&mut out.failed_avp, 64),
-                    (284, 0) => m.many(&mut out.proxy_info, 26, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 27, 64, u32::MAX),
-                    (650, 0) => m.many(&mut out.load, 28, 0, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            TgppGxxCreditControlAnswerView<'_>,
+            Self,
+            29,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "gxx", feature = "ts29212"))]
+impl rt::typed::Members for TgppGxxCreditControlAnswer {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.auth_application_id, 64)),
+                3 => Some((&mut self.origin_host, 64)),
+                4 => Some((&mut self.origin_realm, 64)),
+                5 => Some((&mut self.result_code, 64)),
+                6 => Some((&mut self.experimental_result, 64)),
+                7 => Some((&mut self.cc_request_type, 64)),
+                8 => Some((&mut self.cc_request_number, 64)),
+                9 => Some((&mut self.oc_supported_features, 0)),
+                10 => Some((&mut self.oc_olr, 0)),
+                11 => Some((&mut self.supported_features, 128)),
+                12 => Some((&mut self.bearer_control_mode, 192)),
+                13 => Some((&mut self.event_trigger, 192)),
+                14 => Some((&mut self.framed_ipv6_prefix, 64)),
+                15 => Some((&mut self.origin_state_id, 64)),
+                16 => Some((&mut self.redirect_host, 64)),
+                17 => Some((&mut self.redirect_host_usage, 64)),
+                18 => Some((&mut self.redirect_max_cache_time, 64)),
+                19 => Some((&mut self.qos_rule_remove, 192)),
+                20 => Some((&mut self.qos_rule_install, 192)),
+                21 => Some((&mut self.qos_information, 192)),
+                22 => Some((&mut self.default_eps_bearer_qos, 128)),
+                23 => Some((&mut self.error_message, 0)),
+                24 => Some((&mut self.error_reporting_host, 0)),
+                25 => Some((&mut self.failed_avp, 64)),
+                26 => Some((&mut self.proxy_info, 64)),
+                27 => Some((&mut self.route_record, 64)),
+                28 => Some((&mut self.load, 0)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "gxx", feature = "ts29212"))]
@@ -16945,53 +16508,48 @@ impl rt::typed::Command for TgppGxxReAuthRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 18usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (258, 0) => m.one(&mut out.auth_application_id, 2, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 3, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 4, 64),
-                    (283, 0) => m.one(&mut out.destination_realm, 5, 64),
-                    (293, 0) => m.one(&mut out.destination_host, 6, 64),
-                    (285, 0) => m.one(&mut out.re_auth_request_type, 7, 64),
-                    (1045, 10415) => m.opt(&mut out.session_release_cause, 192),
-                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
-                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
-                    (1006, 10415) => m.many(&mut out.event_trigger, 11, 192, u32::MAX),
-                    (1052, 10415) => m.many(&mut out.qos_rule_remove, 12, 192, u32::MAX),
-                    (1051, 10415) => m.many(&mut out.qos_rule_install, 13, 192, u32::MAX),
-                    (1016, 10415) => m.opt(&mut out.qos_information, 192),
-                    (1049, 10415) => m.opt(&mut out.default_eps_bearer_qos, 128),
-                    (284, 0) => m.many(&mut out.proxy_info, 16, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 17, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            TgppGxxReAuthRequestView<'_>,
+            Self,
+            18,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "gxx", feature = "ts29212"))]
+impl rt::typed::Members for TgppGxxReAuthRequest {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.auth_application_id, 64)),
+                3 => Some((&mut self.origin_host, 64)),
+                4 => Some((&mut self.origin_realm, 64)),
+                5 => Some((&mut self.destination_realm, 64)),
+                6 => Some((&mut self.destination_host, 64)),
+                7 => Some((&mut self.re_auth_request_type, 64)),
+                8 => Some((&mut self.session_release_cause, 192)),
+                9 => Some((&mut self.origin_state_id, 64)),
+                10 => Some((&mut self.oc_supported_features, 0)),
+                11 => Some((&mut self.event_trigger, 192)),
+                12 => Some((&mut self.qos_rule_remove, 192)),
+                13 => Some((&mut self.qos_rule_install, 192)),
+                14 => Some((&mut self.qos_information, 192)),
+                15 => Some((&mut self.default_eps_bearer_qos, 128)),
+                16 => Some((&mut self.proxy_info, 64)),
+                17 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "gxx", feature = "ts29212"))]
@@ -17247,58 +16805,53 @@ impl rt::typed::Command for TgppGxxReAuthAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 23usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (264, 0) => m.one(&mut out.origin_host, 2, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 3, 64),
-                    (268, 0) => m.opt(&mut out.result_code, 64),
-                    (297, 0) => m.opt(&mut out.experimental_result, 64),
-                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
-                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
-                    (623, 0) => m.opt(&mut out.oc_olr, 0),
-                    (1032, 10415) => m.opt(&mut out.rat_type, 128),
-                    (18, 10415) => m.opt(&mut out.tgpp_sgsn_mcc_mnc, 192),
-                    (909, 10415) => m.opt(&mut out.rai, 192),
-                    (22, 10415) => m.opt(&mut out.tgpp_user_location_info, 192),
-                    (2812, 10415) => m.opt(&mut out.user_location_info_time, 128),
-                    (2824, 10415) => m.opt(&mut out.netloc_access_support, 128),
-                    (2319, 10415) => m.opt(&mut out.user_csg_information, 128),
-                    (23, 10415) => m.opt(&mut out.tgpp_ms_timezone, 192),
-                    (9010, 5535) => m.opt(&mut out.tgpp2_bsid, 192),
-                    (1055, 10415) => m.many(&mut out.qos_rule_report, 18, 192, u32::MAX),
-                    (281, 0) => m.opt(&mut out.error_message, 0),
-                    (294, 0) => m.opt(&mut out.error_reporting_host, 0),
-                    (279, 0) => m.opt(&mut out.failed_avp, 64),
-                    (284, 0) => m.many(&mut out.proxy_info, 22, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            TgppGxxReAuthAnswerView<'_>,
+            Self,
+            23,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "gxx", feature = "ts29212"))]
+impl rt::typed::Members for TgppGxxReAuthAnswer {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.origin_host, 64)),
+                3 => Some((&mut self.origin_realm, 64)),
+                4 => Some((&mut self.result_code, 64)),
+                5 => Some((&mut self.experimental_result, 64)),
+                6 => Some((&mut self.origin_state_id, 64)),
+                7 => Some((&mut self.oc_supported_features, 0)),
+                8 => Some((&mut self.oc_olr, 0)),
+                9 => Some((&mut self.rat_type, 128)),
+                10 => Some((&mut self.tgpp_sgsn_mcc_mnc, 192)),
+                11 => Some((&mut self.rai, 192)),
+                12 => Some((&mut self.tgpp_user_location_info, 192)),
+                13 => Some((&mut self.user_location_info_time, 128)),
+                14 => Some((&mut self.netloc_access_support, 128)),
+                15 => Some((&mut self.user_csg_information, 128)),
+                16 => Some((&mut self.tgpp_ms_timezone, 192)),
+                17 => Some((&mut self.tgpp2_bsid, 192)),
+                18 => Some((&mut self.qos_rule_report, 192)),
+                19 => Some((&mut self.error_message, 0)),
+                20 => Some((&mut self.error_reporting_host, 0)),
+                21 => Some((&mut self.failed_avp, 64)),
+                22 => Some((&mut self.proxy_info, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "gxx", feature = "ts29212"))]
@@ -17859,94 +17412,81 @@ impl rt::typed::Command for TgppSdTdfSessionRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 51usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (260, 0) => m.one(&mut out.vendor_specific_application_id, 2, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 3, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 4, 64),
-                    (283, 0) => m.one(&mut out.destination_realm, 5, 64),
-                    (293, 0) => m.opt(&mut out.destination_host, 64),
-                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
-                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
-                    (443, 0) => m.many(&mut out.subscription_id, 9, 64, u32::MAX),
-                    (628, 10415) => {
-                        m.many(&mut out.supported_features, 10, 128, u32::MAX)
-                    }
-                    (8, 0) => m.opt(&mut out.framed_ip_address, 64),
-                    (97, 0) => m.opt(&mut out.framed_ipv6_prefix, 64),
-                    (1027, 10415) => m.opt(&mut out.ip_can_type, 192),
-                    (1032, 10415) => m.opt(&mut out.rat_type, 128),
-                    (1503, 10415) => m.opt(&mut out.an_trusted, 192),
-                    (458, 0) => m.opt(&mut out.user_equipment_info, 0),
-                    (653, 0) => m.opt(&mut out.user_equipment_info_extension, 0),
-                    (1016, 10415) => m.opt(&mut out.qos_information, 192),
-                    (1050, 10415) => m.many(&mut out.an_gw_address, 19, 128, 2),
-                    (6, 10415) => m.opt(&mut out.tgpp_sgsn_address, 192),
-                    (15, 10415) => m.opt(&mut out.tgpp_sgsn_ipv6_address, 192),
-                    (7, 10415) => m.opt(&mut out.tgpp_ggsn_address, 192),
-                    (16, 10415) => m.opt(&mut out.tgpp_ggsn_ipv6_address, 192),
-                    (12, 10415) => m.opt(&mut out.tgpp_selection_mode, 192),
-                    (2051, 10415) => m.opt(&mut out.dynamic_address_flag, 128),
-                    (2068, 10415) => m.opt(&mut out.dynamic_address_flag_extension, 128),
-                    (2050, 10415) => m.opt(&mut out.pdn_connection_charging_id, 128),
-                    (18, 10415) => m.opt(&mut out.tgpp_sgsn_mcc_mnc, 192),
-                    (909, 10415) => m.opt(&mut out.rai, 192),
-                    (22, 10415) => m.opt(&mut out.tgpp_user_location_info, 192),
-                    (2825, 10415) => m.opt(&mut out.fixed_user_location_info, 128),
-                    (2319, 10415) => m.opt(&mut out.user_csg_information, 128),
-                    (29, 10415) => m.opt(&mut out.tgpp_twan_identifier, 192),
-                    (23, 10415) => m.opt(&mut out.tgpp_ms_timezone, 192),
-                    (13, 10415) => m.opt(&mut out.tgpp_charging_characteristics, 192),
-                    (30, 0) => m.opt(&mut out.called_station_id, 64),
-                    (618, 10415) => m.opt(&mut out.charging_information, 192),
-                    (1009, 10415) => m.opt(&mut out.online, 192),
-                    (1008, 10415) => m.opt(&mut out.offline, 192),
-                    (1092, 10415) => m.many(&mut out.adc_rule_install, 40, 192, u32::MAX),
-                    (1042, 10415) => m.opt(&mut out.revalidation_time, 192),
-                    (1067, 10415) => {
-                        m.many(&mut out.usage_monitoring_information, 42, 128, u32::MAX)
-                    }
-                    (1071, 10415) => {
-                        m.many(&mut out.csg_information_reporting, 43, 128, u32::MAX)
-                    }
-                    (1006, 10415) => m.many(&mut out.event_trigger, 44, 192, u32::MAX),
-                    (2822, 10415) => {
-                        m.opt(&mut out.presence_reporting_area_information, 128)
-                    }
-                    (302, 13019) => m.opt(&mut out.logical_access_id, 192),
-                    (313, 13019) => m.opt(&mut out.physical_access_id, 192),
-                    (9010, 5535) => m.opt(&mut out.tgpp2_bsid, 192),
-                    (284, 0) => m.many(&mut out.proxy_info, 49, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 50, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            TgppSdTdfSessionRequestView<'_>,
+            Self,
+            51,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "sd", feature = "ts29212"))]
+impl rt::typed::Members for TgppSdTdfSessionRequest {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.vendor_specific_application_id, 64)),
+                3 => Some((&mut self.origin_host, 64)),
+                4 => Some((&mut self.origin_realm, 64)),
+                5 => Some((&mut self.destination_realm, 64)),
+                6 => Some((&mut self.destination_host, 64)),
+                7 => Some((&mut self.origin_state_id, 64)),
+                8 => Some((&mut self.oc_supported_features, 0)),
+                9 => Some((&mut self.subscription_id, 64)),
+                10 => Some((&mut self.supported_features, 128)),
+                11 => Some((&mut self.framed_ip_address, 64)),
+                12 => Some((&mut self.framed_ipv6_prefix, 64)),
+                13 => Some((&mut self.ip_can_type, 192)),
+                14 => Some((&mut self.rat_type, 128)),
+                15 => Some((&mut self.an_trusted, 192)),
+                16 => Some((&mut self.user_equipment_info, 0)),
+                17 => Some((&mut self.user_equipment_info_extension, 0)),
+                18 => Some((&mut self.qos_information, 192)),
+                19 => Some((&mut self.an_gw_address, 128)),
+                20 => Some((&mut self.tgpp_sgsn_address, 192)),
+                21 => Some((&mut self.tgpp_sgsn_ipv6_address, 192)),
+                22 => Some((&mut self.tgpp_ggsn_address, 192)),
+                23 => Some((&mut self.tgpp_ggsn_ipv6_address, 192)),
+                24 => Some((&mut self.tgpp_selection_mode, 192)),
+                25 => Some((&mut self.dynamic_address_flag, 128)),
+                26 => Some((&mut self.dynamic_address_flag_extension, 128)),
+                27 => Some((&mut self.pdn_connection_charging_id, 128)),
+                28 => Some((&mut self.tgpp_sgsn_mcc_mnc, 192)),
+                29 => Some((&mut self.rai, 192)),
+                30 => Some((&mut self.tgpp_user_location_info, 192)),
+                31 => Some((&mut self.fixed_user_location_info, 128)),
+                32 => Some((&mut self.user_csg_information, 128)),
+                33 => Some((&mut self.tgpp_twan_identifier, 192)),
+                34 => Some((&mut self.tgpp_ms_timezone, 192)),
+                35 => Some((&mut self.tgpp_charging_characteristics, 192)),
+                36 => Some((&mut self.called_station_id, 64)),
+                37 => Some((&mut self.charging_information, 192)),
+                38 => Some((&mut self.online, 192)),
+                39 => Some((&mut self.offline, 192)),
+                40 => Some((&mut self.adc_rule_install, 192)),
+                41 => Some((&mut self.revalidation_time, 192)),
+                42 => Some((&mut self.usage_monitoring_information, 128)),
+                43 => Some((&mut self.csg_information_reporting, 128)),
+                44 => Some((&mut self.event_trigger, 192)),
+                45 => Some((&mut self.presence_reporting_area_information, 128)),
+                46 => Some((&mut self.logical_access_id, 192)),
+                47 => Some((&mut self.physical_access_id, 192)),
+                48 => Some((&mut self.tgpp2_bsid, 192)),
+                49 => Some((&mut self.proxy_info, 64)),
+                50 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "sd", feature = "ts29212"))]
@@ -18192,56 +17732,49 @@ impl rt::typed::Command for TgppSdTdfSessionAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 19usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (260, 0) => m.one(&mut out.vendor_specific_application_id, 2, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 3, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 4, 64),
-                    (268, 0) => m.opt(&mut out.result_code, 64),
-                    (297, 0) => m.opt(&mut out.experimental_result, 64),
-                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
-                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
-                    (623, 0) => m.opt(&mut out.oc_olr, 0),
-                    (628, 10415) => {
-                        m.many(&mut out.supported_features, 10, 128, u32::MAX)
-                    }
-                    (1097, 10415) => m.many(&mut out.adc_rule_report, 11, 192, u32::MAX),
-                    (1033, 10415) => m.opt(&mut out.event_report_indication, 128),
-                    (281, 0) => m.opt(&mut out.error_message, 0),
-                    (294, 0) => m.opt(&mut out.error_reporting_host, 0),
-                    (279, 0) => m.opt(&mut out.failed_avp, 64),
-                    (284, 0) => m.many(&mut out.proxy_info, 16, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 17, 64, u32::MAX),
-                    (650, 0) => m.many(&mut out.load, 18, 0, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            TgppSdTdfSessionAnswerView<'_>,
+            Self,
+            19,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "sd", feature = "ts29212"))]
+impl rt::typed::Members for TgppSdTdfSessionAnswer {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.vendor_specific_application_id, 64)),
+                3 => Some((&mut self.origin_host, 64)),
+                4 => Some((&mut self.origin_realm, 64)),
+                5 => Some((&mut self.result_code, 64)),
+                6 => Some((&mut self.experimental_result, 64)),
+                7 => Some((&mut self.origin_state_id, 64)),
+                8 => Some((&mut self.oc_supported_features, 0)),
+                9 => Some((&mut self.oc_olr, 0)),
+                10 => Some((&mut self.supported_features, 128)),
+                11 => Some((&mut self.adc_rule_report, 192)),
+                12 => Some((&mut self.event_report_indication, 128)),
+                13 => Some((&mut self.error_message, 0)),
+                14 => Some((&mut self.error_reporting_host, 0)),
+                15 => Some((&mut self.failed_avp, 64)),
+                16 => Some((&mut self.proxy_info, 64)),
+                17 => Some((&mut self.route_record, 64)),
+                18 => Some((&mut self.load, 0)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "sd", feature = "ts29212"))]
@@ -18615,68 +18148,52 @@ impl rt::typed::Command for TgppSdCreditControlRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 22usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (258, 0) => m.one(&mut out.auth_application_id, 2, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 3, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 4, 64),
-                    (283, 0) => m.one(&mut out.destination_realm, 5, 64),
-                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
-                    (416, 0) => m.one(&mut out.cc_request_type, 7, 64),
-                    (415, 0) => m.one(&mut out.cc_request_number, 8, 64),
-                    (1082, 10415) => m.opt(&mut out.credit_management_status, 128),
-                    (293, 0) => m.opt(&mut out.destination_host, 64),
-                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
-                    (8, 0) => m.opt(&mut out.framed_ip_address, 64),
-                    (97, 0) => m.opt(&mut out.framed_ipv6_prefix, 64),
-                    (1097, 10415) => m.many(&mut out.adc_rule_report, 14, 192, u32::MAX),
-                    (1098, 10415) => {
-                        m.many(
-                            &mut out.application_detection_information,
-                            15,
-                            128,
-                            u32::MAX,
-                        )
-                    }
-                    (1006, 10415) => m.many(&mut out.event_trigger, 16, 192, u32::MAX),
-                    (1033, 10415) => m.opt(&mut out.event_report_indication, 128),
-                    (1067, 10415) => {
-                        m.many(&mut out.usage_monitoring_information, 18, 128, u32::MAX)
-                    }
-                    (284, 0) => m.many(&mut out.proxy_info, 19, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 20, 64, u32::MAX),
-                    (628, 10415) => {
-                        m.many(&mut out.supported_features, 21, 128, u32::MAX)
-                    }
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            TgppSdCreditControlRequestView<'_>,
+            Self,
+            22,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "sd", feature = "ts29212"))]
+impl rt::typed::Members for TgppSdCreditControlRequest {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.auth_application_id, 64)),
+                3 => Some((&mut self.origin_host, 64)),
+                4 => Some((&mut self.origin_realm, 64)),
+                5 => Some((&mut self.destination_realm, 64)),
+                6 => Some((&mut self.oc_supported_features, 0)),
+                7 => Some((&mut self.cc_request_type, 64)),
+                8 => Some((&mut self.cc_request_number, 64)),
+                9 => Some((&mut self.credit_management_status, 128)),
+                10 => Some((&mut self.destination_host, 64)),
+                11 => Some((&mut self.origin_state_id, 64)),
+                12 => Some((&mut self.framed_ip_address, 64)),
+                13 => Some((&mut self.framed_ipv6_prefix, 64)),
+                14 => Some((&mut self.adc_rule_report, 192)),
+                15 => Some((&mut self.application_detection_information, 128)),
+                16 => Some((&mut self.event_trigger, 192)),
+                17 => Some((&mut self.event_report_indication, 128)),
+                18 => Some((&mut self.usage_monitoring_information, 128)),
+                19 => Some((&mut self.proxy_info, 64)),
+                20 => Some((&mut self.route_record, 64)),
+                21 => Some((&mut self.supported_features, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "sd", feature = "ts29212"))]
@@ -19016,72 +18533,61 @@ impl rt::typed::Command for TgppSdCreditControlAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 31usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (258, 0) => m.one(&mut out.auth_application_id, 2, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 3, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 4, 64),
-                    (268, 0) => m.opt(&mut out.result_code, 64),
-                    (297, 0) => m.opt(&mut out.experimental_result, 64),
-                    (416, 0) => m.one(&mut out.cc_request_type, 7, 64),
-                    (415, 0) => m.one(&mut out.cc_request_number, 8, 64),
-                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
-                    (623, 0) => m.opt(&mut out.oc_olr, 0),
-                    (97, 0) => m.opt(&mut out.framed_ipv6_prefix, 64),
-                    (1016, 10415) => m.opt(&mut out.qos_information, 192),
-                    (1006, 10415) => m.many(&mut out.event_trigger, 13, 192, u32::MAX),
-                    (1071, 10415) => {
-                        m.many(&mut out.csg_information_reporting, 14, 128, u32::MAX)
-                    }
-                    (1033, 10415) => m.opt(&mut out.event_report_indication, 128),
-                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
-                    (292, 0) => m.many(&mut out.redirect_host, 17, 64, u32::MAX),
-                    (261, 0) => m.opt(&mut out.redirect_host_usage, 64),
-                    (262, 0) => m.opt(&mut out.redirect_max_cache_time, 64),
-                    (1093, 10415) => m.many(&mut out.adc_rule_remove, 20, 192, u32::MAX),
-                    (1092, 10415) => m.many(&mut out.adc_rule_install, 21, 192, u32::MAX),
-                    (1042, 10415) => m.opt(&mut out.revalidation_time, 192),
-                    (1067, 10415) => {
-                        m.many(&mut out.usage_monitoring_information, 23, 128, u32::MAX)
-                    }
-                    (281, 0) => m.opt(&mut out.error_message, 0),
-                    (294, 0) => m.opt(&mut out.error_reporting_host, 0),
-                    (279, 0) => m.opt(&mut out.failed_avp, 64),
-                    (284, 0) => m.many(&mut out.proxy_info, 27, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 28, 64, u32::MAX),
-                    (628, 10415) => {
-                        m.many(&mut out.supported_features, 29, 128, u32::MAX)
-                    }
-                    (650, 0) => m.many(&mut out.load, 30, 0, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            TgppSdCreditControlAnswerView<'_>,
+            Self,
+            31,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "sd", feature = "ts29212"))]
+impl rt::typed::Members for TgppSdCreditControlAnswer {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.auth_application_id, 64)),
+                3 => Some((&mut self.origin_host, 64)),
+                4 => Some((&mut self.origin_realm, 64)),
+                5 => Some((&mut self.result_code, 64)),
+                6 => Some((&mut self.experimental_result, 64)),
+                7 => Some((&mut self.cc_request_type, 64)),
+                8 => Some((&mut self.cc_request_number, 64)),
+                9 => Some((&mut self.oc_supported_features, 0)),
+                10 => Some((&mut self.oc_olr, 0)),
+                11 => Some((&mut self.framed_ipv6_prefix, 64)),
+                12 => Some((&mut self.qos_information, 192)),
+                13 => Some((&mut self.event_trigger, 192)),
+                14 => Some((&mut self.csg_information_reporting, 128)),
+                15 => Some((&mut self.event_report_indication, 128)),
+                16 => Some((&mut self.origin_state_id, 64)),
+                17 => Some((&mut self.redirect_host, 64)),
+                18 => Some((&mut self.redirect_host_usage, 64)),
+                19 => Some((&mut self.redirect_max_cache_time, 64)),
+                20 => Some((&mut self.adc_rule_remove, 192)),
+                21 => Some((&mut self.adc_rule_install, 192)),
+                22 => Some((&mut self.revalidation_time, 192)),
+                23 => Some((&mut self.usage_monitoring_information, 128)),
+                24 => Some((&mut self.error_message, 0)),
+                25 => Some((&mut self.error_reporting_host, 0)),
+                26 => Some((&mut self.failed_avp, 64)),
+                27 => Some((&mut self.proxy_info, 64)),
+                28 => Some((&mut self.route_record, 64)),
+                29 => Some((&mut self.supported_features, 128)),
+                30 => Some((&mut self.load, 0)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "sd", feature = "ts29212"))]
@@ -19434,60 +18940,51 @@ impl rt::typed::Command for TgppSdReAuthRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 21usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (258, 0) => m.one(&mut out.auth_application_id, 2, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 3, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 4, 64),
-                    (283, 0) => m.one(&mut out.destination_realm, 5, 64),
-                    (293, 0) => m.one(&mut out.destination_host, 6, 64),
-                    (285, 0) => m.one(&mut out.re_auth_request_type, 7, 64),
-                    (1045, 10415) => m.opt(&mut out.session_release_cause, 192),
-                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
-                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
-                    (1016, 10415) => m.opt(&mut out.qos_information, 192),
-                    (1006, 10415) => m.many(&mut out.event_trigger, 12, 192, u32::MAX),
-                    (1071, 10415) => {
-                        m.many(&mut out.csg_information_reporting, 13, 128, u32::MAX)
-                    }
-                    (1033, 10415) => m.opt(&mut out.event_report_indication, 128),
-                    (1093, 10415) => m.many(&mut out.adc_rule_remove, 15, 192, u32::MAX),
-                    (1092, 10415) => m.many(&mut out.adc_rule_install, 16, 192, u32::MAX),
-                    (1042, 10415) => m.opt(&mut out.revalidation_time, 192),
-                    (1067, 10415) => {
-                        m.many(&mut out.usage_monitoring_information, 18, 128, u32::MAX)
-                    }
-                    (284, 0) => m.many(&mut out.proxy_info, 19, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 20, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            TgppSdReAuthRequestView<'_>,
+            Self,
+            21,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "sd", feature = "ts29212"))]
+impl rt::typed::Members for TgppSdReAuthRequest {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.auth_application_id, 64)),
+                3 => Some((&mut self.origin_host, 64)),
+                4 => Some((&mut self.origin_realm, 64)),
+                5 => Some((&mut self.destination_realm, 64)),
+                6 => Some((&mut self.destination_host, 64)),
+                7 => Some((&mut self.re_auth_request_type, 64)),
+                8 => Some((&mut self.session_release_cause, 192)),
+                9 => Some((&mut self.origin_state_id, 64)),
+                10 => Some((&mut self.oc_supported_features, 0)),
+                11 => Some((&mut self.qos_information, 192)),
+                12 => Some((&mut self.event_trigger, 192)),
+                13 => Some((&mut self.csg_information_reporting, 128)),
+                14 => Some((&mut self.event_report_indication, 128)),
+                15 => Some((&mut self.adc_rule_remove, 192)),
+                16 => Some((&mut self.adc_rule_install, 192)),
+                17 => Some((&mut self.revalidation_time, 192)),
+                18 => Some((&mut self.usage_monitoring_information, 128)),
+                19 => Some((&mut self.proxy_info, 64)),
+                20 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "sd", feature = "ts29212"))]
@@ -19701,51 +19198,46 @@ impl rt::typed::Command for TgppSdReAuthAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 16usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (264, 0) => m.one(&mut out.origin_host, 2, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 3, 64),
-                    (268, 0) => m.opt(&mut out.result_code, 64),
-                    (297, 0) => m.opt(&mut out.experimental_result, 64),
-                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
-                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
-                    (623, 0) => m.opt(&mut out.oc_olr, 0),
-                    (1097, 10415) => m.many(&mut out.adc_rule_report, 9, 192, u32::MAX),
-                    (1033, 10415) => m.opt(&mut out.event_report_indication, 128),
-                    (281, 0) => m.opt(&mut out.error_message, 0),
-                    (294, 0) => m.opt(&mut out.error_reporting_host, 0),
-                    (279, 0) => m.opt(&mut out.failed_avp, 64),
-                    (284, 0) => m.many(&mut out.proxy_info, 14, 64, u32::MAX),
-                    (650, 0) => m.many(&mut out.load, 15, 0, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            TgppSdReAuthAnswerView<'_>,
+            Self,
+            16,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "sd", feature = "ts29212"))]
+impl rt::typed::Members for TgppSdReAuthAnswer {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.origin_host, 64)),
+                3 => Some((&mut self.origin_realm, 64)),
+                4 => Some((&mut self.result_code, 64)),
+                5 => Some((&mut self.experimental_result, 64)),
+                6 => Some((&mut self.origin_state_id, 64)),
+                7 => Some((&mut self.oc_supported_features, 0)),
+                8 => Some((&mut self.oc_olr, 0)),
+                9 => Some((&mut self.adc_rule_report, 192)),
+                10 => Some((&mut self.event_report_indication, 128)),
+                11 => Some((&mut self.error_message, 0)),
+                12 => Some((&mut self.error_reporting_host, 0)),
+                13 => Some((&mut self.failed_avp, 64)),
+                14 => Some((&mut self.proxy_info, 64)),
+                15 => Some((&mut self.load, 0)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "sd", feature = "ts29212"))]
@@ -20075,56 +19567,49 @@ impl rt::typed::Command for TgppStTdfSessionRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 19usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (260, 0) => m.one(&mut out.vendor_specific_application_id, 2, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 3, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 4, 64),
-                    (283, 0) => m.one(&mut out.destination_realm, 5, 64),
-                    (2838, 10415) => m.one(&mut out.request_type, 6, 192),
-                    (293, 0) => m.opt(&mut out.destination_host, 64),
-                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
-                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
-                    (1033, 10415) => m.opt(&mut out.event_report_indication, 128),
-                    (8, 0) => m.opt(&mut out.framed_ip_address, 64),
-                    (97, 0) => m.opt(&mut out.framed_ipv6_prefix, 64),
-                    (30, 0) => m.opt(&mut out.called_station_id, 64),
-                    (1092, 10415) => m.many(&mut out.adc_rule_install, 14, 192, u32::MAX),
-                    (1093, 10415) => m.many(&mut out.adc_rule_remove, 15, 192, u32::MAX),
-                    (628, 10415) => {
-                        m.many(&mut out.supported_features, 16, 128, u32::MAX)
-                    }
-                    (284, 0) => m.many(&mut out.proxy_info, 17, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 18, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            TgppStTdfSessionRequestView<'_>,
+            Self,
+            19,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "st", feature = "ts29212"))]
+impl rt::typed::Members for TgppStTdfSessionRequest {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.vendor_specific_application_id, 64)),
+                3 => Some((&mut self.origin_host, 64)),
+                4 => Some((&mut self.origin_realm, 64)),
+                5 => Some((&mut self.destination_realm, 64)),
+                6 => Some((&mut self.request_type, 192)),
+                7 => Some((&mut self.destination_host, 64)),
+                8 => Some((&mut self.origin_state_id, 64)),
+                9 => Some((&mut self.oc_supported_features, 0)),
+                10 => Some((&mut self.event_report_indication, 128)),
+                11 => Some((&mut self.framed_ip_address, 64)),
+                12 => Some((&mut self.framed_ipv6_prefix, 64)),
+                13 => Some((&mut self.called_station_id, 64)),
+                14 => Some((&mut self.adc_rule_install, 192)),
+                15 => Some((&mut self.adc_rule_remove, 192)),
+                16 => Some((&mut self.supported_features, 128)),
+                17 => Some((&mut self.proxy_info, 64)),
+                18 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "st", feature = "ts29212"))]
@@ -20358,55 +19843,48 @@ impl rt::typed::Command for TgppStTdfSessionAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 18usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (260, 0) => m.one(&mut out.vendor_specific_application_id, 2, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 3, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 4, 64),
-                    (268, 0) => m.opt(&mut out.result_code, 64),
-                    (297, 0) => m.opt(&mut out.experimental_result, 64),
-                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
-                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
-                    (623, 0) => m.opt(&mut out.oc_olr, 0),
-                    (1097, 10415) => m.many(&mut out.adc_rule_report, 10, 192, u32::MAX),
-                    (628, 10415) => {
-                        m.many(&mut out.supported_features, 11, 128, u32::MAX)
-                    }
-                    (281, 0) => m.opt(&mut out.error_message, 0),
-                    (294, 0) => m.opt(&mut out.error_reporting_host, 0),
-                    (279, 0) => m.opt(&mut out.failed_avp, 64),
-                    (284, 0) => m.many(&mut out.proxy_info, 15, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 16, 64, u32::MAX),
-                    (650, 0) => m.many(&mut out.load, 17, 0, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            TgppStTdfSessionAnswerView<'_>,
+            Self,
+            18,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "st", feature = "ts29212"))]
+impl rt::typed::Members for TgppStTdfSessionAnswer {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.vendor_specific_application_id, 64)),
+                3 => Some((&mut self.origin_host, 64)),
+                4 => Some((&mut self.origin_realm, 64)),
+                5 => Some((&mut self.result_code, 64)),
+                6 => Some((&mut self.experimental_result, 64)),
+                7 => Some((&mut self.origin_state_id, 64)),
+                8 => Some((&mut self.oc_supported_features, 0)),
+                9 => Some((&mut self.oc_olr, 0)),
+                10 => Some((&mut self.adc_rule_report, 192)),
+                11 => Some((&mut self.supported_features, 128)),
+                12 => Some((&mut self.error_message, 0)),
+                13 => Some((&mut self.error_reporting_host, 0)),
+                14 => Some((&mut self.failed_avp, 64)),
+                15 => Some((&mut self.proxy_info, 64)),
+                16 => Some((&mut self.route_record, 64)),
+                17 => Some((&mut self.load, 0)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "st", feature = "ts29212"))]
@@ -20692,48 +20170,43 @@ impl rt::typed::Command for SessionTerminationRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 13usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (264, 0) => m.one(&mut out.origin_host, 2, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 3, 64),
-                    (283, 0) => m.one(&mut out.destination_realm, 4, 64),
-                    (258, 0) => m.one(&mut out.auth_application_id, 5, 64),
-                    (295, 0) => m.one(&mut out.termination_cause, 6, 64),
-                    (293, 0) => m.opt(&mut out.destination_host, 64),
-                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
-                    (25, 0) => m.many(&mut out.class, 9, 64, u32::MAX),
-                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
-                    (284, 0) => m.many(&mut out.proxy_info, 11, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 12, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            SessionTerminationRequestView<'_>,
+            Self,
+            13,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "st", feature = "ts29212"))]
+impl rt::typed::Members for SessionTerminationRequest {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.origin_host, 64)),
+                3 => Some((&mut self.origin_realm, 64)),
+                4 => Some((&mut self.destination_realm, 64)),
+                5 => Some((&mut self.auth_application_id, 64)),
+                6 => Some((&mut self.termination_cause, 64)),
+                7 => Some((&mut self.destination_host, 64)),
+                8 => Some((&mut self.oc_supported_features, 0)),
+                9 => Some((&mut self.class, 64)),
+                10 => Some((&mut self.origin_state_id, 64)),
+                11 => Some((&mut self.proxy_info, 64)),
+                12 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "st", feature = "ts29212"))]
@@ -20947,52 +20420,47 @@ impl rt::typed::Command for SessionTerminationAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 17usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (264, 0) => m.one(&mut out.origin_host, 2, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 3, 64),
-                    (268, 0) => m.opt(&mut out.result_code, 64),
-                    (281, 0) => m.opt(&mut out.error_message, 0),
-                    (294, 0) => m.opt(&mut out.error_reporting_host, 0),
-                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
-                    (623, 0) => m.opt(&mut out.oc_olr, 0),
-                    (279, 0) => m.opt(&mut out.failed_avp, 64),
-                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
-                    (25, 0) => m.many(&mut out.class, 11, 64, u32::MAX),
-                    (292, 0) => m.many(&mut out.redirect_host, 12, 64, u32::MAX),
-                    (261, 0) => m.opt(&mut out.redirect_host_usage, 64),
-                    (262, 0) => m.opt(&mut out.redirect_max_cache_time, 64),
-                    (284, 0) => m.many(&mut out.proxy_info, 15, 64, u32::MAX),
-                    (650, 0) => m.many(&mut out.load, 16, 0, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            SessionTerminationAnswerView<'_>,
+            Self,
+            17,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "st", feature = "ts29212"))]
+impl rt::typed::Members for SessionTerminationAnswer {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.origin_host, 64)),
+                3 => Some((&mut self.origin_realm, 64)),
+                4 => Some((&mut self.result_code, 64)),
+                5 => Some((&mut self.error_message, 0)),
+                6 => Some((&mut self.error_reporting_host, 0)),
+                7 => Some((&mut self.oc_supported_features, 0)),
+                8 => Some((&mut self.oc_olr, 0)),
+                9 => Some((&mut self.failed_avp, 64)),
+                10 => Some((&mut self.origin_state_id, 64)),
+                11 => Some((&mut self.class, 64)),
+                12 => Some((&mut self.redirect_host, 64)),
+                13 => Some((&mut self.redirect_host_usage, 64)),
+                14 => Some((&mut self.redirect_max_cache_time, 64)),
+                15 => Some((&mut self.proxy_info, 64)),
+                16 => Some((&mut self.load, 0)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "st", feature = "ts29212"))]
@@ -21264,47 +20732,42 @@ impl rt::typed::Command for TssfNotificationRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 12usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (260, 0) => m.one(&mut out.vendor_specific_application_id, 2, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 3, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 4, 64),
-                    (283, 0) => m.one(&mut out.destination_realm, 5, 64),
-                    (293, 0) => m.one(&mut out.destination_host, 6, 64),
-                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
-                    (1097, 10415) => m.many(&mut out.adc_rule_report, 8, 192, u32::MAX),
-                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
-                    (284, 0) => m.many(&mut out.proxy_info, 10, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 11, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            TssfNotificationRequestView<'_>,
+            Self,
+            12,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "st", feature = "ts29212"))]
+impl rt::typed::Members for TssfNotificationRequest {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.vendor_specific_application_id, 64)),
+                3 => Some((&mut self.origin_host, 64)),
+                4 => Some((&mut self.origin_realm, 64)),
+                5 => Some((&mut self.destination_realm, 64)),
+                6 => Some((&mut self.destination_host, 64)),
+                7 => Some((&mut self.origin_state_id, 64)),
+                8 => Some((&mut self.adc_rule_report, 192)),
+                9 => Some((&mut self.oc_supported_features, 0)),
+                10 => Some((&mut self.proxy_info, 64)),
+                11 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "st", feature = "ts29212"))]
@@ -21520,50 +20983,45 @@ impl rt::typed::Command for TssfNotificationAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 15usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (260, 0) => m.one(&mut out.vendor_specific_application_id, 2, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 3, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 4, 64),
-                    (268, 0) => m.opt(&mut out.result_code, 64),
-                    (297, 0) => m.opt(&mut out.experimental_result, 64),
-                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
-                    (623, 0) => m.opt(&mut out.oc_olr, 0),
-                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
-                    (281, 0) => m.opt(&mut out.error_message, 0),
-                    (294, 0) => m.opt(&mut out.error_reporting_host, 0),
-                    (279, 0) => m.opt(&mut out.failed_avp, 64),
-                    (284, 0) => m.many(&mut out.proxy_info, 13, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 14, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            TssfNotificationAnswerView<'_>,
+            Self,
+            15,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "st", feature = "ts29212"))]
+impl rt::typed::Members for TssfNotificationAnswer {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.vendor_specific_application_id, 64)),
+                3 => Some((&mut self.origin_host, 64)),
+                4 => Some((&mut self.origin_realm, 64)),
+                5 => Some((&mut self.result_code, 64)),
+                6 => Some((&mut self.experimental_result, 64)),
+                7 => Some((&mut self.oc_supported_features, 0)),
+                8 => Some((&mut self.oc_olr, 0)),
+                9 => Some((&mut self.origin_state_id, 64)),
+                10 => Some((&mut self.error_message, 0)),
+                11 => Some((&mut self.error_reporting_host, 0)),
+                12 => Some((&mut self.failed_avp, 64)),
+                13 => Some((&mut self.proxy_info, 64)),
+                14 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "st", feature = "ts29212"))]

@@ -1576,35 +1576,26 @@ impl rt::typed::Grouped for AccessNetworkChargingIdentifier {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 2usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (503, 10415) => {
-                        m.one(&mut self.access_network_charging_identifier_value, 0, 192)
-                    }
-                    (510, 10415) => m.many(&mut self.flows, 1, 192, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            AccessNetworkChargingIdentifierView<'_>,
+            Self,
+            2,
+        >(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "rx", feature = "ts29214"))]
+impl rt::typed::Members for AccessNetworkChargingIdentifier {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.access_network_charging_identifier_value, 192)),
+                1 => Some((&mut self.flows, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(
@@ -1849,36 +1840,37 @@ impl rt::typed::Grouped for Flows {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 5usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (518, 10415) => m.one(&mut self.media_component_number, 0, 192),
-                    (509, 10415) => m.many(&mut self.flow_number, 1, 192, u32::MAX),
-                    (552, 10415) => m.many(&mut self.content_version, 2, 128, u32::MAX),
-                    (449, 0) => m.opt(&mut self.final_unit_action, 64),
-                    (549, 10415) => m.opt(&mut self.media_component_status, 128),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<FlowsView<'_>, Self, 5>(self, parent, cx)
+    }
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "tgpp2",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Members for Flows {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.media_component_number, 192)),
+                1 => Some((&mut self.flow_number, 192)),
+                2 => Some((&mut self.content_version, 128)),
+                3 => Some((&mut self.final_unit_action, 64)),
+                4 => Some((&mut self.media_component_status, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -2301,69 +2293,11 @@ impl rt::typed::Grouped for MediaComponentDescription {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 36usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (518, 10415) => m.one(&mut self.media_component_number, 0, 192),
-                    (519, 10415) => {
-                        m.many(&mut self.media_sub_component, 1, 192, u32::MAX)
-                    }
-                    (504, 10415) => m.opt(&mut self.af_application_identifier, 192),
-                    (566, 10415) => m.opt(&mut self.flus_identifier, 128),
-                    (520, 10415) => m.opt(&mut self.media_type, 192),
-                    (516, 10415) => m.opt(&mut self.max_requested_bandwidth_ul, 192),
-                    (515, 10415) => m.opt(&mut self.max_requested_bandwidth_dl, 192),
-                    (544, 10415) => m.opt(&mut self.max_supported_bandwidth_ul, 128),
-                    (543, 10415) => m.opt(&mut self.max_supported_bandwidth_dl, 128),
-                    (546, 10415) => m.opt(&mut self.min_desired_bandwidth_ul, 128),
-                    (545, 10415) => m.opt(&mut self.min_desired_bandwidth_dl, 128),
-                    (535, 10415) => m.opt(&mut self.min_requested_bandwidth_ul, 128),
-                    (534, 10415) => m.opt(&mut self.min_requested_bandwidth_dl, 128),
-                    (555, 10415) => m.opt(&mut self.extended_max_requested_bw_ul, 128),
-                    (554, 10415) => m.opt(&mut self.extended_max_requested_bw_dl, 128),
-                    (557, 10415) => m.opt(&mut self.extended_max_supported_bw_ul, 128),
-                    (556, 10415) => m.opt(&mut self.extended_max_supported_bw_dl, 128),
-                    (559, 10415) => m.opt(&mut self.extended_min_desired_bw_ul, 128),
-                    (558, 10415) => m.opt(&mut self.extended_min_desired_bw_dl, 128),
-                    (561, 10415) => m.opt(&mut self.extended_min_requested_bw_ul, 128),
-                    (560, 10415) => m.opt(&mut self.extended_min_requested_bw_dl, 128),
-                    (511, 10415) => m.opt(&mut self.flow_status, 192),
-                    (550, 10415) => m.opt(&mut self.priority_sharing_indicator, 128),
-                    (1047, 10415) => m.opt(&mut self.pre_emption_capability, 128),
-                    (1048, 10415) => m.opt(&mut self.pre_emption_vulnerability, 128),
-                    (458, 13019) => m.opt(&mut self.reservation_priority, 192),
-                    (522, 10415) => m.opt(&mut self.rs_bandwidth, 192),
-                    (521, 10415) => m.opt(&mut self.rr_bandwidth, 192),
-                    (524, 10415) => m.many(&mut self.codec_data, 28, 192, 2),
-                    (539, 10415) => m.opt(&mut self.sharing_key_dl, 128),
-                    (540, 10415) => m.opt(&mut self.sharing_key_ul, 128),
-                    (552, 10415) => m.opt(&mut self.content_version, 128),
-                    (2852, 10415) => m.opt(&mut self.max_plr_dl, 128),
-                    (2853, 10415) => m.opt(&mut self.max_plr_ul, 128),
-                    (567, 10415) => m.opt(&mut self.desired_max_latency, 128),
-                    (568, 10415) => m.opt(&mut self.desired_max_loss, 128),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            MediaComponentDescriptionView<'_>,
+            Self,
+            36,
+        >(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -2371,6 +2305,55 @@ impl rt::typed::Grouped for MediaComponentDescription {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         MediaComponentDescriptionView::check(avp, cx)
+    }
+}
+#[cfg(any(feature = "rx", feature = "ts29214"))]
+impl rt::typed::Members for MediaComponentDescription {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.media_component_number, 192)),
+                1 => Some((&mut self.media_sub_component, 192)),
+                2 => Some((&mut self.af_application_identifier, 192)),
+                3 => Some((&mut self.flus_identifier, 128)),
+                4 => Some((&mut self.media_type, 192)),
+                5 => Some((&mut self.max_requested_bandwidth_ul, 192)),
+                6 => Some((&mut self.max_requested_bandwidth_dl, 192)),
+                7 => Some((&mut self.max_supported_bandwidth_ul, 128)),
+                8 => Some((&mut self.max_supported_bandwidth_dl, 128)),
+                9 => Some((&mut self.min_desired_bandwidth_ul, 128)),
+                10 => Some((&mut self.min_desired_bandwidth_dl, 128)),
+                11 => Some((&mut self.min_requested_bandwidth_ul, 128)),
+                12 => Some((&mut self.min_requested_bandwidth_dl, 128)),
+                13 => Some((&mut self.extended_max_requested_bw_ul, 128)),
+                14 => Some((&mut self.extended_max_requested_bw_dl, 128)),
+                15 => Some((&mut self.extended_max_supported_bw_ul, 128)),
+                16 => Some((&mut self.extended_max_supported_bw_dl, 128)),
+                17 => Some((&mut self.extended_min_desired_bw_ul, 128)),
+                18 => Some((&mut self.extended_min_desired_bw_dl, 128)),
+                19 => Some((&mut self.extended_min_requested_bw_ul, 128)),
+                20 => Some((&mut self.extended_min_requested_bw_dl, 128)),
+                21 => Some((&mut self.flow_status, 192)),
+                22 => Some((&mut self.priority_sharing_indicator, 128)),
+                23 => Some((&mut self.pre_emption_capability, 128)),
+                24 => Some((&mut self.pre_emption_vulnerability, 128)),
+                25 => Some((&mut self.reservation_priority, 192)),
+                26 => Some((&mut self.rs_bandwidth, 192)),
+                27 => Some((&mut self.rr_bandwidth, 192)),
+                28 => Some((&mut self.codec_data, 192)),
+                29 => Some((&mut self.sharing_key_dl, 128)),
+                30 => Some((&mut self.sharing_key_ul, 128)),
+                31 => Some((&mut self.content_version, 128)),
+                32 => Some((&mut self.max_plr_dl, 128)),
+                33 => Some((&mut self.max_plr_ul, 128)),
+                34 => Some((&mut self.desired_max_latency, 128)),
+                35 => Some((&mut self.desired_max_loss, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -2549,41 +2532,7 @@ impl rt::typed::Grouped for MediaSubComponent {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 10usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (509, 10415) => m.one(&mut self.flow_number, 0, 192),
-                    (507, 10415) => m.many(&mut self.flow_description, 1, 192, 2),
-                    (511, 10415) => m.opt(&mut self.flow_status, 192),
-                    (512, 10415) => m.opt(&mut self.flow_usage, 192),
-                    (516, 10415) => m.opt(&mut self.max_requested_bandwidth_ul, 192),
-                    (515, 10415) => m.opt(&mut self.max_requested_bandwidth_dl, 192),
-                    (555, 10415) => m.opt(&mut self.extended_max_requested_bw_ul, 128),
-                    (554, 10415) => m.opt(&mut self.extended_max_requested_bw_dl, 128),
-                    (529, 10415) => m.opt(&mut self.af_signalling_protocol, 128),
-                    (1014, 10415) => m.opt(&mut self.tos_traffic_class, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<MediaSubComponentView<'_>, Self, 10>(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -2591,6 +2540,29 @@ impl rt::typed::Grouped for MediaSubComponent {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         MediaSubComponentView::check(avp, cx)
+    }
+}
+#[cfg(any(feature = "rx", feature = "ts29214"))]
+impl rt::typed::Members for MediaSubComponent {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.flow_number, 192)),
+                1 => Some((&mut self.flow_description, 192)),
+                2 => Some((&mut self.flow_status, 192)),
+                3 => Some((&mut self.flow_usage, 192)),
+                4 => Some((&mut self.max_requested_bandwidth_ul, 192)),
+                5 => Some((&mut self.max_requested_bandwidth_dl, 192)),
+                6 => Some((&mut self.extended_max_requested_bw_ul, 128)),
+                7 => Some((&mut self.extended_max_requested_bw_dl, 128)),
+                8 => Some((&mut self.af_signalling_protocol, 128)),
+                9 => Some((&mut self.tos_traffic_class, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -2729,38 +2701,29 @@ impl rt::typed::Grouped for AcceptableServiceInfo {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 5usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (517, 10415) => {
-                        m.many(&mut self.media_component_description, 0, 192, u32::MAX)
-                    }
-                    (515, 10415) => m.opt(&mut self.max_requested_bandwidth_dl, 192),
-                    (516, 10415) => m.opt(&mut self.max_requested_bandwidth_ul, 192),
-                    (554, 10415) => m.opt(&mut self.extended_max_requested_bw_dl, 128),
-                    (555, 10415) => m.opt(&mut self.extended_max_requested_bw_ul, 128),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            AcceptableServiceInfoView<'_>,
+            Self,
+            5,
+        >(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "rx", feature = "ts29214"))]
+impl rt::typed::Members for AcceptableServiceInfo {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.media_component_description, 192)),
+                1 => Some((&mut self.max_requested_bandwidth_dl, 192)),
+                2 => Some((&mut self.max_requested_bandwidth_ul, 192)),
+                3 => Some((&mut self.extended_max_requested_bw_dl, 128)),
+                4 => Some((&mut self.extended_max_requested_bw_ul, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -2883,38 +2846,11 @@ impl rt::typed::Grouped for SponsoredConnectivityData {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 5usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (531, 10415) => m.opt(&mut self.sponsor_identity, 128),
-                    (532, 10415) => {
-                        m.opt(&mut self.application_service_provider_identity, 128)
-                    }
-                    (431, 0) => m.opt(&mut self.granted_service_unit, 64),
-                    (446, 0) => m.opt(&mut self.used_service_unit, 64),
-                    (542, 10415) => m.opt(&mut self.sponsoring_action, 128),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            SponsoredConnectivityDataView<'_>,
+            Self,
+            5,
+        >(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -2922,6 +2858,24 @@ impl rt::typed::Grouped for SponsoredConnectivityData {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         SponsoredConnectivityDataView::check(avp, cx)
+    }
+}
+#[cfg(any(feature = "rx", feature = "ts29214"))]
+impl rt::typed::Members for SponsoredConnectivityData {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.sponsor_identity, 128)),
+                1 => Some((&mut self.application_service_provider_identity, 128)),
+                2 => Some((&mut self.granted_service_unit, 64)),
+                3 => Some((&mut self.used_service_unit, 64)),
+                4 => Some((&mut self.sponsoring_action, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(
@@ -3142,38 +3096,34 @@ impl rt::typed::Grouped for CalleeInformation {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 3usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (832, 10415) => m.opt(&mut self.called_party_address, 192),
-                    (1251, 10415) => {
-                        m.many(&mut self.requested_party_address, 1, 128, u32::MAX)
-                    }
-                    (1250, 10415) => {
-                        m.many(&mut self.called_asserted_identity, 2, 128, u32::MAX)
-                    }
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<CalleeInformationView<'_>, Self, 3>(self, parent, cx)
+    }
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gy",
+        feature = "rx",
+        feature = "s9",
+        feature = "ts29212",
+        feature = "ts29214",
+        feature = "ts29215",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Members for CalleeInformation {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.called_party_address, 192)),
+                1 => Some((&mut self.requested_party_address, 128)),
+                2 => Some((&mut self.called_asserted_identity, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -3272,34 +3222,23 @@ impl rt::typed::Grouped for MaInformation {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 3usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (1027, 10415) => m.opt(&mut self.ip_can_type, 192),
-                    (1032, 10415) => m.opt(&mut self.rat_type, 128),
-                    (571, 10415) => m.opt(&mut self.ma_information_action, 128),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<MaInformationView<'_>, Self, 3>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "rx", feature = "ts29214"))]
+impl rt::typed::Members for MaInformation {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.ip_can_type, 192)),
+                1 => Some((&mut self.rat_type, 128)),
+                2 => Some((&mut self.ma_information_action, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -3398,34 +3337,27 @@ impl rt::typed::Grouped for N5gsRanNasReleaseCause {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 3usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (573, 10415) => m.opt(&mut self.n5gmm_cause, 128),
-                    (574, 10415) => m.opt(&mut self.n5gsm_cause, 128),
-                    (575, 10415) => m.opt(&mut self.ngap_cause, 128),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            N5gsRanNasReleaseCauseView<'_>,
+            Self,
+            3,
+        >(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "rx", feature = "ts29214"))]
+impl rt::typed::Members for N5gsRanNasReleaseCause {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.n5gmm_cause, 128)),
+                1 => Some((&mut self.n5gsm_cause, 128)),
+                2 => Some((&mut self.ngap_cause, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -3542,33 +3474,22 @@ impl rt::typed::Grouped for NgapCause {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 2usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (576, 10415) => m.one(&mut self.ngap_group, 0, 128),
-                    (577, 10415) => m.one(&mut self.ngap_value, 1, 128),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<NgapCauseView<'_>, Self, 2>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "rx", feature = "ts29214"))]
+impl rt::typed::Members for NgapCause {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.ngap_group, 128)),
+                1 => Some((&mut self.ngap_value, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -3667,34 +3588,27 @@ impl rt::typed::Grouped for WirelineUserLocationInfo {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 3usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (579, 10415) => m.opt(&mut self.hfc_node_identifier, 128),
-                    (580, 10415) => m.opt(&mut self.gli_identifier, 128),
-                    (581, 10415) => m.opt(&mut self.line_type, 128),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            WirelineUserLocationInfoView<'_>,
+            Self,
+            3,
+        >(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "rx", feature = "ts29214"))]
+impl rt::typed::Members for WirelineUserLocationInfo {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.hfc_node_identifier, 128)),
+                1 => Some((&mut self.gli_identifier, 128)),
+                2 => Some((&mut self.line_type, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "ts29214"))]
@@ -3783,32 +3697,21 @@ impl rt::typed::Grouped for FlowGrouping {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 1usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (510, 10415) => m.many(&mut self.flows, 0, 192, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<FlowGroupingView<'_>, Self, 1>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "ts29214"))]
+impl rt::typed::Members for FlowGrouping {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.flows, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -4204,84 +4107,71 @@ impl rt::typed::Command for AaRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 41usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (258, 0) => m.one(&mut out.auth_application_id, 2, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 3, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 4, 64),
-                    (283, 0) => m.one(&mut out.destination_realm, 5, 64),
-                    (293, 0) => m.opt(&mut out.destination_host, 64),
-                    (537, 10415) => m.opt(&mut out.ip_domain_id, 128),
-                    (277, 0) => m.opt(&mut out.auth_session_state, 64),
-                    (504, 10415) => m.opt(&mut out.af_application_identifier, 192),
-                    (517, 10415) => {
-                        m.many(&mut out.media_component_description, 10, 192, u32::MAX)
-                    }
-                    (527, 10415) => m.opt(&mut out.service_info_status, 192),
-                    (505, 10415) => m.opt(&mut out.af_charging_identifier, 192),
-                    (523, 10415) => m.opt(&mut out.sip_forking_indication, 192),
-                    (513, 10415) => m.many(&mut out.specific_action, 14, 192, u32::MAX),
-                    (443, 0) => m.many(&mut out.subscription_id, 15, 64, u32::MAX),
-                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
-                    (628, 10415) => {
-                        m.many(&mut out.supported_features, 17, 128, u32::MAX)
-                    }
-                    (458, 13019) => m.opt(&mut out.reservation_priority, 192),
-                    (8, 0) => m.opt(&mut out.framed_ip_address, 64),
-                    (97, 0) => m.opt(&mut out.framed_ipv6_prefix, 64),
-                    (30, 0) => m.opt(&mut out.called_station_id, 64),
-                    (525, 10415) => m.opt(&mut out.service_urn, 192),
-                    (530, 10415) => m.opt(&mut out.sponsored_connectivity_data, 128),
-                    (528, 10415) => m.opt(&mut out.mps_identifier, 128),
-                    (538, 10415) => m.opt(&mut out.gcs_identifier, 128),
-                    (547, 10415) => m.opt(&mut out.mcptt_identifier, 128),
-                    (562, 10415) => m.opt(&mut out.mcvideo_identifier, 128),
-                    (563, 10415) => m.opt(&mut out.ims_content_identifier, 128),
-                    (564, 10415) => m.opt(&mut out.ims_content_type, 128),
-                    (831, 10415) => {
-                        m.many(&mut out.calling_party_address, 30, 192, u32::MAX)
-                    }
-                    (565, 10415) => m.opt(&mut out.callee_information, 128),
-                    (533, 10415) => m.opt(&mut out.rx_request_type, 128),
-                    (536, 10415) => {
-                        m.many(&mut out.required_access_info, 33, 128, u32::MAX)
-                    }
-                    (551, 10415) => m.opt(&mut out.af_requested_data, 128),
-                    (4202, 10415) => m.opt(&mut out.reference_id, 192),
-                    (553, 10415) => m.opt(&mut out.pre_emption_control_info, 128),
-                    (582, 10415) => m.opt(&mut out.mps_action, 128),
-                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
-                    (284, 0) => m.many(&mut out.proxy_info, 39, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 40, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            AaRequestView<'_>,
+            Self,
+            41,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "rx", feature = "ts29214"))]
+impl rt::typed::Members for AaRequest {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.auth_application_id, 64)),
+                3 => Some((&mut self.origin_host, 64)),
+                4 => Some((&mut self.origin_realm, 64)),
+                5 => Some((&mut self.destination_realm, 64)),
+                6 => Some((&mut self.destination_host, 64)),
+                7 => Some((&mut self.ip_domain_id, 128)),
+                8 => Some((&mut self.auth_session_state, 64)),
+                9 => Some((&mut self.af_application_identifier, 192)),
+                10 => Some((&mut self.media_component_description, 192)),
+                11 => Some((&mut self.service_info_status, 192)),
+                12 => Some((&mut self.af_charging_identifier, 192)),
+                13 => Some((&mut self.sip_forking_indication, 192)),
+                14 => Some((&mut self.specific_action, 192)),
+                15 => Some((&mut self.subscription_id, 64)),
+                16 => Some((&mut self.oc_supported_features, 0)),
+                17 => Some((&mut self.supported_features, 128)),
+                18 => Some((&mut self.reservation_priority, 192)),
+                19 => Some((&mut self.framed_ip_address, 64)),
+                20 => Some((&mut self.framed_ipv6_prefix, 64)),
+                21 => Some((&mut self.called_station_id, 64)),
+                22 => Some((&mut self.service_urn, 192)),
+                23 => Some((&mut self.sponsored_connectivity_data, 128)),
+                24 => Some((&mut self.mps_identifier, 128)),
+                25 => Some((&mut self.gcs_identifier, 128)),
+                26 => Some((&mut self.mcptt_identifier, 128)),
+                27 => Some((&mut self.mcvideo_identifier, 128)),
+                28 => Some((&mut self.ims_content_identifier, 128)),
+                29 => Some((&mut self.ims_content_type, 128)),
+                30 => Some((&mut self.calling_party_address, 192)),
+                31 => Some((&mut self.callee_information, 128)),
+                32 => Some((&mut self.rx_request_type, 128)),
+                33 => Some((&mut self.required_access_info, 128)),
+                34 => Some((&mut self.af_requested_data, 128)),
+                35 => Some((&mut self.reference_id, 192)),
+                36 => Some((&mut self.pre_emption_control_info, 128)),
+                37 => Some((&mut self.mps_action, 128)),
+                38 => Some((&mut self.origin_state_id, 64)),
+                39 => Some((&mut self.proxy_info, 64)),
+                40 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -4657,82 +4547,68 @@ impl rt::typed::Command for AaAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 38usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (258, 0) => m.one(&mut out.auth_application_id, 2, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 3, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 4, 64),
-                    (268, 0) => m.opt(&mut out.result_code, 64),
-                    (297, 0) => m.opt(&mut out.experimental_result, 64),
-                    (277, 0) => m.opt(&mut out.auth_session_state, 64),
-                    (502, 10415) => {
-                        m.many(
-                            &mut out.access_network_charging_identifier,
-                            8,
-                            192,
-                            u32::MAX,
-                        )
-                    }
-                    (501, 10415) => m.opt(&mut out.access_network_charging_address, 192),
-                    (526, 10415) => m.opt(&mut out.acceptable_service_info, 192),
-                    (1050, 10415) => m.many(&mut out.an_gw_address, 11, 128, 2),
-                    (1503, 10415) => m.opt(&mut out.an_trusted, 192),
-                    (548, 10415) => m.opt(&mut out.service_authorization_info, 128),
-                    (1027, 10415) => m.opt(&mut out.ip_can_type, 192),
-                    (570, 10415) => m.opt(&mut out.ma_information, 128),
-                    (2824, 10415) => m.opt(&mut out.netloc_access_support, 128),
-                    (1032, 10415) => m.opt(&mut out.rat_type, 128),
-                    (510, 10415) => m.many(&mut out.flows, 18, 192, u32::MAX),
-                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
-                    (623, 0) => m.opt(&mut out.oc_olr, 0),
-                    (628, 10415) => {
-                        m.many(&mut out.supported_features, 21, 128, u32::MAX)
-                    }
-                    (443, 0) => m.many(&mut out.subscription_id, 22, 64, u32::MAX),
-                    (458, 0) => m.opt(&mut out.user_equipment_info, 0),
-                    (653, 0) => m.opt(&mut out.user_equipment_info_extension, 0),
-                    (18, 10415) => m.opt(&mut out.tgpp_sgsn_mcc_mnc, 192),
-                    (569, 10415) => m.opt(&mut out.nid, 128),
-                    (25, 0) => m.many(&mut out.class, 27, 64, u32::MAX),
-                    (281, 0) => m.opt(&mut out.error_message, 0),
-                    (294, 0) => m.opt(&mut out.error_reporting_host, 0),
-                    (279, 0) => m.opt(&mut out.failed_avp, 64),
-                    (541, 10415) => m.opt(&mut out.retry_interval, 128),
-                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
-                    (292, 0) => m.many(&mut out.redirect_host, 33, 64, u32::MAX),
-                    (261, 0) => m.opt(&mut out.redirect_host_usage, 64),
-                    (262, 0) => m.opt(&mut out.redirect_max_cache_time, 64),
-                    (284, 0) => m.many(&mut out.proxy_info, 36, 64, u32::MAX),
-                    (650, 0) => m.many(&mut out.load, 37, 0, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            AaAnswerView<'_>,
+            Self,
+            38,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "rx", feature = "ts29214"))]
+impl rt::typed::Members for AaAnswer {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.auth_application_id, 64)),
+                3 => Some((&mut self.origin_host, 64)),
+                4 => Some((&mut self.origin_realm, 64)),
+                5 => Some((&mut self.result_code, 64)),
+                6 => Some((&mut self.experimental_result, 64)),
+                7 => Some((&mut self.auth_session_state, 64)),
+                8 => Some((&mut self.access_network_charging_identifier, 192)),
+                9 => Some((&mut self.access_network_charging_address, 192)),
+                10 => Some((&mut self.acceptable_service_info, 192)),
+                11 => Some((&mut self.an_gw_address, 128)),
+                12 => Some((&mut self.an_trusted, 192)),
+                13 => Some((&mut self.service_authorization_info, 128)),
+                14 => Some((&mut self.ip_can_type, 192)),
+                15 => Some((&mut self.ma_information, 128)),
+                16 => Some((&mut self.netloc_access_support, 128)),
+                17 => Some((&mut self.rat_type, 128)),
+                18 => Some((&mut self.flows, 192)),
+                19 => Some((&mut self.oc_supported_features, 0)),
+                20 => Some((&mut self.oc_olr, 0)),
+                21 => Some((&mut self.supported_features, 128)),
+                22 => Some((&mut self.subscription_id, 64)),
+                23 => Some((&mut self.user_equipment_info, 0)),
+                24 => Some((&mut self.user_equipment_info_extension, 0)),
+                25 => Some((&mut self.tgpp_sgsn_mcc_mnc, 192)),
+                26 => Some((&mut self.nid, 128)),
+                27 => Some((&mut self.class, 64)),
+                28 => Some((&mut self.error_message, 0)),
+                29 => Some((&mut self.error_reporting_host, 0)),
+                30 => Some((&mut self.failed_avp, 64)),
+                31 => Some((&mut self.retry_interval, 128)),
+                32 => Some((&mut self.origin_state_id, 64)),
+                33 => Some((&mut self.redirect_host, 64)),
+                34 => Some((&mut self.redirect_host_usage, 64)),
+                35 => Some((&mut self.redirect_max_cache_time, 64)),
+                36 => Some((&mut self.proxy_info, 64)),
+                37 => Some((&mut self.load, 0)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -5205,83 +5081,67 @@ impl rt::typed::Command for ReAuthRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 37usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (264, 0) => m.one(&mut out.origin_host, 2, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 3, 64),
-                    (283, 0) => m.one(&mut out.destination_realm, 4, 64),
-                    (293, 0) => m.one(&mut out.destination_host, 5, 64),
-                    (258, 0) => m.one(&mut out.auth_application_id, 6, 64),
-                    (513, 10415) => m.many(&mut out.specific_action, 7, 192, u32::MAX),
-                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
-                    (502, 10415) => {
-                        m.many(
-                            &mut out.access_network_charging_identifier,
-                            9,
-                            192,
-                            u32::MAX,
-                        )
-                    }
-                    (501, 10415) => m.opt(&mut out.access_network_charging_address, 192),
-                    (1050, 10415) => m.many(&mut out.an_gw_address, 11, 128, 2),
-                    (1503, 10415) => m.opt(&mut out.an_trusted, 192),
-                    (510, 10415) => m.many(&mut out.flows, 13, 192, u32::MAX),
-                    (443, 0) => m.many(&mut out.subscription_id, 14, 64, u32::MAX),
-                    (500, 10415) => m.opt(&mut out.abort_cause, 192),
-                    (1027, 10415) => m.opt(&mut out.ip_can_type, 192),
-                    (570, 10415) => m.opt(&mut out.ma_information, 128),
-                    (2824, 10415) => m.opt(&mut out.netloc_access_support, 128),
-                    (1032, 10415) => m.opt(&mut out.rat_type, 128),
-                    (530, 10415) => m.opt(&mut out.sponsored_connectivity_data, 128),
-                    (22, 10415) => m.opt(&mut out.tgpp_user_location_info, 192),
-                    (2812, 10415) => m.opt(&mut out.user_location_info_time, 128),
-                    (23, 10415) => m.opt(&mut out.tgpp_ms_timezone, 192),
-                    (2819, 10415) => {
-                        m.many(&mut out.ran_nas_release_cause, 24, 128, u32::MAX)
-                    }
-                    (572, 10415) => {
-                        m.many(&mut out.n5gs_ran_nas_release_cause, 25, 128, u32::MAX)
-                    }
-                    (18, 10415) => m.opt(&mut out.tgpp_sgsn_mcc_mnc, 192),
-                    (569, 10415) => m.opt(&mut out.nid, 128),
-                    (29, 10415) => m.opt(&mut out.tgpp_twan_identifier, 192),
-                    (2843, 10415) => m.opt(&mut out.tcp_source_port, 128),
-                    (2806, 10415) => m.opt(&mut out.udp_source_port, 128),
-                    (2805, 10415) => m.opt(&mut out.ue_local_ip_address, 128),
-                    (578, 10415) => m.opt(&mut out.wireline_user_location_info, 128),
-                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
-                    (25, 0) => m.many(&mut out.class, 34, 64, u32::MAX),
-                    (284, 0) => m.many(&mut out.proxy_info, 35, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 36, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            ReAuthRequestView<'_>,
+            Self,
+            37,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "rx", feature = "ts29214"))]
+impl rt::typed::Members for ReAuthRequest {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.origin_host, 64)),
+                3 => Some((&mut self.origin_realm, 64)),
+                4 => Some((&mut self.destination_realm, 64)),
+                5 => Some((&mut self.destination_host, 64)),
+                6 => Some((&mut self.auth_application_id, 64)),
+                7 => Some((&mut self.specific_action, 192)),
+                8 => Some((&mut self.oc_supported_features, 0)),
+                9 => Some((&mut self.access_network_charging_identifier, 192)),
+                10 => Some((&mut self.access_network_charging_address, 192)),
+                11 => Some((&mut self.an_gw_address, 128)),
+                12 => Some((&mut self.an_trusted, 192)),
+                13 => Some((&mut self.flows, 192)),
+                14 => Some((&mut self.subscription_id, 64)),
+                15 => Some((&mut self.abort_cause, 192)),
+                16 => Some((&mut self.ip_can_type, 192)),
+                17 => Some((&mut self.ma_information, 128)),
+                18 => Some((&mut self.netloc_access_support, 128)),
+                19 => Some((&mut self.rat_type, 128)),
+                20 => Some((&mut self.sponsored_connectivity_data, 128)),
+                21 => Some((&mut self.tgpp_user_location_info, 192)),
+                22 => Some((&mut self.user_location_info_time, 128)),
+                23 => Some((&mut self.tgpp_ms_timezone, 192)),
+                24 => Some((&mut self.ran_nas_release_cause, 128)),
+                25 => Some((&mut self.n5gs_ran_nas_release_cause, 128)),
+                26 => Some((&mut self.tgpp_sgsn_mcc_mnc, 192)),
+                27 => Some((&mut self.nid, 128)),
+                28 => Some((&mut self.tgpp_twan_identifier, 192)),
+                29 => Some((&mut self.tcp_source_port, 128)),
+                30 => Some((&mut self.udp_source_port, 128)),
+                31 => Some((&mut self.ue_local_ip_address, 128)),
+                32 => Some((&mut self.wireline_user_location_info, 128)),
+                33 => Some((&mut self.origin_state_id, 64)),
+                34 => Some((&mut self.class, 64)),
+                35 => Some((&mut self.proxy_info, 64)),
+                36 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -5511,56 +5371,49 @@ impl rt::typed::Command for ReAuthAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 19usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (264, 0) => m.one(&mut out.origin_host, 2, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 3, 64),
-                    (268, 0) => m.opt(&mut out.result_code, 64),
-                    (297, 0) => m.opt(&mut out.experimental_result, 64),
-                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
-                    (623, 0) => m.opt(&mut out.oc_olr, 0),
-                    (517, 10415) => {
-                        m.many(&mut out.media_component_description, 8, 192, u32::MAX)
-                    }
-                    (525, 10415) => m.opt(&mut out.service_urn, 192),
-                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
-                    (25, 0) => m.many(&mut out.class, 11, 64, u32::MAX),
-                    (281, 0) => m.opt(&mut out.error_message, 0),
-                    (294, 0) => m.opt(&mut out.error_reporting_host, 0),
-                    (292, 0) => m.many(&mut out.redirect_host, 14, 64, u32::MAX),
-                    (261, 0) => m.opt(&mut out.redirect_host_usage, 64),
-                    (262, 0) => m.opt(&mut out.redirect_max_cache_time, 64),
-                    (279, 0) => m.opt(&mut out.failed_avp, 64),
-                    (284, 0) => m.many(&mut out.proxy_info, 18, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            ReAuthAnswerView<'_>,
+            Self,
+            19,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "rx", feature = "ts29214"))]
+impl rt::typed::Members for ReAuthAnswer {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.origin_host, 64)),
+                3 => Some((&mut self.origin_realm, 64)),
+                4 => Some((&mut self.result_code, 64)),
+                5 => Some((&mut self.experimental_result, 64)),
+                6 => Some((&mut self.oc_supported_features, 0)),
+                7 => Some((&mut self.oc_olr, 0)),
+                8 => Some((&mut self.media_component_description, 192)),
+                9 => Some((&mut self.service_urn, 192)),
+                10 => Some((&mut self.origin_state_id, 64)),
+                11 => Some((&mut self.class, 64)),
+                12 => Some((&mut self.error_message, 0)),
+                13 => Some((&mut self.error_reporting_host, 0)),
+                14 => Some((&mut self.redirect_host, 64)),
+                15 => Some((&mut self.redirect_host_usage, 64)),
+                16 => Some((&mut self.redirect_max_cache_time, 64)),
+                17 => Some((&mut self.failed_avp, 64)),
+                18 => Some((&mut self.proxy_info, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -5848,51 +5701,44 @@ impl rt::typed::Command for SessionTerminationRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 14usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (264, 0) => m.one(&mut out.origin_host, 2, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 3, 64),
-                    (283, 0) => m.one(&mut out.destination_realm, 4, 64),
-                    (258, 0) => m.one(&mut out.auth_application_id, 5, 64),
-                    (295, 0) => m.one(&mut out.termination_cause, 6, 64),
-                    (293, 0) => m.opt(&mut out.destination_host, 64),
-                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
-                    (536, 10415) => {
-                        m.many(&mut out.required_access_info, 9, 128, u32::MAX)
-                    }
-                    (25, 0) => m.many(&mut out.class, 10, 64, u32::MAX),
-                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
-                    (284, 0) => m.many(&mut out.proxy_info, 12, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 13, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            SessionTerminationRequestView<'_>,
+            Self,
+            14,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "rx", feature = "ts29214"))]
+impl rt::typed::Members for SessionTerminationRequest {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.origin_host, 64)),
+                3 => Some((&mut self.origin_realm, 64)),
+                4 => Some((&mut self.destination_realm, 64)),
+                5 => Some((&mut self.auth_application_id, 64)),
+                6 => Some((&mut self.termination_cause, 64)),
+                7 => Some((&mut self.destination_host, 64)),
+                8 => Some((&mut self.oc_supported_features, 0)),
+                9 => Some((&mut self.required_access_info, 128)),
+                10 => Some((&mut self.class, 64)),
+                11 => Some((&mut self.origin_state_id, 64)),
+                12 => Some((&mut self.proxy_info, 64)),
+                13 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -6214,70 +6060,61 @@ impl rt::typed::Command for SessionTerminationAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 31usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (264, 0) => m.one(&mut out.origin_host, 2, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 3, 64),
-                    (268, 0) => m.opt(&mut out.result_code, 64),
-                    (281, 0) => m.opt(&mut out.error_message, 0),
-                    (294, 0) => m.opt(&mut out.error_reporting_host, 0),
-                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
-                    (623, 0) => m.opt(&mut out.oc_olr, 0),
-                    (279, 0) => m.opt(&mut out.failed_avp, 64),
-                    (530, 10415) => m.opt(&mut out.sponsored_connectivity_data, 128),
-                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
-                    (22, 10415) => m.opt(&mut out.tgpp_user_location_info, 192),
-                    (2812, 10415) => m.opt(&mut out.user_location_info_time, 128),
-                    (23, 10415) => m.opt(&mut out.tgpp_ms_timezone, 192),
-                    (2819, 10415) => {
-                        m.many(&mut out.ran_nas_release_cause, 15, 128, u32::MAX)
-                    }
-                    (572, 10415) => {
-                        m.many(&mut out.n5gs_ran_nas_release_cause, 16, 128, u32::MAX)
-                    }
-                    (18, 10415) => m.opt(&mut out.tgpp_sgsn_mcc_mnc, 192),
-                    (569, 10415) => m.opt(&mut out.nid, 128),
-                    (29, 10415) => m.opt(&mut out.tgpp_twan_identifier, 192),
-                    (2843, 10415) => m.opt(&mut out.tcp_source_port, 128),
-                    (2806, 10415) => m.opt(&mut out.udp_source_port, 128),
-                    (2805, 10415) => m.opt(&mut out.ue_local_ip_address, 128),
-                    (2824, 10415) => m.opt(&mut out.netloc_access_support, 128),
-                    (578, 10415) => m.opt(&mut out.wireline_user_location_info, 128),
-                    (25, 0) => m.many(&mut out.class, 25, 64, u32::MAX),
-                    (292, 0) => m.many(&mut out.redirect_host, 26, 64, u32::MAX),
-                    (261, 0) => m.opt(&mut out.redirect_host_usage, 64),
-                    (262, 0) => m.opt(&mut out.redirect_max_cache_time, 64),
-                    (284, 0) => m.many(&mut out.proxy_info, 29, 64, u32::MAX),
-                    (650, 0) => m.many(&mut out.load, 30, 0, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            SessionTerminationAnswerView<'_>,
+            Self,
+            31,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "rx", feature = "ts29214"))]
+impl rt::typed::Members for SessionTerminationAnswer {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.origin_host, 64)),
+                3 => Some((&mut self.origin_realm, 64)),
+                4 => Some((&mut self.result_code, 64)),
+                5 => Some((&mut self.error_message, 0)),
+                6 => Some((&mut self.error_reporting_host, 0)),
+                7 => Some((&mut self.oc_supported_features, 0)),
+                8 => Some((&mut self.oc_olr, 0)),
+                9 => Some((&mut self.failed_avp, 64)),
+                10 => Some((&mut self.sponsored_connectivity_data, 128)),
+                11 => Some((&mut self.origin_state_id, 64)),
+                12 => Some((&mut self.tgpp_user_location_info, 192)),
+                13 => Some((&mut self.user_location_info_time, 128)),
+                14 => Some((&mut self.tgpp_ms_timezone, 192)),
+                15 => Some((&mut self.ran_nas_release_cause, 128)),
+                16 => Some((&mut self.n5gs_ran_nas_release_cause, 128)),
+                17 => Some((&mut self.tgpp_sgsn_mcc_mnc, 192)),
+                18 => Some((&mut self.nid, 128)),
+                19 => Some((&mut self.tgpp_twan_identifier, 192)),
+                20 => Some((&mut self.tcp_source_port, 128)),
+                21 => Some((&mut self.udp_source_port, 128)),
+                22 => Some((&mut self.ue_local_ip_address, 128)),
+                23 => Some((&mut self.netloc_access_support, 128)),
+                24 => Some((&mut self.wireline_user_location_info, 128)),
+                25 => Some((&mut self.class, 64)),
+                26 => Some((&mut self.redirect_host, 64)),
+                27 => Some((&mut self.redirect_host_usage, 64)),
+                28 => Some((&mut self.redirect_max_cache_time, 64)),
+                29 => Some((&mut self.proxy_info, 64)),
+                30 => Some((&mut self.load, 0)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -6554,47 +6391,42 @@ impl rt::typed::Command for AbortSessionRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 12usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (264, 0) => m.one(&mut out.origin_host, 2, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 3, 64),
-                    (283, 0) => m.one(&mut out.destination_realm, 4, 64),
-                    (293, 0) => m.one(&mut out.destination_host, 5, 64),
-                    (258, 0) => m.one(&mut out.auth_application_id, 6, 64),
-                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
-                    (500, 10415) => m.one(&mut out.abort_cause, 8, 192),
-                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
-                    (284, 0) => m.many(&mut out.proxy_info, 10, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 11, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            AbortSessionRequestView<'_>,
+            Self,
+            12,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "rx", feature = "ts29214"))]
+impl rt::typed::Members for AbortSessionRequest {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.origin_host, 64)),
+                3 => Some((&mut self.origin_realm, 64)),
+                4 => Some((&mut self.destination_realm, 64)),
+                5 => Some((&mut self.destination_host, 64)),
+                6 => Some((&mut self.auth_application_id, 64)),
+                7 => Some((&mut self.oc_supported_features, 0)),
+                8 => Some((&mut self.abort_cause, 192)),
+                9 => Some((&mut self.origin_state_id, 64)),
+                10 => Some((&mut self.proxy_info, 64)),
+                11 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]
@@ -6796,50 +6628,45 @@ impl rt::typed::Command for AbortSessionAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 15usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (264, 0) => m.one(&mut out.origin_host, 2, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 3, 64),
-                    (268, 0) => m.opt(&mut out.result_code, 64),
-                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
-                    (623, 0) => m.opt(&mut out.oc_olr, 0),
-                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
-                    (281, 0) => m.opt(&mut out.error_message, 0),
-                    (294, 0) => m.opt(&mut out.error_reporting_host, 0),
-                    (279, 0) => m.opt(&mut out.failed_avp, 64),
-                    (292, 0) => m.many(&mut out.redirect_host, 11, 64, u32::MAX),
-                    (261, 0) => m.opt(&mut out.redirect_host_usage, 64),
-                    (262, 0) => m.opt(&mut out.redirect_max_cache_time, 64),
-                    (284, 0) => m.many(&mut out.proxy_info, 14, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            AbortSessionAnswerView<'_>,
+            Self,
+            15,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "rx", feature = "ts29214"))]
+impl rt::typed::Members for AbortSessionAnswer {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.origin_host, 64)),
+                3 => Some((&mut self.origin_realm, 64)),
+                4 => Some((&mut self.result_code, 64)),
+                5 => Some((&mut self.oc_supported_features, 0)),
+                6 => Some((&mut self.oc_olr, 0)),
+                7 => Some((&mut self.origin_state_id, 64)),
+                8 => Some((&mut self.error_message, 0)),
+                9 => Some((&mut self.error_reporting_host, 0)),
+                10 => Some((&mut self.failed_avp, 64)),
+                11 => Some((&mut self.redirect_host, 64)),
+                12 => Some((&mut self.redirect_host_usage, 64)),
+                13 => Some((&mut self.redirect_max_cache_time, 64)),
+                14 => Some((&mut self.proxy_info, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "rx", feature = "ts29214"))]

@@ -519,65 +519,11 @@ impl rt::typed::Grouped for SubsessionDecisionInfo {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 26usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (2202, 10415) => m.one(&mut self.subsession_id, 0, 192),
-                    (1050, 10415) => m.many(&mut self.an_gw_address, 1, 128, 2),
-                    (268, 0) => m.opt(&mut self.result_code, 64),
-                    (298, 0) => m.opt(&mut self.experimental_result_code, 64),
-                    (1002, 10415) => {
-                        m.many(&mut self.charging_rule_remove, 4, 192, u32::MAX)
-                    }
-                    (1001, 10415) => {
-                        m.many(&mut self.charging_rule_install, 5, 192, u32::MAX)
-                    }
-                    (1033, 10415) => m.opt(&mut self.event_report_indication, 128),
-                    (1051, 10415) => m.many(&mut self.qos_rule_install, 7, 192, u32::MAX),
-                    (1052, 10415) => m.many(&mut self.qos_rule_remove, 8, 192, u32::MAX),
-                    (1049, 10415) => m.opt(&mut self.default_eps_bearer_qos, 128),
-                    (97, 0) => m.opt(&mut self.framed_ipv6_prefix, 64),
-                    (1067, 10415) => {
-                        m.many(&mut self.usage_monitoring_information, 11, 128, u32::MAX)
-                    }
-                    (1045, 10415) => m.opt(&mut self.session_release_cause, 192),
-                    (1023, 10415) => m.opt(&mut self.bearer_control_mode, 192),
-                    (1006, 10415) => m.many(&mut self.event_trigger, 14, 192, u32::MAX),
-                    (1042, 10415) => m.opt(&mut self.revalidation_time, 192),
-                    (2829, 10415) => m.opt(&mut self.default_access, 128),
-                    (2831, 10415) => m.opt(&mut self.nbifom_support, 128),
-                    (2830, 10415) => m.opt(&mut self.nbifom_mode, 128),
-                    (2832, 10415) => m.opt(&mut self.ran_rule_support, 128),
-                    (2835, 10415) => {
-                        m.many(&mut self.routing_rule_report, 20, 128, u32::MAX)
-                    }
-                    (2842, 10415) => m.opt(&mut self.removal_of_access, 128),
-                    (1027, 10415) => m.opt(&mut self.ip_can_type, 192),
-                    (1009, 10415) => m.opt(&mut self.online, 192),
-                    (1008, 10415) => m.opt(&mut self.offline, 192),
-                    (1016, 10415) => m.many(&mut self.qos_information, 25, 192, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            SubsessionDecisionInfoView<'_>,
+            Self,
+            26,
+        >(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -585,6 +531,45 @@ impl rt::typed::Grouped for SubsessionDecisionInfo {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         SubsessionDecisionInfoView::check(avp, cx)
+    }
+}
+#[cfg(any(feature = "s9", feature = "ts29215"))]
+impl rt::typed::Members for SubsessionDecisionInfo {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.subsession_id, 192)),
+                1 => Some((&mut self.an_gw_address, 128)),
+                2 => Some((&mut self.result_code, 64)),
+                3 => Some((&mut self.experimental_result_code, 64)),
+                4 => Some((&mut self.charging_rule_remove, 192)),
+                5 => Some((&mut self.charging_rule_install, 192)),
+                6 => Some((&mut self.event_report_indication, 128)),
+                7 => Some((&mut self.qos_rule_install, 192)),
+                8 => Some((&mut self.qos_rule_remove, 192)),
+                9 => Some((&mut self.default_eps_bearer_qos, 128)),
+                10 => Some((&mut self.framed_ipv6_prefix, 64)),
+                11 => Some((&mut self.usage_monitoring_information, 128)),
+                12 => Some((&mut self.session_release_cause, 192)),
+                13 => Some((&mut self.bearer_control_mode, 192)),
+                14 => Some((&mut self.event_trigger, 192)),
+                15 => Some((&mut self.revalidation_time, 192)),
+                16 => Some((&mut self.default_access, 128)),
+                17 => Some((&mut self.nbifom_support, 128)),
+                18 => Some((&mut self.nbifom_mode, 128)),
+                19 => Some((&mut self.ran_rule_support, 128)),
+                20 => Some((&mut self.routing_rule_report, 128)),
+                21 => Some((&mut self.removal_of_access, 128)),
+                22 => Some((&mut self.ip_can_type, 192)),
+                23 => Some((&mut self.online, 192)),
+                24 => Some((&mut self.offline, 192)),
+                25 => Some((&mut self.qos_information, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
@@ -1085,114 +1070,11 @@ impl rt::typed::Grouped for SubsessionEnforcementInfo {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 54usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (2202, 10415) => m.one(&mut self.subsession_id, 0, 192),
-                    (2203, 10415) => m.opt(&mut self.subsession_operation, 192),
-                    (1050, 10415) => m.many(&mut self.an_gw_address, 2, 128, 2),
-                    (1020, 10415) => m.opt(&mut self.bearer_identifier, 192),
-                    (1021, 10415) => m.opt(&mut self.bearer_operation, 192),
-                    (1061, 10415) => {
-                        m.many(&mut self.packet_filter_information, 5, 128, u32::MAX)
-                    }
-                    (1062, 10415) => m.opt(&mut self.packet_filter_operation, 128),
-                    (1016, 10415) => m.opt(&mut self.qos_information, 192),
-                    (8, 0) => m.opt(&mut self.framed_ip_address, 64),
-                    (97, 0) => m.opt(&mut self.framed_ipv6_prefix, 64),
-                    (1039, 10415) => m.many(&mut self.coa_information, 10, 128, u32::MAX),
-                    (30, 0) => m.opt(&mut self.called_station_id, 64),
-                    (1065, 10415) => m.opt(&mut self.pdn_connection_id, 128),
-                    (1000, 10415) => m.opt(&mut self.bearer_usage, 192),
-                    (1013, 10415) => {
-                        m.many(
-                            &mut self.tft_packet_filter_information,
-                            14,
-                            192,
-                            u32::MAX,
-                        )
-                    }
-                    (1009, 10415) => m.opt(&mut self.online, 192),
-                    (1008, 10415) => m.opt(&mut self.offline, 192),
-                    (268, 0) => m.opt(&mut self.result_code, 64),
-                    (298, 0) => m.opt(&mut self.experimental_result_code, 64),
-                    (1018, 10415) => {
-                        m.many(&mut self.charging_rule_report, 19, 192, u32::MAX)
-                    }
-                    (1082, 10415) => m.opt(&mut self.credit_management_status, 128),
-                    (1055, 10415) => m.many(&mut self.qos_rule_report, 21, 192, u32::MAX),
-                    (1098, 10415) => {
-                        m.many(
-                            &mut self.application_detection_information,
-                            22,
-                            128,
-                            u32::MAX,
-                        )
-                    }
-                    (1027, 10415) => m.opt(&mut self.ip_can_type, 192),
-                    (1032, 10415) => m.opt(&mut self.rat_type, 128),
-                    (18, 10415) => m.opt(&mut self.tgpp_sgsn_mcc_mnc, 192),
-                    (6, 10415) => m.opt(&mut self.tgpp_sgsn_address, 192),
-                    (15, 10415) => m.opt(&mut self.tgpp_sgsn_ipv6_address, 192),
-                    (909, 10415) => m.opt(&mut self.rai, 192),
-                    (22, 10415) => m.opt(&mut self.tgpp_user_location_info, 192),
-                    (9010, 5535) => m.opt(&mut self.tgpp2_bsid, 192),
-                    (2319, 10415) => m.opt(&mut self.user_csg_information, 128),
-                    (1049, 10415) => m.opt(&mut self.default_eps_bearer_qos, 128),
-                    (2829, 10415) => m.opt(&mut self.default_access, 128),
-                    (2831, 10415) => m.opt(&mut self.nbifom_support, 128),
-                    (2830, 10415) => m.opt(&mut self.nbifom_mode, 128),
-                    (2833, 10415) => {
-                        m.opt(&mut self.access_availability_change_reason, 128)
-                    }
-                    (1024, 10415) => m.opt(&mut self.network_request_support, 192),
-                    (1081, 10415) => m.opt(&mut self.routing_rule_install, 128),
-                    (1075, 10415) => m.opt(&mut self.routing_rule_remove, 128),
-                    (2812, 10415) => m.opt(&mut self.user_location_info_time, 128),
-                    (302, 13019) => m.opt(&mut self.logical_access_id, 192),
-                    (313, 13019) => m.opt(&mut self.physical_access_id, 192),
-                    (1067, 10415) => {
-                        m.many(&mut self.usage_monitoring_information, 43, 128, u32::MAX)
-                    }
-                    (2204, 10415) => m.opt(&mut self.multiple_bberf_action, 192),
-                    (1006, 10415) => m.many(&mut self.event_trigger, 45, 192, u32::MAX),
-                    (501, 10415) => m.opt(&mut self.access_network_charging_address, 192),
-                    (1022, 10415) => {
-                        m.many(
-                            &mut self.access_network_charging_identifier_gx,
-                            47,
-                            192,
-                            u32::MAX,
-                        )
-                    }
-                    (1064, 10415) => m.opt(&mut self.session_linking_indicator, 192),
-                    (2804, 10415) => m.opt(&mut self.henb_local_ip_address, 128),
-                    (2805, 10415) => m.opt(&mut self.ue_local_ip_address, 128),
-                    (2205, 10415) => m.opt(&mut self.ue_local_ipv6_prefix, 192),
-                    (2806, 10415) => m.opt(&mut self.udp_source_port, 128),
-                    (2811, 10415) => m.opt(&mut self.an_gw_status, 128),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            SubsessionEnforcementInfoView<'_>,
+            Self,
+            54,
+        >(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -1200,6 +1082,73 @@ impl rt::typed::Grouped for SubsessionEnforcementInfo {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         SubsessionEnforcementInfoView::check(avp, cx)
+    }
+}
+#[cfg(any(feature = "s9", feature = "ts29215"))]
+impl rt::typed::Members for SubsessionEnforcementInfo {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.subsession_id, 192)),
+                1 => Some((&mut self.subsession_operation, 192)),
+                2 => Some((&mut self.an_gw_address, 128)),
+                3 => Some((&mut self.bearer_identifier, 192)),
+                4 => Some((&mut self.bearer_operation, 192)),
+                5 => Some((&mut self.packet_filter_information, 128)),
+                6 => Some((&mut self.packet_filter_operation, 128)),
+                7 => Some((&mut self.qos_information, 192)),
+                8 => Some((&mut self.framed_ip_address, 64)),
+                9 => Some((&mut self.framed_ipv6_prefix, 64)),
+                10 => Some((&mut self.coa_information, 128)),
+                11 => Some((&mut self.called_station_id, 64)),
+                12 => Some((&mut self.pdn_connection_id, 128)),
+                13 => Some((&mut self.bearer_usage, 192)),
+                14 => Some((&mut self.tft_packet_filter_information, 192)),
+                15 => Some((&mut self.online, 192)),
+                16 => Some((&mut self.offline, 192)),
+                17 => Some((&mut self.result_code, 64)),
+                18 => Some((&mut self.experimental_result_code, 64)),
+                19 => Some((&mut self.charging_rule_report, 192)),
+                20 => Some((&mut self.credit_management_status, 128)),
+                21 => Some((&mut self.qos_rule_report, 192)),
+                22 => Some((&mut self.application_detection_information, 128)),
+                23 => Some((&mut self.ip_can_type, 192)),
+                24 => Some((&mut self.rat_type, 128)),
+                25 => Some((&mut self.tgpp_sgsn_mcc_mnc, 192)),
+                26 => Some((&mut self.tgpp_sgsn_address, 192)),
+                27 => Some((&mut self.tgpp_sgsn_ipv6_address, 192)),
+                28 => Some((&mut self.rai, 192)),
+                29 => Some((&mut self.tgpp_user_location_info, 192)),
+                30 => Some((&mut self.tgpp2_bsid, 192)),
+                31 => Some((&mut self.user_csg_information, 128)),
+                32 => Some((&mut self.default_eps_bearer_qos, 128)),
+                33 => Some((&mut self.default_access, 128)),
+                34 => Some((&mut self.nbifom_support, 128)),
+                35 => Some((&mut self.nbifom_mode, 128)),
+                36 => Some((&mut self.access_availability_change_reason, 128)),
+                37 => Some((&mut self.network_request_support, 192)),
+                38 => Some((&mut self.routing_rule_install, 128)),
+                39 => Some((&mut self.routing_rule_remove, 128)),
+                40 => Some((&mut self.user_location_info_time, 128)),
+                41 => Some((&mut self.logical_access_id, 192)),
+                42 => Some((&mut self.physical_access_id, 192)),
+                43 => Some((&mut self.usage_monitoring_information, 128)),
+                44 => Some((&mut self.multiple_bberf_action, 192)),
+                45 => Some((&mut self.event_trigger, 192)),
+                46 => Some((&mut self.access_network_charging_address, 192)),
+                47 => Some((&mut self.access_network_charging_identifier_gx, 192)),
+                48 => Some((&mut self.session_linking_indicator, 192)),
+                49 => Some((&mut self.henb_local_ip_address, 128)),
+                50 => Some((&mut self.ue_local_ip_address, 128)),
+                51 => Some((&mut self.ue_local_ipv6_prefix, 192)),
+                52 => Some((&mut self.udp_source_port, 128)),
+                53 => Some((&mut self.an_gw_status, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
@@ -1607,81 +1556,70 @@ impl rt::typed::Command for CreditControlRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 40usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (258, 0) => m.one(&mut out.auth_application_id, 2, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 3, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 4, 64),
-                    (283, 0) => m.one(&mut out.destination_realm, 5, 64),
-                    (416, 0) => m.one(&mut out.cc_request_type, 6, 64),
-                    (415, 0) => m.one(&mut out.cc_request_number, 7, 64),
-                    (293, 0) => m.opt(&mut out.destination_host, 64),
-                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
-                    (443, 0) => m.many(&mut out.subscription_id, 10, 64, u32::MAX),
-                    (8, 0) => m.opt(&mut out.framed_ip_address, 64),
-                    (97, 0) => m.opt(&mut out.framed_ipv6_prefix, 64),
-                    (628, 10415) => {
-                        m.many(&mut out.supported_features, 13, 128, u32::MAX)
-                    }
-                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
-                    (1016, 10415) => m.opt(&mut out.qos_information, 192),
-                    (1055, 10415) => m.many(&mut out.qos_rule_report, 16, 192, u32::MAX),
-                    (1050, 10415) => m.many(&mut out.an_gw_address, 17, 128, 2),
-                    (1024, 10415) => m.opt(&mut out.network_request_support, 192),
-                    (1061, 10415) => {
-                        m.many(&mut out.packet_filter_information, 19, 128, u32::MAX)
-                    }
-                    (1062, 10415) => m.opt(&mut out.packet_filter_operation, 128),
-                    (2201, 10415) => {
-                        m.many(&mut out.subsession_enforcement_info, 21, 192, u32::MAX)
-                    }
-                    (1027, 10415) => m.opt(&mut out.ip_can_type, 192),
-                    (1032, 10415) => m.opt(&mut out.rat_type, 128),
-                    (295, 0) => m.opt(&mut out.termination_cause, 64),
-                    (458, 0) => m.opt(&mut out.user_equipment_info, 0),
-                    (1029, 10415) => m.opt(&mut out.qos_negotiation, 192),
-                    (1030, 10415) => m.opt(&mut out.qos_upgrade, 192),
-                    (18, 10415) => m.opt(&mut out.tgpp_sgsn_mcc_mnc, 192),
-                    (6, 10415) => m.opt(&mut out.tgpp_sgsn_address, 192),
-                    (15, 10415) => m.opt(&mut out.tgpp_sgsn_ipv6_address, 192),
-                    (909, 10415) => m.opt(&mut out.rai, 192),
-                    (22, 10415) => m.opt(&mut out.tgpp_user_location_info, 192),
-                    (23, 10415) => m.opt(&mut out.tgpp_ms_timezone, 192),
-                    (9010, 5535) => m.opt(&mut out.tgpp2_bsid, 192),
-                    (1006, 10415) => m.many(&mut out.event_trigger, 35, 192, u32::MAX),
-                    (2204, 10415) => m.opt(&mut out.multiple_bberf_action, 192),
-                    (2319, 10415) => m.opt(&mut out.user_csg_information, 128),
-                    (284, 0) => m.many(&mut out.proxy_info, 38, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 39, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            CreditControlRequestView<'_>,
+            Self,
+            40,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "s9", feature = "ts29215"))]
+impl rt::typed::Members for CreditControlRequest {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.auth_application_id, 64)),
+                3 => Some((&mut self.origin_host, 64)),
+                4 => Some((&mut self.origin_realm, 64)),
+                5 => Some((&mut self.destination_realm, 64)),
+                6 => Some((&mut self.cc_request_type, 64)),
+                7 => Some((&mut self.cc_request_number, 64)),
+                8 => Some((&mut self.destination_host, 64)),
+                9 => Some((&mut self.origin_state_id, 64)),
+                10 => Some((&mut self.subscription_id, 64)),
+                11 => Some((&mut self.framed_ip_address, 64)),
+                12 => Some((&mut self.framed_ipv6_prefix, 64)),
+                13 => Some((&mut self.supported_features, 128)),
+                14 => Some((&mut self.oc_supported_features, 0)),
+                15 => Some((&mut self.qos_information, 192)),
+                16 => Some((&mut self.qos_rule_report, 192)),
+                17 => Some((&mut self.an_gw_address, 128)),
+                18 => Some((&mut self.network_request_support, 192)),
+                19 => Some((&mut self.packet_filter_information, 128)),
+                20 => Some((&mut self.packet_filter_operation, 128)),
+                21 => Some((&mut self.subsession_enforcement_info, 192)),
+                22 => Some((&mut self.ip_can_type, 192)),
+                23 => Some((&mut self.rat_type, 128)),
+                24 => Some((&mut self.termination_cause, 64)),
+                25 => Some((&mut self.user_equipment_info, 0)),
+                26 => Some((&mut self.qos_negotiation, 192)),
+                27 => Some((&mut self.qos_upgrade, 192)),
+                28 => Some((&mut self.tgpp_sgsn_mcc_mnc, 192)),
+                29 => Some((&mut self.tgpp_sgsn_address, 192)),
+                30 => Some((&mut self.tgpp_sgsn_ipv6_address, 192)),
+                31 => Some((&mut self.rai, 192)),
+                32 => Some((&mut self.tgpp_user_location_info, 192)),
+                33 => Some((&mut self.tgpp_ms_timezone, 192)),
+                34 => Some((&mut self.tgpp2_bsid, 192)),
+                35 => Some((&mut self.event_trigger, 192)),
+                36 => Some((&mut self.multiple_bberf_action, 192)),
+                37 => Some((&mut self.user_csg_information, 128)),
+                38 => Some((&mut self.proxy_info, 64)),
+                39 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
@@ -1997,67 +1935,58 @@ impl rt::typed::Command for CreditControlAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 28usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (258, 0) => m.one(&mut out.auth_application_id, 2, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 3, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 4, 64),
-                    (268, 0) => m.opt(&mut out.result_code, 64),
-                    (297, 0) => m.opt(&mut out.experimental_result, 64),
-                    (416, 0) => m.one(&mut out.cc_request_type, 7, 64),
-                    (415, 0) => m.one(&mut out.cc_request_number, 8, 64),
-                    (628, 10415) => m.many(&mut out.supported_features, 9, 128, u32::MAX),
-                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
-                    (623, 0) => m.opt(&mut out.oc_olr, 0),
-                    (1051, 10415) => m.many(&mut out.qos_rule_install, 12, 192, u32::MAX),
-                    (1052, 10415) => m.many(&mut out.qos_rule_remove, 13, 192, u32::MAX),
-                    (1016, 10415) => m.many(&mut out.qos_information, 14, 192, u32::MAX),
-                    (1023, 10415) => m.opt(&mut out.bearer_control_mode, 192),
-                    (1006, 10415) => m.many(&mut out.event_trigger, 16, 192, u32::MAX),
-                    (618, 10415) => m.opt(&mut out.charging_information, 192),
-                    (2200, 10415) => {
-                        m.many(&mut out.subsession_decision_info, 18, 192, u32::MAX)
-                    }
-                    (1071, 10415) => {
-                        m.many(&mut out.csg_information_reporting, 19, 128, u32::MAX)
-                    }
-                    (1050, 10415) => m.many(&mut out.an_gw_address, 20, 128, 2),
-                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
-                    (281, 0) => m.opt(&mut out.error_message, 0),
-                    (294, 0) => m.opt(&mut out.error_reporting_host, 0),
-                    (279, 0) => m.opt(&mut out.failed_avp, 64),
-                    (284, 0) => m.many(&mut out.proxy_info, 25, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 26, 64, u32::MAX),
-                    (650, 0) => m.many(&mut out.load, 27, 0, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            CreditControlAnswerView<'_>,
+            Self,
+            28,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "s9", feature = "ts29215"))]
+impl rt::typed::Members for CreditControlAnswer {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.auth_application_id, 64)),
+                3 => Some((&mut self.origin_host, 64)),
+                4 => Some((&mut self.origin_realm, 64)),
+                5 => Some((&mut self.result_code, 64)),
+                6 => Some((&mut self.experimental_result, 64)),
+                7 => Some((&mut self.cc_request_type, 64)),
+                8 => Some((&mut self.cc_request_number, 64)),
+                9 => Some((&mut self.supported_features, 128)),
+                10 => Some((&mut self.oc_supported_features, 0)),
+                11 => Some((&mut self.oc_olr, 0)),
+                12 => Some((&mut self.qos_rule_install, 192)),
+                13 => Some((&mut self.qos_rule_remove, 192)),
+                14 => Some((&mut self.qos_information, 192)),
+                15 => Some((&mut self.bearer_control_mode, 192)),
+                16 => Some((&mut self.event_trigger, 192)),
+                17 => Some((&mut self.charging_information, 192)),
+                18 => Some((&mut self.subsession_decision_info, 192)),
+                19 => Some((&mut self.csg_information_reporting, 128)),
+                20 => Some((&mut self.an_gw_address, 128)),
+                21 => Some((&mut self.origin_state_id, 64)),
+                22 => Some((&mut self.error_message, 0)),
+                23 => Some((&mut self.error_reporting_host, 0)),
+                24 => Some((&mut self.failed_avp, 64)),
+                25 => Some((&mut self.proxy_info, 64)),
+                26 => Some((&mut self.route_record, 64)),
+                27 => Some((&mut self.load, 0)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
@@ -2408,60 +2337,53 @@ impl rt::typed::Command for ReAuthRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 23usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (258, 0) => m.one(&mut out.auth_application_id, 2, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 3, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 4, 64),
-                    (283, 0) => m.one(&mut out.destination_realm, 5, 64),
-                    (293, 0) => m.one(&mut out.destination_host, 6, 64),
-                    (285, 0) => m.one(&mut out.re_auth_request_type, 7, 64),
-                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
-                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
-                    (1051, 10415) => m.many(&mut out.qos_rule_install, 10, 192, u32::MAX),
-                    (1052, 10415) => m.many(&mut out.qos_rule_remove, 11, 192, u32::MAX),
-                    (1016, 10415) => m.many(&mut out.qos_information, 12, 192, u32::MAX),
-                    (1006, 10415) => m.many(&mut out.event_trigger, 13, 192, u32::MAX),
-                    (2200, 10415) => {
-                        m.many(&mut out.subsession_decision_info, 14, 192, u32::MAX)
-                    }
-                    (1050, 10415) => m.many(&mut out.an_gw_address, 15, 128, 2),
-                    (1045, 10415) => m.opt(&mut out.session_release_cause, 192),
-                    (2804, 10415) => m.opt(&mut out.henb_local_ip_address, 128),
-                    (2805, 10415) => m.opt(&mut out.ue_local_ip_address, 128),
-                    (2806, 10415) => m.opt(&mut out.udp_source_port, 128),
-                    (284, 0) => m.many(&mut out.proxy_info, 20, 64, u32::MAX),
-                    (30, 0) => m.opt(&mut out.called_station_id, 64),
-                    (282, 0) => m.many(&mut out.route_record, 22, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            ReAuthRequestView<'_>,
+            Self,
+            23,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "s9", feature = "ts29215"))]
+impl rt::typed::Members for ReAuthRequest {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.auth_application_id, 64)),
+                3 => Some((&mut self.origin_host, 64)),
+                4 => Some((&mut self.origin_realm, 64)),
+                5 => Some((&mut self.destination_realm, 64)),
+                6 => Some((&mut self.destination_host, 64)),
+                7 => Some((&mut self.re_auth_request_type, 64)),
+                8 => Some((&mut self.origin_state_id, 64)),
+                9 => Some((&mut self.oc_supported_features, 0)),
+                10 => Some((&mut self.qos_rule_install, 192)),
+                11 => Some((&mut self.qos_rule_remove, 192)),
+                12 => Some((&mut self.qos_information, 192)),
+                13 => Some((&mut self.event_trigger, 192)),
+                14 => Some((&mut self.subsession_decision_info, 192)),
+                15 => Some((&mut self.an_gw_address, 128)),
+                16 => Some((&mut self.session_release_cause, 192)),
+                17 => Some((&mut self.henb_local_ip_address, 128)),
+                18 => Some((&mut self.ue_local_ip_address, 128)),
+                19 => Some((&mut self.udp_source_port, 128)),
+                20 => Some((&mut self.proxy_info, 64)),
+                21 => Some((&mut self.called_station_id, 64)),
+                22 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
@@ -2759,67 +2681,60 @@ impl rt::typed::Command for ReAuthAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 30usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (264, 0) => m.one(&mut out.origin_host, 2, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 3, 64),
-                    (268, 0) => m.opt(&mut out.result_code, 64),
-                    (297, 0) => m.opt(&mut out.experimental_result, 64),
-                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
-                    (8, 0) => m.opt(&mut out.framed_ip_address, 64),
-                    (97, 0) => m.opt(&mut out.framed_ipv6_prefix, 64),
-                    (1027, 10415) => m.opt(&mut out.ip_can_type, 192),
-                    (1032, 10415) => m.opt(&mut out.rat_type, 128),
-                    (18, 10415) => m.opt(&mut out.tgpp_sgsn_mcc_mnc, 192),
-                    (6, 10415) => m.opt(&mut out.tgpp_sgsn_address, 192),
-                    (15, 10415) => m.opt(&mut out.tgpp_sgsn_ipv6_address, 192),
-                    (909, 10415) => m.opt(&mut out.rai, 192),
-                    (22, 10415) => m.opt(&mut out.tgpp_user_location_info, 192),
-                    (23, 10415) => m.opt(&mut out.tgpp_ms_timezone, 192),
-                    (9010, 5535) => m.opt(&mut out.tgpp2_bsid, 192),
-                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
-                    (623, 0) => m.opt(&mut out.oc_olr, 0),
-                    (1016, 10415) => m.opt(&mut out.qos_information, 192),
-                    (1055, 10415) => m.many(&mut out.qos_rule_report, 21, 192, u32::MAX),
-                    (1050, 10415) => m.many(&mut out.an_gw_address, 22, 128, 2),
-                    (2201, 10415) => {
-                        m.many(&mut out.subsession_enforcement_info, 23, 192, u32::MAX)
-                    }
-                    (2319, 10415) => m.opt(&mut out.user_csg_information, 128),
-                    (281, 0) => m.opt(&mut out.error_message, 0),
-                    (294, 0) => m.opt(&mut out.error_reporting_host, 0),
-                    (279, 0) => m.opt(&mut out.failed_avp, 64),
-                    (284, 0) => m.many(&mut out.proxy_info, 28, 64, u32::MAX),
-                    (650, 0) => m.many(&mut out.load, 29, 0, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            ReAuthAnswerView<'_>,
+            Self,
+            30,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "s9", feature = "ts29215"))]
+impl rt::typed::Members for ReAuthAnswer {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.origin_host, 64)),
+                3 => Some((&mut self.origin_realm, 64)),
+                4 => Some((&mut self.result_code, 64)),
+                5 => Some((&mut self.experimental_result, 64)),
+                6 => Some((&mut self.origin_state_id, 64)),
+                7 => Some((&mut self.framed_ip_address, 64)),
+                8 => Some((&mut self.framed_ipv6_prefix, 64)),
+                9 => Some((&mut self.ip_can_type, 192)),
+                10 => Some((&mut self.rat_type, 128)),
+                11 => Some((&mut self.tgpp_sgsn_mcc_mnc, 192)),
+                12 => Some((&mut self.tgpp_sgsn_address, 192)),
+                13 => Some((&mut self.tgpp_sgsn_ipv6_address, 192)),
+                14 => Some((&mut self.rai, 192)),
+                15 => Some((&mut self.tgpp_user_location_info, 192)),
+                16 => Some((&mut self.tgpp_ms_timezone, 192)),
+                17 => Some((&mut self.tgpp2_bsid, 192)),
+                18 => Some((&mut self.oc_supported_features, 0)),
+                19 => Some((&mut self.oc_olr, 0)),
+                20 => Some((&mut self.qos_information, 192)),
+                21 => Some((&mut self.qos_rule_report, 192)),
+                22 => Some((&mut self.an_gw_address, 128)),
+                23 => Some((&mut self.subsession_enforcement_info, 192)),
+                24 => Some((&mut self.user_csg_information, 128)),
+                25 => Some((&mut self.error_message, 0)),
+                26 => Some((&mut self.error_reporting_host, 0)),
+                27 => Some((&mut self.failed_avp, 64)),
+                28 => Some((&mut self.proxy_info, 64)),
+                29 => Some((&mut self.load, 0)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
@@ -3128,53 +3043,48 @@ impl rt::typed::Command for TriggerEstablishmentRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 18usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (258, 0) => m.one(&mut out.auth_application_id, 2, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 3, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 4, 64),
-                    (283, 0) => m.one(&mut out.destination_realm, 5, 64),
-                    (293, 0) => m.one(&mut out.destination_host, 6, 64),
-                    (277, 0) => m.opt(&mut out.auth_session_state, 64),
-                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
-                    (443, 0) => m.opt(&mut out.subscription_id, 64),
-                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
-                    (30, 0) => m.opt(&mut out.called_station_id, 64),
-                    (2805, 10415) => m.opt(&mut out.ue_local_ip_address, 128),
-                    (2804, 10415) => m.opt(&mut out.henb_local_ip_address, 128),
-                    (2208, 10415) => m.opt(&mut out.dra_binding, 128),
-                    (2806, 10415) => m.opt(&mut out.udp_source_port, 128),
-                    (284, 0) => m.many(&mut out.proxy_info, 16, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 17, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            TriggerEstablishmentRequestView<'_>,
+            Self,
+            18,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "s9", feature = "ts29215"))]
+impl rt::typed::Members for TriggerEstablishmentRequest {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.auth_application_id, 64)),
+                3 => Some((&mut self.origin_host, 64)),
+                4 => Some((&mut self.origin_realm, 64)),
+                5 => Some((&mut self.destination_realm, 64)),
+                6 => Some((&mut self.destination_host, 64)),
+                7 => Some((&mut self.auth_session_state, 64)),
+                8 => Some((&mut self.origin_state_id, 64)),
+                9 => Some((&mut self.subscription_id, 64)),
+                10 => Some((&mut self.oc_supported_features, 0)),
+                11 => Some((&mut self.called_station_id, 64)),
+                12 => Some((&mut self.ue_local_ip_address, 128)),
+                13 => Some((&mut self.henb_local_ip_address, 128)),
+                14 => Some((&mut self.dra_binding, 128)),
+                15 => Some((&mut self.udp_source_port, 128)),
+                16 => Some((&mut self.proxy_info, 64)),
+                17 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]
@@ -3376,50 +3286,45 @@ impl rt::typed::Command for TriggerEstablishmentAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 15usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (264, 0) => m.one(&mut out.origin_host, 2, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 3, 64),
-                    (268, 0) => m.opt(&mut out.result_code, 64),
-                    (297, 0) => m.opt(&mut out.experimental_result, 64),
-                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
-                    (2206, 10415) => m.opt(&mut out.dra_deployment, 128),
-                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
-                    (623, 0) => m.opt(&mut out.oc_olr, 0),
-                    (281, 0) => m.opt(&mut out.error_message, 0),
-                    (294, 0) => m.opt(&mut out.error_reporting_host, 0),
-                    (279, 0) => m.opt(&mut out.failed_avp, 64),
-                    (284, 0) => m.many(&mut out.proxy_info, 13, 64, u32::MAX),
-                    (650, 0) => m.many(&mut out.load, 14, 0, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            TriggerEstablishmentAnswerView<'_>,
+            Self,
+            15,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "s9", feature = "ts29215"))]
+impl rt::typed::Members for TriggerEstablishmentAnswer {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.origin_host, 64)),
+                3 => Some((&mut self.origin_realm, 64)),
+                4 => Some((&mut self.result_code, 64)),
+                5 => Some((&mut self.experimental_result, 64)),
+                6 => Some((&mut self.origin_state_id, 64)),
+                7 => Some((&mut self.dra_deployment, 128)),
+                8 => Some((&mut self.oc_supported_features, 0)),
+                9 => Some((&mut self.oc_olr, 0)),
+                10 => Some((&mut self.error_message, 0)),
+                11 => Some((&mut self.error_reporting_host, 0)),
+                12 => Some((&mut self.failed_avp, 64)),
+                13 => Some((&mut self.proxy_info, 64)),
+                14 => Some((&mut self.load, 0)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "s9", feature = "ts29215"))]

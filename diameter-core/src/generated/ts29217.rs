@@ -173,33 +173,11 @@ impl rt::typed::Grouped for AggregatedCongestionInfo {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 2usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (4006, 10415) => m.opt(&mut self.congestion_location_id, 128),
-                    (4009, 10415) => m.opt(&mut self.imsi_list, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            AggregatedCongestionInfoView<'_>,
+            Self,
+            2,
+        >(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -207,6 +185,21 @@ impl rt::typed::Grouped for AggregatedCongestionInfo {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         AggregatedCongestionInfoView::check(avp, cx)
+    }
+}
+#[cfg(any(feature = "np", feature = "ts29217"))]
+impl rt::typed::Members for AggregatedCongestionInfo {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.congestion_location_id, 128)),
+                1 => Some((&mut self.imsi_list, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
@@ -337,37 +330,28 @@ impl rt::typed::Grouped for AggregatedRuciReport {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 4usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (4000, 10415) => {
-                        m.many(&mut self.aggregated_congestion_info, 0, 192, u32::MAX)
-                    }
-                    (30, 0) => m.opt(&mut self.called_station_id, 64),
-                    (4005, 10415) => m.opt(&mut self.congestion_level_value, 192),
-                    (4004, 10415) => m.opt(&mut self.congestion_level_set_id, 128),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            AggregatedRuciReportView<'_>,
+            Self,
+            4,
+        >(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "np", feature = "ts29217"))]
+impl rt::typed::Members for AggregatedRuciReport {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.aggregated_congestion_info, 192)),
+                1 => Some((&mut self.called_station_id, 64)),
+                2 => Some((&mut self.congestion_level_value, 192)),
+                3 => Some((&mut self.congestion_level_set_id, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
@@ -491,33 +475,26 @@ impl rt::typed::Grouped for CongestionLevelDefinition {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 2usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (4004, 10415) => m.one(&mut self.congestion_level_set_id, 0, 128),
-                    (4003, 10415) => m.one(&mut self.congestion_level_range, 1, 128),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            CongestionLevelDefinitionView<'_>,
+            Self,
+            2,
+        >(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "np", feature = "ts29217"))]
+impl rt::typed::Members for CongestionLevelDefinition {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.congestion_level_set_id, 128)),
+                1 => Some((&mut self.congestion_level_range, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
@@ -616,34 +593,11 @@ impl rt::typed::Grouped for CongestionLocationId {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 3usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (22, 10415) => m.opt(&mut self.tgpp_user_location_info, 192),
-                    (4008, 10415) => m.opt(&mut self.enodeb_id, 192),
-                    (4013, 10415) => m.opt(&mut self.extended_enodeb_id, 128),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            CongestionLocationIdView<'_>,
+            Self,
+            3,
+        >(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -651,6 +605,22 @@ impl rt::typed::Grouped for CongestionLocationId {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         CongestionLocationIdView::check(avp, cx)
+    }
+}
+#[cfg(any(feature = "np", feature = "ts29217"))]
+impl rt::typed::Members for CongestionLocationId {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.tgpp_user_location_info, 192)),
+                1 => Some((&mut self.enodeb_id, 192)),
+                2 => Some((&mut self.extended_enodeb_id, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
@@ -912,56 +882,49 @@ impl rt::typed::Command for NonAggregatedRuciReportRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 19usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (260, 0) => m.one(&mut out.vendor_specific_application_id, 2, 64),
-                    (277, 0) => m.one(&mut out.auth_session_state, 3, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 4, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 5, 64),
-                    (283, 0) => m.one(&mut out.destination_realm, 6, 64),
-                    (293, 0) => m.opt(&mut out.destination_host, 64),
-                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
-                    (443, 0) => m.opt(&mut out.subscription_id, 64),
-                    (30, 0) => m.opt(&mut out.called_station_id, 64),
-                    (4005, 10415) => m.opt(&mut out.congestion_level_value, 192),
-                    (4004, 10415) => m.opt(&mut out.congestion_level_set_id, 128),
-                    (4006, 10415) => m.opt(&mut out.congestion_location_id, 128),
-                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
-                    (4010, 10415) => m.opt(&mut out.rcaf_id, 192),
-                    (284, 0) => m.many(&mut out.proxy_info, 16, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 17, 64, u32::MAX),
-                    (628, 10415) => {
-                        m.many(&mut out.supported_features, 18, 128, u32::MAX)
-                    }
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            NonAggregatedRuciReportRequestView<'_>,
+            Self,
+            19,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "np", feature = "ts29217"))]
+impl rt::typed::Members for NonAggregatedRuciReportRequest {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.vendor_specific_application_id, 64)),
+                3 => Some((&mut self.auth_session_state, 64)),
+                4 => Some((&mut self.origin_host, 64)),
+                5 => Some((&mut self.origin_realm, 64)),
+                6 => Some((&mut self.destination_realm, 64)),
+                7 => Some((&mut self.destination_host, 64)),
+                8 => Some((&mut self.origin_state_id, 64)),
+                9 => Some((&mut self.subscription_id, 64)),
+                10 => Some((&mut self.called_station_id, 64)),
+                11 => Some((&mut self.congestion_level_value, 192)),
+                12 => Some((&mut self.congestion_level_set_id, 128)),
+                13 => Some((&mut self.congestion_location_id, 128)),
+                14 => Some((&mut self.oc_supported_features, 0)),
+                15 => Some((&mut self.rcaf_id, 192)),
+                16 => Some((&mut self.proxy_info, 64)),
+                17 => Some((&mut self.route_record, 64)),
+                18 => Some((&mut self.supported_features, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
@@ -1257,64 +1220,55 @@ impl rt::typed::Command for NonAggregatedRuciReportAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 25usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (260, 0) => m.one(&mut out.vendor_specific_application_id, 2, 64),
-                    (277, 0) => m.one(&mut out.auth_session_state, 3, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 4, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 5, 64),
-                    (268, 0) => m.opt(&mut out.result_code, 64),
-                    (297, 0) => m.opt(&mut out.experimental_result, 64),
-                    (281, 0) => m.opt(&mut out.error_message, 0),
-                    (294, 0) => m.opt(&mut out.error_reporting_host, 0),
-                    (279, 0) => m.opt(&mut out.failed_avp, 64),
-                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
-                    (623, 0) => m.opt(&mut out.oc_olr, 0),
-                    (4011, 10415) => m.opt(&mut out.reporting_restriction, 128),
-                    (4007, 10415) => m.opt(&mut out.conditional_restriction, 128),
-                    (4012, 10415) => m.opt(&mut out.ruci_action, 128),
-                    (4002, 10415) => {
-                        m.many(&mut out.congestion_level_definition, 16, 128, u32::MAX)
-                    }
-                    (2207, 10415) => m.opt(&mut out.pcrf_address, 192),
-                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
-                    (292, 0) => m.many(&mut out.redirect_host, 19, 64, u32::MAX),
-                    (261, 0) => m.opt(&mut out.redirect_host_usage, 64),
-                    (262, 0) => m.opt(&mut out.redirect_max_cache_time, 64),
-                    (284, 0) => m.many(&mut out.proxy_info, 22, 64, u32::MAX),
-                    (628, 10415) => {
-                        m.many(&mut out.supported_features, 23, 128, u32::MAX)
-                    }
-                    (650, 0) => m.many(&mut out.load, 24, 0, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            NonAggregatedRuciReportAnswerView<'_>,
+            Self,
+            25,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "np", feature = "ts29217"))]
+impl rt::typed::Members for NonAggregatedRuciReportAnswer {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.vendor_specific_application_id, 64)),
+                3 => Some((&mut self.auth_session_state, 64)),
+                4 => Some((&mut self.origin_host, 64)),
+                5 => Some((&mut self.origin_realm, 64)),
+                6 => Some((&mut self.result_code, 64)),
+                7 => Some((&mut self.experimental_result, 64)),
+                8 => Some((&mut self.error_message, 0)),
+                9 => Some((&mut self.error_reporting_host, 0)),
+                10 => Some((&mut self.failed_avp, 64)),
+                11 => Some((&mut self.oc_supported_features, 0)),
+                12 => Some((&mut self.oc_olr, 0)),
+                13 => Some((&mut self.reporting_restriction, 128)),
+                14 => Some((&mut self.conditional_restriction, 128)),
+                15 => Some((&mut self.ruci_action, 128)),
+                16 => Some((&mut self.congestion_level_definition, 128)),
+                17 => Some((&mut self.pcrf_address, 192)),
+                18 => Some((&mut self.origin_state_id, 64)),
+                19 => Some((&mut self.redirect_host, 64)),
+                20 => Some((&mut self.redirect_host_usage, 64)),
+                21 => Some((&mut self.redirect_max_cache_time, 64)),
+                22 => Some((&mut self.proxy_info, 64)),
+                23 => Some((&mut self.supported_features, 128)),
+                24 => Some((&mut self.load, 0)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
@@ -1613,53 +1567,44 @@ impl rt::typed::Command for AggregatedRuciReportRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 14usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (260, 0) => m.one(&mut out.vendor_specific_application_id, 2, 64),
-                    (277, 0) => m.one(&mut out.auth_session_state, 3, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 4, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 5, 64),
-                    (283, 0) => m.one(&mut out.destination_realm, 6, 64),
-                    (293, 0) => m.opt(&mut out.destination_host, 64),
-                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
-                    (4001, 10415) => {
-                        m.many(&mut out.aggregated_ruci_report, 9, 192, u32::MAX)
-                    }
-                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
-                    (284, 0) => m.many(&mut out.proxy_info, 11, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 12, 64, u32::MAX),
-                    (628, 10415) => {
-                        m.many(&mut out.supported_features, 13, 128, u32::MAX)
-                    }
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            AggregatedRuciReportRequestView<'_>,
+            Self,
+            14,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "np", feature = "ts29217"))]
+impl rt::typed::Members for AggregatedRuciReportRequest {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.vendor_specific_application_id, 64)),
+                3 => Some((&mut self.auth_session_state, 64)),
+                4 => Some((&mut self.origin_host, 64)),
+                5 => Some((&mut self.origin_realm, 64)),
+                6 => Some((&mut self.destination_realm, 64)),
+                7 => Some((&mut self.destination_host, 64)),
+                8 => Some((&mut self.origin_state_id, 64)),
+                9 => Some((&mut self.aggregated_ruci_report, 192)),
+                10 => Some((&mut self.oc_supported_features, 0)),
+                11 => Some((&mut self.proxy_info, 64)),
+                12 => Some((&mut self.route_record, 64)),
+                13 => Some((&mut self.supported_features, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
@@ -1913,57 +1858,50 @@ impl rt::typed::Command for AggregatedRuciReportAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 20usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (260, 0) => m.one(&mut out.vendor_specific_application_id, 2, 64),
-                    (277, 0) => m.one(&mut out.auth_session_state, 3, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 4, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 5, 64),
-                    (268, 0) => m.opt(&mut out.result_code, 64),
-                    (297, 0) => m.opt(&mut out.experimental_result, 64),
-                    (281, 0) => m.opt(&mut out.error_message, 0),
-                    (294, 0) => m.opt(&mut out.error_reporting_host, 0),
-                    (279, 0) => m.opt(&mut out.failed_avp, 64),
-                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
-                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
-                    (623, 0) => m.opt(&mut out.oc_olr, 0),
-                    (292, 0) => m.many(&mut out.redirect_host, 14, 64, u32::MAX),
-                    (261, 0) => m.opt(&mut out.redirect_host_usage, 64),
-                    (262, 0) => m.opt(&mut out.redirect_max_cache_time, 64),
-                    (284, 0) => m.many(&mut out.proxy_info, 17, 64, u32::MAX),
-                    (628, 10415) => {
-                        m.many(&mut out.supported_features, 18, 128, u32::MAX)
-                    }
-                    (650, 0) => m.many(&mut out.load, 19, 0, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            AggregatedRuciReportAnswerView<'_>,
+            Self,
+            20,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "np", feature = "ts29217"))]
+impl rt::typed::Members for AggregatedRuciReportAnswer {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.vendor_specific_application_id, 64)),
+                3 => Some((&mut self.auth_session_state, 64)),
+                4 => Some((&mut self.origin_host, 64)),
+                5 => Some((&mut self.origin_realm, 64)),
+                6 => Some((&mut self.result_code, 64)),
+                7 => Some((&mut self.experimental_result, 64)),
+                8 => Some((&mut self.error_message, 0)),
+                9 => Some((&mut self.error_reporting_host, 0)),
+                10 => Some((&mut self.failed_avp, 64)),
+                11 => Some((&mut self.origin_state_id, 64)),
+                12 => Some((&mut self.oc_supported_features, 0)),
+                13 => Some((&mut self.oc_olr, 0)),
+                14 => Some((&mut self.redirect_host, 64)),
+                15 => Some((&mut self.redirect_host_usage, 64)),
+                16 => Some((&mut self.redirect_max_cache_time, 64)),
+                17 => Some((&mut self.proxy_info, 64)),
+                18 => Some((&mut self.supported_features, 128)),
+                19 => Some((&mut self.load, 0)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
@@ -2306,55 +2244,48 @@ impl rt::typed::Command for ModifyUecontextRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 18usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (260, 0) => m.one(&mut out.vendor_specific_application_id, 2, 64),
-                    (277, 0) => m.one(&mut out.auth_session_state, 3, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 4, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 5, 64),
-                    (283, 0) => m.one(&mut out.destination_realm, 6, 64),
-                    (293, 0) => m.one(&mut out.destination_host, 7, 64),
-                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
-                    (443, 0) => m.opt(&mut out.subscription_id, 64),
-                    (30, 0) => m.opt(&mut out.called_station_id, 64),
-                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
-                    (4011, 10415) => m.opt(&mut out.reporting_restriction, 128),
-                    (4007, 10415) => m.opt(&mut out.conditional_restriction, 128),
-                    (4012, 10415) => m.opt(&mut out.ruci_action, 128),
-                    (4002, 10415) => {
-                        m.many(&mut out.congestion_level_definition, 15, 128, u32::MAX)
-                    }
-                    (284, 0) => m.many(&mut out.proxy_info, 16, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 17, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            ModifyUecontextRequestView<'_>,
+            Self,
+            18,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "np", feature = "ts29217"))]
+impl rt::typed::Members for ModifyUecontextRequest {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.vendor_specific_application_id, 64)),
+                3 => Some((&mut self.auth_session_state, 64)),
+                4 => Some((&mut self.origin_host, 64)),
+                5 => Some((&mut self.origin_realm, 64)),
+                6 => Some((&mut self.destination_realm, 64)),
+                7 => Some((&mut self.destination_host, 64)),
+                8 => Some((&mut self.origin_state_id, 64)),
+                9 => Some((&mut self.subscription_id, 64)),
+                10 => Some((&mut self.called_station_id, 64)),
+                11 => Some((&mut self.oc_supported_features, 0)),
+                12 => Some((&mut self.reporting_restriction, 128)),
+                13 => Some((&mut self.conditional_restriction, 128)),
+                14 => Some((&mut self.ruci_action, 128)),
+                15 => Some((&mut self.congestion_level_definition, 128)),
+                16 => Some((&mut self.proxy_info, 64)),
+                17 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]
@@ -2584,51 +2515,46 @@ impl rt::typed::Command for ModifyUecontextAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 16usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (260, 0) => m.one(&mut out.vendor_specific_application_id, 2, 64),
-                    (277, 0) => m.one(&mut out.auth_session_state, 3, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 4, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 5, 64),
-                    (268, 0) => m.opt(&mut out.result_code, 64),
-                    (297, 0) => m.opt(&mut out.experimental_result, 64),
-                    (279, 0) => m.opt(&mut out.failed_avp, 64),
-                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
-                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
-                    (623, 0) => m.opt(&mut out.oc_olr, 0),
-                    (292, 0) => m.many(&mut out.redirect_host, 12, 64, u32::MAX),
-                    (261, 0) => m.opt(&mut out.redirect_host_usage, 64),
-                    (262, 0) => m.opt(&mut out.redirect_max_cache_time, 64),
-                    (284, 0) => m.many(&mut out.proxy_info, 15, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            ModifyUecontextAnswerView<'_>,
+            Self,
+            16,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "np", feature = "ts29217"))]
+impl rt::typed::Members for ModifyUecontextAnswer {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.vendor_specific_application_id, 64)),
+                3 => Some((&mut self.auth_session_state, 64)),
+                4 => Some((&mut self.origin_host, 64)),
+                5 => Some((&mut self.origin_realm, 64)),
+                6 => Some((&mut self.result_code, 64)),
+                7 => Some((&mut self.experimental_result, 64)),
+                8 => Some((&mut self.failed_avp, 64)),
+                9 => Some((&mut self.origin_state_id, 64)),
+                10 => Some((&mut self.oc_supported_features, 0)),
+                11 => Some((&mut self.oc_olr, 0)),
+                12 => Some((&mut self.redirect_host, 64)),
+                13 => Some((&mut self.redirect_host_usage, 64)),
+                14 => Some((&mut self.redirect_max_cache_time, 64)),
+                15 => Some((&mut self.proxy_info, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "np", feature = "ts29217"))]

@@ -515,36 +515,7 @@ impl rt::typed::Grouped for WlanUserData {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 5usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (304, 10415) => m.opt(&mut self.charging_data, 192),
-                    (305, 10415) => m.opt(&mut self.wlan_access, 192),
-                    (306, 10415) => m.opt(&mut self.wlan_3gpp_ip_access, 192),
-                    (307, 10415) => m.many(&mut self.apn_authorized, 3, 192, u32::MAX),
-                    (319, 10415) => m.opt(&mut self.maximum_number_accesses, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<WlanUserDataView<'_>, Self, 5>(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -552,6 +523,24 @@ impl rt::typed::Grouped for WlanUserData {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         WlanUserDataView::check(avp, cx)
+    }
+}
+#[cfg(any(feature = "ts29234"))]
+impl rt::typed::Members for WlanUserData {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.charging_data, 192)),
+                1 => Some((&mut self.wlan_access, 192)),
+                2 => Some((&mut self.wlan_3gpp_ip_access, 192)),
+                3 => Some((&mut self.apn_authorized, 192)),
+                4 => Some((&mut self.maximum_number_accesses, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "ts29234"))]
@@ -650,33 +639,7 @@ impl rt::typed::Grouped for ChargingData {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 2usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (314, 10415) => m.opt(&mut self.charging_characteristics, 192),
-                    (315, 10415) => m.opt(&mut self.charging_nodes, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<ChargingDataView<'_>, Self, 2>(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -684,6 +647,21 @@ impl rt::typed::Grouped for ChargingData {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         ChargingDataView::check(avp, cx)
+    }
+}
+#[cfg(any(feature = "ts29234"))]
+impl rt::typed::Members for ChargingData {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.charging_characteristics, 192)),
+                1 => Some((&mut self.charging_nodes, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "ts29234"))]
@@ -805,36 +783,7 @@ impl rt::typed::Grouped for ApnAuthorized {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 5usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (493, 0) => m.one(&mut self.service_selection, 0, 64),
-                    (309, 10415) => m.opt(&mut self.apn_barring_type, 192),
-                    (310, 10415) => m.opt(&mut self.wlan_direct_ip_access, 192),
-                    (312, 10415) => m.opt(&mut self.routing_policy, 192),
-                    (313, 10415) => m.opt(&mut self.max_requested_bandwidth, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<ApnAuthorizedView<'_>, Self, 5>(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -842,6 +791,24 @@ impl rt::typed::Grouped for ApnAuthorized {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         ApnAuthorizedView::check(avp, cx)
+    }
+}
+#[cfg(any(feature = "ts29234"))]
+impl rt::typed::Members for ApnAuthorized {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.service_selection, 64)),
+                1 => Some((&mut self.apn_barring_type, 192)),
+                2 => Some((&mut self.wlan_direct_ip_access, 192)),
+                3 => Some((&mut self.routing_policy, 192)),
+                4 => Some((&mut self.max_requested_bandwidth, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "ts29234"))]
@@ -978,43 +945,7 @@ impl rt::typed::Grouped for ChargingNodes {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 4usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (316, 10415) => {
-                        m.opt(&mut self.primary_ocs_charging_function_name, 192)
-                    }
-                    (317, 10415) => {
-                        m.opt(&mut self.secondary_ocs_charging_function_name, 192)
-                    }
-                    (621, 10415) => {
-                        m.opt(&mut self.primary_charging_collection_function_name, 192)
-                    }
-                    (622, 10415) => {
-                        m.opt(&mut self.secondary_charging_collection_function_name, 192)
-                    }
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<ChargingNodesView<'_>, Self, 4>(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -1022,6 +953,23 @@ impl rt::typed::Grouped for ChargingNodes {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         ChargingNodesView::check(avp, cx)
+    }
+}
+#[cfg(any(feature = "ts29234"))]
+impl rt::typed::Members for ChargingNodes {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.primary_ocs_charging_function_name, 192)),
+                1 => Some((&mut self.secondary_ocs_charging_function_name, 192)),
+                2 => Some((&mut self.primary_charging_collection_function_name, 192)),
+                3 => Some((&mut self.secondary_charging_collection_function_name, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "ts29234"))]

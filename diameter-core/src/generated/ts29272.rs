@@ -6608,122 +6608,7 @@ impl rt::typed::Grouped for SubscriptionData {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 50usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (1424, 10415) => m.opt(&mut self.subscriber_status, 192),
-                    (701, 10415) => m.opt(&mut self.msisdn, 192),
-                    (1643, 10415) => m.opt(&mut self.a_msisdn, 128),
-                    (1433, 10415) => m.opt(&mut self.stn_sr, 192),
-                    (1491, 10415) => m.opt(&mut self.ics_indicator, 192),
-                    (1417, 10415) => m.opt(&mut self.network_access_mode, 192),
-                    (1425, 10415) => m.opt(&mut self.operator_determined_barring, 192),
-                    (1418, 10415) => m.opt(&mut self.hplmn_odb, 192),
-                    (1446, 10415) => {
-                        m.many(&mut self.regional_subscription_zone_code, 8, 192, 10)
-                    }
-                    (1426, 10415) => m.opt(&mut self.access_restriction_data, 192),
-                    (1427, 10415) => m.opt(&mut self.apn_oi_replacement, 192),
-                    (1473, 10415) => m.opt(&mut self.lcs_info, 192),
-                    (1486, 10415) => m.opt(&mut self.teleservice_list, 192),
-                    (1488, 10415) => {
-                        m.many(&mut self.call_barring_info, 13, 192, u32::MAX)
-                    }
-                    (13, 10415) => m.opt(&mut self.tgpp_charging_characteristics, 192),
-                    (1435, 10415) => m.opt(&mut self.ambr, 192),
-                    (1429, 10415) => m.opt(&mut self.apn_configuration_profile, 192),
-                    (1440, 10415) => {
-                        m.opt(&mut self.rat_frequency_selection_priority_id, 192)
-                    }
-                    (1458, 10415) => m.opt(&mut self.trace_data, 192),
-                    (1467, 10415) => m.opt(&mut self.gprs_subscription_data, 192),
-                    (1436, 10415) => {
-                        m.many(&mut self.csg_subscription_data, 20, 192, u32::MAX)
-                    }
-                    (1457, 10415) => {
-                        m.opt(
-                            &mut self.roaming_restricted_due_to_unsupported_feature,
-                            192,
-                        )
-                    }
-                    (1619, 10415) => {
-                        m.opt(&mut self.subscribed_periodic_rau_tau_timer, 192)
-                    }
-                    (1616, 10415) => m.opt(&mut self.mps_priority, 192),
-                    (1617, 10415) => m.opt(&mut self.vplmn_lipa_allowed, 192),
-                    (1633, 10415) => m.opt(&mut self.relay_node_indicator, 128),
-                    (1634, 10415) => m.opt(&mut self.mdt_user_consent, 192),
-                    (1636, 10415) => m.opt(&mut self.subscribed_vsrvcc, 192),
-                    (3701, 10415) => m.opt(&mut self.prose_subscription_data, 192),
-                    (1654, 10415) => m.opt(&mut self.subscription_data_flags, 128),
-                    (1673, 10415) => {
-                        m.many(
-                            &mut self.adjacent_access_restriction_data,
-                            30,
-                            128,
-                            u32::MAX,
-                        )
-                    }
-                    (1674, 10415) => {
-                        m.opt(&mut self.dl_buffering_suggested_packet_count, 128)
-                    }
-                    (1675, 10415) => m.many(&mut self.imsi_group_id, 32, 128, u32::MAX),
-                    (1680, 10415) => m.opt(&mut self.ue_usage_type, 128),
-                    (3113, 10415) => {
-                        m.many(&mut self.aese_communication_pattern, 34, 192, u32::MAX)
-                    }
-                    (3122, 10415) => {
-                        m.many(
-                            &mut self.monitoring_event_configuration,
-                            35,
-                            192,
-                            u32::MAX,
-                        )
-                    }
-                    (1687, 10415) => m.opt(&mut self.emergency_info, 192),
-                    (1688, 10415) => m.opt(&mut self.v2x_subscription_data, 192),
-                    (1710, 10415) => m.opt(&mut self.v2x_subscription_data_nr, 192),
-                    (1691, 10415) => {
-                        m.many(&mut self.edrx_cycle_length, 39, 192, u32::MAX)
-                    }
-                    (3111, 10415) => m.opt(&mut self.external_identifier, 192),
-                    (4324, 10415) => m.opt(&mut self.active_time, 192),
-                    (1698, 10415) => m.opt(&mut self.service_gap_time, 192),
-                    (1700, 10415) => {
-                        m.opt(&mut self.broadcast_location_assistance_data_types, 192)
-                    }
-                    (1699, 10415) => {
-                        m.opt(&mut self.aerial_ue_subscription_information, 192)
-                    }
-                    (1704, 10415) => m.opt(&mut self.core_network_restrictions, 192),
-                    (1701, 10415) => {
-                        m.many(&mut self.paging_time_window, 46, 192, u32::MAX)
-                    }
-                    (1708, 10415) => m.opt(&mut self.subscribed_arpi, 192),
-                    (1709, 10415) => m.opt(&mut self.iab_operation_permission, 192),
-                    (1728, 10415) => m.opt(&mut self.plmn_rat_usage_control, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<SubscriptionDataView<'_>, Self, 50>(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -6731,6 +6616,71 @@ impl rt::typed::Grouped for SubscriptionData {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         SubscriptionDataView::check(avp, cx)
+    }
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl rt::typed::Members for SubscriptionData {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.subscriber_status, 192)),
+                1 => Some((&mut self.msisdn, 192)),
+                2 => Some((&mut self.a_msisdn, 128)),
+                3 => Some((&mut self.stn_sr, 192)),
+                4 => Some((&mut self.ics_indicator, 192)),
+                5 => Some((&mut self.network_access_mode, 192)),
+                6 => Some((&mut self.operator_determined_barring, 192)),
+                7 => Some((&mut self.hplmn_odb, 192)),
+                8 => Some((&mut self.regional_subscription_zone_code, 192)),
+                9 => Some((&mut self.access_restriction_data, 192)),
+                10 => Some((&mut self.apn_oi_replacement, 192)),
+                11 => Some((&mut self.lcs_info, 192)),
+                12 => Some((&mut self.teleservice_list, 192)),
+                13 => Some((&mut self.call_barring_info, 192)),
+                14 => Some((&mut self.tgpp_charging_characteristics, 192)),
+                15 => Some((&mut self.ambr, 192)),
+                16 => Some((&mut self.apn_configuration_profile, 192)),
+                17 => Some((&mut self.rat_frequency_selection_priority_id, 192)),
+                18 => Some((&mut self.trace_data, 192)),
+                19 => Some((&mut self.gprs_subscription_data, 192)),
+                20 => Some((&mut self.csg_subscription_data, 192)),
+                21 => {
+                    Some((&mut self.roaming_restricted_due_to_unsupported_feature, 192))
+                }
+                22 => Some((&mut self.subscribed_periodic_rau_tau_timer, 192)),
+                23 => Some((&mut self.mps_priority, 192)),
+                24 => Some((&mut self.vplmn_lipa_allowed, 192)),
+                25 => Some((&mut self.relay_node_indicator, 128)),
+                26 => Some((&mut self.mdt_user_consent, 192)),
+                27 => Some((&mut self.subscribed_vsrvcc, 192)),
+                28 => Some((&mut self.prose_subscription_data, 192)),
+                29 => Some((&mut self.subscription_data_flags, 128)),
+                30 => Some((&mut self.adjacent_access_restriction_data, 128)),
+                31 => Some((&mut self.dl_buffering_suggested_packet_count, 128)),
+                32 => Some((&mut self.imsi_group_id, 128)),
+                33 => Some((&mut self.ue_usage_type, 128)),
+                34 => Some((&mut self.aese_communication_pattern, 192)),
+                35 => Some((&mut self.monitoring_event_configuration, 192)),
+                36 => Some((&mut self.emergency_info, 192)),
+                37 => Some((&mut self.v2x_subscription_data, 192)),
+                38 => Some((&mut self.v2x_subscription_data_nr, 192)),
+                39 => Some((&mut self.edrx_cycle_length, 192)),
+                40 => Some((&mut self.external_identifier, 192)),
+                41 => Some((&mut self.active_time, 192)),
+                42 => Some((&mut self.service_gap_time, 192)),
+                43 => Some((&mut self.broadcast_location_assistance_data_types, 192)),
+                44 => Some((&mut self.aerial_ue_subscription_information, 192)),
+                45 => Some((&mut self.core_network_restrictions, 192)),
+                46 => Some((&mut self.paging_time_window, 192)),
+                47 => Some((&mut self.subscribed_arpi, 192)),
+                48 => Some((&mut self.iab_operation_permission, 192)),
+                49 => Some((&mut self.plmn_rat_usage_control, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(
@@ -6959,34 +6909,7 @@ impl rt::typed::Grouped for TerminalInformation {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 3usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (1402, 10415) => m.opt(&mut self.imei, 192),
-                    (1471, 10415) => m.opt(&mut self.tgpp2_meid, 192),
-                    (1403, 10415) => m.opt(&mut self.software_version, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<TerminalInformationView<'_>, Self, 3>(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -6994,6 +6917,35 @@ impl rt::typed::Grouped for TerminalInformation {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         TerminalInformationView::check(avp, cx)
+    }
+}
+#[cfg(
+    any(
+        feature = "gy",
+        feature = "s13",
+        feature = "s6a",
+        feature = "sta",
+        feature = "swx",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29273",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Members for TerminalInformation {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.imei, 192)),
+                1 => Some((&mut self.tgpp2_meid, 192)),
+                2 => Some((&mut self.software_version, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -7110,34 +7062,27 @@ impl rt::typed::Grouped for RequestedEutranAuthenticationInfo {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 3usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (1410, 10415) => m.opt(&mut self.number_of_requested_vectors, 192),
-                    (1412, 10415) => m.opt(&mut self.immediate_response_preferred, 192),
-                    (1411, 10415) => m.opt(&mut self.re_synchronization_info, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            RequestedEutranAuthenticationInfoView<'_>,
+            Self,
+            3,
+        >(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl rt::typed::Members for RequestedEutranAuthenticationInfo {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.number_of_requested_vectors, 192)),
+                1 => Some((&mut self.immediate_response_preferred, 192)),
+                2 => Some((&mut self.re_synchronization_info, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -7254,34 +7199,27 @@ impl rt::typed::Grouped for RequestedUtranGeranAuthenticationInfo {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 3usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (1410, 10415) => m.opt(&mut self.number_of_requested_vectors, 192),
-                    (1412, 10415) => m.opt(&mut self.immediate_response_preferred, 192),
-                    (1411, 10415) => m.opt(&mut self.re_synchronization_info, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            RequestedUtranGeranAuthenticationInfoView<'_>,
+            Self,
+            3,
+        >(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl rt::typed::Members for RequestedUtranGeranAuthenticationInfo {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.number_of_requested_vectors, 192)),
+                1 => Some((&mut self.immediate_response_preferred, 192)),
+                2 => Some((&mut self.re_synchronization_info, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -7380,34 +7318,23 @@ impl rt::typed::Grouped for AuthenticationInfo {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 3usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (1414, 10415) => m.many(&mut self.e_utran_vector, 0, 192, u32::MAX),
-                    (1415, 10415) => m.many(&mut self.utran_vector, 1, 192, u32::MAX),
-                    (1416, 10415) => m.many(&mut self.geran_vector, 2, 192, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<AuthenticationInfoView<'_>, Self, 3>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl rt::typed::Members for AuthenticationInfo {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.e_utran_vector, 192)),
+                1 => Some((&mut self.utran_vector, 192)),
+                2 => Some((&mut self.geran_vector, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -7565,36 +7492,7 @@ impl rt::typed::Grouped for EUtranVector {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 5usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (1419, 10415) => m.opt(&mut self.item_number, 192),
-                    (1447, 10415) => m.one(&mut self.rand, 1, 192),
-                    (1448, 10415) => m.one(&mut self.xres, 2, 192),
-                    (1449, 10415) => m.one(&mut self.autn, 3, 192),
-                    (1450, 10415) => m.one(&mut self.kasme, 4, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<EUtranVectorView<'_>, Self, 5>(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -7602,6 +7500,24 @@ impl rt::typed::Grouped for EUtranVector {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         EUtranVectorView::check(avp, cx)
+    }
+}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl rt::typed::Members for EUtranVector {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.item_number, 192)),
+                1 => Some((&mut self.rand, 192)),
+                2 => Some((&mut self.xres, 192)),
+                3 => Some((&mut self.autn, 192)),
+                4 => Some((&mut self.kasme, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -7776,37 +7692,7 @@ impl rt::typed::Grouped for UtranVector {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 6usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (1419, 10415) => m.opt(&mut self.item_number, 192),
-                    (1447, 10415) => m.one(&mut self.rand, 1, 192),
-                    (1448, 10415) => m.one(&mut self.xres, 2, 192),
-                    (1449, 10415) => m.one(&mut self.autn, 3, 192),
-                    (625, 10415) => m.one(&mut self.confidentiality_key, 4, 192),
-                    (626, 10415) => m.one(&mut self.integrity_key, 5, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<UtranVectorView<'_>, Self, 6>(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -7814,6 +7700,25 @@ impl rt::typed::Grouped for UtranVector {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         UtranVectorView::check(avp, cx)
+    }
+}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl rt::typed::Members for UtranVector {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.item_number, 192)),
+                1 => Some((&mut self.rand, 192)),
+                2 => Some((&mut self.xres, 192)),
+                3 => Some((&mut self.autn, 192)),
+                4 => Some((&mut self.confidentiality_key, 192)),
+                5 => Some((&mut self.integrity_key, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -7954,35 +7859,7 @@ impl rt::typed::Grouped for GeranVector {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 4usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (1419, 10415) => m.opt(&mut self.item_number, 192),
-                    (1447, 10415) => m.one(&mut self.rand, 1, 192),
-                    (1454, 10415) => m.one(&mut self.sres, 2, 192),
-                    (1453, 10415) => m.one(&mut self.kc, 3, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<GeranVectorView<'_>, Self, 4>(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -7990,6 +7867,23 @@ impl rt::typed::Grouped for GeranVector {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         GeranVectorView::check(avp, cx)
+    }
+}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl rt::typed::Members for GeranVector {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.item_number, 192)),
+                1 => Some((&mut self.rand, 192)),
+                2 => Some((&mut self.sres, 192)),
+                3 => Some((&mut self.kc, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -8155,44 +8049,29 @@ impl rt::typed::Grouped for ApnConfigurationProfile {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 5usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (1423, 10415) => m.one(&mut self.context_identifier, 0, 192),
-                    (1683, 10415) => m.opt(&mut self.additional_context_identifier, 192),
-                    (1719, 10415) => m.opt(&mut self.third_context_identifier, 192),
-                    (1428, 10415) => {
-                        m.one(
-                            &mut self.all_apn_configurations_included_indicator,
-                            3,
-                            192,
-                        )
-                    }
-                    (1430, 10415) => {
-                        m.many(&mut self.apn_configuration, 4, 192, u32::MAX)
-                    }
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            ApnConfigurationProfileView<'_>,
+            Self,
+            5,
+        >(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl rt::typed::Members for ApnConfigurationProfile {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.context_identifier, 192)),
+                1 => Some((&mut self.additional_context_identifier, 192)),
+                2 => Some((&mut self.third_context_identifier, 192)),
+                3 => Some((&mut self.all_apn_configurations_included_indicator, 192)),
+                4 => Some((&mut self.apn_configuration, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(
@@ -8638,60 +8517,7 @@ impl rt::typed::Grouped for ApnConfiguration {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 27usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (1423, 10415) => m.one(&mut self.context_identifier, 0, 192),
-                    (848, 10415) => m.many(&mut self.served_party_ip_address, 1, 192, 2),
-                    (1456, 10415) => m.one(&mut self.pdn_type, 2, 192),
-                    (493, 0) => m.one(&mut self.service_selection, 3, 64),
-                    (1431, 10415) => m.opt(&mut self.eps_subscribed_qos_profile, 192),
-                    (1432, 10415) => m.opt(&mut self.vplmn_dynamic_address_allowed, 192),
-                    (486, 0) => m.opt(&mut self.mip6_agent_info, 64),
-                    (600, 10415) => m.opt(&mut self.visited_network_identifier, 192),
-                    (1438, 10415) => m.opt(&mut self.pdn_gw_allocation_type, 192),
-                    (13, 10415) => m.opt(&mut self.tgpp_charging_characteristics, 192),
-                    (1435, 10415) => m.opt(&mut self.ambr, 192),
-                    (1472, 10415) => {
-                        m.many(&mut self.specific_apn_info, 11, 192, u32::MAX)
-                    }
-                    (1427, 10415) => m.opt(&mut self.apn_oi_replacement, 192),
-                    (1613, 10415) => m.opt(&mut self.sipto_permission, 192),
-                    (1618, 10415) => m.opt(&mut self.lipa_permission, 192),
-                    (1663, 10415) => m.opt(&mut self.restoration_priority, 128),
-                    (1665, 10415) => m.opt(&mut self.sipto_local_network_permission, 128),
-                    (1667, 10415) => m.opt(&mut self.wlan_offloadability, 128),
-                    (1681, 10415) => m.opt(&mut self.non_ip_pdn_type_indicator, 192),
-                    (1682, 10415) => m.opt(&mut self.non_ip_data_delivery_mechanism, 192),
-                    (3125, 10415) => m.opt(&mut self.scef_id, 192),
-                    (1684, 10415) => m.opt(&mut self.scef_realm, 192),
-                    (1686, 10415) => m.opt(&mut self.preferred_data_mode, 192),
-                    (1690, 10415) => m.opt(&mut self.pdn_connection_continuity, 192),
-                    (1697, 10415) => m.opt(&mut self.rds_indicator, 192),
-                    (1706, 10415) => m.opt(&mut self.interworking_5gs_indicator, 192),
-                    (1707, 10415) => m.opt(&mut self.ethernet_pdn_type_indicator, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<ApnConfigurationView<'_>, Self, 27>(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -8699,6 +8525,57 @@ impl rt::typed::Grouped for ApnConfiguration {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         ApnConfigurationView::check(avp, cx)
+    }
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
+impl rt::typed::Members for ApnConfiguration {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.context_identifier, 192)),
+                1 => Some((&mut self.served_party_ip_address, 192)),
+                2 => Some((&mut self.pdn_type, 192)),
+                3 => Some((&mut self.service_selection, 64)),
+                4 => Some((&mut self.eps_subscribed_qos_profile, 192)),
+                5 => Some((&mut self.vplmn_dynamic_address_allowed, 192)),
+                6 => Some((&mut self.mip6_agent_info, 64)),
+                7 => Some((&mut self.visited_network_identifier, 192)),
+                8 => Some((&mut self.pdn_gw_allocation_type, 192)),
+                9 => Some((&mut self.tgpp_charging_characteristics, 192)),
+                10 => Some((&mut self.ambr, 192)),
+                11 => Some((&mut self.specific_apn_info, 192)),
+                12 => Some((&mut self.apn_oi_replacement, 192)),
+                13 => Some((&mut self.sipto_permission, 192)),
+                14 => Some((&mut self.lipa_permission, 192)),
+                15 => Some((&mut self.restoration_priority, 128)),
+                16 => Some((&mut self.sipto_local_network_permission, 128)),
+                17 => Some((&mut self.wlan_offloadability, 128)),
+                18 => Some((&mut self.non_ip_pdn_type_indicator, 192)),
+                19 => Some((&mut self.non_ip_data_delivery_mechanism, 192)),
+                20 => Some((&mut self.scef_id, 192)),
+                21 => Some((&mut self.scef_realm, 192)),
+                22 => Some((&mut self.preferred_data_mode, 192)),
+                23 => Some((&mut self.pdn_connection_continuity, 192)),
+                24 => Some((&mut self.rds_indicator, 192)),
+                25 => Some((&mut self.interworking_5gs_indicator, 192)),
+                26 => Some((&mut self.ethernet_pdn_type_indicator, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(
@@ -8932,35 +8809,37 @@ impl rt::typed::Grouped for EpsSubscribedQosProfile {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 2usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (1028, 10415) => m.one(&mut self.qos_class_identifier, 0, 192),
-                    (1034, 10415) => {
-                        m.one(&mut self.allocation_retention_priority, 1, 128)
-                    }
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            EpsSubscribedQosProfileView<'_>,
+            Self,
+            2,
+        >(self, parent, cx)
+    }
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
+impl rt::typed::Members for EpsSubscribedQosProfile {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.qos_class_identifier, 192)),
+                1 => Some((&mut self.allocation_retention_priority, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(
@@ -9224,35 +9103,35 @@ impl rt::typed::Grouped for Ambr {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 4usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (516, 10415) => m.one(&mut self.max_requested_bandwidth_ul, 0, 192),
-                    (515, 10415) => m.one(&mut self.max_requested_bandwidth_dl, 1, 192),
-                    (555, 10415) => m.opt(&mut self.extended_max_requested_bw_ul, 128),
-                    (554, 10415) => m.opt(&mut self.extended_max_requested_bw_dl, 128),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<AmbrView<'_>, Self, 4>(self, parent, cx)
+    }
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
+impl rt::typed::Members for Ambr {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.max_requested_bandwidth_ul, 192)),
+                1 => Some((&mut self.max_requested_bandwidth_dl, 192)),
+                2 => Some((&mut self.extended_max_requested_bw_ul, 128)),
+                3 => Some((&mut self.extended_max_requested_bw_dl, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(
@@ -9643,41 +9522,7 @@ impl rt::typed::Grouped for TraceData {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 10usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (1459, 10415) => m.one(&mut self.trace_reference, 0, 192),
-                    (1462, 10415) => m.one(&mut self.trace_depth, 1, 192),
-                    (1463, 10415) => m.one(&mut self.trace_ne_type_list, 2, 192),
-                    (1464, 10415) => m.opt(&mut self.trace_interface_list, 192),
-                    (1465, 10415) => m.one(&mut self.trace_event_list, 4, 192),
-                    (1466, 10415) => m.opt(&mut self.omc_id, 192),
-                    (1452, 10415) => m.one(&mut self.trace_collection_entity, 6, 192),
-                    (1622, 10415) => m.opt(&mut self.mdt_configuration, 192),
-                    (1720, 10415) => m.opt(&mut self.mdt_configuration_nr, 192),
-                    (1727, 10415) => m.opt(&mut self.trace_reporting_consumer_uri, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<TraceDataView<'_>, Self, 10>(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -9685,6 +9530,47 @@ impl rt::typed::Grouped for TraceData {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         TraceDataView::check(avp, cx)
+    }
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
+impl rt::typed::Members for TraceData {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.trace_reference, 192)),
+                1 => Some((&mut self.trace_depth, 192)),
+                2 => Some((&mut self.trace_ne_type_list, 192)),
+                3 => Some((&mut self.trace_interface_list, 192)),
+                4 => Some((&mut self.trace_event_list, 192)),
+                5 => Some((&mut self.omc_id, 192)),
+                6 => Some((&mut self.trace_collection_entity, 192)),
+                7 => Some((&mut self.mdt_configuration, 192)),
+                8 => Some((&mut self.mdt_configuration_nr, 192)),
+                9 => Some((&mut self.trace_reporting_consumer_uri, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -9809,35 +9695,26 @@ impl rt::typed::Grouped for GprsSubscriptionData {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 2usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (1468, 10415) => {
-                        m.one(&mut self.complete_data_list_included_indicator, 0, 192)
-                    }
-                    (1469, 10415) => m.many(&mut self.pdp_context, 1, 192, 50),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            GprsSubscriptionDataView<'_>,
+            Self,
+            2,
+        >(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl rt::typed::Members for GprsSubscriptionData {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.complete_data_list_included_indicator, 192)),
+                1 => Some((&mut self.pdp_context, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -10088,48 +9965,7 @@ impl rt::typed::Grouped for PdpContext {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 17usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (1423, 10415) => m.one(&mut self.context_identifier, 0, 192),
-                    (1470, 10415) => m.one(&mut self.pdp_type, 1, 192),
-                    (1227, 10415) => m.opt(&mut self.pdp_address, 128),
-                    (1404, 10415) => m.one(&mut self.qos_subscribed, 3, 192),
-                    (1432, 10415) => m.opt(&mut self.vplmn_dynamic_address_allowed, 192),
-                    (493, 0) => m.one(&mut self.service_selection, 5, 64),
-                    (13, 10415) => m.opt(&mut self.tgpp_charging_characteristics, 192),
-                    (1620, 10415) => m.opt(&mut self.ext_pdp_type, 192),
-                    (1621, 10415) => m.opt(&mut self.ext_pdp_address, 192),
-                    (1435, 10415) => m.opt(&mut self.ambr, 192),
-                    (1427, 10415) => m.opt(&mut self.apn_oi_replacement, 192),
-                    (1613, 10415) => m.opt(&mut self.sipto_permission, 192),
-                    (1618, 10415) => m.opt(&mut self.lipa_permission, 192),
-                    (1663, 10415) => m.opt(&mut self.restoration_priority, 128),
-                    (1665, 10415) => m.opt(&mut self.sipto_local_network_permission, 128),
-                    (1682, 10415) => m.opt(&mut self.non_ip_data_delivery_mechanism, 192),
-                    (3125, 10415) => m.opt(&mut self.scef_id, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<PdpContextView<'_>, Self, 17>(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -10137,6 +9973,36 @@ impl rt::typed::Grouped for PdpContext {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         PdpContextView::check(avp, cx)
+    }
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl rt::typed::Members for PdpContext {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.context_identifier, 192)),
+                1 => Some((&mut self.pdp_type, 192)),
+                2 => Some((&mut self.pdp_address, 128)),
+                3 => Some((&mut self.qos_subscribed, 192)),
+                4 => Some((&mut self.vplmn_dynamic_address_allowed, 192)),
+                5 => Some((&mut self.service_selection, 64)),
+                6 => Some((&mut self.tgpp_charging_characteristics, 192)),
+                7 => Some((&mut self.ext_pdp_type, 192)),
+                8 => Some((&mut self.ext_pdp_address, 192)),
+                9 => Some((&mut self.ambr, 192)),
+                10 => Some((&mut self.apn_oi_replacement, 192)),
+                11 => Some((&mut self.sipto_permission, 192)),
+                12 => Some((&mut self.lipa_permission, 192)),
+                13 => Some((&mut self.restoration_priority, 128)),
+                14 => Some((&mut self.sipto_local_network_permission, 128)),
+                15 => Some((&mut self.non_ip_data_delivery_mechanism, 192)),
+                16 => Some((&mut self.scef_id, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -10255,35 +10121,24 @@ impl rt::typed::Grouped for CsgSubscriptionData {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 4usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (1437, 10415) => m.one(&mut self.csg_id, 0, 192),
-                    (1439, 10415) => m.opt(&mut self.expiration_date, 192),
-                    (493, 0) => m.many(&mut self.service_selection, 2, 64, u32::MAX),
-                    (1407, 10415) => m.opt(&mut self.visited_plmn_id, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<CsgSubscriptionDataView<'_>, Self, 4>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl rt::typed::Members for CsgSubscriptionData {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.csg_id, 192)),
+                1 => Some((&mut self.expiration_date, 192)),
+                2 => Some((&mut self.service_selection, 64)),
+                3 => Some((&mut self.visited_plmn_id, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(
@@ -10517,34 +10372,7 @@ impl rt::typed::Grouped for SpecificApnInfo {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 3usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (493, 0) => m.one(&mut self.service_selection, 0, 64),
-                    (486, 0) => m.one(&mut self.mip6_agent_info, 1, 64),
-                    (600, 10415) => m.opt(&mut self.visited_network_identifier, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<SpecificApnInfoView<'_>, Self, 3>(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -10552,6 +10380,33 @@ impl rt::typed::Grouped for SpecificApnInfo {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         SpecificApnInfoView::check(avp, cx)
+    }
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
+impl rt::typed::Members for SpecificApnInfo {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.service_selection, 64)),
+                1 => Some((&mut self.mip6_agent_info, 64)),
+                2 => Some((&mut self.visited_network_identifier, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -10650,36 +10505,23 @@ impl rt::typed::Grouped for LcsInfo {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 3usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (1474, 10415) => m.many(&mut self.gmlc_number, 0, 192, u32::MAX),
-                    (1475, 10415) => {
-                        m.many(&mut self.lcs_privacyexception, 1, 192, u32::MAX)
-                    }
-                    (1485, 10415) => m.many(&mut self.mo_lr, 2, 192, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<LcsInfoView<'_>, Self, 3>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl rt::typed::Members for LcsInfo {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.gmlc_number, 192)),
+                1 => Some((&mut self.lcs_privacyexception, 192)),
+                2 => Some((&mut self.mo_lr, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -10827,39 +10669,7 @@ impl rt::typed::Grouped for LcsPrivacyexception {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 6usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (1476, 10415) => m.one(&mut self.ss_code, 0, 192),
-                    (1477, 10415) => m.one(&mut self.ss_status, 1, 192),
-                    (1478, 10415) => m.opt(&mut self.notification_to_ue_user, 192),
-                    (1479, 10415) => m.many(&mut self.external_client, 3, 192, u32::MAX),
-                    (1482, 10415) => m.many(&mut self.plmn_client, 4, 192, u32::MAX),
-                    (1483, 10415) => {
-                        m.many(&mut self.tgpp_service_type, 5, 192, u32::MAX)
-                    }
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<LcsPrivacyexceptionView<'_>, Self, 6>(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -10867,6 +10677,25 @@ impl rt::typed::Grouped for LcsPrivacyexception {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         LcsPrivacyexceptionView::check(avp, cx)
+    }
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl rt::typed::Members for LcsPrivacyexception {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.ss_code, 192)),
+                1 => Some((&mut self.ss_status, 192)),
+                2 => Some((&mut self.notification_to_ue_user, 192)),
+                3 => Some((&mut self.external_client, 192)),
+                4 => Some((&mut self.plmn_client, 192)),
+                5 => Some((&mut self.tgpp_service_type, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -10985,34 +10814,23 @@ impl rt::typed::Grouped for ExternalClient {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 3usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (1480, 10415) => m.one(&mut self.client_identity, 0, 192),
-                    (1481, 10415) => m.opt(&mut self.gmlc_restriction, 192),
-                    (1478, 10415) => m.opt(&mut self.notification_to_ue_user, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<ExternalClientView<'_>, Self, 3>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl rt::typed::Members for ExternalClient {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.client_identity, 192)),
+                1 => Some((&mut self.gmlc_restriction, 192)),
+                2 => Some((&mut self.notification_to_ue_user, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -11133,34 +10951,23 @@ impl rt::typed::Grouped for TgppServiceType {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 3usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (1484, 10415) => m.one(&mut self.servicetypeidentity, 0, 192),
-                    (1481, 10415) => m.opt(&mut self.gmlc_restriction, 192),
-                    (1478, 10415) => m.opt(&mut self.notification_to_ue_user, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<TgppServiceTypeView<'_>, Self, 3>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl rt::typed::Members for TgppServiceType {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.servicetypeidentity, 192)),
+                1 => Some((&mut self.gmlc_restriction, 192)),
+                2 => Some((&mut self.notification_to_ue_user, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -11278,33 +11085,22 @@ impl rt::typed::Grouped for MoLr {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 2usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (1476, 10415) => m.one(&mut self.ss_code, 0, 192),
-                    (1477, 10415) => m.one(&mut self.ss_status, 1, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<MoLrView<'_>, Self, 2>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl rt::typed::Members for MoLr {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.ss_code, 192)),
+                1 => Some((&mut self.ss_status, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -11405,32 +11201,21 @@ impl rt::typed::Grouped for TeleserviceList {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 1usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (1487, 10415) => m.many(&mut self.ts_code, 0, 192, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<TeleserviceListView<'_>, Self, 1>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl rt::typed::Members for TeleserviceList {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.ts_code, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -11548,33 +11333,22 @@ impl rt::typed::Grouped for CallBarringInfo {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 2usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (1476, 10415) => m.one(&mut self.ss_code, 0, 192),
-                    (1477, 10415) => m.one(&mut self.ss_status, 1, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<CallBarringInfoView<'_>, Self, 2>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl rt::typed::Members for CallBarringInfo {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.ss_code, 192)),
+                1 => Some((&mut self.ss_status, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -11667,33 +11441,7 @@ impl rt::typed::Grouped for EpsUserState {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 2usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (1497, 10415) => m.opt(&mut self.mme_user_state, 192),
-                    (1498, 10415) => m.opt(&mut self.sgsn_user_state, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<EpsUserStateView<'_>, Self, 2>(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -11701,6 +11449,21 @@ impl rt::typed::Grouped for EpsUserState {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         EpsUserStateView::check(avp, cx)
+    }
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl rt::typed::Members for EpsUserState {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.mme_user_state, 192)),
+                1 => Some((&mut self.sgsn_user_state, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(
@@ -11915,33 +11678,11 @@ impl rt::typed::Grouped for EpsLocationInformation {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 2usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (1600, 10415) => m.opt(&mut self.mme_location_information, 192),
-                    (1601, 10415) => m.opt(&mut self.sgsn_location_information, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            EpsLocationInformationView<'_>,
+            Self,
+            2,
+        >(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -11949,6 +11690,32 @@ impl rt::typed::Grouped for EpsLocationInformation {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         EpsLocationInformationView::check(avp, cx)
+    }
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Members for EpsLocationInformation {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.mme_location_information, 192)),
+                1 => Some((&mut self.sgsn_location_information, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -12035,32 +11802,21 @@ impl rt::typed::Grouped for MmeUserState {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 1usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (1499, 10415) => m.opt(&mut self.user_state, 128),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<MmeUserStateView<'_>, Self, 1>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl rt::typed::Members for MmeUserState {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.user_state, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -12147,32 +11903,21 @@ impl rt::typed::Grouped for SgsnUserState {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 1usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (1499, 10415) => m.opt(&mut self.user_state, 128),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<SgsnUserStateView<'_>, Self, 1>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl rt::typed::Members for SgsnUserState {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.user_state, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(
@@ -12441,40 +12186,11 @@ impl rt::typed::Grouped for MmeLocationInformation {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 9usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (1602, 10415) => m.opt(&mut self.e_utran_cell_global_identity, 192),
-                    (1603, 10415) => m.opt(&mut self.tracking_area_identity, 192),
-                    (1608, 10415) => m.opt(&mut self.geographical_information, 192),
-                    (1609, 10415) => m.opt(&mut self.geodetic_information, 192),
-                    (1610, 10415) => m.opt(&mut self.current_location_retrieved, 192),
-                    (1611, 10415) => m.opt(&mut self.age_of_location_information, 192),
-                    (2319, 10415) => m.opt(&mut self.user_csg_information, 128),
-                    (4008, 10415) => m.opt(&mut self.enodeb_id, 192),
-                    (4013, 10415) => m.opt(&mut self.extended_enodeb_id, 128),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            MmeLocationInformationView<'_>,
+            Self,
+            9,
+        >(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -12482,6 +12198,39 @@ impl rt::typed::Grouped for MmeLocationInformation {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         MmeLocationInformationView::check(avp, cx)
+    }
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Members for MmeLocationInformation {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.e_utran_cell_global_identity, 192)),
+                1 => Some((&mut self.tracking_area_identity, 192)),
+                2 => Some((&mut self.geographical_information, 192)),
+                3 => Some((&mut self.geodetic_information, 192)),
+                4 => Some((&mut self.current_location_retrieved, 192)),
+                5 => Some((&mut self.age_of_location_information, 192)),
+                6 => Some((&mut self.user_csg_information, 128)),
+                7 => Some((&mut self.enodeb_id, 192)),
+                8 => Some((&mut self.extended_enodeb_id, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(
@@ -12744,40 +12493,11 @@ impl rt::typed::Grouped for SgsnLocationInformation {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 9usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (1604, 10415) => m.opt(&mut self.cell_global_identity, 192),
-                    (1606, 10415) => m.opt(&mut self.location_area_identity, 192),
-                    (1607, 10415) => m.opt(&mut self.service_area_identity, 192),
-                    (1605, 10415) => m.opt(&mut self.routing_area_identity, 192),
-                    (1608, 10415) => m.opt(&mut self.geographical_information, 192),
-                    (1609, 10415) => m.opt(&mut self.geodetic_information, 192),
-                    (1610, 10415) => m.opt(&mut self.current_location_retrieved, 192),
-                    (1611, 10415) => m.opt(&mut self.age_of_location_information, 192),
-                    (2319, 10415) => m.opt(&mut self.user_csg_information, 128),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            SgsnLocationInformationView<'_>,
+            Self,
+            9,
+        >(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -12785,6 +12505,39 @@ impl rt::typed::Grouped for SgsnLocationInformation {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         SgsnLocationInformationView::check(avp, cx)
+    }
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Members for SgsnLocationInformation {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.cell_global_identity, 192)),
+                1 => Some((&mut self.location_area_identity, 192)),
+                2 => Some((&mut self.service_area_identity, 192)),
+                3 => Some((&mut self.routing_area_identity, 192)),
+                4 => Some((&mut self.geographical_information, 192)),
+                5 => Some((&mut self.geodetic_information, 192)),
+                6 => Some((&mut self.current_location_retrieved, 192)),
+                7 => Some((&mut self.age_of_location_information, 192)),
+                8 => Some((&mut self.user_csg_information, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "s6a", feature = "swx", feature = "ts29272", feature = "ts29273"))]
@@ -12915,38 +12668,7 @@ impl rt::typed::Grouped for ActiveApn {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 5usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (1423, 10415) => m.one(&mut self.context_identifier, 0, 192),
-                    (493, 0) => m.opt(&mut self.service_selection, 64),
-                    (486, 0) => m.opt(&mut self.mip6_agent_info, 64),
-                    (600, 10415) => m.opt(&mut self.visited_network_identifier, 192),
-                    (1472, 10415) => {
-                        m.many(&mut self.specific_apn_info, 4, 192, u32::MAX)
-                    }
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<ActiveApnView<'_>, Self, 5>(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -12954,6 +12676,24 @@ impl rt::typed::Grouped for ActiveApn {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         ActiveApnView::check(avp, cx)
+    }
+}
+#[cfg(any(feature = "s6a", feature = "swx", feature = "ts29272", feature = "ts29273"))]
+impl rt::typed::Members for ActiveApn {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.context_identifier, 192)),
+                1 => Some((&mut self.service_selection, 64)),
+                2 => Some((&mut self.mip6_agent_info, 64)),
+                3 => Some((&mut self.visited_network_identifier, 192)),
+                4 => Some((&mut self.specific_apn_info, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(
@@ -13378,53 +13118,7 @@ impl rt::typed::Grouped for MdtConfiguration {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 20usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (1623, 10415) => m.one(&mut self.job_type, 0, 192),
-                    (1624, 10415) => m.opt(&mut self.area_scope, 192),
-                    (1625, 10415) => m.opt(&mut self.list_of_measurements, 192),
-                    (1626, 10415) => m.opt(&mut self.reporting_trigger, 192),
-                    (1627, 10415) => m.opt(&mut self.report_interval, 192),
-                    (1628, 10415) => m.opt(&mut self.report_amount, 192),
-                    (1629, 10415) => m.opt(&mut self.event_threshold_rsrp, 192),
-                    (1630, 10415) => m.opt(&mut self.event_threshold_rsrq, 192),
-                    (1631, 10415) => m.opt(&mut self.logging_interval, 192),
-                    (1632, 10415) => m.opt(&mut self.logging_duration, 192),
-                    (1655, 10415) => m.opt(&mut self.measurement_period_lte, 128),
-                    (1656, 10415) => m.opt(&mut self.measurement_period_umts, 128),
-                    (1657, 10415) => m.opt(&mut self.collection_period_rrm_lte, 128),
-                    (1658, 10415) => m.opt(&mut self.collection_period_rrm_umts, 128),
-                    (1659, 10415) => m.opt(&mut self.positioning_method, 128),
-                    (1660, 10415) => m.opt(&mut self.measurement_quantity, 128),
-                    (1661, 10415) => m.opt(&mut self.event_threshold_event_1f, 128),
-                    (1662, 10415) => m.opt(&mut self.event_threshold_event_1i, 128),
-                    (1671, 10415) => {
-                        m.many(&mut self.mdt_allowed_plmn_id, 18, 128, u32::MAX)
-                    }
-                    (1694, 10415) => m.many(&mut self.mbsfn_area, 19, 192, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<MdtConfigurationView<'_>, Self, 20>(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -13432,6 +13126,57 @@ impl rt::typed::Grouped for MdtConfiguration {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         MdtConfigurationView::check(avp, cx)
+    }
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
+impl rt::typed::Members for MdtConfiguration {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.job_type, 192)),
+                1 => Some((&mut self.area_scope, 192)),
+                2 => Some((&mut self.list_of_measurements, 192)),
+                3 => Some((&mut self.reporting_trigger, 192)),
+                4 => Some((&mut self.report_interval, 192)),
+                5 => Some((&mut self.report_amount, 192)),
+                6 => Some((&mut self.event_threshold_rsrp, 192)),
+                7 => Some((&mut self.event_threshold_rsrq, 192)),
+                8 => Some((&mut self.logging_interval, 192)),
+                9 => Some((&mut self.logging_duration, 192)),
+                10 => Some((&mut self.measurement_period_lte, 128)),
+                11 => Some((&mut self.measurement_period_umts, 128)),
+                12 => Some((&mut self.collection_period_rrm_lte, 128)),
+                13 => Some((&mut self.collection_period_rrm_umts, 128)),
+                14 => Some((&mut self.positioning_method, 128)),
+                15 => Some((&mut self.measurement_quantity, 128)),
+                16 => Some((&mut self.event_threshold_event_1f, 128)),
+                17 => Some((&mut self.event_threshold_event_1i, 128)),
+                18 => Some((&mut self.mdt_allowed_plmn_id, 128)),
+                19 => Some((&mut self.mbsfn_area, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(
@@ -13740,49 +13485,7 @@ impl rt::typed::Grouped for AreaScope {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 6usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (1604, 10415) => {
-                        m.many(&mut self.cell_global_identity, 0, 192, u32::MAX)
-                    }
-                    (1602, 10415) => {
-                        m.many(&mut self.e_utran_cell_global_identity, 1, 192, u32::MAX)
-                    }
-                    (1605, 10415) => {
-                        m.many(&mut self.routing_area_identity, 2, 192, u32::MAX)
-                    }
-                    (1606, 10415) => {
-                        m.many(&mut self.location_area_identity, 3, 192, u32::MAX)
-                    }
-                    (1603, 10415) => {
-                        m.many(&mut self.tracking_area_identity, 4, 192, u32::MAX)
-                    }
-                    (1726, 10415) => {
-                        m.many(&mut self.nr_cell_global_identity, 5, 192, u32::MAX)
-                    }
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<AreaScopeView<'_>, Self, 6>(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -13790,6 +13493,43 @@ impl rt::typed::Grouped for AreaScope {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         AreaScopeView::check(avp, cx)
+    }
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
+impl rt::typed::Members for AreaScope {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.cell_global_identity, 192)),
+                1 => Some((&mut self.e_utran_cell_global_identity, 192)),
+                2 => Some((&mut self.routing_area_identity, 192)),
+                3 => Some((&mut self.location_area_identity, 192)),
+                4 => Some((&mut self.tracking_area_identity, 192)),
+                5 => Some((&mut self.nr_cell_global_identity, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -13890,32 +13630,21 @@ impl rt::typed::Grouped for EquivalentPlmnList {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 1usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (1407, 10415) => m.many(&mut self.visited_plmn_id, 0, 192, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<EquivalentPlmnListView<'_>, Self, 1>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl rt::typed::Members for EquivalentPlmnList {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.visited_plmn_id, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
@@ -14022,33 +13751,26 @@ impl rt::typed::Grouped for VplmnCsgSubscriptionData {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 2usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (1437, 10415) => m.one(&mut self.csg_id, 0, 192),
-                    (1439, 10415) => m.opt(&mut self.expiration_date, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            VplmnCsgSubscriptionDataView<'_>,
+            Self,
+            2,
+        >(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
+impl rt::typed::Members for VplmnCsgSubscriptionData {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.csg_id, 192)),
+                1 => Some((&mut self.expiration_date, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(
@@ -14246,33 +13968,30 @@ impl rt::typed::Grouped for LocalTimeZone {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 2usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (1642, 10415) => m.one(&mut self.time_zone, 0, 128),
-                    (1650, 10415) => m.one(&mut self.daylight_saving_time, 1, 128),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<LocalTimeZoneView<'_>, Self, 2>(self, parent, cx)
+    }
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s7a",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
+impl rt::typed::Members for LocalTimeZone {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.time_zone, 128)),
+                1 => Some((&mut self.daylight_saving_time, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(
@@ -14487,33 +14206,33 @@ impl rt::typed::Grouped for WlanOffloadability {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 2usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (1668, 10415) => m.opt(&mut self.wlan_offloadability_eutran, 128),
-                    (1669, 10415) => m.opt(&mut self.wlan_offloadability_utran, 128),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<WlanOffloadabilityView<'_>, Self, 2>(self, parent, cx)
+    }
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
+impl rt::typed::Members for WlanOffloadability {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.wlan_offloadability_eutran, 128)),
+                1 => Some((&mut self.wlan_offloadability_utran, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -14614,32 +14333,21 @@ impl rt::typed::Grouped for AdjacentPlmns {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 1usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (1407, 10415) => m.many(&mut self.visited_plmn_id, 0, 192, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<AdjacentPlmnsView<'_>, Self, 1>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl rt::typed::Members for AdjacentPlmns {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.visited_plmn_id, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -14763,33 +14471,26 @@ impl rt::typed::Grouped for AdjacentAccessRestrictionData {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 2usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (1407, 10415) => m.one(&mut self.visited_plmn_id, 0, 192),
-                    (1426, 10415) => m.one(&mut self.access_restriction_data, 1, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            AdjacentAccessRestrictionDataView<'_>,
+            Self,
+            2,
+        >(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl rt::typed::Members for AdjacentAccessRestrictionData {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.visited_plmn_id, 192)),
+                1 => Some((&mut self.access_restriction_data, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(
@@ -15034,34 +14735,34 @@ impl rt::typed::Grouped for ImsiGroupId {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 3usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (1676, 10415) => m.one(&mut self.group_service_id, 0, 128),
-                    (1677, 10415) => m.one(&mut self.group_plmn_id, 1, 128),
-                    (1678, 10415) => m.one(&mut self.local_group_id, 2, 128),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<ImsiGroupIdView<'_>, Self, 3>(self, parent, cx)
+    }
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Members for ImsiGroupId {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.group_service_id, 128)),
+                1 => Some((&mut self.group_plmn_id, 128)),
+                2 => Some((&mut self.local_group_id, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -15192,39 +14893,11 @@ impl rt::typed::Grouped for SubscriptionDataDeletion {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 6usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (1421, 10415) => m.one(&mut self.dsr_flags, 0, 192),
-                    (3125, 10415) => m.opt(&mut self.scef_id, 192),
-                    (1423, 10415) => {
-                        m.many(&mut self.context_identifier, 2, 192, u32::MAX)
-                    }
-                    (1459, 10415) => m.opt(&mut self.trace_reference, 192),
-                    (1487, 10415) => m.many(&mut self.ts_code, 4, 192, u32::MAX),
-                    (1476, 10415) => m.many(&mut self.ss_code, 5, 192, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            SubscriptionDataDeletionView<'_>,
+            Self,
+            6,
+        >(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -15232,6 +14905,25 @@ impl rt::typed::Grouped for SubscriptionDataDeletion {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         SubscriptionDataDeletionView::check(avp, cx)
+    }
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl rt::typed::Members for SubscriptionDataDeletion {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.dsr_flags, 192)),
+                1 => Some((&mut self.scef_id, 192)),
+                2 => Some((&mut self.context_identifier, 192)),
+                3 => Some((&mut self.trace_reference, 192)),
+                4 => Some((&mut self.ts_code, 192)),
+                5 => Some((&mut self.ss_code, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(
@@ -15418,32 +15110,31 @@ impl rt::typed::Grouped for EmergencyInfo {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 1usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (486, 0) => m.opt(&mut self.mip6_agent_info, 64),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<EmergencyInfoView<'_>, Self, 1>(self, parent, cx)
+    }
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s7a",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
+impl rt::typed::Members for EmergencyInfo {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.mip6_agent_info, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -15536,33 +15227,22 @@ impl rt::typed::Grouped for V2xSubscriptionData {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 2usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (1689, 10415) => m.opt(&mut self.v2x_permission, 192),
-                    (1693, 10415) => m.opt(&mut self.ue_pc5_ambr, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<V2xSubscriptionDataView<'_>, Self, 2>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl rt::typed::Members for V2xSubscriptionData {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.v2x_permission, 192)),
+                1 => Some((&mut self.ue_pc5_ambr, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(
@@ -15786,33 +15466,32 @@ impl rt::typed::Grouped for EdrxCycleLength {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 2usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (1032, 10415) => m.one(&mut self.rat_type, 0, 128),
-                    (1692, 10415) => m.one(&mut self.edrx_cycle_length_value, 1, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<EdrxCycleLengthView<'_>, Self, 2>(self, parent, cx)
+    }
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
+impl rt::typed::Members for EdrxCycleLength {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.rat_type, 128)),
+                1 => Some((&mut self.edrx_cycle_length_value, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(
@@ -16085,33 +15764,40 @@ impl rt::typed::Grouped for MbsfnArea {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 2usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (1695, 10415) => m.opt(&mut self.mbsfn_area_id, 192),
-                    (1696, 10415) => m.opt(&mut self.carrier_frequency, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<MbsfnAreaView<'_>, Self, 2>(self, parent, cx)
+    }
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
+impl rt::typed::Members for MbsfnArea {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.mbsfn_area_id, 192)),
+                1 => Some((&mut self.carrier_frequency, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -16235,33 +15921,22 @@ impl rt::typed::Grouped for PagingTimeWindow {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 2usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (1702, 10415) => m.one(&mut self.operation_mode, 0, 192),
-                    (1703, 10415) => m.one(&mut self.paging_time_window_length, 1, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<PagingTimeWindowView<'_>, Self, 2>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl rt::typed::Members for PagingTimeWindow {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.operation_mode, 192)),
+                1 => Some((&mut self.paging_time_window_length, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "ts29272"))]
@@ -16362,32 +16037,21 @@ impl rt::typed::Grouped for EdrxRelatedRat {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 1usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (1032, 10415) => m.many(&mut self.rat_type, 0, 128, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<EdrxRelatedRatView<'_>, Self, 1>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "ts29272"))]
+impl rt::typed::Members for EdrxRelatedRat {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.rat_type, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -16486,34 +16150,27 @@ impl rt::typed::Grouped for V2xSubscriptionDataNr {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 3usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (1689, 10415) => m.opt(&mut self.v2x_permission, 192),
-                    (1693, 10415) => m.opt(&mut self.ue_pc5_ambr, 192),
-                    (1711, 10415) => m.opt(&mut self.ue_pc5_qos, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            V2xSubscriptionDataNrView<'_>,
+            Self,
+            3,
+        >(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl rt::typed::Members for V2xSubscriptionDataNr {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.v2x_permission, 192)),
+                1 => Some((&mut self.ue_pc5_ambr, 192)),
+                2 => Some((&mut self.ue_pc5_qos, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -16620,33 +16277,22 @@ impl rt::typed::Grouped for UePc5Qos {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 2usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (1712, 10415) => m.many(&mut self.pc5_qos_flow, 0, 192, u32::MAX),
-                    (1718, 10415) => m.opt(&mut self.pc5_link_ambr, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<UePc5QosView<'_>, Self, 2>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl rt::typed::Members for UePc5Qos {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.pc5_qos_flow, 192)),
+                1 => Some((&mut self.pc5_link_ambr, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -16759,34 +16405,23 @@ impl rt::typed::Grouped for Pc5QosFlow {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 3usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (1713, 10415) => m.one(&mut self.n5qi, 0, 192),
-                    (1714, 10415) => m.opt(&mut self.pc5_flow_bitrates, 192),
-                    (1717, 10415) => m.opt(&mut self.pc5_range, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<Pc5QosFlowView<'_>, Self, 3>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl rt::typed::Members for Pc5QosFlow {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.n5qi, 192)),
+                1 => Some((&mut self.pc5_flow_bitrates, 192)),
+                2 => Some((&mut self.pc5_range, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
@@ -16885,33 +16520,22 @@ impl rt::typed::Grouped for Pc5FlowBitrates {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 2usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (1715, 10415) => m.opt(&mut self.guaranteed_flow_bitrates, 192),
-                    (1716, 10415) => m.opt(&mut self.maximum_flow_bitrates, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<Pc5FlowBitratesView<'_>, Self, 2>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "s6a", feature = "s7a", feature = "ts29272"))]
+impl rt::typed::Members for Pc5FlowBitrates {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.guaranteed_flow_bitrates, 192)),
+                1 => Some((&mut self.maximum_flow_bitrates, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(
@@ -17294,48 +16918,7 @@ impl rt::typed::Grouped for MdtConfigurationNr {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 15usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (1623, 10415) => m.one(&mut self.job_type, 0, 192),
-                    (1624, 10415) => m.opt(&mut self.area_scope, 192),
-                    (1625, 10415) => m.opt(&mut self.list_of_measurements, 192),
-                    (1626, 10415) => m.opt(&mut self.reporting_trigger, 192),
-                    (1627, 10415) => m.opt(&mut self.report_interval, 192),
-                    (1628, 10415) => m.opt(&mut self.report_amount, 192),
-                    (1629, 10415) => m.opt(&mut self.event_threshold_rsrp, 192),
-                    (1630, 10415) => m.opt(&mut self.event_threshold_rsrq, 192),
-                    (1721, 10415) => m.opt(&mut self.event_threshold_sinr, 192),
-                    (1722, 10415) => m.opt(&mut self.collection_period_rrm_nr, 192),
-                    (1723, 10415) => m.opt(&mut self.collection_period_m6_nr, 192),
-                    (1724, 10415) => m.opt(&mut self.collection_period_m7_nr, 192),
-                    (1659, 10415) => m.opt(&mut self.positioning_method, 128),
-                    (1725, 10415) => m.opt(&mut self.sensor_measurement, 192),
-                    (1671, 10415) => {
-                        m.many(&mut self.mdt_allowed_plmn_id, 14, 128, u32::MAX)
-                    }
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<MdtConfigurationNrView<'_>, Self, 15>(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -17343,6 +16926,52 @@ impl rt::typed::Grouped for MdtConfigurationNr {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         MdtConfigurationNrView::check(avp, cx)
+    }
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "s6a",
+        feature = "s6b",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29273"
+    )
+)]
+impl rt::typed::Members for MdtConfigurationNr {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.job_type, 192)),
+                1 => Some((&mut self.area_scope, 192)),
+                2 => Some((&mut self.list_of_measurements, 192)),
+                3 => Some((&mut self.reporting_trigger, 192)),
+                4 => Some((&mut self.report_interval, 192)),
+                5 => Some((&mut self.report_amount, 192)),
+                6 => Some((&mut self.event_threshold_rsrp, 192)),
+                7 => Some((&mut self.event_threshold_rsrq, 192)),
+                8 => Some((&mut self.event_threshold_sinr, 192)),
+                9 => Some((&mut self.collection_period_rrm_nr, 192)),
+                10 => Some((&mut self.collection_period_m6_nr, 192)),
+                11 => Some((&mut self.collection_period_m7_nr, 192)),
+                12 => Some((&mut self.positioning_method, 128)),
+                13 => Some((&mut self.sensor_measurement, 192)),
+                14 => Some((&mut self.mdt_allowed_plmn_id, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -17724,73 +17353,66 @@ impl rt::typed::Command for UpdateLocationRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 31usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (260, 0) => m.opt(&mut out.vendor_specific_application_id, 64),
-                    (277, 0) => m.one(&mut out.auth_session_state, 3, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 4, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 5, 64),
-                    (293, 0) => m.opt(&mut out.destination_host, 64),
-                    (283, 0) => m.one(&mut out.destination_realm, 7, 64),
-                    (1, 0) => m.one(&mut out.user_name, 8, 64),
-                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
-                    (628, 10415) => {
-                        m.many(&mut out.supported_features, 10, 128, u32::MAX)
-                    }
-                    (1401, 10415) => m.opt(&mut out.terminal_information, 192),
-                    (1032, 10415) => m.one(&mut out.rat_type, 12, 128),
-                    (1405, 10415) => m.one(&mut out.ulr_flags, 13, 192),
-                    (1615, 10415) => m.opt(&mut out.ue_srvcc_capability, 192),
-                    (1407, 10415) => m.one(&mut out.visited_plmn_id, 15, 192),
-                    (1489, 10415) => m.opt(&mut out.sgsn_number, 192),
-                    (1493, 10415) => {
-                        m.opt(
-                            &mut out.homogeneous_support_of_ims_voice_over_ps_sessions,
-                            192,
-                        )
-                    }
-                    (2405, 10415) => m.opt(&mut out.gmlc_address, 128),
-                    (1612, 10415) => m.many(&mut out.active_apn, 19, 192, u32::MAX),
-                    (1637, 10415) => m.opt(&mut out.equivalent_plmn_list, 192),
-                    (1645, 10415) => m.opt(&mut out.mme_number_for_mt_sms, 128),
-                    (1648, 10415) => m.opt(&mut out.sms_register_request, 128),
-                    (1664, 10415) => m.opt(&mut out.sgs_mme_identity, 128),
-                    (1666, 10415) => m.opt(&mut out.coupled_node_diameter_id, 128),
-                    (1672, 10415) => m.opt(&mut out.adjacent_plmns, 128),
-                    (3143, 10415) => m.opt(&mut out.supported_services, 192),
-                    (1729, 10415) => m.opt(&mut out.sf_ulr_timestamp, 192),
-                    (1730, 10415) => m.opt(&mut out.sf_provisional_indication, 192),
-                    (284, 0) => m.many(&mut out.proxy_info, 29, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 30, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            UpdateLocationRequestView<'_>,
+            Self,
+            31,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl rt::typed::Members for UpdateLocationRequest {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.vendor_specific_application_id, 64)),
+                3 => Some((&mut self.auth_session_state, 64)),
+                4 => Some((&mut self.origin_host, 64)),
+                5 => Some((&mut self.origin_realm, 64)),
+                6 => Some((&mut self.destination_host, 64)),
+                7 => Some((&mut self.destination_realm, 64)),
+                8 => Some((&mut self.user_name, 64)),
+                9 => Some((&mut self.oc_supported_features, 0)),
+                10 => Some((&mut self.supported_features, 128)),
+                11 => Some((&mut self.terminal_information, 192)),
+                12 => Some((&mut self.rat_type, 128)),
+                13 => Some((&mut self.ulr_flags, 192)),
+                14 => Some((&mut self.ue_srvcc_capability, 192)),
+                15 => Some((&mut self.visited_plmn_id, 192)),
+                16 => Some((&mut self.sgsn_number, 192)),
+                17 => {
+                    Some((
+                        &mut self.homogeneous_support_of_ims_voice_over_ps_sessions,
+                        192,
+                    ))
+                }
+                18 => Some((&mut self.gmlc_address, 128)),
+                19 => Some((&mut self.active_apn, 192)),
+                20 => Some((&mut self.equivalent_plmn_list, 192)),
+                21 => Some((&mut self.mme_number_for_mt_sms, 128)),
+                22 => Some((&mut self.sms_register_request, 128)),
+                23 => Some((&mut self.sgs_mme_identity, 128)),
+                24 => Some((&mut self.coupled_node_diameter_id, 128)),
+                25 => Some((&mut self.adjacent_plmns, 128)),
+                26 => Some((&mut self.supported_services, 192)),
+                27 => Some((&mut self.sf_ulr_timestamp, 192)),
+                28 => Some((&mut self.sf_provisional_indication, 192)),
+                29 => Some((&mut self.proxy_info, 64)),
+                30 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -18030,56 +17652,49 @@ impl rt::typed::Command for UpdateLocationAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 19usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (260, 0) => m.opt(&mut out.vendor_specific_application_id, 64),
-                    (268, 0) => m.opt(&mut out.result_code, 64),
-                    (297, 0) => m.opt(&mut out.experimental_result, 64),
-                    (1614, 10415) => m.opt(&mut out.error_diagnostic, 192),
-                    (277, 0) => m.one(&mut out.auth_session_state, 6, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 7, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 8, 64),
-                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
-                    (623, 0) => m.opt(&mut out.oc_olr, 0),
-                    (650, 0) => m.many(&mut out.load, 11, 0, u32::MAX),
-                    (628, 10415) => {
-                        m.many(&mut out.supported_features, 12, 128, u32::MAX)
-                    }
-                    (1406, 10415) => m.opt(&mut out.ula_flags, 192),
-                    (1400, 10415) => m.opt(&mut out.subscription_data, 192),
-                    (1670, 10415) => m.many(&mut out.reset_id, 15, 128, u32::MAX),
-                    (279, 0) => m.opt(&mut out.failed_avp, 64),
-                    (284, 0) => m.many(&mut out.proxy_info, 17, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 18, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            UpdateLocationAnswerView<'_>,
+            Self,
+            19,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl rt::typed::Members for UpdateLocationAnswer {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.vendor_specific_application_id, 64)),
+                3 => Some((&mut self.result_code, 64)),
+                4 => Some((&mut self.experimental_result, 64)),
+                5 => Some((&mut self.error_diagnostic, 192)),
+                6 => Some((&mut self.auth_session_state, 64)),
+                7 => Some((&mut self.origin_host, 64)),
+                8 => Some((&mut self.origin_realm, 64)),
+                9 => Some((&mut self.oc_supported_features, 0)),
+                10 => Some((&mut self.oc_olr, 0)),
+                11 => Some((&mut self.load, 0)),
+                12 => Some((&mut self.supported_features, 128)),
+                13 => Some((&mut self.ula_flags, 192)),
+                14 => Some((&mut self.subscription_data, 192)),
+                15 => Some((&mut self.reset_id, 128)),
+                16 => Some((&mut self.failed_avp, 64)),
+                17 => Some((&mut self.proxy_info, 64)),
+                18 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -18431,58 +18046,47 @@ impl rt::typed::Command for AuthenticationInformationRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 17usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (260, 0) => m.opt(&mut out.vendor_specific_application_id, 64),
-                    (277, 0) => m.one(&mut out.auth_session_state, 3, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 4, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 5, 64),
-                    (293, 0) => m.opt(&mut out.destination_host, 64),
-                    (283, 0) => m.one(&mut out.destination_realm, 7, 64),
-                    (1, 0) => m.one(&mut out.user_name, 8, 64),
-                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
-                    (628, 10415) => {
-                        m.many(&mut out.supported_features, 10, 128, u32::MAX)
-                    }
-                    (1408, 10415) => {
-                        m.opt(&mut out.requested_eutran_authentication_info, 192)
-                    }
-                    (1409, 10415) => {
-                        m.opt(&mut out.requested_utran_geran_authentication_info, 192)
-                    }
-                    (1407, 10415) => m.one(&mut out.visited_plmn_id, 13, 192),
-                    (1679, 10415) => m.opt(&mut out.air_flags, 128),
-                    (284, 0) => m.many(&mut out.proxy_info, 15, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 16, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            AuthenticationInformationRequestView<'_>,
+            Self,
+            17,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl rt::typed::Members for AuthenticationInformationRequest {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.vendor_specific_application_id, 64)),
+                3 => Some((&mut self.auth_session_state, 64)),
+                4 => Some((&mut self.origin_host, 64)),
+                5 => Some((&mut self.origin_realm, 64)),
+                6 => Some((&mut self.destination_host, 64)),
+                7 => Some((&mut self.destination_realm, 64)),
+                8 => Some((&mut self.user_name, 64)),
+                9 => Some((&mut self.oc_supported_features, 0)),
+                10 => Some((&mut self.supported_features, 128)),
+                11 => Some((&mut self.requested_eutran_authentication_info, 192)),
+                12 => Some((&mut self.requested_utran_geran_authentication_info, 192)),
+                13 => Some((&mut self.visited_plmn_id, 192)),
+                14 => Some((&mut self.air_flags, 128)),
+                15 => Some((&mut self.proxy_info, 64)),
+                16 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -18716,55 +18320,48 @@ impl rt::typed::Command for AuthenticationInformationAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 18usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (260, 0) => m.opt(&mut out.vendor_specific_application_id, 64),
-                    (268, 0) => m.opt(&mut out.result_code, 64),
-                    (297, 0) => m.opt(&mut out.experimental_result, 64),
-                    (1614, 10415) => m.opt(&mut out.error_diagnostic, 192),
-                    (277, 0) => m.one(&mut out.auth_session_state, 6, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 7, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 8, 64),
-                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
-                    (623, 0) => m.opt(&mut out.oc_olr, 0),
-                    (650, 0) => m.many(&mut out.load, 11, 0, u32::MAX),
-                    (628, 10415) => {
-                        m.many(&mut out.supported_features, 12, 128, u32::MAX)
-                    }
-                    (1413, 10415) => m.opt(&mut out.authentication_info, 192),
-                    (1680, 10415) => m.opt(&mut out.ue_usage_type, 128),
-                    (279, 0) => m.opt(&mut out.failed_avp, 64),
-                    (284, 0) => m.many(&mut out.proxy_info, 16, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 17, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            AuthenticationInformationAnswerView<'_>,
+            Self,
+            18,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl rt::typed::Members for AuthenticationInformationAnswer {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.vendor_specific_application_id, 64)),
+                3 => Some((&mut self.result_code, 64)),
+                4 => Some((&mut self.experimental_result, 64)),
+                5 => Some((&mut self.error_diagnostic, 192)),
+                6 => Some((&mut self.auth_session_state, 64)),
+                7 => Some((&mut self.origin_host, 64)),
+                8 => Some((&mut self.origin_realm, 64)),
+                9 => Some((&mut self.oc_supported_features, 0)),
+                10 => Some((&mut self.oc_olr, 0)),
+                11 => Some((&mut self.load, 0)),
+                12 => Some((&mut self.supported_features, 128)),
+                13 => Some((&mut self.authentication_info, 192)),
+                14 => Some((&mut self.ue_usage_type, 128)),
+                15 => Some((&mut self.failed_avp, 64)),
+                16 => Some((&mut self.proxy_info, 64)),
+                17 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -19088,49 +18685,44 @@ impl rt::typed::Command for CancelLocationRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 14usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (260, 0) => m.opt(&mut out.vendor_specific_application_id, 64),
-                    (277, 0) => m.one(&mut out.auth_session_state, 3, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 4, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 5, 64),
-                    (293, 0) => m.one(&mut out.destination_host, 6, 64),
-                    (283, 0) => m.one(&mut out.destination_realm, 7, 64),
-                    (1, 0) => m.one(&mut out.user_name, 8, 64),
-                    (628, 10415) => m.many(&mut out.supported_features, 9, 128, u32::MAX),
-                    (1420, 10415) => m.one(&mut out.cancellation_type, 10, 192),
-                    (1638, 10415) => m.opt(&mut out.clr_flags, 192),
-                    (284, 0) => m.many(&mut out.proxy_info, 12, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 13, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            CancelLocationRequestView<'_>,
+            Self,
+            14,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl rt::typed::Members for CancelLocationRequest {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.vendor_specific_application_id, 64)),
+                3 => Some((&mut self.auth_session_state, 64)),
+                4 => Some((&mut self.origin_host, 64)),
+                5 => Some((&mut self.origin_realm, 64)),
+                6 => Some((&mut self.destination_host, 64)),
+                7 => Some((&mut self.destination_realm, 64)),
+                8 => Some((&mut self.user_name, 64)),
+                9 => Some((&mut self.supported_features, 128)),
+                10 => Some((&mut self.cancellation_type, 192)),
+                11 => Some((&mut self.clr_flags, 192)),
+                12 => Some((&mut self.proxy_info, 64)),
+                13 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -19328,47 +18920,42 @@ impl rt::typed::Command for CancelLocationAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 12usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (260, 0) => m.opt(&mut out.vendor_specific_application_id, 64),
-                    (628, 10415) => m.many(&mut out.supported_features, 3, 128, u32::MAX),
-                    (268, 0) => m.opt(&mut out.result_code, 64),
-                    (297, 0) => m.opt(&mut out.experimental_result, 64),
-                    (277, 0) => m.one(&mut out.auth_session_state, 6, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 7, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 8, 64),
-                    (279, 0) => m.opt(&mut out.failed_avp, 64),
-                    (284, 0) => m.many(&mut out.proxy_info, 10, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 11, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            CancelLocationAnswerView<'_>,
+            Self,
+            12,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl rt::typed::Members for CancelLocationAnswer {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.vendor_specific_application_id, 64)),
+                3 => Some((&mut self.supported_features, 128)),
+                4 => Some((&mut self.result_code, 64)),
+                5 => Some((&mut self.experimental_result, 64)),
+                6 => Some((&mut self.auth_session_state, 64)),
+                7 => Some((&mut self.origin_host, 64)),
+                8 => Some((&mut self.origin_realm, 64)),
+                9 => Some((&mut self.failed_avp, 64)),
+                10 => Some((&mut self.proxy_info, 64)),
+                11 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -19698,50 +19285,45 @@ impl rt::typed::Command for TgppS6aS6dInsertSubscriberDataRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 15usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (260, 0) => m.opt(&mut out.vendor_specific_application_id, 64),
-                    (277, 0) => m.one(&mut out.auth_session_state, 3, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 4, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 5, 64),
-                    (293, 0) => m.one(&mut out.destination_host, 6, 64),
-                    (283, 0) => m.one(&mut out.destination_realm, 7, 64),
-                    (1, 0) => m.one(&mut out.user_name, 8, 64),
-                    (628, 10415) => m.many(&mut out.supported_features, 9, 128, u32::MAX),
-                    (1400, 10415) => m.one(&mut out.subscription_data, 10, 192),
-                    (1490, 10415) => m.opt(&mut out.idr_flags, 192),
-                    (1670, 10415) => m.many(&mut out.reset_id, 12, 128, u32::MAX),
-                    (284, 0) => m.many(&mut out.proxy_info, 13, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 14, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            TgppS6aS6dInsertSubscriberDataRequestView<'_>,
+            Self,
+            15,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl rt::typed::Members for TgppS6aS6dInsertSubscriberDataRequest {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.vendor_specific_application_id, 64)),
+                3 => Some((&mut self.auth_session_state, 64)),
+                4 => Some((&mut self.origin_host, 64)),
+                5 => Some((&mut self.origin_realm, 64)),
+                6 => Some((&mut self.destination_host, 64)),
+                7 => Some((&mut self.destination_realm, 64)),
+                8 => Some((&mut self.user_name, 64)),
+                9 => Some((&mut self.supported_features, 128)),
+                10 => Some((&mut self.subscription_data, 192)),
+                11 => Some((&mut self.idr_flags, 192)),
+                12 => Some((&mut self.reset_id, 128)),
+                13 => Some((&mut self.proxy_info, 64)),
+                14 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -20024,68 +19606,52 @@ impl rt::typed::Command for TgppS6aS6dInsertSubscriberDataAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 22usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (260, 0) => m.opt(&mut out.vendor_specific_application_id, 64),
-                    (628, 10415) => m.many(&mut out.supported_features, 3, 128, u32::MAX),
-                    (268, 0) => m.opt(&mut out.result_code, 64),
-                    (297, 0) => m.opt(&mut out.experimental_result, 64),
-                    (277, 0) => m.one(&mut out.auth_session_state, 6, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 7, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 8, 64),
-                    (1492, 10415) => {
-                        m.opt(&mut out.ims_voice_over_ps_sessions_supported, 192)
-                    }
-                    (1494, 10415) => m.opt(&mut out.last_ue_activity_time, 192),
-                    (1032, 10415) => m.opt(&mut out.rat_type, 128),
-                    (1441, 10415) => m.opt(&mut out.ida_flags, 192),
-                    (1495, 10415) => m.opt(&mut out.eps_user_state, 192),
-                    (1496, 10415) => m.opt(&mut out.eps_location_information, 192),
-                    (1649, 10415) => m.opt(&mut out.local_time_zone, 128),
-                    (3143, 10415) => m.opt(&mut out.supported_services, 192),
-                    (3123, 10415) => {
-                        m.many(&mut out.monitoring_event_report, 17, 192, u32::MAX)
-                    }
-                    (3142, 10415) => {
-                        m.many(
-                            &mut out.monitoring_event_config_status,
-                            18,
-                            192,
-                            u32::MAX,
-                        )
-                    }
-                    (279, 0) => m.opt(&mut out.failed_avp, 64),
-                    (284, 0) => m.many(&mut out.proxy_info, 20, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 21, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            TgppS6aS6dInsertSubscriberDataAnswerView<'_>,
+            Self,
+            22,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl rt::typed::Members for TgppS6aS6dInsertSubscriberDataAnswer {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.vendor_specific_application_id, 64)),
+                3 => Some((&mut self.supported_features, 128)),
+                4 => Some((&mut self.result_code, 64)),
+                5 => Some((&mut self.experimental_result, 64)),
+                6 => Some((&mut self.auth_session_state, 64)),
+                7 => Some((&mut self.origin_host, 64)),
+                8 => Some((&mut self.origin_realm, 64)),
+                9 => Some((&mut self.ims_voice_over_ps_sessions_supported, 192)),
+                10 => Some((&mut self.last_ue_activity_time, 192)),
+                11 => Some((&mut self.rat_type, 128)),
+                12 => Some((&mut self.ida_flags, 192)),
+                13 => Some((&mut self.eps_user_state, 192)),
+                14 => Some((&mut self.eps_location_information, 192)),
+                15 => Some((&mut self.local_time_zone, 128)),
+                16 => Some((&mut self.supported_services, 192)),
+                17 => Some((&mut self.monitoring_event_report, 192)),
+                18 => Some((&mut self.monitoring_event_config_status, 192)),
+                19 => Some((&mut self.failed_avp, 64)),
+                20 => Some((&mut self.proxy_info, 64)),
+                21 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -20433,55 +19999,48 @@ impl rt::typed::Command for TgppS6aS6dDeleteSubscriberDataRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 18usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (260, 0) => m.opt(&mut out.vendor_specific_application_id, 64),
-                    (277, 0) => m.one(&mut out.auth_session_state, 3, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 4, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 5, 64),
-                    (293, 0) => m.one(&mut out.destination_host, 6, 64),
-                    (283, 0) => m.one(&mut out.destination_realm, 7, 64),
-                    (1, 0) => m.one(&mut out.user_name, 8, 64),
-                    (628, 10415) => m.many(&mut out.supported_features, 9, 128, u32::MAX),
-                    (1421, 10415) => m.one(&mut out.dsr_flags, 10, 192),
-                    (3125, 10415) => m.opt(&mut out.scef_id, 192),
-                    (1423, 10415) => {
-                        m.many(&mut out.context_identifier, 12, 192, u32::MAX)
-                    }
-                    (1459, 10415) => m.opt(&mut out.trace_reference, 192),
-                    (1487, 10415) => m.many(&mut out.ts_code, 14, 192, u32::MAX),
-                    (1476, 10415) => m.many(&mut out.ss_code, 15, 192, u32::MAX),
-                    (284, 0) => m.many(&mut out.proxy_info, 16, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 17, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            TgppS6aS6dDeleteSubscriberDataRequestView<'_>,
+            Self,
+            18,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl rt::typed::Members for TgppS6aS6dDeleteSubscriberDataRequest {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.vendor_specific_application_id, 64)),
+                3 => Some((&mut self.auth_session_state, 64)),
+                4 => Some((&mut self.origin_host, 64)),
+                5 => Some((&mut self.origin_realm, 64)),
+                6 => Some((&mut self.destination_host, 64)),
+                7 => Some((&mut self.destination_realm, 64)),
+                8 => Some((&mut self.user_name, 64)),
+                9 => Some((&mut self.supported_features, 128)),
+                10 => Some((&mut self.dsr_flags, 192)),
+                11 => Some((&mut self.scef_id, 192)),
+                12 => Some((&mut self.context_identifier, 192)),
+                13 => Some((&mut self.trace_reference, 192)),
+                14 => Some((&mut self.ts_code, 192)),
+                15 => Some((&mut self.ss_code, 192)),
+                16 => Some((&mut self.proxy_info, 64)),
+                17 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -20685,48 +20244,43 @@ impl rt::typed::Command for TgppS6aS6dDeleteSubscriberDataAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 13usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (260, 0) => m.opt(&mut out.vendor_specific_application_id, 64),
-                    (628, 10415) => m.many(&mut out.supported_features, 3, 128, u32::MAX),
-                    (268, 0) => m.opt(&mut out.result_code, 64),
-                    (297, 0) => m.opt(&mut out.experimental_result, 64),
-                    (277, 0) => m.one(&mut out.auth_session_state, 6, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 7, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 8, 64),
-                    (1422, 10415) => m.opt(&mut out.dsa_flags, 192),
-                    (279, 0) => m.opt(&mut out.failed_avp, 64),
-                    (284, 0) => m.many(&mut out.proxy_info, 11, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 12, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            TgppS6aS6dDeleteSubscriberDataAnswerView<'_>,
+            Self,
+            13,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl rt::typed::Members for TgppS6aS6dDeleteSubscriberDataAnswer {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.vendor_specific_application_id, 64)),
+                3 => Some((&mut self.supported_features, 128)),
+                4 => Some((&mut self.result_code, 64)),
+                5 => Some((&mut self.experimental_result, 64)),
+                6 => Some((&mut self.auth_session_state, 64)),
+                7 => Some((&mut self.origin_host, 64)),
+                8 => Some((&mut self.origin_realm, 64)),
+                9 => Some((&mut self.dsa_flags, 192)),
+                10 => Some((&mut self.failed_avp, 64)),
+                11 => Some((&mut self.proxy_info, 64)),
+                12 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -21043,52 +20597,45 @@ impl rt::typed::Command for PurgeUeRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 15usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (260, 0) => m.opt(&mut out.vendor_specific_application_id, 64),
-                    (277, 0) => m.one(&mut out.auth_session_state, 3, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 4, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 5, 64),
-                    (293, 0) => m.opt(&mut out.destination_host, 64),
-                    (283, 0) => m.one(&mut out.destination_realm, 7, 64),
-                    (1, 0) => m.one(&mut out.user_name, 8, 64),
-                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
-                    (1635, 10415) => m.opt(&mut out.pur_flags, 192),
-                    (628, 10415) => {
-                        m.many(&mut out.supported_features, 11, 128, u32::MAX)
-                    }
-                    (1496, 10415) => m.opt(&mut out.eps_location_information, 192),
-                    (284, 0) => m.many(&mut out.proxy_info, 13, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 14, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            PurgeUeRequestView<'_>,
+            Self,
+            15,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl rt::typed::Members for PurgeUeRequest {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.vendor_specific_application_id, 64)),
+                3 => Some((&mut self.auth_session_state, 64)),
+                4 => Some((&mut self.origin_host, 64)),
+                5 => Some((&mut self.origin_realm, 64)),
+                6 => Some((&mut self.destination_host, 64)),
+                7 => Some((&mut self.destination_realm, 64)),
+                8 => Some((&mut self.user_name, 64)),
+                9 => Some((&mut self.oc_supported_features, 0)),
+                10 => Some((&mut self.pur_flags, 192)),
+                11 => Some((&mut self.supported_features, 128)),
+                12 => Some((&mut self.eps_location_information, 192)),
+                13 => Some((&mut self.proxy_info, 64)),
+                14 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -21310,51 +20857,46 @@ impl rt::typed::Command for PurgeUeAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 16usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (260, 0) => m.opt(&mut out.vendor_specific_application_id, 64),
-                    (628, 10415) => m.many(&mut out.supported_features, 3, 128, u32::MAX),
-                    (268, 0) => m.opt(&mut out.result_code, 64),
-                    (297, 0) => m.opt(&mut out.experimental_result, 64),
-                    (277, 0) => m.one(&mut out.auth_session_state, 6, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 7, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 8, 64),
-                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
-                    (623, 0) => m.opt(&mut out.oc_olr, 0),
-                    (650, 0) => m.many(&mut out.load, 11, 0, u32::MAX),
-                    (1442, 10415) => m.opt(&mut out.pua_flags, 192),
-                    (279, 0) => m.opt(&mut out.failed_avp, 64),
-                    (284, 0) => m.many(&mut out.proxy_info, 14, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 15, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            PurgeUeAnswerView<'_>,
+            Self,
+            16,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl rt::typed::Members for PurgeUeAnswer {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.vendor_specific_application_id, 64)),
+                3 => Some((&mut self.supported_features, 128)),
+                4 => Some((&mut self.result_code, 64)),
+                5 => Some((&mut self.experimental_result, 64)),
+                6 => Some((&mut self.auth_session_state, 64)),
+                7 => Some((&mut self.origin_host, 64)),
+                8 => Some((&mut self.origin_realm, 64)),
+                9 => Some((&mut self.oc_supported_features, 0)),
+                10 => Some((&mut self.oc_olr, 0)),
+                11 => Some((&mut self.load, 0)),
+                12 => Some((&mut self.pua_flags, 192)),
+                13 => Some((&mut self.failed_avp, 64)),
+                14 => Some((&mut self.proxy_info, 64)),
+                15 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -21668,50 +21210,45 @@ impl rt::typed::Command for TgppS6aS6dResetRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 15usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (260, 0) => m.opt(&mut out.vendor_specific_application_id, 64),
-                    (277, 0) => m.one(&mut out.auth_session_state, 3, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 4, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 5, 64),
-                    (293, 0) => m.one(&mut out.destination_host, 6, 64),
-                    (283, 0) => m.one(&mut out.destination_realm, 7, 64),
-                    (628, 10415) => m.many(&mut out.supported_features, 8, 128, u32::MAX),
-                    (1444, 10415) => m.many(&mut out.user_id, 9, 192, u32::MAX),
-                    (1670, 10415) => m.many(&mut out.reset_id, 10, 128, u32::MAX),
-                    (1400, 10415) => m.opt(&mut out.subscription_data, 192),
-                    (1685, 10415) => m.opt(&mut out.subscription_data_deletion, 192),
-                    (284, 0) => m.many(&mut out.proxy_info, 13, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 14, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            TgppS6aS6dResetRequestView<'_>,
+            Self,
+            15,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl rt::typed::Members for TgppS6aS6dResetRequest {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.vendor_specific_application_id, 64)),
+                3 => Some((&mut self.auth_session_state, 64)),
+                4 => Some((&mut self.origin_host, 64)),
+                5 => Some((&mut self.origin_realm, 64)),
+                6 => Some((&mut self.destination_host, 64)),
+                7 => Some((&mut self.destination_realm, 64)),
+                8 => Some((&mut self.supported_features, 128)),
+                9 => Some((&mut self.user_id, 192)),
+                10 => Some((&mut self.reset_id, 128)),
+                11 => Some((&mut self.subscription_data, 192)),
+                12 => Some((&mut self.subscription_data_deletion, 192)),
+                13 => Some((&mut self.proxy_info, 64)),
+                14 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -21909,47 +21446,42 @@ impl rt::typed::Command for TgppS6aS6dResetAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 12usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (260, 0) => m.opt(&mut out.vendor_specific_application_id, 64),
-                    (628, 10415) => m.many(&mut out.supported_features, 3, 128, u32::MAX),
-                    (268, 0) => m.opt(&mut out.result_code, 64),
-                    (297, 0) => m.opt(&mut out.experimental_result, 64),
-                    (277, 0) => m.one(&mut out.auth_session_state, 6, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 7, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 8, 64),
-                    (279, 0) => m.opt(&mut out.failed_avp, 64),
-                    (284, 0) => m.many(&mut out.proxy_info, 10, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 11, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            TgppS6aS6dResetAnswerView<'_>,
+            Self,
+            12,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl rt::typed::Members for TgppS6aS6dResetAnswer {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.vendor_specific_application_id, 64)),
+                3 => Some((&mut self.supported_features, 128)),
+                4 => Some((&mut self.result_code, 64)),
+                5 => Some((&mut self.experimental_result, 64)),
+                6 => Some((&mut self.auth_session_state, 64)),
+                7 => Some((&mut self.origin_host, 64)),
+                8 => Some((&mut self.origin_realm, 64)),
+                9 => Some((&mut self.failed_avp, 64)),
+                10 => Some((&mut self.proxy_info, 64)),
+                11 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -22344,74 +21876,60 @@ impl rt::typed::Command for NotifyRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 25usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (260, 0) => m.opt(&mut out.vendor_specific_application_id, 64),
-                    (277, 0) => m.one(&mut out.auth_session_state, 3, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 4, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 5, 64),
-                    (293, 0) => m.opt(&mut out.destination_host, 64),
-                    (283, 0) => m.one(&mut out.destination_realm, 7, 64),
-                    (1, 0) => m.one(&mut out.user_name, 8, 64),
-                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
-                    (628, 10415) => {
-                        m.many(&mut out.supported_features, 10, 128, u32::MAX)
-                    }
-                    (1401, 10415) => m.opt(&mut out.terminal_information, 192),
-                    (486, 0) => m.opt(&mut out.mip6_agent_info, 64),
-                    (600, 10415) => m.opt(&mut out.visited_network_identifier, 192),
-                    (1423, 10415) => m.opt(&mut out.context_identifier, 192),
-                    (493, 0) => m.opt(&mut out.service_selection, 64),
-                    (1434, 10415) => m.opt(&mut out.alert_reason, 192),
-                    (1615, 10415) => m.opt(&mut out.ue_srvcc_capability, 192),
-                    (1443, 10415) => m.opt(&mut out.nor_flags, 192),
-                    (1493, 10415) => {
-                        m.opt(
-                            &mut out.homogeneous_support_of_ims_voice_over_ps_sessions,
-                            192,
-                        )
-                    }
-                    (3329, 10415) => m.opt(&mut out.maximum_ue_availability_time, 192),
-                    (3142, 10415) => {
-                        m.many(
-                            &mut out.monitoring_event_config_status,
-                            21,
-                            192,
-                            u32::MAX,
-                        )
-                    }
-                    (1538, 10415) => m.opt(&mut out.emergency_services, 192),
-                    (284, 0) => m.many(&mut out.proxy_info, 23, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 24, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            NotifyRequestView<'_>,
+            Self,
+            25,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl rt::typed::Members for NotifyRequest {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.vendor_specific_application_id, 64)),
+                3 => Some((&mut self.auth_session_state, 64)),
+                4 => Some((&mut self.origin_host, 64)),
+                5 => Some((&mut self.origin_realm, 64)),
+                6 => Some((&mut self.destination_host, 64)),
+                7 => Some((&mut self.destination_realm, 64)),
+                8 => Some((&mut self.user_name, 64)),
+                9 => Some((&mut self.oc_supported_features, 0)),
+                10 => Some((&mut self.supported_features, 128)),
+                11 => Some((&mut self.terminal_information, 192)),
+                12 => Some((&mut self.mip6_agent_info, 64)),
+                13 => Some((&mut self.visited_network_identifier, 192)),
+                14 => Some((&mut self.context_identifier, 192)),
+                15 => Some((&mut self.service_selection, 64)),
+                16 => Some((&mut self.alert_reason, 192)),
+                17 => Some((&mut self.ue_srvcc_capability, 192)),
+                18 => Some((&mut self.nor_flags, 192)),
+                19 => {
+                    Some((
+                        &mut self.homogeneous_support_of_ims_voice_over_ps_sessions,
+                        192,
+                    ))
+                }
+                20 => Some((&mut self.maximum_ue_availability_time, 192)),
+                21 => Some((&mut self.monitoring_event_config_status, 192)),
+                22 => Some((&mut self.emergency_services, 192)),
+                23 => Some((&mut self.proxy_info, 64)),
+                24 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -22627,52 +22145,45 @@ impl rt::typed::Command for NotifyAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 15usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (260, 0) => m.opt(&mut out.vendor_specific_application_id, 64),
-                    (268, 0) => m.opt(&mut out.result_code, 64),
-                    (297, 0) => m.opt(&mut out.experimental_result, 64),
-                    (277, 0) => m.one(&mut out.auth_session_state, 5, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 6, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 7, 64),
-                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
-                    (623, 0) => m.opt(&mut out.oc_olr, 0),
-                    (650, 0) => m.many(&mut out.load, 10, 0, u32::MAX),
-                    (628, 10415) => {
-                        m.many(&mut out.supported_features, 11, 128, u32::MAX)
-                    }
-                    (279, 0) => m.opt(&mut out.failed_avp, 64),
-                    (284, 0) => m.many(&mut out.proxy_info, 13, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 14, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            NotifyAnswerView<'_>,
+            Self,
+            15,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "s6a", feature = "ts29272"))]
+impl rt::typed::Members for NotifyAnswer {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.vendor_specific_application_id, 64)),
+                3 => Some((&mut self.result_code, 64)),
+                4 => Some((&mut self.experimental_result, 64)),
+                5 => Some((&mut self.auth_session_state, 64)),
+                6 => Some((&mut self.origin_host, 64)),
+                7 => Some((&mut self.origin_realm, 64)),
+                8 => Some((&mut self.oc_supported_features, 0)),
+                9 => Some((&mut self.oc_olr, 0)),
+                10 => Some((&mut self.load, 0)),
+                11 => Some((&mut self.supported_features, 128)),
+                12 => Some((&mut self.failed_avp, 64)),
+                13 => Some((&mut self.proxy_info, 64)),
+                14 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "s6a", feature = "ts29272"))]
@@ -22965,47 +22476,42 @@ impl rt::typed::Command for MeIdentityCheckRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 12usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (260, 0) => m.opt(&mut out.vendor_specific_application_id, 64),
-                    (277, 0) => m.one(&mut out.auth_session_state, 3, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 4, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 5, 64),
-                    (293, 0) => m.opt(&mut out.destination_host, 64),
-                    (283, 0) => m.one(&mut out.destination_realm, 7, 64),
-                    (1401, 10415) => m.one(&mut out.terminal_information, 8, 192),
-                    (1, 0) => m.opt(&mut out.user_name, 64),
-                    (284, 0) => m.many(&mut out.proxy_info, 10, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 11, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            MeIdentityCheckRequestView<'_>,
+            Self,
+            12,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "s13", feature = "ts29272"))]
+impl rt::typed::Members for MeIdentityCheckRequest {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.vendor_specific_application_id, 64)),
+                3 => Some((&mut self.auth_session_state, 64)),
+                4 => Some((&mut self.origin_host, 64)),
+                5 => Some((&mut self.origin_realm, 64)),
+                6 => Some((&mut self.destination_host, 64)),
+                7 => Some((&mut self.destination_realm, 64)),
+                8 => Some((&mut self.terminal_information, 192)),
+                9 => Some((&mut self.user_name, 64)),
+                10 => Some((&mut self.proxy_info, 64)),
+                11 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "s13", feature = "ts29272"))]
@@ -23203,47 +22709,42 @@ impl rt::typed::Command for MeIdentityCheckAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 12usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (260, 0) => m.opt(&mut out.vendor_specific_application_id, 64),
-                    (268, 0) => m.opt(&mut out.result_code, 64),
-                    (297, 0) => m.opt(&mut out.experimental_result, 64),
-                    (277, 0) => m.one(&mut out.auth_session_state, 5, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 6, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 7, 64),
-                    (1445, 10415) => m.opt(&mut out.equipment_status, 192),
-                    (279, 0) => m.opt(&mut out.failed_avp, 64),
-                    (284, 0) => m.many(&mut out.proxy_info, 10, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 11, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            MeIdentityCheckAnswerView<'_>,
+            Self,
+            12,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "s13", feature = "ts29272"))]
+impl rt::typed::Members for MeIdentityCheckAnswer {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.vendor_specific_application_id, 64)),
+                3 => Some((&mut self.result_code, 64)),
+                4 => Some((&mut self.experimental_result, 64)),
+                5 => Some((&mut self.auth_session_state, 64)),
+                6 => Some((&mut self.origin_host, 64)),
+                7 => Some((&mut self.origin_realm, 64)),
+                8 => Some((&mut self.equipment_status, 192)),
+                9 => Some((&mut self.failed_avp, 64)),
+                10 => Some((&mut self.proxy_info, 64)),
+                11 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "s13", feature = "ts29272"))]
@@ -23559,52 +23060,45 @@ impl rt::typed::Command for UpdateVcsgLocationRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 15usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (260, 0) => m.opt(&mut out.vendor_specific_application_id, 64),
-                    (277, 0) => m.one(&mut out.auth_session_state, 3, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 4, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 5, 64),
-                    (293, 0) => m.opt(&mut out.destination_host, 64),
-                    (283, 0) => m.one(&mut out.destination_realm, 7, 64),
-                    (1, 0) => m.one(&mut out.user_name, 8, 64),
-                    (701, 10415) => m.opt(&mut out.msisdn, 192),
-                    (1489, 10415) => m.opt(&mut out.sgsn_number, 192),
-                    (628, 10415) => {
-                        m.many(&mut out.supported_features, 11, 128, u32::MAX)
-                    }
-                    (1639, 10415) => m.one(&mut out.uvr_flags, 12, 128),
-                    (284, 0) => m.many(&mut out.proxy_info, 13, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 14, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            UpdateVcsgLocationRequestView<'_>,
+            Self,
+            15,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
+impl rt::typed::Members for UpdateVcsgLocationRequest {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.vendor_specific_application_id, 64)),
+                3 => Some((&mut self.auth_session_state, 64)),
+                4 => Some((&mut self.origin_host, 64)),
+                5 => Some((&mut self.origin_realm, 64)),
+                6 => Some((&mut self.destination_host, 64)),
+                7 => Some((&mut self.destination_realm, 64)),
+                8 => Some((&mut self.user_name, 64)),
+                9 => Some((&mut self.msisdn, 192)),
+                10 => Some((&mut self.sgsn_number, 192)),
+                11 => Some((&mut self.supported_features, 128)),
+                12 => Some((&mut self.uvr_flags, 128)),
+                13 => Some((&mut self.proxy_info, 64)),
+                14 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
@@ -23826,52 +23320,45 @@ impl rt::typed::Command for UpdateVcsgLocationAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 15usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (260, 0) => m.opt(&mut out.vendor_specific_application_id, 64),
-                    (268, 0) => m.opt(&mut out.result_code, 64),
-                    (297, 0) => m.opt(&mut out.experimental_result, 64),
-                    (1614, 10415) => m.opt(&mut out.error_diagnostic, 192),
-                    (277, 0) => m.one(&mut out.auth_session_state, 6, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 7, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 8, 64),
-                    (628, 10415) => m.many(&mut out.supported_features, 9, 128, u32::MAX),
-                    (1641, 10415) => {
-                        m.many(&mut out.vplmn_csg_subscription_data, 10, 128, u32::MAX)
-                    }
-                    (1640, 10415) => m.opt(&mut out.uva_flags, 128),
-                    (279, 0) => m.opt(&mut out.failed_avp, 64),
-                    (284, 0) => m.many(&mut out.proxy_info, 13, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 14, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            UpdateVcsgLocationAnswerView<'_>,
+            Self,
+            15,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
+impl rt::typed::Members for UpdateVcsgLocationAnswer {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.vendor_specific_application_id, 64)),
+                3 => Some((&mut self.result_code, 64)),
+                4 => Some((&mut self.experimental_result, 64)),
+                5 => Some((&mut self.error_diagnostic, 192)),
+                6 => Some((&mut self.auth_session_state, 64)),
+                7 => Some((&mut self.origin_host, 64)),
+                8 => Some((&mut self.origin_realm, 64)),
+                9 => Some((&mut self.supported_features, 128)),
+                10 => Some((&mut self.vplmn_csg_subscription_data, 128)),
+                11 => Some((&mut self.uva_flags, 128)),
+                12 => Some((&mut self.failed_avp, 64)),
+                13 => Some((&mut self.proxy_info, 64)),
+                14 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
@@ -24186,48 +23673,43 @@ impl rt::typed::Command for CancelVcsgLocationRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 13usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (260, 0) => m.opt(&mut out.vendor_specific_application_id, 64),
-                    (277, 0) => m.one(&mut out.auth_session_state, 3, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 4, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 5, 64),
-                    (293, 0) => m.one(&mut out.destination_host, 6, 64),
-                    (283, 0) => m.one(&mut out.destination_realm, 7, 64),
-                    (1, 0) => m.one(&mut out.user_name, 8, 64),
-                    (628, 10415) => m.many(&mut out.supported_features, 9, 128, u32::MAX),
-                    (1420, 10415) => m.one(&mut out.cancellation_type, 10, 192),
-                    (284, 0) => m.many(&mut out.proxy_info, 11, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 12, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            CancelVcsgLocationRequestView<'_>,
+            Self,
+            13,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
+impl rt::typed::Members for CancelVcsgLocationRequest {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.vendor_specific_application_id, 64)),
+                3 => Some((&mut self.auth_session_state, 64)),
+                4 => Some((&mut self.origin_host, 64)),
+                5 => Some((&mut self.origin_realm, 64)),
+                6 => Some((&mut self.destination_host, 64)),
+                7 => Some((&mut self.destination_realm, 64)),
+                8 => Some((&mut self.user_name, 64)),
+                9 => Some((&mut self.supported_features, 128)),
+                10 => Some((&mut self.cancellation_type, 192)),
+                11 => Some((&mut self.proxy_info, 64)),
+                12 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
@@ -24425,47 +23907,42 @@ impl rt::typed::Command for CancelVcsgLocationAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 12usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (260, 0) => m.opt(&mut out.vendor_specific_application_id, 64),
-                    (628, 10415) => m.many(&mut out.supported_features, 3, 128, u32::MAX),
-                    (268, 0) => m.opt(&mut out.result_code, 64),
-                    (297, 0) => m.opt(&mut out.experimental_result, 64),
-                    (277, 0) => m.one(&mut out.auth_session_state, 6, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 7, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 8, 64),
-                    (279, 0) => m.opt(&mut out.failed_avp, 64),
-                    (284, 0) => m.many(&mut out.proxy_info, 10, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 11, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            CancelVcsgLocationAnswerView<'_>,
+            Self,
+            12,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
+impl rt::typed::Members for CancelVcsgLocationAnswer {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.vendor_specific_application_id, 64)),
+                3 => Some((&mut self.supported_features, 128)),
+                4 => Some((&mut self.result_code, 64)),
+                5 => Some((&mut self.experimental_result, 64)),
+                6 => Some((&mut self.auth_session_state, 64)),
+                7 => Some((&mut self.origin_host, 64)),
+                8 => Some((&mut self.origin_realm, 64)),
+                9 => Some((&mut self.failed_avp, 64)),
+                10 => Some((&mut self.proxy_info, 64)),
+                11 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
@@ -24795,50 +24272,45 @@ impl rt::typed::Command for TgppS7aS7dInsertSubscriberDataRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 15usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (260, 0) => m.opt(&mut out.vendor_specific_application_id, 64),
-                    (277, 0) => m.one(&mut out.auth_session_state, 3, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 4, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 5, 64),
-                    (293, 0) => m.one(&mut out.destination_host, 6, 64),
-                    (283, 0) => m.one(&mut out.destination_realm, 7, 64),
-                    (1, 0) => m.one(&mut out.user_name, 8, 64),
-                    (628, 10415) => m.many(&mut out.supported_features, 9, 128, u32::MAX),
-                    (1400, 10415) => m.one(&mut out.subscription_data, 10, 192),
-                    (1490, 10415) => m.opt(&mut out.idr_flags, 192),
-                    (1670, 10415) => m.many(&mut out.reset_id, 12, 128, u32::MAX),
-                    (284, 0) => m.many(&mut out.proxy_info, 13, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 14, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            TgppS7aS7dInsertSubscriberDataRequestView<'_>,
+            Self,
+            15,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
+impl rt::typed::Members for TgppS7aS7dInsertSubscriberDataRequest {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.vendor_specific_application_id, 64)),
+                3 => Some((&mut self.auth_session_state, 64)),
+                4 => Some((&mut self.origin_host, 64)),
+                5 => Some((&mut self.origin_realm, 64)),
+                6 => Some((&mut self.destination_host, 64)),
+                7 => Some((&mut self.destination_realm, 64)),
+                8 => Some((&mut self.user_name, 64)),
+                9 => Some((&mut self.supported_features, 128)),
+                10 => Some((&mut self.subscription_data, 192)),
+                11 => Some((&mut self.idr_flags, 192)),
+                12 => Some((&mut self.reset_id, 128)),
+                13 => Some((&mut self.proxy_info, 64)),
+                14 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
@@ -25121,68 +24593,52 @@ impl rt::typed::Command for TgppS7aS7dInsertSubscriberDataAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 22usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (260, 0) => m.opt(&mut out.vendor_specific_application_id, 64),
-                    (628, 10415) => m.many(&mut out.supported_features, 3, 128, u32::MAX),
-                    (268, 0) => m.opt(&mut out.result_code, 64),
-                    (297, 0) => m.opt(&mut out.experimental_result, 64),
-                    (277, 0) => m.one(&mut out.auth_session_state, 6, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 7, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 8, 64),
-                    (1492, 10415) => {
-                        m.opt(&mut out.ims_voice_over_ps_sessions_supported, 192)
-                    }
-                    (1494, 10415) => m.opt(&mut out.last_ue_activity_time, 192),
-                    (1032, 10415) => m.opt(&mut out.rat_type, 128),
-                    (1441, 10415) => m.opt(&mut out.ida_flags, 192),
-                    (1495, 10415) => m.opt(&mut out.eps_user_state, 192),
-                    (1496, 10415) => m.opt(&mut out.eps_location_information, 192),
-                    (1649, 10415) => m.opt(&mut out.local_time_zone, 128),
-                    (3143, 10415) => m.opt(&mut out.supported_services, 192),
-                    (3123, 10415) => {
-                        m.many(&mut out.monitoring_event_report, 17, 192, u32::MAX)
-                    }
-                    (3142, 10415) => {
-                        m.many(
-                            &mut out.monitoring_event_config_status,
-                            18,
-                            192,
-                            u32::MAX,
-                        )
-                    }
-                    (279, 0) => m.opt(&mut out.failed_avp, 64),
-                    (284, 0) => m.many(&mut out.proxy_info, 20, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 21, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            TgppS7aS7dInsertSubscriberDataAnswerView<'_>,
+            Self,
+            22,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
+impl rt::typed::Members for TgppS7aS7dInsertSubscriberDataAnswer {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.vendor_specific_application_id, 64)),
+                3 => Some((&mut self.supported_features, 128)),
+                4 => Some((&mut self.result_code, 64)),
+                5 => Some((&mut self.experimental_result, 64)),
+                6 => Some((&mut self.auth_session_state, 64)),
+                7 => Some((&mut self.origin_host, 64)),
+                8 => Some((&mut self.origin_realm, 64)),
+                9 => Some((&mut self.ims_voice_over_ps_sessions_supported, 192)),
+                10 => Some((&mut self.last_ue_activity_time, 192)),
+                11 => Some((&mut self.rat_type, 128)),
+                12 => Some((&mut self.ida_flags, 192)),
+                13 => Some((&mut self.eps_user_state, 192)),
+                14 => Some((&mut self.eps_location_information, 192)),
+                15 => Some((&mut self.local_time_zone, 128)),
+                16 => Some((&mut self.supported_services, 192)),
+                17 => Some((&mut self.monitoring_event_report, 192)),
+                18 => Some((&mut self.monitoring_event_config_status, 192)),
+                19 => Some((&mut self.failed_avp, 64)),
+                20 => Some((&mut self.proxy_info, 64)),
+                21 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
@@ -25530,55 +24986,48 @@ impl rt::typed::Command for TgppS7aS7dDeleteSubscriberDataRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 18usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (260, 0) => m.opt(&mut out.vendor_specific_application_id, 64),
-                    (277, 0) => m.one(&mut out.auth_session_state, 3, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 4, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 5, 64),
-                    (293, 0) => m.one(&mut out.destination_host, 6, 64),
-                    (283, 0) => m.one(&mut out.destination_realm, 7, 64),
-                    (1, 0) => m.one(&mut out.user_name, 8, 64),
-                    (628, 10415) => m.many(&mut out.supported_features, 9, 128, u32::MAX),
-                    (1421, 10415) => m.one(&mut out.dsr_flags, 10, 192),
-                    (3125, 10415) => m.opt(&mut out.scef_id, 192),
-                    (1423, 10415) => {
-                        m.many(&mut out.context_identifier, 12, 192, u32::MAX)
-                    }
-                    (1459, 10415) => m.opt(&mut out.trace_reference, 192),
-                    (1487, 10415) => m.many(&mut out.ts_code, 14, 192, u32::MAX),
-                    (1476, 10415) => m.many(&mut out.ss_code, 15, 192, u32::MAX),
-                    (284, 0) => m.many(&mut out.proxy_info, 16, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 17, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            TgppS7aS7dDeleteSubscriberDataRequestView<'_>,
+            Self,
+            18,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
+impl rt::typed::Members for TgppS7aS7dDeleteSubscriberDataRequest {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.vendor_specific_application_id, 64)),
+                3 => Some((&mut self.auth_session_state, 64)),
+                4 => Some((&mut self.origin_host, 64)),
+                5 => Some((&mut self.origin_realm, 64)),
+                6 => Some((&mut self.destination_host, 64)),
+                7 => Some((&mut self.destination_realm, 64)),
+                8 => Some((&mut self.user_name, 64)),
+                9 => Some((&mut self.supported_features, 128)),
+                10 => Some((&mut self.dsr_flags, 192)),
+                11 => Some((&mut self.scef_id, 192)),
+                12 => Some((&mut self.context_identifier, 192)),
+                13 => Some((&mut self.trace_reference, 192)),
+                14 => Some((&mut self.ts_code, 192)),
+                15 => Some((&mut self.ss_code, 192)),
+                16 => Some((&mut self.proxy_info, 64)),
+                17 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
@@ -25782,48 +25231,43 @@ impl rt::typed::Command for TgppS7aS7dDeleteSubscriberDataAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 13usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (260, 0) => m.opt(&mut out.vendor_specific_application_id, 64),
-                    (628, 10415) => m.many(&mut out.supported_features, 3, 128, u32::MAX),
-                    (268, 0) => m.opt(&mut out.result_code, 64),
-                    (297, 0) => m.opt(&mut out.experimental_result, 64),
-                    (277, 0) => m.one(&mut out.auth_session_state, 6, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 7, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 8, 64),
-                    (1422, 10415) => m.opt(&mut out.dsa_flags, 192),
-                    (279, 0) => m.opt(&mut out.failed_avp, 64),
-                    (284, 0) => m.many(&mut out.proxy_info, 11, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 12, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            TgppS7aS7dDeleteSubscriberDataAnswerView<'_>,
+            Self,
+            13,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
+impl rt::typed::Members for TgppS7aS7dDeleteSubscriberDataAnswer {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.vendor_specific_application_id, 64)),
+                3 => Some((&mut self.supported_features, 128)),
+                4 => Some((&mut self.result_code, 64)),
+                5 => Some((&mut self.experimental_result, 64)),
+                6 => Some((&mut self.auth_session_state, 64)),
+                7 => Some((&mut self.origin_host, 64)),
+                8 => Some((&mut self.origin_realm, 64)),
+                9 => Some((&mut self.dsa_flags, 192)),
+                10 => Some((&mut self.failed_avp, 64)),
+                11 => Some((&mut self.proxy_info, 64)),
+                12 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
@@ -26140,50 +25584,45 @@ impl rt::typed::Command for TgppS7aS7dResetRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 15usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (260, 0) => m.opt(&mut out.vendor_specific_application_id, 64),
-                    (277, 0) => m.one(&mut out.auth_session_state, 3, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 4, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 5, 64),
-                    (293, 0) => m.one(&mut out.destination_host, 6, 64),
-                    (283, 0) => m.one(&mut out.destination_realm, 7, 64),
-                    (628, 10415) => m.many(&mut out.supported_features, 8, 128, u32::MAX),
-                    (1444, 10415) => m.many(&mut out.user_id, 9, 192, u32::MAX),
-                    (1670, 10415) => m.many(&mut out.reset_id, 10, 128, u32::MAX),
-                    (1400, 10415) => m.opt(&mut out.subscription_data, 192),
-                    (1685, 10415) => m.opt(&mut out.subscription_data_deletion, 192),
-                    (284, 0) => m.many(&mut out.proxy_info, 13, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 14, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            TgppS7aS7dResetRequestView<'_>,
+            Self,
+            15,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
+impl rt::typed::Members for TgppS7aS7dResetRequest {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.vendor_specific_application_id, 64)),
+                3 => Some((&mut self.auth_session_state, 64)),
+                4 => Some((&mut self.origin_host, 64)),
+                5 => Some((&mut self.origin_realm, 64)),
+                6 => Some((&mut self.destination_host, 64)),
+                7 => Some((&mut self.destination_realm, 64)),
+                8 => Some((&mut self.supported_features, 128)),
+                9 => Some((&mut self.user_id, 192)),
+                10 => Some((&mut self.reset_id, 128)),
+                11 => Some((&mut self.subscription_data, 192)),
+                12 => Some((&mut self.subscription_data_deletion, 192)),
+                13 => Some((&mut self.proxy_info, 64)),
+                14 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "s7a", feature = "ts29272"))]
@@ -26381,47 +25820,42 @@ impl rt::typed::Command for TgppS7aS7dResetAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 12usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (260, 0) => m.opt(&mut out.vendor_specific_application_id, 64),
-                    (628, 10415) => m.many(&mut out.supported_features, 3, 128, u32::MAX),
-                    (268, 0) => m.opt(&mut out.result_code, 64),
-                    (297, 0) => m.opt(&mut out.experimental_result, 64),
-                    (277, 0) => m.one(&mut out.auth_session_state, 6, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 7, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 8, 64),
-                    (279, 0) => m.opt(&mut out.failed_avp, 64),
-                    (284, 0) => m.many(&mut out.proxy_info, 10, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 11, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            TgppS7aS7dResetAnswerView<'_>,
+            Self,
+            12,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "s7a", feature = "ts29272"))]
+impl rt::typed::Members for TgppS7aS7dResetAnswer {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.vendor_specific_application_id, 64)),
+                3 => Some((&mut self.supported_features, 128)),
+                4 => Some((&mut self.result_code, 64)),
+                5 => Some((&mut self.experimental_result, 64)),
+                6 => Some((&mut self.auth_session_state, 64)),
+                7 => Some((&mut self.origin_host, 64)),
+                8 => Some((&mut self.origin_realm, 64)),
+                9 => Some((&mut self.failed_avp, 64)),
+                10 => Some((&mut self.proxy_info, 64)),
+                11 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "s7a", feature = "ts29272"))]

@@ -759,53 +759,7 @@ impl rt::typed::Grouped for Non3gppUserData {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 18usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (443, 0) => m.opt(&mut self.subscription_id, 64),
-                    (1501, 10415) => m.opt(&mut self.non_3gpp_ip_access, 192),
-                    (1502, 10415) => m.opt(&mut self.non_3gpp_ip_access_apn, 192),
-                    (1032, 10415) => m.many(&mut self.rat_type, 3, 128, u32::MAX),
-                    (27, 0) => m.opt(&mut self.session_timeout, 64),
-                    (124, 0) => m.opt(&mut self.mip6_feature_vector, 64),
-                    (1435, 10415) => m.opt(&mut self.ambr, 192),
-                    (13, 10415) => m.opt(&mut self.tgpp_charging_characteristics, 192),
-                    (1423, 10415) => m.opt(&mut self.context_identifier, 192),
-                    (1427, 10415) => m.opt(&mut self.apn_oi_replacement, 192),
-                    (1430, 10415) => {
-                        m.many(&mut self.apn_configuration, 10, 192, u32::MAX)
-                    }
-                    (1505, 10415) => m.opt(&mut self.trace_info, 128),
-                    (1512, 10415) => m.opt(&mut self.twan_default_apn_context_id, 192),
-                    (1510, 10415) => {
-                        m.many(&mut self.twan_access_info, 13, 192, u32::MAX)
-                    }
-                    (1680, 10415) => m.opt(&mut self.ue_usage_type, 128),
-                    (1687, 10415) => m.opt(&mut self.emergency_info, 192),
-                    (1541, 10415) => m.opt(&mut self.erp_authorization, 192),
-                    (1704, 10415) => m.opt(&mut self.core_network_restrictions, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<Non3gppUserDataView<'_>, Self, 18>(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -813,6 +767,37 @@ impl rt::typed::Grouped for Non3gppUserData {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         Non3gppUserDataView::check(avp, cx)
+    }
+}
+#[cfg(any(feature = "swx", feature = "ts29273"))]
+impl rt::typed::Members for Non3gppUserData {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.subscription_id, 64)),
+                1 => Some((&mut self.non_3gpp_ip_access, 192)),
+                2 => Some((&mut self.non_3gpp_ip_access_apn, 192)),
+                3 => Some((&mut self.rat_type, 128)),
+                4 => Some((&mut self.session_timeout, 64)),
+                5 => Some((&mut self.mip6_feature_vector, 64)),
+                6 => Some((&mut self.ambr, 192)),
+                7 => Some((&mut self.tgpp_charging_characteristics, 192)),
+                8 => Some((&mut self.context_identifier, 192)),
+                9 => Some((&mut self.apn_oi_replacement, 192)),
+                10 => Some((&mut self.apn_configuration, 192)),
+                11 => Some((&mut self.trace_info, 128)),
+                12 => Some((&mut self.twan_default_apn_context_id, 192)),
+                13 => Some((&mut self.twan_access_info, 192)),
+                14 => Some((&mut self.ue_usage_type, 128)),
+                15 => Some((&mut self.emergency_info, 192)),
+                16 => Some((&mut self.erp_authorization, 192)),
+                17 => Some((&mut self.core_network_restrictions, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(
@@ -985,33 +970,7 @@ impl rt::typed::Grouped for TraceInfo {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 2usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (1458, 10415) => m.opt(&mut self.trace_data, 192),
-                    (1459, 10415) => m.opt(&mut self.trace_reference, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<TraceInfoView<'_>, Self, 2>(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -1019,6 +978,29 @@ impl rt::typed::Grouped for TraceInfo {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         TraceInfoView::check(avp, cx)
+    }
+}
+#[cfg(
+    any(
+        feature = "s6b",
+        feature = "sta",
+        feature = "swm",
+        feature = "swx",
+        feature = "ts29273"
+    )
+)]
+impl rt::typed::Members for TraceInfo {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.trace_data, 192)),
+                1 => Some((&mut self.trace_reference, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "sta", feature = "swx", feature = "ts29273"))]
@@ -1111,33 +1093,22 @@ impl rt::typed::Grouped for WlanIdentifier {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 2usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (1524, 10415) => m.opt(&mut self.ssid, 192),
-                    (1525, 10415) => m.opt(&mut self.hessid, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<WlanIdentifierView<'_>, Self, 2>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "sta", feature = "swx", feature = "ts29273"))]
+impl rt::typed::Members for WlanIdentifier {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.ssid, 192)),
+                1 => Some((&mut self.hessid, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
@@ -1236,33 +1207,7 @@ impl rt::typed::Grouped for TwanAccessInfo {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 2usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (1511, 10415) => m.opt(&mut self.access_authorization_flags, 192),
-                    (1509, 10415) => m.opt(&mut self.wlan_identifier, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<TwanAccessInfoView<'_>, Self, 2>(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -1270,6 +1215,21 @@ impl rt::typed::Grouped for TwanAccessInfo {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         TwanAccessInfoView::check(avp, cx)
+    }
+}
+#[cfg(any(feature = "swx", feature = "ts29273"))]
+impl rt::typed::Members for TwanAccessInfo {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.access_authorization_flags, 192)),
+                1 => Some((&mut self.wlan_identifier, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
@@ -1386,37 +1346,7 @@ impl rt::typed::Grouped for AccessNetworkInfo {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 6usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (1524, 10415) => m.opt(&mut self.ssid, 192),
-                    (2716, 10415) => m.opt(&mut self.bssid, 192),
-                    (127, 0) => m.opt(&mut self.location_information, 64),
-                    (128, 0) => m.opt(&mut self.location_data, 64),
-                    (126, 0) => m.opt(&mut self.operator_name, 64),
-                    (302, 13019) => m.opt(&mut self.logical_access_id, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<AccessNetworkInfoView<'_>, Self, 6>(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -1424,6 +1354,25 @@ impl rt::typed::Grouped for AccessNetworkInfo {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         AccessNetworkInfoView::check(avp, cx)
+    }
+}
+#[cfg(any(feature = "swx", feature = "ts29273"))]
+impl rt::typed::Members for AccessNetworkInfo {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.ssid, 192)),
+                1 => Some((&mut self.bssid, 192)),
+                2 => Some((&mut self.location_information, 64)),
+                3 => Some((&mut self.location_data, 64)),
+                4 => Some((&mut self.operator_name, 64)),
+                5 => Some((&mut self.logical_access_id, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "sta", feature = "ts29273"))]
@@ -1552,39 +1501,11 @@ impl rt::typed::Grouped for TwanConnectivityParameters {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 8usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (1529, 10415) => m.opt(&mut self.connectivity_flags, 192),
-                    (493, 0) => m.opt(&mut self.service_selection, 64),
-                    (1456, 10415) => m.opt(&mut self.pdn_type, 192),
-                    (848, 10415) => m.many(&mut self.served_party_ip_address, 3, 192, 2),
-                    (1530, 10415) => m.opt(&mut self.twan_pco, 192),
-                    (1532, 10415) => m.opt(&mut self.twag_up_address, 192),
-                    (1533, 10415) => m.opt(&mut self.twan_s2a_failure_cause, 192),
-                    (1534, 10415) => m.opt(&mut self.sm_back_off_timer, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            TwanConnectivityParametersView<'_>,
+            Self,
+            8,
+        >(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -1592,6 +1513,27 @@ impl rt::typed::Grouped for TwanConnectivityParameters {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         TwanConnectivityParametersView::check(avp, cx)
+    }
+}
+#[cfg(any(feature = "sta", feature = "ts29273"))]
+impl rt::typed::Members for TwanConnectivityParameters {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.connectivity_flags, 192)),
+                1 => Some((&mut self.service_selection, 64)),
+                2 => Some((&mut self.pdn_type, 192)),
+                3 => Some((&mut self.served_party_ip_address, 192)),
+                4 => Some((&mut self.twan_pco, 192)),
+                5 => Some((&mut self.twag_up_address, 192)),
+                6 => Some((&mut self.twan_s2a_failure_cause, 192)),
+                7 => Some((&mut self.sm_back_off_timer, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "sta", feature = "ts29273"))]
@@ -1923,66 +1865,59 @@ impl rt::typed::Command for TgppStaDiameterEapRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 29usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (258, 0) => m.one(&mut out.auth_application_id, 2, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 3, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 4, 64),
-                    (283, 0) => m.one(&mut out.destination_realm, 5, 64),
-                    (293, 0) => m.opt(&mut out.destination_host, 64),
-                    (274, 0) => m.one(&mut out.auth_request_type, 7, 64),
-                    (462, 0) => m.one(&mut out.eap_payload, 8, 0),
-                    (1, 0) => m.opt(&mut out.user_name, 64),
-                    (31, 0) => m.opt(&mut out.calling_station_id, 64),
-                    (1032, 10415) => m.opt(&mut out.rat_type, 128),
-                    (1504, 10415) => m.opt(&mut out.anid, 192),
-                    (1516, 10415) => m.opt(&mut out.full_network_name, 192),
-                    (1517, 10415) => m.opt(&mut out.short_network_name, 192),
-                    (578, 0) => m.opt(&mut out.qos_capability, 64),
-                    (124, 0) => m.opt(&mut out.mip6_feature_vector, 64),
-                    (600, 10415) => m.opt(&mut out.visited_network_identifier, 192),
-                    (493, 0) => m.opt(&mut out.service_selection, 64),
-                    (1401, 10415) => m.opt(&mut out.terminal_information, 192),
-                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
-                    (628, 10415) => {
-                        m.many(&mut out.supported_features, 21, 128, u32::MAX)
-                    }
-                    (1518, 10415) => m.opt(&mut out.aaa_failure_indication, 192),
-                    (1509, 10415) => m.opt(&mut out.wlan_identifier, 192),
-                    (1520, 10415) => m.opt(&mut out.der_flags, 192),
-                    (1527, 10415) => m.opt(&mut out.twan_connection_mode, 192),
-                    (1528, 10415) => m.opt(&mut out.twan_connectivity_parameters, 192),
-                    (1531, 10415) => m.many(&mut out.twag_cp_address, 27, 192, 2),
-                    (618, 0) => m.opt(&mut out.erp_rk_request, 0),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            TgppStaDiameterEapRequestView<'_>,
+            Self,
+            29,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "sta", feature = "ts29273"))]
+impl rt::typed::Members for TgppStaDiameterEapRequest {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.auth_application_id, 64)),
+                3 => Some((&mut self.origin_host, 64)),
+                4 => Some((&mut self.origin_realm, 64)),
+                5 => Some((&mut self.destination_realm, 64)),
+                6 => Some((&mut self.destination_host, 64)),
+                7 => Some((&mut self.auth_request_type, 64)),
+                8 => Some((&mut self.eap_payload, 0)),
+                9 => Some((&mut self.user_name, 64)),
+                10 => Some((&mut self.calling_station_id, 64)),
+                11 => Some((&mut self.rat_type, 128)),
+                12 => Some((&mut self.anid, 192)),
+                13 => Some((&mut self.full_network_name, 192)),
+                14 => Some((&mut self.short_network_name, 192)),
+                15 => Some((&mut self.qos_capability, 64)),
+                16 => Some((&mut self.mip6_feature_vector, 64)),
+                17 => Some((&mut self.visited_network_identifier, 192)),
+                18 => Some((&mut self.service_selection, 64)),
+                19 => Some((&mut self.terminal_information, 192)),
+                20 => Some((&mut self.oc_supported_features, 0)),
+                21 => Some((&mut self.supported_features, 128)),
+                22 => Some((&mut self.aaa_failure_indication, 192)),
+                23 => Some((&mut self.wlan_identifier, 192)),
+                24 => Some((&mut self.der_flags, 192)),
+                25 => Some((&mut self.twan_connection_mode, 192)),
+                26 => Some((&mut self.twan_connectivity_parameters, 192)),
+                27 => Some((&mut self.twag_cp_address, 192)),
+                28 => Some((&mut self.erp_rk_request, 0)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "sta", feature = "ts29273"))]
@@ -2402,82 +2337,73 @@ impl rt::typed::Command for TgppStaDiameterEapAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 43usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (258, 0) => m.one(&mut out.auth_application_id, 2, 64),
-                    (268, 0) => m.one(&mut out.result_code, 3, 64),
-                    (297, 0) => m.opt(&mut out.experimental_result, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 5, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 6, 64),
-                    (274, 0) => m.one(&mut out.auth_request_type, 7, 64),
-                    (462, 0) => m.opt(&mut out.eap_payload, 0),
-                    (1, 0) => m.opt(&mut out.user_name, 64),
-                    (27, 0) => m.opt(&mut out.session_timeout, 64),
-                    (85, 0) => m.opt(&mut out.acct_interim_interval, 64),
-                    (464, 0) => m.opt(&mut out.eap_master_session_key, 0),
-                    (1423, 10415) => m.opt(&mut out.context_identifier, 192),
-                    (1427, 10415) => m.opt(&mut out.apn_oi_replacement, 192),
-                    (1430, 10415) => {
-                        m.many(&mut out.apn_configuration, 15, 192, u32::MAX)
-                    }
-                    (486, 0) => m.opt(&mut out.mip6_agent_info, 64),
-                    (124, 0) => m.opt(&mut out.mip6_feature_vector, 64),
-                    (506, 0) => m.opt(&mut out.mobile_node_identifier, 0),
-                    (13, 10415) => m.opt(&mut out.tgpp_charging_characteristics, 192),
-                    (1435, 10415) => m.opt(&mut out.ambr, 192),
-                    (292, 0) => m.many(&mut out.redirect_host, 21, 64, u32::MAX),
-                    (1503, 10415) => m.opt(&mut out.an_trusted, 192),
-                    (1505, 10415) => m.opt(&mut out.trace_info, 128),
-                    (443, 0) => m.opt(&mut out.subscription_id, 64),
-                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
-                    (623, 0) => m.opt(&mut out.oc_olr, 0),
-                    (650, 0) => m.many(&mut out.load, 27, 0, u32::MAX),
-                    (628, 10415) => {
-                        m.many(&mut out.supported_features, 28, 128, u32::MAX)
-                    }
-                    (1506, 10415) => m.opt(&mut out.mip_fa_rk, 192),
-                    (1507, 10415) => m.opt(&mut out.mip_fa_rk_spi, 192),
-                    (1521, 10415) => m.opt(&mut out.dea_flags, 192),
-                    (1527, 10415) => m.opt(&mut out.twan_connection_mode, 192),
-                    (1528, 10415) => m.opt(&mut out.twan_connectivity_parameters, 192),
-                    (1535, 10415) => m.opt(&mut out.wlcp_key, 192),
-                    (1401, 10415) => m.opt(&mut out.terminal_information, 192),
-                    (1680, 10415) => m.opt(&mut out.ue_usage_type, 128),
-                    (1538, 10415) => m.opt(&mut out.emergency_services, 192),
-                    (1687, 10415) => m.opt(&mut out.emergency_info, 192),
-                    (581, 0) => m.opt(&mut out.key, 0),
-                    (619, 0) => m.opt(&mut out.erp_realm, 0),
-                    (1540, 10415) => m.opt(&mut out.imei_check_in_vplmn_result, 192),
-                    (1542, 10415) => m.opt(&mut out.high_priority_access_info, 128),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            TgppStaDiameterEapAnswerView<'_>,
+            Self,
+            43,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "sta", feature = "ts29273"))]
+impl rt::typed::Members for TgppStaDiameterEapAnswer {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.auth_application_id, 64)),
+                3 => Some((&mut self.result_code, 64)),
+                4 => Some((&mut self.experimental_result, 64)),
+                5 => Some((&mut self.origin_host, 64)),
+                6 => Some((&mut self.origin_realm, 64)),
+                7 => Some((&mut self.auth_request_type, 64)),
+                8 => Some((&mut self.eap_payload, 0)),
+                9 => Some((&mut self.user_name, 64)),
+                10 => Some((&mut self.session_timeout, 64)),
+                11 => Some((&mut self.acct_interim_interval, 64)),
+                12 => Some((&mut self.eap_master_session_key, 0)),
+                13 => Some((&mut self.context_identifier, 192)),
+                14 => Some((&mut self.apn_oi_replacement, 192)),
+                15 => Some((&mut self.apn_configuration, 192)),
+                16 => Some((&mut self.mip6_agent_info, 64)),
+                17 => Some((&mut self.mip6_feature_vector, 64)),
+                18 => Some((&mut self.mobile_node_identifier, 0)),
+                19 => Some((&mut self.tgpp_charging_characteristics, 192)),
+                20 => Some((&mut self.ambr, 192)),
+                21 => Some((&mut self.redirect_host, 64)),
+                22 => Some((&mut self.an_trusted, 192)),
+                23 => Some((&mut self.trace_info, 128)),
+                24 => Some((&mut self.subscription_id, 64)),
+                25 => Some((&mut self.oc_supported_features, 0)),
+                26 => Some((&mut self.oc_olr, 0)),
+                27 => Some((&mut self.load, 0)),
+                28 => Some((&mut self.supported_features, 128)),
+                29 => Some((&mut self.mip_fa_rk, 192)),
+                30 => Some((&mut self.mip_fa_rk_spi, 192)),
+                31 => Some((&mut self.dea_flags, 192)),
+                32 => Some((&mut self.twan_connection_mode, 192)),
+                33 => Some((&mut self.twan_connectivity_parameters, 192)),
+                34 => Some((&mut self.wlcp_key, 192)),
+                35 => Some((&mut self.terminal_information, 192)),
+                36 => Some((&mut self.ue_usage_type, 128)),
+                37 => Some((&mut self.emergency_services, 192)),
+                38 => Some((&mut self.emergency_info, 192)),
+                39 => Some((&mut self.key, 0)),
+                40 => Some((&mut self.erp_realm, 0)),
+                41 => Some((&mut self.imei_check_in_vplmn_result, 192)),
+                42 => Some((&mut self.high_priority_access_info, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "sta", feature = "ts29273"))]
@@ -2786,53 +2712,46 @@ impl rt::typed::Command for TgppStaAaRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 16usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (258, 0) => m.one(&mut out.auth_application_id, 2, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 3, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 4, 64),
-                    (283, 0) => m.one(&mut out.destination_realm, 5, 64),
-                    (293, 0) => m.opt(&mut out.destination_host, 64),
-                    (274, 0) => m.one(&mut out.auth_request_type, 7, 64),
-                    (1, 0) => m.opt(&mut out.user_name, 64),
-                    (600, 10415) => m.opt(&mut out.visited_network_identifier, 192),
-                    (493, 0) => m.opt(&mut out.service_selection, 64),
-                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
-                    (628, 10415) => {
-                        m.many(&mut out.supported_features, 12, 128, u32::MAX)
-                    }
-                    (1527, 10415) => m.opt(&mut out.twan_connection_mode, 192),
-                    (1528, 10415) => m.opt(&mut out.twan_connectivity_parameters, 192),
-                    (1531, 10415) => m.many(&mut out.twag_cp_address, 15, 192, 2),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            TgppStaAaRequestView<'_>,
+            Self,
+            16,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "sta", feature = "ts29273"))]
+impl rt::typed::Members for TgppStaAaRequest {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.auth_application_id, 64)),
+                3 => Some((&mut self.origin_host, 64)),
+                4 => Some((&mut self.origin_realm, 64)),
+                5 => Some((&mut self.destination_realm, 64)),
+                6 => Some((&mut self.destination_host, 64)),
+                7 => Some((&mut self.auth_request_type, 64)),
+                8 => Some((&mut self.user_name, 64)),
+                9 => Some((&mut self.visited_network_identifier, 192)),
+                10 => Some((&mut self.service_selection, 64)),
+                11 => Some((&mut self.oc_supported_features, 0)),
+                12 => Some((&mut self.supported_features, 128)),
+                13 => Some((&mut self.twan_connection_mode, 192)),
+                14 => Some((&mut self.twan_connectivity_parameters, 192)),
+                15 => Some((&mut self.twag_cp_address, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "sta", feature = "ts29273"))]
@@ -3118,62 +3037,53 @@ impl rt::typed::Command for TgppStaAaAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 23usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (258, 0) => m.one(&mut out.auth_application_id, 2, 64),
-                    (274, 0) => m.one(&mut out.auth_request_type, 3, 64),
-                    (268, 0) => m.one(&mut out.result_code, 4, 64),
-                    (297, 0) => m.opt(&mut out.experimental_result, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 6, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 7, 64),
-                    (1, 0) => m.opt(&mut out.user_name, 64),
-                    (27, 0) => m.opt(&mut out.session_timeout, 64),
-                    (1423, 10415) => m.opt(&mut out.context_identifier, 192),
-                    (1427, 10415) => m.opt(&mut out.apn_oi_replacement, 192),
-                    (1430, 10415) => {
-                        m.many(&mut out.apn_configuration, 12, 192, u32::MAX)
-                    }
-                    (13, 10415) => m.opt(&mut out.tgpp_charging_characteristics, 192),
-                    (1435, 10415) => m.opt(&mut out.ambr, 192),
-                    (1505, 10415) => m.opt(&mut out.trace_info, 128),
-                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
-                    (623, 0) => m.opt(&mut out.oc_olr, 0),
-                    (650, 0) => m.many(&mut out.load, 18, 0, u32::MAX),
-                    (628, 10415) => {
-                        m.many(&mut out.supported_features, 19, 128, u32::MAX)
-                    }
-                    (1527, 10415) => m.opt(&mut out.twan_connection_mode, 192),
-                    (1528, 10415) => m.opt(&mut out.twan_connectivity_parameters, 192),
-                    (1680, 10415) => m.opt(&mut out.ue_usage_type, 128),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            TgppStaAaAnswerView<'_>,
+            Self,
+            23,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "sta", feature = "ts29273"))]
+impl rt::typed::Members for TgppStaAaAnswer {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.auth_application_id, 64)),
+                3 => Some((&mut self.auth_request_type, 64)),
+                4 => Some((&mut self.result_code, 64)),
+                5 => Some((&mut self.experimental_result, 64)),
+                6 => Some((&mut self.origin_host, 64)),
+                7 => Some((&mut self.origin_realm, 64)),
+                8 => Some((&mut self.user_name, 64)),
+                9 => Some((&mut self.session_timeout, 64)),
+                10 => Some((&mut self.context_identifier, 192)),
+                11 => Some((&mut self.apn_oi_replacement, 192)),
+                12 => Some((&mut self.apn_configuration, 192)),
+                13 => Some((&mut self.tgpp_charging_characteristics, 192)),
+                14 => Some((&mut self.ambr, 192)),
+                15 => Some((&mut self.trace_info, 128)),
+                16 => Some((&mut self.oc_supported_features, 0)),
+                17 => Some((&mut self.oc_olr, 0)),
+                18 => Some((&mut self.load, 0)),
+                19 => Some((&mut self.supported_features, 128)),
+                20 => Some((&mut self.twan_connection_mode, 192)),
+                21 => Some((&mut self.twan_connectivity_parameters, 192)),
+                22 => Some((&mut self.ue_usage_type, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "sta", feature = "ts29273"))]
@@ -3425,44 +3335,39 @@ impl rt::typed::Command for TgppStaSessionTerminationRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 9usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (264, 0) => m.one(&mut out.origin_host, 2, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 3, 64),
-                    (283, 0) => m.one(&mut out.destination_realm, 4, 64),
-                    (258, 0) => m.one(&mut out.auth_application_id, 5, 64),
-                    (295, 0) => m.one(&mut out.termination_cause, 6, 64),
-                    (293, 0) => m.opt(&mut out.destination_host, 64),
-                    (1, 0) => m.opt(&mut out.user_name, 64),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            TgppStaSessionTerminationRequestView<'_>,
+            Self,
+            9,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "sta", feature = "ts29273"))]
+impl rt::typed::Members for TgppStaSessionTerminationRequest {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.origin_host, 64)),
+                3 => Some((&mut self.origin_realm, 64)),
+                4 => Some((&mut self.destination_realm, 64)),
+                5 => Some((&mut self.auth_application_id, 64)),
+                6 => Some((&mut self.termination_cause, 64)),
+                7 => Some((&mut self.destination_host, 64)),
+                8 => Some((&mut self.user_name, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "sta", feature = "ts29273"))]
@@ -3618,41 +3523,36 @@ impl rt::typed::Command for TgppStaSessionTerminationAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 6usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (268, 0) => m.one(&mut out.result_code, 2, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 3, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 4, 64),
-                    (1, 0) => m.opt(&mut out.user_name, 64),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            TgppStaSessionTerminationAnswerView<'_>,
+            Self,
+            6,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "sta", feature = "ts29273"))]
+impl rt::typed::Members for TgppStaSessionTerminationAnswer {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.result_code, 64)),
+                3 => Some((&mut self.origin_host, 64)),
+                4 => Some((&mut self.origin_realm, 64)),
+                5 => Some((&mut self.user_name, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "sta", feature = "ts29273"))]
@@ -3899,44 +3799,39 @@ impl rt::typed::Command for TgppStaAbortSessionRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 9usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (264, 0) => m.one(&mut out.origin_host, 2, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 3, 64),
-                    (283, 0) => m.one(&mut out.destination_realm, 4, 64),
-                    (293, 0) => m.one(&mut out.destination_host, 5, 64),
-                    (258, 0) => m.one(&mut out.auth_application_id, 6, 64),
-                    (1, 0) => m.opt(&mut out.user_name, 64),
-                    (277, 0) => m.opt(&mut out.auth_session_state, 64),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            TgppStaAbortSessionRequestView<'_>,
+            Self,
+            9,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "sta", feature = "ts29273"))]
+impl rt::typed::Members for TgppStaAbortSessionRequest {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.origin_host, 64)),
+                3 => Some((&mut self.origin_realm, 64)),
+                4 => Some((&mut self.destination_realm, 64)),
+                5 => Some((&mut self.destination_host, 64)),
+                6 => Some((&mut self.auth_application_id, 64)),
+                7 => Some((&mut self.user_name, 64)),
+                8 => Some((&mut self.auth_session_state, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "sta", feature = "ts29273"))]
@@ -4092,41 +3987,36 @@ impl rt::typed::Command for TgppStaAbortSessionAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 6usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (268, 0) => m.one(&mut out.result_code, 2, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 3, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 4, 64),
-                    (1, 0) => m.opt(&mut out.user_name, 64),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            TgppStaAbortSessionAnswerView<'_>,
+            Self,
+            6,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "sta", feature = "ts29273"))]
+impl rt::typed::Members for TgppStaAbortSessionAnswer {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.result_code, 64)),
+                3 => Some((&mut self.origin_host, 64)),
+                4 => Some((&mut self.origin_realm, 64)),
+                5 => Some((&mut self.user_name, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "sta", feature = "ts29273"))]
@@ -4384,44 +4274,39 @@ impl rt::typed::Command for TgppStaReAuthRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 9usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (258, 0) => m.one(&mut out.auth_application_id, 2, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 3, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 4, 64),
-                    (283, 0) => m.one(&mut out.destination_realm, 5, 64),
-                    (293, 0) => m.one(&mut out.destination_host, 6, 64),
-                    (285, 0) => m.one(&mut out.re_auth_request_type, 7, 64),
-                    (1, 0) => m.opt(&mut out.user_name, 64),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            TgppStaReAuthRequestView<'_>,
+            Self,
+            9,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "sta", feature = "ts29273"))]
+impl rt::typed::Members for TgppStaReAuthRequest {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.auth_application_id, 64)),
+                3 => Some((&mut self.origin_host, 64)),
+                4 => Some((&mut self.origin_realm, 64)),
+                5 => Some((&mut self.destination_realm, 64)),
+                6 => Some((&mut self.destination_host, 64)),
+                7 => Some((&mut self.re_auth_request_type, 64)),
+                8 => Some((&mut self.user_name, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "sta", feature = "ts29273"))]
@@ -4577,41 +4462,36 @@ impl rt::typed::Command for TgppStaReAuthAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 6usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (264, 0) => m.one(&mut out.origin_host, 2, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 3, 64),
-                    (268, 0) => m.one(&mut out.result_code, 4, 64),
-                    (1, 0) => m.opt(&mut out.user_name, 64),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            TgppStaReAuthAnswerView<'_>,
+            Self,
+            6,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "sta", feature = "ts29273"))]
+impl rt::typed::Members for TgppStaReAuthAnswer {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.origin_host, 64)),
+                3 => Some((&mut self.origin_realm, 64)),
+                4 => Some((&mut self.result_code, 64)),
+                5 => Some((&mut self.user_name, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "sta", feature = "ts29273"))]
@@ -4947,57 +4827,50 @@ impl rt::typed::Command for TgppSwmDiameterEapRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 20usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (258, 0) => m.one(&mut out.auth_application_id, 2, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 3, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 4, 64),
-                    (283, 0) => m.one(&mut out.destination_realm, 5, 64),
-                    (293, 0) => m.opt(&mut out.destination_host, 64),
-                    (274, 0) => m.one(&mut out.auth_request_type, 7, 64),
-                    (462, 0) => m.one(&mut out.eap_payload, 8, 0),
-                    (1, 0) => m.opt(&mut out.user_name, 64),
-                    (1032, 10415) => m.opt(&mut out.rat_type, 128),
-                    (493, 0) => m.opt(&mut out.service_selection, 64),
-                    (124, 0) => m.opt(&mut out.mip6_feature_vector, 64),
-                    (578, 0) => m.opt(&mut out.qos_capability, 64),
-                    (600, 10415) => m.opt(&mut out.visited_network_identifier, 192),
-                    (1518, 10415) => m.opt(&mut out.aaa_failure_indication, 192),
-                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
-                    (628, 10415) => {
-                        m.many(&mut out.supported_features, 17, 128, u32::MAX)
-                    }
-                    (2805, 10415) => m.opt(&mut out.ue_local_ip_address, 128),
-                    (1542, 10415) => m.opt(&mut out.high_priority_access_info, 128),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            TgppSwmDiameterEapRequestView<'_>,
+            Self,
+            20,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "swm", feature = "ts29273"))]
+impl rt::typed::Members for TgppSwmDiameterEapRequest {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.auth_application_id, 64)),
+                3 => Some((&mut self.origin_host, 64)),
+                4 => Some((&mut self.origin_realm, 64)),
+                5 => Some((&mut self.destination_realm, 64)),
+                6 => Some((&mut self.destination_host, 64)),
+                7 => Some((&mut self.auth_request_type, 64)),
+                8 => Some((&mut self.eap_payload, 0)),
+                9 => Some((&mut self.user_name, 64)),
+                10 => Some((&mut self.rat_type, 128)),
+                11 => Some((&mut self.service_selection, 64)),
+                12 => Some((&mut self.mip6_feature_vector, 64)),
+                13 => Some((&mut self.qos_capability, 64)),
+                14 => Some((&mut self.visited_network_identifier, 192)),
+                15 => Some((&mut self.aaa_failure_indication, 192)),
+                16 => Some((&mut self.oc_supported_features, 0)),
+                17 => Some((&mut self.supported_features, 128)),
+                18 => Some((&mut self.ue_local_ip_address, 128)),
+                19 => Some((&mut self.high_priority_access_info, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "swm", feature = "ts29273"))]
@@ -5307,67 +5180,58 @@ impl rt::typed::Command for TgppSwmDiameterEapAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 28usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (258, 0) => m.one(&mut out.auth_application_id, 2, 64),
-                    (268, 0) => m.one(&mut out.result_code, 3, 64),
-                    (297, 0) => m.opt(&mut out.experimental_result, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 5, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 6, 64),
-                    (274, 0) => m.one(&mut out.auth_request_type, 7, 64),
-                    (462, 0) => m.opt(&mut out.eap_payload, 0),
-                    (1, 0) => m.opt(&mut out.user_name, 64),
-                    (27, 0) => m.opt(&mut out.session_timeout, 64),
-                    (85, 0) => m.opt(&mut out.acct_interim_interval, 64),
-                    (464, 0) => m.opt(&mut out.eap_master_session_key, 0),
-                    (1423, 10415) => m.opt(&mut out.context_identifier, 192),
-                    (1427, 10415) => m.opt(&mut out.apn_oi_replacement, 192),
-                    (1430, 10415) => {
-                        m.many(&mut out.apn_configuration, 15, 192, u32::MAX)
-                    }
-                    (124, 0) => m.opt(&mut out.mip6_feature_vector, 64),
-                    (506, 0) => m.opt(&mut out.mobile_node_identifier, 0),
-                    (1505, 10415) => m.opt(&mut out.trace_info, 128),
-                    (443, 0) => m.opt(&mut out.subscription_id, 64),
-                    (292, 0) => m.many(&mut out.redirect_host, 20, 64, u32::MAX),
-                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
-                    (623, 0) => m.opt(&mut out.oc_olr, 0),
-                    (650, 0) => m.many(&mut out.load, 23, 0, u32::MAX),
-                    (628, 10415) => {
-                        m.many(&mut out.supported_features, 24, 128, u32::MAX)
-                    }
-                    (1680, 10415) => m.opt(&mut out.ue_usage_type, 128),
-                    (1687, 10415) => m.opt(&mut out.emergency_info, 192),
-                    (1704, 10415) => m.opt(&mut out.core_network_restrictions, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            TgppSwmDiameterEapAnswerView<'_>,
+            Self,
+            28,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "swm", feature = "ts29273"))]
+impl rt::typed::Members for TgppSwmDiameterEapAnswer {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.auth_application_id, 64)),
+                3 => Some((&mut self.result_code, 64)),
+                4 => Some((&mut self.experimental_result, 64)),
+                5 => Some((&mut self.origin_host, 64)),
+                6 => Some((&mut self.origin_realm, 64)),
+                7 => Some((&mut self.auth_request_type, 64)),
+                8 => Some((&mut self.eap_payload, 0)),
+                9 => Some((&mut self.user_name, 64)),
+                10 => Some((&mut self.session_timeout, 64)),
+                11 => Some((&mut self.acct_interim_interval, 64)),
+                12 => Some((&mut self.eap_master_session_key, 0)),
+                13 => Some((&mut self.context_identifier, 192)),
+                14 => Some((&mut self.apn_oi_replacement, 192)),
+                15 => Some((&mut self.apn_configuration, 192)),
+                16 => Some((&mut self.mip6_feature_vector, 64)),
+                17 => Some((&mut self.mobile_node_identifier, 0)),
+                18 => Some((&mut self.trace_info, 128)),
+                19 => Some((&mut self.subscription_id, 64)),
+                20 => Some((&mut self.redirect_host, 64)),
+                21 => Some((&mut self.oc_supported_features, 0)),
+                22 => Some((&mut self.oc_olr, 0)),
+                23 => Some((&mut self.load, 0)),
+                24 => Some((&mut self.supported_features, 128)),
+                25 => Some((&mut self.ue_usage_type, 128)),
+                26 => Some((&mut self.emergency_info, 192)),
+                27 => Some((&mut self.core_network_restrictions, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "swm", feature = "ts29273"))]
@@ -5660,51 +5524,44 @@ impl rt::typed::Command for TgppSwmAaRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 14usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (258, 0) => m.one(&mut out.auth_application_id, 2, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 3, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 4, 64),
-                    (283, 0) => m.one(&mut out.destination_realm, 5, 64),
-                    (293, 0) => m.opt(&mut out.destination_host, 64),
-                    (274, 0) => m.one(&mut out.auth_request_type, 7, 64),
-                    (1, 0) => m.one(&mut out.user_name, 8, 64),
-                    (1539, 10415) => m.opt(&mut out.aar_flags, 192),
-                    (2805, 10415) => m.opt(&mut out.ue_local_ip_address, 128),
-                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
-                    (628, 10415) => {
-                        m.many(&mut out.supported_features, 12, 128, u32::MAX)
-                    }
-                    (1538, 10415) => m.opt(&mut out.emergency_services, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            TgppSwmAaRequestView<'_>,
+            Self,
+            14,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "swm", feature = "ts29273"))]
+impl rt::typed::Members for TgppSwmAaRequest {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.auth_application_id, 64)),
+                3 => Some((&mut self.origin_host, 64)),
+                4 => Some((&mut self.origin_realm, 64)),
+                5 => Some((&mut self.destination_realm, 64)),
+                6 => Some((&mut self.destination_host, 64)),
+                7 => Some((&mut self.auth_request_type, 64)),
+                8 => Some((&mut self.user_name, 64)),
+                9 => Some((&mut self.aar_flags, 192)),
+                10 => Some((&mut self.ue_local_ip_address, 128)),
+                11 => Some((&mut self.oc_supported_features, 0)),
+                12 => Some((&mut self.supported_features, 128)),
+                13 => Some((&mut self.emergency_services, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "swm", feature = "ts29273"))]
@@ -5972,60 +5829,51 @@ impl rt::typed::Command for TgppSwmAaAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 21usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (258, 0) => m.one(&mut out.auth_application_id, 2, 64),
-                    (274, 0) => m.one(&mut out.auth_request_type, 3, 64),
-                    (268, 0) => m.one(&mut out.result_code, 4, 64),
-                    (297, 0) => m.opt(&mut out.experimental_result, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 6, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 7, 64),
-                    (1, 0) => m.opt(&mut out.user_name, 64),
-                    (27, 0) => m.opt(&mut out.session_timeout, 64),
-                    (1427, 10415) => m.opt(&mut out.apn_oi_replacement, 192),
-                    (1430, 10415) => {
-                        m.many(&mut out.apn_configuration, 11, 192, u32::MAX)
-                    }
-                    (1505, 10415) => m.opt(&mut out.trace_info, 128),
-                    (443, 0) => m.opt(&mut out.subscription_id, 64),
-                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
-                    (623, 0) => m.opt(&mut out.oc_olr, 0),
-                    (650, 0) => m.many(&mut out.load, 16, 0, u32::MAX),
-                    (628, 10415) => {
-                        m.many(&mut out.supported_features, 17, 128, u32::MAX)
-                    }
-                    (1680, 10415) => m.opt(&mut out.ue_usage_type, 128),
-                    (1687, 10415) => m.opt(&mut out.emergency_info, 192),
-                    (1704, 10415) => m.opt(&mut out.core_network_restrictions, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            TgppSwmAaAnswerView<'_>,
+            Self,
+            21,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "swm", feature = "ts29273"))]
+impl rt::typed::Members for TgppSwmAaAnswer {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.auth_application_id, 64)),
+                3 => Some((&mut self.auth_request_type, 64)),
+                4 => Some((&mut self.result_code, 64)),
+                5 => Some((&mut self.experimental_result, 64)),
+                6 => Some((&mut self.origin_host, 64)),
+                7 => Some((&mut self.origin_realm, 64)),
+                8 => Some((&mut self.user_name, 64)),
+                9 => Some((&mut self.session_timeout, 64)),
+                10 => Some((&mut self.apn_oi_replacement, 192)),
+                11 => Some((&mut self.apn_configuration, 192)),
+                12 => Some((&mut self.trace_info, 128)),
+                13 => Some((&mut self.subscription_id, 64)),
+                14 => Some((&mut self.oc_supported_features, 0)),
+                15 => Some((&mut self.oc_olr, 0)),
+                16 => Some((&mut self.load, 0)),
+                17 => Some((&mut self.supported_features, 128)),
+                18 => Some((&mut self.ue_usage_type, 128)),
+                19 => Some((&mut self.emergency_info, 192)),
+                20 => Some((&mut self.core_network_restrictions, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "swm", feature = "ts29273"))]
@@ -6280,44 +6128,39 @@ impl rt::typed::Command for TgppSwmSessionTerminationRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 9usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (264, 0) => m.one(&mut out.origin_host, 2, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 3, 64),
-                    (283, 0) => m.one(&mut out.destination_realm, 4, 64),
-                    (258, 0) => m.one(&mut out.auth_application_id, 5, 64),
-                    (295, 0) => m.one(&mut out.termination_cause, 6, 64),
-                    (293, 0) => m.opt(&mut out.destination_host, 64),
-                    (1, 0) => m.opt(&mut out.user_name, 64),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            TgppSwmSessionTerminationRequestView<'_>,
+            Self,
+            9,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "swm", feature = "ts29273"))]
+impl rt::typed::Members for TgppSwmSessionTerminationRequest {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.origin_host, 64)),
+                3 => Some((&mut self.origin_realm, 64)),
+                4 => Some((&mut self.destination_realm, 64)),
+                5 => Some((&mut self.auth_application_id, 64)),
+                6 => Some((&mut self.termination_cause, 64)),
+                7 => Some((&mut self.destination_host, 64)),
+                8 => Some((&mut self.user_name, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "swm", feature = "ts29273"))]
@@ -6473,41 +6316,36 @@ impl rt::typed::Command for TgppSwmSessionTerminationAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 6usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (268, 0) => m.one(&mut out.result_code, 2, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 3, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 4, 64),
-                    (1, 0) => m.opt(&mut out.user_name, 64),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            TgppSwmSessionTerminationAnswerView<'_>,
+            Self,
+            6,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "swm", feature = "ts29273"))]
+impl rt::typed::Members for TgppSwmSessionTerminationAnswer {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.result_code, 64)),
+                3 => Some((&mut self.origin_host, 64)),
+                4 => Some((&mut self.origin_realm, 64)),
+                5 => Some((&mut self.user_name, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "swm", feature = "ts29273"))]
@@ -6754,44 +6592,39 @@ impl rt::typed::Command for TgppSwmAbortSessionRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 9usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (264, 0) => m.one(&mut out.origin_host, 2, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 3, 64),
-                    (283, 0) => m.one(&mut out.destination_realm, 4, 64),
-                    (293, 0) => m.one(&mut out.destination_host, 5, 64),
-                    (258, 0) => m.one(&mut out.auth_application_id, 6, 64),
-                    (1, 0) => m.opt(&mut out.user_name, 64),
-                    (277, 0) => m.opt(&mut out.auth_session_state, 64),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            TgppSwmAbortSessionRequestView<'_>,
+            Self,
+            9,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "swm", feature = "ts29273"))]
+impl rt::typed::Members for TgppSwmAbortSessionRequest {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.origin_host, 64)),
+                3 => Some((&mut self.origin_realm, 64)),
+                4 => Some((&mut self.destination_realm, 64)),
+                5 => Some((&mut self.destination_host, 64)),
+                6 => Some((&mut self.auth_application_id, 64)),
+                7 => Some((&mut self.user_name, 64)),
+                8 => Some((&mut self.auth_session_state, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "swm", feature = "ts29273"))]
@@ -6947,41 +6780,36 @@ impl rt::typed::Command for TgppSwmAbortSessionAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 6usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (268, 0) => m.one(&mut out.result_code, 2, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 3, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 4, 64),
-                    (1, 0) => m.opt(&mut out.user_name, 64),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            TgppSwmAbortSessionAnswerView<'_>,
+            Self,
+            6,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "swm", feature = "ts29273"))]
+impl rt::typed::Members for TgppSwmAbortSessionAnswer {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.result_code, 64)),
+                3 => Some((&mut self.origin_host, 64)),
+                4 => Some((&mut self.origin_realm, 64)),
+                5 => Some((&mut self.user_name, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "swm", feature = "ts29273"))]
@@ -7239,44 +7067,39 @@ impl rt::typed::Command for TgppSwmReAuthRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 9usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (258, 0) => m.one(&mut out.auth_application_id, 2, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 3, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 4, 64),
-                    (283, 0) => m.one(&mut out.destination_realm, 5, 64),
-                    (293, 0) => m.one(&mut out.destination_host, 6, 64),
-                    (285, 0) => m.one(&mut out.re_auth_request_type, 7, 64),
-                    (1, 0) => m.opt(&mut out.user_name, 64),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            TgppSwmReAuthRequestView<'_>,
+            Self,
+            9,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "swm", feature = "ts29273"))]
+impl rt::typed::Members for TgppSwmReAuthRequest {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.auth_application_id, 64)),
+                3 => Some((&mut self.origin_host, 64)),
+                4 => Some((&mut self.origin_realm, 64)),
+                5 => Some((&mut self.destination_realm, 64)),
+                6 => Some((&mut self.destination_host, 64)),
+                7 => Some((&mut self.re_auth_request_type, 64)),
+                8 => Some((&mut self.user_name, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "swm", feature = "ts29273"))]
@@ -7432,41 +7255,36 @@ impl rt::typed::Command for TgppSwmReAuthAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 6usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (264, 0) => m.one(&mut out.origin_host, 2, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 3, 64),
-                    (268, 0) => m.one(&mut out.result_code, 4, 64),
-                    (1, 0) => m.opt(&mut out.user_name, 64),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            TgppSwmReAuthAnswerView<'_>,
+            Self,
+            6,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "swm", feature = "ts29273"))]
+impl rt::typed::Members for TgppSwmReAuthAnswer {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.origin_host, 64)),
+                3 => Some((&mut self.origin_realm, 64)),
+                4 => Some((&mut self.result_code, 64)),
+                5 => Some((&mut self.user_name, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "swm", feature = "ts29273"))]
@@ -7838,58 +7656,51 @@ impl rt::typed::Command for MultimediaAuthRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 21usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (260, 0) => m.one(&mut out.vendor_specific_application_id, 2, 64),
-                    (277, 0) => m.one(&mut out.auth_session_state, 3, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 4, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 5, 64),
-                    (283, 0) => m.one(&mut out.destination_realm, 6, 64),
-                    (293, 0) => m.opt(&mut out.destination_host, 64),
-                    (1, 0) => m.one(&mut out.user_name, 8, 64),
-                    (1032, 10415) => m.opt(&mut out.rat_type, 128),
-                    (1503, 10415) => m.opt(&mut out.an_trusted, 192),
-                    (1504, 10415) => m.opt(&mut out.anid, 192),
-                    (600, 10415) => m.opt(&mut out.visited_network_identifier, 192),
-                    (1401, 10415) => m.opt(&mut out.terminal_information, 192),
-                    (612, 10415) => m.one(&mut out.tgpp_sip_auth_data_item, 14, 192),
-                    (607, 10415) => m.one(&mut out.tgpp_sip_number_auth_items, 15, 192),
-                    (1518, 10415) => m.opt(&mut out.aaa_failure_indication, 192),
-                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
-                    (628, 10415) => {
-                        m.many(&mut out.supported_features, 18, 128, u32::MAX)
-                    }
-                    (284, 0) => m.many(&mut out.proxy_info, 19, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 20, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            MultimediaAuthRequestView<'_>,
+            Self,
+            21,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "swx", feature = "ts29273"))]
+impl rt::typed::Members for MultimediaAuthRequest {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.vendor_specific_application_id, 64)),
+                3 => Some((&mut self.auth_session_state, 64)),
+                4 => Some((&mut self.origin_host, 64)),
+                5 => Some((&mut self.origin_realm, 64)),
+                6 => Some((&mut self.destination_realm, 64)),
+                7 => Some((&mut self.destination_host, 64)),
+                8 => Some((&mut self.user_name, 64)),
+                9 => Some((&mut self.rat_type, 128)),
+                10 => Some((&mut self.an_trusted, 192)),
+                11 => Some((&mut self.anid, 192)),
+                12 => Some((&mut self.visited_network_identifier, 192)),
+                13 => Some((&mut self.terminal_information, 192)),
+                14 => Some((&mut self.tgpp_sip_auth_data_item, 192)),
+                15 => Some((&mut self.tgpp_sip_number_auth_items, 192)),
+                16 => Some((&mut self.aaa_failure_indication, 192)),
+                17 => Some((&mut self.oc_supported_features, 0)),
+                18 => Some((&mut self.supported_features, 128)),
+                19 => Some((&mut self.proxy_info, 64)),
+                20 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
@@ -8151,58 +7962,49 @@ impl rt::typed::Command for MultimediaAuthAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 19usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (260, 0) => m.one(&mut out.vendor_specific_application_id, 2, 64),
-                    (268, 0) => m.opt(&mut out.result_code, 64),
-                    (297, 0) => m.opt(&mut out.experimental_result, 64),
-                    (277, 0) => m.one(&mut out.auth_session_state, 5, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 6, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 7, 64),
-                    (1, 0) => m.one(&mut out.user_name, 8, 64),
-                    (607, 10415) => m.opt(&mut out.tgpp_sip_number_auth_items, 192),
-                    (612, 10415) => {
-                        m.many(&mut out.tgpp_sip_auth_data_item, 10, 192, u32::MAX)
-                    }
-                    (318, 10415) => m.opt(&mut out.tgpp_aaa_server_name, 192),
-                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
-                    (623, 0) => m.opt(&mut out.oc_olr, 0),
-                    (650, 0) => m.many(&mut out.load, 14, 0, u32::MAX),
-                    (628, 10415) => {
-                        m.many(&mut out.supported_features, 15, 128, u32::MAX)
-                    }
-                    (279, 0) => m.opt(&mut out.failed_avp, 64),
-                    (284, 0) => m.many(&mut out.proxy_info, 17, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 18, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            MultimediaAuthAnswerView<'_>,
+            Self,
+            19,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "swx", feature = "ts29273"))]
+impl rt::typed::Members for MultimediaAuthAnswer {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.vendor_specific_application_id, 64)),
+                3 => Some((&mut self.result_code, 64)),
+                4 => Some((&mut self.experimental_result, 64)),
+                5 => Some((&mut self.auth_session_state, 64)),
+                6 => Some((&mut self.origin_host, 64)),
+                7 => Some((&mut self.origin_realm, 64)),
+                8 => Some((&mut self.user_name, 64)),
+                9 => Some((&mut self.tgpp_sip_number_auth_items, 192)),
+                10 => Some((&mut self.tgpp_sip_auth_data_item, 192)),
+                11 => Some((&mut self.tgpp_aaa_server_name, 192)),
+                12 => Some((&mut self.oc_supported_features, 0)),
+                13 => Some((&mut self.oc_olr, 0)),
+                14 => Some((&mut self.load, 0)),
+                15 => Some((&mut self.supported_features, 128)),
+                16 => Some((&mut self.failed_avp, 64)),
+                17 => Some((&mut self.proxy_info, 64)),
+                18 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
@@ -8573,58 +8375,51 @@ impl rt::typed::Command for ServerAssignmentRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 21usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (260, 0) => m.one(&mut out.vendor_specific_application_id, 2, 64),
-                    (277, 0) => m.one(&mut out.auth_session_state, 3, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 4, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 5, 64),
-                    (293, 0) => m.opt(&mut out.destination_host, 64),
-                    (283, 0) => m.one(&mut out.destination_realm, 7, 64),
-                    (493, 0) => m.opt(&mut out.service_selection, 64),
-                    (1423, 10415) => m.opt(&mut out.context_identifier, 192),
-                    (486, 0) => m.opt(&mut out.mip6_agent_info, 64),
-                    (600, 10415) => m.opt(&mut out.visited_network_identifier, 192),
-                    (1, 0) => m.one(&mut out.user_name, 12, 64),
-                    (614, 10415) => m.one(&mut out.server_assignment_type, 13, 192),
-                    (1612, 10415) => m.many(&mut out.active_apn, 14, 192, u32::MAX),
-                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
-                    (628, 10415) => {
-                        m.many(&mut out.supported_features, 16, 128, u32::MAX)
-                    }
-                    (1401, 10415) => m.opt(&mut out.terminal_information, 192),
-                    (1538, 10415) => m.opt(&mut out.emergency_services, 192),
-                    (284, 0) => m.many(&mut out.proxy_info, 19, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 20, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            ServerAssignmentRequestView<'_>,
+            Self,
+            21,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "swx", feature = "ts29273"))]
+impl rt::typed::Members for ServerAssignmentRequest {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.vendor_specific_application_id, 64)),
+                3 => Some((&mut self.auth_session_state, 64)),
+                4 => Some((&mut self.origin_host, 64)),
+                5 => Some((&mut self.origin_realm, 64)),
+                6 => Some((&mut self.destination_host, 64)),
+                7 => Some((&mut self.destination_realm, 64)),
+                8 => Some((&mut self.service_selection, 64)),
+                9 => Some((&mut self.context_identifier, 192)),
+                10 => Some((&mut self.mip6_agent_info, 64)),
+                11 => Some((&mut self.visited_network_identifier, 192)),
+                12 => Some((&mut self.user_name, 64)),
+                13 => Some((&mut self.server_assignment_type, 192)),
+                14 => Some((&mut self.active_apn, 192)),
+                15 => Some((&mut self.oc_supported_features, 0)),
+                16 => Some((&mut self.supported_features, 128)),
+                17 => Some((&mut self.terminal_information, 192)),
+                18 => Some((&mut self.emergency_services, 192)),
+                19 => Some((&mut self.proxy_info, 64)),
+                20 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
@@ -8874,55 +8669,48 @@ impl rt::typed::Command for ServerAssignmentAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 18usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (260, 0) => m.one(&mut out.vendor_specific_application_id, 2, 64),
-                    (268, 0) => m.opt(&mut out.result_code, 64),
-                    (297, 0) => m.opt(&mut out.experimental_result, 64),
-                    (277, 0) => m.one(&mut out.auth_session_state, 5, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 6, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 7, 64),
-                    (1, 0) => m.one(&mut out.user_name, 8, 64),
-                    (1500, 10415) => m.opt(&mut out.non_3gpp_user_data, 128),
-                    (318, 10415) => m.opt(&mut out.tgpp_aaa_server_name, 192),
-                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
-                    (623, 0) => m.opt(&mut out.oc_olr, 0),
-                    (650, 0) => m.many(&mut out.load, 13, 0, u32::MAX),
-                    (628, 10415) => {
-                        m.many(&mut out.supported_features, 14, 128, u32::MAX)
-                    }
-                    (279, 0) => m.opt(&mut out.failed_avp, 64),
-                    (284, 0) => m.many(&mut out.proxy_info, 16, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 17, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            ServerAssignmentAnswerView<'_>,
+            Self,
+            18,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "swx", feature = "ts29273"))]
+impl rt::typed::Members for ServerAssignmentAnswer {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.vendor_specific_application_id, 64)),
+                3 => Some((&mut self.result_code, 64)),
+                4 => Some((&mut self.experimental_result, 64)),
+                5 => Some((&mut self.auth_session_state, 64)),
+                6 => Some((&mut self.origin_host, 64)),
+                7 => Some((&mut self.origin_realm, 64)),
+                8 => Some((&mut self.user_name, 64)),
+                9 => Some((&mut self.non_3gpp_user_data, 128)),
+                10 => Some((&mut self.tgpp_aaa_server_name, 192)),
+                11 => Some((&mut self.oc_supported_features, 0)),
+                12 => Some((&mut self.oc_olr, 0)),
+                13 => Some((&mut self.load, 0)),
+                14 => Some((&mut self.supported_features, 128)),
+                15 => Some((&mut self.failed_avp, 64)),
+                16 => Some((&mut self.proxy_info, 64)),
+                17 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
@@ -9245,50 +9033,43 @@ impl rt::typed::Command for RegistrationTerminationRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 13usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (260, 0) => m.one(&mut out.vendor_specific_application_id, 2, 64),
-                    (277, 0) => m.one(&mut out.auth_session_state, 3, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 4, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 5, 64),
-                    (293, 0) => m.one(&mut out.destination_host, 6, 64),
-                    (283, 0) => m.one(&mut out.destination_realm, 7, 64),
-                    (1, 0) => m.one(&mut out.user_name, 8, 64),
-                    (615, 10415) => m.one(&mut out.deregistration_reason, 9, 192),
-                    (628, 10415) => {
-                        m.many(&mut out.supported_features, 10, 128, u32::MAX)
-                    }
-                    (284, 0) => m.many(&mut out.proxy_info, 11, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 12, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            RegistrationTerminationRequestView<'_>,
+            Self,
+            13,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "swx", feature = "ts29273"))]
+impl rt::typed::Members for RegistrationTerminationRequest {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.vendor_specific_application_id, 64)),
+                3 => Some((&mut self.auth_session_state, 64)),
+                4 => Some((&mut self.origin_host, 64)),
+                5 => Some((&mut self.origin_realm, 64)),
+                6 => Some((&mut self.destination_host, 64)),
+                7 => Some((&mut self.destination_realm, 64)),
+                8 => Some((&mut self.user_name, 64)),
+                9 => Some((&mut self.deregistration_reason, 192)),
+                10 => Some((&mut self.supported_features, 128)),
+                11 => Some((&mut self.proxy_info, 64)),
+                12 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
@@ -9494,47 +9275,42 @@ impl rt::typed::Command for RegistrationTerminationAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 12usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (260, 0) => m.one(&mut out.vendor_specific_application_id, 2, 64),
-                    (268, 0) => m.opt(&mut out.result_code, 64),
-                    (297, 0) => m.opt(&mut out.experimental_result, 64),
-                    (277, 0) => m.one(&mut out.auth_session_state, 5, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 6, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 7, 64),
-                    (628, 10415) => m.many(&mut out.supported_features, 8, 128, u32::MAX),
-                    (279, 0) => m.opt(&mut out.failed_avp, 64),
-                    (284, 0) => m.many(&mut out.proxy_info, 10, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 11, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            RegistrationTerminationAnswerView<'_>,
+            Self,
+            12,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "swx", feature = "ts29273"))]
+impl rt::typed::Members for RegistrationTerminationAnswer {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.vendor_specific_application_id, 64)),
+                3 => Some((&mut self.result_code, 64)),
+                4 => Some((&mut self.experimental_result, 64)),
+                5 => Some((&mut self.auth_session_state, 64)),
+                6 => Some((&mut self.origin_host, 64)),
+                7 => Some((&mut self.origin_realm, 64)),
+                8 => Some((&mut self.supported_features, 128)),
+                9 => Some((&mut self.failed_avp, 64)),
+                10 => Some((&mut self.proxy_info, 64)),
+                11 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
@@ -9855,51 +9631,44 @@ impl rt::typed::Command for PushProfileRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 14usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (260, 0) => m.one(&mut out.vendor_specific_application_id, 2, 64),
-                    (277, 0) => m.one(&mut out.auth_session_state, 3, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 4, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 5, 64),
-                    (293, 0) => m.one(&mut out.destination_host, 6, 64),
-                    (283, 0) => m.one(&mut out.destination_realm, 7, 64),
-                    (1, 0) => m.one(&mut out.user_name, 8, 64),
-                    (1500, 10415) => m.opt(&mut out.non_3gpp_user_data, 128),
-                    (1508, 10415) => m.opt(&mut out.ppr_flags, 192),
-                    (628, 10415) => {
-                        m.many(&mut out.supported_features, 11, 128, u32::MAX)
-                    }
-                    (284, 0) => m.many(&mut out.proxy_info, 12, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 13, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            PushProfileRequestView<'_>,
+            Self,
+            14,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "swx", feature = "ts29273"))]
+impl rt::typed::Members for PushProfileRequest {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.vendor_specific_application_id, 64)),
+                3 => Some((&mut self.auth_session_state, 64)),
+                4 => Some((&mut self.origin_host, 64)),
+                5 => Some((&mut self.origin_realm, 64)),
+                6 => Some((&mut self.destination_host, 64)),
+                7 => Some((&mut self.destination_realm, 64)),
+                8 => Some((&mut self.user_name, 64)),
+                9 => Some((&mut self.non_3gpp_user_data, 128)),
+                10 => Some((&mut self.ppr_flags, 192)),
+                11 => Some((&mut self.supported_features, 128)),
+                12 => Some((&mut self.proxy_info, 64)),
+                13 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
@@ -10117,51 +9886,44 @@ impl rt::typed::Command for PushProfileAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 14usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (260, 0) => m.one(&mut out.vendor_specific_application_id, 2, 64),
-                    (268, 0) => m.opt(&mut out.result_code, 64),
-                    (297, 0) => m.opt(&mut out.experimental_result, 64),
-                    (277, 0) => m.one(&mut out.auth_session_state, 5, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 6, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 7, 64),
-                    (1526, 10415) => m.opt(&mut out.access_network_info, 192),
-                    (1649, 10415) => m.opt(&mut out.local_time_zone, 128),
-                    (628, 10415) => {
-                        m.many(&mut out.supported_features, 10, 128, u32::MAX)
-                    }
-                    (279, 0) => m.opt(&mut out.failed_avp, 64),
-                    (284, 0) => m.many(&mut out.proxy_info, 12, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 13, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            PushProfileAnswerView<'_>,
+            Self,
+            14,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "swx", feature = "ts29273"))]
+impl rt::typed::Members for PushProfileAnswer {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.vendor_specific_application_id, 64)),
+                3 => Some((&mut self.result_code, 64)),
+                4 => Some((&mut self.experimental_result, 64)),
+                5 => Some((&mut self.auth_session_state, 64)),
+                6 => Some((&mut self.origin_host, 64)),
+                7 => Some((&mut self.origin_realm, 64)),
+                8 => Some((&mut self.access_network_info, 192)),
+                9 => Some((&mut self.local_time_zone, 128)),
+                10 => Some((&mut self.supported_features, 128)),
+                11 => Some((&mut self.failed_avp, 64)),
+                12 => Some((&mut self.proxy_info, 64)),
+                13 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "swx", feature = "ts29273"))]
@@ -10498,55 +10260,48 @@ impl rt::typed::Command for TgppS6bDiameterEapRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 18usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (258, 0) => m.one(&mut out.auth_application_id, 2, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 3, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 4, 64),
-                    (283, 0) => m.one(&mut out.destination_realm, 5, 64),
-                    (293, 0) => m.opt(&mut out.destination_host, 64),
-                    (274, 0) => m.one(&mut out.auth_request_type, 7, 64),
-                    (462, 0) => m.one(&mut out.eap_payload, 8, 0),
-                    (1, 0) => m.opt(&mut out.user_name, 64),
-                    (1032, 10415) => m.opt(&mut out.rat_type, 128),
-                    (493, 0) => m.opt(&mut out.service_selection, 64),
-                    (124, 0) => m.opt(&mut out.mip6_feature_vector, 64),
-                    (578, 0) => m.opt(&mut out.qos_capability, 64),
-                    (600, 10415) => m.opt(&mut out.visited_network_identifier, 192),
-                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
-                    (628, 10415) => {
-                        m.many(&mut out.supported_features, 16, 128, u32::MAX)
-                    }
-                    (1523, 10415) => m.opt(&mut out.der_s6b_flags, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            TgppS6bDiameterEapRequestView<'_>,
+            Self,
+            18,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
+impl rt::typed::Members for TgppS6bDiameterEapRequest {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.auth_application_id, 64)),
+                3 => Some((&mut self.origin_host, 64)),
+                4 => Some((&mut self.origin_realm, 64)),
+                5 => Some((&mut self.destination_realm, 64)),
+                6 => Some((&mut self.destination_host, 64)),
+                7 => Some((&mut self.auth_request_type, 64)),
+                8 => Some((&mut self.eap_payload, 0)),
+                9 => Some((&mut self.user_name, 64)),
+                10 => Some((&mut self.rat_type, 128)),
+                11 => Some((&mut self.service_selection, 64)),
+                12 => Some((&mut self.mip6_feature_vector, 64)),
+                13 => Some((&mut self.qos_capability, 64)),
+                14 => Some((&mut self.visited_network_identifier, 192)),
+                15 => Some((&mut self.oc_supported_features, 0)),
+                16 => Some((&mut self.supported_features, 128)),
+                17 => Some((&mut self.der_s6b_flags, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
@@ -10820,60 +10575,53 @@ impl rt::typed::Command for TgppS6bDiameterEapAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 23usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (258, 0) => m.one(&mut out.auth_application_id, 2, 64),
-                    (268, 0) => m.one(&mut out.result_code, 3, 64),
-                    (297, 0) => m.opt(&mut out.experimental_result, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 5, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 6, 64),
-                    (274, 0) => m.one(&mut out.auth_request_type, 7, 64),
-                    (462, 0) => m.opt(&mut out.eap_payload, 0),
-                    (1, 0) => m.opt(&mut out.user_name, 64),
-                    (464, 0) => m.opt(&mut out.eap_master_session_key, 0),
-                    (506, 0) => m.opt(&mut out.mobile_node_identifier, 0),
-                    (124, 0) => m.opt(&mut out.mip6_feature_vector, 64),
-                    (486, 0) => m.opt(&mut out.mip6_agent_info, 64),
-                    (27, 0) => m.opt(&mut out.session_timeout, 64),
-                    (1430, 10415) => m.opt(&mut out.apn_configuration, 192),
-                    (508, 0) => m.opt(&mut out.qos_resources, 64),
-                    (292, 0) => m.many(&mut out.redirect_host, 17, 64, u32::MAX),
-                    (1505, 10415) => m.opt(&mut out.trace_info, 128),
-                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
-                    (623, 0) => m.opt(&mut out.oc_olr, 0),
-                    (650, 0) => m.many(&mut out.load, 21, 0, u32::MAX),
-                    (628, 10415) => {
-                        m.many(&mut out.supported_features, 22, 128, u32::MAX)
-                    }
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            TgppS6bDiameterEapAnswerView<'_>,
+            Self,
+            23,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
+impl rt::typed::Members for TgppS6bDiameterEapAnswer {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.auth_application_id, 64)),
+                3 => Some((&mut self.result_code, 64)),
+                4 => Some((&mut self.experimental_result, 64)),
+                5 => Some((&mut self.origin_host, 64)),
+                6 => Some((&mut self.origin_realm, 64)),
+                7 => Some((&mut self.auth_request_type, 64)),
+                8 => Some((&mut self.eap_payload, 0)),
+                9 => Some((&mut self.user_name, 64)),
+                10 => Some((&mut self.eap_master_session_key, 0)),
+                11 => Some((&mut self.mobile_node_identifier, 0)),
+                12 => Some((&mut self.mip6_feature_vector, 64)),
+                13 => Some((&mut self.mip6_agent_info, 64)),
+                14 => Some((&mut self.session_timeout, 64)),
+                15 => Some((&mut self.apn_configuration, 192)),
+                16 => Some((&mut self.qos_resources, 64)),
+                17 => Some((&mut self.redirect_host, 64)),
+                18 => Some((&mut self.trace_info, 128)),
+                19 => Some((&mut self.oc_supported_features, 0)),
+                20 => Some((&mut self.oc_olr, 0)),
+                21 => Some((&mut self.load, 0)),
+                22 => Some((&mut self.supported_features, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
@@ -11194,56 +10942,49 @@ impl rt::typed::Command for TgppS6bAaRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 19usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (258, 0) => m.one(&mut out.auth_application_id, 2, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 3, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 4, 64),
-                    (283, 0) => m.one(&mut out.destination_realm, 5, 64),
-                    (293, 0) => m.opt(&mut out.destination_host, 64),
-                    (274, 0) => m.one(&mut out.auth_request_type, 7, 64),
-                    (1, 0) => m.opt(&mut out.user_name, 64),
-                    (486, 0) => m.opt(&mut out.mip6_agent_info, 64),
-                    (124, 0) => m.opt(&mut out.mip6_feature_vector, 64),
-                    (600, 10415) => m.opt(&mut out.visited_network_identifier, 192),
-                    (578, 0) => m.opt(&mut out.qos_capability, 64),
-                    (493, 0) => m.opt(&mut out.service_selection, 64),
-                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
-                    (1536, 10415) => m.opt(&mut out.origination_time_stamp, 192),
-                    (1537, 10415) => m.opt(&mut out.maximum_wait_time, 192),
-                    (628, 10415) => {
-                        m.many(&mut out.supported_features, 17, 128, u32::MAX)
-                    }
-                    (1538, 10415) => m.opt(&mut out.emergency_services, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            TgppS6bAaRequestView<'_>,
+            Self,
+            19,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
+impl rt::typed::Members for TgppS6bAaRequest {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.auth_application_id, 64)),
+                3 => Some((&mut self.origin_host, 64)),
+                4 => Some((&mut self.origin_realm, 64)),
+                5 => Some((&mut self.destination_realm, 64)),
+                6 => Some((&mut self.destination_host, 64)),
+                7 => Some((&mut self.auth_request_type, 64)),
+                8 => Some((&mut self.user_name, 64)),
+                9 => Some((&mut self.mip6_agent_info, 64)),
+                10 => Some((&mut self.mip6_feature_vector, 64)),
+                11 => Some((&mut self.visited_network_identifier, 192)),
+                12 => Some((&mut self.qos_capability, 64)),
+                13 => Some((&mut self.service_selection, 64)),
+                14 => Some((&mut self.oc_supported_features, 0)),
+                15 => Some((&mut self.origination_time_stamp, 192)),
+                16 => Some((&mut self.maximum_wait_time, 192)),
+                17 => Some((&mut self.supported_features, 128)),
+                18 => Some((&mut self.emergency_services, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
@@ -11511,59 +11252,52 @@ impl rt::typed::Command for TgppS6bAaAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 22usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (258, 0) => m.one(&mut out.auth_application_id, 2, 64),
-                    (274, 0) => m.one(&mut out.auth_request_type, 3, 64),
-                    (268, 0) => m.one(&mut out.result_code, 4, 64),
-                    (297, 0) => m.opt(&mut out.experimental_result, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 6, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 7, 64),
-                    (1, 0) => m.opt(&mut out.user_name, 64),
-                    (506, 0) => m.opt(&mut out.mobile_node_identifier, 0),
-                    (486, 0) => m.opt(&mut out.mip6_agent_info, 64),
-                    (124, 0) => m.opt(&mut out.mip6_feature_vector, 64),
-                    (27, 0) => m.opt(&mut out.session_timeout, 64),
-                    (1430, 10415) => m.opt(&mut out.apn_configuration, 192),
-                    (508, 0) => m.opt(&mut out.qos_resources, 64),
-                    (1503, 10415) => m.opt(&mut out.an_trusted, 192),
-                    (292, 0) => m.many(&mut out.redirect_host, 16, 64, u32::MAX),
-                    (1505, 10415) => m.opt(&mut out.trace_info, 128),
-                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
-                    (623, 0) => m.opt(&mut out.oc_olr, 0),
-                    (650, 0) => m.many(&mut out.load, 20, 0, u32::MAX),
-                    (628, 10415) => {
-                        m.many(&mut out.supported_features, 21, 128, u32::MAX)
-                    }
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            TgppS6bAaAnswerView<'_>,
+            Self,
+            22,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
+impl rt::typed::Members for TgppS6bAaAnswer {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.auth_application_id, 64)),
+                3 => Some((&mut self.auth_request_type, 64)),
+                4 => Some((&mut self.result_code, 64)),
+                5 => Some((&mut self.experimental_result, 64)),
+                6 => Some((&mut self.origin_host, 64)),
+                7 => Some((&mut self.origin_realm, 64)),
+                8 => Some((&mut self.user_name, 64)),
+                9 => Some((&mut self.mobile_node_identifier, 0)),
+                10 => Some((&mut self.mip6_agent_info, 64)),
+                11 => Some((&mut self.mip6_feature_vector, 64)),
+                12 => Some((&mut self.session_timeout, 64)),
+                13 => Some((&mut self.apn_configuration, 192)),
+                14 => Some((&mut self.qos_resources, 64)),
+                15 => Some((&mut self.an_trusted, 192)),
+                16 => Some((&mut self.redirect_host, 64)),
+                17 => Some((&mut self.trace_info, 128)),
+                18 => Some((&mut self.oc_supported_features, 0)),
+                19 => Some((&mut self.oc_olr, 0)),
+                20 => Some((&mut self.load, 0)),
+                21 => Some((&mut self.supported_features, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
@@ -11821,45 +11555,40 @@ impl rt::typed::Command for TgppS6bSessionTerminationRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 10usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (264, 0) => m.one(&mut out.origin_host, 2, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 3, 64),
-                    (283, 0) => m.one(&mut out.destination_realm, 4, 64),
-                    (258, 0) => m.one(&mut out.auth_application_id, 5, 64),
-                    (295, 0) => m.one(&mut out.termination_cause, 6, 64),
-                    (293, 0) => m.opt(&mut out.destination_host, 64),
-                    (1, 0) => m.opt(&mut out.user_name, 64),
-                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            TgppS6bSessionTerminationRequestView<'_>,
+            Self,
+            10,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
+impl rt::typed::Members for TgppS6bSessionTerminationRequest {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.origin_host, 64)),
+                3 => Some((&mut self.origin_realm, 64)),
+                4 => Some((&mut self.destination_realm, 64)),
+                5 => Some((&mut self.auth_application_id, 64)),
+                6 => Some((&mut self.termination_cause, 64)),
+                7 => Some((&mut self.destination_host, 64)),
+                8 => Some((&mut self.user_name, 64)),
+                9 => Some((&mut self.oc_supported_features, 0)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
@@ -12033,44 +11762,39 @@ impl rt::typed::Command for TgppS6bSessionTerminationAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 9usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (268, 0) => m.one(&mut out.result_code, 2, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 3, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 4, 64),
-                    (1, 0) => m.opt(&mut out.user_name, 64),
-                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
-                    (623, 0) => m.opt(&mut out.oc_olr, 0),
-                    (650, 0) => m.many(&mut out.load, 8, 0, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            TgppS6bSessionTerminationAnswerView<'_>,
+            Self,
+            9,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
+impl rt::typed::Members for TgppS6bSessionTerminationAnswer {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.result_code, 64)),
+                3 => Some((&mut self.origin_host, 64)),
+                4 => Some((&mut self.origin_realm, 64)),
+                5 => Some((&mut self.user_name, 64)),
+                6 => Some((&mut self.oc_supported_features, 0)),
+                7 => Some((&mut self.oc_olr, 0)),
+                8 => Some((&mut self.load, 0)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
@@ -12317,44 +12041,39 @@ impl rt::typed::Command for TgppS6bAbortSessionRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 9usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (264, 0) => m.one(&mut out.origin_host, 2, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 3, 64),
-                    (283, 0) => m.one(&mut out.destination_realm, 4, 64),
-                    (293, 0) => m.one(&mut out.destination_host, 5, 64),
-                    (258, 0) => m.one(&mut out.auth_application_id, 6, 64),
-                    (1, 0) => m.opt(&mut out.user_name, 64),
-                    (277, 0) => m.opt(&mut out.auth_session_state, 64),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            TgppS6bAbortSessionRequestView<'_>,
+            Self,
+            9,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
+impl rt::typed::Members for TgppS6bAbortSessionRequest {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.origin_host, 64)),
+                3 => Some((&mut self.origin_realm, 64)),
+                4 => Some((&mut self.destination_realm, 64)),
+                5 => Some((&mut self.destination_host, 64)),
+                6 => Some((&mut self.auth_application_id, 64)),
+                7 => Some((&mut self.user_name, 64)),
+                8 => Some((&mut self.auth_session_state, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
@@ -12510,41 +12229,36 @@ impl rt::typed::Command for TgppS6bAbortSessionAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 6usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (268, 0) => m.one(&mut out.result_code, 2, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 3, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 4, 64),
-                    (1, 0) => m.opt(&mut out.user_name, 64),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            TgppS6bAbortSessionAnswerView<'_>,
+            Self,
+            6,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
+impl rt::typed::Members for TgppS6bAbortSessionAnswer {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.result_code, 64)),
+                3 => Some((&mut self.origin_host, 64)),
+                4 => Some((&mut self.origin_realm, 64)),
+                5 => Some((&mut self.user_name, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
@@ -12820,46 +12534,41 @@ impl rt::typed::Command for TgppS6bReAuthRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 11usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (258, 0) => m.one(&mut out.auth_application_id, 2, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 3, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 4, 64),
-                    (283, 0) => m.one(&mut out.destination_realm, 5, 64),
-                    (293, 0) => m.one(&mut out.destination_host, 6, 64),
-                    (285, 0) => m.one(&mut out.re_auth_request_type, 7, 64),
-                    (1, 0) => m.opt(&mut out.user_name, 64),
-                    (1522, 10415) => m.opt(&mut out.rar_flags, 192),
-                    (1515, 10415) => m.opt(&mut out.trust_relationship_update, 128),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            TgppS6bReAuthRequestView<'_>,
+            Self,
+            11,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
+impl rt::typed::Members for TgppS6bReAuthRequest {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.auth_application_id, 64)),
+                3 => Some((&mut self.origin_host, 64)),
+                4 => Some((&mut self.origin_realm, 64)),
+                5 => Some((&mut self.destination_realm, 64)),
+                6 => Some((&mut self.destination_host, 64)),
+                7 => Some((&mut self.re_auth_request_type, 64)),
+                8 => Some((&mut self.user_name, 64)),
+                9 => Some((&mut self.rar_flags, 192)),
+                10 => Some((&mut self.trust_relationship_update, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "s6b", feature = "ts29273"))]
@@ -13015,41 +12724,36 @@ impl rt::typed::Command for TgppS6bReAuthAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 6usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (264, 0) => m.one(&mut out.origin_host, 2, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 3, 64),
-                    (268, 0) => m.one(&mut out.result_code, 4, 64),
-                    (1, 0) => m.opt(&mut out.user_name, 64),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            TgppS6bReAuthAnswerView<'_>,
+            Self,
+            6,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "s6b", feature = "ts29273"))]
+impl rt::typed::Members for TgppS6bReAuthAnswer {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.origin_host, 64)),
+                3 => Some((&mut self.origin_realm, 64)),
+                4 => Some((&mut self.result_code, 64)),
+                5 => Some((&mut self.user_name, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "s6b", feature = "ts29273"))]

@@ -856,34 +856,7 @@ impl rt::typed::Grouped for UserIdentity {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 3usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (601, 10415) => m.opt(&mut self.public_identity, 192),
-                    (701, 10415) => m.opt(&mut self.msisdn, 192),
-                    (3111, 10415) => m.opt(&mut self.external_identifier, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<UserIdentityView<'_>, Self, 3>(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -891,6 +864,22 @@ impl rt::typed::Grouped for UserIdentity {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         UserIdentityView::check(avp, cx)
+    }
+}
+#[cfg(any(feature = "pc6", feature = "sh", feature = "ts29329", feature = "ts29345"))]
+impl rt::typed::Members for UserIdentity {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.public_identity, 192)),
+                1 => Some((&mut self.msisdn, 192)),
+                2 => Some((&mut self.external_identifier, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
@@ -1008,33 +997,22 @@ impl rt::typed::Grouped for RepositoryDataId {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 2usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (704, 10415) => m.one(&mut self.service_indication, 0, 192),
-                    (716, 10415) => m.one(&mut self.sequence_number, 1, 128),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<RepositoryDataIdView<'_>, Self, 2>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "sh", feature = "ts29329"))]
+impl rt::typed::Members for RepositoryDataId {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.service_indication, 192)),
+                1 => Some((&mut self.sequence_number, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
@@ -1152,33 +1130,22 @@ impl rt::typed::Grouped for CallReferenceInfo {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 2usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (721, 10415) => m.one(&mut self.call_reference_number, 0, 128),
-                    (722, 10415) => m.one(&mut self.as_number, 1, 128),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<CallReferenceInfoView<'_>, Self, 2>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "sh", feature = "ts29329"))]
+impl rt::typed::Members for CallReferenceInfo {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.call_reference_number, 128)),
+                1 => Some((&mut self.as_number, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
@@ -1534,67 +1501,60 @@ impl rt::typed::Command for UserDataRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 30usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (260, 0) => m.one(&mut out.vendor_specific_application_id, 2, 64),
-                    (277, 0) => m.one(&mut out.auth_session_state, 3, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 4, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 5, 64),
-                    (293, 0) => m.opt(&mut out.destination_host, 64),
-                    (283, 0) => m.one(&mut out.destination_realm, 7, 64),
-                    (628, 10415) => m.many(&mut out.supported_features, 8, 128, u32::MAX),
-                    (700, 10415) => m.one(&mut out.user_identity, 9, 192),
-                    (634, 10415) => m.opt(&mut out.wildcarded_public_identity, 128),
-                    (636, 10415) => m.opt(&mut out.wildcarded_impu, 128),
-                    (602, 10415) => m.opt(&mut out.server_name, 192),
-                    (704, 10415) => {
-                        m.many(&mut out.service_indication, 13, 192, u32::MAX)
-                    }
-                    (703, 10415) => m.many(&mut out.data_reference, 14, 192, u32::MAX),
-                    (708, 10415) => m.many(&mut out.identity_set, 15, 128, u32::MAX),
-                    (706, 10415) => m.opt(&mut out.requested_domain, 192),
-                    (707, 10415) => m.opt(&mut out.current_location, 192),
-                    (711, 10415) => m.many(&mut out.dsai_tag, 18, 128, u32::MAX),
-                    (650, 10415) => m.opt(&mut out.session_priority, 128),
-                    (1, 0) => m.opt(&mut out.user_name, 64),
-                    (713, 10415) => m.opt(&mut out.requested_nodes, 128),
-                    (714, 10415) => m.opt(&mut out.serving_node_indication, 128),
-                    (717, 10415) => m.opt(&mut out.pre_paging_supported, 128),
-                    (718, 10415) => m.opt(&mut out.local_time_zone_indication, 128),
-                    (719, 10415) => m.opt(&mut out.udr_flags, 128),
-                    (720, 10415) => m.opt(&mut out.call_reference_info, 128),
-                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
-                    (284, 0) => m.many(&mut out.proxy_info, 28, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 29, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            UserDataRequestView<'_>,
+            Self,
+            30,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "sh", feature = "ts29329"))]
+impl rt::typed::Members for UserDataRequest {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.vendor_specific_application_id, 64)),
+                3 => Some((&mut self.auth_session_state, 64)),
+                4 => Some((&mut self.origin_host, 64)),
+                5 => Some((&mut self.origin_realm, 64)),
+                6 => Some((&mut self.destination_host, 64)),
+                7 => Some((&mut self.destination_realm, 64)),
+                8 => Some((&mut self.supported_features, 128)),
+                9 => Some((&mut self.user_identity, 192)),
+                10 => Some((&mut self.wildcarded_public_identity, 128)),
+                11 => Some((&mut self.wildcarded_impu, 128)),
+                12 => Some((&mut self.server_name, 192)),
+                13 => Some((&mut self.service_indication, 192)),
+                14 => Some((&mut self.data_reference, 192)),
+                15 => Some((&mut self.identity_set, 128)),
+                16 => Some((&mut self.requested_domain, 192)),
+                17 => Some((&mut self.current_location, 192)),
+                18 => Some((&mut self.dsai_tag, 128)),
+                19 => Some((&mut self.session_priority, 128)),
+                20 => Some((&mut self.user_name, 64)),
+                21 => Some((&mut self.requested_nodes, 128)),
+                22 => Some((&mut self.serving_node_indication, 128)),
+                23 => Some((&mut self.pre_paging_supported, 128)),
+                24 => Some((&mut self.local_time_zone_indication, 128)),
+                25 => Some((&mut self.udr_flags, 128)),
+                26 => Some((&mut self.call_reference_info, 128)),
+                27 => Some((&mut self.oc_supported_features, 0)),
+                28 => Some((&mut self.proxy_info, 64)),
+                29 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
@@ -1842,53 +1802,48 @@ impl rt::typed::Command for UserDataAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 18usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (260, 0) => m.one(&mut out.vendor_specific_application_id, 2, 64),
-                    (268, 0) => m.opt(&mut out.result_code, 64),
-                    (297, 0) => m.opt(&mut out.experimental_result, 64),
-                    (277, 0) => m.one(&mut out.auth_session_state, 5, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 6, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 7, 64),
-                    (628, 10415) => m.many(&mut out.supported_features, 8, 128, u32::MAX),
-                    (634, 10415) => m.opt(&mut out.wildcarded_public_identity, 128),
-                    (636, 10415) => m.opt(&mut out.wildcarded_impu, 128),
-                    (702, 10415) => m.opt(&mut out.sh_user_data, 192),
-                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
-                    (623, 0) => m.opt(&mut out.oc_olr, 0),
-                    (650, 0) => m.many(&mut out.load, 14, 0, u32::MAX),
-                    (279, 0) => m.opt(&mut out.failed_avp, 64),
-                    (284, 0) => m.many(&mut out.proxy_info, 16, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 17, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            UserDataAnswerView<'_>,
+            Self,
+            18,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "sh", feature = "ts29329"))]
+impl rt::typed::Members for UserDataAnswer {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.vendor_specific_application_id, 64)),
+                3 => Some((&mut self.result_code, 64)),
+                4 => Some((&mut self.experimental_result, 64)),
+                5 => Some((&mut self.auth_session_state, 64)),
+                6 => Some((&mut self.origin_host, 64)),
+                7 => Some((&mut self.origin_realm, 64)),
+                8 => Some((&mut self.supported_features, 128)),
+                9 => Some((&mut self.wildcarded_public_identity, 128)),
+                10 => Some((&mut self.wildcarded_impu, 128)),
+                11 => Some((&mut self.sh_user_data, 192)),
+                12 => Some((&mut self.oc_supported_features, 0)),
+                13 => Some((&mut self.oc_olr, 0)),
+                14 => Some((&mut self.load, 0)),
+                15 => Some((&mut self.failed_avp, 64)),
+                16 => Some((&mut self.proxy_info, 64)),
+                17 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
@@ -2253,53 +2208,48 @@ impl rt::typed::Command for ProfileUpdateRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 18usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (260, 0) => m.one(&mut out.vendor_specific_application_id, 2, 64),
-                    (277, 0) => m.one(&mut out.auth_session_state, 3, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 4, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 5, 64),
-                    (293, 0) => m.opt(&mut out.destination_host, 64),
-                    (283, 0) => m.one(&mut out.destination_realm, 7, 64),
-                    (628, 10415) => m.many(&mut out.supported_features, 8, 128, u32::MAX),
-                    (700, 10415) => m.one(&mut out.user_identity, 9, 192),
-                    (634, 10415) => m.opt(&mut out.wildcarded_public_identity, 128),
-                    (636, 10415) => m.opt(&mut out.wildcarded_impu, 128),
-                    (1, 0) => m.opt(&mut out.user_name, 64),
-                    (703, 10415) => m.many(&mut out.data_reference, 13, 192, u32::MAX),
-                    (702, 10415) => m.one(&mut out.sh_user_data, 14, 192),
-                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
-                    (284, 0) => m.many(&mut out.proxy_info, 16, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 17, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            ProfileUpdateRequestView<'_>,
+            Self,
+            18,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "sh", feature = "ts29329"))]
+impl rt::typed::Members for ProfileUpdateRequest {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.vendor_specific_application_id, 64)),
+                3 => Some((&mut self.auth_session_state, 64)),
+                4 => Some((&mut self.origin_host, 64)),
+                5 => Some((&mut self.origin_realm, 64)),
+                6 => Some((&mut self.destination_host, 64)),
+                7 => Some((&mut self.destination_realm, 64)),
+                8 => Some((&mut self.supported_features, 128)),
+                9 => Some((&mut self.user_identity, 192)),
+                10 => Some((&mut self.wildcarded_public_identity, 128)),
+                11 => Some((&mut self.wildcarded_impu, 128)),
+                12 => Some((&mut self.user_name, 64)),
+                13 => Some((&mut self.data_reference, 192)),
+                14 => Some((&mut self.sh_user_data, 192)),
+                15 => Some((&mut self.oc_supported_features, 0)),
+                16 => Some((&mut self.proxy_info, 64)),
+                17 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
@@ -2553,56 +2503,49 @@ impl rt::typed::Command for ProfileUpdateAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 19usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (260, 0) => m.one(&mut out.vendor_specific_application_id, 2, 64),
-                    (268, 0) => m.opt(&mut out.result_code, 64),
-                    (297, 0) => m.opt(&mut out.experimental_result, 64),
-                    (277, 0) => m.one(&mut out.auth_session_state, 5, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 6, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 7, 64),
-                    (634, 10415) => m.opt(&mut out.wildcarded_public_identity, 128),
-                    (636, 10415) => m.opt(&mut out.wildcarded_impu, 128),
-                    (715, 10415) => m.opt(&mut out.repository_data_id, 128),
-                    (703, 10415) => m.opt(&mut out.data_reference, 192),
-                    (628, 10415) => {
-                        m.many(&mut out.supported_features, 12, 128, u32::MAX)
-                    }
-                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
-                    (623, 0) => m.opt(&mut out.oc_olr, 0),
-                    (650, 0) => m.many(&mut out.load, 15, 0, u32::MAX),
-                    (279, 0) => m.opt(&mut out.failed_avp, 64),
-                    (284, 0) => m.many(&mut out.proxy_info, 17, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 18, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            ProfileUpdateAnswerView<'_>,
+            Self,
+            19,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "sh", feature = "ts29329"))]
+impl rt::typed::Members for ProfileUpdateAnswer {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.vendor_specific_application_id, 64)),
+                3 => Some((&mut self.result_code, 64)),
+                4 => Some((&mut self.experimental_result, 64)),
+                5 => Some((&mut self.auth_session_state, 64)),
+                6 => Some((&mut self.origin_host, 64)),
+                7 => Some((&mut self.origin_realm, 64)),
+                8 => Some((&mut self.wildcarded_public_identity, 128)),
+                9 => Some((&mut self.wildcarded_impu, 128)),
+                10 => Some((&mut self.repository_data_id, 128)),
+                11 => Some((&mut self.data_reference, 192)),
+                12 => Some((&mut self.supported_features, 128)),
+                13 => Some((&mut self.oc_supported_features, 0)),
+                14 => Some((&mut self.oc_olr, 0)),
+                15 => Some((&mut self.load, 0)),
+                16 => Some((&mut self.failed_avp, 64)),
+                17 => Some((&mut self.proxy_info, 64)),
+                18 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
@@ -3012,62 +2955,55 @@ impl rt::typed::Command for SubscribeNotificationsRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 25usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (260, 0) => m.one(&mut out.vendor_specific_application_id, 2, 64),
-                    (277, 0) => m.one(&mut out.auth_session_state, 3, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 4, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 5, 64),
-                    (293, 0) => m.opt(&mut out.destination_host, 64),
-                    (283, 0) => m.one(&mut out.destination_realm, 7, 64),
-                    (628, 10415) => m.many(&mut out.supported_features, 8, 128, u32::MAX),
-                    (700, 10415) => m.one(&mut out.user_identity, 9, 192),
-                    (634, 10415) => m.opt(&mut out.wildcarded_public_identity, 128),
-                    (636, 10415) => m.opt(&mut out.wildcarded_impu, 128),
-                    (704, 10415) => {
-                        m.many(&mut out.service_indication, 12, 192, u32::MAX)
-                    }
-                    (710, 10415) => m.opt(&mut out.send_data_indication, 128),
-                    (602, 10415) => m.opt(&mut out.server_name, 192),
-                    (705, 10415) => m.one(&mut out.subs_req_type, 15, 192),
-                    (703, 10415) => m.many(&mut out.data_reference, 16, 192, u32::MAX),
-                    (708, 10415) => m.many(&mut out.identity_set, 17, 128, u32::MAX),
-                    (709, 10415) => m.opt(&mut out.expiry_time, 128),
-                    (711, 10415) => m.many(&mut out.dsai_tag, 19, 128, u32::MAX),
-                    (712, 10415) => m.opt(&mut out.one_time_notification, 128),
-                    (1, 0) => m.opt(&mut out.user_name, 64),
-                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
-                    (284, 0) => m.many(&mut out.proxy_info, 23, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 24, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            SubscribeNotificationsRequestView<'_>,
+            Self,
+            25,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "sh", feature = "ts29329"))]
+impl rt::typed::Members for SubscribeNotificationsRequest {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.vendor_specific_application_id, 64)),
+                3 => Some((&mut self.auth_session_state, 64)),
+                4 => Some((&mut self.origin_host, 64)),
+                5 => Some((&mut self.origin_realm, 64)),
+                6 => Some((&mut self.destination_host, 64)),
+                7 => Some((&mut self.destination_realm, 64)),
+                8 => Some((&mut self.supported_features, 128)),
+                9 => Some((&mut self.user_identity, 192)),
+                10 => Some((&mut self.wildcarded_public_identity, 128)),
+                11 => Some((&mut self.wildcarded_impu, 128)),
+                12 => Some((&mut self.service_indication, 192)),
+                13 => Some((&mut self.send_data_indication, 128)),
+                14 => Some((&mut self.server_name, 192)),
+                15 => Some((&mut self.subs_req_type, 192)),
+                16 => Some((&mut self.data_reference, 192)),
+                17 => Some((&mut self.identity_set, 128)),
+                18 => Some((&mut self.expiry_time, 128)),
+                19 => Some((&mut self.dsai_tag, 128)),
+                20 => Some((&mut self.one_time_notification, 128)),
+                21 => Some((&mut self.user_name, 64)),
+                22 => Some((&mut self.oc_supported_features, 0)),
+                23 => Some((&mut self.proxy_info, 64)),
+                24 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
@@ -3321,56 +3257,49 @@ impl rt::typed::Command for SubscribeNotificationsAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 19usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (260, 0) => m.one(&mut out.vendor_specific_application_id, 2, 64),
-                    (277, 0) => m.one(&mut out.auth_session_state, 3, 64),
-                    (268, 0) => m.opt(&mut out.result_code, 64),
-                    (297, 0) => m.opt(&mut out.experimental_result, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 6, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 7, 64),
-                    (634, 10415) => m.opt(&mut out.wildcarded_public_identity, 128),
-                    (636, 10415) => m.opt(&mut out.wildcarded_impu, 128),
-                    (628, 10415) => {
-                        m.many(&mut out.supported_features, 10, 128, u32::MAX)
-                    }
-                    (702, 10415) => m.opt(&mut out.sh_user_data, 192),
-                    (709, 10415) => m.opt(&mut out.expiry_time, 128),
-                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
-                    (623, 0) => m.opt(&mut out.oc_olr, 0),
-                    (650, 0) => m.many(&mut out.load, 15, 0, u32::MAX),
-                    (279, 0) => m.opt(&mut out.failed_avp, 64),
-                    (284, 0) => m.many(&mut out.proxy_info, 17, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 18, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            SubscribeNotificationsAnswerView<'_>,
+            Self,
+            19,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "sh", feature = "ts29329"))]
+impl rt::typed::Members for SubscribeNotificationsAnswer {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.vendor_specific_application_id, 64)),
+                3 => Some((&mut self.auth_session_state, 64)),
+                4 => Some((&mut self.result_code, 64)),
+                5 => Some((&mut self.experimental_result, 64)),
+                6 => Some((&mut self.origin_host, 64)),
+                7 => Some((&mut self.origin_realm, 64)),
+                8 => Some((&mut self.wildcarded_public_identity, 128)),
+                9 => Some((&mut self.wildcarded_impu, 128)),
+                10 => Some((&mut self.supported_features, 128)),
+                11 => Some((&mut self.sh_user_data, 192)),
+                12 => Some((&mut self.expiry_time, 128)),
+                13 => Some((&mut self.oc_supported_features, 0)),
+                14 => Some((&mut self.oc_olr, 0)),
+                15 => Some((&mut self.load, 0)),
+                16 => Some((&mut self.failed_avp, 64)),
+                17 => Some((&mut self.proxy_info, 64)),
+                18 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
@@ -3720,51 +3649,46 @@ impl rt::typed::Command for PushNotificationRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 16usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (260, 0) => m.one(&mut out.vendor_specific_application_id, 2, 64),
-                    (277, 0) => m.one(&mut out.auth_session_state, 3, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 4, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 5, 64),
-                    (293, 0) => m.one(&mut out.destination_host, 6, 64),
-                    (283, 0) => m.one(&mut out.destination_realm, 7, 64),
-                    (628, 10415) => m.many(&mut out.supported_features, 8, 128, u32::MAX),
-                    (700, 10415) => m.one(&mut out.user_identity, 9, 192),
-                    (634, 10415) => m.opt(&mut out.wildcarded_public_identity, 128),
-                    (636, 10415) => m.opt(&mut out.wildcarded_impu, 128),
-                    (1, 0) => m.opt(&mut out.user_name, 64),
-                    (702, 10415) => m.one(&mut out.sh_user_data, 13, 192),
-                    (284, 0) => m.many(&mut out.proxy_info, 14, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 15, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            PushNotificationRequestView<'_>,
+            Self,
+            16,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "sh", feature = "ts29329"))]
+impl rt::typed::Members for PushNotificationRequest {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.vendor_specific_application_id, 64)),
+                3 => Some((&mut self.auth_session_state, 64)),
+                4 => Some((&mut self.origin_host, 64)),
+                5 => Some((&mut self.origin_realm, 64)),
+                6 => Some((&mut self.destination_host, 64)),
+                7 => Some((&mut self.destination_realm, 64)),
+                8 => Some((&mut self.supported_features, 128)),
+                9 => Some((&mut self.user_identity, 192)),
+                10 => Some((&mut self.wildcarded_public_identity, 128)),
+                11 => Some((&mut self.wildcarded_impu, 128)),
+                12 => Some((&mut self.user_name, 64)),
+                13 => Some((&mut self.sh_user_data, 192)),
+                14 => Some((&mut self.proxy_info, 64)),
+                15 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]
@@ -3970,47 +3894,42 @@ impl rt::typed::Command for PushNotificationAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 12usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (260, 0) => m.one(&mut out.vendor_specific_application_id, 2, 64),
-                    (268, 0) => m.opt(&mut out.result_code, 64),
-                    (297, 0) => m.opt(&mut out.experimental_result, 64),
-                    (277, 0) => m.one(&mut out.auth_session_state, 5, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 6, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 7, 64),
-                    (628, 10415) => m.many(&mut out.supported_features, 8, 128, u32::MAX),
-                    (279, 0) => m.opt(&mut out.failed_avp, 64),
-                    (284, 0) => m.many(&mut out.proxy_info, 10, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 11, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            PushNotificationAnswerView<'_>,
+            Self,
+            12,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "sh", feature = "ts29329"))]
+impl rt::typed::Members for PushNotificationAnswer {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.vendor_specific_application_id, 64)),
+                3 => Some((&mut self.result_code, 64)),
+                4 => Some((&mut self.experimental_result, 64)),
+                5 => Some((&mut self.auth_session_state, 64)),
+                6 => Some((&mut self.origin_host, 64)),
+                7 => Some((&mut self.origin_realm, 64)),
+                8 => Some((&mut self.supported_features, 128)),
+                9 => Some((&mut self.failed_avp, 64)),
+                10 => Some((&mut self.proxy_info, 64)),
+                11 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "sh", feature = "ts29329"))]

@@ -830,35 +830,7 @@ impl rt::typed::Grouped for UserIdentifier {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 4usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (1, 0) => m.opt(&mut self.user_name, 64),
-                    (701, 10415) => m.opt(&mut self.msisdn, 192),
-                    (3111, 10415) => m.opt(&mut self.external_identifier, 192),
-                    (3168, 10415) => m.opt(&mut self.type_of_external_identifier, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<UserIdentifierView<'_>, Self, 4>(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -866,6 +838,34 @@ impl rt::typed::Grouped for UserIdentifier {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         UserIdentifierView::check(avp, cx)
+    }
+}
+#[cfg(
+    any(
+        feature = "s6c",
+        feature = "s6m",
+        feature = "s6t",
+        feature = "sgd",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29336",
+        feature = "ts29338"
+    )
+)]
+impl rt::typed::Members for UserIdentifier {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.user_name, 64)),
+                1 => Some((&mut self.msisdn, 192)),
+                2 => Some((&mut self.external_identifier, 192)),
+                3 => Some((&mut self.type_of_external_identifier, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
@@ -964,33 +964,22 @@ impl rt::typed::Grouped for ServiceParameters {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 2usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (3106, 10415) => m.opt(&mut self.t4_parameters, 192),
-                    (3010, 10415) => m.opt(&mut self.application_port_identifier, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<ServiceParametersView<'_>, Self, 2>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "s6m", feature = "ts29336"))]
+impl rt::typed::Members for ServiceParameters {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.t4_parameters, 192)),
+                1 => Some((&mut self.application_port_identifier, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
@@ -1083,33 +1072,22 @@ impl rt::typed::Grouped for T4Parameters {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 2usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (3006, 10415) => m.opt(&mut self.priority_indication, 192),
-                    (3309, 10415) => m.opt(&mut self.sm_rp_smea, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<T4ParametersView<'_>, Self, 2>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "s6m", feature = "ts29336"))]
+impl rt::typed::Members for T4Parameters {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.priority_indication, 192)),
+                1 => Some((&mut self.sm_rp_smea, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
@@ -1196,32 +1174,7 @@ impl rt::typed::Grouped for ServiceData {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 1usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (3108, 10415) => m.opt(&mut self.t4_data, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<ServiceDataView<'_>, Self, 1>(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -1229,6 +1182,20 @@ impl rt::typed::Grouped for ServiceData {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         ServiceDataView::check(avp, cx)
+    }
+}
+#[cfg(any(feature = "s6m", feature = "ts29336"))]
+impl rt::typed::Members for ServiceData {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.t4_data, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
@@ -1333,36 +1300,23 @@ impl rt::typed::Grouped for T4Data {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 3usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (3109, 10415) => m.opt(&mut self.hss_cause, 192),
-                    (2401, 10415) => m.opt(&mut self.serving_node, 128),
-                    (2406, 10415) => {
-                        m.many(&mut self.additional_serving_node, 2, 192, u32::MAX)
-                    }
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<T4DataView<'_>, Self, 3>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "s6m", feature = "ts29336"))]
+impl rt::typed::Members for T4Data {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.hss_cause, 192)),
+                1 => Some((&mut self.serving_node, 128)),
+                2 => Some((&mut self.additional_serving_node, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(
@@ -1599,54 +1553,11 @@ impl rt::typed::Grouped for AeseCommunicationPattern {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 7usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (3124, 10415) => m.opt(&mut self.scef_reference_id, 192),
-                    (3186, 10415) => m.opt(&mut self.scef_reference_id_ext, 192),
-                    (3125, 10415) => m.one(&mut self.scef_id, 2, 192),
-                    (3126, 10415) => {
-                        m.many(
-                            &mut self.scef_reference_id_for_deletion,
-                            3,
-                            192,
-                            u32::MAX,
-                        )
-                    }
-                    (3187, 10415) => {
-                        m.many(
-                            &mut self.scef_reference_id_for_deletion_ext,
-                            4,
-                            192,
-                            u32::MAX,
-                        )
-                    }
-                    (3114, 10415) => {
-                        m.many(&mut self.communication_pattern_set, 5, 192, u32::MAX)
-                    }
-                    (3178, 10415) => m.opt(&mut self.mtc_provider_info, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            AeseCommunicationPatternView<'_>,
+            Self,
+            7,
+        >(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -1654,6 +1565,34 @@ impl rt::typed::Grouped for AeseCommunicationPattern {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         AeseCommunicationPatternView::check(avp, cx)
+    }
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
+impl rt::typed::Members for AeseCommunicationPattern {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.scef_reference_id, 192)),
+                1 => Some((&mut self.scef_reference_id_ext, 192)),
+                2 => Some((&mut self.scef_id, 192)),
+                3 => Some((&mut self.scef_reference_id_for_deletion, 192)),
+                4 => Some((&mut self.scef_reference_id_for_deletion_ext, 192)),
+                5 => Some((&mut self.communication_pattern_set, 192)),
+                6 => Some((&mut self.mtc_provider_info, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(
@@ -1886,43 +1825,40 @@ impl rt::typed::Grouped for CommunicationPatternSet {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 8usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (3115, 10415) => {
-                        m.opt(&mut self.periodic_communication_indicator, 192)
-                    }
-                    (3116, 10415) => m.opt(&mut self.communication_duration_time, 192),
-                    (3117, 10415) => m.opt(&mut self.periodic_time, 192),
-                    (3118, 10415) => {
-                        m.many(&mut self.scheduled_communication_time, 3, 192, u32::MAX)
-                    }
-                    (3119, 10415) => m.opt(&mut self.stationary_indication, 192),
-                    (3148, 10415) => m.opt(&mut self.reference_id_validity_time, 192),
-                    (3183, 10415) => m.opt(&mut self.traffic_profile, 192),
-                    (3185, 10415) => m.opt(&mut self.battery_indicator, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            CommunicationPatternSetView<'_>,
+            Self,
+            8,
+        >(self, parent, cx)
+    }
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
+impl rt::typed::Members for CommunicationPatternSet {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.periodic_communication_indicator, 192)),
+                1 => Some((&mut self.communication_duration_time, 192)),
+                2 => Some((&mut self.periodic_time, 192)),
+                3 => Some((&mut self.scheduled_communication_time, 192)),
+                4 => Some((&mut self.stationary_indication, 192)),
+                5 => Some((&mut self.reference_id_validity_time, 192)),
+                6 => Some((&mut self.traffic_profile, 192)),
+                7 => Some((&mut self.battery_indicator, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(
@@ -2101,34 +2037,35 @@ impl rt::typed::Grouped for ScheduledCommunicationTime {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 3usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (563, 0) => m.opt(&mut self.day_of_week_mask, 64),
-                    (561, 0) => m.opt(&mut self.time_of_day_start, 64),
-                    (562, 0) => m.opt(&mut self.time_of_day_end, 64),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            ScheduledCommunicationTimeView<'_>,
+            Self,
+            3,
+        >(self, parent, cx)
+    }
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
+impl rt::typed::Members for ScheduledCommunicationTime {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.day_of_week_mask, 64)),
+                1 => Some((&mut self.time_of_day_start, 64)),
+                2 => Some((&mut self.time_of_day_end, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -2247,35 +2184,11 @@ impl rt::typed::Grouped for AeseCommunicationPatternConfigStatus {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 4usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (3124, 10415) => m.one(&mut self.scef_reference_id, 0, 192),
-                    (3186, 10415) => m.opt(&mut self.scef_reference_id_ext, 192),
-                    (3125, 10415) => m.opt(&mut self.scef_id, 192),
-                    (3121, 10415) => m.opt(&mut self.aese_error_report, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            AeseCommunicationPatternConfigStatusView<'_>,
+            Self,
+            4,
+        >(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -2283,6 +2196,23 @@ impl rt::typed::Grouped for AeseCommunicationPatternConfigStatus {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         AeseCommunicationPatternConfigStatusView::check(avp, cx)
+    }
+}
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
+impl rt::typed::Members for AeseCommunicationPatternConfigStatus {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.scef_reference_id, 192)),
+                1 => Some((&mut self.scef_reference_id_ext, 192)),
+                2 => Some((&mut self.scef_id, 192)),
+                3 => Some((&mut self.aese_error_report, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -2369,32 +2299,21 @@ impl rt::typed::Grouped for AeseErrorReport {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 1usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (3146, 10415) => m.opt(&mut self.service_result, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<AeseErrorReportView<'_>, Self, 1>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
+impl rt::typed::Members for AeseErrorReport {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.service_result, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(
@@ -2769,78 +2688,11 @@ impl rt::typed::Grouped for MonitoringEventConfiguration {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 18usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (3124, 10415) => m.opt(&mut self.scef_reference_id, 192),
-                    (3186, 10415) => m.opt(&mut self.scef_reference_id_ext, 192),
-                    (3125, 10415) => m.one(&mut self.scef_id, 2, 192),
-                    (3127, 10415) => m.one(&mut self.monitoring_type, 3, 192),
-                    (3126, 10415) => {
-                        m.many(
-                            &mut self.scef_reference_id_for_deletion,
-                            4,
-                            192,
-                            u32::MAX,
-                        )
-                    }
-                    (3187, 10415) => {
-                        m.many(
-                            &mut self.scef_reference_id_for_deletion_ext,
-                            5,
-                            192,
-                            u32::MAX,
-                        )
-                    }
-                    (3128, 10415) => m.opt(&mut self.maximum_number_of_reports, 192),
-                    (3130, 10415) => m.opt(&mut self.monitoring_duration, 192),
-                    (857, 10415) => m.opt(&mut self.charged_party, 192),
-                    (3131, 10415) => m.opt(&mut self.maximum_detection_time, 192),
-                    (3129, 10415) => m.opt(&mut self.ue_reachability_configuration, 192),
-                    (3135, 10415) => {
-                        m.opt(&mut self.location_information_configuration, 192)
-                    }
-                    (3138, 10415) => m.opt(&mut self.association_type, 192),
-                    (1674, 10415) => {
-                        m.opt(&mut self.dl_buffering_suggested_packet_count, 128)
-                    }
-                    (3172, 10415) => {
-                        m.many(&mut self.plmn_id_requested, 14, 192, u32::MAX)
-                    }
-                    (3178, 10415) => m.opt(&mut self.mtc_provider_info, 192),
-                    (3180, 10415) => {
-                        m.opt(&mut self.pdn_connectivity_status_configuration, 192)
-                    }
-                    (4306, 10415) => {
-                        m.many(
-                            &mut self.number_of_ue_per_location_configuration,
-                            17,
-                            192,
-                            u32::MAX,
-                        )
-                    }
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            MonitoringEventConfigurationView<'_>,
+            Self,
+            18,
+        >(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -2848,6 +2700,47 @@ impl rt::typed::Grouped for MonitoringEventConfiguration {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         MonitoringEventConfigurationView::check(avp, cx)
+    }
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
+impl rt::typed::Members for MonitoringEventConfiguration {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.scef_reference_id, 192)),
+                1 => Some((&mut self.scef_reference_id_ext, 192)),
+                2 => Some((&mut self.scef_id, 192)),
+                3 => Some((&mut self.monitoring_type, 192)),
+                4 => Some((&mut self.scef_reference_id_for_deletion, 192)),
+                5 => Some((&mut self.scef_reference_id_for_deletion_ext, 192)),
+                6 => Some((&mut self.maximum_number_of_reports, 192)),
+                7 => Some((&mut self.monitoring_duration, 192)),
+                8 => Some((&mut self.charged_party, 192)),
+                9 => Some((&mut self.maximum_detection_time, 192)),
+                10 => Some((&mut self.ue_reachability_configuration, 192)),
+                11 => Some((&mut self.location_information_configuration, 192)),
+                12 => Some((&mut self.association_type, 192)),
+                13 => Some((&mut self.dl_buffering_suggested_packet_count, 128)),
+                14 => Some((&mut self.plmn_id_requested, 192)),
+                15 => Some((&mut self.mtc_provider_info, 192)),
+                16 => Some((&mut self.pdn_connectivity_status_configuration, 192)),
+                17 => Some((&mut self.number_of_ue_per_location_configuration, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(
@@ -3174,53 +3067,11 @@ impl rt::typed::Grouped for MonitoringEventReport {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 13usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (3124, 10415) => m.one(&mut self.scef_reference_id, 0, 192),
-                    (3186, 10415) => m.opt(&mut self.scef_reference_id_ext, 192),
-                    (3125, 10415) => m.opt(&mut self.scef_id, 192),
-                    (3140, 10415) => m.opt(&mut self.reachability_information, 192),
-                    (4325, 10415) => m.opt(&mut self.reachability_cause, 192),
-                    (1496, 10415) => m.opt(&mut self.eps_location_information, 192),
-                    (3127, 10415) => m.opt(&mut self.monitoring_type, 192),
-                    (3162, 10415) => m.opt(&mut self.loss_of_connectivity_reason, 192),
-                    (4322, 10415) => m.opt(&mut self.idle_status_indication, 192),
-                    (3329, 10415) => m.opt(&mut self.maximum_ue_availability_time, 192),
-                    (4300, 10415) => {
-                        m.opt(&mut self.communication_failure_information, 192)
-                    }
-                    (4307, 10415) => {
-                        m.many(
-                            &mut self.number_of_ue_per_location_report,
-                            11,
-                            192,
-                            u32::MAX,
-                        )
-                    }
-                    (3181, 10415) => m.opt(&mut self.pdn_connectivity_status_report, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            MonitoringEventReportView<'_>,
+            Self,
+            13,
+        >(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -3228,6 +3079,42 @@ impl rt::typed::Grouped for MonitoringEventReport {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         MonitoringEventReportView::check(avp, cx)
+    }
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
+impl rt::typed::Members for MonitoringEventReport {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.scef_reference_id, 192)),
+                1 => Some((&mut self.scef_reference_id_ext, 192)),
+                2 => Some((&mut self.scef_id, 192)),
+                3 => Some((&mut self.reachability_information, 192)),
+                4 => Some((&mut self.reachability_cause, 192)),
+                5 => Some((&mut self.eps_location_information, 192)),
+                6 => Some((&mut self.monitoring_type, 192)),
+                7 => Some((&mut self.loss_of_connectivity_reason, 192)),
+                8 => Some((&mut self.idle_status_indication, 192)),
+                9 => Some((&mut self.maximum_ue_availability_time, 192)),
+                10 => Some((&mut self.communication_failure_information, 192)),
+                11 => Some((&mut self.number_of_ue_per_location_report, 192)),
+                12 => Some((&mut self.pdn_connectivity_status_report, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(
@@ -3436,34 +3323,38 @@ impl rt::typed::Grouped for UeReachabilityConfiguration {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 3usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (3132, 10415) => m.opt(&mut self.reachability_type, 192),
-                    (3133, 10415) => m.opt(&mut self.maximum_latency, 192),
-                    (3134, 10415) => m.opt(&mut self.maximum_response_time, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            UeReachabilityConfigurationView<'_>,
+            Self,
+            3,
+        >(self, parent, cx)
+    }
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Members for UeReachabilityConfiguration {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.reachability_type, 192)),
+                1 => Some((&mut self.maximum_latency, 192)),
+                2 => Some((&mut self.maximum_response_time, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(
@@ -3682,34 +3573,39 @@ impl rt::typed::Grouped for LocationInformationConfiguration {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 3usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (3136, 10415) => m.opt(&mut self.monte_location_type, 192),
-                    (3137, 10415) => m.opt(&mut self.accuracy, 192),
-                    (3117, 10415) => m.opt(&mut self.periodic_time, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            LocationInformationConfigurationView<'_>,
+            Self,
+            3,
+        >(self, parent, cx)
+    }
+}
+#[cfg(
+    any(
+        feature = "nta",
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29154",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
+impl rt::typed::Members for LocationInformationConfiguration {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.monte_location_type, 192)),
+                1 => Some((&mut self.accuracy, 192)),
+                2 => Some((&mut self.periodic_time, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(
@@ -3928,35 +3824,38 @@ impl rt::typed::Grouped for MonitoringEventConfigStatus {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 4usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (3152, 10415) => m.many(&mut self.service_report, 0, 192, u32::MAX),
-                    (3124, 10415) => m.one(&mut self.scef_reference_id, 1, 192),
-                    (3186, 10415) => m.opt(&mut self.scef_reference_id_ext, 192),
-                    (3125, 10415) => m.opt(&mut self.scef_id, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            MonitoringEventConfigStatusView<'_>,
+            Self,
+            4,
+        >(self, parent, cx)
+    }
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
+impl rt::typed::Members for MonitoringEventConfigStatus {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.service_report, 192)),
+                1 => Some((&mut self.scef_reference_id, 192)),
+                2 => Some((&mut self.scef_reference_id_ext, 192)),
+                3 => Some((&mut self.scef_id, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(
@@ -4135,33 +4034,30 @@ impl rt::typed::Grouped for SupportedServices {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 2usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (3144, 10415) => m.opt(&mut self.supported_monitoring_events, 192),
-                    (3153, 10415) => m.opt(&mut self.node_type, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<SupportedServicesView<'_>, Self, 2>(self, parent, cx)
+    }
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
+impl rt::typed::Members for SupportedServices {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.supported_monitoring_events, 192)),
+                1 => Some((&mut self.node_type, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(
@@ -4374,33 +4270,34 @@ impl rt::typed::Grouped for ServiceResult {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 2usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (266, 0) => m.opt(&mut self.vendor_id, 64),
-                    (3147, 10415) => m.opt(&mut self.service_result_code, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<ServiceResultView<'_>, Self, 2>(self, parent, cx)
+    }
+}
+#[cfg(
+    any(
+        feature = "pc6",
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts29345"
+    )
+)]
+impl rt::typed::Members for ServiceResult {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.vendor_id, 64)),
+                1 => Some((&mut self.service_result_code, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -4499,33 +4396,26 @@ impl rt::typed::Grouped for NiddAuthorizationRequest {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 2usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (493, 0) => m.opt(&mut self.service_selection, 64),
-                    (3159, 10415) => m.opt(&mut self.requested_validity_time, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            NiddAuthorizationRequestView<'_>,
+            Self,
+            2,
+        >(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
+impl rt::typed::Members for NiddAuthorizationRequest {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.service_selection, 64)),
+                1 => Some((&mut self.requested_validity_time, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -4630,35 +4520,11 @@ impl rt::typed::Grouped for NiddAuthorizationResponse {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 4usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (701, 10415) => m.opt(&mut self.msisdn, 192),
-                    (1, 0) => m.opt(&mut self.user_name, 64),
-                    (3111, 10415) => m.opt(&mut self.external_identifier, 192),
-                    (3160, 10415) => m.opt(&mut self.granted_validity_time, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            NiddAuthorizationResponseView<'_>,
+            Self,
+            4,
+        >(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -4666,6 +4532,23 @@ impl rt::typed::Grouped for NiddAuthorizationResponse {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         NiddAuthorizationResponseView::check(avp, cx)
+    }
+}
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
+impl rt::typed::Members for NiddAuthorizationResponse {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.msisdn, 192)),
+                1 => Some((&mut self.user_name, 64)),
+                2 => Some((&mut self.external_identifier, 192)),
+                3 => Some((&mut self.granted_validity_time, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(
@@ -4858,33 +4741,32 @@ impl rt::typed::Grouped for ServiceReport {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 2usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (3146, 10415) => m.opt(&mut self.service_result, 192),
-                    (3153, 10415) => m.opt(&mut self.node_type, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<ServiceReportView<'_>, Self, 2>(self, parent, cx)
+    }
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
+impl rt::typed::Members for ServiceReport {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.service_result, 192)),
+                1 => Some((&mut self.node_type, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -4977,33 +4859,11 @@ impl rt::typed::Grouped for EnhancedCoverageRestriction {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 2usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (3157, 10415) => m.opt(&mut self.restricted_plmn_list, 192),
-                    (3158, 10415) => m.opt(&mut self.allowed_plmn_list, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            EnhancedCoverageRestrictionView<'_>,
+            Self,
+            2,
+        >(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -5011,6 +4871,21 @@ impl rt::typed::Grouped for EnhancedCoverageRestriction {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         EnhancedCoverageRestrictionView::check(avp, cx)
+    }
+}
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
+impl rt::typed::Members for EnhancedCoverageRestriction {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.restricted_plmn_list, 192)),
+                1 => Some((&mut self.allowed_plmn_list, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "ts29336"))]
@@ -5123,35 +4998,11 @@ impl rt::typed::Grouped for EnhancedCoverageRestrictionData {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 2usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (3155, 10415) => {
-                        m.one(&mut self.enhanced_coverage_restriction, 0, 192)
-                    }
-                    (1407, 10415) => m.opt(&mut self.visited_plmn_id, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            EnhancedCoverageRestrictionDataView<'_>,
+            Self,
+            2,
+        >(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -5159,6 +5010,21 @@ impl rt::typed::Grouped for EnhancedCoverageRestrictionData {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         EnhancedCoverageRestrictionDataView::check(avp, cx)
+    }
+}
+#[cfg(any(feature = "ts29336"))]
+impl rt::typed::Members for EnhancedCoverageRestrictionData {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.enhanced_coverage_restriction, 192)),
+                1 => Some((&mut self.visited_plmn_id, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -5245,32 +5111,21 @@ impl rt::typed::Grouped for RestrictedPlmnList {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 1usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (1407, 10415) => m.many(&mut self.visited_plmn_id, 0, 192, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<RestrictedPlmnListView<'_>, Self, 1>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
+impl rt::typed::Members for RestrictedPlmnList {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.visited_plmn_id, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -5357,32 +5212,21 @@ impl rt::typed::Grouped for AllowedPlmnList {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 1usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (1407, 10415) => m.many(&mut self.visited_plmn_id, 0, 192, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<AllowedPlmnListView<'_>, Self, 1>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
+impl rt::typed::Members for AllowedPlmnList {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.visited_plmn_id, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -5469,34 +5313,25 @@ impl rt::typed::Grouped for NiddAuthorizationUpdate {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 1usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (3169, 10415) => {
-                        m.many(&mut self.apn_validity_time, 0, 192, u32::MAX)
-                    }
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            NiddAuthorizationUpdateView<'_>,
+            Self,
+            1,
+        >(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
+impl rt::typed::Members for NiddAuthorizationUpdate {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.apn_validity_time, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -5623,42 +5458,28 @@ impl rt::typed::Grouped for GroupMonitoringEventReport {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 4usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (3124, 10415) => m.one(&mut self.scef_reference_id, 0, 192),
-                    (3186, 10415) => m.opt(&mut self.scef_reference_id_ext, 192),
-                    (3125, 10415) => m.opt(&mut self.scef_id, 192),
-                    (3166, 10415) => {
-                        m.many(
-                            &mut self.group_monitoring_event_report_item,
-                            3,
-                            192,
-                            u32::MAX,
-                        )
-                    }
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            GroupMonitoringEventReportView<'_>,
+            Self,
+            4,
+        >(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
+impl rt::typed::Members for GroupMonitoringEventReport {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.scef_reference_id, 192)),
+                1 => Some((&mut self.scef_reference_id_ext, 192)),
+                2 => Some((&mut self.scef_id, 192)),
+                3 => Some((&mut self.group_monitoring_event_report_item, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -5819,41 +5640,11 @@ impl rt::typed::Grouped for GroupMonitoringEventReportItem {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 10usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (3102, 10415) => m.opt(&mut self.user_identifier, 192),
-                    (1407, 10415) => m.opt(&mut self.visited_plmn_id, 192),
-                    (3139, 10415) => m.opt(&mut self.roaming_information, 192),
-                    (3141, 10415) => m.opt(&mut self.imei_change, 192),
-                    (3140, 10415) => m.opt(&mut self.reachability_information, 192),
-                    (3329, 10415) => m.opt(&mut self.maximum_ue_availability_time, 192),
-                    (1496, 10415) => m.opt(&mut self.eps_location_information, 192),
-                    (3127, 10415) => m.opt(&mut self.monitoring_type, 192),
-                    (3152, 10415) => m.opt(&mut self.service_report, 192),
-                    (3154, 10415) => m.opt(&mut self.s6t_hss_cause, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            GroupMonitoringEventReportItemView<'_>,
+            Self,
+            10,
+        >(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -5861,6 +5652,29 @@ impl rt::typed::Grouped for GroupMonitoringEventReportItem {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         GroupMonitoringEventReportItemView::check(avp, cx)
+    }
+}
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
+impl rt::typed::Members for GroupMonitoringEventReportItem {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.user_identifier, 192)),
+                1 => Some((&mut self.visited_plmn_id, 192)),
+                2 => Some((&mut self.roaming_information, 192)),
+                3 => Some((&mut self.imei_change, 192)),
+                4 => Some((&mut self.reachability_information, 192)),
+                5 => Some((&mut self.maximum_ue_availability_time, 192)),
+                6 => Some((&mut self.eps_location_information, 192)),
+                7 => Some((&mut self.monitoring_type, 192)),
+                8 => Some((&mut self.service_report, 192)),
+                9 => Some((&mut self.s6t_hss_cause, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -5953,33 +5767,22 @@ impl rt::typed::Grouped for ApnValidityTime {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 2usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (3160, 10415) => m.opt(&mut self.granted_validity_time, 192),
-                    (493, 0) => m.opt(&mut self.service_selection, 64),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<ApnValidityTimeView<'_>, Self, 2>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
+impl rt::typed::Members for ApnValidityTime {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.granted_validity_time, 192)),
+                1 => Some((&mut self.service_selection, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -6149,57 +5952,11 @@ impl rt::typed::Grouped for SuggestedNetworkConfiguration {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 8usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (3124, 10415) => m.opt(&mut self.scef_reference_id, 192),
-                    (3186, 10415) => m.opt(&mut self.scef_reference_id_ext, 192),
-                    (3125, 10415) => m.one(&mut self.scef_id, 2, 192),
-                    (3126, 10415) => {
-                        m.many(
-                            &mut self.scef_reference_id_for_deletion,
-                            3,
-                            192,
-                            u32::MAX,
-                        )
-                    }
-                    (3187, 10415) => {
-                        m.many(
-                            &mut self.scef_reference_id_for_deletion_ext,
-                            4,
-                            192,
-                            u32::MAX,
-                        )
-                    }
-                    (1619, 10415) => {
-                        m.opt(&mut self.subscribed_periodic_rau_tau_timer, 192)
-                    }
-                    (4324, 10415) => m.opt(&mut self.active_time, 192),
-                    (1674, 10415) => {
-                        m.opt(&mut self.dl_buffering_suggested_packet_count, 128)
-                    }
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            SuggestedNetworkConfigurationView<'_>,
+            Self,
+            8,
+        >(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -6207,6 +5964,27 @@ impl rt::typed::Grouped for SuggestedNetworkConfiguration {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         SuggestedNetworkConfigurationView::check(avp, cx)
+    }
+}
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
+impl rt::typed::Members for SuggestedNetworkConfiguration {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.scef_reference_id, 192)),
+                1 => Some((&mut self.scef_reference_id_ext, 192)),
+                2 => Some((&mut self.scef_id, 192)),
+                3 => Some((&mut self.scef_reference_id_for_deletion, 192)),
+                4 => Some((&mut self.scef_reference_id_for_deletion_ext, 192)),
+                5 => Some((&mut self.subscribed_periodic_rau_tau_timer, 192)),
+                6 => Some((&mut self.active_time, 192)),
+                7 => Some((&mut self.dl_buffering_suggested_packet_count, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -6311,35 +6089,11 @@ impl rt::typed::Grouped for MonitoringEventReportStatus {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 4usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (3124, 10415) => m.opt(&mut self.scef_reference_id, 192),
-                    (3186, 10415) => m.opt(&mut self.scef_reference_id_ext, 192),
-                    (3125, 10415) => m.opt(&mut self.scef_id, 192),
-                    (3152, 10415) => m.opt(&mut self.service_report, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            MonitoringEventReportStatusView<'_>,
+            Self,
+            4,
+        >(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -6347,6 +6101,23 @@ impl rt::typed::Grouped for MonitoringEventReportStatus {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         MonitoringEventReportStatusView::check(avp, cx)
+    }
+}
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
+impl rt::typed::Members for MonitoringEventReportStatus {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.scef_reference_id, 192)),
+                1 => Some((&mut self.scef_reference_id_ext, 192)),
+                2 => Some((&mut self.scef_id, 192)),
+                3 => Some((&mut self.service_report, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "ts29336"))]
@@ -6433,34 +6204,25 @@ impl rt::typed::Grouped for Additionalidentifiers {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 1usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (3111, 10415) => {
-                        m.many(&mut self.external_identifier, 0, 192, u32::MAX)
-                    }
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            AdditionalidentifiersView<'_>,
+            Self,
+            1,
+        >(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "ts29336"))]
+impl rt::typed::Members for Additionalidentifiers {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.external_identifier, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -6559,34 +6321,7 @@ impl rt::typed::Grouped for GroupUserIdentifier {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 3usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (1, 0) => m.opt(&mut self.user_name, 64),
-                    (701, 10415) => m.opt(&mut self.msisdn, 192),
-                    (3111, 10415) => m.opt(&mut self.external_identifier, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<GroupUserIdentifierView<'_>, Self, 3>(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -6594,6 +6329,22 @@ impl rt::typed::Grouped for GroupUserIdentifier {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         GroupUserIdentifierView::check(avp, cx)
+    }
+}
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
+impl rt::typed::Members for GroupUserIdentifier {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.user_name, 64)),
+                1 => Some((&mut self.msisdn, 192)),
+                2 => Some((&mut self.external_identifier, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(
@@ -6780,32 +6531,31 @@ impl rt::typed::Grouped for MtcProviderInfo {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 1usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (3179, 10415) => m.opt(&mut self.mtc_provider_id, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<MtcProviderInfoView<'_>, Self, 1>(self, parent, cx)
+    }
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
+impl rt::typed::Members for MtcProviderInfo {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.mtc_provider_id, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(
@@ -6992,32 +6742,35 @@ impl rt::typed::Grouped for PdnConnectivityStatusConfiguration {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 1usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (493, 0) => m.opt(&mut self.service_selection, 64),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            PdnConnectivityStatusConfigurationView<'_>,
+            Self,
+            1,
+        >(self, parent, cx)
+    }
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
+impl rt::typed::Members for PdnConnectivityStatusConfiguration {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.service_selection, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(
@@ -7262,38 +7015,39 @@ impl rt::typed::Grouped for PdnConnectivityStatusReport {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 5usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (493, 0) => m.one(&mut self.service_selection, 0, 64),
-                    (3182, 10415) => {
-                        m.one(&mut self.pdn_connectivity_status_type, 1, 192)
-                    }
-                    (1456, 10415) => m.opt(&mut self.pdn_type, 192),
-                    (1681, 10415) => m.opt(&mut self.non_ip_pdn_type_indicator, 192),
-                    (848, 10415) => m.many(&mut self.served_party_ip_address, 4, 192, 2),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            PdnConnectivityStatusReportView<'_>,
+            Self,
+            5,
+        >(self, parent, cx)
+    }
+}
+#[cfg(
+    any(
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29272",
+        feature = "ts29336"
+    )
+)]
+impl rt::typed::Members for PdnConnectivityStatusReport {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.service_selection, 64)),
+                1 => Some((&mut self.pdn_connectivity_status_type, 192)),
+                2 => Some((&mut self.pdn_type, 192)),
+                3 => Some((&mut self.non_ip_pdn_type_indicator, 192)),
+                4 => Some((&mut self.served_party_ip_address, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
@@ -7551,54 +7305,47 @@ impl rt::typed::Command for SubscriberInformationRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 17usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (260, 0) => m.opt(&mut out.vendor_specific_application_id, 64),
-                    (277, 0) => m.one(&mut out.auth_session_state, 3, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 4, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 5, 64),
-                    (293, 0) => m.opt(&mut out.destination_host, 64),
-                    (283, 0) => m.one(&mut out.destination_realm, 7, 64),
-                    (3102, 10415) => m.one(&mut out.user_identifier, 8, 192),
-                    (3103, 10415) => m.opt(&mut out.s6_service_id, 192),
-                    (3104, 10415) => m.opt(&mut out.scs_identity, 192),
-                    (3105, 10415) => m.opt(&mut out.service_parameters, 192),
-                    (3110, 10415) => m.one(&mut out.sir_flags, 12, 192),
-                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
-                    (628, 10415) => {
-                        m.many(&mut out.supported_features, 14, 128, u32::MAX)
-                    }
-                    (284, 0) => m.many(&mut out.proxy_info, 15, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 16, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            SubscriberInformationRequestView<'_>,
+            Self,
+            17,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "s6m", feature = "ts29336"))]
+impl rt::typed::Members for SubscriberInformationRequest {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.vendor_specific_application_id, 64)),
+                3 => Some((&mut self.auth_session_state, 64)),
+                4 => Some((&mut self.origin_host, 64)),
+                5 => Some((&mut self.origin_realm, 64)),
+                6 => Some((&mut self.destination_host, 64)),
+                7 => Some((&mut self.destination_realm, 64)),
+                8 => Some((&mut self.user_identifier, 192)),
+                9 => Some((&mut self.s6_service_id, 192)),
+                10 => Some((&mut self.scs_identity, 192)),
+                11 => Some((&mut self.service_parameters, 192)),
+                12 => Some((&mut self.sir_flags, 192)),
+                13 => Some((&mut self.oc_supported_features, 0)),
+                14 => Some((&mut self.supported_features, 128)),
+                15 => Some((&mut self.proxy_info, 64)),
+                16 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
@@ -7826,54 +7573,47 @@ impl rt::typed::Command for SubscriberInformationAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 17usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (260, 0) => m.opt(&mut out.vendor_specific_application_id, 64),
-                    (277, 0) => m.one(&mut out.auth_session_state, 3, 64),
-                    (268, 0) => m.opt(&mut out.result_code, 64),
-                    (297, 0) => m.opt(&mut out.experimental_result, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 6, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 7, 64),
-                    (3102, 10415) => m.opt(&mut out.user_identifier, 192),
-                    (3107, 10415) => m.opt(&mut out.service_data, 192),
-                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
-                    (623, 0) => m.opt(&mut out.oc_olr, 0),
-                    (650, 0) => m.many(&mut out.load, 12, 0, u32::MAX),
-                    (628, 10415) => {
-                        m.many(&mut out.supported_features, 13, 128, u32::MAX)
-                    }
-                    (279, 0) => m.opt(&mut out.failed_avp, 64),
-                    (284, 0) => m.many(&mut out.proxy_info, 15, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 16, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            SubscriberInformationAnswerView<'_>,
+            Self,
+            17,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "s6m", feature = "ts29336"))]
+impl rt::typed::Members for SubscriberInformationAnswer {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.vendor_specific_application_id, 64)),
+                3 => Some((&mut self.auth_session_state, 64)),
+                4 => Some((&mut self.result_code, 64)),
+                5 => Some((&mut self.experimental_result, 64)),
+                6 => Some((&mut self.origin_host, 64)),
+                7 => Some((&mut self.origin_realm, 64)),
+                8 => Some((&mut self.user_identifier, 192)),
+                9 => Some((&mut self.service_data, 192)),
+                10 => Some((&mut self.oc_supported_features, 0)),
+                11 => Some((&mut self.oc_olr, 0)),
+                12 => Some((&mut self.load, 0)),
+                13 => Some((&mut self.supported_features, 128)),
+                14 => Some((&mut self.failed_avp, 64)),
+                15 => Some((&mut self.proxy_info, 64)),
+                16 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "s6m", feature = "ts29336"))]
@@ -8227,69 +7967,48 @@ impl rt::typed::Command for ConfigurationInformationRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 18usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (277, 0) => m.one(&mut out.auth_session_state, 2, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 3, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 4, 64),
-                    (293, 0) => m.opt(&mut out.destination_host, 64),
-                    (283, 0) => m.one(&mut out.destination_realm, 6, 64),
-                    (3102, 10415) => m.one(&mut out.user_identifier, 7, 192),
-                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
-                    (628, 10415) => m.many(&mut out.supported_features, 9, 128, u32::MAX),
-                    (3122, 10415) => {
-                        m.many(
-                            &mut out.monitoring_event_configuration,
-                            10,
-                            192,
-                            u32::MAX,
-                        )
-                    }
-                    (3145, 10415) => m.opt(&mut out.cir_flags, 192),
-                    (3113, 10415) => {
-                        m.many(&mut out.aese_communication_pattern, 12, 192, u32::MAX)
-                    }
-                    (3155, 10415) => m.opt(&mut out.enhanced_coverage_restriction, 192),
-                    (3163, 10415) => m.opt(&mut out.group_reporting_guard_timer, 192),
-                    (3170, 10415) => {
-                        m.many(
-                            &mut out.suggested_network_configuration,
-                            15,
-                            192,
-                            u32::MAX,
-                        )
-                    }
-                    (284, 0) => m.many(&mut out.proxy_info, 16, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 17, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            ConfigurationInformationRequestView<'_>,
+            Self,
+            18,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
+impl rt::typed::Members for ConfigurationInformationRequest {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.auth_session_state, 64)),
+                3 => Some((&mut self.origin_host, 64)),
+                4 => Some((&mut self.origin_realm, 64)),
+                5 => Some((&mut self.destination_host, 64)),
+                6 => Some((&mut self.destination_realm, 64)),
+                7 => Some((&mut self.user_identifier, 192)),
+                8 => Some((&mut self.oc_supported_features, 0)),
+                9 => Some((&mut self.supported_features, 128)),
+                10 => Some((&mut self.monitoring_event_configuration, 192)),
+                11 => Some((&mut self.cir_flags, 192)),
+                12 => Some((&mut self.aese_communication_pattern, 192)),
+                13 => Some((&mut self.enhanced_coverage_restriction, 192)),
+                14 => Some((&mut self.group_reporting_guard_timer, 192)),
+                15 => Some((&mut self.suggested_network_configuration, 192)),
+                16 => Some((&mut self.proxy_info, 64)),
+                17 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -8557,76 +8276,51 @@ impl rt::typed::Command for ConfigurationInformationAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 21usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (268, 0) => m.opt(&mut out.result_code, 64),
-                    (297, 0) => m.opt(&mut out.experimental_result, 64),
-                    (277, 0) => m.one(&mut out.auth_session_state, 4, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 5, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 6, 64),
-                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
-                    (623, 0) => m.opt(&mut out.oc_olr, 0),
-                    (650, 0) => m.many(&mut out.load, 9, 0, u32::MAX),
-                    (628, 10415) => {
-                        m.many(&mut out.supported_features, 10, 128, u32::MAX)
-                    }
-                    (3102, 10415) => m.opt(&mut out.user_identifier, 192),
-                    (3123, 10415) => {
-                        m.many(&mut out.monitoring_event_report, 12, 192, u32::MAX)
-                    }
-                    (3142, 10415) => {
-                        m.many(
-                            &mut out.monitoring_event_config_status,
-                            13,
-                            192,
-                            u32::MAX,
-                        )
-                    }
-                    (3120, 10415) => {
-                        m.many(
-                            &mut out.aese_communication_pattern_config_status,
-                            14,
-                            192,
-                            u32::MAX,
-                        )
-                    }
-                    (3143, 10415) => {
-                        m.many(&mut out.supported_services, 15, 192, u32::MAX)
-                    }
-                    (3154, 10415) => m.opt(&mut out.s6t_hss_cause, 192),
-                    (3164, 10415) => m.opt(&mut out.cia_flags, 192),
-                    (279, 0) => m.opt(&mut out.failed_avp, 64),
-                    (284, 0) => m.many(&mut out.proxy_info, 19, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 20, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            ConfigurationInformationAnswerView<'_>,
+            Self,
+            21,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
+impl rt::typed::Members for ConfigurationInformationAnswer {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.result_code, 64)),
+                3 => Some((&mut self.experimental_result, 64)),
+                4 => Some((&mut self.auth_session_state, 64)),
+                5 => Some((&mut self.origin_host, 64)),
+                6 => Some((&mut self.origin_realm, 64)),
+                7 => Some((&mut self.oc_supported_features, 0)),
+                8 => Some((&mut self.oc_olr, 0)),
+                9 => Some((&mut self.load, 0)),
+                10 => Some((&mut self.supported_features, 128)),
+                11 => Some((&mut self.user_identifier, 192)),
+                12 => Some((&mut self.monitoring_event_report, 192)),
+                13 => Some((&mut self.monitoring_event_config_status, 192)),
+                14 => Some((&mut self.aese_communication_pattern_config_status, 192)),
+                15 => Some((&mut self.supported_services, 192)),
+                16 => Some((&mut self.s6t_hss_cause, 192)),
+                17 => Some((&mut self.cia_flags, 192)),
+                18 => Some((&mut self.failed_avp, 64)),
+                19 => Some((&mut self.proxy_info, 64)),
+                20 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -8921,53 +8615,44 @@ impl rt::typed::Command for ReportingInformationRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 14usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (277, 0) => m.one(&mut out.auth_session_state, 2, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 3, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 4, 64),
-                    (293, 0) => m.one(&mut out.destination_host, 5, 64),
-                    (283, 0) => m.one(&mut out.destination_realm, 6, 64),
-                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
-                    (628, 10415) => m.many(&mut out.supported_features, 8, 128, u32::MAX),
-                    (3167, 10415) => m.opt(&mut out.rir_flags, 192),
-                    (3123, 10415) => {
-                        m.many(&mut out.monitoring_event_report, 10, 192, u32::MAX)
-                    }
-                    (3165, 10415) => {
-                        m.many(&mut out.group_monitoring_event_report, 11, 192, u32::MAX)
-                    }
-                    (284, 0) => m.many(&mut out.proxy_info, 12, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 13, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            ReportingInformationRequestView<'_>,
+            Self,
+            14,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
+impl rt::typed::Members for ReportingInformationRequest {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.auth_session_state, 64)),
+                3 => Some((&mut self.origin_host, 64)),
+                4 => Some((&mut self.origin_realm, 64)),
+                5 => Some((&mut self.destination_host, 64)),
+                6 => Some((&mut self.destination_realm, 64)),
+                7 => Some((&mut self.oc_supported_features, 0)),
+                8 => Some((&mut self.supported_features, 128)),
+                9 => Some((&mut self.rir_flags, 192)),
+                10 => Some((&mut self.monitoring_event_report, 192)),
+                11 => Some((&mut self.group_monitoring_event_report, 192)),
+                12 => Some((&mut self.proxy_info, 64)),
+                13 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -9183,59 +8868,45 @@ impl rt::typed::Command for ReportingInformationAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 15usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (268, 0) => m.opt(&mut out.result_code, 64),
-                    (297, 0) => m.opt(&mut out.experimental_result, 64),
-                    (277, 0) => m.one(&mut out.auth_session_state, 4, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 5, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 6, 64),
-                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
-                    (623, 0) => m.opt(&mut out.oc_olr, 0),
-                    (650, 0) => m.many(&mut out.load, 9, 0, u32::MAX),
-                    (628, 10415) => {
-                        m.many(&mut out.supported_features, 10, 128, u32::MAX)
-                    }
-                    (3171, 10415) => {
-                        m.many(
-                            &mut out.monitoring_event_report_status,
-                            11,
-                            192,
-                            u32::MAX,
-                        )
-                    }
-                    (279, 0) => m.opt(&mut out.failed_avp, 64),
-                    (284, 0) => m.many(&mut out.proxy_info, 13, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 14, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            ReportingInformationAnswerView<'_>,
+            Self,
+            15,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
+impl rt::typed::Members for ReportingInformationAnswer {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.result_code, 64)),
+                3 => Some((&mut self.experimental_result, 64)),
+                4 => Some((&mut self.auth_session_state, 64)),
+                5 => Some((&mut self.origin_host, 64)),
+                6 => Some((&mut self.origin_realm, 64)),
+                7 => Some((&mut self.oc_supported_features, 0)),
+                8 => Some((&mut self.oc_olr, 0)),
+                9 => Some((&mut self.load, 0)),
+                10 => Some((&mut self.supported_features, 128)),
+                11 => Some((&mut self.monitoring_event_report_status, 192)),
+                12 => Some((&mut self.failed_avp, 64)),
+                13 => Some((&mut self.proxy_info, 64)),
+                14 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -9537,53 +9208,46 @@ impl rt::typed::Command for NiddInformationRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 16usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (277, 0) => m.one(&mut out.auth_session_state, 2, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 3, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 4, 64),
-                    (293, 0) => m.opt(&mut out.destination_host, 64),
-                    (283, 0) => m.one(&mut out.destination_realm, 6, 64),
-                    (3102, 10415) => m.opt(&mut out.user_identifier, 192),
-                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
-                    (628, 10415) => m.many(&mut out.supported_features, 9, 128, u32::MAX),
-                    (3150, 10415) => m.opt(&mut out.nidd_authorization_request, 192),
-                    (3161, 10415) => m.opt(&mut out.nidd_authorization_update, 192),
-                    (3174, 10415) => m.opt(&mut out.nir_flags, 192),
-                    (3177, 10415) => {
-                        m.many(&mut out.group_user_identifier, 13, 192, u32::MAX)
-                    }
-                    (284, 0) => m.many(&mut out.proxy_info, 14, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 15, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            NiddInformationRequestView<'_>,
+            Self,
+            16,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
+impl rt::typed::Members for NiddInformationRequest {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.auth_session_state, 64)),
+                3 => Some((&mut self.origin_host, 64)),
+                4 => Some((&mut self.origin_realm, 64)),
+                5 => Some((&mut self.destination_host, 64)),
+                6 => Some((&mut self.destination_realm, 64)),
+                7 => Some((&mut self.user_identifier, 192)),
+                8 => Some((&mut self.oc_supported_features, 0)),
+                9 => Some((&mut self.supported_features, 128)),
+                10 => Some((&mut self.nidd_authorization_request, 192)),
+                11 => Some((&mut self.nidd_authorization_update, 192)),
+                12 => Some((&mut self.nir_flags, 192)),
+                13 => Some((&mut self.group_user_identifier, 192)),
+                14 => Some((&mut self.proxy_info, 64)),
+                15 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]
@@ -9811,56 +9475,47 @@ impl rt::typed::Command for NiddInformationAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 17usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (268, 0) => m.opt(&mut out.result_code, 64),
-                    (297, 0) => m.opt(&mut out.experimental_result, 64),
-                    (277, 0) => m.one(&mut out.auth_session_state, 4, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 5, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 6, 64),
-                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
-                    (623, 0) => m.opt(&mut out.oc_olr, 0),
-                    (650, 0) => m.many(&mut out.load, 9, 0, u32::MAX),
-                    (628, 10415) => {
-                        m.many(&mut out.supported_features, 10, 128, u32::MAX)
-                    }
-                    (3151, 10415) => m.opt(&mut out.nidd_authorization_response, 192),
-                    (3176, 10415) => m.opt(&mut out.nia_flags, 192),
-                    (3177, 10415) => {
-                        m.many(&mut out.group_user_identifier, 13, 192, u32::MAX)
-                    }
-                    (279, 0) => m.opt(&mut out.failed_avp, 64),
-                    (284, 0) => m.many(&mut out.proxy_info, 15, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 16, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            NiddInformationAnswerView<'_>,
+            Self,
+            17,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "s6t", feature = "ts29336"))]
+impl rt::typed::Members for NiddInformationAnswer {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.result_code, 64)),
+                3 => Some((&mut self.experimental_result, 64)),
+                4 => Some((&mut self.auth_session_state, 64)),
+                5 => Some((&mut self.origin_host, 64)),
+                6 => Some((&mut self.origin_realm, 64)),
+                7 => Some((&mut self.oc_supported_features, 0)),
+                8 => Some((&mut self.oc_olr, 0)),
+                9 => Some((&mut self.load, 0)),
+                10 => Some((&mut self.supported_features, 128)),
+                11 => Some((&mut self.nidd_authorization_response, 192)),
+                12 => Some((&mut self.nia_flags, 192)),
+                13 => Some((&mut self.group_user_identifier, 192)),
+                14 => Some((&mut self.failed_avp, 64)),
+                15 => Some((&mut self.proxy_info, 64)),
+                16 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "s6t", feature = "ts29336"))]

@@ -574,35 +574,26 @@ impl rt::typed::Grouped for SmDeliveryFailureCause {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 2usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (3304, 10415) => {
-                        m.one(&mut self.sm_enumerated_delivery_failure_cause, 0, 192)
-                    }
-                    (3305, 10415) => m.opt(&mut self.sm_diagnostic_info, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            SmDeliveryFailureCauseView<'_>,
+            Self,
+            2,
+        >(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "sgd", feature = "ts29338"))]
+impl rt::typed::Members for SmDeliveryFailureCause {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.sm_enumerated_delivery_failure_cause, 192)),
+                1 => Some((&mut self.sm_diagnostic_info, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
@@ -757,39 +748,7 @@ impl rt::typed::Grouped for SmDeliveryOutcome {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 6usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (3317, 10415) => m.opt(&mut self.mme_sm_delivery_outcome, 192),
-                    (3318, 10415) => m.opt(&mut self.msc_sm_delivery_outcome, 192),
-                    (3319, 10415) => m.opt(&mut self.sgsn_sm_delivery_outcome, 192),
-                    (3320, 10415) => m.opt(&mut self.ip_sm_gw_sm_delivery_outcome, 192),
-                    (3336, 10415) => m.opt(&mut self.smsf_3gpp_sm_delivery_outcome, 192),
-                    (3337, 10415) => {
-                        m.opt(&mut self.smsf_non_3gpp_sm_delivery_outcome, 192)
-                    }
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<SmDeliveryOutcomeView<'_>, Self, 6>(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -797,6 +756,25 @@ impl rt::typed::Grouped for SmDeliveryOutcome {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         SmDeliveryOutcomeView::check(avp, cx)
+    }
+}
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
+impl rt::typed::Members for SmDeliveryOutcome {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.mme_sm_delivery_outcome, 192)),
+                1 => Some((&mut self.msc_sm_delivery_outcome, 192)),
+                2 => Some((&mut self.sgsn_sm_delivery_outcome, 192)),
+                3 => Some((&mut self.ip_sm_gw_sm_delivery_outcome, 192)),
+                4 => Some((&mut self.smsf_3gpp_sm_delivery_outcome, 192)),
+                5 => Some((&mut self.smsf_non_3gpp_sm_delivery_outcome, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
@@ -895,33 +873,26 @@ impl rt::typed::Grouped for MmeSmDeliveryOutcome {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 2usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (3321, 10415) => m.opt(&mut self.sm_delivery_cause, 192),
-                    (3322, 10415) => m.opt(&mut self.absent_user_diagnostic_sm, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            MmeSmDeliveryOutcomeView<'_>,
+            Self,
+            2,
+        >(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
+impl rt::typed::Members for MmeSmDeliveryOutcome {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.sm_delivery_cause, 192)),
+                1 => Some((&mut self.absent_user_diagnostic_sm, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
@@ -1020,33 +991,26 @@ impl rt::typed::Grouped for MscSmDeliveryOutcome {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 2usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (3321, 10415) => m.opt(&mut self.sm_delivery_cause, 192),
-                    (3322, 10415) => m.opt(&mut self.absent_user_diagnostic_sm, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            MscSmDeliveryOutcomeView<'_>,
+            Self,
+            2,
+        >(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
+impl rt::typed::Members for MscSmDeliveryOutcome {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.sm_delivery_cause, 192)),
+                1 => Some((&mut self.absent_user_diagnostic_sm, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
@@ -1145,33 +1109,26 @@ impl rt::typed::Grouped for SgsnSmDeliveryOutcome {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 2usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (3321, 10415) => m.opt(&mut self.sm_delivery_cause, 192),
-                    (3322, 10415) => m.opt(&mut self.absent_user_diagnostic_sm, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            SgsnSmDeliveryOutcomeView<'_>,
+            Self,
+            2,
+        >(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
+impl rt::typed::Members for SgsnSmDeliveryOutcome {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.sm_delivery_cause, 192)),
+                1 => Some((&mut self.absent_user_diagnostic_sm, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
@@ -1270,33 +1227,26 @@ impl rt::typed::Grouped for IpSmGwSmDeliveryOutcome {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 2usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (3321, 10415) => m.opt(&mut self.sm_delivery_cause, 192),
-                    (3322, 10415) => m.opt(&mut self.absent_user_diagnostic_sm, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            IpSmGwSmDeliveryOutcomeView<'_>,
+            Self,
+            2,
+        >(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
+impl rt::typed::Members for IpSmGwSmDeliveryOutcome {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.sm_delivery_cause, 192)),
+                1 => Some((&mut self.absent_user_diagnostic_sm, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
@@ -1395,34 +1345,7 @@ impl rt::typed::Grouped for SmsmiCorrelationId {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 3usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (3325, 10415) => m.opt(&mut self.hss_id, 128),
-                    (3326, 10415) => m.opt(&mut self.originating_sip_uri, 128),
-                    (3327, 10415) => m.opt(&mut self.destination_sip_uri, 128),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<SmsmiCorrelationIdView<'_>, Self, 3>(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -1430,6 +1353,22 @@ impl rt::typed::Grouped for SmsmiCorrelationId {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         SmsmiCorrelationIdView::check(avp, cx)
+    }
+}
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
+impl rt::typed::Members for SmsmiCorrelationId {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.hss_id, 128)),
+                1 => Some((&mut self.originating_sip_uri, 128)),
+                2 => Some((&mut self.destination_sip_uri, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
@@ -1528,33 +1467,26 @@ impl rt::typed::Grouped for Smsf3gppSmDeliveryOutcome {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 2usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (3321, 10415) => m.opt(&mut self.sm_delivery_cause, 192),
-                    (3322, 10415) => m.opt(&mut self.absent_user_diagnostic_sm, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            Smsf3gppSmDeliveryOutcomeView<'_>,
+            Self,
+            2,
+        >(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
+impl rt::typed::Members for Smsf3gppSmDeliveryOutcome {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.sm_delivery_cause, 192)),
+                1 => Some((&mut self.absent_user_diagnostic_sm, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
@@ -1653,33 +1585,26 @@ impl rt::typed::Grouped for SmsfNon3gppSmDeliveryOutcome {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 2usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (3321, 10415) => m.opt(&mut self.sm_delivery_cause, 192),
-                    (3322, 10415) => m.opt(&mut self.absent_user_diagnostic_sm, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            SmsfNon3gppSmDeliveryOutcomeView<'_>,
+            Self,
+            2,
+        >(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "s6c", feature = "sgd", feature = "ts29338"))]
+impl rt::typed::Members for SmsfNon3gppSmDeliveryOutcome {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.sm_delivery_cause, 192)),
+                1 => Some((&mut self.absent_user_diagnostic_sm, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
@@ -1778,34 +1703,7 @@ impl rt::typed::Grouped for Smsf3gppAddress {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 3usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (3338, 10415) => m.opt(&mut self.smsf_3gpp_number, 192),
-                    (3340, 10415) => m.opt(&mut self.smsf_3gpp_name, 192),
-                    (3342, 10415) => m.opt(&mut self.smsf_3gpp_realm, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<Smsf3gppAddressView<'_>, Self, 3>(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -1813,6 +1711,22 @@ impl rt::typed::Grouped for Smsf3gppAddress {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         Smsf3gppAddressView::check(avp, cx)
+    }
+}
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
+impl rt::typed::Members for Smsf3gppAddress {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.smsf_3gpp_number, 192)),
+                1 => Some((&mut self.smsf_3gpp_name, 192)),
+                2 => Some((&mut self.smsf_3gpp_realm, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
@@ -1911,34 +1825,7 @@ impl rt::typed::Grouped for SmsfNon3gppAddress {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 3usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (3339, 10415) => m.opt(&mut self.smsf_non_3gpp_number, 192),
-                    (3341, 10415) => m.opt(&mut self.smsf_non_3gpp_name, 192),
-                    (3343, 10415) => m.opt(&mut self.smsf_non_3gpp_realm, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<SmsfNon3gppAddressView<'_>, Self, 3>(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -1946,6 +1833,22 @@ impl rt::typed::Grouped for SmsfNon3gppAddress {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         SmsfNon3gppAddressView::check(avp, cx)
+    }
+}
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
+impl rt::typed::Members for SmsfNon3gppAddress {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.smsf_non_3gpp_number, 192)),
+                1 => Some((&mut self.smsf_non_3gpp_name, 192)),
+                2 => Some((&mut self.smsf_non_3gpp_realm, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
@@ -2199,56 +2102,49 @@ impl rt::typed::Command for SendRoutingInfoForSmRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 19usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (260, 0) => m.opt(&mut out.vendor_specific_application_id, 64),
-                    (277, 0) => m.one(&mut out.auth_session_state, 3, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 4, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 5, 64),
-                    (293, 0) => m.opt(&mut out.destination_host, 64),
-                    (283, 0) => m.one(&mut out.destination_realm, 7, 64),
-                    (701, 10415) => m.opt(&mut out.msisdn, 192),
-                    (1, 0) => m.opt(&mut out.user_name, 64),
-                    (3324, 10415) => m.opt(&mut out.smsmi_correlation_id, 128),
-                    (628, 10415) => {
-                        m.many(&mut out.supported_features, 11, 128, u32::MAX)
-                    }
-                    (3300, 10415) => m.opt(&mut out.sc_address, 192),
-                    (3308, 10415) => m.opt(&mut out.sm_rp_mti, 192),
-                    (3309, 10415) => m.opt(&mut out.sm_rp_smea, 192),
-                    (3310, 10415) => m.opt(&mut out.srr_flags, 192),
-                    (3311, 10415) => m.opt(&mut out.sm_delivery_not_intended, 192),
-                    (284, 0) => m.many(&mut out.proxy_info, 17, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 18, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            SendRoutingInfoForSmRequestView<'_>,
+            Self,
+            19,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
+impl rt::typed::Members for SendRoutingInfoForSmRequest {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.vendor_specific_application_id, 64)),
+                3 => Some((&mut self.auth_session_state, 64)),
+                4 => Some((&mut self.origin_host, 64)),
+                5 => Some((&mut self.origin_realm, 64)),
+                6 => Some((&mut self.destination_host, 64)),
+                7 => Some((&mut self.destination_realm, 64)),
+                8 => Some((&mut self.msisdn, 192)),
+                9 => Some((&mut self.user_name, 64)),
+                10 => Some((&mut self.smsmi_correlation_id, 128)),
+                11 => Some((&mut self.supported_features, 128)),
+                12 => Some((&mut self.sc_address, 192)),
+                13 => Some((&mut self.sm_rp_mti, 192)),
+                14 => Some((&mut self.sm_rp_smea, 192)),
+                15 => Some((&mut self.srr_flags, 192)),
+                16 => Some((&mut self.sm_delivery_not_intended, 192)),
+                17 => Some((&mut self.proxy_info, 64)),
+                18 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
@@ -2564,64 +2460,55 @@ impl rt::typed::Command for SendRoutingInfoForSmAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 25usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (260, 0) => m.opt(&mut out.vendor_specific_application_id, 64),
-                    (268, 0) => m.opt(&mut out.result_code, 64),
-                    (297, 0) => m.opt(&mut out.experimental_result, 64),
-                    (277, 0) => m.one(&mut out.auth_session_state, 5, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 6, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 7, 64),
-                    (1, 0) => m.opt(&mut out.user_name, 64),
-                    (628, 10415) => m.many(&mut out.supported_features, 9, 128, u32::MAX),
-                    (2401, 10415) => m.opt(&mut out.serving_node, 128),
-                    (2406, 10415) => m.opt(&mut out.additional_serving_node, 192),
-                    (3344, 10415) => m.opt(&mut out.smsf_3gpp_address, 192),
-                    (3345, 10415) => m.opt(&mut out.smsf_non_3gpp_address, 192),
-                    (2400, 10415) => m.opt(&mut out.lmsi, 128),
-                    (3102, 10415) => m.opt(&mut out.user_identifier, 192),
-                    (3312, 10415) => m.opt(&mut out.mwd_status, 192),
-                    (3313, 10415) => m.opt(&mut out.mme_absent_user_diagnostic_sm, 192),
-                    (3314, 10415) => m.opt(&mut out.msc_absent_user_diagnostic_sm, 192),
-                    (3315, 10415) => m.opt(&mut out.sgsn_absent_user_diagnostic_sm, 192),
-                    (3334, 10415) => {
-                        m.opt(&mut out.smsf_3gpp_absent_user_diagnostic_sm, 192)
-                    }
-                    (3335, 10415) => {
-                        m.opt(&mut out.smsf_non_3gpp_absent_user_diagnostic_sm, 192)
-                    }
-                    (279, 0) => m.opt(&mut out.failed_avp, 64),
-                    (284, 0) => m.many(&mut out.proxy_info, 23, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 24, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            SendRoutingInfoForSmAnswerView<'_>,
+            Self,
+            25,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
+impl rt::typed::Members for SendRoutingInfoForSmAnswer {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.vendor_specific_application_id, 64)),
+                3 => Some((&mut self.result_code, 64)),
+                4 => Some((&mut self.experimental_result, 64)),
+                5 => Some((&mut self.auth_session_state, 64)),
+                6 => Some((&mut self.origin_host, 64)),
+                7 => Some((&mut self.origin_realm, 64)),
+                8 => Some((&mut self.user_name, 64)),
+                9 => Some((&mut self.supported_features, 128)),
+                10 => Some((&mut self.serving_node, 128)),
+                11 => Some((&mut self.additional_serving_node, 192)),
+                12 => Some((&mut self.smsf_3gpp_address, 192)),
+                13 => Some((&mut self.smsf_non_3gpp_address, 192)),
+                14 => Some((&mut self.lmsi, 128)),
+                15 => Some((&mut self.user_identifier, 192)),
+                16 => Some((&mut self.mwd_status, 192)),
+                17 => Some((&mut self.mme_absent_user_diagnostic_sm, 192)),
+                18 => Some((&mut self.msc_absent_user_diagnostic_sm, 192)),
+                19 => Some((&mut self.sgsn_absent_user_diagnostic_sm, 192)),
+                20 => Some((&mut self.smsf_3gpp_absent_user_diagnostic_sm, 192)),
+                21 => Some((&mut self.smsf_non_3gpp_absent_user_diagnostic_sm, 192)),
+                22 => Some((&mut self.failed_avp, 64)),
+                23 => Some((&mut self.proxy_info, 64)),
+                24 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
@@ -2966,54 +2853,47 @@ impl rt::typed::Command for AlertServiceCentreRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 17usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (260, 0) => m.opt(&mut out.vendor_specific_application_id, 64),
-                    (277, 0) => m.one(&mut out.auth_session_state, 3, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 4, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 5, 64),
-                    (293, 0) => m.one(&mut out.destination_host, 6, 64),
-                    (283, 0) => m.one(&mut out.destination_realm, 7, 64),
-                    (3300, 10415) => m.one(&mut out.sc_address, 8, 192),
-                    (3102, 10415) => m.one(&mut out.user_identifier, 9, 192),
-                    (3324, 10415) => m.opt(&mut out.smsmi_correlation_id, 128),
-                    (3329, 10415) => m.opt(&mut out.maximum_ue_availability_time, 192),
-                    (3333, 10415) => m.opt(&mut out.sms_gmsc_alert_event, 192),
-                    (2401, 10415) => m.opt(&mut out.serving_node, 128),
-                    (628, 10415) => {
-                        m.many(&mut out.supported_features, 14, 128, u32::MAX)
-                    }
-                    (284, 0) => m.many(&mut out.proxy_info, 15, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 16, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            AlertServiceCentreRequestView<'_>,
+            Self,
+            17,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
+impl rt::typed::Members for AlertServiceCentreRequest {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.vendor_specific_application_id, 64)),
+                3 => Some((&mut self.auth_session_state, 64)),
+                4 => Some((&mut self.origin_host, 64)),
+                5 => Some((&mut self.origin_realm, 64)),
+                6 => Some((&mut self.destination_host, 64)),
+                7 => Some((&mut self.destination_realm, 64)),
+                8 => Some((&mut self.sc_address, 192)),
+                9 => Some((&mut self.user_identifier, 192)),
+                10 => Some((&mut self.smsmi_correlation_id, 128)),
+                11 => Some((&mut self.maximum_ue_availability_time, 192)),
+                12 => Some((&mut self.sms_gmsc_alert_event, 192)),
+                13 => Some((&mut self.serving_node, 128)),
+                14 => Some((&mut self.supported_features, 128)),
+                15 => Some((&mut self.proxy_info, 64)),
+                16 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
@@ -3211,47 +3091,42 @@ impl rt::typed::Command for AlertServiceCentreAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 12usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (260, 0) => m.opt(&mut out.vendor_specific_application_id, 64),
-                    (268, 0) => m.opt(&mut out.result_code, 64),
-                    (297, 0) => m.opt(&mut out.experimental_result, 64),
-                    (277, 0) => m.one(&mut out.auth_session_state, 5, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 6, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 7, 64),
-                    (628, 10415) => m.many(&mut out.supported_features, 8, 128, u32::MAX),
-                    (279, 0) => m.opt(&mut out.failed_avp, 64),
-                    (284, 0) => m.many(&mut out.proxy_info, 10, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 11, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            AlertServiceCentreAnswerView<'_>,
+            Self,
+            12,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
+impl rt::typed::Members for AlertServiceCentreAnswer {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.vendor_specific_application_id, 64)),
+                3 => Some((&mut self.result_code, 64)),
+                4 => Some((&mut self.experimental_result, 64)),
+                5 => Some((&mut self.auth_session_state, 64)),
+                6 => Some((&mut self.origin_host, 64)),
+                7 => Some((&mut self.origin_realm, 64)),
+                8 => Some((&mut self.supported_features, 128)),
+                9 => Some((&mut self.failed_avp, 64)),
+                10 => Some((&mut self.proxy_info, 64)),
+                11 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
@@ -3593,51 +3468,46 @@ impl rt::typed::Command for ReportSmDeliveryStatusRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 16usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (260, 0) => m.opt(&mut out.vendor_specific_application_id, 64),
-                    (277, 0) => m.one(&mut out.auth_session_state, 3, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 4, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 5, 64),
-                    (293, 0) => m.opt(&mut out.destination_host, 64),
-                    (283, 0) => m.one(&mut out.destination_realm, 7, 64),
-                    (628, 10415) => m.many(&mut out.supported_features, 8, 128, u32::MAX),
-                    (3102, 10415) => m.one(&mut out.user_identifier, 9, 192),
-                    (3324, 10415) => m.opt(&mut out.smsmi_correlation_id, 128),
-                    (3300, 10415) => m.one(&mut out.sc_address, 11, 192),
-                    (3316, 10415) => m.one(&mut out.sm_delivery_outcome, 12, 192),
-                    (3323, 10415) => m.opt(&mut out.rdr_flags, 192),
-                    (284, 0) => m.many(&mut out.proxy_info, 14, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 15, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            ReportSmDeliveryStatusRequestView<'_>,
+            Self,
+            16,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
+impl rt::typed::Members for ReportSmDeliveryStatusRequest {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.vendor_specific_application_id, 64)),
+                3 => Some((&mut self.auth_session_state, 64)),
+                4 => Some((&mut self.origin_host, 64)),
+                5 => Some((&mut self.origin_realm, 64)),
+                6 => Some((&mut self.destination_host, 64)),
+                7 => Some((&mut self.destination_realm, 64)),
+                8 => Some((&mut self.supported_features, 128)),
+                9 => Some((&mut self.user_identifier, 192)),
+                10 => Some((&mut self.smsmi_correlation_id, 128)),
+                11 => Some((&mut self.sc_address, 192)),
+                12 => Some((&mut self.sm_delivery_outcome, 192)),
+                13 => Some((&mut self.rdr_flags, 192)),
+                14 => Some((&mut self.proxy_info, 64)),
+                15 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
@@ -3841,48 +3711,43 @@ impl rt::typed::Command for ReportSmDeliveryStatusAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 13usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (260, 0) => m.opt(&mut out.vendor_specific_application_id, 64),
-                    (268, 0) => m.opt(&mut out.result_code, 64),
-                    (297, 0) => m.opt(&mut out.experimental_result, 64),
-                    (277, 0) => m.one(&mut out.auth_session_state, 5, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 6, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 7, 64),
-                    (628, 10415) => m.many(&mut out.supported_features, 8, 128, u32::MAX),
-                    (3102, 10415) => m.opt(&mut out.user_identifier, 192),
-                    (279, 0) => m.opt(&mut out.failed_avp, 64),
-                    (284, 0) => m.many(&mut out.proxy_info, 11, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 12, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            ReportSmDeliveryStatusAnswerView<'_>,
+            Self,
+            13,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "s6c", feature = "ts29338"))]
+impl rt::typed::Members for ReportSmDeliveryStatusAnswer {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.vendor_specific_application_id, 64)),
+                3 => Some((&mut self.result_code, 64)),
+                4 => Some((&mut self.experimental_result, 64)),
+                5 => Some((&mut self.auth_session_state, 64)),
+                6 => Some((&mut self.origin_host, 64)),
+                7 => Some((&mut self.origin_realm, 64)),
+                8 => Some((&mut self.supported_features, 128)),
+                9 => Some((&mut self.user_identifier, 192)),
+                10 => Some((&mut self.failed_avp, 64)),
+                11 => Some((&mut self.proxy_info, 64)),
+                12 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "s6c", feature = "ts29338"))]
@@ -4227,54 +4092,47 @@ impl rt::typed::Command for MoForwardShortMessageRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 17usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (260, 0) => m.opt(&mut out.vendor_specific_application_id, 64),
-                    (277, 0) => m.one(&mut out.auth_session_state, 3, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 4, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 5, 64),
-                    (293, 0) => m.opt(&mut out.destination_host, 64),
-                    (283, 0) => m.one(&mut out.destination_realm, 7, 64),
-                    (3300, 10415) => m.one(&mut out.sc_address, 8, 192),
-                    (3328, 10415) => m.opt(&mut out.ofr_flags, 128),
-                    (628, 10415) => {
-                        m.many(&mut out.supported_features, 10, 128, u32::MAX)
-                    }
-                    (3102, 10415) => m.one(&mut out.user_identifier, 11, 192),
-                    (3301, 10415) => m.one(&mut out.sm_rp_ui, 12, 192),
-                    (3324, 10415) => m.opt(&mut out.smsmi_correlation_id, 128),
-                    (3316, 10415) => m.opt(&mut out.sm_delivery_outcome, 192),
-                    (284, 0) => m.many(&mut out.proxy_info, 15, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 16, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            MoForwardShortMessageRequestView<'_>,
+            Self,
+            17,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "sgd", feature = "ts29338"))]
+impl rt::typed::Members for MoForwardShortMessageRequest {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.vendor_specific_application_id, 64)),
+                3 => Some((&mut self.auth_session_state, 64)),
+                4 => Some((&mut self.origin_host, 64)),
+                5 => Some((&mut self.origin_realm, 64)),
+                6 => Some((&mut self.destination_host, 64)),
+                7 => Some((&mut self.destination_realm, 64)),
+                8 => Some((&mut self.sc_address, 192)),
+                9 => Some((&mut self.ofr_flags, 128)),
+                10 => Some((&mut self.supported_features, 128)),
+                11 => Some((&mut self.user_identifier, 192)),
+                12 => Some((&mut self.sm_rp_ui, 192)),
+                13 => Some((&mut self.smsmi_correlation_id, 128)),
+                14 => Some((&mut self.sm_delivery_outcome, 192)),
+                15 => Some((&mut self.proxy_info, 64)),
+                16 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "sgd", feature = "ts29338"))]
@@ -4490,49 +4348,44 @@ impl rt::typed::Command for MoForwardShortMessageAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 14usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (260, 0) => m.opt(&mut out.vendor_specific_application_id, 64),
-                    (268, 0) => m.opt(&mut out.result_code, 64),
-                    (297, 0) => m.opt(&mut out.experimental_result, 64),
-                    (277, 0) => m.one(&mut out.auth_session_state, 5, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 6, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 7, 64),
-                    (628, 10415) => m.many(&mut out.supported_features, 8, 128, u32::MAX),
-                    (3303, 10415) => m.opt(&mut out.sm_delivery_failure_cause, 192),
-                    (3301, 10415) => m.opt(&mut out.sm_rp_ui, 192),
-                    (279, 0) => m.opt(&mut out.failed_avp, 64),
-                    (284, 0) => m.many(&mut out.proxy_info, 12, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 13, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            MoForwardShortMessageAnswerView<'_>,
+            Self,
+            14,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "sgd", feature = "ts29338"))]
+impl rt::typed::Members for MoForwardShortMessageAnswer {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.vendor_specific_application_id, 64)),
+                3 => Some((&mut self.result_code, 64)),
+                4 => Some((&mut self.experimental_result, 64)),
+                5 => Some((&mut self.auth_session_state, 64)),
+                6 => Some((&mut self.origin_host, 64)),
+                7 => Some((&mut self.origin_realm, 64)),
+                8 => Some((&mut self.supported_features, 128)),
+                9 => Some((&mut self.sm_delivery_failure_cause, 192)),
+                10 => Some((&mut self.sm_rp_ui, 192)),
+                11 => Some((&mut self.failed_avp, 64)),
+                12 => Some((&mut self.proxy_info, 64)),
+                13 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "sgd", feature = "ts29338"))]
@@ -4921,57 +4774,52 @@ impl rt::typed::Command for MtForwardShortMessageRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 22usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (260, 0) => m.opt(&mut out.vendor_specific_application_id, 64),
-                    (277, 0) => m.one(&mut out.auth_session_state, 3, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 4, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 5, 64),
-                    (293, 0) => m.one(&mut out.destination_host, 6, 64),
-                    (283, 0) => m.one(&mut out.destination_realm, 7, 64),
-                    (1, 0) => m.one(&mut out.user_name, 8, 64),
-                    (628, 10415) => m.many(&mut out.supported_features, 9, 128, u32::MAX),
-                    (3324, 10415) => m.opt(&mut out.smsmi_correlation_id, 128),
-                    (3300, 10415) => m.one(&mut out.sc_address, 11, 192),
-                    (3301, 10415) => m.one(&mut out.sm_rp_ui, 12, 192),
-                    (1645, 10415) => m.opt(&mut out.mme_number_for_mt_sms, 128),
-                    (1489, 10415) => m.opt(&mut out.sgsn_number, 192),
-                    (3302, 10415) => m.opt(&mut out.tfr_flags, 192),
-                    (3306, 10415) => m.opt(&mut out.sm_delivery_timer, 192),
-                    (3307, 10415) => m.opt(&mut out.sm_delivery_start_time, 192),
-                    (3330, 10415) => m.opt(&mut out.maximum_retransmission_time, 192),
-                    (3332, 10415) => m.opt(&mut out.sms_gmsc_address, 192),
-                    (284, 0) => m.many(&mut out.proxy_info, 20, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 21, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            MtForwardShortMessageRequestView<'_>,
+            Self,
+            22,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "sgd", feature = "ts29338"))]
+impl rt::typed::Members for MtForwardShortMessageRequest {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.vendor_specific_application_id, 64)),
+                3 => Some((&mut self.auth_session_state, 64)),
+                4 => Some((&mut self.origin_host, 64)),
+                5 => Some((&mut self.origin_realm, 64)),
+                6 => Some((&mut self.destination_host, 64)),
+                7 => Some((&mut self.destination_realm, 64)),
+                8 => Some((&mut self.user_name, 64)),
+                9 => Some((&mut self.supported_features, 128)),
+                10 => Some((&mut self.smsmi_correlation_id, 128)),
+                11 => Some((&mut self.sc_address, 192)),
+                12 => Some((&mut self.sm_rp_ui, 192)),
+                13 => Some((&mut self.mme_number_for_mt_sms, 128)),
+                14 => Some((&mut self.sgsn_number, 192)),
+                15 => Some((&mut self.tfr_flags, 192)),
+                16 => Some((&mut self.sm_delivery_timer, 192)),
+                17 => Some((&mut self.sm_delivery_start_time, 192)),
+                18 => Some((&mut self.maximum_retransmission_time, 192)),
+                19 => Some((&mut self.sms_gmsc_address, 192)),
+                20 => Some((&mut self.proxy_info, 64)),
+                21 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "sgd", feature = "ts29338"))]
@@ -5217,52 +5065,47 @@ impl rt::typed::Command for MtForwardShortMessageAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 17usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (260, 0) => m.opt(&mut out.vendor_specific_application_id, 64),
-                    (268, 0) => m.opt(&mut out.result_code, 64),
-                    (297, 0) => m.opt(&mut out.experimental_result, 64),
-                    (277, 0) => m.one(&mut out.auth_session_state, 5, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 6, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 7, 64),
-                    (628, 10415) => m.many(&mut out.supported_features, 8, 128, u32::MAX),
-                    (3322, 10415) => m.opt(&mut out.absent_user_diagnostic_sm, 192),
-                    (3303, 10415) => m.opt(&mut out.sm_delivery_failure_cause, 192),
-                    (3301, 10415) => m.opt(&mut out.sm_rp_ui, 192),
-                    (3331, 10415) => m.opt(&mut out.requested_retransmission_time, 192),
-                    (3102, 10415) => m.opt(&mut out.user_identifier, 192),
-                    (279, 0) => m.opt(&mut out.failed_avp, 64),
-                    (284, 0) => m.many(&mut out.proxy_info, 15, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 16, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            MtForwardShortMessageAnswerView<'_>,
+            Self,
+            17,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "sgd", feature = "ts29338"))]
+impl rt::typed::Members for MtForwardShortMessageAnswer {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.vendor_specific_application_id, 64)),
+                3 => Some((&mut self.result_code, 64)),
+                4 => Some((&mut self.experimental_result, 64)),
+                5 => Some((&mut self.auth_session_state, 64)),
+                6 => Some((&mut self.origin_host, 64)),
+                7 => Some((&mut self.origin_realm, 64)),
+                8 => Some((&mut self.supported_features, 128)),
+                9 => Some((&mut self.absent_user_diagnostic_sm, 192)),
+                10 => Some((&mut self.sm_delivery_failure_cause, 192)),
+                11 => Some((&mut self.sm_rp_ui, 192)),
+                12 => Some((&mut self.requested_retransmission_time, 192)),
+                13 => Some((&mut self.user_identifier, 192)),
+                14 => Some((&mut self.failed_avp, 64)),
+                15 => Some((&mut self.proxy_info, 64)),
+                16 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "sgd", feature = "ts29338"))]

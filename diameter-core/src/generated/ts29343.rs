@@ -205,37 +205,24 @@ impl rt::typed::Grouped for MonitorTarget {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 4usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (3844, 10415) => m.one(&mut self.target_rpauid, 0, 128),
-                    (3604, 10415) => m.one(&mut self.pduid, 1, 128),
-                    (3612, 10415) => m.opt(&mut self.metadata_indicator, 128),
-                    (3608, 10415) => {
-                        m.many(&mut self.prose_code_suffix_mask, 3, 128, u32::MAX)
-                    }
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<MonitorTargetView<'_>, Self, 4>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "pc2", feature = "ts29343"))]
+impl rt::typed::Members for MonitorTarget {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.target_rpauid, 128)),
+                1 => Some((&mut self.pduid, 128)),
+                2 => Some((&mut self.metadata_indicator, 128)),
+                3 => Some((&mut self.prose_code_suffix_mask, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
@@ -353,33 +340,22 @@ impl rt::typed::Grouped for ProseCodeSuffixMask {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 2usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (3609, 10415) => m.one(&mut self.suffix_code, 0, 128),
-                    (3610, 10415) => m.many(&mut self.suffix_mask, 1, 128, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<ProseCodeSuffixMaskView<'_>, Self, 2>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "pc2", feature = "ts29343"))]
+impl rt::typed::Members for ProseCodeSuffixMask {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.suffix_code, 128)),
+                1 => Some((&mut self.suffix_mask, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
@@ -497,33 +473,22 @@ impl rt::typed::Grouped for BannedUserTarget {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 2usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (3844, 10415) => m.one(&mut self.target_rpauid, 0, 128),
-                    (3845, 10415) => m.one(&mut self.target_pduid, 1, 128),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<BannedUserTargetView<'_>, Self, 2>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "pc2", feature = "ts29343"))]
+impl rt::typed::Members for BannedUserTarget {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.target_rpauid, 128)),
+                1 => Some((&mut self.target_pduid, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
@@ -816,58 +781,51 @@ impl rt::typed::Command for ProximityActionRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 21usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (258, 0) => m.one(&mut out.auth_application_id, 1, 64),
-                    (277, 0) => m.one(&mut out.auth_session_state, 2, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 3, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 4, 64),
-                    (283, 0) => m.one(&mut out.destination_realm, 5, 64),
-                    (293, 0) => m.opt(&mut out.destination_host, 64),
-                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
-                    (284, 0) => m.many(&mut out.proxy_info, 8, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 9, 64, u32::MAX),
-                    (3603, 10415) => m.one(&mut out.prose_request_type, 10, 192),
-                    (3600, 10415) => m.opt(&mut out.origin_app_layer_user_id, 192),
-                    (3601, 10415) => m.opt(&mut out.target_app_layer_user_id, 192),
-                    (3816, 10415) => m.opt(&mut out.requesting_epuid, 192),
-                    (3602, 10415) => m.opt(&mut out.prose_function_id, 192),
-                    (3843, 10415) => m.opt(&mut out.requesting_rpauid, 128),
-                    (3811, 10415) => m.opt(&mut out.prose_app_id, 192),
-                    (3605, 10415) => m.opt(&mut out.application_data, 128),
-                    (3606, 10415) => m.opt(&mut out.allowed_suffixes_number, 128),
-                    (3844, 10415) => m.opt(&mut out.target_rpauid, 128),
-                    (3611, 10415) => {
-                        m.many(&mut out.banned_user_target, 20, 128, u32::MAX)
-                    }
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            ProximityActionRequestView<'_>,
+            Self,
+            21,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "pc2", feature = "ts29343"))]
+impl rt::typed::Members for ProximityActionRequest {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.auth_application_id, 64)),
+                2 => Some((&mut self.auth_session_state, 64)),
+                3 => Some((&mut self.origin_host, 64)),
+                4 => Some((&mut self.origin_realm, 64)),
+                5 => Some((&mut self.destination_realm, 64)),
+                6 => Some((&mut self.destination_host, 64)),
+                7 => Some((&mut self.origin_state_id, 64)),
+                8 => Some((&mut self.proxy_info, 64)),
+                9 => Some((&mut self.route_record, 64)),
+                10 => Some((&mut self.prose_request_type, 192)),
+                11 => Some((&mut self.origin_app_layer_user_id, 192)),
+                12 => Some((&mut self.target_app_layer_user_id, 192)),
+                13 => Some((&mut self.requesting_epuid, 192)),
+                14 => Some((&mut self.prose_function_id, 192)),
+                15 => Some((&mut self.requesting_rpauid, 128)),
+                16 => Some((&mut self.prose_app_id, 192)),
+                17 => Some((&mut self.application_data, 128)),
+                18 => Some((&mut self.allowed_suffixes_number, 128)),
+                19 => Some((&mut self.target_rpauid, 128)),
+                20 => Some((&mut self.banned_user_target, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
@@ -1190,73 +1148,57 @@ impl rt::typed::Command for ProximityActionAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 27usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (258, 0) => m.one(&mut out.auth_application_id, 1, 64),
-                    (277, 0) => m.one(&mut out.auth_session_state, 2, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 3, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 4, 64),
-                    (268, 0) => m.opt(&mut out.result_code, 64),
-                    (297, 0) => m.opt(&mut out.experimental_result, 64),
-                    (281, 0) => m.opt(&mut out.error_message, 0),
-                    (294, 0) => m.opt(&mut out.error_reporting_host, 0),
-                    (279, 0) => m.opt(&mut out.failed_avp, 64),
-                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
-                    (292, 0) => m.many(&mut out.redirect_host, 11, 64, u32::MAX),
-                    (261, 0) => m.opt(&mut out.redirect_host_usage, 64),
-                    (262, 0) => m.opt(&mut out.redirect_max_cache_time, 64),
-                    (284, 0) => m.many(&mut out.proxy_info, 14, 64, u32::MAX),
-                    (3603, 10415) => m.one(&mut out.prose_request_type, 15, 192),
-                    (3817, 10415) => m.opt(&mut out.targeted_epuid, 192),
-                    (3602, 10415) => m.opt(&mut out.prose_function_id, 192),
-                    (3604, 10415) => m.many(&mut out.pduid, 18, 128, u32::MAX),
-                    (3847, 10415) => {
-                        m.many(
-                            &mut out.prose_restricted_code_suffix_range,
-                            19,
-                            128,
-                            u32::MAX,
-                        )
-                    }
-                    (3867, 10415) => {
-                        m.many(&mut out.prose_app_code_suffix_range, 20, 128, u32::MAX)
-                    }
-                    (3608, 10415) => {
-                        m.many(&mut out.prose_code_suffix_mask, 21, 128, u32::MAX)
-                    }
-                    (3607, 10415) => m.many(&mut out.monitor_target, 22, 128, u32::MAX),
-                    (3845, 10415) => m.many(&mut out.target_pduid, 23, 128, u32::MAX),
-                    (3853, 10415) => m.opt(&mut out.prose_application_metadata, 192),
-                    (3605, 10415) => m.opt(&mut out.application_data, 128),
-                    (650, 0) => m.many(&mut out.load, 26, 0, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            ProximityActionAnswerView<'_>,
+            Self,
+            27,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "pc2", feature = "ts29343"))]
+impl rt::typed::Members for ProximityActionAnswer {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.auth_application_id, 64)),
+                2 => Some((&mut self.auth_session_state, 64)),
+                3 => Some((&mut self.origin_host, 64)),
+                4 => Some((&mut self.origin_realm, 64)),
+                5 => Some((&mut self.result_code, 64)),
+                6 => Some((&mut self.experimental_result, 64)),
+                7 => Some((&mut self.error_message, 0)),
+                8 => Some((&mut self.error_reporting_host, 0)),
+                9 => Some((&mut self.failed_avp, 64)),
+                10 => Some((&mut self.origin_state_id, 64)),
+                11 => Some((&mut self.redirect_host, 64)),
+                12 => Some((&mut self.redirect_host_usage, 64)),
+                13 => Some((&mut self.redirect_max_cache_time, 64)),
+                14 => Some((&mut self.proxy_info, 64)),
+                15 => Some((&mut self.prose_request_type, 192)),
+                16 => Some((&mut self.targeted_epuid, 192)),
+                17 => Some((&mut self.prose_function_id, 192)),
+                18 => Some((&mut self.pduid, 128)),
+                19 => Some((&mut self.prose_restricted_code_suffix_range, 128)),
+                20 => Some((&mut self.prose_app_code_suffix_range, 128)),
+                21 => Some((&mut self.prose_code_suffix_mask, 128)),
+                22 => Some((&mut self.monitor_target, 128)),
+                23 => Some((&mut self.target_pduid, 128)),
+                24 => Some((&mut self.prose_application_metadata, 192)),
+                25 => Some((&mut self.application_data, 128)),
+                26 => Some((&mut self.load, 0)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
@@ -1544,50 +1486,43 @@ impl rt::typed::Command for ProximityApplicationRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 13usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (258, 0) => m.one(&mut out.auth_application_id, 1, 64),
-                    (277, 0) => m.one(&mut out.auth_session_state, 2, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 3, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 4, 64),
-                    (283, 0) => m.one(&mut out.destination_realm, 5, 64),
-                    (293, 0) => m.opt(&mut out.destination_host, 64),
-                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
-                    (284, 0) => m.many(&mut out.proxy_info, 8, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 9, 64, u32::MAX),
-                    (3603, 10415) => m.one(&mut out.prose_request_type, 10, 192),
-                    (3843, 10415) => m.opt(&mut out.requesting_rpauid, 128),
-                    (3611, 10415) => {
-                        m.many(&mut out.banned_user_target, 12, 128, u32::MAX)
-                    }
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            ProximityApplicationRequestView<'_>,
+            Self,
+            13,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "pc2", feature = "ts29343"))]
+impl rt::typed::Members for ProximityApplicationRequest {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.auth_application_id, 64)),
+                2 => Some((&mut self.auth_session_state, 64)),
+                3 => Some((&mut self.origin_host, 64)),
+                4 => Some((&mut self.origin_realm, 64)),
+                5 => Some((&mut self.destination_realm, 64)),
+                6 => Some((&mut self.destination_host, 64)),
+                7 => Some((&mut self.origin_state_id, 64)),
+                8 => Some((&mut self.proxy_info, 64)),
+                9 => Some((&mut self.route_record, 64)),
+                10 => Some((&mut self.prose_request_type, 192)),
+                11 => Some((&mut self.requesting_rpauid, 128)),
+                12 => Some((&mut self.banned_user_target, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]
@@ -1822,51 +1757,46 @@ impl rt::typed::Command for ProximityApplicationAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 16usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (258, 0) => m.one(&mut out.auth_application_id, 1, 64),
-                    (277, 0) => m.one(&mut out.auth_session_state, 2, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 3, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 4, 64),
-                    (268, 0) => m.opt(&mut out.result_code, 64),
-                    (297, 0) => m.opt(&mut out.experimental_result, 64),
-                    (281, 0) => m.opt(&mut out.error_message, 0),
-                    (294, 0) => m.opt(&mut out.error_reporting_host, 0),
-                    (279, 0) => m.opt(&mut out.failed_avp, 64),
-                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
-                    (292, 0) => m.many(&mut out.redirect_host, 11, 64, u32::MAX),
-                    (261, 0) => m.opt(&mut out.redirect_host_usage, 64),
-                    (262, 0) => m.opt(&mut out.redirect_max_cache_time, 64),
-                    (284, 0) => m.many(&mut out.proxy_info, 14, 64, u32::MAX),
-                    (3603, 10415) => m.one(&mut out.prose_request_type, 15, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            ProximityApplicationAnswerView<'_>,
+            Self,
+            16,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "pc2", feature = "ts29343"))]
+impl rt::typed::Members for ProximityApplicationAnswer {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.auth_application_id, 64)),
+                2 => Some((&mut self.auth_session_state, 64)),
+                3 => Some((&mut self.origin_host, 64)),
+                4 => Some((&mut self.origin_realm, 64)),
+                5 => Some((&mut self.result_code, 64)),
+                6 => Some((&mut self.experimental_result, 64)),
+                7 => Some((&mut self.error_message, 0)),
+                8 => Some((&mut self.error_reporting_host, 0)),
+                9 => Some((&mut self.failed_avp, 64)),
+                10 => Some((&mut self.origin_state_id, 64)),
+                11 => Some((&mut self.redirect_host, 64)),
+                12 => Some((&mut self.redirect_host_usage, 64)),
+                13 => Some((&mut self.redirect_max_cache_time, 64)),
+                14 => Some((&mut self.proxy_info, 64)),
+                15 => Some((&mut self.prose_request_type, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "pc2", feature = "ts29343"))]

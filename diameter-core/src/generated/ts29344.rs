@@ -249,36 +249,35 @@ impl rt::typed::Grouped for ProseSubscriptionData {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 3usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (3702, 10415) => m.one(&mut self.prose_permission, 0, 192),
-                    (3703, 10415) => {
-                        m.many(&mut self.prose_allowed_plmn, 1, 192, u32::MAX)
-                    }
-                    (13, 10415) => m.opt(&mut self.tgpp_charging_characteristics, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            ProseSubscriptionDataView<'_>,
+            Self,
+            3,
+        >(self, parent, cx)
+    }
+}
+#[cfg(
+    any(
+        feature = "pc4a",
+        feature = "s6a",
+        feature = "s7a",
+        feature = "ts29272",
+        feature = "ts29344"
+    )
+)]
+impl rt::typed::Members for ProseSubscriptionData {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.prose_permission, 192)),
+                1 => Some((&mut self.prose_allowed_plmn, 192)),
+                2 => Some((&mut self.tgpp_charging_characteristics, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(
@@ -463,34 +462,31 @@ impl rt::typed::Grouped for ProseAllowedPlmn {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 3usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (1407, 10415) => m.opt(&mut self.visited_plmn_id, 192),
-                    (3708, 10415) => m.opt(&mut self.authorized_discovery_range, 192),
-                    (3704, 10415) => m.opt(&mut self.prose_direct_allowed, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<ProseAllowedPlmnView<'_>, Self, 3>(self, parent, cx)
+    }
+}
+#[cfg(
+    any(
+        feature = "pc4a",
+        feature = "s6a",
+        feature = "s7a",
+        feature = "ts29272",
+        feature = "ts29344"
+    )
+)]
+impl rt::typed::Members for ProseAllowedPlmn {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.visited_plmn_id, 192)),
+                1 => Some((&mut self.authorized_discovery_range, 192)),
+                2 => Some((&mut self.prose_direct_allowed, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
@@ -607,35 +603,11 @@ impl rt::typed::Grouped for ProseInitialLocationInformation {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 4usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (2402, 10415) => m.opt(&mut self.mme_name, 128),
-                    (1602, 10415) => m.opt(&mut self.e_utran_cell_global_identity, 192),
-                    (1603, 10415) => m.opt(&mut self.tracking_area_identity, 192),
-                    (1611, 10415) => m.opt(&mut self.age_of_location_information, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            ProseInitialLocationInformationView<'_>,
+            Self,
+            4,
+        >(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -643,6 +615,23 @@ impl rt::typed::Grouped for ProseInitialLocationInformation {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         ProseInitialLocationInformationView::check(avp, cx)
+    }
+}
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
+impl rt::typed::Members for ProseInitialLocationInformation {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.mme_name, 128)),
+                1 => Some((&mut self.e_utran_cell_global_identity, 192)),
+                2 => Some((&mut self.tracking_area_identity, 192)),
+                3 => Some((&mut self.age_of_location_information, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
@@ -862,48 +851,43 @@ impl rt::typed::Command for ProseSubscriberInformationRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 13usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (260, 0) => m.opt(&mut out.vendor_specific_application_id, 64),
-                    (277, 0) => m.one(&mut out.auth_session_state, 3, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 4, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 5, 64),
-                    (293, 0) => m.opt(&mut out.destination_host, 64),
-                    (283, 0) => m.one(&mut out.destination_realm, 7, 64),
-                    (1, 0) => m.one(&mut out.user_name, 8, 64),
-                    (628, 10415) => m.many(&mut out.supported_features, 9, 128, u32::MAX),
-                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
-                    (284, 0) => m.many(&mut out.proxy_info, 11, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 12, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            ProseSubscriberInformationRequestView<'_>,
+            Self,
+            13,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
+impl rt::typed::Members for ProseSubscriberInformationRequest {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.vendor_specific_application_id, 64)),
+                3 => Some((&mut self.auth_session_state, 64)),
+                4 => Some((&mut self.origin_host, 64)),
+                5 => Some((&mut self.origin_realm, 64)),
+                6 => Some((&mut self.destination_host, 64)),
+                7 => Some((&mut self.destination_realm, 64)),
+                8 => Some((&mut self.user_name, 64)),
+                9 => Some((&mut self.supported_features, 128)),
+                10 => Some((&mut self.oc_supported_features, 0)),
+                11 => Some((&mut self.proxy_info, 64)),
+                12 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
@@ -1149,56 +1133,49 @@ impl rt::typed::Command for ProseSubscriberInformationAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 19usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (260, 0) => m.opt(&mut out.vendor_specific_application_id, 64),
-                    (268, 0) => m.opt(&mut out.result_code, 64),
-                    (297, 0) => m.opt(&mut out.experimental_result, 64),
-                    (277, 0) => m.one(&mut out.auth_session_state, 5, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 6, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 7, 64),
-                    (3701, 10415) => m.opt(&mut out.prose_subscription_data, 192),
-                    (701, 10415) => m.opt(&mut out.msisdn, 192),
-                    (1407, 10415) => m.opt(&mut out.visited_plmn_id, 192),
-                    (628, 10415) => {
-                        m.many(&mut out.supported_features, 11, 128, u32::MAX)
-                    }
-                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
-                    (623, 0) => m.opt(&mut out.oc_olr, 0),
-                    (650, 0) => m.many(&mut out.load, 14, 0, u32::MAX),
-                    (1670, 10415) => m.many(&mut out.reset_id, 15, 128, u32::MAX),
-                    (279, 0) => m.opt(&mut out.failed_avp, 64),
-                    (284, 0) => m.many(&mut out.proxy_info, 17, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 18, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            ProseSubscriberInformationAnswerView<'_>,
+            Self,
+            19,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
+impl rt::typed::Members for ProseSubscriberInformationAnswer {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.vendor_specific_application_id, 64)),
+                3 => Some((&mut self.result_code, 64)),
+                4 => Some((&mut self.experimental_result, 64)),
+                5 => Some((&mut self.auth_session_state, 64)),
+                6 => Some((&mut self.origin_host, 64)),
+                7 => Some((&mut self.origin_realm, 64)),
+                8 => Some((&mut self.prose_subscription_data, 192)),
+                9 => Some((&mut self.msisdn, 192)),
+                10 => Some((&mut self.visited_plmn_id, 192)),
+                11 => Some((&mut self.supported_features, 128)),
+                12 => Some((&mut self.oc_supported_features, 0)),
+                13 => Some((&mut self.oc_olr, 0)),
+                14 => Some((&mut self.load, 0)),
+                15 => Some((&mut self.reset_id, 128)),
+                16 => Some((&mut self.failed_avp, 64)),
+                17 => Some((&mut self.proxy_info, 64)),
+                18 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
@@ -1537,51 +1514,46 @@ impl rt::typed::Command for UpdateProseSubscriberDataRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 16usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (260, 0) => m.opt(&mut out.vendor_specific_application_id, 64),
-                    (277, 0) => m.one(&mut out.auth_session_state, 3, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 4, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 5, 64),
-                    (293, 0) => m.one(&mut out.destination_host, 6, 64),
-                    (283, 0) => m.one(&mut out.destination_realm, 7, 64),
-                    (1, 0) => m.one(&mut out.user_name, 8, 64),
-                    (628, 10415) => m.many(&mut out.supported_features, 9, 128, u32::MAX),
-                    (3701, 10415) => m.opt(&mut out.prose_subscription_data, 192),
-                    (1407, 10415) => m.opt(&mut out.visited_plmn_id, 192),
-                    (3705, 10415) => m.one(&mut out.upr_flags, 12, 192),
-                    (1670, 10415) => m.many(&mut out.reset_id, 13, 128, u32::MAX),
-                    (284, 0) => m.many(&mut out.proxy_info, 14, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 15, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            UpdateProseSubscriberDataRequestView<'_>,
+            Self,
+            16,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
+impl rt::typed::Members for UpdateProseSubscriberDataRequest {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.vendor_specific_application_id, 64)),
+                3 => Some((&mut self.auth_session_state, 64)),
+                4 => Some((&mut self.origin_host, 64)),
+                5 => Some((&mut self.origin_realm, 64)),
+                6 => Some((&mut self.destination_host, 64)),
+                7 => Some((&mut self.destination_realm, 64)),
+                8 => Some((&mut self.user_name, 64)),
+                9 => Some((&mut self.supported_features, 128)),
+                10 => Some((&mut self.prose_subscription_data, 192)),
+                11 => Some((&mut self.visited_plmn_id, 192)),
+                12 => Some((&mut self.upr_flags, 192)),
+                13 => Some((&mut self.reset_id, 128)),
+                14 => Some((&mut self.proxy_info, 64)),
+                15 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
@@ -1779,47 +1751,42 @@ impl rt::typed::Command for UpdateProseSubscriberDataAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 12usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (260, 0) => m.opt(&mut out.vendor_specific_application_id, 64),
-                    (628, 10415) => m.many(&mut out.supported_features, 3, 128, u32::MAX),
-                    (268, 0) => m.opt(&mut out.result_code, 64),
-                    (297, 0) => m.opt(&mut out.experimental_result, 64),
-                    (277, 0) => m.one(&mut out.auth_session_state, 6, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 7, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 8, 64),
-                    (279, 0) => m.opt(&mut out.failed_avp, 64),
-                    (284, 0) => m.many(&mut out.proxy_info, 10, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 11, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            UpdateProseSubscriberDataAnswerView<'_>,
+            Self,
+            12,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
+impl rt::typed::Members for UpdateProseSubscriberDataAnswer {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.vendor_specific_application_id, 64)),
+                3 => Some((&mut self.supported_features, 128)),
+                4 => Some((&mut self.result_code, 64)),
+                5 => Some((&mut self.experimental_result, 64)),
+                6 => Some((&mut self.auth_session_state, 64)),
+                7 => Some((&mut self.origin_host, 64)),
+                8 => Some((&mut self.origin_realm, 64)),
+                9 => Some((&mut self.failed_avp, 64)),
+                10 => Some((&mut self.proxy_info, 64)),
+                11 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
@@ -2128,53 +2095,46 @@ impl rt::typed::Command for ProseNotifyRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 16usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (260, 0) => m.opt(&mut out.vendor_specific_application_id, 64),
-                    (277, 0) => m.one(&mut out.auth_session_state, 3, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 4, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 5, 64),
-                    (293, 0) => m.opt(&mut out.destination_host, 64),
-                    (283, 0) => m.one(&mut out.destination_realm, 7, 64),
-                    (1, 0) => m.opt(&mut out.user_name, 64),
-                    (3702, 10415) => m.opt(&mut out.prose_permission, 192),
-                    (1407, 10415) => m.opt(&mut out.visited_plmn_id, 192),
-                    (3706, 10415) => m.opt(&mut out.pnr_flags, 192),
-                    (628, 10415) => {
-                        m.many(&mut out.supported_features, 12, 128, u32::MAX)
-                    }
-                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
-                    (284, 0) => m.many(&mut out.proxy_info, 14, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 15, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            ProseNotifyRequestView<'_>,
+            Self,
+            16,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
+impl rt::typed::Members for ProseNotifyRequest {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.vendor_specific_application_id, 64)),
+                3 => Some((&mut self.auth_session_state, 64)),
+                4 => Some((&mut self.origin_host, 64)),
+                5 => Some((&mut self.origin_realm, 64)),
+                6 => Some((&mut self.destination_host, 64)),
+                7 => Some((&mut self.destination_realm, 64)),
+                8 => Some((&mut self.user_name, 64)),
+                9 => Some((&mut self.prose_permission, 192)),
+                10 => Some((&mut self.visited_plmn_id, 192)),
+                11 => Some((&mut self.pnr_flags, 192)),
+                12 => Some((&mut self.supported_features, 128)),
+                13 => Some((&mut self.oc_supported_features, 0)),
+                14 => Some((&mut self.proxy_info, 64)),
+                15 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
@@ -2390,50 +2350,45 @@ impl rt::typed::Command for ProseNotifyAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 15usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (260, 0) => m.opt(&mut out.vendor_specific_application_id, 64),
-                    (268, 0) => m.opt(&mut out.result_code, 64),
-                    (297, 0) => m.opt(&mut out.experimental_result, 64),
-                    (277, 0) => m.one(&mut out.auth_session_state, 5, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 6, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 7, 64),
-                    (628, 10415) => m.many(&mut out.supported_features, 8, 128, u32::MAX),
-                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
-                    (623, 0) => m.opt(&mut out.oc_olr, 0),
-                    (650, 0) => m.many(&mut out.load, 11, 0, u32::MAX),
-                    (279, 0) => m.opt(&mut out.failed_avp, 64),
-                    (284, 0) => m.many(&mut out.proxy_info, 13, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 14, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            ProseNotifyAnswerView<'_>,
+            Self,
+            15,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
+impl rt::typed::Members for ProseNotifyAnswer {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.vendor_specific_application_id, 64)),
+                3 => Some((&mut self.result_code, 64)),
+                4 => Some((&mut self.experimental_result, 64)),
+                5 => Some((&mut self.auth_session_state, 64)),
+                6 => Some((&mut self.origin_host, 64)),
+                7 => Some((&mut self.origin_realm, 64)),
+                8 => Some((&mut self.supported_features, 128)),
+                9 => Some((&mut self.oc_supported_features, 0)),
+                10 => Some((&mut self.oc_olr, 0)),
+                11 => Some((&mut self.load, 0)),
+                12 => Some((&mut self.failed_avp, 64)),
+                13 => Some((&mut self.proxy_info, 64)),
+                14 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
@@ -2712,47 +2667,42 @@ impl rt::typed::Command for ResetRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 12usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (260, 0) => m.opt(&mut out.vendor_specific_application_id, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 3, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 4, 64),
-                    (293, 0) => m.one(&mut out.destination_host, 5, 64),
-                    (283, 0) => m.one(&mut out.destination_realm, 6, 64),
-                    (628, 10415) => m.many(&mut out.supported_features, 7, 128, u32::MAX),
-                    (1444, 10415) => m.many(&mut out.user_id, 8, 192, u32::MAX),
-                    (1670, 10415) => m.many(&mut out.reset_id, 9, 128, u32::MAX),
-                    (284, 0) => m.many(&mut out.proxy_info, 10, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 11, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            ResetRequestView<'_>,
+            Self,
+            12,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
+impl rt::typed::Members for ResetRequest {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.vendor_specific_application_id, 64)),
+                3 => Some((&mut self.origin_host, 64)),
+                4 => Some((&mut self.origin_realm, 64)),
+                5 => Some((&mut self.destination_host, 64)),
+                6 => Some((&mut self.destination_realm, 64)),
+                7 => Some((&mut self.supported_features, 128)),
+                8 => Some((&mut self.user_id, 192)),
+                9 => Some((&mut self.reset_id, 128)),
+                10 => Some((&mut self.proxy_info, 64)),
+                11 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
@@ -2950,47 +2900,42 @@ impl rt::typed::Command for ResetAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 12usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (260, 0) => m.opt(&mut out.vendor_specific_application_id, 64),
-                    (628, 10415) => m.many(&mut out.supported_features, 3, 128, u32::MAX),
-                    (268, 0) => m.opt(&mut out.result_code, 64),
-                    (297, 0) => m.opt(&mut out.experimental_result, 64),
-                    (277, 0) => m.one(&mut out.auth_session_state, 6, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 7, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 8, 64),
-                    (279, 0) => m.opt(&mut out.failed_avp, 64),
-                    (284, 0) => m.many(&mut out.proxy_info, 10, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 11, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            ResetAnswerView<'_>,
+            Self,
+            12,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
+impl rt::typed::Members for ResetAnswer {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.vendor_specific_application_id, 64)),
+                3 => Some((&mut self.supported_features, 128)),
+                4 => Some((&mut self.result_code, 64)),
+                5 => Some((&mut self.experimental_result, 64)),
+                6 => Some((&mut self.auth_session_state, 64)),
+                7 => Some((&mut self.origin_host, 64)),
+                8 => Some((&mut self.origin_realm, 64)),
+                9 => Some((&mut self.failed_avp, 64)),
+                10 => Some((&mut self.proxy_info, 64)),
+                11 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
@@ -3279,47 +3224,42 @@ impl rt::typed::Command for ProseInitialLocationInformationRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 12usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (260, 0) => m.opt(&mut out.vendor_specific_application_id, 64),
-                    (277, 0) => m.one(&mut out.auth_session_state, 3, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 4, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 5, 64),
-                    (293, 0) => m.opt(&mut out.destination_host, 64),
-                    (283, 0) => m.one(&mut out.destination_realm, 7, 64),
-                    (1, 0) => m.one(&mut out.user_name, 8, 64),
-                    (628, 10415) => m.many(&mut out.supported_features, 9, 128, u32::MAX),
-                    (284, 0) => m.many(&mut out.proxy_info, 10, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 11, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            ProseInitialLocationInformationRequestView<'_>,
+            Self,
+            12,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
+impl rt::typed::Members for ProseInitialLocationInformationRequest {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.vendor_specific_application_id, 64)),
+                3 => Some((&mut self.auth_session_state, 64)),
+                4 => Some((&mut self.origin_host, 64)),
+                5 => Some((&mut self.origin_realm, 64)),
+                6 => Some((&mut self.destination_host, 64)),
+                7 => Some((&mut self.destination_realm, 64)),
+                8 => Some((&mut self.user_name, 64)),
+                9 => Some((&mut self.supported_features, 128)),
+                10 => Some((&mut self.proxy_info, 64)),
+                11 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]
@@ -3539,53 +3479,44 @@ impl rt::typed::Command for ProseInitialLocationInformationAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 14usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (260, 0) => m.opt(&mut out.vendor_specific_application_id, 64),
-                    (268, 0) => m.opt(&mut out.result_code, 64),
-                    (297, 0) => m.opt(&mut out.experimental_result, 64),
-                    (277, 0) => m.one(&mut out.auth_session_state, 5, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 6, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 7, 64),
-                    (3707, 10415) => {
-                        m.opt(&mut out.prose_initial_location_information, 192)
-                    }
-                    (1407, 10415) => m.opt(&mut out.visited_plmn_id, 192),
-                    (628, 10415) => {
-                        m.many(&mut out.supported_features, 10, 128, u32::MAX)
-                    }
-                    (279, 0) => m.opt(&mut out.failed_avp, 64),
-                    (284, 0) => m.many(&mut out.proxy_info, 12, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 13, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            ProseInitialLocationInformationAnswerView<'_>,
+            Self,
+            14,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "pc4a", feature = "ts29344"))]
+impl rt::typed::Members for ProseInitialLocationInformationAnswer {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.vendor_specific_application_id, 64)),
+                3 => Some((&mut self.result_code, 64)),
+                4 => Some((&mut self.experimental_result, 64)),
+                5 => Some((&mut self.auth_session_state, 64)),
+                6 => Some((&mut self.origin_host, 64)),
+                7 => Some((&mut self.origin_realm, 64)),
+                8 => Some((&mut self.prose_initial_location_information, 192)),
+                9 => Some((&mut self.visited_plmn_id, 192)),
+                10 => Some((&mut self.supported_features, 128)),
+                11 => Some((&mut self.failed_avp, 64)),
+                12 => Some((&mut self.proxy_info, 64)),
+                13 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "pc4a", feature = "ts29344"))]

@@ -455,39 +455,7 @@ impl rt::typed::Grouped for DeviceAction {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 8usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (3111, 10415) => m.opt(&mut self.external_identifier, 192),
-                    (701, 10415) => m.opt(&mut self.msisdn, 192),
-                    (3104, 10415) => m.opt(&mut self.scs_identity, 192),
-                    (3007, 10415) => m.one(&mut self.reference_number, 3, 192),
-                    (3011, 10415) => m.opt(&mut self.old_reference_number, 192),
-                    (3005, 10415) => m.one(&mut self.action_type, 5, 192),
-                    (3003, 10415) => m.opt(&mut self.trigger_data, 192),
-                    (448, 0) => m.opt(&mut self.validity_time, 64),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<DeviceActionView<'_>, Self, 8>(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -495,6 +463,27 @@ impl rt::typed::Grouped for DeviceAction {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         DeviceActionView::check(avp, cx)
+    }
+}
+#[cfg(any(feature = "ts29368", feature = "tsp"))]
+impl rt::typed::Members for DeviceAction {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.external_identifier, 192)),
+                1 => Some((&mut self.msisdn, 192)),
+                2 => Some((&mut self.scs_identity, 192)),
+                3 => Some((&mut self.reference_number, 192)),
+                4 => Some((&mut self.old_reference_number, 192)),
+                5 => Some((&mut self.action_type, 192)),
+                6 => Some((&mut self.trigger_data, 192)),
+                7 => Some((&mut self.validity_time, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "ts29368", feature = "tsp"))]
@@ -637,39 +626,7 @@ impl rt::typed::Grouped for DeviceNotification {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 8usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (3111, 10415) => m.opt(&mut self.external_identifier, 192),
-                    (701, 10415) => m.opt(&mut self.msisdn, 192),
-                    (3104, 10415) => m.opt(&mut self.scs_identity, 192),
-                    (3007, 10415) => m.opt(&mut self.reference_number, 192),
-                    (3005, 10415) => m.one(&mut self.action_type, 4, 192),
-                    (3008, 10415) => m.opt(&mut self.request_status, 192),
-                    (3203, 10415) => m.opt(&mut self.mtc_error_diagnostic, 192),
-                    (3009, 10415) => m.opt(&mut self.delivery_outcome, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<DeviceNotificationView<'_>, Self, 8>(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -677,6 +634,27 @@ impl rt::typed::Grouped for DeviceNotification {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         DeviceNotificationView::check(avp, cx)
+    }
+}
+#[cfg(any(feature = "ts29368", feature = "tsp"))]
+impl rt::typed::Members for DeviceNotification {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.external_identifier, 192)),
+                1 => Some((&mut self.msisdn, 192)),
+                2 => Some((&mut self.scs_identity, 192)),
+                3 => Some((&mut self.reference_number, 192)),
+                4 => Some((&mut self.action_type, 192)),
+                5 => Some((&mut self.request_status, 192)),
+                6 => Some((&mut self.mtc_error_diagnostic, 192)),
+                7 => Some((&mut self.delivery_outcome, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "ts29368", feature = "tsp"))]
@@ -795,34 +773,23 @@ impl rt::typed::Grouped for TriggerData {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 3usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (3004, 10415) => m.one(&mut self.payload, 0, 192),
-                    (3006, 10415) => m.opt(&mut self.priority_indication, 192),
-                    (3010, 10415) => m.opt(&mut self.application_port_identifier, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<TriggerDataView<'_>, Self, 3>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "ts29368", feature = "tsp"))]
+impl rt::typed::Members for TriggerData {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.payload, 192)),
+                1 => Some((&mut self.priority_indication, 192)),
+                2 => Some((&mut self.application_port_identifier, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "ts29368", feature = "tsp"))]
@@ -1033,47 +1000,42 @@ impl rt::typed::Command for DeviceActionRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 12usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (277, 0) => m.one(&mut out.auth_session_state, 2, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 3, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 4, 64),
-                    (293, 0) => m.opt(&mut out.destination_host, 64),
-                    (283, 0) => m.one(&mut out.destination_realm, 6, 64),
-                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
-                    (3001, 10415) => m.one(&mut out.device_action, 8, 192),
-                    (628, 10415) => m.many(&mut out.supported_features, 9, 128, u32::MAX),
-                    (284, 0) => m.many(&mut out.proxy_info, 10, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 11, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            DeviceActionRequestView<'_>,
+            Self,
+            12,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "ts29368", feature = "tsp"))]
+impl rt::typed::Members for DeviceActionRequest {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.auth_session_state, 64)),
+                3 => Some((&mut self.origin_host, 64)),
+                4 => Some((&mut self.origin_realm, 64)),
+                5 => Some((&mut self.destination_host, 64)),
+                6 => Some((&mut self.destination_realm, 64)),
+                7 => Some((&mut self.oc_supported_features, 0)),
+                8 => Some((&mut self.device_action, 192)),
+                9 => Some((&mut self.supported_features, 128)),
+                10 => Some((&mut self.proxy_info, 64)),
+                11 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "ts29368", feature = "tsp"))]
@@ -1277,51 +1239,44 @@ impl rt::typed::Command for DeviceActionAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 14usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (268, 0) => m.opt(&mut out.result_code, 64),
-                    (297, 0) => m.opt(&mut out.experimental_result, 64),
-                    (277, 0) => m.one(&mut out.auth_session_state, 4, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 5, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 6, 64),
-                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
-                    (623, 0) => m.opt(&mut out.oc_olr, 0),
-                    (650, 0) => m.many(&mut out.load, 9, 0, u32::MAX),
-                    (3002, 10415) => m.opt(&mut out.device_notification, 192),
-                    (628, 10415) => {
-                        m.many(&mut out.supported_features, 11, 128, u32::MAX)
-                    }
-                    (279, 0) => m.opt(&mut out.failed_avp, 64),
-                    (284, 0) => m.many(&mut out.proxy_info, 13, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            DeviceActionAnswerView<'_>,
+            Self,
+            14,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "ts29368", feature = "tsp"))]
+impl rt::typed::Members for DeviceActionAnswer {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.result_code, 64)),
+                3 => Some((&mut self.experimental_result, 64)),
+                4 => Some((&mut self.auth_session_state, 64)),
+                5 => Some((&mut self.origin_host, 64)),
+                6 => Some((&mut self.origin_realm, 64)),
+                7 => Some((&mut self.oc_supported_features, 0)),
+                8 => Some((&mut self.oc_olr, 0)),
+                9 => Some((&mut self.load, 0)),
+                10 => Some((&mut self.device_notification, 192)),
+                11 => Some((&mut self.supported_features, 128)),
+                12 => Some((&mut self.failed_avp, 64)),
+                13 => Some((&mut self.proxy_info, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "ts29368", feature = "tsp"))]
@@ -1603,47 +1558,42 @@ impl rt::typed::Command for DeviceNotificationRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 12usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (277, 0) => m.one(&mut out.auth_session_state, 2, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 3, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 4, 64),
-                    (293, 0) => m.one(&mut out.destination_host, 5, 64),
-                    (283, 0) => m.one(&mut out.destination_realm, 6, 64),
-                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
-                    (3002, 10415) => m.one(&mut out.device_notification, 8, 192),
-                    (628, 10415) => m.many(&mut out.supported_features, 9, 128, u32::MAX),
-                    (284, 0) => m.many(&mut out.proxy_info, 10, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 11, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            DeviceNotificationRequestView<'_>,
+            Self,
+            12,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "ts29368", feature = "tsp"))]
+impl rt::typed::Members for DeviceNotificationRequest {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.auth_session_state, 64)),
+                3 => Some((&mut self.origin_host, 64)),
+                4 => Some((&mut self.origin_realm, 64)),
+                5 => Some((&mut self.destination_host, 64)),
+                6 => Some((&mut self.destination_realm, 64)),
+                7 => Some((&mut self.oc_supported_features, 0)),
+                8 => Some((&mut self.device_notification, 192)),
+                9 => Some((&mut self.supported_features, 128)),
+                10 => Some((&mut self.proxy_info, 64)),
+                11 => Some((&mut self.route_record, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "ts29368", feature = "tsp"))]
@@ -1841,50 +1791,43 @@ impl rt::typed::Command for DeviceNotificationAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 13usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (268, 0) => m.opt(&mut out.result_code, 64),
-                    (297, 0) => m.opt(&mut out.experimental_result, 64),
-                    (277, 0) => m.one(&mut out.auth_session_state, 4, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 5, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 6, 64),
-                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
-                    (623, 0) => m.opt(&mut out.oc_olr, 0),
-                    (650, 0) => m.many(&mut out.load, 9, 0, u32::MAX),
-                    (628, 10415) => {
-                        m.many(&mut out.supported_features, 10, 128, u32::MAX)
-                    }
-                    (279, 0) => m.opt(&mut out.failed_avp, 64),
-                    (284, 0) => m.many(&mut out.proxy_info, 12, 64, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            DeviceNotificationAnswerView<'_>,
+            Self,
+            13,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "ts29368", feature = "tsp"))]
+impl rt::typed::Members for DeviceNotificationAnswer {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.result_code, 64)),
+                3 => Some((&mut self.experimental_result, 64)),
+                4 => Some((&mut self.auth_session_state, 64)),
+                5 => Some((&mut self.origin_host, 64)),
+                6 => Some((&mut self.origin_realm, 64)),
+                7 => Some((&mut self.oc_supported_features, 0)),
+                8 => Some((&mut self.oc_olr, 0)),
+                9 => Some((&mut self.load, 0)),
+                10 => Some((&mut self.supported_features, 128)),
+                11 => Some((&mut self.failed_avp, 64)),
+                12 => Some((&mut self.proxy_info, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "ts29368", feature = "tsp"))]

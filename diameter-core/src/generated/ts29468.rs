@@ -404,40 +404,11 @@ impl rt::typed::Grouped for MbmsBearerEventNotification {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 5usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (900, 10415) => m.one(&mut self.tmgi, 0, 192),
-                    (920, 10415) => m.one(&mut self.mbms_flow_identifier, 1, 128),
-                    (3502, 10415) => m.one(&mut self.mbms_bearer_event, 2, 192),
-                    (3533, 10415) => {
-                        m.opt(&mut self.mbms_bearer_event_diagnostic_info, 128)
-                    }
-                    (3529, 10415) => {
-                        m.many(&mut self.userplane_protocol_result, 4, 128, u32::MAX)
-                    }
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            MbmsBearerEventNotificationView<'_>,
+            Self,
+            5,
+        >(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -445,6 +416,24 @@ impl rt::typed::Grouped for MbmsBearerEventNotification {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         MbmsBearerEventNotificationView::check(avp, cx)
+    }
+}
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
+impl rt::typed::Members for MbmsBearerEventNotification {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.tmgi, 192)),
+                1 => Some((&mut self.mbms_flow_identifier, 128)),
+                2 => Some((&mut self.mbms_bearer_event, 192)),
+                3 => Some((&mut self.mbms_bearer_event_diagnostic_info, 128)),
+                4 => Some((&mut self.userplane_protocol_result, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -627,44 +616,7 @@ impl rt::typed::Grouped for MbmsBearerRequest {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 13usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (902, 10415) => m.one(&mut self.mbms_startstop_indication, 0, 192),
-                    (900, 10415) => m.opt(&mut self.tmgi, 192),
-                    (920, 10415) => m.opt(&mut self.mbms_flow_identifier, 128),
-                    (1016, 10415) => m.opt(&mut self.qos_information, 192),
-                    (903, 10415) => m.opt(&mut self.mbms_service_area, 192),
-                    (3507, 10415) => m.opt(&mut self.mbms_start_time, 192),
-                    (3517, 10415) => m.opt(&mut self.mb2u_security, 192),
-                    (934, 10415) => m.opt(&mut self.mbms_cell_list, 192),
-                    (3518, 10415) => m.opt(&mut self.local_m1_information, 128),
-                    (3519, 10415) => m.opt(&mut self.local_mb2_u_information, 128),
-                    (3525, 10415) => m.opt(&mut self.fec_request, 128),
-                    (3526, 10415) => m.many(&mut self.rohc_request, 11, 128, u32::MAX),
-                    (3532, 10415) => m.opt(&mut self.rohc_max_cid, 128),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<MbmsBearerRequestView<'_>, Self, 13>(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -672,6 +624,32 @@ impl rt::typed::Grouped for MbmsBearerRequest {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         MbmsBearerRequestView::check(avp, cx)
+    }
+}
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
+impl rt::typed::Members for MbmsBearerRequest {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.mbms_startstop_indication, 192)),
+                1 => Some((&mut self.tmgi, 192)),
+                2 => Some((&mut self.mbms_flow_identifier, 128)),
+                3 => Some((&mut self.qos_information, 192)),
+                4 => Some((&mut self.mbms_service_area, 192)),
+                5 => Some((&mut self.mbms_start_time, 192)),
+                6 => Some((&mut self.mb2u_security, 192)),
+                7 => Some((&mut self.mbms_cell_list, 192)),
+                8 => Some((&mut self.local_m1_information, 128)),
+                9 => Some((&mut self.local_mb2_u_information, 128)),
+                10 => Some((&mut self.fec_request, 128)),
+                11 => Some((&mut self.rohc_request, 128)),
+                12 => Some((&mut self.rohc_max_cid, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -812,42 +790,7 @@ impl rt::typed::Grouped for MbmsBearerResponse {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 9usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (900, 10415) => m.opt(&mut self.tmgi, 192),
-                    (920, 10415) => m.opt(&mut self.mbms_flow_identifier, 128),
-                    (904, 10415) => m.opt(&mut self.mbms_session_duration, 192),
-                    (3506, 10415) => m.opt(&mut self.mbms_bearer_result, 192),
-                    (3500, 10415) => m.many(&mut self.bmsc_address, 4, 192, 2),
-                    (3501, 10415) => m.opt(&mut self.bmsc_port, 192),
-                    (3517, 10415) => m.opt(&mut self.mb2u_security, 192),
-                    (3508, 10415) => m.many(&mut self.radio_frequency, 7, 192, u32::MAX),
-                    (3529, 10415) => {
-                        m.many(&mut self.userplane_protocol_result, 8, 128, u32::MAX)
-                    }
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<MbmsBearerResponseView<'_>, Self, 9>(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -855,6 +798,28 @@ impl rt::typed::Grouped for MbmsBearerResponse {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         MbmsBearerResponseView::check(avp, cx)
+    }
+}
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
+impl rt::typed::Members for MbmsBearerResponse {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.tmgi, 192)),
+                1 => Some((&mut self.mbms_flow_identifier, 128)),
+                2 => Some((&mut self.mbms_session_duration, 192)),
+                3 => Some((&mut self.mbms_bearer_result, 192)),
+                4 => Some((&mut self.bmsc_address, 192)),
+                5 => Some((&mut self.bmsc_port, 192)),
+                6 => Some((&mut self.mb2u_security, 192)),
+                7 => Some((&mut self.radio_frequency, 192)),
+                8 => Some((&mut self.userplane_protocol_result, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -961,33 +926,26 @@ impl rt::typed::Grouped for TmgiAllocationRequest {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 2usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (3516, 10415) => m.one(&mut self.tmgi_number, 0, 192),
-                    (900, 10415) => m.many(&mut self.tmgi, 1, 192, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            TmgiAllocationRequestView<'_>,
+            Self,
+            2,
+        >(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
+impl rt::typed::Members for TmgiAllocationRequest {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.tmgi_number, 192)),
+                1 => Some((&mut self.tmgi, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -1086,34 +1044,27 @@ impl rt::typed::Grouped for TmgiAllocationResponse {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 3usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (900, 10415) => m.many(&mut self.tmgi, 0, 192, u32::MAX),
-                    (904, 10415) => m.opt(&mut self.mbms_session_duration, 192),
-                    (3511, 10415) => m.opt(&mut self.tmgi_allocation_result, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            TmgiAllocationResponseView<'_>,
+            Self,
+            3,
+        >(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
+impl rt::typed::Members for TmgiAllocationResponse {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.tmgi, 192)),
+                1 => Some((&mut self.mbms_session_duration, 192)),
+                2 => Some((&mut self.tmgi_allocation_result, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -1200,32 +1151,25 @@ impl rt::typed::Grouped for TmgiDeallocationRequest {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 1usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (900, 10415) => m.many(&mut self.tmgi, 0, 192, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            TmgiDeallocationRequestView<'_>,
+            Self,
+            1,
+        >(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
+impl rt::typed::Members for TmgiDeallocationRequest {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.tmgi, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -1338,33 +1282,26 @@ impl rt::typed::Grouped for TmgiDeallocationResponse {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 2usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (900, 10415) => m.one(&mut self.tmgi, 0, 192),
-                    (3514, 10415) => m.opt(&mut self.tmgi_deallocation_result, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            TmgiDeallocationResponseView<'_>,
+            Self,
+            2,
+        >(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
+impl rt::typed::Members for TmgiDeallocationResponse {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.tmgi, 192)),
+                1 => Some((&mut self.tmgi_deallocation_result, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -1465,32 +1402,21 @@ impl rt::typed::Grouped for TmgiExpiry {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 1usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (900, 10415) => m.many(&mut self.tmgi, 0, 192, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<TmgiExpiryView<'_>, Self, 1>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
+impl rt::typed::Members for TmgiExpiry {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.tmgi, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -1634,40 +1560,7 @@ impl rt::typed::Grouped for LocalM1Information {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 5usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (3520, 10415) => m.opt(&mut self.mbms_enb_ip_multicast_address, 128),
-                    (3521, 10415) => {
-                        m.opt(&mut self.mbms_enb_ipv6_multicast_address, 128)
-                    }
-                    (3522, 10415) => m.opt(&mut self.mb2c_mbms_gw_ssm_ip_address, 128),
-                    (3523, 10415) => m.opt(&mut self.mb2c_mbms_gw_ssm_ipv6_address, 128),
-                    (3524, 10415) => {
-                        m.opt(&mut self.common_tunnel_endpoint_identifier, 128)
-                    }
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<LocalM1InformationView<'_>, Self, 5>(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -1675,6 +1568,24 @@ impl rt::typed::Grouped for LocalM1Information {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         LocalM1InformationView::check(avp, cx)
+    }
+}
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
+impl rt::typed::Members for LocalM1Information {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.mbms_enb_ip_multicast_address, 128)),
+                1 => Some((&mut self.mbms_enb_ipv6_multicast_address, 128)),
+                2 => Some((&mut self.mb2c_mbms_gw_ssm_ip_address, 128)),
+                3 => Some((&mut self.mb2c_mbms_gw_ssm_ipv6_address, 128)),
+                4 => Some((&mut self.common_tunnel_endpoint_identifier, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -1766,33 +1677,26 @@ impl rt::typed::Grouped for LocalMb2UInformation {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 2usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (3500, 10415) => m.many(&mut self.bmsc_address, 0, 192, 2),
-                    (3501, 10415) => m.opt(&mut self.bmsc_port, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            LocalMb2UInformationView<'_>,
+            Self,
+            2,
+        >(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
+impl rt::typed::Members for LocalMb2UInformation {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.bmsc_address, 192)),
+                1 => Some((&mut self.bmsc_port, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -1920,34 +1824,23 @@ impl rt::typed::Grouped for RohcRequest {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 3usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (507, 10415) => m.many(&mut self.flow_description, 0, 192, u32::MAX),
-                    (3527, 10415) => m.opt(&mut self.rohc_full_header_periodicity, 128),
-                    (3528, 10415) => m.one(&mut self.rohc_profile, 2, 128),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<RohcRequestView<'_>, Self, 3>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
+impl rt::typed::Members for RohcRequest {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.flow_description, 192)),
+                1 => Some((&mut self.rohc_full_header_periodicity, 128)),
+                2 => Some((&mut self.rohc_profile, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -2046,34 +1939,27 @@ impl rt::typed::Grouped for UserplaneProtocolResult {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 3usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (507, 10415) => m.many(&mut self.flow_description, 0, 192, u32::MAX),
-                    (3530, 10415) => m.opt(&mut self.rohc_result, 128),
-                    (3531, 10415) => m.opt(&mut self.fec_result, 128),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            UserplaneProtocolResultView<'_>,
+            Self,
+            3,
+        >(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
+impl rt::typed::Members for UserplaneProtocolResult {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.flow_description, 192)),
+                1 => Some((&mut self.rohc_result, 128)),
+                2 => Some((&mut self.fec_result, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -2326,55 +2212,46 @@ impl rt::typed::Command for GcsActionRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 16usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (258, 0) => m.one(&mut out.auth_application_id, 2, 64),
-                    (277, 0) => m.one(&mut out.auth_session_state, 3, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 4, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 5, 64),
-                    (283, 0) => m.one(&mut out.destination_realm, 6, 64),
-                    (293, 0) => m.opt(&mut out.destination_host, 64),
-                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
-                    (284, 0) => m.many(&mut out.proxy_info, 9, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 10, 64, u32::MAX),
-                    (628, 10415) => {
-                        m.many(&mut out.supported_features, 11, 128, u32::MAX)
-                    }
-                    (3509, 10415) => m.opt(&mut out.tmgi_allocation_request, 192),
-                    (3512, 10415) => m.opt(&mut out.tmgi_deallocation_request, 192),
-                    (3504, 10415) => {
-                        m.many(&mut out.mbms_bearer_request, 14, 192, u32::MAX)
-                    }
-                    (932, 10415) => m.opt(&mut out.restart_counter, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            GcsActionRequestView<'_>,
+            Self,
+            16,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
+impl rt::typed::Members for GcsActionRequest {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.auth_application_id, 64)),
+                3 => Some((&mut self.auth_session_state, 64)),
+                4 => Some((&mut self.origin_host, 64)),
+                5 => Some((&mut self.origin_realm, 64)),
+                6 => Some((&mut self.destination_realm, 64)),
+                7 => Some((&mut self.destination_host, 64)),
+                8 => Some((&mut self.origin_state_id, 64)),
+                9 => Some((&mut self.proxy_info, 64)),
+                10 => Some((&mut self.route_record, 64)),
+                11 => Some((&mut self.supported_features, 128)),
+                12 => Some((&mut self.tmgi_allocation_request, 192)),
+                13 => Some((&mut self.tmgi_deallocation_request, 192)),
+                14 => Some((&mut self.mbms_bearer_request, 192)),
+                15 => Some((&mut self.restart_counter, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -2657,63 +2534,52 @@ impl rt::typed::Command for GcsActionAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 22usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (258, 0) => m.one(&mut out.auth_application_id, 2, 64),
-                    (277, 0) => m.one(&mut out.auth_session_state, 3, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 4, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 5, 64),
-                    (268, 0) => m.opt(&mut out.result_code, 64),
-                    (297, 0) => m.opt(&mut out.experimental_result, 64),
-                    (281, 0) => m.opt(&mut out.error_message, 0),
-                    (294, 0) => m.opt(&mut out.error_reporting_host, 0),
-                    (279, 0) => m.opt(&mut out.failed_avp, 64),
-                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
-                    (292, 0) => m.many(&mut out.redirect_host, 12, 64, u32::MAX),
-                    (261, 0) => m.opt(&mut out.redirect_host_usage, 64),
-                    (262, 0) => m.opt(&mut out.redirect_max_cache_time, 64),
-                    (284, 0) => m.many(&mut out.proxy_info, 15, 64, u32::MAX),
-                    (628, 10415) => {
-                        m.many(&mut out.supported_features, 16, 128, u32::MAX)
-                    }
-                    (3510, 10415) => m.opt(&mut out.tmgi_allocation_response, 192),
-                    (3513, 10415) => {
-                        m.many(&mut out.tmgi_deallocation_response, 18, 192, u32::MAX)
-                    }
-                    (3505, 10415) => {
-                        m.many(&mut out.mbms_bearer_response, 19, 192, u32::MAX)
-                    }
-                    (932, 10415) => m.opt(&mut out.restart_counter, 192),
-                    (650, 0) => m.many(&mut out.load, 21, 0, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            GcsActionAnswerView<'_>,
+            Self,
+            22,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
+impl rt::typed::Members for GcsActionAnswer {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.auth_application_id, 64)),
+                3 => Some((&mut self.auth_session_state, 64)),
+                4 => Some((&mut self.origin_host, 64)),
+                5 => Some((&mut self.origin_realm, 64)),
+                6 => Some((&mut self.result_code, 64)),
+                7 => Some((&mut self.experimental_result, 64)),
+                8 => Some((&mut self.error_message, 0)),
+                9 => Some((&mut self.error_reporting_host, 0)),
+                10 => Some((&mut self.failed_avp, 64)),
+                11 => Some((&mut self.origin_state_id, 64)),
+                12 => Some((&mut self.redirect_host, 64)),
+                13 => Some((&mut self.redirect_host_usage, 64)),
+                14 => Some((&mut self.redirect_max_cache_time, 64)),
+                15 => Some((&mut self.proxy_info, 64)),
+                16 => Some((&mut self.supported_features, 128)),
+                17 => Some((&mut self.tmgi_allocation_response, 192)),
+                18 => Some((&mut self.tmgi_deallocation_response, 192)),
+                19 => Some((&mut self.mbms_bearer_response, 192)),
+                20 => Some((&mut self.restart_counter, 192)),
+                21 => Some((&mut self.load, 0)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -3014,56 +2880,44 @@ impl rt::typed::Command for GcsNotificationRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 14usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (258, 0) => m.one(&mut out.auth_application_id, 2, 64),
-                    (277, 0) => m.one(&mut out.auth_session_state, 3, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 4, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 5, 64),
-                    (283, 0) => m.one(&mut out.destination_realm, 6, 64),
-                    (293, 0) => m.one(&mut out.destination_host, 7, 64),
-                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
-                    (284, 0) => m.many(&mut out.proxy_info, 9, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 10, 64, u32::MAX),
-                    (3515, 10415) => m.opt(&mut out.tmgi_expiry, 192),
-                    (3503, 10415) => {
-                        m.many(
-                            &mut out.mbms_bearer_event_notification,
-                            12,
-                            192,
-                            u32::MAX,
-                        )
-                    }
-                    (932, 10415) => m.opt(&mut out.restart_counter, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            GcsNotificationRequestView<'_>,
+            Self,
+            14,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
+impl rt::typed::Members for GcsNotificationRequest {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.auth_application_id, 64)),
+                3 => Some((&mut self.auth_session_state, 64)),
+                4 => Some((&mut self.origin_host, 64)),
+                5 => Some((&mut self.origin_realm, 64)),
+                6 => Some((&mut self.destination_realm, 64)),
+                7 => Some((&mut self.destination_host, 64)),
+                8 => Some((&mut self.origin_state_id, 64)),
+                9 => Some((&mut self.proxy_info, 64)),
+                10 => Some((&mut self.route_record, 64)),
+                11 => Some((&mut self.tmgi_expiry, 192)),
+                12 => Some((&mut self.mbms_bearer_event_notification, 192)),
+                13 => Some((&mut self.restart_counter, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]
@@ -3293,52 +3147,47 @@ impl rt::typed::Command for GcsNotificationAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 17usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (258, 0) => m.one(&mut out.auth_application_id, 2, 64),
-                    (277, 0) => m.one(&mut out.auth_session_state, 3, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 4, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 5, 64),
-                    (268, 0) => m.opt(&mut out.result_code, 64),
-                    (297, 0) => m.opt(&mut out.experimental_result, 64),
-                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
-                    (281, 0) => m.opt(&mut out.error_message, 0),
-                    (294, 0) => m.opt(&mut out.error_reporting_host, 0),
-                    (292, 0) => m.many(&mut out.redirect_host, 11, 64, u32::MAX),
-                    (261, 0) => m.opt(&mut out.redirect_host_usage, 64),
-                    (262, 0) => m.opt(&mut out.redirect_max_cache_time, 64),
-                    (279, 0) => m.opt(&mut out.failed_avp, 64),
-                    (284, 0) => m.many(&mut out.proxy_info, 15, 64, u32::MAX),
-                    (932, 10415) => m.opt(&mut out.restart_counter, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            GcsNotificationAnswerView<'_>,
+            Self,
+            17,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "mb2c", feature = "ts29468"))]
+impl rt::typed::Members for GcsNotificationAnswer {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.auth_application_id, 64)),
+                3 => Some((&mut self.auth_session_state, 64)),
+                4 => Some((&mut self.origin_host, 64)),
+                5 => Some((&mut self.origin_realm, 64)),
+                6 => Some((&mut self.result_code, 64)),
+                7 => Some((&mut self.experimental_result, 64)),
+                8 => Some((&mut self.origin_state_id, 64)),
+                9 => Some((&mut self.error_message, 0)),
+                10 => Some((&mut self.error_reporting_host, 0)),
+                11 => Some((&mut self.redirect_host, 64)),
+                12 => Some((&mut self.redirect_host_usage, 64)),
+                13 => Some((&mut self.redirect_max_cache_time, 64)),
+                14 => Some((&mut self.failed_avp, 64)),
+                15 => Some((&mut self.proxy_info, 64)),
+                16 => Some((&mut self.restart_counter, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "mb2c", feature = "ts29468"))]

@@ -7843,36 +7843,27 @@ impl rt::typed::Grouped for AccessNetworkInfoChange {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 3usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (1263, 10415) => {
-                        m.many(&mut self.access_network_information, 0, 128, u32::MAX)
-                    }
-                    (3924, 10415) => m.opt(&mut self.cellular_network_information, 192),
-                    (2038, 10415) => m.opt(&mut self.change_time, 128),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            AccessNetworkInfoChangeView<'_>,
+            Self,
+            3,
+        >(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Members for AccessNetworkInfoChange {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.access_network_information, 128)),
+                1 => Some((&mut self.cellular_network_information, 192)),
+                2 => Some((&mut self.change_time, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -8035,46 +8026,11 @@ impl rt::typed::Grouped for AccessTransferInformation {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 9usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (2710, 10415) => m.opt(&mut self.access_transfer_type, 128),
-                    (1263, 10415) => {
-                        m.many(&mut self.access_network_information, 1, 128, u32::MAX)
-                    }
-                    (3924, 10415) => m.opt(&mut self.cellular_network_information, 192),
-                    (3902, 10415) => m.opt(&mut self.inter_ue_transfer, 192),
-                    (458, 0) => m.opt(&mut self.user_equipment_info, 0),
-                    (3402, 10415) => m.opt(&mut self.instance_id, 192),
-                    (2711, 10415) => {
-                        m.opt(&mut self.related_ims_charging_identifier, 192)
-                    }
-                    (2712, 10415) => {
-                        m.opt(&mut self.related_ims_charging_identifier_node, 192)
-                    }
-                    (2038, 10415) => m.opt(&mut self.change_time, 128),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            AccessTransferInformationView<'_>,
+            Self,
+            9,
+        >(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -8082,6 +8038,28 @@ impl rt::typed::Grouped for AccessTransferInformation {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         AccessTransferInformationView::check(avp, cx)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Members for AccessTransferInformation {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.access_transfer_type, 128)),
+                1 => Some((&mut self.access_network_information, 128)),
+                2 => Some((&mut self.cellular_network_information, 192)),
+                3 => Some((&mut self.inter_ue_transfer, 192)),
+                4 => Some((&mut self.user_equipment_info, 0)),
+                5 => Some((&mut self.instance_id, 192)),
+                6 => Some((&mut self.related_ims_charging_identifier, 192)),
+                7 => Some((&mut self.related_ims_charging_identifier_node, 192)),
+                8 => Some((&mut self.change_time, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -8184,33 +8162,22 @@ impl rt::typed::Grouped for AccumulatedCost {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 2usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (447, 0) => m.one(&mut self.value_digits, 0, 64),
-                    (429, 0) => m.opt(&mut self.exponent, 64),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<AccumulatedCostView<'_>, Self, 2>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Members for AccumulatedCost {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.value_digits, 64)),
+                1 => Some((&mut self.exponent, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -8315,34 +8282,27 @@ impl rt::typed::Grouped for AdditionalContentInformation {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 3usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (1204, 10415) => m.opt(&mut self.type_number, 128),
-                    (1205, 10415) => m.opt(&mut self.additional_type_information, 128),
-                    (1206, 10415) => m.opt(&mut self.content_size, 128),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            AdditionalContentInformationView<'_>,
+            Self,
+            3,
+        >(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Members for AdditionalContentInformation {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.type_number, 128)),
+                1 => Some((&mut self.additional_type_information, 128)),
+                2 => Some((&mut self.content_size, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -8435,33 +8395,22 @@ impl rt::typed::Grouped for AddressDomain {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 2usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (1200, 10415) => m.opt(&mut self.domain_name, 128),
-                    (8, 10415) => m.opt(&mut self.tgpp_imsi_mcc_mnc, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<AddressDomainView<'_>, Self, 2>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Members for AddressDomain {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.domain_name, 128)),
+                1 => Some((&mut self.tgpp_imsi_mcc_mnc, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -8568,33 +8517,26 @@ impl rt::typed::Grouped for AfCorrelationInformation {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 2usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (505, 10415) => m.one(&mut self.af_charging_identifier, 0, 192),
-                    (510, 10415) => m.many(&mut self.flows, 1, 192, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            AfCorrelationInformationView<'_>,
+            Self,
+            2,
+        >(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Members for AfCorrelationInformation {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.af_charging_identifier, 192)),
+                1 => Some((&mut self.flows, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "ts32299"))]
@@ -8743,39 +8685,32 @@ impl rt::typed::Grouped for AnnouncementInformation {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 8usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (3905, 10415) => m.one(&mut self.announcement_identifier, 0, 192),
-                    (3907, 10415) => m.many(&mut self.variable_part, 1, 192, u32::MAX),
-                    (3911, 10415) => m.opt(&mut self.time_indicator, 192),
-                    (3912, 10415) => m.opt(&mut self.quota_indicator, 192),
-                    (3906, 10415) => m.opt(&mut self.announcement_order, 192),
-                    (3913, 10415) => m.opt(&mut self.play_alternative, 192),
-                    (3915, 10415) => m.opt(&mut self.privacy_indicator, 192),
-                    (3914, 10415) => m.opt(&mut self.language, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            AnnouncementInformationView<'_>,
+            Self,
+            8,
+        >(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "ts32299"))]
+impl rt::typed::Members for AnnouncementInformation {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.announcement_identifier, 192)),
+                1 => Some((&mut self.variable_part, 192)),
+                2 => Some((&mut self.time_indicator, 192)),
+                3 => Some((&mut self.quota_indicator, 192)),
+                4 => Some((&mut self.announcement_order, 192)),
+                5 => Some((&mut self.play_alternative, 192)),
+                6 => Some((&mut self.privacy_indicator, 192)),
+                7 => Some((&mut self.language, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -8874,34 +8809,23 @@ impl rt::typed::Grouped for AocCostInformation {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 3usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (2052, 10415) => m.opt(&mut self.accumulated_cost, 128),
-                    (2062, 10415) => m.many(&mut self.incremental_cost, 1, 128, u32::MAX),
-                    (425, 0) => m.opt(&mut self.currency_code, 64),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<AocCostInformationView<'_>, Self, 3>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Members for AocCostInformation {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.accumulated_cost, 128)),
+                1 => Some((&mut self.incremental_cost, 128)),
+                2 => Some((&mut self.currency_code, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -9006,34 +8930,7 @@ impl rt::typed::Grouped for AocInformation {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 3usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (2053, 10415) => m.opt(&mut self.aoc_cost_information, 128),
-                    (2060, 10415) => m.opt(&mut self.tariff_information, 128),
-                    (2314, 10415) => m.opt(&mut self.aoc_subscription_information, 128),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<AocInformationView<'_>, Self, 3>(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -9041,6 +8938,22 @@ impl rt::typed::Grouped for AocInformation {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         AocInformationView::check(avp, cx)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Members for AocInformation {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.aoc_cost_information, 128)),
+                1 => Some((&mut self.tariff_information, 128)),
+                2 => Some((&mut self.aoc_subscription_information, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -9139,33 +9052,22 @@ impl rt::typed::Grouped for AocService {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 2usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (2312, 10415) => m.opt(&mut self.aoc_service_obligatory_type, 128),
-                    (2313, 10415) => m.opt(&mut self.aoc_service_type, 128),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<AocServiceView<'_>, Self, 2>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Members for AocService {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.aoc_service_obligatory_type, 128)),
+                1 => Some((&mut self.aoc_service_type, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -9264,34 +9166,27 @@ impl rt::typed::Grouped for AocSubscriptionInformation {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 3usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (2311, 10415) => m.many(&mut self.aoc_service, 0, 128, u32::MAX),
-                    (2310, 10415) => m.opt(&mut self.aoc_format, 128),
-                    (2315, 10415) => m.opt(&mut self.preferred_aoc_currency, 128),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            AocSubscriptionInformationView<'_>,
+            Self,
+            3,
+        >(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Members for AocSubscriptionInformation {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.aoc_service, 128)),
+                1 => Some((&mut self.aoc_format, 128)),
+                2 => Some((&mut self.preferred_aoc_currency, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -9396,33 +9291,7 @@ impl rt::typed::Grouped for ApnRateControl {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 2usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (3935, 10415) => m.opt(&mut self.apn_rate_control_uplink, 192),
-                    (3934, 10415) => m.opt(&mut self.apn_rate_control_downlink, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<ApnRateControlView<'_>, Self, 2>(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -9430,6 +9299,21 @@ impl rt::typed::Grouped for ApnRateControl {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         ApnRateControlView::check(avp, cx)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Members for ApnRateControl {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.apn_rate_control_uplink, 192)),
+                1 => Some((&mut self.apn_rate_control_downlink, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -9534,34 +9418,27 @@ impl rt::typed::Grouped for ApnRateControlDownlink {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 3usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (3936, 10415) => m.opt(&mut self.additional_exception_reports, 192),
-                    (3939, 10415) => m.opt(&mut self.rate_control_time_unit, 192),
-                    (3938, 10415) => m.opt(&mut self.rate_control_max_rate, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            ApnRateControlDownlinkView<'_>,
+            Self,
+            3,
+        >(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Members for ApnRateControlDownlink {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.additional_exception_reports, 192)),
+                1 => Some((&mut self.rate_control_time_unit, 192)),
+                2 => Some((&mut self.rate_control_max_rate, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -9666,34 +9543,27 @@ impl rt::typed::Grouped for ApnRateControlUplink {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 3usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (3939, 10415) => m.opt(&mut self.rate_control_time_unit, 192),
-                    (3938, 10415) => m.opt(&mut self.rate_control_max_rate, 192),
-                    (3937, 10415) => m.opt(&mut self.rate_control_max_message_size, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            ApnRateControlUplinkView<'_>,
+            Self,
+            3,
+        >(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Members for ApnRateControlUplink {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.rate_control_time_unit, 192)),
+                1 => Some((&mut self.rate_control_max_rate, 192)),
+                2 => Some((&mut self.rate_control_max_message_size, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -9800,41 +9670,27 @@ impl rt::typed::Grouped for ApplicationServerInformation {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 3usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (836, 10415) => m.opt(&mut self.application_server, 192),
-                    (837, 10415) => {
-                        m.many(
-                            &mut self.application_provided_called_party_address,
-                            1,
-                            192,
-                            u32::MAX,
-                        )
-                    }
-                    (2702, 10415) => m.opt(&mut self.status_as_code, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            ApplicationServerInformationView<'_>,
+            Self,
+            3,
+        >(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Members for ApplicationServerInformation {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.application_server, 192)),
+                1 => Some((&mut self.application_provided_called_party_address, 192)),
+                2 => Some((&mut self.status_as_code, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -9927,33 +9783,22 @@ impl rt::typed::Grouped for BasicServiceCode {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 2usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (854, 10415) => m.opt(&mut self.bearer_service, 192),
-                    (3413, 10415) => m.opt(&mut self.teleservice, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<BasicServiceCodeView<'_>, Self, 2>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Members for BasicServiceCode {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.bearer_service, 192)),
+                1 => Some((&mut self.teleservice, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -10046,33 +9891,26 @@ impl rt::typed::Grouped for CalledIdentityChange {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 2usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (3916, 10415) => m.opt(&mut self.called_identity, 192),
-                    (2038, 10415) => m.opt(&mut self.change_time, 128),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            CalledIdentityChangeView<'_>,
+            Self,
+            2,
+        >(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Members for CalledIdentityChange {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.called_identity, 192)),
+                1 => Some((&mut self.change_time, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -10171,34 +10009,23 @@ impl rt::typed::Grouped for CoverageInfo {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 3usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (3428, 10415) => m.opt(&mut self.coverage_status, 192),
-                    (2038, 10415) => m.opt(&mut self.change_time, 128),
-                    (3460, 10415) => m.many(&mut self.location_info, 2, 192, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<CoverageInfoView<'_>, Self, 3>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Members for CoverageInfo {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.coverage_status, 192)),
+                1 => Some((&mut self.change_time, 128)),
+                2 => Some((&mut self.location_info, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -10309,36 +10136,7 @@ impl rt::typed::Grouped for CpdtInformation {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 5usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (3111, 10415) => m.opt(&mut self.external_identifier, 192),
-                    (3125, 10415) => m.opt(&mut self.scef_id, 192),
-                    (3929, 10415) => m.opt(&mut self.serving_node_identity, 192),
-                    (2065, 10415) => m.opt(&mut self.sgw_change, 192),
-                    (3928, 10415) => m.opt(&mut self.nidd_submission, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<CpdtInformationView<'_>, Self, 5>(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -10346,6 +10144,24 @@ impl rt::typed::Grouped for CpdtInformation {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         CpdtInformationView::check(avp, cx)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Members for CpdtInformation {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.external_identifier, 192)),
+                1 => Some((&mut self.scef_id, 192)),
+                2 => Some((&mut self.serving_node_identity, 192)),
+                3 => Some((&mut self.sgw_change, 192)),
+                4 => Some((&mut self.nidd_submission, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -10444,34 +10260,23 @@ impl rt::typed::Grouped for CurrentTariff {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 3usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (425, 0) => m.opt(&mut self.currency_code, 64),
-                    (2059, 10415) => m.opt(&mut self.scale_factor, 128),
-                    (2058, 10415) => m.many(&mut self.rate_element, 2, 128, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<CurrentTariffView<'_>, Self, 3>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Members for CurrentTariff {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.currency_code, 64)),
+                1 => Some((&mut self.scale_factor, 128)),
+                2 => Some((&mut self.rate_element, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -10564,33 +10369,22 @@ impl rt::typed::Grouped for DcdInformation {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 2usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (2116, 10415) => m.opt(&mut self.content_id, 128),
-                    (2117, 10415) => m.opt(&mut self.content_provider_id, 128),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<DcdInformationView<'_>, Self, 2>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Members for DcdInformation {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.content_id, 128)),
+                1 => Some((&mut self.content_provider_id, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -10695,35 +10489,11 @@ impl rt::typed::Grouped for DestinationInterface {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 4usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (2003, 10415) => m.opt(&mut self.interface_id, 128),
-                    (2005, 10415) => m.opt(&mut self.interface_text, 128),
-                    (2004, 10415) => m.opt(&mut self.interface_port, 128),
-                    (2006, 10415) => m.opt(&mut self.interface_type, 128),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            DestinationInterfaceView<'_>,
+            Self,
+            4,
+        >(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -10731,6 +10501,23 @@ impl rt::typed::Grouped for DestinationInterface {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         DestinationInterfaceView::check(avp, cx)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Members for DestinationInterface {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.interface_id, 128)),
+                1 => Some((&mut self.interface_text, 128)),
+                2 => Some((&mut self.interface_port, 128)),
+                3 => Some((&mut self.interface_type, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -10829,38 +10616,11 @@ impl rt::typed::Grouped for EarlyMediaDescription {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 3usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (1273, 10415) => m.opt(&mut self.sdp_timestamps, 128),
-                    (843, 10415) => {
-                        m.many(&mut self.sdp_media_component, 1, 192, u32::MAX)
-                    }
-                    (842, 10415) => {
-                        m.many(&mut self.sdp_session_description, 2, 192, u32::MAX)
-                    }
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            EarlyMediaDescriptionView<'_>,
+            Self,
+            3,
+        >(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -10868,6 +10628,22 @@ impl rt::typed::Grouped for EarlyMediaDescription {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         EarlyMediaDescriptionView::check(avp, cx)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Members for EarlyMediaDescription {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.sdp_timestamps, 128)),
+                1 => Some((&mut self.sdp_media_component, 192)),
+                2 => Some((&mut self.sdp_session_description, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -10954,34 +10730,21 @@ impl rt::typed::Grouped for EnhancedDiagnostics {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 1usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (2819, 10415) => {
-                        m.many(&mut self.ran_nas_release_cause, 0, 128, u32::MAX)
-                    }
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<EnhancedDiagnosticsView<'_>, Self, 1>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Members for EnhancedDiagnostics {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.ran_nas_release_cause, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "ts32299"))]
@@ -11112,39 +10875,26 @@ impl rt::typed::Grouped for Envelope {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 6usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (1269, 10415) => m.one(&mut self.envelope_start_time, 0, 128),
-                    (1267, 10415) => m.opt(&mut self.envelope_end_time, 128),
-                    (421, 0) => m.opt(&mut self.cc_total_octets, 64),
-                    (412, 0) => m.opt(&mut self.cc_input_octets, 64),
-                    (414, 0) => m.opt(&mut self.cc_output_octets, 64),
-                    (417, 0) => {
-                        m.many(&mut self.cc_service_specific_units, 5, 64, u32::MAX)
-                    }
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<EnvelopeView<'_>, Self, 6>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "ts32299"))]
+impl rt::typed::Members for Envelope {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.envelope_start_time, 128)),
+                1 => Some((&mut self.envelope_end_time, 128)),
+                2 => Some((&mut self.cc_total_octets, 64)),
+                3 => Some((&mut self.cc_input_octets, 64)),
+                4 => Some((&mut self.cc_output_octets, 64)),
+                5 => Some((&mut self.cc_service_specific_units, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -11243,34 +10993,23 @@ impl rt::typed::Grouped for EventType {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 3usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (824, 10415) => m.opt(&mut self.tgpp_sip_method, 192),
-                    (825, 10415) => m.opt(&mut self.event, 192),
-                    (888, 10415) => m.opt(&mut self.expires, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<EventTypeView<'_>, Self, 3>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Members for EventType {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.tgpp_sip_method, 192)),
+                1 => Some((&mut self.event, 192)),
+                2 => Some((&mut self.expires, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -11401,41 +11140,24 @@ impl rt::typed::Grouped for ImInformation {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 4usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (2114, 10415) => m.opt(&mut self.total_number_of_messages_sent, 128),
-                    (2113, 10415) => {
-                        m.opt(&mut self.total_number_of_messages_exploded, 128)
-                    }
-                    (2112, 10415) => {
-                        m.opt(&mut self.number_of_messages_successfully_sent, 128)
-                    }
-                    (2111, 10415) => {
-                        m.opt(&mut self.number_of_messages_successfully_exploded, 128)
-                    }
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<ImInformationView<'_>, Self, 4>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Members for ImInformation {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.total_number_of_messages_sent, 128)),
+                1 => Some((&mut self.total_number_of_messages_exploded, 128)),
+                2 => Some((&mut self.number_of_messages_successfully_sent, 128)),
+                3 => Some((&mut self.number_of_messages_successfully_exploded, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -11990,131 +11712,7 @@ impl rt::typed::Grouped for ImsInformation {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 53usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (823, 10415) => m.opt(&mut self.event_type, 192),
-                    (829, 10415) => m.opt(&mut self.role_of_node, 192),
-                    (862, 10415) => m.one(&mut self.node_functionality, 2, 192),
-                    (830, 10415) => m.opt(&mut self.user_session_id, 192),
-                    (2320, 10415) => m.opt(&mut self.outgoing_session_id, 128),
-                    (650, 10415) => m.opt(&mut self.session_priority, 128),
-                    (831, 10415) => {
-                        m.many(&mut self.calling_party_address, 6, 192, u32::MAX)
-                    }
-                    (832, 10415) => m.opt(&mut self.called_party_address, 192),
-                    (1250, 10415) => {
-                        m.many(&mut self.called_asserted_identity, 8, 128, u32::MAX)
-                    }
-                    (3917, 10415) => m.opt(&mut self.called_identity_change, 192),
-                    (2024, 10415) => {
-                        m.opt(&mut self.number_portability_routing_information, 128)
-                    }
-                    (2023, 10415) => {
-                        m.opt(&mut self.carrier_select_routing_information, 128)
-                    }
-                    (1280, 10415) => {
-                        m.opt(&mut self.alternate_charged_party_address, 128)
-                    }
-                    (1251, 10415) => {
-                        m.many(&mut self.requested_party_address, 13, 128, u32::MAX)
-                    }
-                    (856, 10415) => m.many(&mut self.associated_uri, 14, 192, u32::MAX),
-                    (833, 10415) => m.opt(&mut self.time_stamps, 192),
-                    (850, 10415) => {
-                        m.many(
-                            &mut self.application_server_information,
-                            16,
-                            192,
-                            u32::MAX,
-                        )
-                    }
-                    (838, 10415) => {
-                        m.many(&mut self.inter_operator_identifier, 17, 192, u32::MAX)
-                    }
-                    (2701, 10415) => {
-                        m.many(&mut self.transit_ioi_list, 18, 192, u32::MAX)
-                    }
-                    (841, 10415) => m.opt(&mut self.ims_charging_identifier, 192),
-                    (842, 10415) => {
-                        m.many(&mut self.sdp_session_description, 20, 192, u32::MAX)
-                    }
-                    (843, 10415) => {
-                        m.many(&mut self.sdp_media_component, 21, 192, u32::MAX)
-                    }
-                    (848, 10415) => m.opt(&mut self.served_party_ip_address, 192),
-                    (603, 10415) => m.opt(&mut self.server_capabilities, 192),
-                    (851, 10415) => m.opt(&mut self.trunk_group_id, 192),
-                    (854, 10415) => m.opt(&mut self.bearer_service, 192),
-                    (855, 10415) => m.opt(&mut self.service_id, 192),
-                    (1249, 10415) => {
-                        m.many(&mut self.service_specific_info, 27, 128, u32::MAX)
-                    }
-                    (889, 10415) => m.many(&mut self.message_body, 28, 192, u32::MAX),
-                    (861, 10415) => m.opt(&mut self.cause_code, 192),
-                    (3401, 10415) => m.many(&mut self.reason_header, 30, 192, u32::MAX),
-                    (1263, 10415) => {
-                        m.many(&mut self.access_network_information, 31, 128, u32::MAX)
-                    }
-                    (3924, 10415) => m.opt(&mut self.cellular_network_information, 192),
-                    (1272, 10415) => {
-                        m.many(&mut self.early_media_description, 33, 128, u32::MAX)
-                    }
-                    (1281, 10415) => {
-                        m.opt(&mut self.ims_communication_service_identifier, 128)
-                    }
-                    (2601, 10415) => {
-                        m.opt(&mut self.ims_application_reference_identifier, 192)
-                    }
-                    (2303, 10415) => m.opt(&mut self.online_charging_flag, 128),
-                    (2305, 10415) => m.opt(&mut self.real_time_tariff_information, 128),
-                    (2309, 10415) => m.opt(&mut self.account_expiration, 128),
-                    (2321, 10415) => {
-                        m.opt(&mut self.initial_ims_charging_identifier, 128)
-                    }
-                    (2703, 10415) => m.many(&mut self.nni_information, 40, 192, u32::MAX),
-                    (2708, 10415) => m.opt(&mut self.from_address, 192),
-                    (2322, 10415) => m.opt(&mut self.ims_emergency_indicator, 192),
-                    (2713, 10415) => m.opt(&mut self.ims_visited_network_identifier, 192),
-                    (4401, 10415) => {
-                        m.many(&mut self.access_network_info_change, 44, 192, u32::MAX)
-                    }
-                    (2709, 10415) => {
-                        m.many(&mut self.access_transfer_information, 45, 192, u32::MAX)
-                    }
-                    (2711, 10415) => {
-                        m.opt(&mut self.related_ims_charging_identifier, 192)
-                    }
-                    (2712, 10415) => {
-                        m.opt(&mut self.related_ims_charging_identifier_node, 192)
-                    }
-                    (3403, 10415) => m.opt(&mut self.route_header_received, 192),
-                    (3404, 10415) => m.opt(&mut self.route_header_transmitted, 192),
-                    (3402, 10415) => m.opt(&mut self.instance_id, 192),
-                    (2717, 10415) => m.opt(&mut self.tad_identifier, 128),
-                    (4413, 10415) => m.opt(&mut self.fe_identifier_list, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<ImsInformationView<'_>, Self, 53>(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -12122,6 +11720,72 @@ impl rt::typed::Grouped for ImsInformation {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         ImsInformationView::check(avp, cx)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Members for ImsInformation {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.event_type, 192)),
+                1 => Some((&mut self.role_of_node, 192)),
+                2 => Some((&mut self.node_functionality, 192)),
+                3 => Some((&mut self.user_session_id, 192)),
+                4 => Some((&mut self.outgoing_session_id, 128)),
+                5 => Some((&mut self.session_priority, 128)),
+                6 => Some((&mut self.calling_party_address, 192)),
+                7 => Some((&mut self.called_party_address, 192)),
+                8 => Some((&mut self.called_asserted_identity, 128)),
+                9 => Some((&mut self.called_identity_change, 192)),
+                10 => Some((&mut self.number_portability_routing_information, 128)),
+                11 => Some((&mut self.carrier_select_routing_information, 128)),
+                12 => Some((&mut self.alternate_charged_party_address, 128)),
+                13 => Some((&mut self.requested_party_address, 128)),
+                14 => Some((&mut self.associated_uri, 192)),
+                15 => Some((&mut self.time_stamps, 192)),
+                16 => Some((&mut self.application_server_information, 192)),
+                17 => Some((&mut self.inter_operator_identifier, 192)),
+                18 => Some((&mut self.transit_ioi_list, 192)),
+                19 => Some((&mut self.ims_charging_identifier, 192)),
+                20 => Some((&mut self.sdp_session_description, 192)),
+                21 => Some((&mut self.sdp_media_component, 192)),
+                22 => Some((&mut self.served_party_ip_address, 192)),
+                23 => Some((&mut self.server_capabilities, 192)),
+                24 => Some((&mut self.trunk_group_id, 192)),
+                25 => Some((&mut self.bearer_service, 192)),
+                26 => Some((&mut self.service_id, 192)),
+                27 => Some((&mut self.service_specific_info, 128)),
+                28 => Some((&mut self.message_body, 192)),
+                29 => Some((&mut self.cause_code, 192)),
+                30 => Some((&mut self.reason_header, 192)),
+                31 => Some((&mut self.access_network_information, 128)),
+                32 => Some((&mut self.cellular_network_information, 192)),
+                33 => Some((&mut self.early_media_description, 128)),
+                34 => Some((&mut self.ims_communication_service_identifier, 128)),
+                35 => Some((&mut self.ims_application_reference_identifier, 192)),
+                36 => Some((&mut self.online_charging_flag, 128)),
+                37 => Some((&mut self.real_time_tariff_information, 128)),
+                38 => Some((&mut self.account_expiration, 128)),
+                39 => Some((&mut self.initial_ims_charging_identifier, 128)),
+                40 => Some((&mut self.nni_information, 192)),
+                41 => Some((&mut self.from_address, 192)),
+                42 => Some((&mut self.ims_emergency_indicator, 192)),
+                43 => Some((&mut self.ims_visited_network_identifier, 192)),
+                44 => Some((&mut self.access_network_info_change, 192)),
+                45 => Some((&mut self.access_transfer_information, 192)),
+                46 => Some((&mut self.related_ims_charging_identifier, 192)),
+                47 => Some((&mut self.related_ims_charging_identifier_node, 192)),
+                48 => Some((&mut self.route_header_received, 192)),
+                49 => Some((&mut self.route_header_transmitted, 192)),
+                50 => Some((&mut self.instance_id, 192)),
+                51 => Some((&mut self.tad_identifier, 128)),
+                52 => Some((&mut self.fe_identifier_list, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -12224,33 +11888,22 @@ impl rt::typed::Grouped for IncrementalCost {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 2usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (447, 0) => m.one(&mut self.value_digits, 0, 64),
-                    (429, 0) => m.opt(&mut self.exponent, 64),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<IncrementalCostView<'_>, Self, 2>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Members for IncrementalCost {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.value_digits, 64)),
+                1 => Some((&mut self.exponent, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -12343,33 +11996,26 @@ impl rt::typed::Grouped for InterOperatorIdentifier {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 2usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (839, 10415) => m.opt(&mut self.originating_ioi, 192),
-                    (840, 10415) => m.opt(&mut self.terminating_ioi, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            InterOperatorIdentifierView<'_>,
+            Self,
+            2,
+        >(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Members for InterOperatorIdentifier {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.originating_ioi, 192)),
+                1 => Some((&mut self.terminating_ioi, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -12468,34 +12114,23 @@ impl rt::typed::Grouped for IsupCause {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 3usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (3423, 10415) => m.opt(&mut self.isup_cause_location, 192),
-                    (3424, 10415) => m.opt(&mut self.isup_cause_value, 192),
-                    (3422, 10415) => m.opt(&mut self.isup_cause_diagnostics, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<IsupCauseView<'_>, Self, 3>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Members for IsupCause {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.isup_cause_location, 192)),
+                1 => Some((&mut self.isup_cause_value, 192)),
+                2 => Some((&mut self.isup_cause_diagnostics, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -12618,37 +12253,7 @@ impl rt::typed::Grouped for LcsClientId {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 6usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (1241, 10415) => m.opt(&mut self.lcs_client_type, 192),
-                    (1234, 10415) => m.opt(&mut self.lcs_client_external_id, 192),
-                    (1233, 10415) => m.opt(&mut self.lcs_client_dialed_by_ms, 192),
-                    (1235, 10415) => m.opt(&mut self.lcs_client_name, 192),
-                    (1231, 10415) => m.opt(&mut self.lcs_apn, 192),
-                    (1239, 10415) => m.opt(&mut self.lcs_requestor_id, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<LcsClientIdView<'_>, Self, 6>(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -12656,6 +12261,25 @@ impl rt::typed::Grouped for LcsClientId {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         LcsClientIdView::check(avp, cx)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Members for LcsClientId {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.lcs_client_type, 192)),
+                1 => Some((&mut self.lcs_client_external_id, 192)),
+                2 => Some((&mut self.lcs_client_dialed_by_ms, 192)),
+                3 => Some((&mut self.lcs_client_name, 192)),
+                4 => Some((&mut self.lcs_apn, 192)),
+                5 => Some((&mut self.lcs_requestor_id, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -12754,34 +12378,23 @@ impl rt::typed::Grouped for LcsClientName {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 3usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (1236, 10415) => m.opt(&mut self.lcs_data_coding_scheme, 192),
-                    (1238, 10415) => m.opt(&mut self.lcs_name_string, 192),
-                    (1237, 10415) => m.opt(&mut self.lcs_format_indicator, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<LcsClientNameView<'_>, Self, 3>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Members for LcsClientName {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.lcs_data_coding_scheme, 192)),
+                1 => Some((&mut self.lcs_name_string, 192)),
+                2 => Some((&mut self.lcs_format_indicator, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -12898,37 +12511,7 @@ impl rt::typed::Grouped for LcsInformation {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 6usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (1232, 10415) => m.opt(&mut self.lcs_client_id, 192),
-                    (1244, 10415) => m.opt(&mut self.location_type, 192),
-                    (1242, 10415) => m.opt(&mut self.location_estimate, 192),
-                    (1245, 10415) => m.opt(&mut self.positioning_data, 192),
-                    (1, 10415) => m.opt(&mut self.tgpp_imsi, 192),
-                    (701, 10415) => m.opt(&mut self.msisdn, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<LcsInformationView<'_>, Self, 6>(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -12936,6 +12519,25 @@ impl rt::typed::Grouped for LcsInformation {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         LcsInformationView::check(avp, cx)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Members for LcsInformation {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.lcs_client_id, 192)),
+                1 => Some((&mut self.location_type, 192)),
+                2 => Some((&mut self.location_estimate, 192)),
+                3 => Some((&mut self.positioning_data, 192)),
+                4 => Some((&mut self.tgpp_imsi, 192)),
+                5 => Some((&mut self.msisdn, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -13034,33 +12636,22 @@ impl rt::typed::Grouped for LcsRequestorId {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 2usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (1236, 10415) => m.opt(&mut self.lcs_data_coding_scheme, 192),
-                    (1240, 10415) => m.opt(&mut self.lcs_requestor_id_string, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<LcsRequestorIdView<'_>, Self, 2>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Members for LcsRequestorId {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.lcs_data_coding_scheme, 192)),
+                1 => Some((&mut self.lcs_requestor_id_string, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -13153,33 +12744,22 @@ impl rt::typed::Grouped for LocationInfo {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 2usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (22, 10415) => m.opt(&mut self.tgpp_user_location_info, 192),
-                    (2038, 10415) => m.opt(&mut self.change_time, 128),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<LocationInfoView<'_>, Self, 2>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Members for LocationInfo {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.tgpp_user_location_info, 192)),
+                1 => Some((&mut self.change_time, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -13278,33 +12858,22 @@ impl rt::typed::Grouped for LocationType {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 2usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (1243, 10415) => m.opt(&mut self.location_estimate_type, 192),
-                    (1230, 10415) => m.opt(&mut self.deferred_location_event_type, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<LocationTypeView<'_>, Self, 2>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Members for LocationType {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.location_estimate_type, 192)),
+                1 => Some((&mut self.deferred_location_event_type, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -13531,48 +13100,7 @@ impl rt::typed::Grouped for MbmsInformation {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 15usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (900, 10415) => m.one(&mut self.tmgi, 0, 192),
-                    (906, 10415) => m.one(&mut self.mbms_service_type, 1, 192),
-                    (1225, 10415) => m.one(&mut self.mbms_user_service_type, 2, 128),
-                    (1224, 10415) => m.opt(&mut self.file_repair_supported, 128),
-                    (901, 10415) => {
-                        m.opt(&mut self.required_mbms_bearer_capabilities, 192)
-                    }
-                    (907, 10415) => m.opt(&mut self.mbms_2g_3g_indicator, 192),
-                    (909, 10415) => m.opt(&mut self.rai, 192),
-                    (903, 10415) => m.many(&mut self.mbms_service_area, 7, 192, u32::MAX),
-                    (908, 10415) => m.opt(&mut self.mbms_session_identity, 192),
-                    (921, 10415) => m.opt(&mut self.cn_ip_multicast_distribution, 128),
-                    (2307, 10415) => m.opt(&mut self.mbms_gw_address, 128),
-                    (2323, 10415) => m.opt(&mut self.mbms_charged_party, 192),
-                    (701, 10415) => m.many(&mut self.msisdn, 12, 192, u32::MAX),
-                    (929, 10415) => m.opt(&mut self.mbms_data_transfer_start, 192),
-                    (930, 10415) => m.opt(&mut self.mbms_data_transfer_stop, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<MbmsInformationView<'_>, Self, 15>(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -13580,6 +13108,34 @@ impl rt::typed::Grouped for MbmsInformation {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         MbmsInformationView::check(avp, cx)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Members for MbmsInformation {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.tmgi, 192)),
+                1 => Some((&mut self.mbms_service_type, 192)),
+                2 => Some((&mut self.mbms_user_service_type, 128)),
+                3 => Some((&mut self.file_repair_supported, 128)),
+                4 => Some((&mut self.required_mbms_bearer_capabilities, 192)),
+                5 => Some((&mut self.mbms_2g_3g_indicator, 192)),
+                6 => Some((&mut self.rai, 192)),
+                7 => Some((&mut self.mbms_service_area, 192)),
+                8 => Some((&mut self.mbms_session_identity, 192)),
+                9 => Some((&mut self.cn_ip_multicast_distribution, 128)),
+                10 => Some((&mut self.mbms_gw_address, 128)),
+                11 => Some((&mut self.mbms_charged_party, 192)),
+                12 => Some((&mut self.msisdn, 192)),
+                13 => Some((&mut self.mbms_data_transfer_start, 192)),
+                14 => Some((&mut self.mbms_data_transfer_stop, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -13709,35 +13265,24 @@ impl rt::typed::Grouped for MessageBody {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 4usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (826, 10415) => m.one(&mut self.content_type, 0, 192),
-                    (827, 10415) => m.one(&mut self.content_length, 1, 192),
-                    (828, 10415) => m.opt(&mut self.content_disposition, 192),
-                    (864, 10415) => m.opt(&mut self.originator, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<MessageBodyView<'_>, Self, 4>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Members for MessageBody {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.content_type, 192)),
+                1 => Some((&mut self.content_length, 192)),
+                2 => Some((&mut self.content_disposition, 192)),
+                3 => Some((&mut self.originator, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -13830,33 +13375,22 @@ impl rt::typed::Grouped for MessageClass {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 2usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (1214, 10415) => m.opt(&mut self.class_identifier, 128),
-                    (1215, 10415) => m.opt(&mut self.token_text, 128),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<MessageClassView<'_>, Self, 2>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Members for MessageClass {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.class_identifier, 128)),
+                1 => Some((&mut self.token_text, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -13973,42 +13507,24 @@ impl rt::typed::Grouped for MmContentType {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 4usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (1204, 10415) => m.opt(&mut self.type_number, 128),
-                    (1205, 10415) => m.opt(&mut self.additional_type_information, 128),
-                    (1206, 10415) => m.opt(&mut self.content_size, 128),
-                    (1207, 10415) => {
-                        m.many(
-                            &mut self.additional_content_information,
-                            3,
-                            128,
-                            u32::MAX,
-                        )
-                    }
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<MmContentTypeView<'_>, Self, 4>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Members for MmContentType {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.type_number, 128)),
+                1 => Some((&mut self.additional_type_information, 128)),
+                2 => Some((&mut self.content_size, 128)),
+                3 => Some((&mut self.additional_content_information, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -14227,53 +13743,7 @@ impl rt::typed::Grouped for MmsInformation {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 20usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (886, 10415) => m.opt(&mut self.originator_address, 192),
-                    (1201, 10415) => {
-                        m.many(&mut self.recipient_address, 1, 128, u32::MAX)
-                    }
-                    (1202, 10415) => m.opt(&mut self.submission_time, 128),
-                    (1203, 10415) => m.opt(&mut self.mm_content_type, 128),
-                    (1209, 10415) => m.opt(&mut self.priority, 128),
-                    (1210, 10415) => m.opt(&mut self.message_id, 128),
-                    (1211, 10415) => m.opt(&mut self.message_type, 128),
-                    (1212, 10415) => m.opt(&mut self.message_size, 128),
-                    (1213, 10415) => m.opt(&mut self.message_class, 128),
-                    (1216, 10415) => m.opt(&mut self.delivery_report_requested, 128),
-                    (1222, 10415) => m.opt(&mut self.read_reply_report_requested, 128),
-                    (1248, 10415) => m.opt(&mut self.mmbox_storage_requested, 128),
-                    (1218, 10415) => m.opt(&mut self.applic_id, 128),
-                    (1223, 10415) => m.opt(&mut self.reply_applic_id, 128),
-                    (1219, 10415) => m.opt(&mut self.aux_applic_info, 128),
-                    (1220, 10415) => m.opt(&mut self.content_class, 128),
-                    (1221, 10415) => m.opt(&mut self.drm_content, 128),
-                    (1217, 10415) => m.opt(&mut self.adaptations, 128),
-                    (1101, 10415) => m.opt(&mut self.vasp_id, 128),
-                    (1102, 10415) => m.opt(&mut self.vas_id, 128),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<MmsInformationView<'_>, Self, 20>(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -14281,6 +13751,39 @@ impl rt::typed::Grouped for MmsInformation {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         MmsInformationView::check(avp, cx)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Members for MmsInformation {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.originator_address, 192)),
+                1 => Some((&mut self.recipient_address, 128)),
+                2 => Some((&mut self.submission_time, 128)),
+                3 => Some((&mut self.mm_content_type, 128)),
+                4 => Some((&mut self.priority, 128)),
+                5 => Some((&mut self.message_id, 128)),
+                6 => Some((&mut self.message_type, 128)),
+                7 => Some((&mut self.message_size, 128)),
+                8 => Some((&mut self.message_class, 128)),
+                9 => Some((&mut self.delivery_report_requested, 128)),
+                10 => Some((&mut self.read_reply_report_requested, 128)),
+                11 => Some((&mut self.mmbox_storage_requested, 128)),
+                12 => Some((&mut self.applic_id, 128)),
+                13 => Some((&mut self.reply_applic_id, 128)),
+                14 => Some((&mut self.aux_applic_info, 128)),
+                15 => Some((&mut self.content_class, 128)),
+                16 => Some((&mut self.drm_content, 128)),
+                17 => Some((&mut self.adaptations, 128)),
+                18 => Some((&mut self.vasp_id, 128)),
+                19 => Some((&mut self.vas_id, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -14367,34 +13870,21 @@ impl rt::typed::Grouped for MmtelInformation {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 1usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (2048, 10415) => {
-                        m.many(&mut self.supplementary_service, 0, 128, u32::MAX)
-                    }
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<MmtelInformationView<'_>, Self, 1>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Members for MmtelInformation {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.supplementary_service, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "ts32299"))]
@@ -14608,52 +14098,11 @@ impl rt::typed::Grouped for MonitoringEventInformation {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 15usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (3922, 10415) => m.opt(&mut self.monitoring_event_functionality, 192),
-                    (55, 0) => m.opt(&mut self.event_timestamp, 64),
-                    (3919, 10415) => {
-                        m.opt(&mut self.monitoring_event_configuration_activity, 192)
-                    }
-                    (3124, 10415) => m.opt(&mut self.scef_reference_id, 192),
-                    (3125, 10415) => m.opt(&mut self.scef_id, 192),
-                    (3127, 10415) => m.opt(&mut self.monitoring_type, 192),
-                    (3128, 10415) => m.opt(&mut self.maximum_number_of_reports, 192),
-                    (3130, 10415) => m.opt(&mut self.monitoring_duration, 192),
-                    (857, 10415) => m.opt(&mut self.charged_party, 192),
-                    (3131, 10415) => m.opt(&mut self.maximum_detection_time, 192),
-                    (3129, 10415) => m.opt(&mut self.ue_reachability_configuration, 192),
-                    (3136, 10415) => m.opt(&mut self.monte_location_type, 192),
-                    (3137, 10415) => m.opt(&mut self.accuracy, 192),
-                    (4306, 10415) => {
-                        m.opt(&mut self.number_of_ue_per_location_configuration, 192)
-                    }
-                    (3920, 10415) => {
-                        m.many(&mut self.monitoring_event_report_data, 14, 192, u32::MAX)
-                    }
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            MonitoringEventInformationView<'_>,
+            Self,
+            15,
+        >(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -14661,6 +14110,34 @@ impl rt::typed::Grouped for MonitoringEventInformation {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         MonitoringEventInformationView::check(avp, cx)
+    }
+}
+#[cfg(any(feature = "ts32299"))]
+impl rt::typed::Members for MonitoringEventInformation {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.monitoring_event_functionality, 192)),
+                1 => Some((&mut self.event_timestamp, 64)),
+                2 => Some((&mut self.monitoring_event_configuration_activity, 192)),
+                3 => Some((&mut self.scef_reference_id, 192)),
+                4 => Some((&mut self.scef_id, 192)),
+                5 => Some((&mut self.monitoring_type, 192)),
+                6 => Some((&mut self.maximum_number_of_reports, 192)),
+                7 => Some((&mut self.monitoring_duration, 192)),
+                8 => Some((&mut self.charged_party, 192)),
+                9 => Some((&mut self.maximum_detection_time, 192)),
+                10 => Some((&mut self.ue_reachability_configuration, 192)),
+                11 => Some((&mut self.monte_location_type, 192)),
+                12 => Some((&mut self.accuracy, 192)),
+                13 => Some((&mut self.number_of_ue_per_location_configuration, 192)),
+                14 => Some((&mut self.monitoring_event_report_data, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "ts32299"))]
@@ -14847,51 +14324,11 @@ impl rt::typed::Grouped for MonitoringEventReportData {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 11usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (55, 0) => m.opt(&mut self.event_timestamp, 64),
-                    (3124, 10415) => m.opt(&mut self.scef_reference_id, 192),
-                    (3125, 10415) => m.opt(&mut self.scef_id, 192),
-                    (3923, 10415) => m.opt(&mut self.monitoring_event_report_number, 192),
-                    (857, 10415) => m.opt(&mut self.charged_party, 192),
-                    (443, 0) => m.opt(&mut self.subscription_id, 64),
-                    (3127, 10415) => m.opt(&mut self.monitoring_type, 192),
-                    (3140, 10415) => m.opt(&mut self.reachability_information, 192),
-                    (1496, 10415) => m.opt(&mut self.eps_location_information, 192),
-                    (4300, 10415) => {
-                        m.opt(&mut self.communication_failure_information, 192)
-                    }
-                    (4307, 10415) => {
-                        m.many(
-                            &mut self.number_of_ue_per_location_report,
-                            10,
-                            192,
-                            u32::MAX,
-                        )
-                    }
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            MonitoringEventReportDataView<'_>,
+            Self,
+            11,
+        >(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -14899,6 +14336,30 @@ impl rt::typed::Grouped for MonitoringEventReportData {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         MonitoringEventReportDataView::check(avp, cx)
+    }
+}
+#[cfg(any(feature = "ts32299"))]
+impl rt::typed::Members for MonitoringEventReportData {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.event_timestamp, 64)),
+                1 => Some((&mut self.scef_reference_id, 192)),
+                2 => Some((&mut self.scef_id, 192)),
+                3 => Some((&mut self.monitoring_event_report_number, 192)),
+                4 => Some((&mut self.charged_party, 192)),
+                5 => Some((&mut self.subscription_id, 64)),
+                6 => Some((&mut self.monitoring_type, 192)),
+                7 => Some((&mut self.reachability_information, 192)),
+                8 => Some((&mut self.eps_location_information, 192)),
+                9 => Some((&mut self.communication_failure_information, 192)),
+                10 => Some((&mut self.number_of_ue_per_location_report, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -14997,34 +14458,23 @@ impl rt::typed::Grouped for NextTariff {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 3usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (425, 0) => m.opt(&mut self.currency_code, 64),
-                    (2059, 10415) => m.opt(&mut self.scale_factor, 128),
-                    (2058, 10415) => m.many(&mut self.rate_element, 2, 128, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<NextTariffView<'_>, Self, 3>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Members for NextTariff {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.currency_code, 64)),
+                1 => Some((&mut self.scale_factor, 128)),
+                2 => Some((&mut self.rate_element, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -15129,35 +14579,24 @@ impl rt::typed::Grouped for NiddSubmission {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 4usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (55, 0) => m.opt(&mut self.event_timestamp, 64),
-                    (363, 0) => m.opt(&mut self.accounting_input_octets, 64),
-                    (364, 0) => m.opt(&mut self.accounting_output_octets, 64),
-                    (2037, 10415) => m.opt(&mut self.change_condition, 128),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<NiddSubmissionView<'_>, Self, 4>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Members for NiddSubmission {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.event_timestamp, 64)),
+                1 => Some((&mut self.accounting_input_octets, 64)),
+                2 => Some((&mut self.accounting_output_octets, 64)),
+                3 => Some((&mut self.change_condition, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -15262,35 +14701,24 @@ impl rt::typed::Grouped for NniInformation {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 4usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (2707, 10415) => m.opt(&mut self.session_direction, 128),
-                    (2704, 10415) => m.opt(&mut self.nni_type, 128),
-                    (2706, 10415) => m.opt(&mut self.relationship_mode, 128),
-                    (2705, 10415) => m.opt(&mut self.neighbour_node_address, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<NniInformationView<'_>, Self, 4>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Members for NniInformation {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_direction, 128)),
+                1 => Some((&mut self.nni_type, 128)),
+                2 => Some((&mut self.relationship_mode, 128)),
+                3 => Some((&mut self.neighbour_node_address, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -15405,42 +14833,24 @@ impl rt::typed::Grouped for OfflineCharging {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 4usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (881, 10415) => m.opt(&mut self.quota_consumption_time, 192),
-                    (1270, 10415) => m.opt(&mut self.time_quota_mechanism, 128),
-                    (1268, 10415) => m.opt(&mut self.envelope_reporting, 128),
-                    (456, 0) => {
-                        m.many(
-                            &mut self.multiple_services_credit_control,
-                            3,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<OfflineChargingView<'_>, Self, 4>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Members for OfflineCharging {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.quota_consumption_time, 192)),
+                1 => Some((&mut self.time_quota_mechanism, 128)),
+                2 => Some((&mut self.envelope_reporting, 128)),
+                3 => Some((&mut self.multiple_services_credit_control, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -15539,34 +14949,7 @@ impl rt::typed::Grouped for OriginatorAddress {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 3usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (899, 10415) => m.opt(&mut self.address_type, 192),
-                    (897, 10415) => m.opt(&mut self.address_data, 192),
-                    (898, 10415) => m.opt(&mut self.address_domain, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<OriginatorAddressView<'_>, Self, 3>(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -15574,6 +14957,22 @@ impl rt::typed::Grouped for OriginatorAddress {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         OriginatorAddressView::check(avp, cx)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Members for OriginatorAddress {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.address_type, 192)),
+                1 => Some((&mut self.address_data, 192)),
+                2 => Some((&mut self.address_domain, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -15678,35 +15077,7 @@ impl rt::typed::Grouped for OriginatorInterface {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 4usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (2003, 10415) => m.opt(&mut self.interface_id, 128),
-                    (2005, 10415) => m.opt(&mut self.interface_text, 128),
-                    (2004, 10415) => m.opt(&mut self.interface_port, 128),
-                    (2006, 10415) => m.opt(&mut self.interface_type, 128),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<OriginatorInterfaceView<'_>, Self, 4>(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -15714,6 +15085,23 @@ impl rt::typed::Grouped for OriginatorInterface {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         OriginatorInterfaceView::check(avp, cx)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Members for OriginatorInterface {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.interface_id, 128)),
+                1 => Some((&mut self.interface_text, 128)),
+                2 => Some((&mut self.interface_port, 128)),
+                3 => Some((&mut self.interface_type, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -15812,34 +15200,11 @@ impl rt::typed::Grouped for OriginatorReceivedAddress {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 3usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (899, 10415) => m.opt(&mut self.address_type, 192),
-                    (897, 10415) => m.opt(&mut self.address_data, 192),
-                    (898, 10415) => m.opt(&mut self.address_domain, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            OriginatorReceivedAddressView<'_>,
+            Self,
+            3,
+        >(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -15847,6 +15212,22 @@ impl rt::typed::Grouped for OriginatorReceivedAddress {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         OriginatorReceivedAddressView::check(avp, cx)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Members for OriginatorReceivedAddress {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.address_type, 192)),
+                1 => Some((&mut self.address_data, 192)),
+                2 => Some((&mut self.address_domain, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -15957,34 +15338,23 @@ impl rt::typed::Grouped for ParticipantGroup {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 3usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (832, 10415) => m.opt(&mut self.called_party_address, 192),
-                    (1259, 10415) => m.opt(&mut self.participant_access_priority, 128),
-                    (1279, 10415) => m.opt(&mut self.user_participating_type, 128),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<ParticipantGroupView<'_>, Self, 3>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Members for ParticipantGroup {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.called_party_address, 192)),
+                1 => Some((&mut self.participant_access_priority, 128)),
+                2 => Some((&mut self.user_participating_type, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -16149,50 +15519,7 @@ impl rt::typed::Grouped for PocInformation {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 13usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (883, 10415) => m.opt(&mut self.poc_server_role, 192),
-                    (884, 10415) => m.opt(&mut self.poc_session_type, 192),
-                    (1252, 10415) => m.opt(&mut self.poc_user_role, 128),
-                    (1277, 10415) => m.opt(&mut self.poc_session_initiation_type, 128),
-                    (2025, 10415) => m.opt(&mut self.poc_event_type, 128),
-                    (885, 10415) => m.opt(&mut self.number_of_participants, 192),
-                    (887, 10415) => {
-                        m.many(&mut self.participants_involved, 6, 192, u32::MAX)
-                    }
-                    (1260, 10415) => {
-                        m.many(&mut self.participant_group, 7, 128, u32::MAX)
-                    }
-                    (1255, 10415) => {
-                        m.many(&mut self.talk_burst_exchange, 8, 128, u32::MAX)
-                    }
-                    (858, 10415) => m.opt(&mut self.poc_controlling_address, 192),
-                    (859, 10415) => m.opt(&mut self.poc_group_name, 192),
-                    (1229, 10415) => m.opt(&mut self.poc_session_id, 192),
-                    (857, 10415) => m.opt(&mut self.charged_party, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<PocInformationView<'_>, Self, 13>(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -16200,6 +15527,32 @@ impl rt::typed::Grouped for PocInformation {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         PocInformationView::check(avp, cx)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Members for PocInformation {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.poc_server_role, 192)),
+                1 => Some((&mut self.poc_session_type, 192)),
+                2 => Some((&mut self.poc_user_role, 128)),
+                3 => Some((&mut self.poc_session_initiation_type, 128)),
+                4 => Some((&mut self.poc_event_type, 128)),
+                5 => Some((&mut self.number_of_participants, 192)),
+                6 => Some((&mut self.participants_involved, 192)),
+                7 => Some((&mut self.participant_group, 128)),
+                8 => Some((&mut self.talk_burst_exchange, 128)),
+                9 => Some((&mut self.poc_controlling_address, 192)),
+                10 => Some((&mut self.poc_group_name, 192)),
+                11 => Some((&mut self.poc_session_id, 192)),
+                12 => Some((&mut self.charged_party, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -16298,33 +15651,22 @@ impl rt::typed::Grouped for PocUserRole {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 2usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (1253, 10415) => m.opt(&mut self.poc_user_role_ids, 128),
-                    (1254, 10415) => m.opt(&mut self.poc_user_role_info_units, 128),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<PocUserRoleView<'_>, Self, 2>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Members for PocUserRole {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.poc_user_role_ids, 128)),
+                1 => Some((&mut self.poc_user_role_info_units, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -16482,43 +15824,11 @@ impl rt::typed::Grouped for ProseDirectCommunicationReceptionDataContainer {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 10usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (2063, 10415) => m.opt(&mut self.local_sequence_number, 128),
-                    (3428, 10415) => m.opt(&mut self.coverage_status, 192),
-                    (22, 10415) => m.opt(&mut self.tgpp_user_location_info, 192),
-                    (363, 0) => m.opt(&mut self.accounting_input_octets, 64),
-                    (2038, 10415) => m.opt(&mut self.change_time, 128),
-                    (2037, 10415) => m.opt(&mut self.change_condition, 128),
-                    (1407, 10415) => m.opt(&mut self.visited_plmn_id, 192),
-                    (3439, 10415) => {
-                        m.opt(&mut self.usage_information_report_sequence_number, 192)
-                    }
-                    (3465, 10415) => m.opt(&mut self.radio_resources_indicator, 192),
-                    (3508, 10415) => m.opt(&mut self.radio_frequency, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            ProseDirectCommunicationReceptionDataContainerView<'_>,
+            Self,
+            10,
+        >(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -16526,6 +15836,29 @@ impl rt::typed::Grouped for ProseDirectCommunicationReceptionDataContainer {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         ProseDirectCommunicationReceptionDataContainerView::check(avp, cx)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Members for ProseDirectCommunicationReceptionDataContainer {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.local_sequence_number, 128)),
+                1 => Some((&mut self.coverage_status, 192)),
+                2 => Some((&mut self.tgpp_user_location_info, 192)),
+                3 => Some((&mut self.accounting_input_octets, 64)),
+                4 => Some((&mut self.change_time, 128)),
+                5 => Some((&mut self.change_condition, 128)),
+                6 => Some((&mut self.visited_plmn_id, 192)),
+                7 => Some((&mut self.usage_information_report_sequence_number, 192)),
+                8 => Some((&mut self.radio_resources_indicator, 192)),
+                9 => Some((&mut self.radio_frequency, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -16683,43 +16016,11 @@ impl rt::typed::Grouped for ProseDirectCommunicationTransmissionDataContainer {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 10usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (2063, 10415) => m.opt(&mut self.local_sequence_number, 128),
-                    (3428, 10415) => m.opt(&mut self.coverage_status, 192),
-                    (22, 10415) => m.opt(&mut self.tgpp_user_location_info, 192),
-                    (364, 0) => m.opt(&mut self.accounting_output_octets, 64),
-                    (2038, 10415) => m.opt(&mut self.change_time, 128),
-                    (2037, 10415) => m.opt(&mut self.change_condition, 128),
-                    (1407, 10415) => m.opt(&mut self.visited_plmn_id, 192),
-                    (3439, 10415) => {
-                        m.opt(&mut self.usage_information_report_sequence_number, 192)
-                    }
-                    (3465, 10415) => m.opt(&mut self.radio_resources_indicator, 192),
-                    (3508, 10415) => m.opt(&mut self.radio_frequency, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            ProseDirectCommunicationTransmissionDataContainerView<'_>,
+            Self,
+            10,
+        >(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -16727,6 +16028,29 @@ impl rt::typed::Grouped for ProseDirectCommunicationTransmissionDataContainer {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         ProseDirectCommunicationTransmissionDataContainerView::check(avp, cx)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Members for ProseDirectCommunicationTransmissionDataContainer {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.local_sequence_number, 128)),
+                1 => Some((&mut self.coverage_status, 192)),
+                2 => Some((&mut self.tgpp_user_location_info, 192)),
+                3 => Some((&mut self.accounting_output_octets, 64)),
+                4 => Some((&mut self.change_time, 128)),
+                5 => Some((&mut self.change_condition, 128)),
+                6 => Some((&mut self.visited_plmn_id, 192)),
+                7 => Some((&mut self.usage_information_report_sequence_number, 192)),
+                8 => Some((&mut self.radio_resources_indicator, 192)),
+                9 => Some((&mut self.radio_frequency, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -17347,111 +16671,7 @@ impl rt::typed::Grouped for ProseInformation {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 54usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (628, 10415) => m.opt(&mut self.supported_features, 128),
-                    (3426, 10415) => m.opt(&mut self.announcing_ue_hplmn_identifier, 192),
-                    (3427, 10415) => m.opt(&mut self.announcing_ue_vplmn_identifier, 192),
-                    (3431, 10415) => m.opt(&mut self.monitoring_ue_hplmn_identifier, 192),
-                    (3433, 10415) => m.opt(&mut self.monitoring_ue_vplmn_identifier, 192),
-                    (4404, 10415) => m.opt(&mut self.discoverer_ue_hplmn_identifier, 192),
-                    (4405, 10415) => m.opt(&mut self.discoverer_ue_vplmn_identifier, 192),
-                    (4402, 10415) => m.opt(&mut self.discoveree_ue_hplmn_identifier, 192),
-                    (4403, 10415) => m.opt(&mut self.discoveree_ue_vplmn_identifier, 192),
-                    (3430, 10415) => m.opt(&mut self.monitored_plmn_identifier, 192),
-                    (3438, 10415) => m.opt(&mut self.role_of_prose_function, 192),
-                    (3811, 10415) => m.opt(&mut self.prose_app_id, 192),
-                    (3440, 10415) => m.opt(&mut self.prose_3rd_party_application_id, 192),
-                    (3458, 10415) => m.opt(&mut self.application_specific_data, 192),
-                    (3443, 10415) => m.opt(&mut self.prose_event_type, 192),
-                    (3442, 10415) => m.opt(&mut self.prose_direct_discovery_model, 192),
-                    (3444, 10415) => m.opt(&mut self.prose_function_ip_address, 192),
-                    (3602, 10415) => m.opt(&mut self.prose_function_id, 192),
-                    (3815, 10415) => m.opt(&mut self.prose_validity_timer, 192),
-                    (3451, 10415) => m.opt(&mut self.prose_role_of_ue, 192),
-                    (3450, 10415) => m.opt(&mut self.prose_requested_timestamp, 192),
-                    (3434, 10415) => m.opt(&mut self.pc3_control_protocol_cause, 192),
-                    (3432, 10415) => m.opt(&mut self.monitoring_ue_identifier, 192),
-                    (3457, 10415) => m.opt(&mut self.prose_function_plmn_identifier, 192),
-                    (3437, 10415) => m.opt(&mut self.requestor_plmn_identifier, 192),
-                    (3600, 10415) => m.opt(&mut self.origin_app_layer_user_id, 192),
-                    (3821, 10415) => m.opt(&mut self.wlan_link_layer_id, 192),
-                    (3816, 10415) => m.opt(&mut self.requesting_epuid, 192),
-                    (3601, 10415) => m.opt(&mut self.target_app_layer_user_id, 192),
-                    (3436, 10415) => m.opt(&mut self.requested_plmn_identifier, 192),
-                    (3818, 10415) => m.opt(&mut self.time_window, 192),
-                    (3448, 10415) => m.opt(&mut self.prose_range_class, 192),
-                    (3454, 10415) => m.opt(&mut self.proximity_alert_indication, 192),
-                    (3455, 10415) => m.opt(&mut self.proximity_alert_timestamp, 192),
-                    (3456, 10415) => {
-                        m.opt(&mut self.proximity_cancellation_timestamp, 192)
-                    }
-                    (3449, 10415) => m.opt(&mut self.prose_reason_for_cancellation, 192),
-                    (3435, 10415) => m.opt(&mut self.pc3_epc_control_protocol_cause, 192),
-                    (3453, 10415) => m.opt(&mut self.prose_ue_id, 192),
-                    (3452, 10415) => m.opt(&mut self.prose_source_ip_address, 192),
-                    (3429, 10415) => m.opt(&mut self.layer_2_group_id, 192),
-                    (3446, 10415) => {
-                        m.opt(&mut self.prose_group_ip_multicast_address, 192)
-                    }
-                    (3459, 10415) => m.many(&mut self.coverage_info, 41, 192, u32::MAX),
-                    (3463, 10415) => {
-                        m.many(&mut self.radio_parameter_set_info, 42, 192, u32::MAX)
-                    }
-                    (3468, 10415) => {
-                        m.many(&mut self.transmitter_info, 43, 192, u32::MAX)
-                    }
-                    (3467, 10415) => m.opt(&mut self.time_first_transmission, 192),
-                    (3466, 10415) => m.opt(&mut self.time_first_reception, 192),
-                    (3441, 10415) => {
-                        m.many(
-                            &mut self
-                                .prose_direct_communication_transmission_data_container,
-                            46,
-                            192,
-                            u32::MAX,
-                        )
-                    }
-                    (3461, 10415) => {
-                        m.many(
-                            &mut self
-                                .prose_direct_communication_reception_data_container,
-                            47,
-                            192,
-                            u32::MAX,
-                        )
-                    }
-                    (4408, 10415) => m.opt(&mut self.announcing_plmn_id, 192),
-                    (4410, 10415) => m.opt(&mut self.prose_target_layer_2_id, 192),
-                    (4411, 10415) => m.opt(&mut self.relay_ip_address, 192),
-                    (4409, 10415) => {
-                        m.opt(&mut self.prose_ue_to_network_relay_ue_id, 192)
-                    }
-                    (4412, 10415) => m.opt(&mut self.target_ip_address, 192),
-                    (1300, 10415) => m.opt(&mut self.pc5_radio_technology, 128),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<ProseInformationView<'_>, Self, 54>(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -17459,6 +16679,83 @@ impl rt::typed::Grouped for ProseInformation {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         ProseInformationView::check(avp, cx)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Members for ProseInformation {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.supported_features, 128)),
+                1 => Some((&mut self.announcing_ue_hplmn_identifier, 192)),
+                2 => Some((&mut self.announcing_ue_vplmn_identifier, 192)),
+                3 => Some((&mut self.monitoring_ue_hplmn_identifier, 192)),
+                4 => Some((&mut self.monitoring_ue_vplmn_identifier, 192)),
+                5 => Some((&mut self.discoverer_ue_hplmn_identifier, 192)),
+                6 => Some((&mut self.discoverer_ue_vplmn_identifier, 192)),
+                7 => Some((&mut self.discoveree_ue_hplmn_identifier, 192)),
+                8 => Some((&mut self.discoveree_ue_vplmn_identifier, 192)),
+                9 => Some((&mut self.monitored_plmn_identifier, 192)),
+                10 => Some((&mut self.role_of_prose_function, 192)),
+                11 => Some((&mut self.prose_app_id, 192)),
+                12 => Some((&mut self.prose_3rd_party_application_id, 192)),
+                13 => Some((&mut self.application_specific_data, 192)),
+                14 => Some((&mut self.prose_event_type, 192)),
+                15 => Some((&mut self.prose_direct_discovery_model, 192)),
+                16 => Some((&mut self.prose_function_ip_address, 192)),
+                17 => Some((&mut self.prose_function_id, 192)),
+                18 => Some((&mut self.prose_validity_timer, 192)),
+                19 => Some((&mut self.prose_role_of_ue, 192)),
+                20 => Some((&mut self.prose_requested_timestamp, 192)),
+                21 => Some((&mut self.pc3_control_protocol_cause, 192)),
+                22 => Some((&mut self.monitoring_ue_identifier, 192)),
+                23 => Some((&mut self.prose_function_plmn_identifier, 192)),
+                24 => Some((&mut self.requestor_plmn_identifier, 192)),
+                25 => Some((&mut self.origin_app_layer_user_id, 192)),
+                26 => Some((&mut self.wlan_link_layer_id, 192)),
+                27 => Some((&mut self.requesting_epuid, 192)),
+                28 => Some((&mut self.target_app_layer_user_id, 192)),
+                29 => Some((&mut self.requested_plmn_identifier, 192)),
+                30 => Some((&mut self.time_window, 192)),
+                31 => Some((&mut self.prose_range_class, 192)),
+                32 => Some((&mut self.proximity_alert_indication, 192)),
+                33 => Some((&mut self.proximity_alert_timestamp, 192)),
+                34 => Some((&mut self.proximity_cancellation_timestamp, 192)),
+                35 => Some((&mut self.prose_reason_for_cancellation, 192)),
+                36 => Some((&mut self.pc3_epc_control_protocol_cause, 192)),
+                37 => Some((&mut self.prose_ue_id, 192)),
+                38 => Some((&mut self.prose_source_ip_address, 192)),
+                39 => Some((&mut self.layer_2_group_id, 192)),
+                40 => Some((&mut self.prose_group_ip_multicast_address, 192)),
+                41 => Some((&mut self.coverage_info, 192)),
+                42 => Some((&mut self.radio_parameter_set_info, 192)),
+                43 => Some((&mut self.transmitter_info, 192)),
+                44 => Some((&mut self.time_first_transmission, 192)),
+                45 => Some((&mut self.time_first_reception, 192)),
+                46 => {
+                    Some((
+                        &mut self.prose_direct_communication_transmission_data_container,
+                        192,
+                    ))
+                }
+                47 => {
+                    Some((
+                        &mut self.prose_direct_communication_reception_data_container,
+                        192,
+                    ))
+                }
+                48 => Some((&mut self.announcing_plmn_id, 192)),
+                49 => Some((&mut self.prose_target_layer_2_id, 192)),
+                50 => Some((&mut self.relay_ip_address, 192)),
+                51 => Some((&mut self.prose_ue_to_network_relay_ue_id, 192)),
+                52 => Some((&mut self.target_ip_address, 192)),
+                53 => Some((&mut self.pc5_radio_technology, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -17588,34 +16885,27 @@ impl rt::typed::Grouped for PsFurnishChargingInformation {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 3usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (2, 10415) => m.one(&mut self.tgpp_charging_id, 0, 192),
-                    (866, 10415) => m.one(&mut self.ps_free_format_data, 1, 192),
-                    (867, 10415) => m.opt(&mut self.ps_append_free_format_data, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            PsFurnishChargingInformationView<'_>,
+            Self,
+            3,
+        >(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Members for PsFurnishChargingInformation {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.tgpp_charging_id, 192)),
+                1 => Some((&mut self.ps_free_format_data, 192)),
+                2 => Some((&mut self.ps_append_free_format_data, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -18274,125 +17564,7 @@ impl rt::typed::Grouped for PsInformation {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 73usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (628, 10415) => m.opt(&mut self.supported_features, 128),
-                    (2, 10415) => m.opt(&mut self.tgpp_charging_id, 192),
-                    (2050, 10415) => m.opt(&mut self.pdn_connection_charging_id, 128),
-                    (2064, 10415) => m.opt(&mut self.node_id, 128),
-                    (3, 10415) => m.opt(&mut self.tgpp_pdp_type, 192),
-                    (1227, 10415) => m.many(&mut self.pdp_address, 5, 128, u32::MAX),
-                    (2606, 10415) => m.opt(&mut self.pdp_address_prefix_length, 192),
-                    (2051, 10415) => m.opt(&mut self.dynamic_address_flag, 128),
-                    (2068, 10415) => m.opt(&mut self.dynamic_address_flag_extension, 128),
-                    (1016, 10415) => m.opt(&mut self.qos_information, 192),
-                    (1228, 10415) => m.many(&mut self.sgsn_address, 10, 128, u32::MAX),
-                    (847, 10415) => m.many(&mut self.ggsn_address, 11, 192, u32::MAX),
-                    (1091, 10415) => m.many(&mut self.tdf_ip_address, 12, 128, u32::MAX),
-                    (2067, 10415) => m.many(&mut self.sgw_address, 13, 128, u32::MAX),
-                    (3425, 10415) => m.many(&mut self.epdg_address, 14, 192, u32::MAX),
-                    (3903, 10415) => m.many(&mut self.twag_address, 15, 192, u32::MAX),
-                    (846, 10415) => m.many(&mut self.cg_address, 16, 192, u32::MAX),
-                    (2047, 10415) => m.opt(&mut self.serving_node_type, 128),
-                    (2065, 10415) => m.opt(&mut self.sgw_change, 192),
-                    (8, 10415) => m.opt(&mut self.tgpp_imsi_mcc_mnc, 192),
-                    (2308, 10415) => m.opt(&mut self.imsi_unauthenticated_flag, 128),
-                    (9, 10415) => m.opt(&mut self.tgpp_ggsn_mcc_mnc, 192),
-                    (10, 10415) => m.opt(&mut self.tgpp_nsapi, 192),
-                    (30, 0) => m.opt(&mut self.called_station_id, 64),
-                    (11, 10415) => m.opt(&mut self.tgpp_session_stop_indicator, 192),
-                    (12, 10415) => m.opt(&mut self.tgpp_selection_mode, 192),
-                    (13, 10415) => m.opt(&mut self.tgpp_charging_characteristics, 192),
-                    (2066, 10415) => {
-                        m.opt(&mut self.charging_characteristics_selection_mode, 192)
-                    }
-                    (18, 10415) => m.opt(&mut self.tgpp_sgsn_mcc_mnc, 192),
-                    (23, 10415) => m.opt(&mut self.tgpp_ms_timezone, 192),
-                    (1004, 10415) => {
-                        m.many(&mut self.charging_rule_base_name, 30, 192, u32::MAX)
-                    }
-                    (1095, 10415) => m.opt(&mut self.adc_rule_base_name, 192),
-                    (22, 10415) => m.opt(&mut self.tgpp_user_location_info, 192),
-                    (2812, 10415) => m.opt(&mut self.user_location_info_time, 128),
-                    (2319, 10415) => m.opt(&mut self.user_csg_information, 128),
-                    (2822, 10415) => {
-                        m.opt(&mut self.presence_reporting_area_information, 128)
-                    }
-                    (9010, 5535) => m.opt(&mut self.tgpp2_bsid, 192),
-                    (2714, 10415) => m.opt(&mut self.twan_user_location_info, 192),
-                    (3918, 10415) => m.opt(&mut self.uwan_user_location_info, 192),
-                    (21, 10415) => m.opt(&mut self.tgpp_rat_type, 192),
-                    (865, 10415) => m.opt(&mut self.ps_furnish_charging_information, 192),
-                    (1247, 10415) => m.opt(&mut self.pdp_context_type, 128),
-                    (1278, 10415) => m.opt(&mut self.offline_charging, 128),
-                    (2046, 10415) => {
-                        m.many(&mut self.traffic_data_volumes, 43, 128, u32::MAX)
-                    }
-                    (2040, 10415) => {
-                        m.many(&mut self.service_data_container, 44, 128, u32::MAX)
-                    }
-                    (458, 0) => m.opt(&mut self.user_equipment_info, 0),
-                    (1401, 10415) => m.opt(&mut self.terminal_information, 192),
-                    (2041, 10415) => m.opt(&mut self.start_time, 128),
-                    (2042, 10415) => m.opt(&mut self.stop_time, 128),
-                    (2037, 10415) => m.opt(&mut self.change_condition, 128),
-                    (2039, 10415) => m.opt(&mut self.diagnostics, 128),
-                    (2602, 10415) => m.opt(&mut self.low_priority_indicator, 128),
-                    (2830, 10415) => m.opt(&mut self.nbifom_mode, 128),
-                    (2831, 10415) => m.opt(&mut self.nbifom_support, 128),
-                    (1645, 10415) => m.opt(&mut self.mme_number_for_mt_sms, 128),
-                    (2402, 10415) => m.opt(&mut self.mme_name, 128),
-                    (2408, 10415) => m.opt(&mut self.mme_realm, 128),
-                    (302, 13019) => m.opt(&mut self.logical_access_id, 192),
-                    (313, 13019) => m.opt(&mut self.physical_access_id, 192),
-                    (2825, 10415) => m.opt(&mut self.fixed_user_location_info, 128),
-                    (3421, 10415) => m.opt(&mut self.cn_operator_selection_entity, 192),
-                    (3901, 10415) => m.opt(&mut self.enhanced_diagnostics, 192),
-                    (3931, 10415) => m.opt(&mut self.sgi_ptp_tunnelling_method, 192),
-                    (3930, 10415) => {
-                        m.opt(&mut self.cp_ciot_eps_optimisation_indicator, 192)
-                    }
-                    (3932, 10415) => m.opt(&mut self.uni_pdu_cp_only_flag, 192),
-                    (4310, 10415) => m.opt(&mut self.serving_plmn_rate_control, 192),
-                    (3933, 10415) => m.opt(&mut self.apn_rate_control, 192),
-                    (4400, 10415) => {
-                        m.opt(&mut self.charging_per_ip_can_session_indicator, 192)
-                    }
-                    (4318, 10415) => m.opt(&mut self.rrc_cause_counter, 192),
-                    (4406, 10415) => m.opt(&mut self.tgpp_ps_data_off_status, 192),
-                    (3940, 10415) => m.opt(&mut self.scs_as_address, 192),
-                    (4407, 10415) => m.opt(&mut self.unused_quota_timer, 192),
-                    (1302, 10415) => {
-                        m.many(
-                            &mut self.ran_secondary_rat_usage_report,
-                            72,
-                            128,
-                            u32::MAX,
-                        )
-                    }
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<PsInformationView<'_>, Self, 73>(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -18400,6 +17572,92 @@ impl rt::typed::Grouped for PsInformation {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         PsInformationView::check(avp, cx)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Members for PsInformation {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.supported_features, 128)),
+                1 => Some((&mut self.tgpp_charging_id, 192)),
+                2 => Some((&mut self.pdn_connection_charging_id, 128)),
+                3 => Some((&mut self.node_id, 128)),
+                4 => Some((&mut self.tgpp_pdp_type, 192)),
+                5 => Some((&mut self.pdp_address, 128)),
+                6 => Some((&mut self.pdp_address_prefix_length, 192)),
+                7 => Some((&mut self.dynamic_address_flag, 128)),
+                8 => Some((&mut self.dynamic_address_flag_extension, 128)),
+                9 => Some((&mut self.qos_information, 192)),
+                10 => Some((&mut self.sgsn_address, 128)),
+                11 => Some((&mut self.ggsn_address, 192)),
+                12 => Some((&mut self.tdf_ip_address, 128)),
+                13 => Some((&mut self.sgw_address, 128)),
+                14 => Some((&mut self.epdg_address, 192)),
+                15 => Some((&mut self.twag_address, 192)),
+                16 => Some((&mut self.cg_address, 192)),
+                17 => Some((&mut self.serving_node_type, 128)),
+                18 => Some((&mut self.sgw_change, 192)),
+                19 => Some((&mut self.tgpp_imsi_mcc_mnc, 192)),
+                20 => Some((&mut self.imsi_unauthenticated_flag, 128)),
+                21 => Some((&mut self.tgpp_ggsn_mcc_mnc, 192)),
+                22 => Some((&mut self.tgpp_nsapi, 192)),
+                23 => Some((&mut self.called_station_id, 64)),
+                24 => Some((&mut self.tgpp_session_stop_indicator, 192)),
+                25 => Some((&mut self.tgpp_selection_mode, 192)),
+                26 => Some((&mut self.tgpp_charging_characteristics, 192)),
+                27 => Some((&mut self.charging_characteristics_selection_mode, 192)),
+                28 => Some((&mut self.tgpp_sgsn_mcc_mnc, 192)),
+                29 => Some((&mut self.tgpp_ms_timezone, 192)),
+                30 => Some((&mut self.charging_rule_base_name, 192)),
+                31 => Some((&mut self.adc_rule_base_name, 192)),
+                32 => Some((&mut self.tgpp_user_location_info, 192)),
+                33 => Some((&mut self.user_location_info_time, 128)),
+                34 => Some((&mut self.user_csg_information, 128)),
+                35 => Some((&mut self.presence_reporting_area_information, 128)),
+                36 => Some((&mut self.tgpp2_bsid, 192)),
+                37 => Some((&mut self.twan_user_location_info, 192)),
+                38 => Some((&mut self.uwan_user_location_info, 192)),
+                39 => Some((&mut self.tgpp_rat_type, 192)),
+                40 => Some((&mut self.ps_furnish_charging_information, 192)),
+                41 => Some((&mut self.pdp_context_type, 128)),
+                42 => Some((&mut self.offline_charging, 128)),
+                43 => Some((&mut self.traffic_data_volumes, 128)),
+                44 => Some((&mut self.service_data_container, 128)),
+                45 => Some((&mut self.user_equipment_info, 0)),
+                46 => Some((&mut self.terminal_information, 192)),
+                47 => Some((&mut self.start_time, 128)),
+                48 => Some((&mut self.stop_time, 128)),
+                49 => Some((&mut self.change_condition, 128)),
+                50 => Some((&mut self.diagnostics, 128)),
+                51 => Some((&mut self.low_priority_indicator, 128)),
+                52 => Some((&mut self.nbifom_mode, 128)),
+                53 => Some((&mut self.nbifom_support, 128)),
+                54 => Some((&mut self.mme_number_for_mt_sms, 128)),
+                55 => Some((&mut self.mme_name, 128)),
+                56 => Some((&mut self.mme_realm, 128)),
+                57 => Some((&mut self.logical_access_id, 192)),
+                58 => Some((&mut self.physical_access_id, 192)),
+                59 => Some((&mut self.fixed_user_location_info, 128)),
+                60 => Some((&mut self.cn_operator_selection_entity, 192)),
+                61 => Some((&mut self.enhanced_diagnostics, 192)),
+                62 => Some((&mut self.sgi_ptp_tunnelling_method, 192)),
+                63 => Some((&mut self.cp_ciot_eps_optimisation_indicator, 192)),
+                64 => Some((&mut self.uni_pdu_cp_only_flag, 192)),
+                65 => Some((&mut self.serving_plmn_rate_control, 192)),
+                66 => Some((&mut self.apn_rate_control, 192)),
+                67 => Some((&mut self.charging_per_ip_can_session_indicator, 192)),
+                68 => Some((&mut self.rrc_cause_counter, 192)),
+                69 => Some((&mut self.tgpp_ps_data_off_status, 192)),
+                70 => Some((&mut self.scs_as_address, 192)),
+                71 => Some((&mut self.unused_quota_timer, 192)),
+                72 => Some((&mut self.ran_secondary_rat_usage_report, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -18498,33 +17756,26 @@ impl rt::typed::Grouped for RadioParameterSetInfo {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 2usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (3464, 10415) => m.opt(&mut self.radio_parameter_set_values, 192),
-                    (2038, 10415) => m.opt(&mut self.change_time, 128),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            RadioParameterSetInfoView<'_>,
+            Self,
+            2,
+        >(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Members for RadioParameterSetInfo {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.radio_parameter_set_values, 192)),
+                1 => Some((&mut self.change_time, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -18641,37 +17892,11 @@ impl rt::typed::Grouped for RanSecondaryRatUsageReport {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 6usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (1304, 10415) => m.opt(&mut self.secondary_rat_type, 128),
-                    (1303, 10415) => m.opt(&mut self.ran_start_timestamp, 128),
-                    (1301, 10415) => m.opt(&mut self.ran_end_timestamp, 128),
-                    (363, 0) => m.opt(&mut self.accounting_input_octets, 64),
-                    (364, 0) => m.opt(&mut self.accounting_output_octets, 64),
-                    (2, 10415) => m.opt(&mut self.tgpp_charging_id, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            RanSecondaryRatUsageReportView<'_>,
+            Self,
+            6,
+        >(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -18679,6 +17904,25 @@ impl rt::typed::Grouped for RanSecondaryRatUsageReport {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         RanSecondaryRatUsageReportView::check(avp, cx)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Members for RanSecondaryRatUsageReport {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.secondary_rat_type, 128)),
+                1 => Some((&mut self.ran_start_timestamp, 128)),
+                2 => Some((&mut self.ran_end_timestamp, 128)),
+                3 => Some((&mut self.accounting_input_octets, 64)),
+                4 => Some((&mut self.accounting_output_octets, 64)),
+                5 => Some((&mut self.tgpp_charging_id, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -18800,36 +18044,7 @@ impl rt::typed::Grouped for RateElement {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 5usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (454, 0) => m.one(&mut self.cc_unit_type, 0, 64),
-                    (2118, 10415) => m.opt(&mut self.charge_reason_code, 128),
-                    (445, 0) => m.opt(&mut self.unit_value, 64),
-                    (2061, 10415) => m.opt(&mut self.unit_cost, 128),
-                    (1226, 10415) => m.opt(&mut self.unit_quota_threshold, 128),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<RateElementView<'_>, Self, 5>(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -18837,6 +18052,24 @@ impl rt::typed::Grouped for RateElement {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         RateElementView::check(avp, cx)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Members for RateElement {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.cc_unit_type, 64)),
+                1 => Some((&mut self.charge_reason_code, 128)),
+                2 => Some((&mut self.unit_value, 64)),
+                3 => Some((&mut self.unit_cost, 128)),
+                4 => Some((&mut self.unit_quota_threshold, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -18929,33 +18162,11 @@ impl rt::typed::Grouped for RealTimeTariffInformation {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 2usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (2060, 10415) => m.opt(&mut self.tariff_information, 128),
-                    (2306, 10415) => m.opt(&mut self.tariff_xml, 128),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            RealTimeTariffInformationView<'_>,
+            Self,
+            2,
+        >(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -18963,6 +18174,21 @@ impl rt::typed::Grouped for RealTimeTariffInformation {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         RealTimeTariffInformationView::check(avp, cx)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Members for RealTimeTariffInformation {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.tariff_information, 128)),
+                1 => Some((&mut self.tariff_xml, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -19067,35 +18293,7 @@ impl rt::typed::Grouped for RecipientAddress {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 4usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (899, 10415) => m.opt(&mut self.address_type, 192),
-                    (897, 10415) => m.opt(&mut self.address_data, 192),
-                    (898, 10415) => m.opt(&mut self.address_domain, 192),
-                    (1208, 10415) => m.opt(&mut self.addressee_type, 128),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<RecipientAddressView<'_>, Self, 4>(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -19103,6 +18301,23 @@ impl rt::typed::Grouped for RecipientAddress {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         RecipientAddressView::check(avp, cx)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Members for RecipientAddress {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.address_type, 192)),
+                1 => Some((&mut self.address_data, 192)),
+                2 => Some((&mut self.address_domain, 192)),
+                3 => Some((&mut self.addressee_type, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -19219,40 +18434,7 @@ impl rt::typed::Grouped for RecipientInfo {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 5usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (2002, 10415) => m.opt(&mut self.destination_interface, 128),
-                    (1201, 10415) => {
-                        m.many(&mut self.recipient_address, 1, 128, u32::MAX)
-                    }
-                    (2028, 10415) => {
-                        m.many(&mut self.recipient_received_address, 2, 128, u32::MAX)
-                    }
-                    (2010, 10415) => m.opt(&mut self.recipient_sccp_address, 128),
-                    (2013, 10415) => m.opt(&mut self.sm_protocol_id, 128),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<RecipientInfoView<'_>, Self, 5>(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -19260,6 +18442,24 @@ impl rt::typed::Grouped for RecipientInfo {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         RecipientInfoView::check(avp, cx)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Members for RecipientInfo {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.destination_interface, 128)),
+                1 => Some((&mut self.recipient_address, 128)),
+                2 => Some((&mut self.recipient_received_address, 128)),
+                3 => Some((&mut self.recipient_sccp_address, 128)),
+                4 => Some((&mut self.sm_protocol_id, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -19358,34 +18558,11 @@ impl rt::typed::Grouped for RecipientReceivedAddress {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 3usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (899, 10415) => m.opt(&mut self.address_type, 192),
-                    (897, 10415) => m.opt(&mut self.address_data, 192),
-                    (898, 10415) => m.opt(&mut self.address_domain, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            RecipientReceivedAddressView<'_>,
+            Self,
+            3,
+        >(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -19393,6 +18570,22 @@ impl rt::typed::Grouped for RecipientReceivedAddress {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         RecipientReceivedAddressView::check(avp, cx)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Members for RecipientReceivedAddress {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.address_type, 192)),
+                1 => Some((&mut self.address_data, 192)),
+                2 => Some((&mut self.address_domain, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -19533,39 +18726,11 @@ impl rt::typed::Grouped for RelatedChangeConditionInformation {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 8usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (1228, 10415) => m.opt(&mut self.sgsn_address, 128),
-                    (2037, 10415) => m.many(&mut self.change_condition, 1, 128, u32::MAX),
-                    (22, 10415) => m.opt(&mut self.tgpp_user_location_info, 192),
-                    (9010, 5535) => m.opt(&mut self.tgpp2_bsid, 192),
-                    (3918, 10415) => m.opt(&mut self.uwan_user_location_info, 192),
-                    (2823, 10415) => m.opt(&mut self.presence_reporting_area_status, 128),
-                    (2319, 10415) => m.opt(&mut self.user_csg_information, 128),
-                    (21, 10415) => m.opt(&mut self.tgpp_rat_type, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            RelatedChangeConditionInformationView<'_>,
+            Self,
+            8,
+        >(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -19573,6 +18738,27 @@ impl rt::typed::Grouped for RelatedChangeConditionInformation {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         RelatedChangeConditionInformationView::check(avp, cx)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Members for RelatedChangeConditionInformation {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.sgsn_address, 128)),
+                1 => Some((&mut self.change_condition, 128)),
+                2 => Some((&mut self.tgpp_user_location_info, 192)),
+                3 => Some((&mut self.tgpp2_bsid, 192)),
+                4 => Some((&mut self.uwan_user_location_info, 192)),
+                5 => Some((&mut self.presence_reporting_area_status, 128)),
+                6 => Some((&mut self.user_csg_information, 128)),
+                7 => Some((&mut self.tgpp_rat_type, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "ts32299"))]
@@ -19659,32 +18845,21 @@ impl rt::typed::Grouped for RelatedTrigger {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 1usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (870, 10415) => m.many(&mut self.trigger_type, 0, 192, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<RelatedTriggerView<'_>, Self, 1>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "ts32299"))]
+impl rt::typed::Members for RelatedTrigger {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.trigger_type, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -19796,33 +18971,22 @@ impl rt::typed::Grouped for RemainingBalance {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 2usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (445, 0) => m.one(&mut self.unit_value, 0, 64),
-                    (425, 0) => m.one(&mut self.currency_code, 1, 64),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<RemainingBalanceView<'_>, Self, 2>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Members for RemainingBalance {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.unit_value, 64)),
+                1 => Some((&mut self.currency_code, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -19925,33 +19089,22 @@ impl rt::typed::Grouped for ScaleFactor {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 2usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (447, 0) => m.one(&mut self.value_digits, 0, 64),
-                    (429, 0) => m.opt(&mut self.exponent, 64),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<ScaleFactorView<'_>, Self, 2>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Members for ScaleFactor {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.value_digits, 64)),
+                1 => Some((&mut self.exponent, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -20044,33 +19197,22 @@ impl rt::typed::Grouped for ScsAsAddress {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 2usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (3942, 10415) => m.opt(&mut self.scs_realm, 192),
-                    (3941, 10415) => m.opt(&mut self.scs_address, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<ScsAsAddressView<'_>, Self, 2>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Members for ScsAsAddress {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.scs_realm, 192)),
+                1 => Some((&mut self.scs_address, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -20237,45 +19379,7 @@ impl rt::typed::Grouped for SdpMediaComponent {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 10usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (844, 10415) => m.opt(&mut self.sdp_media_name, 192),
-                    (845, 10415) => {
-                        m.many(&mut self.sdp_media_description, 1, 192, u32::MAX)
-                    }
-                    (2604, 10415) => m.opt(&mut self.local_gw_inserted_indicator, 128),
-                    (2603, 10415) => m.opt(&mut self.ip_realm_default_indicator, 128),
-                    (2605, 10415) => m.opt(&mut self.transcoder_inserted_indicator, 128),
-                    (882, 10415) => m.opt(&mut self.media_initiator_flag, 192),
-                    (1288, 10415) => m.opt(&mut self.media_initiator_party, 128),
-                    (2, 10415) => m.opt(&mut self.tgpp_charging_id, 192),
-                    (503, 10415) => {
-                        m.opt(&mut self.access_network_charging_identifier_value, 192)
-                    }
-                    (2036, 10415) => m.opt(&mut self.sdp_type, 128),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<SdpMediaComponentView<'_>, Self, 10>(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -20283,6 +19387,29 @@ impl rt::typed::Grouped for SdpMediaComponent {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         SdpMediaComponentView::check(avp, cx)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Members for SdpMediaComponent {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.sdp_media_name, 192)),
+                1 => Some((&mut self.sdp_media_description, 192)),
+                2 => Some((&mut self.local_gw_inserted_indicator, 128)),
+                3 => Some((&mut self.ip_realm_default_indicator, 128)),
+                4 => Some((&mut self.transcoder_inserted_indicator, 128)),
+                5 => Some((&mut self.media_initiator_flag, 192)),
+                6 => Some((&mut self.media_initiator_party, 128)),
+                7 => Some((&mut self.tgpp_charging_id, 192)),
+                8 => Some((&mut self.access_network_charging_identifier_value, 192)),
+                9 => Some((&mut self.sdp_type, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -20375,33 +19502,22 @@ impl rt::typed::Grouped for SdpTimestamps {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 2usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (1274, 10415) => m.opt(&mut self.sdp_offer_timestamp, 128),
-                    (1275, 10415) => m.opt(&mut self.sdp_answer_timestamp, 128),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<SdpTimestampsView<'_>, Self, 2>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Members for SdpTimestamps {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.sdp_offer_timestamp, 128)),
+                1 => Some((&mut self.sdp_answer_timestamp, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -20766,83 +19882,11 @@ impl rt::typed::Grouped for ServiceDataContainer {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 33usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (1276, 10415) => m.opt(&mut self.af_correlation_information, 128),
-                    (1004, 10415) => m.opt(&mut self.charging_rule_base_name, 192),
-                    (363, 0) => m.opt(&mut self.accounting_input_octets, 64),
-                    (364, 0) => m.opt(&mut self.accounting_output_octets, 64),
-                    (2063, 10415) => m.opt(&mut self.local_sequence_number, 128),
-                    (1016, 10415) => m.opt(&mut self.qos_information, 192),
-                    (432, 0) => m.opt(&mut self.rating_group, 64),
-                    (2038, 10415) => m.opt(&mut self.change_time, 128),
-                    (439, 0) => m.opt(&mut self.service_identifier, 64),
-                    (1249, 10415) => {
-                        m.many(&mut self.service_specific_info, 9, 128, u32::MAX)
-                    }
-                    (1095, 10415) => m.opt(&mut self.adc_rule_base_name, 192),
-                    (1228, 10415) => m.opt(&mut self.sgsn_address, 128),
-                    (2043, 10415) => m.opt(&mut self.time_first_usage, 128),
-                    (2044, 10415) => m.opt(&mut self.time_last_usage, 128),
-                    (2045, 10415) => m.opt(&mut self.time_usage, 128),
-                    (2037, 10415) => {
-                        m.many(&mut self.change_condition, 15, 128, u32::MAX)
-                    }
-                    (22, 10415) => m.opt(&mut self.tgpp_user_location_info, 192),
-                    (9010, 5535) => m.opt(&mut self.tgpp2_bsid, 192),
-                    (3918, 10415) => m.opt(&mut self.uwan_user_location_info, 192),
-                    (2714, 10415) => m.opt(&mut self.twan_user_location_info, 192),
-                    (531, 10415) => m.opt(&mut self.sponsor_identity, 128),
-                    (532, 10415) => {
-                        m.opt(&mut self.application_service_provider_identity, 128)
-                    }
-                    (2822, 10415) => {
-                        m.many(
-                            &mut self.presence_reporting_area_information,
-                            22,
-                            128,
-                            u32::MAX,
-                        )
-                    }
-                    (2823, 10415) => m.opt(&mut self.presence_reporting_area_status, 128),
-                    (2319, 10415) => m.opt(&mut self.user_csg_information, 128),
-                    (21, 10415) => m.opt(&mut self.tgpp_rat_type, 192),
-                    (3925, 10415) => {
-                        m.opt(&mut self.related_change_condition_information, 192)
-                    }
-                    (4310, 10415) => m.opt(&mut self.serving_plmn_rate_control, 192),
-                    (3933, 10415) => m.opt(&mut self.apn_rate_control, 192),
-                    (4406, 10415) => m.opt(&mut self.tgpp_ps_data_off_status, 192),
-                    (2836, 10415) => {
-                        m.opt(&mut self.traffic_steering_policy_identifier_dl, 128)
-                    }
-                    (2837, 10415) => {
-                        m.opt(&mut self.traffic_steering_policy_identifier_ul, 128)
-                    }
-                    (1323, 10415) => m.opt(&mut self.volte_information, 128),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            ServiceDataContainerView<'_>,
+            Self,
+            33,
+        >(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -20850,6 +19894,52 @@ impl rt::typed::Grouped for ServiceDataContainer {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         ServiceDataContainerView::check(avp, cx)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Members for ServiceDataContainer {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.af_correlation_information, 128)),
+                1 => Some((&mut self.charging_rule_base_name, 192)),
+                2 => Some((&mut self.accounting_input_octets, 64)),
+                3 => Some((&mut self.accounting_output_octets, 64)),
+                4 => Some((&mut self.local_sequence_number, 128)),
+                5 => Some((&mut self.qos_information, 192)),
+                6 => Some((&mut self.rating_group, 64)),
+                7 => Some((&mut self.change_time, 128)),
+                8 => Some((&mut self.service_identifier, 64)),
+                9 => Some((&mut self.service_specific_info, 128)),
+                10 => Some((&mut self.adc_rule_base_name, 192)),
+                11 => Some((&mut self.sgsn_address, 128)),
+                12 => Some((&mut self.time_first_usage, 128)),
+                13 => Some((&mut self.time_last_usage, 128)),
+                14 => Some((&mut self.time_usage, 128)),
+                15 => Some((&mut self.change_condition, 128)),
+                16 => Some((&mut self.tgpp_user_location_info, 192)),
+                17 => Some((&mut self.tgpp2_bsid, 192)),
+                18 => Some((&mut self.uwan_user_location_info, 192)),
+                19 => Some((&mut self.twan_user_location_info, 192)),
+                20 => Some((&mut self.sponsor_identity, 128)),
+                21 => Some((&mut self.application_service_provider_identity, 128)),
+                22 => Some((&mut self.presence_reporting_area_information, 128)),
+                23 => Some((&mut self.presence_reporting_area_status, 128)),
+                24 => Some((&mut self.user_csg_information, 128)),
+                25 => Some((&mut self.tgpp_rat_type, 192)),
+                26 => Some((&mut self.related_change_condition_information, 192)),
+                27 => Some((&mut self.serving_plmn_rate_control, 192)),
+                28 => Some((&mut self.apn_rate_control, 192)),
+                29 => Some((&mut self.tgpp_ps_data_off_status, 192)),
+                30 => Some((&mut self.traffic_steering_policy_identifier_dl, 128)),
+                31 => Some((&mut self.traffic_steering_policy_identifier_ul, 128)),
+                32 => Some((&mut self.volte_information, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -20960,35 +20050,28 @@ impl rt::typed::Grouped for ServiceGenericInformation {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 4usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (2101, 10415) => m.opt(&mut self.application_server_id, 128),
-                    (2102, 10415) => m.opt(&mut self.application_service_type, 128),
-                    (2103, 10415) => m.opt(&mut self.application_session_id, 128),
-                    (2104, 10415) => m.opt(&mut self.delivery_status, 128),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            ServiceGenericInformationView<'_>,
+            Self,
+            4,
+        >(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Members for ServiceGenericInformation {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.application_server_id, 128)),
+                1 => Some((&mut self.application_service_type, 128)),
+                2 => Some((&mut self.application_session_id, 128)),
+                3 => Some((&mut self.delivery_status, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -21177,48 +20260,7 @@ impl rt::typed::Grouped for ServiceInformation {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 17usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (443, 0) => m.many(&mut self.subscription_id, 0, 64, u32::MAX),
-                    (2054, 10415) => m.opt(&mut self.aoc_information, 128),
-                    (874, 10415) => m.opt(&mut self.ps_information, 192),
-                    (876, 10415) => m.opt(&mut self.ims_information, 192),
-                    (877, 10415) => m.opt(&mut self.mms_information, 192),
-                    (878, 10415) => m.opt(&mut self.lcs_information, 192),
-                    (879, 10415) => m.opt(&mut self.poc_information, 192),
-                    (880, 10415) => m.opt(&mut self.mbms_information, 192),
-                    (2000, 10415) => m.opt(&mut self.sms_information, 128),
-                    (3410, 10415) => m.opt(&mut self.vcs_information, 192),
-                    (2030, 10415) => m.opt(&mut self.mmtel_information, 128),
-                    (3447, 10415) => m.opt(&mut self.prose_information, 192),
-                    (1256, 10415) => m.opt(&mut self.service_generic_information, 128),
-                    (2110, 10415) => m.opt(&mut self.im_information, 128),
-                    (2115, 10415) => m.opt(&mut self.dcd_information, 128),
-                    (1011, 45687) => m.opt(&mut self.m2m_information, 192),
-                    (3927, 10415) => m.opt(&mut self.cpdt_information, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<ServiceInformationView<'_>, Self, 17>(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -21226,6 +20268,36 @@ impl rt::typed::Grouped for ServiceInformation {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         ServiceInformationView::check(avp, cx)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Members for ServiceInformation {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.subscription_id, 64)),
+                1 => Some((&mut self.aoc_information, 128)),
+                2 => Some((&mut self.ps_information, 192)),
+                3 => Some((&mut self.ims_information, 192)),
+                4 => Some((&mut self.mms_information, 192)),
+                5 => Some((&mut self.lcs_information, 192)),
+                6 => Some((&mut self.poc_information, 192)),
+                7 => Some((&mut self.mbms_information, 192)),
+                8 => Some((&mut self.sms_information, 128)),
+                9 => Some((&mut self.vcs_information, 192)),
+                10 => Some((&mut self.mmtel_information, 128)),
+                11 => Some((&mut self.prose_information, 192)),
+                12 => Some((&mut self.service_generic_information, 128)),
+                13 => Some((&mut self.im_information, 128)),
+                14 => Some((&mut self.dcd_information, 128)),
+                15 => Some((&mut self.m2m_information, 192)),
+                16 => Some((&mut self.cpdt_information, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -21318,33 +20390,22 @@ impl rt::typed::Grouped for ServiceSpecificInfo {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 2usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (863, 10415) => m.opt(&mut self.service_specific_data, 192),
-                    (1257, 10415) => m.opt(&mut self.service_specific_type, 128),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<ServiceSpecificInfoView<'_>, Self, 2>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Members for ServiceSpecificInfo {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.service_specific_data, 192)),
+                1 => Some((&mut self.service_specific_type, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -21467,37 +20528,11 @@ impl rt::typed::Grouped for SmDeviceTriggerInformation {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 6usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (3406, 10415) => m.opt(&mut self.mtc_iwf_address, 192),
-                    (3007, 10415) => m.opt(&mut self.reference_number, 192),
-                    (2401, 10415) => m.opt(&mut self.serving_node, 128),
-                    (448, 0) => m.opt(&mut self.validity_time, 64),
-                    (3006, 10415) => m.opt(&mut self.priority_indication, 192),
-                    (3010, 10415) => m.opt(&mut self.application_port_identifier, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            SmDeviceTriggerInformationView<'_>,
+            Self,
+            6,
+        >(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -21505,6 +20540,25 @@ impl rt::typed::Grouped for SmDeviceTriggerInformation {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         SmDeviceTriggerInformationView::check(avp, cx)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Members for SmDeviceTriggerInformation {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.mtc_iwf_address, 192)),
+                1 => Some((&mut self.reference_number, 192)),
+                2 => Some((&mut self.serving_node, 128)),
+                3 => Some((&mut self.validity_time, 64)),
+                4 => Some((&mut self.priority_indication, 192)),
+                5 => Some((&mut self.application_port_identifier, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -21761,54 +20815,7 @@ impl rt::typed::Grouped for SmsInformation {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 23usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (2016, 10415) => m.opt(&mut self.sms_node, 128),
-                    (2018, 10415) => m.opt(&mut self.client_address, 128),
-                    (2008, 10415) => m.opt(&mut self.originator_sccp_address, 128),
-                    (2017, 10415) => m.opt(&mut self.smsc_address, 128),
-                    (2001, 10415) => m.opt(&mut self.data_coding_scheme, 128),
-                    (2012, 10415) => m.opt(&mut self.sm_discharge_time, 128),
-                    (2007, 10415) => m.opt(&mut self.sm_message_type, 128),
-                    (2009, 10415) => m.opt(&mut self.originator_interface, 128),
-                    (2013, 10415) => m.opt(&mut self.sm_protocol_id, 128),
-                    (2011, 10415) => m.opt(&mut self.reply_path_requested, 128),
-                    (2014, 10415) => m.opt(&mut self.sm_status, 128),
-                    (2015, 10415) => m.opt(&mut self.sm_user_data_header, 128),
-                    (2019, 10415) => m.opt(&mut self.number_of_messages_sent, 128),
-                    (3408, 10415) => m.opt(&mut self.sm_sequence_number, 192),
-                    (2026, 10415) => m.many(&mut self.recipient_info, 14, 128, u32::MAX),
-                    (2027, 10415) => m.opt(&mut self.originator_received_address, 128),
-                    (2029, 10415) => m.opt(&mut self.sm_service_type, 128),
-                    (3409, 10415) => m.opt(&mut self.sms_result, 192),
-                    (3407, 10415) => m.opt(&mut self.sm_device_trigger_indicator, 192),
-                    (3405, 10415) => m.opt(&mut self.sm_device_trigger_information, 192),
-                    (3406, 10415) => m.opt(&mut self.mtc_iwf_address, 192),
-                    (3010, 10415) => m.opt(&mut self.application_port_identifier, 192),
-                    (3111, 10415) => m.opt(&mut self.external_identifier, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<SmsInformationView<'_>, Self, 23>(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -21816,6 +20823,42 @@ impl rt::typed::Grouped for SmsInformation {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         SmsInformationView::check(avp, cx)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Members for SmsInformation {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.sms_node, 128)),
+                1 => Some((&mut self.client_address, 128)),
+                2 => Some((&mut self.originator_sccp_address, 128)),
+                3 => Some((&mut self.smsc_address, 128)),
+                4 => Some((&mut self.data_coding_scheme, 128)),
+                5 => Some((&mut self.sm_discharge_time, 128)),
+                6 => Some((&mut self.sm_message_type, 128)),
+                7 => Some((&mut self.originator_interface, 128)),
+                8 => Some((&mut self.sm_protocol_id, 128)),
+                9 => Some((&mut self.reply_path_requested, 128)),
+                10 => Some((&mut self.sm_status, 128)),
+                11 => Some((&mut self.sm_user_data_header, 128)),
+                12 => Some((&mut self.number_of_messages_sent, 128)),
+                13 => Some((&mut self.sm_sequence_number, 192)),
+                14 => Some((&mut self.recipient_info, 128)),
+                15 => Some((&mut self.originator_received_address, 128)),
+                16 => Some((&mut self.sm_service_type, 128)),
+                17 => Some((&mut self.sms_result, 192)),
+                18 => Some((&mut self.sm_device_trigger_indicator, 192)),
+                19 => Some((&mut self.sm_device_trigger_information, 192)),
+                20 => Some((&mut self.mtc_iwf_address, 192)),
+                21 => Some((&mut self.application_port_identifier, 192)),
+                22 => Some((&mut self.external_identifier, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -21974,41 +21017,11 @@ impl rt::typed::Grouped for SupplementaryService {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 10usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (2031, 10415) => m.opt(&mut self.mmtel_sservice_type, 128),
-                    (2032, 10415) => m.opt(&mut self.service_mode, 128),
-                    (2034, 10415) => m.opt(&mut self.number_of_diversions, 128),
-                    (2035, 10415) => m.opt(&mut self.associated_party_address, 128),
-                    (855, 10415) => m.opt(&mut self.service_id, 192),
-                    (2038, 10415) => m.opt(&mut self.change_time, 128),
-                    (885, 10415) => m.opt(&mut self.number_of_participants, 192),
-                    (2049, 10415) => m.opt(&mut self.participant_action_type, 128),
-                    (2304, 10415) => m.opt(&mut self.cug_information, 128),
-                    (2314, 10415) => m.opt(&mut self.aoc_subscription_information, 128),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            SupplementaryServiceView<'_>,
+            Self,
+            10,
+        >(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -22016,6 +21029,29 @@ impl rt::typed::Grouped for SupplementaryService {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         SupplementaryServiceView::check(avp, cx)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Members for SupplementaryService {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.mmtel_sservice_type, 128)),
+                1 => Some((&mut self.service_mode, 128)),
+                2 => Some((&mut self.number_of_diversions, 128)),
+                3 => Some((&mut self.associated_party_address, 128)),
+                4 => Some((&mut self.service_id, 192)),
+                5 => Some((&mut self.change_time, 128)),
+                6 => Some((&mut self.number_of_participants, 192)),
+                7 => Some((&mut self.participant_action_type, 128)),
+                8 => Some((&mut self.cug_information, 128)),
+                9 => Some((&mut self.aoc_subscription_information, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -22182,40 +21218,29 @@ impl rt::typed::Grouped for TalkBurstExchange {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 9usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (1262, 10415) => m.one(&mut self.poc_change_time, 0, 128),
-                    (1283, 10415) => m.opt(&mut self.number_of_talk_bursts, 128),
-                    (1287, 10415) => m.opt(&mut self.talk_burst_volume, 128),
-                    (1286, 10415) => m.opt(&mut self.talk_burst_time, 128),
-                    (1282, 10415) => m.opt(&mut self.number_of_received_talk_bursts, 128),
-                    (1285, 10415) => m.opt(&mut self.received_talk_burst_volume, 128),
-                    (1284, 10415) => m.opt(&mut self.received_talk_burst_time, 128),
-                    (885, 10415) => m.opt(&mut self.number_of_participants, 192),
-                    (1261, 10415) => m.opt(&mut self.poc_change_condition, 128),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<TalkBurstExchangeView<'_>, Self, 9>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Members for TalkBurstExchange {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.poc_change_time, 128)),
+                1 => Some((&mut self.number_of_talk_bursts, 128)),
+                2 => Some((&mut self.talk_burst_volume, 128)),
+                3 => Some((&mut self.talk_burst_time, 128)),
+                4 => Some((&mut self.number_of_received_talk_bursts, 128)),
+                5 => Some((&mut self.received_talk_burst_volume, 128)),
+                6 => Some((&mut self.received_talk_burst_time, 128)),
+                7 => Some((&mut self.number_of_participants, 192)),
+                8 => Some((&mut self.poc_change_condition, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -22328,34 +21353,7 @@ impl rt::typed::Grouped for TariffInformation {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 3usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (2056, 10415) => m.one(&mut self.current_tariff, 0, 128),
-                    (451, 0) => m.opt(&mut self.tariff_time_change, 64),
-                    (2057, 10415) => m.opt(&mut self.next_tariff, 128),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<TariffInformationView<'_>, Self, 3>(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -22363,6 +21361,22 @@ impl rt::typed::Grouped for TariffInformation {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         TariffInformationView::check(avp, cx)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Members for TariffInformation {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.current_tariff, 128)),
+                1 => Some((&mut self.tariff_time_change, 64)),
+                2 => Some((&mut self.next_tariff, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -22479,33 +21493,22 @@ impl rt::typed::Grouped for TimeQuotaMechanism {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 2usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (1271, 10415) => m.one(&mut self.time_quota_type, 0, 128),
-                    (1265, 10415) => m.one(&mut self.base_time_interval, 1, 128),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<TimeQuotaMechanismView<'_>, Self, 2>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Members for TimeQuotaMechanism {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.time_quota_type, 128)),
+                1 => Some((&mut self.base_time_interval, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -22622,37 +21625,24 @@ impl rt::typed::Grouped for TimeStamps {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 4usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (834, 10415) => m.opt(&mut self.sip_request_timestamp, 192),
-                    (835, 10415) => m.opt(&mut self.sip_response_timestamp, 192),
-                    (2301, 10415) => m.opt(&mut self.sip_request_timestamp_fraction, 128),
-                    (2302, 10415) => {
-                        m.opt(&mut self.sip_response_timestamp_fraction, 128)
-                    }
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<TimeStampsView<'_>, Self, 4>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Members for TimeStamps {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.sip_request_timestamp, 192)),
+                1 => Some((&mut self.sip_response_timestamp, 192)),
+                2 => Some((&mut self.sip_request_timestamp_fraction, 128)),
+                3 => Some((&mut self.sip_response_timestamp_fraction, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -22897,63 +21887,7 @@ impl rt::typed::Grouped for TrafficDataVolumes {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 19usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (1016, 10415) => m.opt(&mut self.qos_information, 192),
-                    (363, 0) => m.opt(&mut self.accounting_input_octets, 64),
-                    (364, 0) => m.opt(&mut self.accounting_output_octets, 64),
-                    (2037, 10415) => m.opt(&mut self.change_condition, 128),
-                    (2038, 10415) => m.opt(&mut self.change_time, 128),
-                    (22, 10415) => m.opt(&mut self.tgpp_user_location_info, 192),
-                    (3918, 10415) => m.opt(&mut self.uwan_user_location_info, 192),
-                    (2, 10415) => m.opt(&mut self.tgpp_charging_id, 192),
-                    (2823, 10415) => m.opt(&mut self.presence_reporting_area_status, 128),
-                    (2822, 10415) => {
-                        m.many(
-                            &mut self.presence_reporting_area_information,
-                            9,
-                            128,
-                            u32::MAX,
-                        )
-                    }
-                    (2319, 10415) => m.opt(&mut self.user_csg_information, 128),
-                    (21, 10415) => m.opt(&mut self.tgpp_rat_type, 192),
-                    (2833, 10415) => {
-                        m.opt(&mut self.access_availability_change_reason, 128)
-                    }
-                    (3925, 10415) => {
-                        m.opt(&mut self.related_change_condition_information, 192)
-                    }
-                    (2039, 10415) => m.opt(&mut self.diagnostics, 128),
-                    (3901, 10415) => m.opt(&mut self.enhanced_diagnostics, 192),
-                    (3930, 10415) => {
-                        m.opt(&mut self.cp_ciot_eps_optimisation_indicator, 192)
-                    }
-                    (4310, 10415) => m.opt(&mut self.serving_plmn_rate_control, 192),
-                    (3933, 10415) => m.opt(&mut self.apn_rate_control, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<TrafficDataVolumesView<'_>, Self, 19>(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -22961,6 +21895,38 @@ impl rt::typed::Grouped for TrafficDataVolumes {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         TrafficDataVolumesView::check(avp, cx)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Members for TrafficDataVolumes {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.qos_information, 192)),
+                1 => Some((&mut self.accounting_input_octets, 64)),
+                2 => Some((&mut self.accounting_output_octets, 64)),
+                3 => Some((&mut self.change_condition, 128)),
+                4 => Some((&mut self.change_time, 128)),
+                5 => Some((&mut self.tgpp_user_location_info, 192)),
+                6 => Some((&mut self.uwan_user_location_info, 192)),
+                7 => Some((&mut self.tgpp_charging_id, 192)),
+                8 => Some((&mut self.presence_reporting_area_status, 128)),
+                9 => Some((&mut self.presence_reporting_area_information, 128)),
+                10 => Some((&mut self.user_csg_information, 128)),
+                11 => Some((&mut self.tgpp_rat_type, 192)),
+                12 => Some((&mut self.access_availability_change_reason, 128)),
+                13 => Some((&mut self.related_change_condition_information, 192)),
+                14 => Some((&mut self.diagnostics, 128)),
+                15 => Some((&mut self.enhanced_diagnostics, 192)),
+                16 => Some((&mut self.cp_ciot_eps_optimisation_indicator, 192)),
+                17 => Some((&mut self.serving_plmn_rate_control, 192)),
+                18 => Some((&mut self.apn_rate_control, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -23059,33 +22025,22 @@ impl rt::typed::Grouped for TransmitterInfo {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 2usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (3452, 10415) => m.opt(&mut self.prose_source_ip_address, 192),
-                    (3453, 10415) => m.opt(&mut self.prose_ue_id, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<TransmitterInfoView<'_>, Self, 2>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Members for TransmitterInfo {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.prose_source_ip_address, 192)),
+                1 => Some((&mut self.prose_ue_id, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "ts32299"))]
@@ -23172,32 +22127,21 @@ impl rt::typed::Grouped for Trigger {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 1usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (870, 10415) => m.many(&mut self.trigger_type, 0, 192, u32::MAX),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<TriggerView<'_>, Self, 1>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "ts32299"))]
+impl rt::typed::Members for Trigger {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.trigger_type, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -23290,33 +22234,22 @@ impl rt::typed::Grouped for TrunkGroupId {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 2usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (852, 10415) => m.opt(&mut self.incoming_trunk_group_id, 192),
-                    (853, 10415) => m.opt(&mut self.outgoing_trunk_group_id, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<TrunkGroupIdView<'_>, Self, 2>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Members for TrunkGroupId {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.incoming_trunk_group_id, 192)),
+                1 => Some((&mut self.outgoing_trunk_group_id, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -23447,36 +22380,11 @@ impl rt::typed::Grouped for TwanUserLocationInfo {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 5usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (1524, 10415) => m.one(&mut self.ssid, 0, 192),
-                    (2716, 10415) => m.opt(&mut self.bssid, 192),
-                    (1305, 10415) => m.opt(&mut self.civic_address_information, 128),
-                    (1306, 10415) => m.opt(&mut self.wlan_operator_id, 128),
-                    (302, 13019) => m.opt(&mut self.logical_access_id, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            TwanUserLocationInfoView<'_>,
+            Self,
+            5,
+        >(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -23484,6 +22392,24 @@ impl rt::typed::Grouped for TwanUserLocationInfo {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         TwanUserLocationInfoView::check(avp, cx)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Members for TwanUserLocationInfo {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.ssid, 192)),
+                1 => Some((&mut self.bssid, 192)),
+                2 => Some((&mut self.civic_address_information, 128)),
+                3 => Some((&mut self.wlan_operator_id, 128)),
+                4 => Some((&mut self.logical_access_id, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -23586,33 +22512,22 @@ impl rt::typed::Grouped for UnitCost {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 2usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (447, 0) => m.one(&mut self.value_digits, 0, 64),
-                    (429, 0) => m.opt(&mut self.exponent, 64),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<UnitCostView<'_>, Self, 2>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Members for UnitCost {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.value_digits, 64)),
+                1 => Some((&mut self.exponent, 64)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(
@@ -23932,34 +22847,42 @@ impl rt::typed::Grouped for UserCsgInformation {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 3usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (1437, 10415) => m.one(&mut self.csg_id, 0, 192),
-                    (2317, 10415) => m.one(&mut self.csg_access_mode, 1, 128),
-                    (2318, 10415) => m.opt(&mut self.csg_membership_indication, 128),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<UserCsgInformationView<'_>, Self, 3>(self, parent, cx)
+    }
+}
+#[cfg(
+    any(
+        feature = "gx",
+        feature = "gxx",
+        feature = "gy",
+        feature = "s6a",
+        feature = "s6t",
+        feature = "s7a",
+        feature = "s9",
+        feature = "sd",
+        feature = "st",
+        feature = "t6a",
+        feature = "ts29128",
+        feature = "ts29212",
+        feature = "ts29215",
+        feature = "ts29272",
+        feature = "ts29336",
+        feature = "ts32299"
+    )
+)]
+impl rt::typed::Members for UserCsgInformation {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.csg_id, 192)),
+                1 => Some((&mut self.csg_access_mode, 128)),
+                2 => Some((&mut self.csg_membership_indication, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -24102,38 +23025,11 @@ impl rt::typed::Grouped for UwanUserLocationInfo {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 7usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (2805, 10415) => m.one(&mut self.ue_local_ip_address, 0, 128),
-                    (2806, 10415) => m.opt(&mut self.udp_source_port, 128),
-                    (1524, 10415) => m.opt(&mut self.ssid, 192),
-                    (2716, 10415) => m.opt(&mut self.bssid, 192),
-                    (2843, 10415) => m.opt(&mut self.tcp_source_port, 128),
-                    (1305, 10415) => m.opt(&mut self.civic_address_information, 128),
-                    (1306, 10415) => m.opt(&mut self.wlan_operator_id, 128),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            UwanUserLocationInfoView<'_>,
+            Self,
+            7,
+        >(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -24141,6 +23037,26 @@ impl rt::typed::Grouped for UwanUserLocationInfo {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         UwanUserLocationInfoView::check(avp, cx)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Members for UwanUserLocationInfo {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.ue_local_ip_address, 128)),
+                1 => Some((&mut self.udp_source_port, 128)),
+                2 => Some((&mut self.ssid, 192)),
+                3 => Some((&mut self.bssid, 192)),
+                4 => Some((&mut self.tcp_source_port, 128)),
+                5 => Some((&mut self.civic_address_information, 128)),
+                6 => Some((&mut self.wlan_operator_id, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "ts32299"))]
@@ -24264,34 +23180,23 @@ impl rt::typed::Grouped for VariablePart {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 3usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (3908, 10415) => m.opt(&mut self.variable_part_order, 192),
-                    (3909, 10415) => m.one(&mut self.variable_part_type, 1, 192),
-                    (3910, 10415) => m.one(&mut self.variable_part_value, 2, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<VariablePartView<'_>, Self, 3>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "ts32299"))]
+impl rt::typed::Members for VariablePart {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.variable_part_order, 192)),
+                1 => Some((&mut self.variable_part_type, 192)),
+                2 => Some((&mut self.variable_part_value, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -24450,43 +23355,7 @@ impl rt::typed::Grouped for VcsInformation {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 12usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (3412, 10415) => m.opt(&mut self.bearer_capability, 192),
-                    (3418, 10415) => m.opt(&mut self.network_call_reference_number, 192),
-                    (3417, 10415) => m.opt(&mut self.msc_address, 192),
-                    (3411, 10415) => m.opt(&mut self.basic_service_code, 192),
-                    (3414, 10415) => m.opt(&mut self.isup_location_number, 192),
-                    (3420, 10415) => m.opt(&mut self.vlr_number, 192),
-                    (3415, 10415) => m.opt(&mut self.forwarding_pending, 192),
-                    (3416, 10415) => m.opt(&mut self.isup_cause, 192),
-                    (2041, 10415) => m.opt(&mut self.start_time, 128),
-                    (3419, 10415) => m.opt(&mut self.start_of_charging, 192),
-                    (2042, 10415) => m.opt(&mut self.stop_time, 128),
-                    (866, 10415) => m.opt(&mut self.ps_free_format_data, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<VcsInformationView<'_>, Self, 12>(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -24494,6 +23363,31 @@ impl rt::typed::Grouped for VcsInformation {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         VcsInformationView::check(avp, cx)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Members for VcsInformation {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.bearer_capability, 192)),
+                1 => Some((&mut self.network_call_reference_number, 192)),
+                2 => Some((&mut self.msc_address, 192)),
+                3 => Some((&mut self.basic_service_code, 192)),
+                4 => Some((&mut self.isup_location_number, 192)),
+                5 => Some((&mut self.vlr_number, 192)),
+                6 => Some((&mut self.forwarding_pending, 192)),
+                7 => Some((&mut self.isup_cause, 192)),
+                8 => Some((&mut self.start_time, 128)),
+                9 => Some((&mut self.start_of_charging, 192)),
+                10 => Some((&mut self.stop_time, 128)),
+                11 => Some((&mut self.ps_free_format_data, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -24586,33 +23480,7 @@ impl rt::typed::Grouped for VolteInformation {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 2usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (831, 10415) => m.opt(&mut self.calling_party_address, 192),
-                    (565, 10415) => m.opt(&mut self.callee_information, 128),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<VolteInformationView<'_>, Self, 2>(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -24620,6 +23488,21 @@ impl rt::typed::Grouped for VolteInformation {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         VolteInformationView::check(avp, cx)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Members for VolteInformation {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.calling_party_address, 192)),
+                1 => Some((&mut self.callee_information, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -24712,33 +23595,22 @@ impl rt::typed::Grouped for WlanOperatorId {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 2usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (1308, 10415) => m.opt(&mut self.wlan_plmn_id, 128),
-                    (1307, 10415) => m.opt(&mut self.wlan_operator_name, 128),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<WlanOperatorIdView<'_>, Self, 2>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Members for WlanOperatorId {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.wlan_plmn_id, 128)),
+                1 => Some((&mut self.wlan_operator_name, 128)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "ts32299"))]
@@ -24856,33 +23728,22 @@ impl rt::typed::Grouped for Cause {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 2usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (861, 10415) => m.one(&mut self.cause_code, 0, 192),
-                    (862, 10415) => m.one(&mut self.node_functionality, 1, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<CauseView<'_>, Self, 2>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "ts32299"))]
+impl rt::typed::Members for Cause {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.cause_code, 192)),
+                1 => Some((&mut self.node_functionality, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "ts32299"))]
@@ -25005,38 +23866,7 @@ impl rt::typed::Grouped for WlanInformation {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 7usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (1246, 10415) => m.opt(&mut self.wlan_session_id, 128),
-                    (895, 10415) => m.opt(&mut self.pdg_address, 192),
-                    (896, 10415) => m.opt(&mut self.pdg_charging_id, 192),
-                    (890, 10415) => m.opt(&mut self.wag_address, 192),
-                    (891, 10415) => m.opt(&mut self.wag_plmn_id, 192),
-                    (892, 10415) => m.opt(&mut self.wlan_radio_container, 192),
-                    (894, 10415) => m.opt(&mut self.wlan_ue_local_ipaddress, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<WlanInformationView<'_>, Self, 7>(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -25044,6 +23874,26 @@ impl rt::typed::Grouped for WlanInformation {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         WlanInformationView::check(avp, cx)
+    }
+}
+#[cfg(any(feature = "ts32299"))]
+impl rt::typed::Members for WlanInformation {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.wlan_session_id, 128)),
+                1 => Some((&mut self.pdg_address, 192)),
+                2 => Some((&mut self.pdg_charging_id, 192)),
+                3 => Some((&mut self.wag_address, 192)),
+                4 => Some((&mut self.wag_plmn_id, 192)),
+                5 => Some((&mut self.wlan_radio_container, 192)),
+                6 => Some((&mut self.wlan_ue_local_ipaddress, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "ts32299"))]
@@ -25148,35 +23998,7 @@ impl rt::typed::Grouped for WlanRadioContainer {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 4usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (126, 0) => m.opt(&mut self.operator_name, 64),
-                    (1244, 10415) => m.opt(&mut self.location_type, 192),
-                    (127, 0) => m.opt(&mut self.location_information, 64),
-                    (893, 10415) => m.opt(&mut self.wlan_technology, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<WlanRadioContainerView<'_>, Self, 4>(self, parent, cx)
     }
     #[inline]
     fn check_members(
@@ -25184,6 +24006,23 @@ impl rt::typed::Grouped for WlanRadioContainer {
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
         WlanRadioContainerView::check(avp, cx)
+    }
+}
+#[cfg(any(feature = "ts32299"))]
+impl rt::typed::Members for WlanRadioContainer {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.operator_name, 64)),
+                1 => Some((&mut self.location_type, 192)),
+                2 => Some((&mut self.location_information, 64)),
+                3 => Some((&mut self.wlan_technology, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -25567,80 +24406,64 @@ impl rt::typed::Command for CreditControlRequest {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 34usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (264, 0) => m.one(&mut out.origin_host, 2, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 3, 64),
-                    (283, 0) => m.one(&mut out.destination_realm, 4, 64),
-                    (258, 0) => m.one(&mut out.auth_application_id, 5, 64),
-                    (461, 0) => m.one(&mut out.service_context_id, 6, 64),
-                    (416, 0) => m.one(&mut out.cc_request_type, 7, 64),
-                    (415, 0) => m.one(&mut out.cc_request_number, 8, 64),
-                    (293, 0) => m.opt(&mut out.destination_host, 64),
-                    (1, 0) => m.opt(&mut out.user_name, 64),
-                    (419, 0) => m.opt(&mut out.cc_sub_session_id, 64),
-                    (50, 0) => m.opt(&mut out.acct_multi_session_id, 64),
-                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
-                    (55, 0) => m.opt(&mut out.event_timestamp, 64),
-                    (443, 0) => m.many(&mut out.subscription_id, 15, 64, u32::MAX),
-                    (659, 0) => {
-                        m.many(&mut out.subscription_id_extension, 16, 0, u32::MAX)
-                    }
-                    (439, 0) => m.opt(&mut out.service_identifier, 64),
-                    (295, 0) => m.opt(&mut out.termination_cause, 64),
-                    (437, 0) => m.opt(&mut out.requested_service_unit, 64),
-                    (436, 0) => m.opt(&mut out.requested_action, 64),
-                    (446, 0) => m.many(&mut out.used_service_unit, 21, 64, u32::MAX),
-                    (2055, 10415) => m.opt(&mut out.aoc_request_type, 128),
-                    (455, 0) => m.opt(&mut out.multiple_services_indicator, 64),
-                    (456, 0) => {
-                        m.many(
-                            &mut out.multiple_services_credit_control,
-                            24,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (440, 0) => m.many(&mut out.service_parameter_info, 25, 0, u32::MAX),
-                    (411, 0) => m.opt(&mut out.cc_correlation_id, 0),
-                    (458, 0) => m.opt(&mut out.user_equipment_info, 0),
-                    (653, 0) => m.opt(&mut out.user_equipment_info_extension, 0),
-                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
-                    (628, 10415) => {
-                        m.many(&mut out.supported_features, 30, 128, u32::MAX)
-                    }
-                    (284, 0) => m.many(&mut out.proxy_info, 31, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 32, 64, u32::MAX),
-                    (873, 10415) => m.opt(&mut out.service_information, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            CreditControlRequestView<'_>,
+            Self,
+            34,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Members for CreditControlRequest {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.origin_host, 64)),
+                3 => Some((&mut self.origin_realm, 64)),
+                4 => Some((&mut self.destination_realm, 64)),
+                5 => Some((&mut self.auth_application_id, 64)),
+                6 => Some((&mut self.service_context_id, 64)),
+                7 => Some((&mut self.cc_request_type, 64)),
+                8 => Some((&mut self.cc_request_number, 64)),
+                9 => Some((&mut self.destination_host, 64)),
+                10 => Some((&mut self.user_name, 64)),
+                11 => Some((&mut self.cc_sub_session_id, 64)),
+                12 => Some((&mut self.acct_multi_session_id, 64)),
+                13 => Some((&mut self.origin_state_id, 64)),
+                14 => Some((&mut self.event_timestamp, 64)),
+                15 => Some((&mut self.subscription_id, 64)),
+                16 => Some((&mut self.subscription_id_extension, 0)),
+                17 => Some((&mut self.service_identifier, 64)),
+                18 => Some((&mut self.termination_cause, 64)),
+                19 => Some((&mut self.requested_service_unit, 64)),
+                20 => Some((&mut self.requested_action, 64)),
+                21 => Some((&mut self.used_service_unit, 64)),
+                22 => Some((&mut self.aoc_request_type, 128)),
+                23 => Some((&mut self.multiple_services_indicator, 64)),
+                24 => Some((&mut self.multiple_services_credit_control, 64)),
+                25 => Some((&mut self.service_parameter_info, 0)),
+                26 => Some((&mut self.cc_correlation_id, 0)),
+                27 => Some((&mut self.user_equipment_info, 0)),
+                28 => Some((&mut self.user_equipment_info_extension, 0)),
+                29 => Some((&mut self.oc_supported_features, 0)),
+                30 => Some((&mut self.supported_features, 128)),
+                31 => Some((&mut self.proxy_info, 64)),
+                32 => Some((&mut self.route_record, 64)),
+                33 => Some((&mut self.service_information, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]
@@ -26026,79 +24849,65 @@ impl rt::typed::Command for CreditControlAnswer {
     ) -> Result<Self, rt::DecodeError> {
         let mut out = Self::default();
         out.header = rt::typed::header_of(msg);
-        match {
-            let mut count = [0u32; 35usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut out.extra,
-                flags: &mut out.avp_flags,
-            };
-            let mut avps = msg.avps();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    (263, 0) => m.one(&mut out.session_id, 0, 64),
-                    (301, 0) => m.opt(&mut out.drmp, 0),
-                    (268, 0) => m.one(&mut out.result_code, 2, 64),
-                    (264, 0) => m.one(&mut out.origin_host, 3, 64),
-                    (296, 0) => m.one(&mut out.origin_realm, 4, 64),
-                    (258, 0) => m.one(&mut out.auth_application_id, 5, 64),
-                    (416, 0) => m.one(&mut out.cc_request_type, 6, 64),
-                    (415, 0) => m.one(&mut out.cc_request_number, 7, 64),
-                    (1, 0) => m.opt(&mut out.user_name, 64),
-                    (418, 0) => m.opt(&mut out.cc_session_failover, 64),
-                    (419, 0) => m.opt(&mut out.cc_sub_session_id, 64),
-                    (50, 0) => m.opt(&mut out.acct_multi_session_id, 64),
-                    (278, 0) => m.opt(&mut out.origin_state_id, 64),
-                    (55, 0) => m.opt(&mut out.event_timestamp, 64),
-                    (431, 0) => m.opt(&mut out.granted_service_unit, 64),
-                    (456, 0) => {
-                        m.many(
-                            &mut out.multiple_services_credit_control,
-                            15,
-                            64,
-                            u32::MAX,
-                        )
-                    }
-                    (423, 0) => m.opt(&mut out.cost_information, 64),
-                    (430, 0) => m.opt(&mut out.final_unit_indication, 64),
-                    (669, 0) => m.opt(&mut out.qos_final_unit_indication, 0),
-                    (422, 0) => m.opt(&mut out.check_balance_result, 64),
-                    (2020, 10415) => m.opt(&mut out.low_balance_indication, 128),
-                    (2021, 10415) => m.opt(&mut out.remaining_balance, 128),
-                    (621, 0) => m.opt(&mut out.oc_supported_features, 0),
-                    (623, 0) => m.opt(&mut out.oc_olr, 0),
-                    (628, 10415) => {
-                        m.many(&mut out.supported_features, 24, 128, u32::MAX)
-                    }
-                    (427, 0) => m.opt(&mut out.credit_control_failure_handling, 64),
-                    (428, 0) => m.opt(&mut out.direct_debiting_failure_handling, 64),
-                    (448, 0) => m.opt(&mut out.validity_time, 64),
-                    (292, 0) => m.many(&mut out.redirect_host, 28, 64, u32::MAX),
-                    (261, 0) => m.opt(&mut out.redirect_host_usage, 64),
-                    (262, 0) => m.opt(&mut out.redirect_max_cache_time, 64),
-                    (284, 0) => m.many(&mut out.proxy_info, 31, 64, u32::MAX),
-                    (282, 0) => m.many(&mut out.route_record, 32, 64, u32::MAX),
-                    (279, 0) => m.many(&mut out.failed_avp, 33, 64, u32::MAX),
-                    (873, 10415) => m.opt(&mut out.service_information, 192),
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    return Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                return Err(e);
-            }
-            w.finish(Self::REQUIRED, msg.header().length as usize)
-        } {
+        match rt::typed::decode_command::<
+            CreditControlAnswerView<'_>,
+            Self,
+            35,
+        >(&mut out, msg, cx, Self::REQUIRED) {
             Ok(()) => Ok(out),
             Err(e) => Err(e),
         }
     }
     fn encode_avps(&self, buf: &mut rt::bytes::BytesMut) {
         rt::typed::put_fields(self, buf)
+    }
+}
+#[cfg(any(feature = "gy", feature = "ts32299"))]
+impl rt::typed::Members for CreditControlAnswer {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                0 => Some((&mut self.session_id, 64)),
+                1 => Some((&mut self.drmp, 0)),
+                2 => Some((&mut self.result_code, 64)),
+                3 => Some((&mut self.origin_host, 64)),
+                4 => Some((&mut self.origin_realm, 64)),
+                5 => Some((&mut self.auth_application_id, 64)),
+                6 => Some((&mut self.cc_request_type, 64)),
+                7 => Some((&mut self.cc_request_number, 64)),
+                8 => Some((&mut self.user_name, 64)),
+                9 => Some((&mut self.cc_session_failover, 64)),
+                10 => Some((&mut self.cc_sub_session_id, 64)),
+                11 => Some((&mut self.acct_multi_session_id, 64)),
+                12 => Some((&mut self.origin_state_id, 64)),
+                13 => Some((&mut self.event_timestamp, 64)),
+                14 => Some((&mut self.granted_service_unit, 64)),
+                15 => Some((&mut self.multiple_services_credit_control, 64)),
+                16 => Some((&mut self.cost_information, 64)),
+                17 => Some((&mut self.final_unit_indication, 64)),
+                18 => Some((&mut self.qos_final_unit_indication, 0)),
+                19 => Some((&mut self.check_balance_result, 64)),
+                20 => Some((&mut self.low_balance_indication, 128)),
+                21 => Some((&mut self.remaining_balance, 128)),
+                22 => Some((&mut self.oc_supported_features, 0)),
+                23 => Some((&mut self.oc_olr, 0)),
+                24 => Some((&mut self.supported_features, 128)),
+                25 => Some((&mut self.credit_control_failure_handling, 64)),
+                26 => Some((&mut self.direct_debiting_failure_handling, 64)),
+                27 => Some((&mut self.validity_time, 64)),
+                28 => Some((&mut self.redirect_host, 64)),
+                29 => Some((&mut self.redirect_host_usage, 64)),
+                30 => Some((&mut self.redirect_max_cache_time, 64)),
+                31 => Some((&mut self.proxy_info, 64)),
+                32 => Some((&mut self.route_record, 64)),
+                33 => Some((&mut self.failed_avp, 64)),
+                34 => Some((&mut self.service_information, 192)),
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "gy", feature = "ts32299"))]

@@ -1263,31 +1263,20 @@ impl rt::typed::Grouped for QosGroupRuleInstall {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 0usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<QosGroupRuleInstallView<'_>, Self, 0>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Members for QosGroupRuleInstall {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -1368,31 +1357,24 @@ impl rt::typed::Grouped for QosGroupRuleDefinition {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 0usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            QosGroupRuleDefinitionView<'_>,
+            Self,
+            0,
+        >(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Members for QosGroupRuleDefinition {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -1473,31 +1455,24 @@ impl rt::typed::Grouped for MbrLimitExceedActionUl {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 0usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            MbrLimitExceedActionUlView<'_>,
+            Self,
+            0,
+        >(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Members for MbrLimitExceedActionUl {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -1578,31 +1553,24 @@ impl rt::typed::Grouped for MbrLimitExceedActionDl {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 0usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            MbrLimitExceedActionDlView<'_>,
+            Self,
+            0,
+        >(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Members for MbrLimitExceedActionDl {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -1683,31 +1651,20 @@ impl rt::typed::Grouped for OverrideControl {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 0usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<OverrideControlView<'_>, Self, 0>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Members for OverrideControl {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -1788,31 +1745,24 @@ impl rt::typed::Grouped for OverrideChargingActionParameters {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 0usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            OverrideChargingActionParametersView<'_>,
+            Self,
+            0,
+        >(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Members for OverrideChargingActionParameters {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -1893,31 +1843,24 @@ impl rt::typed::Grouped for OverrideChargingParameters {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 0usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            OverrideChargingParametersView<'_>,
+            Self,
+            0,
+        >(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Members for OverrideChargingParameters {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -1998,31 +1941,24 @@ impl rt::typed::Grouped for OverridePolicyParameters {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 0usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            OverridePolicyParametersView<'_>,
+            Self,
+            0,
+        >(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Members for OverridePolicyParameters {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -2103,31 +2039,24 @@ impl rt::typed::Grouped for OverrideQosInformation {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 0usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            OverrideQosInformationView<'_>,
+            Self,
+            0,
+        >(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Members for OverrideQosInformation {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -2208,31 +2137,24 @@ impl rt::typed::Grouped for OverrideAllocationRetentionPriority {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 0usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            OverrideAllocationRetentionPriorityView<'_>,
+            Self,
+            0,
+        >(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Members for OverrideAllocationRetentionPriority {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -2313,31 +2235,20 @@ impl rt::typed::Grouped for OverrideTosValue {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 0usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<OverrideTosValueView<'_>, Self, 0>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Members for OverrideTosValue {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -2418,31 +2329,24 @@ impl rt::typed::Grouped for CiscoChargingRuleDefinition {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 0usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            CiscoChargingRuleDefinitionView<'_>,
+            Self,
+            0,
+        >(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Members for CiscoChargingRuleDefinition {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -2523,31 +2427,20 @@ impl rt::typed::Grouped for ContentDefinition {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 0usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<ContentDefinitionView<'_>, Self, 0>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Members for ContentDefinition {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -2628,31 +2521,24 @@ impl rt::typed::Grouped for BillingPolicyDefinition {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 0usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            BillingPolicyDefinitionView<'_>,
+            Self,
+            0,
+        >(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Members for BillingPolicyDefinition {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -2733,31 +2619,20 @@ impl rt::typed::Grouped for PolicyMapDefinition {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 0usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<PolicyMapDefinitionView<'_>, Self, 0>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Members for PolicyMapDefinition {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -2838,31 +2713,20 @@ impl rt::typed::Grouped for ServiceDefinition {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 0usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<ServiceDefinitionView<'_>, Self, 0>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Members for ServiceDefinition {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -2943,31 +2807,20 @@ impl rt::typed::Grouped for ContentPolicyMap {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 0usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<ContentPolicyMapView<'_>, Self, 0>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Members for ContentPolicyMap {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -3048,31 +2901,20 @@ impl rt::typed::Grouped for ServiceInfo {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 0usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<ServiceInfoView<'_>, Self, 0>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Members for ServiceInfo {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -3153,31 +2995,24 @@ impl rt::typed::Grouped for BillingPlanDefinition {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 0usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            BillingPlanDefinitionView<'_>,
+            Self,
+            0,
+        >(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Members for BillingPlanDefinition {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -3258,31 +3093,20 @@ impl rt::typed::Grouped for ServiceStatus {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 0usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<ServiceStatusView<'_>, Self, 0>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Members for ServiceStatus {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -3363,31 +3187,20 @@ impl rt::typed::Grouped for PolicyMapMatch {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 0usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<PolicyMapMatchView<'_>, Self, 0>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Members for PolicyMapMatch {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -3468,31 +3281,20 @@ impl rt::typed::Grouped for AdviceOfCharge {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 0usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<AdviceOfChargeView<'_>, Self, 0>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Members for AdviceOfCharge {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -3573,31 +3375,24 @@ impl rt::typed::Grouped for OnlineReauthorizationTimeout {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 0usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            OnlineReauthorizationTimeoutView<'_>,
+            Self,
+            0,
+        >(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Members for OnlineReauthorizationTimeout {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -3678,31 +3473,20 @@ impl rt::typed::Grouped for MeteringGranularity {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 0usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<MeteringGranularityView<'_>, Self, 0>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Members for MeteringGranularity {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -3783,31 +3567,20 @@ impl rt::typed::Grouped for Verify {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 0usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<VerifyView<'_>, Self, 0>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Members for Verify {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -3888,31 +3661,20 @@ impl rt::typed::Grouped for ChargingRuleEvent {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 0usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<ChargingRuleEventView<'_>, Self, 0>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Members for ChargingRuleEvent {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -3993,31 +3755,20 @@ impl rt::typed::Grouped for Accounting {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 0usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<AccountingView<'_>, Self, 0>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Members for Accounting {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -4098,31 +3849,20 @@ impl rt::typed::Grouped for ServiceCdrThreshold {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 0usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<ServiceCdrThresholdView<'_>, Self, 0>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Members for ServiceCdrThreshold {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -4203,31 +3943,24 @@ impl rt::typed::Grouped for IntermediateCdrThreshold {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 0usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            IntermediateCdrThresholdView<'_>,
+            Self,
+            0,
+        >(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Members for IntermediateCdrThreshold {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -4308,31 +4041,20 @@ impl rt::typed::Grouped for ReplicateSession {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 0usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<ReplicateSessionView<'_>, Self, 0>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Members for ReplicateSession {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -4413,31 +4135,24 @@ impl rt::typed::Grouped for ChargingRuleEventTrigger {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 0usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            ChargingRuleEventTriggerView<'_>,
+            Self,
+            0,
+        >(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Members for ChargingRuleEventTrigger {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -4518,31 +4233,24 @@ impl rt::typed::Grouped for ContentFlowDescription {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 0usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            ContentFlowDescriptionView<'_>,
+            Self,
+            0,
+        >(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Members for ContentFlowDescription {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -4623,31 +4331,20 @@ impl rt::typed::Grouped for ContentFlowFilter {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 0usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<ContentFlowFilterView<'_>, Self, 0>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Members for ContentFlowFilter {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -4728,31 +4425,20 @@ impl rt::typed::Grouped for ClientGroupId {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 0usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<ClientGroupIdView<'_>, Self, 0>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Members for ClientGroupId {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -4833,31 +4519,20 @@ impl rt::typed::Grouped for FailedPreloadObject {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 0usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<FailedPreloadObjectView<'_>, Self, 0>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Members for FailedPreloadObject {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -4938,31 +4613,20 @@ impl rt::typed::Grouped for CiscoTimeUsage {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 0usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<CiscoTimeUsageView<'_>, Self, 0>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Members for CiscoTimeUsage {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -5043,31 +4707,24 @@ impl rt::typed::Grouped for CiscoFlowDescription {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 0usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            CiscoFlowDescriptionView<'_>,
+            Self,
+            0,
+        >(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Members for CiscoFlowDescription {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -5148,31 +4805,20 @@ impl rt::typed::Grouped for TerminateBearer {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 0usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<TerminateBearerView<'_>, Self, 0>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Members for TerminateBearer {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -5253,31 +4899,24 @@ impl rt::typed::Grouped for PolicyMapMatchInstall {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 0usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            PolicyMapMatchInstallView<'_>,
+            Self,
+            0,
+        >(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Members for PolicyMapMatchInstall {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -5358,31 +4997,24 @@ impl rt::typed::Grouped for PolicyMapMatchRemove {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 0usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            PolicyMapMatchRemoveView<'_>,
+            Self,
+            0,
+        >(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Members for PolicyMapMatchRemove {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -5463,31 +5095,20 @@ impl rt::typed::Grouped for ServiceQos {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 0usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<ServiceQosView<'_>, Self, 0>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Members for ServiceQos {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -5568,31 +5189,20 @@ impl rt::typed::Grouped for QosRateLimitUl {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 0usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<QosRateLimitUlView<'_>, Self, 0>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Members for QosRateLimitUl {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -5673,31 +5283,20 @@ impl rt::typed::Grouped for QosRateLimitDl {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 0usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<QosRateLimitDlView<'_>, Self, 0>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Members for QosRateLimitDl {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -5778,31 +5377,20 @@ impl rt::typed::Grouped for QosRateLimit {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 0usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<QosRateLimitView<'_>, Self, 0>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Members for QosRateLimit {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -5883,31 +5471,24 @@ impl rt::typed::Grouped for RateLimitConformAction {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 0usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            RateLimitConformActionView<'_>,
+            Self,
+            0,
+        >(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Members for RateLimitConformAction {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -5988,31 +5569,24 @@ impl rt::typed::Grouped for RateLimitExceedAction {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 0usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            RateLimitExceedActionView<'_>,
+            Self,
+            0,
+        >(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Members for RateLimitExceedAction {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -6093,31 +5667,20 @@ impl rt::typed::Grouped for PolicyMapInstall {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 0usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<PolicyMapInstallView<'_>, Self, 0>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Members for PolicyMapInstall {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -6198,31 +5761,20 @@ impl rt::typed::Grouped for PolicyMapRemove {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 0usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<PolicyMapRemoveView<'_>, Self, 0>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Members for PolicyMapRemove {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -6303,31 +5855,24 @@ impl rt::typed::Grouped for BillingPolicyInstall {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 0usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            BillingPolicyInstallView<'_>,
+            Self,
+            0,
+        >(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Members for BillingPolicyInstall {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -6408,31 +5953,20 @@ impl rt::typed::Grouped for BillingPolicyRemove {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 0usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<BillingPolicyRemoveView<'_>, Self, 0>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Members for BillingPolicyRemove {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -6513,31 +6047,20 @@ impl rt::typed::Grouped for ContentInstall {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 0usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<ContentInstallView<'_>, Self, 0>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Members for ContentInstall {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -6618,31 +6141,20 @@ impl rt::typed::Grouped for ContentRemove {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 0usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<ContentRemoveView<'_>, Self, 0>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Members for ContentRemove {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -6723,31 +6235,20 @@ impl rt::typed::Grouped for ServiceInstall {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 0usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<ServiceInstallView<'_>, Self, 0>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Members for ServiceInstall {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -6828,31 +6329,20 @@ impl rt::typed::Grouped for ServiceRemove {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 0usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<ServiceRemoveView<'_>, Self, 0>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Members for ServiceRemove {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -6933,31 +6423,20 @@ impl rt::typed::Grouped for BillingPlanInstall {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 0usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<BillingPlanInstallView<'_>, Self, 0>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Members for BillingPlanInstall {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -7038,31 +6517,20 @@ impl rt::typed::Grouped for BillingPlanRemove {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 0usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<BillingPlanRemoveView<'_>, Self, 0>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Members for BillingPlanRemove {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -7143,31 +6611,24 @@ impl rt::typed::Grouped for FailedPreloadObjName {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 0usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            FailedPreloadObjNameView<'_>,
+            Self,
+            0,
+        >(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Members for FailedPreloadObjName {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -7248,31 +6709,20 @@ impl rt::typed::Grouped for CiscoEventTrigger {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 0usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<CiscoEventTriggerView<'_>, Self, 0>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Members for CiscoEventTrigger {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -7353,31 +6803,20 @@ impl rt::typed::Grouped for CiscoEvent {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 0usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<CiscoEventView<'_>, Self, 0>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Members for CiscoEvent {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -7458,31 +6897,20 @@ impl rt::typed::Grouped for ControlUrl {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 0usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<ControlUrlView<'_>, Self, 0>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Members for ControlUrl {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -7563,31 +6991,24 @@ impl rt::typed::Grouped for DomainGroupDefinition {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 0usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            DomainGroupDefinitionView<'_>,
+            Self,
+            0,
+        >(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Members for DomainGroupDefinition {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -7668,31 +7089,20 @@ impl rt::typed::Grouped for DomainGroupInstall {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 0usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<DomainGroupInstallView<'_>, Self, 0>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Members for DomainGroupInstall {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -7773,31 +7183,20 @@ impl rt::typed::Grouped for DomainGroupRemove {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 0usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<DomainGroupRemoveView<'_>, Self, 0>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Members for DomainGroupRemove {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -7878,31 +7277,24 @@ impl rt::typed::Grouped for HeaderGroupDefinition {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 0usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            HeaderGroupDefinitionView<'_>,
+            Self,
+            0,
+        >(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Members for HeaderGroupDefinition {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -7983,31 +7375,20 @@ impl rt::typed::Grouped for HeaderGroupInstall {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 0usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<HeaderGroupInstallView<'_>, Self, 0>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Members for HeaderGroupInstall {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -8088,31 +7469,20 @@ impl rt::typed::Grouped for HeaderGroupRemove {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 0usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<HeaderGroupRemoveView<'_>, Self, 0>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Members for HeaderGroupRemove {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -8193,31 +7563,20 @@ impl rt::typed::Grouped for HeaderClass {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 0usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<HeaderClassView<'_>, Self, 0>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Members for HeaderClass {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -8298,31 +7657,20 @@ impl rt::typed::Grouped for HeaderItemRadius {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 0usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<HeaderItemRadiusView<'_>, Self, 0>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Members for HeaderItemRadius {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -8403,31 +7751,24 @@ impl rt::typed::Grouped for HeaderItemsEncrypted {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 0usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            HeaderItemsEncryptedView<'_>,
+            Self,
+            0,
+        >(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Members for HeaderItemsEncrypted {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -8508,31 +7849,24 @@ impl rt::typed::Grouped for HeaderInsertDefinition {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 0usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            HeaderInsertDefinitionView<'_>,
+            Self,
+            0,
+        >(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Members for HeaderInsertDefinition {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -8613,31 +7947,20 @@ impl rt::typed::Grouped for HeaderInsertInstall {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 0usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<HeaderInsertInstallView<'_>, Self, 0>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Members for HeaderInsertInstall {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -8718,31 +8041,20 @@ impl rt::typed::Grouped for HeaderInsertRemove {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 0usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<HeaderInsertRemoveView<'_>, Self, 0>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Members for HeaderInsertRemove {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -8823,31 +8135,20 @@ impl rt::typed::Grouped for CiscoQosProfile {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 0usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<CiscoQosProfileView<'_>, Self, 0>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Members for CiscoQosProfile {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -8928,31 +8229,24 @@ impl rt::typed::Grouped for CiscoQosProfileInstall {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 0usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            CiscoQosProfileInstallView<'_>,
+            Self,
+            0,
+        >(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Members for CiscoQosProfileInstall {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -9033,31 +8327,24 @@ impl rt::typed::Grouped for CiscoQosProfileRemove {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 0usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            CiscoQosProfileRemoveView<'_>,
+            Self,
+            0,
+        >(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Members for CiscoQosProfileRemove {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -9138,31 +8425,24 @@ impl rt::typed::Grouped for CiscoQosProfileUplink {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 0usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            CiscoQosProfileUplinkView<'_>,
+            Self,
+            0,
+        >(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Members for CiscoQosProfileUplink {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -9243,31 +8523,24 @@ impl rt::typed::Grouped for CiscoQosProfileDownlink {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 0usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            CiscoQosProfileDownlinkView<'_>,
+            Self,
+            0,
+        >(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Members for CiscoQosProfileDownlink {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -9348,31 +8621,24 @@ impl rt::typed::Grouped for ServiceGroupDefinition {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 0usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            ServiceGroupDefinitionView<'_>,
+            Self,
+            0,
+        >(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Members for ServiceGroupDefinition {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -9453,31 +8719,20 @@ impl rt::typed::Grouped for ServiceGroupInstall {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 0usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<ServiceGroupInstallView<'_>, Self, 0>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Members for ServiceGroupInstall {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -9558,31 +8813,20 @@ impl rt::typed::Grouped for ServiceGroupRemove {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 0usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<ServiceGroupRemoveView<'_>, Self, 0>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Members for ServiceGroupRemove {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -9663,31 +8907,20 @@ impl rt::typed::Grouped for ServiceGroupEvent {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 0usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<ServiceGroupEventView<'_>, Self, 0>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Members for ServiceGroupEvent {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -9768,31 +9001,20 @@ impl rt::typed::Grouped for CiscoReportUsage {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 0usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<CiscoReportUsageView<'_>, Self, 0>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Members for CiscoReportUsage {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -9873,31 +9095,24 @@ impl rt::typed::Grouped for CiscoAnswerUserUsage {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 0usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            CiscoAnswerUserUsageView<'_>,
+            Self,
+            0,
+        >(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Members for CiscoAnswerUserUsage {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -9978,31 +9193,24 @@ impl rt::typed::Grouped for CiscoRequestChargingRuleUsage {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 0usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            CiscoRequestChargingRuleUsageView<'_>,
+            Self,
+            0,
+        >(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Members for CiscoRequestChargingRuleUsage {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -10083,31 +9291,24 @@ impl rt::typed::Grouped for CiscoRequestServiceGroupUsage {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 0usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            CiscoRequestServiceGroupUsageView<'_>,
+            Self,
+            0,
+        >(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Members for CiscoRequestServiceGroupUsage {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -10188,31 +9389,24 @@ impl rt::typed::Grouped for CiscoAnswerChargingRuleUsage {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 0usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            CiscoAnswerChargingRuleUsageView<'_>,
+            Self,
+            0,
+        >(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Members for CiscoAnswerChargingRuleUsage {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -10293,31 +9487,24 @@ impl rt::typed::Grouped for CiscoAnswerServiceGroupUsage {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 0usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            CiscoAnswerServiceGroupUsageView<'_>,
+            Self,
+            0,
+        >(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Members for CiscoAnswerServiceGroupUsage {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -10398,31 +9585,20 @@ impl rt::typed::Grouped for DelegatedIpInstall {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 0usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<DelegatedIpInstallView<'_>, Self, 0>(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Members for DelegatedIpInstall {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -10503,31 +9679,24 @@ impl rt::typed::Grouped for DelegatedIpv4Definition {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 0usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            DelegatedIpv4DefinitionView<'_>,
+            Self,
+            0,
+        >(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Members for DelegatedIpv4Definition {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -10608,31 +9777,24 @@ impl rt::typed::Grouped for DelegatedIpv6Definition {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 0usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            DelegatedIpv6DefinitionView<'_>,
+            Self,
+            0,
+        >(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Members for DelegatedIpv6Definition {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
@@ -10713,31 +9875,24 @@ impl rt::typed::Grouped for ServiceIdentifierRange {
         parent: &rt::AvpRef<'_>,
         cx: rt::data::DecodeCx,
     ) -> Result<(), rt::DecodeError> {
-        let cx = cx.enter(parent)?;
-        let r = 'walk: {
-            let mut count = [0u32; 0usize];
-            let mut w = rt::typed::Walk {
-                cx,
-                count: &mut count,
-                extra: &mut self.extra,
-                flags: &mut self.avp_flags,
-            };
-            let mut avps = parent.children();
-            while let Some(avp) = avps.next_framed() {
-                let m = w.at(&avp);
-                let r = match (avp.code, avp.vendor) {
-                    _ => m.other(),
-                };
-                if let Err(e) = r {
-                    break 'walk Err(e);
-                }
-            }
-            if let Err(e) = avps.finish() {
-                break 'walk Err(e);
-            }
-            w.finish(Self::REQUIRED, parent.offset)
-        };
-        rt::typed::within(r, Self::KEY)
+        rt::typed::decode_group::<
+            ServiceIdentifierRangeView<'_>,
+            Self,
+            0,
+        >(self, parent, cx)
+    }
+}
+#[cfg(any(feature = "vendor_cisco"))]
+impl rt::typed::Members for ServiceIdentifierRange {
+    #[inline(always)]
+    fn split(&mut self, i: usize) -> rt::typed::Split<'_> {
+        rt::typed::Split {
+            member: match i {
+                _ => None,
+            },
+            extra: &mut self.extra,
+            flags: &mut self.avp_flags,
+        }
     }
 }
 #[cfg(any(feature = "vendor_cisco"))]
