@@ -32,7 +32,7 @@ pub(super) struct Field<'a> {
 
 /// Whether a member's Rust type is `Copy` (numbers, `Time` and Enumerated newtypes, alone
 /// or in an `Option`): `Clone` then copies the field instead of calling its `clone`, a
-/// method the checker resolves for each of about 20,000 members with every dictionary on.
+/// method the checker resolves (about 2,600 of the 9,400 members with every dictionary on).
 pub(super) fn is_copy(f: &Field<'_>) -> bool {
     !matches!(f.card, Card::Many)
         && matches!(

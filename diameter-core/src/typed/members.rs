@@ -218,3 +218,128 @@ pub fn decode_command<'a, V: Step<'a>, S: Members, const N: usize>(
         msg.header().length as usize,
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use bytes::{BufMut, Bytes, BytesMut};
+
+    use super::*;
+    use crate::avp::{AvpFlags, put_avp_with};
+    use crate::error::ErrorKind;
+    use crate::view::Value;
+
+    /// The shape of a generated struct, written by hand: a required member, an optional one
+    /// and one repeated at most twice.
+    #[derive(Default, Debug, PartialEq)]
+    struct Sample {
+        a: u32,
+        b: Option<u32>,
+        c: Vec<u32>,
+        extra: Vec<RawAvp>,
+        avp_flags: FlagOverrides,
+    }
+
+    impl Members for Sample {
+        fn split(&mut self, i: usize) -> Split<'_> {
+            Split {
+                member: match i {
+                    0 => Some((&mut self.a, 64)),
+                    1 => Some((&mut self.b, 64)),
+                    2 => Some((&mut self.c, 0)),
+                    _ => None,
+                },
+                extra: &mut self.extra,
+                flags: &mut self.avp_flags,
+            }
+        }
+    }
+
+    /// Its view's step, as generated: codes 1, 2 and 3 of vendor 0.
+    struct SampleStep;
+
+    impl<'a> Step<'a> for SampleStep {
+        fn step<T: Tracker<'a>>(t: &mut T, avp: &AvpRef<'a>) -> Result<(), DecodeError> {
+            match (avp.code, avp.vendor) {
+                (1, 0) => t.one::<Value<u32>>(0, avp),
+                (2, 0) => t.one::<Value<u32>>(1, avp),
+                (3, 0) => t.many::<Value<u32>>(2, 0, 2, avp),
+                _ => t.extra(),
+            }
+        }
+    }
+
+    const REQUIRED: &[Required] = &[Required::new(
+        0,
+        super::super::SINGLE,
+        1,
+        1,
+        0,
+        64,
+        crate::dictionary::AvpType::Unsigned32,
+    )];
+
+    fn avps(list: &[(u32, u8, u32)]) -> Bytes {
+        let mut b = BytesMut::new();
+        for &(code, flags, v) in list {
+            put_avp_with(&mut b, code, AvpFlags(flags), 0, |b| b.put_u32(v));
+        }
+        b.freeze()
+    }
+
+    fn decode(bytes: &Bytes) -> Result<Sample, DecodeError> {
+        let mut s = Sample::default();
+        let mut count = [0u32; 3];
+        walk::<SampleStep, Sample>(
+            &mut s,
+            AvpIter::within(bytes, 0, bytes.len()),
+            DecodeCx::default(),
+            &mut count,
+            REQUIRED,
+            bytes.len(),
+        )?;
+        Ok(s)
+    }
+
+    #[test]
+    fn each_avp_goes_to_the_field_its_step_names() {
+        let s = decode(&avps(&[
+            (3, 0, 30),
+            (1, 64, 10),
+            (9, 0, 90),
+            (3, 0, 31),
+            (2, 64, 20),
+        ]))
+        .unwrap();
+        assert_eq!((s.a, s.b, s.c.as_slice()), (10, Some(20), &[30, 31][..]));
+        assert_eq!(s.extra.len(), 1, "the AVP no member names is kept in extra");
+        assert_eq!(s.extra[0].code, 9);
+        assert!(s.avp_flags.is_empty(), "every member had its default flags");
+    }
+
+    #[test]
+    fn received_flags_that_differ_are_recorded() {
+        let s = decode(&avps(&[(1, 0, 10)])).unwrap();
+        assert!(
+            !s.avp_flags.is_empty(),
+            "a required member without its M bit"
+        );
+    }
+
+    #[test]
+    fn the_walk_gives_the_errors_of_the_helpers() {
+        // A second single member: 5009, reported at the second one.
+        let bytes = avps(&[(1, 64, 10), (2, 64, 20), (2, 64, 21)]);
+        let e = decode(&bytes).unwrap_err();
+        assert!(matches!(e.kind, ErrorKind::TooManyAvps(_)), "{e:?}");
+        assert_eq!(e.offset, 24);
+        // A repeated member over its bound (2): 5009 at the third.
+        let e = decode(&avps(&[(1, 64, 1), (3, 0, 1), (3, 0, 2), (3, 0, 3)])).unwrap_err();
+        assert!(matches!(e.kind, ErrorKind::TooManyAvps(_)), "{e:?}");
+        assert_eq!(e.offset, 36);
+        // A required member missing: 5005 at the end.
+        let bytes = avps(&[(2, 64, 20)]);
+        let e = decode(&bytes).unwrap_err();
+        assert_eq!(e.result_code(), 5005, "{e:?}");
+        assert_eq!(e.offset, bytes.len());
+    }
+}
