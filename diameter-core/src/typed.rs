@@ -365,7 +365,7 @@ pub struct Walk<'w> {
 }
 
 /// A required member of a generated struct or view (its type's `REQUIRED` table), for
-/// [`Walk::finish`] and the views' trackers (`view::Tracker::missing`).
+/// [`finish`] and the views' trackers (`view::Tracker::missing`).
 #[derive(Clone, Copy, Debug)]
 pub struct Required {
     /// Index of the member (ABNF order) in [`Walk::count`], and its slot in a view.
@@ -408,16 +408,8 @@ impl Required {
     }
 }
 
-impl Walk<'_> {
-    /// After the walk: each required member that did not occur as often as it must is
-    /// [`absent`] (reported at `offset`), in ABNF order.
-    #[inline]
-    pub fn finish(&self, required: &[Required], offset: usize) -> Result<(), DecodeError> {
-        finish(self.count, self.cx, required, offset)
-    }
-}
-
-/// [`Walk::finish`] from the walk's counts and context.
+/// After a walk: each required member that did not occur as often as it must (`count`, by
+/// member index) is [`absent`] (reported at `offset`), in ABNF order.
 #[inline]
 pub fn finish(
     count: &[u32],

@@ -194,7 +194,7 @@ impl Ctx<'_> {
     }
 
     /// The type's table of required members (`< x >`, `{ x }`, `n*` with n > 0), in ABNF
-    /// order: read by the owned struct's decoding (`Walk::finish`) and by its view's
+    /// order: read by the owned struct's decoding (`typed::finish`) and by its view's
     /// trackers, which is why it holds each repeated member's position among the repeated
     /// ones (`rep`, the view's count array) too. `None` when no member is required and
     /// the table may be left to `Grouped::REQUIRED`'s default (`!always`); a command's is an
